@@ -1,0 +1,69 @@
+# rampart — everyday commands. CMake does the building; this file only names the jobs.
+#
+#   make run                 build, then run `rampart doctor` (the main job)
+#   make test                build, then run every test (CTest)
+#   make bench               build the benchmarks against the peer libraries and run them
+#   make install PREFIX=DIR  install headers, libraries, pkg-config and CMake files, the CLI
+#   make test-asan | test-tsan | test-windows   the suite under sanitizers / under wine
+BUILD ?= build
+PREFIX ?= /usr/local
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+.PHONY: all build run test bench install test-asan test-tsan test-windows deps clean
+
+all: build
+
+# Name what is missing and the Debian package that provides it, before CMake gets confusing.
+deps:
+	@missing=""; \
+	for pair in cmake:cmake cc:gcc make:make; do \
+	  cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "rampart: missing build tools; install them with: sudo apt-get install -y$$missing" >&2; exit 1; \
+	fi
+
+$(BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	$(BUILD)/tools/rampart/rampart doctor
+
+test: build
+	@command -v setpriv >/dev/null 2>&1 || echo "rampart: note: setpriv/prlimit missing (package util-linux); privilege tests will say so and skip" >&2
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+bench: deps
+	cmake -S . -B $(BUILD)-bench -DCMAKE_BUILD_TYPE=Release -DRAMPART_BUILD_BENCH=ON -DRAMPART_BUILD_TESTS=OFF $(CMAKE_FLAGS)
+	cmake --build $(BUILD)-bench -j $(JOBS)
+	cmake --build $(BUILD)-bench --target bench
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+test-asan: deps
+	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DRAMPART_SANITIZE=address,undefined $(CMAKE_FLAGS)
+	cmake --build $(BUILD)-asan -j $(JOBS)
+	ctest --test-dir $(BUILD)-asan --output-on-failure -j $(JOBS)
+
+# ThreadSanitizer maps its shadow at fixed addresses that the kernel's randomisation (high
+# vm.mmap_rnd_bits on new kernels) can collide with; tests run with ASLR off (setarch -R).
+test-tsan: deps
+	cmake -S . -B $(BUILD)-tsan -DCMAKE_BUILD_TYPE=Debug -DRAMPART_SANITIZE=thread $(CMAKE_FLAGS)
+	cmake --build $(BUILD)-tsan -j $(JOBS)
+	setarch $$(uname -m) -R ctest --test-dir $(BUILD)-tsan --output-on-failure -j $(JOBS)
+
+test-windows: deps
+	@command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || { echo "rampart: missing x86_64-w64-mingw32-gcc; install it with: sudo apt-get install -y mingw-w64" >&2; exit 1; }
+	@command -v wine >/dev/null 2>&1 || { echo "rampart: missing wine; install it with: sudo apt-get install -y wine wine64" >&2; exit 1; }
+	cmake -S . -B $(BUILD)-windows -DCMAKE_TOOLCHAIN_FILE=cmake/mingw-w64.cmake $(CMAKE_FLAGS)
+	cmake --build $(BUILD)-windows -j $(JOBS)
+	ctest --test-dir $(BUILD)-windows --output-on-failure
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-bench $(BUILD)-asan $(BUILD)-tsan $(BUILD)-windows

@@ -1,0 +1,74 @@
+/* internal.h — helpers shared by every layer inside the library (never installed).
+ *
+ *   RP_ASSERT(c)        debug-only invariant check (compiled out with NDEBUG)
+ *   rp__mul_overflows   size arithmetic, checked before anything else
+ *   rp__fail*           record the thread's last error (rp_last_error) and return the status
+ *   rp__corrupt         the one corruption path: handler, then abort; never compiled out
+ */
+#ifndef RP_INTERNAL_H
+#define RP_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rampart/common.h"
+
+#if defined(__GNUC__)
+#  define RP_LIKELY(x) __builtin_expect(!!(x), 1)
+#  define RP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#  define RP_NORETURN __attribute__((noreturn))
+#  define RP_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#  define RP_LIKELY(x) (x)
+#  define RP_UNLIKELY(x) (x)
+#  define RP_NORETURN _Noreturn
+#  define RP_PRINTF(f, a)
+#endif
+
+#ifdef NDEBUG
+#  define RP_ASSERT(c) ((void)0)
+#else
+#  define RP_ASSERT(c) ((c) ? (void)0 : rp__assert_fail(#c, __FILE__, __LINE__))
+#endif
+RP_NORETURN void rp__assert_fail(const char *cond, const char *file, int line);
+
+/* a * b, or true when it does not fit in size_t. */
+static inline bool rp__mul_overflows(size_t a, size_t b, size_t *out) {
+#if defined(__GNUC__)
+    return __builtin_mul_overflow(a, b, out);
+#else
+    if (b != 0 && a > SIZE_MAX / b) return true;
+    *out = a * b;
+    return false;
+#endif
+}
+static inline bool rp__add_overflows(size_t a, size_t b, size_t *out) {
+    if (a > SIZE_MAX - b) return true;
+    *out = a + b;
+    return false;
+}
+/* x rounded up to a power-of-two multiple; 0 when that overflows (x == 0 gives 0 too). */
+static inline size_t rp__align_up(size_t x, size_t pow2) {
+    if (x > SIZE_MAX - (pow2 - 1)) return 0;
+    return (x + pow2 - 1) & ~(pow2 - 1);
+}
+static inline bool rp__is_aligned(uintptr_t x, size_t pow2) { return (x & (pow2 - 1)) == 0; }
+
+/* Record the failure for rp_last_error() and return status. os_error is the raw OS error or 0.
+ * rp__fail_os classifies an OS error, appends the OS's words and, for lock failures, the brief
+ * remedy. */
+rp_status_t rp__fail(rp_status_t status, int os_error, const char *fmt, ...) RP_PRINTF(3, 4);
+rp_status_t rp__fail_os(int os_error, const char *fmt, ...) RP_PRINTF(2, 3);
+/* A failed lock of len bytes (what: "mlock", "mlockall", ...): classifies the OS error as
+ * permission / limit / unsupported, writes the memlock limits and the bytes needed into the
+ * message, and attaches the remedy. Returns the status. */
+rp_status_t rp__fail_lock(int os_error, size_t len, const char *what);
+/* Attach a remedy to the thread's last error (a string from rp_remedy). */
+void rp__error_set_remedy(const char *remedy);
+
+/* Report corruption: call the handler, then abort. Never returns, never allocates. */
+RP_NORETURN void rp__corrupt(const char *what, const void *addr);
+
+#endif /* RP_INTERNAL_H */

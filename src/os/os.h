@@ -1,0 +1,208 @@
+/* os/os.h — the platform layer: the only primitives that talk to the operating system.
+ *
+ * Every platform implements this same set in one file (os/posix.c, os/windows.c), chosen by
+ * CMake. Nothing outside src/os/ has a platform #ifdef. The primitives do one thing each and
+ * return the raw OS error (errno, or GetLastError() on Windows) as an int: 0 means success.
+ * Policy (retry, fall back, give up, explain) lives in the layers above, which turn an error into
+ * an rp_status_t with rp__os_classify() and into words with rp__os_errstr().
+ *
+ * Preconditions are written as "pre:" on each declaration and checked with RP_ASSERT in debug
+ * builds. "Page-aligned" means aligned to rp__os_page_size(); sizes are multiples of it.
+ */
+#ifndef RP_OS_H
+#define RP_OS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rampart/common.h"
+
+/* ---- errors ------------------------------------------------------------------------------------ */
+
+/* The status that best describes OS error err (EPERM -> RP_ERR_PERMISSION, ENOMEM ->
+ * RP_ERR_NOMEM, ENOSYS -> RP_ERR_UNSUPPORTED, ...). err == 0 gives RP_OK. */
+rp_status_t rp__os_classify(int err);
+/* The same for an error from a lock primitive, where the OS overloads codes: on Linux ENOMEM
+ * and EAGAIN from mlock mean "over RLIMIT_MEMLOCK" (RP_ERR_LIMIT), EPERM means no privilege and
+ * a limit of 0 (RP_ERR_PERMISSION); on Windows ERROR_WORKING_SET_QUOTA is RP_ERR_LIMIT. */
+rp_status_t rp__os_classify_lock(int err);
+/* The OS's words for err, into buf (always terminated). Returns buf. */
+const char *rp__os_errstr(int err, char *buf, size_t size);
+/* The error a primitive returns for "this platform or kernel cannot do that". */
+int rp__os_err_unsupported(void);
+/* The calling thread's last OS error (errno / GetLastError()), and setting it; free-like
+ * functions use them to leave the caller's errno untouched. */
+int rp__os_last_error(void);
+void rp__os_set_last_error(int err);
+
+/* ---- sizes ------------------------------------------------------------------------------------- */
+
+size_t rp__os_page_size(void);
+/* The granularity of address-space reservations (64 KiB on Windows, the page size elsewhere). */
+size_t rp__os_alloc_granularity(void);
+
+/* Huge page sizes the OS supports, with how many pages of each are reserved and free right now
+ * (hugetlbfs pools on Linux; on Windows, the large-page minimum with counts unknown = SIZE_MAX). */
+typedef struct rp__os_huge_size {
+    size_t size;
+    size_t total;
+    size_t free;
+} rp__os_huge_size_t;
+/* Fills up to max entries, smallest first; returns how many sizes exist (may exceed max). */
+size_t rp__os_huge_sizes(rp__os_huge_size_t *out, size_t max);
+
+/* Transparent huge page mode: "always", "madvise", "never", or "" where there are none. */
+typedef enum rp__os_thp { RP__OS_THP_NONE, RP__OS_THP_NEVER, RP__OS_THP_MADVISE, RP__OS_THP_ALWAYS } rp__os_thp_t;
+rp__os_thp_t rp__os_thp_mode(void);
+
+/* ---- address space ----------------------------------------------------------------------------- */
+
+/* Map size bytes of private anonymous read-write memory, committed.
+ * pre: size > 0, page multiple; out != NULL. */
+int rp__os_alloc(size_t size, void **out);
+/* Reserve size bytes of address space with no access and no commit charge.
+ * pre: size > 0, page multiple; out != NULL. */
+int rp__os_reserve(size_t size, void **out);
+/* Make [addr, addr+size) of a reservation read-write and backed (zero-filled on first touch).
+ * pre: page-aligned; inside one reservation. */
+int rp__os_commit(void *addr, size_t size);
+/* Drop the contents and backing of [addr, addr+size) and make it inaccessible again; the
+ * address range stays reserved. pre: page-aligned; inside one reservation. */
+int rp__os_decommit(void *addr, size_t size);
+/* Return [addr, addr+size) to the OS. pre: exactly an address and size returned by
+ * rp__os_alloc/rp__os_reserve/rp__os_secret_alloc (Windows cannot release part of one). */
+int rp__os_release(void *addr, size_t size);
+
+typedef enum rp__os_prot {
+    RP__OS_PROT_NONE,
+    RP__OS_PROT_READ,
+    RP__OS_PROT_READ_WRITE,
+    RP__OS_PROT_READ_EXEC,
+    RP__OS_PROT_READ_WRITE_EXEC
+} rp__os_prot_t;
+/* pre: page-aligned; committed memory. */
+int rp__os_protect(void *addr, size_t size, rp__os_prot_t prot);
+
+/* ---- locking ----------------------------------------------------------------------------------- */
+
+/* Lock [addr, addr+size) in RAM, faulting every page in now. On Windows a quota failure raises
+ * the working-set minimum by size and tries once more. pre: page-aligned; committed. */
+int rp__os_lock(void *addr, size_t size);
+/* Lock pages as they are first touched (mlock2(MLOCK_ONFAULT)); rp__os_err_unsupported() where
+ * the OS cannot. pre: as rp__os_lock. */
+int rp__os_lock_onfault(void *addr, size_t size);
+/* Unlock. On POSIX unlocking pages that were never locked succeeds; on Windows it fails with
+ * the error that rp__os_is_not_locked() recognises. pre: page-aligned. */
+int rp__os_unlock(void *addr, size_t size);
+bool rp__os_is_not_locked(int err);
+
+/* The memlock limit in bytes, soft and hard; SIZE_MAX means unlimited. POSIX: RLIMIT_MEMLOCK.
+ * Windows: the working-set minimum and maximum. */
+int rp__os_lock_limit(size_t *soft, size_t *hard);
+/* Raise the soft memlock limit to at least want bytes (never beyond the hard limit on POSIX). */
+int rp__os_raise_lock_limit(size_t want);
+/* Whether this process may lock without limit (Linux: CAP_IPC_LOCK in the effective set). */
+bool rp__os_can_lock_unlimited(void);
+
+/* Bytes locked by process pid (0: this process): *vm_locked = what the kernel charges
+ * (VmLck), *resident_locked = locked pages actually resident (smaps "Locked:"; smaller than
+ * VmLck under lock-on-fault). rp__os_err_unsupported() where the OS does not tell. */
+int rp__os_locked_bytes(int pid, size_t *vm_locked, size_t *resident_locked);
+
+/* ---- advice ------------------------------------------------------------------------------------ */
+
+/* One advice per call, never OR-ed together: each is a separate madvise on POSIX. Advice the OS
+ * lacks returns rp__os_err_unsupported(). pre: page-aligned. */
+typedef enum rp__os_advice {
+    RP__OS_ADV_DONTDUMP,     /* exclude from core dumps */
+    RP__OS_ADV_DODUMP,       /* undo DONTDUMP */
+    RP__OS_ADV_WIPEONFORK,   /* a fork child sees zeros here */
+    RP__OS_ADV_KEEPONFORK,   /* undo WIPEONFORK */
+    RP__OS_ADV_DONTFORK,     /* not mapped in a fork child at all */
+    RP__OS_ADV_DOFORK,       /* undo DONTFORK */
+    RP__OS_ADV_HUGEPAGE,     /* ask for transparent huge pages */
+    RP__OS_ADV_NOHUGEPAGE,
+    RP__OS_ADV_FREE,         /* contents may be discarded; pages stay mapped (MADV_DONTNEED) */
+    RP__OS_ADV_WILLNEED
+} rp__os_advice_t;
+int rp__os_advise(void *addr, size_t size, rp__os_advice_t advice);
+
+/* Guard pages: any access faults. Linux 6.13+ MADV_GUARD_INSTALL (no extra VMA, does not count
+ * against vm.max_map_count) where the kernel accepts it for this range, PROT_NONE otherwise;
+ * *lightweight says which was used. pre: page-aligned; memory mapped by this layer. */
+int rp__os_guard_install(void *addr, size_t size, bool *lightweight);
+/* Undo rp__os_guard_install; pass the same lightweight value. Leaves the range read-write. */
+int rp__os_guard_remove(void *addr, size_t size, bool lightweight);
+/* Whether MADV_GUARD_INSTALL works here (probed once). */
+bool rp__os_guard_lightweight_available(void);
+
+/* ---- secret memory ----------------------------------------------------------------------------- */
+
+/* Map size bytes of secret memory (Linux memfd_secret: removed from the kernel direct map,
+ * never swapped, never dumped). rp__os_err_unsupported() elsewhere or when the kernel lacks it.
+ * Release with rp__os_release. pre: size > 0, page multiple. */
+int rp__os_secret_alloc(size_t size, void **out);
+bool rp__os_secret_available(void);
+
+/* ---- memory areas ------------------------------------------------------------------------------ */
+
+/* One region of a process's address space. Fields the OS does not report are SIZE_MAX. */
+enum {
+    RP__OS_AREA_READ = 1u << 0,
+    RP__OS_AREA_WRITE = 1u << 1,
+    RP__OS_AREA_EXEC = 1u << 2,
+    RP__OS_AREA_SHARED = 1u << 3,
+    RP__OS_AREA_LOCKED = 1u << 4,      /* VM_LOCKED: mlock / mlockall / MCL_FUTURE */
+    RP__OS_AREA_DONTDUMP = 1u << 5,    /* excluded from core dumps */
+    RP__OS_AREA_WIPEONFORK = 1u << 6,  /* zero in fork children */
+    RP__OS_AREA_DONTFORK = 1u << 7,
+    RP__OS_AREA_GUARD = 1u << 8,       /* PROT_NONE / PAGE_NOACCESS / reserved */
+    RP__OS_AREA_HUGETLB = 1u << 9
+};
+typedef struct rp__os_area {
+    uintptr_t start, end;
+    unsigned flags;
+    uint64_t offset;          /* file offset of start */
+    size_t rss;               /* resident bytes */
+    size_t locked;            /* resident locked bytes */
+    size_t anon_huge;         /* bytes in transparent huge pages */
+    size_t guard_pages;       /* lightweight guard pages in the region (Linux 6.15+ smaps) */
+    char path[256];           /* backing file, or "[heap]", "[stack]", "" for anonymous */
+} rp__os_area_t;
+/* Call fn for each region of process pid (0: this process) in address order; fn returns false
+ * to stop early. */
+typedef bool (*rp__os_area_fn)(const rp__os_area_t *area, void *ctx);
+int rp__os_areas(int pid, rp__os_area_fn fn, void *ctx);
+/* The region of this process holding addr; the OS's "no such address" error (ENOMEM on POSIX,
+ * ERROR_INVALID_ADDRESS on Windows) when addr is not mapped. */
+int rp__os_area_of(const void *addr, rp__os_area_t *out);
+
+/* ---- process facts ----------------------------------------------------------------------------- */
+
+typedef struct rp__os_core_info {
+    char pattern[256];        /* kernel core_pattern ("" where there is none) */
+    size_t limit_soft;        /* RLIMIT_CORE soft; SIZE_MAX unlimited */
+    bool dumpable;            /* prctl(PR_GET_DUMPABLE) */
+} rp__os_core_info_t;
+int rp__os_core_info(rp__os_core_info_t *out);
+
+/* Kernel name and release, e.g. "Linux 6.18.0". */
+void rp__os_describe(char *buf, size_t size);
+int rp__os_getpid(void);
+
+/* ---- threads ----------------------------------------------------------------------------------- */
+
+/* A small mutex usable from any layer (pthread / SRWLOCK), statically initialisable. */
+#if defined(_WIN32)
+typedef struct rp__os_mutex { void *srw; } rp__os_mutex_t;
+#  define RP__OS_MUTEX_INIT {0}
+#else
+#  include <pthread.h>
+typedef struct rp__os_mutex { pthread_mutex_t m; } rp__os_mutex_t;
+#  define RP__OS_MUTEX_INIT {PTHREAD_MUTEX_INITIALIZER}
+#endif
+void rp__os_mutex_lock(rp__os_mutex_t *m);
+void rp__os_mutex_unlock(rp__os_mutex_t *m);
+
+#endif /* RP_OS_H */

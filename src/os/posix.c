@@ -1,0 +1,619 @@
+/* os/posix.c — the platform layer for Linux (first), with BSD/macOS branches where they are
+ * cheap. Implements every primitive of os/os.h; see there for the contracts.
+ *
+ * Linux facts this file relies on:
+ *   - mlock2(MLOCK_ONFAULT) since 4.4; MADV_DONTDUMP since 3.4; MADV_WIPEONFORK since 4.14;
+ *     MADV_GUARD_INSTALL since 6.13 (rejected with EINVAL on VM_LOCKED ranges, so callers
+ *     install guards before locking); memfd_secret since 5.14 (off unless the kernel was booted
+ *     with secretmem enabled on some distributions).
+ *   - /proc/PID/status gives VmLck; /proc/PID/smaps gives per-region "Locked:" and "VmFlags:".
+ * Constants missing from older libc headers are defined here with their kernel values.
+ */
+#define _GNU_SOURCE 1
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#if defined(__linux__)
+#  include <dirent.h>
+#  include <sys/prctl.h>
+#  include <sys/syscall.h>
+#endif
+
+#include "internal.h"
+#include "os/os.h"
+
+#if defined(__linux__)
+#  ifndef MADV_DONTDUMP
+#    define MADV_DONTDUMP 16
+#    define MADV_DODUMP 17
+#  endif
+#  ifndef MADV_WIPEONFORK
+#    define MADV_WIPEONFORK 18
+#    define MADV_KEEPONFORK 19
+#  endif
+#  ifndef MADV_GUARD_INSTALL
+#    define MADV_GUARD_INSTALL 102
+#    define MADV_GUARD_REMOVE 103
+#  endif
+#  ifndef MLOCK_ONFAULT
+#    define MLOCK_ONFAULT 1
+#  endif
+#  if !defined(SYS_memfd_secret) && defined(__x86_64__)
+#    define SYS_memfd_secret 447
+#  endif
+#endif
+
+#ifndef MAP_ANONYMOUS
+#  define MAP_ANONYMOUS MAP_ANON
+#endif
+#ifndef MAP_NORESERVE
+#  define MAP_NORESERVE 0
+#endif
+
+/* ---- errors ------------------------------------------------------------------------------------ */
+
+rp_status_t rp__os_classify(int err) {
+    switch (err) {
+    case 0: return RP_OK;
+    case EINVAL: return RP_ERR_INVALID;
+    case EPERM:
+    case EACCES: return RP_ERR_PERMISSION;
+    case ENOMEM: return RP_ERR_NOMEM;
+    case EAGAIN: return RP_ERR_LIMIT;
+    case ENOSYS:
+    case ENOTSUP:
+#if defined(EOPNOTSUPP) && EOPNOTSUPP != ENOTSUP
+    case EOPNOTSUPP:
+#endif
+        return RP_ERR_UNSUPPORTED;
+    case EEXIST: return RP_ERR_EXISTS;
+    default: return RP_ERR_OS;
+    }
+}
+
+rp_status_t rp__os_classify_lock(int err) {
+    switch (err) {
+    case 0: return RP_OK;
+    case EPERM: return RP_ERR_PERMISSION;
+    case ENOMEM:
+    case EAGAIN: return RP_ERR_LIMIT;
+    default: return rp__os_classify(err);
+    }
+}
+
+const char *rp__os_errstr(int err, char *buf, size_t size) {
+    /* strerror_r comes in two flavours; strerror is not thread-safe for unknown codes but is
+     * for the fixed table glibc and musl use. Use the GNU variant where it exists. */
+#if defined(__GLIBC__) && defined(_GNU_SOURCE)
+    char tmp[128];
+    const char *s = strerror_r(err, tmp, sizeof tmp);
+    snprintf(buf, size, "%s (errno %d)", s, err);
+#else
+    char tmp[128];
+    if (strerror_r(err, tmp, sizeof tmp) != 0) snprintf(tmp, sizeof tmp, "error");
+    snprintf(buf, size, "%s (errno %d)", tmp, err);
+#endif
+    return buf;
+}
+
+int rp__os_err_unsupported(void) { return ENOSYS; }
+int rp__os_last_error(void) { return errno; }
+void rp__os_set_last_error(int err) { errno = err; }
+
+/* ---- sizes ------------------------------------------------------------------------------------- */
+
+size_t rp__os_page_size(void) {
+    static size_t cached;
+    size_t ps = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (ps == 0) {
+        long v = sysconf(_SC_PAGESIZE);
+        ps = v > 0 ? (size_t)v : 4096;
+        __atomic_store_n(&cached, ps, __ATOMIC_RELAXED);
+    }
+    return ps;
+}
+
+size_t rp__os_alloc_granularity(void) { return rp__os_page_size(); }
+
+#if defined(__linux__)
+/* Read a small sysfs/procfs file into buf; returns bytes read or -1 (errno set). */
+static ssize_t rp__read_small_file(const char *path, char *buf, size_t size) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, size - 1);
+    int e = errno;
+    close(fd);
+    if (n < 0) {
+        errno = e;
+        return -1;
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+static size_t rp__read_size_file(const char *path) {
+    char buf[64];
+    if (rp__read_small_file(path, buf, sizeof buf) < 0) return 0;
+    return (size_t)strtoull(buf, NULL, 10);
+}
+#endif
+
+size_t rp__os_huge_sizes(rp__os_huge_size_t *out, size_t max) {
+#if defined(__linux__)
+    DIR *d = opendir("/sys/kernel/mm/hugepages");
+    if (d == NULL) return 0;
+    rp__os_huge_size_t found[16];
+    size_t count = 0;
+    struct dirent *ent;
+    while ((ent = readdir(d)) != NULL && count < sizeof found / sizeof found[0]) {
+        unsigned long long kib;
+        if (sscanf(ent->d_name, "hugepages-%llukB", &kib) != 1) continue;
+        char path[320];
+        rp__os_huge_size_t h = {.size = (size_t)kib * 1024};
+        snprintf(path, sizeof path, "/sys/kernel/mm/hugepages/%s/nr_hugepages", ent->d_name);
+        h.total = rp__read_size_file(path);
+        snprintf(path, sizeof path, "/sys/kernel/mm/hugepages/%s/free_hugepages", ent->d_name);
+        h.free = rp__read_size_file(path);
+        /* insertion sort: a handful of entries */
+        size_t i = count++;
+        while (i > 0 && found[i - 1].size > h.size) {
+            found[i] = found[i - 1];
+            i--;
+        }
+        found[i] = h;
+    }
+    closedir(d);
+    for (size_t i = 0; i < count && i < max; i++) out[i] = found[i];
+    return count;
+#else
+    (void)out;
+    (void)max;
+    return 0;
+#endif
+}
+
+rp__os_thp_t rp__os_thp_mode(void) {
+#if defined(__linux__)
+    char buf[128];
+    if (rp__read_small_file("/sys/kernel/mm/transparent_hugepage/enabled", buf, sizeof buf) < 0)
+        return RP__OS_THP_NONE;
+    if (strstr(buf, "[always]")) return RP__OS_THP_ALWAYS;
+    if (strstr(buf, "[madvise]")) return RP__OS_THP_MADVISE;
+    if (strstr(buf, "[never]")) return RP__OS_THP_NEVER;
+#endif
+    return RP__OS_THP_NONE;
+}
+
+/* ---- address space ----------------------------------------------------------------------------- */
+
+static int rp__mmap_anon(size_t size, int prot, int extra_flags, void **out) {
+    RP_ASSERT(size > 0 && size % rp__os_page_size() == 0 && out != NULL);
+    void *p = mmap(NULL, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | extra_flags, -1, 0);
+    if (p == MAP_FAILED) return errno;
+    *out = p;
+    return 0;
+}
+
+int rp__os_alloc(size_t size, void **out) {
+    return rp__mmap_anon(size, PROT_READ | PROT_WRITE, 0, out);
+}
+
+int rp__os_reserve(size_t size, void **out) {
+    return rp__mmap_anon(size, PROT_NONE, MAP_NORESERVE, out);
+}
+
+int rp__os_commit(void *addr, size_t size) {
+    RP_ASSERT(rp__is_aligned((uintptr_t)addr, rp__os_page_size()));
+    return mprotect(addr, size, PROT_READ | PROT_WRITE) == 0 ? 0 : errno;
+}
+
+int rp__os_decommit(void *addr, size_t size) {
+    RP_ASSERT(rp__is_aligned((uintptr_t)addr, rp__os_page_size()));
+    /* Replacing the range with a fresh PROT_NONE mapping drops the pages and their commit
+     * charge in one call and cannot fail half-way the way madvise + mprotect can. */
+    void *p = mmap(addr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? errno : 0;
+}
+
+int rp__os_release(void *addr, size_t size) {
+    RP_ASSERT(addr != NULL && size > 0);
+    return munmap(addr, size) == 0 ? 0 : errno;
+}
+
+int rp__os_protect(void *addr, size_t size, rp__os_prot_t prot) {
+    RP_ASSERT(rp__is_aligned((uintptr_t)addr, rp__os_page_size()));
+    static const int native[] = {
+        [RP__OS_PROT_NONE] = PROT_NONE,
+        [RP__OS_PROT_READ] = PROT_READ,
+        [RP__OS_PROT_READ_WRITE] = PROT_READ | PROT_WRITE,
+        [RP__OS_PROT_READ_EXEC] = PROT_READ | PROT_EXEC,
+        [RP__OS_PROT_READ_WRITE_EXEC] = PROT_READ | PROT_WRITE | PROT_EXEC,
+    };
+    if ((unsigned)prot >= sizeof native / sizeof native[0]) return EINVAL;
+    return mprotect(addr, size, native[prot]) == 0 ? 0 : errno;
+}
+
+/* ---- locking ----------------------------------------------------------------------------------- */
+
+int rp__os_lock(void *addr, size_t size) {
+    RP_ASSERT(rp__is_aligned((uintptr_t)addr, rp__os_page_size()));
+    return mlock(addr, size) == 0 ? 0 : errno;
+}
+
+int rp__os_lock_onfault(void *addr, size_t size) {
+    RP_ASSERT(rp__is_aligned((uintptr_t)addr, rp__os_page_size()));
+#if defined(__linux__) && defined(SYS_mlock2)
+    return syscall(SYS_mlock2, addr, size, MLOCK_ONFAULT) == 0 ? 0 : errno;
+#else
+    (void)addr;
+    (void)size;
+    return ENOSYS;
+#endif
+}
+
+int rp__os_unlock(void *addr, size_t size) {
+    RP_ASSERT(rp__is_aligned((uintptr_t)addr, rp__os_page_size()));
+    return munlock(addr, size) == 0 ? 0 : errno;
+}
+
+bool rp__os_is_not_locked(int err) {
+    (void)err;
+    return false; /* munlock of unlocked pages succeeds on POSIX */
+}
+
+static size_t rp__rlim_to_size(rlim_t v) {
+    if (v == RLIM_INFINITY || v >= (rlim_t)SIZE_MAX) return SIZE_MAX;
+    return (size_t)v;
+}
+
+int rp__os_lock_limit(size_t *soft, size_t *hard) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_MEMLOCK, &rl) != 0) return errno;
+    if (soft) *soft = rp__rlim_to_size(rl.rlim_cur);
+    if (hard) *hard = rp__rlim_to_size(rl.rlim_max);
+    return 0;
+}
+
+int rp__os_raise_lock_limit(size_t want) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_MEMLOCK, &rl) != 0) return errno;
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= (rlim_t)want) return 0;
+    rlim_t target = (rlim_t)want;
+    if (rl.rlim_max != RLIM_INFINITY && target > rl.rlim_max) return ENOMEM;
+    rl.rlim_cur = target;
+    return setrlimit(RLIMIT_MEMLOCK, &rl) == 0 ? 0 : errno;
+}
+
+#if defined(__linux__)
+/* Find "Key:" at the start of a line in a /proc text and parse the number after it. */
+static bool rp__proc_field(const char *text, const char *key, unsigned long long *out) {
+    size_t klen = strlen(key);
+    for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        if (strncmp(line, key, klen) == 0) {
+            *out = strtoull(line + klen, NULL, 10);
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool rp__proc_hex_field(const char *text, const char *key, unsigned long long *out) {
+    size_t klen = strlen(key);
+    for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        if (strncmp(line, key, klen) == 0) {
+            *out = strtoull(line + klen, NULL, 16);
+            return true;
+        }
+    }
+    return false;
+}
+
+static void rp__proc_path(char *buf, size_t size, int pid, const char *leaf) {
+    if (pid <= 0) snprintf(buf, size, "/proc/self/%s", leaf);
+    else snprintf(buf, size, "/proc/%d/%s", pid, leaf);
+}
+#endif
+
+bool rp__os_can_lock_unlimited(void) {
+#if defined(__linux__)
+    char buf[4096];
+    unsigned long long caps = 0;
+    if (rp__read_small_file("/proc/self/status", buf, sizeof buf) < 0) return geteuid() == 0;
+    if (!rp__proc_hex_field(buf, "CapEff:", &caps)) return geteuid() == 0;
+    return (caps >> 14) & 1u; /* CAP_IPC_LOCK == 14 */
+#else
+    return geteuid() == 0;
+#endif
+}
+
+int rp__os_locked_bytes(int pid, size_t *vm_locked, size_t *resident_locked) {
+#if defined(__linux__)
+    char path[64], buf[4096];
+    unsigned long long kib = 0;
+    rp__proc_path(path, sizeof path, pid, "status");
+    if (rp__read_small_file(path, buf, sizeof buf) < 0) return errno;
+    if (!rp__proc_field(buf, "VmLck:", &kib)) return ENOSYS;
+    if (vm_locked) *vm_locked = (size_t)kib * 1024;
+    if (resident_locked) {
+        rp__proc_path(path, sizeof path, pid, "smaps_rollup");
+        if (rp__read_small_file(path, buf, sizeof buf) < 0) return errno;
+        kib = 0;
+        if (!rp__proc_field(buf, "Locked:", &kib)) return ENOSYS;
+        *resident_locked = (size_t)kib * 1024;
+    }
+    return 0;
+#else
+    (void)pid;
+    (void)vm_locked;
+    (void)resident_locked;
+    return ENOSYS;
+#endif
+}
+
+/* ---- advice ------------------------------------------------------------------------------------ */
+
+int rp__os_advise(void *addr, size_t size, rp__os_advice_t advice) {
+    RP_ASSERT(rp__is_aligned((uintptr_t)addr, rp__os_page_size()));
+    int native;
+    switch (advice) {
+#if defined(__linux__)
+    case RP__OS_ADV_DONTDUMP: native = MADV_DONTDUMP; break;
+    case RP__OS_ADV_DODUMP: native = MADV_DODUMP; break;
+    case RP__OS_ADV_WIPEONFORK: native = MADV_WIPEONFORK; break;
+    case RP__OS_ADV_KEEPONFORK: native = MADV_KEEPONFORK; break;
+    case RP__OS_ADV_DONTFORK: native = MADV_DONTFORK; break;
+    case RP__OS_ADV_DOFORK: native = MADV_DOFORK; break;
+    case RP__OS_ADV_HUGEPAGE: native = MADV_HUGEPAGE; break;
+    case RP__OS_ADV_NOHUGEPAGE: native = MADV_NOHUGEPAGE; break;
+#elif defined(MADV_NOCORE)
+    case RP__OS_ADV_DONTDUMP: native = MADV_NOCORE; break;
+    case RP__OS_ADV_DODUMP: native = MADV_CORE; break;
+#endif
+    case RP__OS_ADV_FREE: native = MADV_DONTNEED; break;
+    case RP__OS_ADV_WILLNEED: native = MADV_WILLNEED; break;
+    default: return ENOSYS;
+    }
+    if (madvise(addr, size, native) == 0) return 0;
+    /* An advice value the kernel does not know comes back as EINVAL; report it as missing. */
+    return (errno == EINVAL && advice != RP__OS_ADV_FREE && advice != RP__OS_ADV_WILLNEED) ? ENOSYS : errno;
+}
+
+static int rp__guard_madvise(void *addr, size_t size, bool install) {
+#if defined(__linux__)
+    if (madvise(addr, size, install ? MADV_GUARD_INSTALL : MADV_GUARD_REMOVE) == 0) return 0;
+    return errno;
+#else
+    (void)addr;
+    (void)size;
+    (void)install;
+    return ENOSYS;
+#endif
+}
+
+bool rp__os_guard_lightweight_available(void) {
+    /* Probe once on a throw-away page: the only reliable test for an advice value. */
+    static int state; /* 0 unknown, 1 yes, 2 no */
+    int s = __atomic_load_n(&state, __ATOMIC_RELAXED);
+    if (s == 0) {
+        void *p = NULL;
+        size_t ps = rp__os_page_size();
+        s = 2;
+        if (rp__os_alloc(ps, &p) == 0) {
+            if (rp__guard_madvise(p, ps, true) == 0) s = 1;
+            munmap(p, ps);
+        }
+        __atomic_store_n(&state, s, __ATOMIC_RELAXED);
+    }
+    return s == 1;
+}
+
+int rp__os_guard_install(void *addr, size_t size, bool *lightweight) {
+    RP_ASSERT(rp__is_aligned((uintptr_t)addr, rp__os_page_size()) && lightweight != NULL);
+    /* MADV_GUARD_INSTALL refuses locked ranges and old kernels do not know it (both EINVAL);
+     * PROT_NONE protects the same way at the cost of a VMA split. */
+    if (rp__guard_madvise(addr, size, true) == 0) {
+        *lightweight = true;
+        return 0;
+    }
+    *lightweight = false;
+    return mprotect(addr, size, PROT_NONE) == 0 ? 0 : errno;
+}
+
+int rp__os_guard_remove(void *addr, size_t size, bool lightweight) {
+    RP_ASSERT(rp__is_aligned((uintptr_t)addr, rp__os_page_size()));
+    if (lightweight) return rp__guard_madvise(addr, size, false);
+    return mprotect(addr, size, PROT_READ | PROT_WRITE) == 0 ? 0 : errno;
+}
+
+/* ---- secret memory ----------------------------------------------------------------------------- */
+
+int rp__os_secret_alloc(size_t size, void **out) {
+    RP_ASSERT(size > 0 && size % rp__os_page_size() == 0 && out != NULL);
+#if defined(__linux__) && defined(SYS_memfd_secret)
+    int fd = (int)syscall(SYS_memfd_secret, (unsigned)O_CLOEXEC);
+    if (fd < 0) return errno;
+    int err = 0;
+    if (size > (size_t)INT64_MAX || ftruncate(fd, (off_t)size) != 0) {
+        /* A size the secret file cannot take is a size memory cannot take: report it as such. */
+        err = (size > (size_t)INT64_MAX || errno == EFBIG || errno == EINVAL) ? ENOMEM : errno;
+    } else {
+        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED) err = errno;
+        else *out = p;
+    }
+    close(fd); /* the mapping keeps the memory; no descriptor lingers */
+    return err;
+#else
+    (void)size;
+    (void)out;
+    return ENOSYS;
+#endif
+}
+
+bool rp__os_secret_available(void) {
+#if defined(__linux__) && defined(SYS_memfd_secret)
+    static int state; /* 0 unknown, 1 yes, 2 no */
+    int s = __atomic_load_n(&state, __ATOMIC_RELAXED);
+    if (s == 0) {
+        int fd = (int)syscall(SYS_memfd_secret, (unsigned)O_CLOEXEC);
+        s = fd >= 0 ? 1 : 2;
+        if (fd >= 0) close(fd);
+        __atomic_store_n(&state, s, __ATOMIC_RELAXED);
+    }
+    return s == 1;
+#else
+    return false;
+#endif
+}
+
+/* ---- memory areas ------------------------------------------------------------------------------ */
+
+#if defined(__linux__)
+/* Parse one smaps header line: "start-end perms offset dev inode   path". */
+static bool rp__parse_area_header(const char *line, rp__os_area_t *a) {
+    unsigned long long start, end, offset, inode;
+    char perms[8], dev[16];
+    int path_at = 0;
+    if (sscanf(line, "%llx-%llx %7s %llx %15s %llu %n", &start, &end, perms, &offset, dev, &inode, &path_at) < 6)
+        return false;
+    memset(a, 0, sizeof *a);
+    a->start = (uintptr_t)start;
+    a->end = (uintptr_t)end;
+    a->offset = offset;
+    if (perms[0] == 'r') a->flags |= RP__OS_AREA_READ;
+    if (perms[1] == 'w') a->flags |= RP__OS_AREA_WRITE;
+    if (perms[2] == 'x') a->flags |= RP__OS_AREA_EXEC;
+    if (perms[3] == 's') a->flags |= RP__OS_AREA_SHARED;
+    if (!(a->flags & (RP__OS_AREA_READ | RP__OS_AREA_WRITE | RP__OS_AREA_EXEC))) a->flags |= RP__OS_AREA_GUARD;
+    if (path_at > 0) {
+        const char *p = line + path_at;
+        size_t n = strcspn(p, "\n");
+        if (n >= sizeof a->path) n = sizeof a->path - 1;
+        memcpy(a->path, p, n);
+        a->path[n] = '\0';
+    }
+    return true;
+}
+
+static void rp__parse_vmflags(const char *flags, rp__os_area_t *a) {
+    /* Two-letter codes separated by spaces: lo locked, dd dontdump, wf wipeonfork, dc dontcopy,
+     * ht hugetlb. */
+    static const struct { char code[3]; unsigned flag; } known[] = {
+        {"lo", RP__OS_AREA_LOCKED}, {"dd", RP__OS_AREA_DONTDUMP}, {"wf", RP__OS_AREA_WIPEONFORK},
+        {"dc", RP__OS_AREA_DONTFORK}, {"ht", RP__OS_AREA_HUGETLB},
+    };
+    const char *p = flags;
+    for (;;) {
+        p += strspn(p, " ");
+        size_t n = strcspn(p, " \n");
+        if (n == 0) break;
+        for (size_t i = 0; n == 2 && i < sizeof known / sizeof known[0]; i++)
+            if (memcmp(p, known[i].code, 2) == 0) a->flags |= known[i].flag;
+        p += n;
+    }
+}
+#endif
+
+int rp__os_areas(int pid, rp__os_area_fn fn, void *ctx) {
+#if defined(__linux__)
+    char path[64];
+    rp__proc_path(path, sizeof path, pid, "smaps");
+    FILE *f = fopen(path, "re");
+    if (f == NULL) return errno;
+    char line[512];
+    rp__os_area_t a;
+    bool have = false, go_on = true;
+    while (go_on && fgets(line, sizeof line, f) != NULL) {
+        unsigned long long kib;
+        /* A header line starts with a hex address; field lines start with a capital letter. */
+        bool header = (line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f');
+        if (header) {
+            if (have) go_on = fn(&a, ctx);
+            have = rp__parse_area_header(line, &a);
+        } else if (!have) {
+            continue;
+        } else if (sscanf(line, "Rss: %llu kB", &kib) == 1) {
+            a.rss = (size_t)kib * 1024;
+        } else if (sscanf(line, "Locked: %llu kB", &kib) == 1) {
+            a.locked = (size_t)kib * 1024;
+        } else if (sscanf(line, "AnonHugePages: %llu kB", &kib) == 1) {
+            a.anon_huge = (size_t)kib * 1024;
+        } else if (sscanf(line, "GuardRegions: %llu kB", &kib) == 1 || sscanf(line, "Guard: %llu kB", &kib) == 1) {
+            a.guard_pages = (size_t)kib * 1024 / rp__os_page_size();
+        } else if (strncmp(line, "VmFlags:", 8) == 0) {
+            rp__parse_vmflags(line + 8, &a);
+        }
+    }
+    if (go_on && have) fn(&a, ctx);
+    fclose(f);
+    return 0;
+#else
+    (void)pid;
+    (void)fn;
+    (void)ctx;
+    return ENOSYS;
+#endif
+}
+
+typedef struct rp__area_search {
+    uintptr_t addr;
+    rp__os_area_t *out;
+    bool found;
+} rp__area_search_t;
+
+static bool rp__area_match(const rp__os_area_t *area, void *ctx) {
+    rp__area_search_t *s = ctx;
+    if (s->addr >= area->start && s->addr < area->end) {
+        *s->out = *area;
+        s->found = true;
+        return false;
+    }
+    return area->start <= s->addr;
+}
+
+int rp__os_area_of(const void *addr, rp__os_area_t *out) {
+    rp__area_search_t s = {.addr = (uintptr_t)addr, .out = out, .found = false};
+    int err = rp__os_areas(0, rp__area_match, &s);
+    if (err != 0) return err;
+    return s.found ? 0 : ENOMEM;
+}
+
+/* ---- process facts ----------------------------------------------------------------------------- */
+
+int rp__os_core_info(rp__os_core_info_t *out) {
+    memset(out, 0, sizeof *out);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_CORE, &rl) != 0) return errno;
+    out->limit_soft = rp__rlim_to_size(rl.rlim_cur);
+#if defined(__linux__)
+    if (rp__read_small_file("/proc/sys/kernel/core_pattern", out->pattern, sizeof out->pattern) >= 0)
+        out->pattern[strcspn(out->pattern, "\n")] = '\0';
+    out->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) > 0;
+#else
+    out->dumpable = true;
+#endif
+    return 0;
+}
+
+void rp__os_describe(char *buf, size_t size) {
+    struct utsname u;
+    if (uname(&u) == 0) snprintf(buf, size, "%s %s %s", u.sysname, u.release, u.machine);
+    else snprintf(buf, size, "POSIX");
+}
+
+int rp__os_getpid(void) { return (int)getpid(); }
+
+/* ---- threads ----------------------------------------------------------------------------------- */
+
+void rp__os_mutex_lock(rp__os_mutex_t *m) { pthread_mutex_lock(&m->m); }
+void rp__os_mutex_unlock(rp__os_mutex_t *m) { pthread_mutex_unlock(&m->m); }

@@ -1,0 +1,32 @@
+#!/bin/sh
+# cli_doctor.sh — `rampart doctor` end to end: as root it must print the table and exit 0; as an
+# unprivileged user with a 64 KiB memlock limit it must name the limit and how to lift it.
+# Usage: cli_doctor.sh PATH/TO/rampart
+set -u
+bin=$1
+fail=0
+out=$("$bin" doctor 2>&1); rc=$?
+echo "$out"
+[ $rc -eq 0 ] || { echo "FAILED: doctor exited $rc"; fail=1; }
+for want in "page size" "memlock limit" "CAP_IPC_LOCK" "secret memory" "guard pages" "core dumps" \
+            "os: allocate" "os: locked in RAM" "os: excluded from core dumps" "os: wiped on free" \
+            "plain: wiped on free"; do
+  echo "$out" | grep -q "$want" || { echo "FAILED: doctor output lacks '$want'"; fail=1; }
+done
+echo "$out" | grep -q " FAIL " && { echo "FAILED: a row failed"; fail=1; }
+
+if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null || ! command -v prlimit >/dev/null; then
+  echo "SKIPPED the unprivileged half: needs root, setpriv and prlimit (util-linux)"
+  exit $fail
+fi
+dir=$(mktemp -d); chmod 755 "$dir"; cp "$bin" "$dir/rampart"
+out=$(prlimit --memlock=65536:65536 setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+      -- "$dir/rampart" doctor 2>&1); rc=$?
+rm -rf "$dir"
+echo "$out"
+[ $rc -eq 0 ] || { echo "FAILED: unprivileged doctor exited $rc"; fail=1; }
+for want in "may lock at most 64 KiB" "ulimit -l" "setcap cap_ipc_lock=+ep" "LimitMEMLOCK=infinity" \
+            "How to lift the memlock limit" "os: locked in RAM"; do
+  echo "$out" | grep -q -- "$want" || { echo "FAILED: unprivileged doctor output lacks '$want'"; fail=1; }
+done
+exit $fail

@@ -1,0 +1,234 @@
+/* test_os_posix.c — the POSIX platform layer, primitive by primitive, checked against the
+ * kernel's own account (/proc smaps and status) and by faulting where access must fault. */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "os/os.h"
+#include "rampart.h"
+#include "testhelper.h"
+
+static rp_area_t area_of(const void *p) {
+    rp_area_t a;
+    memset(&a, 0, sizeof a);
+    if (rp_area_of(p, &a) != RP_OK) fprintf(stderr, "    area_of(%p): %s\n", p, rp_last_error()->message);
+    return a;
+}
+
+static void test_sizes(void) {
+    size_t ps = rp__os_page_size();
+    CHECK(ps == (size_t)sysconf(_SC_PAGESIZE));
+    CHECK(rp__os_alloc_granularity() == ps);
+    rp__os_huge_size_t h[8];
+    size_t n = rp__os_huge_sizes(h, 8);
+    for (size_t i = 0; i < n && i < 8; i++) {
+        CHECK(h[i].size > ps && (h[i].size & (h[i].size - 1)) == 0);
+        if (i) CHECK(h[i].size > h[i - 1].size);
+    }
+}
+
+static void test_reserve_commit_decommit(void) {
+    size_t ps = rp__os_page_size();
+    unsigned char *p;
+    REQUIRE(rp__os_reserve(8 * ps, (void **)&p) == 0);
+    CHECK(area_of(p).flags & RP_AREA_NOACCESS);
+    CHECK(rp__os_commit(p + 2 * ps, 2 * ps) == 0);
+    memset(p + 2 * ps, 0x11, 2 * ps);
+    CHECK(rp__os_decommit(p + 2 * ps, 2 * ps) == 0);
+    CHECK(area_of(p + 2 * ps).flags & RP_AREA_NOACCESS);
+    CHECK(rp__os_commit(p + 2 * ps, 2 * ps) == 0);
+    CHECK(p[2 * ps] == 0 && p[4 * ps - 1] == 0); /* decommit dropped the contents */
+    CHECK(rp__os_release(p, 8 * ps) == 0);
+}
+
+static unsigned char *g_fault_at;
+static void touch_fault_target(void) { g_fault_at[0] = 1; }
+
+static void test_protect(void) {
+    size_t ps = rp__os_page_size();
+    unsigned char *p;
+    REQUIRE(rp__os_alloc(2 * ps, (void **)&p) == 0);
+    CHECK(rp__os_protect(p, ps, RP__OS_PROT_READ) == 0);
+    CHECK(!(area_of(p).flags & RP_AREA_WRITE));
+    g_fault_at = p;
+    CHECK(rp_test_dies_with(touch_fault_target, SIGSEGV));
+    CHECK(rp__os_protect(p, ps, RP__OS_PROT_READ_WRITE) == 0);
+    p[0] = 2;
+    CHECK(rp__os_protect(p, ps, (rp__os_prot_t)99) == EINVAL);
+    CHECK(rp__os_release(p, 2 * ps) == 0);
+}
+
+static void test_lock_unlock_onfault(void) {
+    if (!rp__os_can_lock_unlimited()) {
+        fprintf(stderr, "    (no CAP_IPC_LOCK: lock figures are checked in test_pages_unprivileged)\n");
+        return;
+    }
+    size_t ps = rp__os_page_size(), vm0, res0, vm1, res1;
+    unsigned char *p;
+    REQUIRE(rp__os_alloc(16 * ps, (void **)&p) == 0);
+    REQUIRE(rp__os_locked_bytes(0, &vm0, &res0) == 0);
+    CHECK(rp__os_lock(p, 16 * ps) == 0);
+    REQUIRE(rp__os_locked_bytes(0, &vm1, &res1) == 0);
+    CHECK(vm1 == vm0 + 16 * ps);
+    CHECK(res1 >= res0 + 16 * ps); /* mlock faults every page in */
+    CHECK(rp__os_unlock(p, 16 * ps) == 0);
+    CHECK(rp__os_unlock(p, 16 * ps) == 0); /* unlocking unlocked pages succeeds on POSIX */
+
+    /* On fault: charged at once, resident only once touched. */
+    CHECK(rp__os_decommit(p, 16 * ps) == 0 && rp__os_commit(p, 16 * ps) == 0);
+    CHECK(rp__os_lock_onfault(p, 16 * ps) == 0);
+    REQUIRE(rp__os_locked_bytes(0, &vm1, &res1) == 0);
+    CHECK(vm1 == vm0 + 16 * ps);
+    CHECK(area_of(p).locked == 0);
+    memset(p, 1, 4 * ps);
+    CHECK(area_of(p).locked == 4 * ps);
+    CHECK(rp__os_unlock(p, 16 * ps) == 0);
+    CHECK(rp__os_release(p, 16 * ps) == 0);
+}
+
+static void test_lock_limit_and_caps(void) {
+    struct rlimit rl;
+    REQUIRE(getrlimit(RLIMIT_MEMLOCK, &rl) == 0);
+    size_t soft, hard;
+    REQUIRE(rp__os_lock_limit(&soft, &hard) == 0);
+    CHECK(soft == (rl.rlim_cur == RLIM_INFINITY ? SIZE_MAX : (size_t)rl.rlim_cur));
+    CHECK(hard == (rl.rlim_max == RLIM_INFINITY ? SIZE_MAX : (size_t)rl.rlim_max));
+    CHECK(rp__os_raise_lock_limit(soft) == 0);
+    CHECK(rp__os_classify_lock(ENOMEM) == RP_ERR_LIMIT);
+    CHECK(rp__os_classify_lock(EAGAIN) == RP_ERR_LIMIT);
+    CHECK(rp__os_classify_lock(EPERM) == RP_ERR_PERMISSION);
+    CHECK(rp__os_classify(ENOSYS) == RP_ERR_UNSUPPORTED);
+    CHECK(rp__os_classify(0) == RP_OK);
+    char buf[64];
+    CHECK(strstr(rp__os_errstr(EPERM, buf, sizeof buf), "errno 1") != NULL);
+}
+
+static void test_advice_one_at_a_time(void) {
+    size_t ps = rp__os_page_size();
+    unsigned char *p;
+    REQUIRE(rp__os_alloc(4 * ps, (void **)&p) == 0);
+    CHECK(rp__os_advise(p, 4 * ps, RP__OS_ADV_DONTDUMP) == 0);
+    rp_area_t a = area_of(p);
+    CHECK((a.flags & RP_AREA_DONTDUMP) && !(a.flags & RP_AREA_WIPEONFORK));
+    CHECK(rp__os_advise(p, 4 * ps, RP__OS_ADV_WIPEONFORK) == 0);
+    a = area_of(p);
+    CHECK((a.flags & RP_AREA_DONTDUMP) && (a.flags & RP_AREA_WIPEONFORK));
+    CHECK(rp__os_advise(p, 4 * ps, RP__OS_ADV_DONTFORK) == 0);
+    CHECK(area_of(p).flags & RP_AREA_DONTFORK);
+    CHECK(rp__os_advise(p, 4 * ps, RP__OS_ADV_DOFORK) == 0);
+    CHECK(rp__os_advise(p, 4 * ps, RP__OS_ADV_KEEPONFORK) == 0);
+    CHECK(rp__os_advise(p, 4 * ps, RP__OS_ADV_DODUMP) == 0);
+    a = area_of(p);
+    CHECK(!(a.flags & (RP_AREA_DONTDUMP | RP_AREA_WIPEONFORK | RP_AREA_DONTFORK)));
+    memset(p, 9, 4 * ps);
+    CHECK(rp__os_advise(p, 4 * ps, RP__OS_ADV_FREE) == 0);
+    CHECK(p[0] == 0); /* MADV_DONTNEED on private anonymous memory: zero on next touch */
+    CHECK(rp__os_advise(p, 4 * ps, (rp__os_advice_t)1234) == rp__os_err_unsupported());
+    CHECK(rp__os_release(p, 4 * ps) == 0);
+}
+
+static void test_guard_pages(void) {
+    size_t ps = rp__os_page_size();
+    unsigned char *p;
+    REQUIRE(rp__os_alloc(3 * ps, (void **)&p) == 0);
+    bool light = false;
+    CHECK(rp__os_guard_install(p + ps, ps, &light) == 0);
+    CHECK(light == rp__os_guard_lightweight_available());
+    g_fault_at = p + ps;
+    CHECK(rp_test_dies_with(touch_fault_target, SIGSEGV));
+    p[0] = 1;
+    p[2 * ps] = 1; /* neighbours stay usable */
+    CHECK(rp__os_guard_remove(p + ps, ps, light) == 0);
+    p[ps] = 1;
+    CHECK(rp__os_release(p, 3 * ps) == 0);
+
+    /* A locked range cannot take a lightweight guard; the fallback still protects it. */
+    if (rp__os_can_lock_unlimited()) {
+        REQUIRE(rp__os_alloc(3 * ps, (void **)&p) == 0);
+        CHECK(rp__os_lock(p, 3 * ps) == 0);
+        CHECK(rp__os_guard_install(p + ps, ps, &light) == 0);
+        g_fault_at = p + ps;
+        CHECK(rp_test_dies_with(touch_fault_target, SIGSEGV));
+        CHECK(rp__os_guard_remove(p + ps, ps, light) == 0);
+        CHECK(rp__os_release(p, 3 * ps) == 0);
+    }
+}
+
+static void test_secret_memory(void) {
+    void *p;
+    size_t ps = rp__os_page_size();
+    int err = rp__os_secret_alloc(4 * ps, &p);
+    if (!rp__os_secret_available()) {
+        CHECK(err != 0);
+        fprintf(stderr, "    (memfd_secret unavailable on this kernel)\n");
+        return;
+    }
+    REQUIRE(err == 0);
+    memset(p, 3, 4 * ps);
+    rp_area_t a = area_of(p);
+    CHECK(a.flags & RP_AREA_LOCKED);   /* secretmem VMAs are VM_LOCKED */
+    CHECK(a.flags & RP_AREA_SHARED);
+    CHECK(rp__os_release(p, 4 * ps) == 0);
+}
+
+typedef struct area_count {
+    int total;
+    bool saw_stack;
+} area_count_t;
+
+static bool count_area(const rp_area_t *a, void *ctx) {
+    area_count_t *c = ctx;
+    c->total++;
+    if (!strcmp(a->path, "[stack]")) c->saw_stack = true;
+    return true;
+}
+
+static bool stop_at_first(const rp_area_t *a, void *ctx) {
+    (void)a;
+    (*(int *)ctx)++;
+    return false;
+}
+
+static void test_areas(void) {
+    area_count_t c = {0};
+    CHECK(rp_areas_foreach(0, count_area, &c) == RP_OK);
+    CHECK(c.total > 5 && c.saw_stack);
+    int first = 0;
+    CHECK(rp_areas_foreach(0, stop_at_first, &first) == RP_OK && first == 1);
+    CHECK(rp_areas_foreach(0, NULL, NULL) == RP_ERR_INVALID);
+    CHECK(rp_areas_foreach(-5, count_area, &c) == RP_ERR_INVALID);
+    CHECK(rp_areas_foreach(999999999, count_area, &c) != RP_OK);
+    rp_area_t a;
+    CHECK(rp_area_of((void *)16, &a) == RP_ERR_BOUNDS);
+    int local = 0;
+    CHECK(rp_area_of(&local, &a) == RP_OK && !strcmp(a.path, "[stack]"));
+    CHECK(rp_area_of(&local, NULL) == RP_ERR_INVALID);
+}
+
+static void test_core_info(void) {
+    rp__os_core_info_t ci;
+    CHECK(rp__os_core_info(&ci) == 0);
+    struct rlimit rl;
+    getrlimit(RLIMIT_CORE, &rl);
+    CHECK(ci.limit_soft == (rl.rlim_cur == RLIM_INFINITY ? SIZE_MAX : (size_t)rl.rlim_cur));
+    rp_system_info_t si;
+    CHECK(rp_system_info(&si) == RP_OK);
+    CHECK(si.page_size == rp__os_page_size());
+    CHECK(strlen(si.os) > 0 && si.thp_mode != NULL);
+    CHECK(rp_system_info(NULL) == RP_ERR_INVALID);
+}
+
+int main(void) {
+    RP_TEST(test_sizes);
+    RP_TEST(test_reserve_commit_decommit);
+    RP_TEST(test_protect);
+    RP_TEST(test_lock_unlock_onfault);
+    RP_TEST(test_lock_limit_and_caps);
+    RP_TEST(test_advice_one_at_a_time);
+    RP_TEST(test_guard_pages);
+    RP_TEST(test_secret_memory);
+    RP_TEST(test_areas);
+    RP_TEST(test_core_info);
+    return rp_test_exit();
+}
