@@ -19,7 +19,12 @@
 #  define RP_LIKELY(x) __builtin_expect(!!(x), 1)
 #  define RP_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #  define RP_NORETURN __attribute__((noreturn))
-#  define RP_PRINTF(f, a) __attribute__((format(printf, f, a)))
+/* mingw's C99 stdio (__USE_MINGW_ANSI_STDIO) is checked as gnu_printf, which knows %zu. */
+#  if defined(__MINGW32__)
+#    define RP_PRINTF(f, a) __attribute__((format(gnu_printf, f, a)))
+#  else
+#    define RP_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#  endif
 #else
 #  define RP_LIKELY(x) (x)
 #  define RP_UNLIKELY(x) (x)

@@ -38,8 +38,8 @@ extern "C" {
  * them with rp_memzero() before unlocking and releasing. */
 typedef struct rp_page_allocator {
     const char *name;
-    /* Return len bytes of page-aligned read-write memory or NULL (set errno). Set *locked to
-     * whether the pages are locked in RAM. */
+    /* Return len bytes of page-aligned read-write memory, or NULL with the OS error set (errno;
+     * SetLastError on Windows). Set *locked to whether the pages are locked in RAM. */
     void *(*allocate_locked)(void *ctx, size_t len, bool *locked);
     /* Wipe, unlock and release. Return RP_OK, or RP_ERR_NOT_OWNED for memory this allocator
      * did not hand out (and then touch nothing). */

@@ -29,8 +29,10 @@ rp_status_t rp__os_classify(int err);
 rp_status_t rp__os_classify_lock(int err);
 /* The OS's words for err, into buf (always terminated). Returns buf. */
 const char *rp__os_errstr(int err, char *buf, size_t size);
-/* The error a primitive returns for "this platform or kernel cannot do that". */
+/* The error a primitive returns for "this platform or kernel cannot do that", and for "out of
+ * memory". */
 int rp__os_err_unsupported(void);
+int rp__os_err_nomem(void);
 /* The calling thread's last OS error (errno / GetLastError()), and setting it; free-like
  * functions use them to leave the caller's errno untouched. */
 int rp__os_last_error(void);
@@ -174,8 +176,7 @@ typedef struct rp__os_area {
  * to stop early. */
 typedef bool (*rp__os_area_fn)(const rp__os_area_t *area, void *ctx);
 int rp__os_areas(int pid, rp__os_area_fn fn, void *ctx);
-/* The region of this process holding addr; the OS's "no such address" error (ENOMEM on POSIX,
- * ERROR_INVALID_ADDRESS on Windows) when addr is not mapped. */
+/* The region of this process holding addr; rp__os_err_nomem() when addr is not mapped. */
 int rp__os_area_of(const void *addr, rp__os_area_t *out);
 
 /* ---- process facts ----------------------------------------------------------------------------- */

@@ -107,6 +107,7 @@ const char *rp__os_errstr(int err, char *buf, size_t size) {
 }
 
 int rp__os_err_unsupported(void) { return ENOSYS; }
+int rp__os_err_nomem(void) { return ENOMEM; }
 int rp__os_last_error(void) { return errno; }
 void rp__os_set_last_error(int err) { errno = err; }
 
@@ -245,9 +246,28 @@ int rp__os_protect(void *addr, size_t size, rp__os_prot_t prot) {
 
 /* ---- locking ----------------------------------------------------------------------------------- */
 
+/* On Linux the lock calls go to the kernel directly. Sanitizer runtimes (ASan, TSan, MSan)
+ * intercept mlock/munlock/mlockall and turn them into no-ops that return 0, and an LD_PRELOAD
+ * shim could do the same: a library that reports "locked" must not be fooled that way. */
+static int rp__sys_mlock(void *addr, size_t size) {
+#if defined(__linux__)
+    return syscall(SYS_mlock, addr, size) == 0 ? 0 : errno;
+#else
+    return mlock(addr, size) == 0 ? 0 : errno;
+#endif
+}
+
+static int rp__sys_munlock(void *addr, size_t size) {
+#if defined(__linux__)
+    return syscall(SYS_munlock, addr, size) == 0 ? 0 : errno;
+#else
+    return munlock(addr, size) == 0 ? 0 : errno;
+#endif
+}
+
 int rp__os_lock(void *addr, size_t size) {
     RP_ASSERT(rp__is_aligned((uintptr_t)addr, rp__os_page_size()));
-    return mlock(addr, size) == 0 ? 0 : errno;
+    return rp__sys_mlock(addr, size);
 }
 
 int rp__os_lock_onfault(void *addr, size_t size) {
@@ -263,7 +283,7 @@ int rp__os_lock_onfault(void *addr, size_t size) {
 
 int rp__os_unlock(void *addr, size_t size) {
     RP_ASSERT(rp__is_aligned((uintptr_t)addr, rp__os_page_size()));
-    return munlock(addr, size) == 0 ? 0 : errno;
+    return rp__sys_munlock(addr, size);
 }
 
 bool rp__os_is_not_locked(int err) {
@@ -585,7 +605,7 @@ int rp__os_area_of(const void *addr, rp__os_area_t *out) {
     rp__area_search_t s = {.addr = (uintptr_t)addr, .out = out, .found = false};
     int err = rp__os_areas(0, rp__area_match, &s);
     if (err != 0) return err;
-    return s.found ? 0 : ENOMEM;
+    return s.found ? 0 : rp__os_err_nomem();
 }
 
 /* ---- process facts ----------------------------------------------------------------------------- */

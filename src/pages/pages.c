@@ -12,7 +12,6 @@
  * never in the pages handed out and never from malloc. A mutex guards it; mapping, locking and
  * unmapping happen outside the mutex.
  */
-#include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -128,7 +127,7 @@ static void *rp__source_allocate(void *ctx, size_t len, bool *locked) {
     void *p = NULL;
     int err = src->kind == RP__SOURCE_SECRET ? rp__os_secret_alloc(len, &p) : rp__os_alloc(len, &p);
     if (err != 0) {
-        errno = err;
+        rp__os_set_last_error(err);
         return NULL;
     }
     *locked = false;
@@ -148,7 +147,7 @@ static void *rp__source_allocate(void *ctx, size_t len, bool *locked) {
     if (*locked && src->kind == RP__SOURCE_OS) rp__os_unlock(p, len);
 fail:
     rp__os_release(p, len);
-    errno = err;
+    rp__os_set_last_error(err);
     return NULL;
 }
 
@@ -206,29 +205,26 @@ void *rp_pages_allocate_locked(const rp_page_allocator_t *pa, size_t len, bool *
     if (locked == NULL) locked = &ignored;
     *locked = false;
     if (pa == NULL || pa->allocate_locked == NULL) {
-        rp__fail(RP_ERR_INVALID, EINVAL, "allocate_locked: no page allocator given");
-        errno = EINVAL;
+        rp__fail(RP_ERR_INVALID, 0, "allocate_locked: no page allocator given");
         return NULL;
     }
     if (len == 0) {
-        rp__fail(RP_ERR_INVALID, EINVAL, "%s pages: allocate_locked of 0 bytes", pa->name);
-        errno = EINVAL;
+        rp__fail(RP_ERR_INVALID, 0, "%s pages: allocate_locked of 0 bytes", pa->name);
         return NULL;
     }
     size_t rounded = rp_page_round(len);
     if (rounded == 0) {
-        rp__fail(RP_ERR_NOMEM, ENOMEM, "%s pages: allocate_locked of %zu bytes overflows when rounded up to pages",
+        rp__fail(RP_ERR_NOMEM, 0, "%s pages: allocate_locked of %zu bytes overflows when rounded up to pages",
                  pa->name, len);
-        errno = ENOMEM;
         return NULL;
     }
-    errno = 0;
+    rp__os_set_last_error(0);
     void *p = pa->allocate_locked(pa->ctx, rounded, locked);
     if (p == NULL) {
-        int err = errno ? errno : ENOMEM;
+        int err = rp__os_last_error();
+        if (err == 0) err = rp__os_err_nomem();
         rp__fail_os(err, "%s pages: allocate_locked of %zu bytes", pa->name, rounded);
         *locked = false;
-        errno = err;
     }
     return p;
 }

@@ -1,0 +1,346 @@
+/* os/windows.c — the platform layer for Windows (Vista and later; built with mingw-w64 and run
+ * under wine in CI). Implements every primitive of os/os.h; see there for the contracts.
+ *
+ * Windows facts this file relies on:
+ *   - VirtualLock is bounded by the process's minimum working-set size, not by a limit a user
+ *     sets; when it fails with ERROR_WORKING_SET_QUOTA we raise the minimum (and maximum) with
+ *     SetProcessWorkingSetSize and try once more.
+ *   - VirtualUnlock of pages that are not locked fails with ERROR_NOT_LOCKED.
+ *   - There is no core-dump exclusion, fork wipe, lock-on-fault or secret memory: those
+ *     primitives return ERROR_NOT_SUPPORTED and the layers above report it.
+ *   - Errors are GetLastError() codes carried in an int.
+ */
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#include <psapi.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "os/os.h"
+
+/* ---- errors ------------------------------------------------------------------------------------ */
+
+rp_status_t rp__os_classify(int err) {
+    switch ((DWORD)err) {
+    case 0: return RP_OK;
+    case ERROR_INVALID_PARAMETER:
+    case ERROR_INVALID_ADDRESS: return RP_ERR_INVALID;
+    case ERROR_ACCESS_DENIED:
+    case ERROR_PRIVILEGE_NOT_HELD: return RP_ERR_PERMISSION;
+    case ERROR_NOT_ENOUGH_MEMORY:
+    case ERROR_OUTOFMEMORY:
+    case ERROR_COMMITMENT_LIMIT: return RP_ERR_NOMEM;
+    case ERROR_WORKING_SET_QUOTA: return RP_ERR_LIMIT;
+    case ERROR_NOT_SUPPORTED:
+    case ERROR_CALL_NOT_IMPLEMENTED: return RP_ERR_UNSUPPORTED;
+    case ERROR_ALREADY_EXISTS: return RP_ERR_EXISTS;
+    default: return RP_ERR_OS;
+    }
+}
+
+rp_status_t rp__os_classify_lock(int err) {
+    switch ((DWORD)err) {
+    case ERROR_WORKING_SET_QUOTA:
+    case ERROR_NOT_ENOUGH_MEMORY: return RP_ERR_LIMIT;
+    default: return rp__os_classify(err);
+    }
+}
+
+const char *rp__os_errstr(int err, char *buf, size_t size) {
+    char text[160];
+    DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, (DWORD)err, 0, text,
+                             sizeof text, NULL);
+    while (n > 0 && (text[n - 1] == '\r' || text[n - 1] == '\n' || text[n - 1] == '.' || text[n - 1] == ' ')) n--;
+    text[n] = '\0';
+    snprintf(buf, size, "%s (Windows error %d)", n ? text : "error", err);
+    return buf;
+}
+
+int rp__os_err_unsupported(void) { return ERROR_NOT_SUPPORTED; }
+int rp__os_err_nomem(void) { return ERROR_NOT_ENOUGH_MEMORY; }
+int rp__os_last_error(void) { return (int)GetLastError(); }
+void rp__os_set_last_error(int err) { SetLastError((DWORD)err); }
+
+/* ---- sizes ------------------------------------------------------------------------------------- */
+
+static SYSTEM_INFO rp__system_info(void) {
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    return si;
+}
+
+size_t rp__os_page_size(void) {
+    static size_t cached;
+    size_t ps = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (ps == 0) {
+        ps = rp__system_info().dwPageSize;
+        __atomic_store_n(&cached, ps, __ATOMIC_RELAXED);
+    }
+    return ps;
+}
+
+size_t rp__os_alloc_granularity(void) { return rp__system_info().dwAllocationGranularity; }
+
+size_t rp__os_huge_sizes(rp__os_huge_size_t *out, size_t max) {
+    size_t large = GetLargePageMinimum();
+    if (large == 0) return 0;
+    if (max > 0) *out = (rp__os_huge_size_t){large, SIZE_MAX, SIZE_MAX};
+    return 1;
+}
+
+rp__os_thp_t rp__os_thp_mode(void) { return RP__OS_THP_NONE; }
+
+/* ---- address space ----------------------------------------------------------------------------- */
+
+static int rp__virtual_alloc(void *addr, size_t size, DWORD type, DWORD prot, void **out) {
+    RP_ASSERT(size > 0);
+    void *p = VirtualAlloc(addr, size, type, prot);
+    if (p == NULL) {
+        int err = (int)GetLastError();
+        /* With no address given, the size is the only parameter that can be wrong: a size
+         * larger than the address space. Report it as the out-of-memory it is. */
+        return (addr == NULL && err == ERROR_INVALID_PARAMETER) ? ERROR_NOT_ENOUGH_MEMORY : err;
+    }
+    if (out) *out = p;
+    return 0;
+}
+
+int rp__os_alloc(size_t size, void **out) {
+    return rp__virtual_alloc(NULL, size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE, out);
+}
+
+int rp__os_reserve(size_t size, void **out) { return rp__virtual_alloc(NULL, size, MEM_RESERVE, PAGE_NOACCESS, out); }
+
+int rp__os_commit(void *addr, size_t size) { return rp__virtual_alloc(addr, size, MEM_COMMIT, PAGE_READWRITE, NULL); }
+
+int rp__os_decommit(void *addr, size_t size) {
+    return VirtualFree(addr, size, MEM_DECOMMIT) ? 0 : (int)GetLastError();
+}
+
+int rp__os_release(void *addr, size_t size) {
+    (void)size; /* MEM_RELEASE frees the whole reservation that starts at addr */
+    return VirtualFree(addr, 0, MEM_RELEASE) ? 0 : (int)GetLastError();
+}
+
+static DWORD rp__native_prot(rp__os_prot_t prot) {
+    switch (prot) {
+    case RP__OS_PROT_NONE: return PAGE_NOACCESS;
+    case RP__OS_PROT_READ: return PAGE_READONLY;
+    case RP__OS_PROT_READ_WRITE: return PAGE_READWRITE;
+    case RP__OS_PROT_READ_EXEC: return PAGE_EXECUTE_READ;
+    case RP__OS_PROT_READ_WRITE_EXEC: return PAGE_EXECUTE_READWRITE;
+    }
+    return 0;
+}
+
+int rp__os_protect(void *addr, size_t size, rp__os_prot_t prot) {
+    DWORD native = rp__native_prot(prot), old;
+    if (native == 0) return ERROR_INVALID_PARAMETER;
+    return VirtualProtect(addr, size, native, &old) ? 0 : (int)GetLastError();
+}
+
+/* ---- locking ----------------------------------------------------------------------------------- */
+
+int rp__os_lock(void *addr, size_t size) {
+    if (VirtualLock(addr, size)) return 0;
+    int err = (int)GetLastError();
+    if (err != ERROR_WORKING_SET_QUOTA) return err;
+    /* The working-set minimum bounds what may be locked: grow it by this lock and retry once. */
+    SIZE_T min_ws, max_ws;
+    HANDLE self = GetCurrentProcess();
+    if (!GetProcessWorkingSetSize(self, &min_ws, &max_ws)) return err;
+    size_t new_min, new_max;
+    if (rp__add_overflows(min_ws, size, &new_min) || rp__add_overflows(max_ws, size, &new_max)) return err;
+    if (!SetProcessWorkingSetSize(self, new_min, new_max)) return (int)GetLastError();
+    return VirtualLock(addr, size) ? 0 : (int)GetLastError();
+}
+
+int rp__os_lock_onfault(void *addr, size_t size) {
+    (void)addr;
+    (void)size;
+    return ERROR_NOT_SUPPORTED;
+}
+
+int rp__os_unlock(void *addr, size_t size) { return VirtualUnlock(addr, size) ? 0 : (int)GetLastError(); }
+
+bool rp__os_is_not_locked(int err) { return err == ERROR_NOT_LOCKED; }
+
+int rp__os_lock_limit(size_t *soft, size_t *hard) {
+    SIZE_T min_ws, max_ws;
+    if (!GetProcessWorkingSetSize(GetCurrentProcess(), &min_ws, &max_ws)) return (int)GetLastError();
+    if (soft) *soft = min_ws;
+    if (hard) *hard = max_ws;
+    return 0;
+}
+
+int rp__os_raise_lock_limit(size_t want) {
+    SIZE_T min_ws, max_ws;
+    HANDLE self = GetCurrentProcess();
+    if (!GetProcessWorkingSetSize(self, &min_ws, &max_ws)) return (int)GetLastError();
+    if (min_ws >= want) return 0;
+    if (max_ws < want) max_ws = want;
+    return SetProcessWorkingSetSize(self, want, max_ws) ? 0 : (int)GetLastError();
+}
+
+bool rp__os_can_lock_unlimited(void) { return false; }
+
+int rp__os_locked_bytes(int pid, size_t *vm_locked, size_t *resident_locked) {
+    (void)pid;
+    (void)vm_locked;
+    (void)resident_locked;
+    return ERROR_NOT_SUPPORTED;
+}
+
+/* ---- advice ------------------------------------------------------------------------------------ */
+
+int rp__os_advise(void *addr, size_t size, rp__os_advice_t advice) {
+    switch (advice) {
+    case RP__OS_ADV_FREE:
+        /* Decommit and recommit: the pages stay usable and read back as zero, like MADV_DONTNEED
+         * on private anonymous memory. */
+        if (!VirtualFree(addr, size, MEM_DECOMMIT)) return (int)GetLastError();
+        return rp__virtual_alloc(addr, size, MEM_COMMIT, PAGE_READWRITE, NULL);
+    default:
+        return ERROR_NOT_SUPPORTED;
+    }
+}
+
+int rp__os_guard_install(void *addr, size_t size, bool *lightweight) {
+    *lightweight = false;
+    return rp__os_protect(addr, size, RP__OS_PROT_NONE);
+}
+
+int rp__os_guard_remove(void *addr, size_t size, bool lightweight) {
+    (void)lightweight;
+    return rp__os_protect(addr, size, RP__OS_PROT_READ_WRITE);
+}
+
+bool rp__os_guard_lightweight_available(void) { return false; }
+
+/* ---- secret memory ----------------------------------------------------------------------------- */
+
+int rp__os_secret_alloc(size_t size, void **out) {
+    (void)size;
+    (void)out;
+    return ERROR_NOT_SUPPORTED;
+}
+
+bool rp__os_secret_available(void) { return false; }
+
+/* ---- memory areas ------------------------------------------------------------------------------ */
+
+static unsigned rp__prot_flags(DWORD protect) {
+    switch (protect & 0xFF) {
+    case PAGE_READONLY: return RP__OS_AREA_READ;
+    case PAGE_READWRITE:
+    case PAGE_WRITECOPY: return RP__OS_AREA_READ | RP__OS_AREA_WRITE;
+    case PAGE_EXECUTE: return RP__OS_AREA_EXEC;
+    case PAGE_EXECUTE_READ: return RP__OS_AREA_READ | RP__OS_AREA_EXEC;
+    case PAGE_EXECUTE_READWRITE:
+    case PAGE_EXECUTE_WRITECOPY: return RP__OS_AREA_READ | RP__OS_AREA_WRITE | RP__OS_AREA_EXEC;
+    default: return RP__OS_AREA_GUARD; /* PAGE_NOACCESS */
+    }
+}
+
+/* Count resident and locked pages of a committed region with QueryWorkingSetEx, in batches. */
+static void rp__working_set(HANDLE proc, rp__os_area_t *a) {
+    enum { BATCH = 256 };
+    PSAPI_WORKING_SET_EX_INFORMATION info[BATCH];
+    size_t ps = rp__os_page_size(), resident = 0, locked = 0;
+    for (uintptr_t at = a->start; at < a->end;) {
+        size_t n = 0;
+        for (; n < BATCH && at < a->end; n++, at += ps) info[n].VirtualAddress = (void *)at;
+        if (!QueryWorkingSetEx(proc, info, (DWORD)(n * sizeof info[0]))) {
+            a->rss = a->locked = SIZE_MAX;
+            return;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (info[i].VirtualAttributes.Valid) resident += ps;
+            if (info[i].VirtualAttributes.Valid && info[i].VirtualAttributes.Locked) locked += ps;
+        }
+    }
+    a->rss = resident;
+    a->locked = locked;
+    if (locked) a->flags |= RP__OS_AREA_LOCKED;
+}
+
+int rp__os_areas(int pid, rp__os_area_fn fn, void *ctx) {
+    HANDLE proc = pid == 0 ? GetCurrentProcess()
+                           : OpenProcess(PROCESS_QUERY_INFORMATION | PROCESS_VM_READ, FALSE, (DWORD)pid);
+    if (proc == NULL) return (int)GetLastError();
+    MEMORY_BASIC_INFORMATION mbi;
+    uintptr_t at = 0;
+    while (VirtualQueryEx(proc, (void *)at, &mbi, sizeof mbi) == sizeof mbi) {
+        uintptr_t next = (uintptr_t)mbi.BaseAddress + mbi.RegionSize;
+        if (mbi.State != MEM_FREE) {
+            rp__os_area_t a;
+            memset(&a, 0, sizeof a);
+            a.start = (uintptr_t)mbi.BaseAddress;
+            a.end = next;
+            a.anon_huge = a.guard_pages = SIZE_MAX;
+            a.flags = mbi.State == MEM_RESERVE ? RP__OS_AREA_GUARD : rp__prot_flags(mbi.Protect);
+            if (mbi.Type == MEM_MAPPED || mbi.Type == MEM_IMAGE) {
+                a.flags |= RP__OS_AREA_SHARED;
+                GetMappedFileNameA(proc, mbi.BaseAddress, a.path, sizeof a.path);
+            }
+            if (mbi.State == MEM_COMMIT) rp__working_set(proc, &a);
+            if (!fn(&a, ctx)) break;
+        }
+        if (next <= at) break;
+        at = next;
+    }
+    if (pid != 0) CloseHandle(proc);
+    return 0;
+}
+
+typedef struct rp__area_search {
+    uintptr_t addr;
+    rp__os_area_t *out;
+    bool found;
+} rp__area_search_t;
+
+static bool rp__area_match(const rp__os_area_t *area, void *ctx) {
+    rp__area_search_t *s = ctx;
+    if (s->addr >= area->start && s->addr < area->end) {
+        *s->out = *area;
+        s->found = true;
+        return false;
+    }
+    return area->start <= s->addr;
+}
+
+int rp__os_area_of(const void *addr, rp__os_area_t *out) {
+    rp__area_search_t s = {(uintptr_t)addr, out, false};
+    int err = rp__os_areas(0, rp__area_match, &s);
+    if (err != 0) return err;
+    return s.found ? 0 : rp__os_err_nomem();
+}
+
+/* ---- process facts ----------------------------------------------------------------------------- */
+
+int rp__os_core_info(rp__os_core_info_t *out) {
+    /* Windows writes crash dumps through Windows Error Reporting; there is no per-process limit
+     * to read here, so the record stays empty and the doctor omits the row. */
+    memset(out, 0, sizeof *out);
+    return 0;
+}
+
+void rp__os_describe(char *buf, size_t size) {
+    SYSTEM_INFO si;
+    GetNativeSystemInfo(&si);
+    const char *arch = si.wProcessorArchitecture == PROCESSOR_ARCHITECTURE_AMD64   ? "x86_64"
+                       : si.wProcessorArchitecture == PROCESSOR_ARCHITECTURE_ARM64 ? "arm64"
+                                                                                    : "x86";
+    snprintf(buf, size, "Windows %s", arch);
+}
+
+int rp__os_getpid(void) { return (int)GetCurrentProcessId(); }
+
+/* ---- threads ----------------------------------------------------------------------------------- */
+
+_Static_assert(sizeof(SRWLOCK) == sizeof(void *), "rp__os_mutex_t holds an SRWLOCK");
+
+void rp__os_mutex_lock(rp__os_mutex_t *m) { AcquireSRWLockExclusive((PSRWLOCK)&m->srw); }
+void rp__os_mutex_unlock(rp__os_mutex_t *m) { ReleaseSRWLockExclusive((PSRWLOCK)&m->srw); }
