@@ -1,0 +1,91 @@
+/* core/system.c — machine and process facts, and memory areas, from the platform layer.
+ *
+ * A thin public face over os/: it converts the private records to the public ones so the
+ * platform layer can change without touching the ABI.
+ */
+#include <string.h>
+
+#include "internal.h"
+#include "os/os.h"
+#include "rampart/system.h"
+
+rp_status_t rp_system_info(rp_system_info_t *out) {
+    if (out == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_system_info: out is NULL");
+    memset(out, 0, sizeof *out);
+    rp__os_describe(out->os, sizeof out->os);
+    out->page_size = rp__os_page_size();
+    out->alloc_granularity = rp__os_alloc_granularity();
+
+    rp__os_huge_size_t huge[RP_MAX_HUGE_SIZES];
+    size_t n = rp__os_huge_sizes(huge, RP_MAX_HUGE_SIZES);
+    out->huge_count = n < RP_MAX_HUGE_SIZES ? n : RP_MAX_HUGE_SIZES;
+    for (size_t i = 0; i < out->huge_count; i++)
+        out->huge[i] = (rp_huge_size_t){huge[i].size, huge[i].total, huge[i].free};
+
+    static const char *const thp[] = {
+        [RP__OS_THP_NONE] = "unavailable", [RP__OS_THP_NEVER] = "never",
+        [RP__OS_THP_MADVISE] = "madvise", [RP__OS_THP_ALWAYS] = "always"};
+    out->thp_mode = thp[rp__os_thp_mode()];
+
+    out->memlock_soft = out->memlock_hard = 0;
+    rp__os_lock_limit(&out->memlock_soft, &out->memlock_hard);
+    out->can_lock_unlimited = rp__os_can_lock_unlimited();
+    out->locked_known = rp__os_locked_bytes(0, &out->locked_bytes, &out->resident_locked_bytes) == 0;
+    out->secret_memory = rp__os_secret_available();
+    out->guard_lightweight = rp__os_guard_lightweight_available();
+
+    rp__os_core_info_t core;
+    if (rp__os_core_info(&core) == 0) {
+        memcpy(out->core_pattern, core.pattern, sizeof out->core_pattern);
+        out->core_limit = core.limit_soft;
+        out->dumpable = core.dumpable;
+    }
+    return RP_OK;
+}
+
+static void rp__area_to_public(const rp__os_area_t *in, rp_area_t *out) {
+    /* The private and public flag bits are the same numbers by construction. */
+    _Static_assert(RP__OS_AREA_LOCKED == RP_AREA_LOCKED && RP__OS_AREA_DONTDUMP == RP_AREA_DONTDUMP &&
+                       RP__OS_AREA_WIPEONFORK == RP_AREA_WIPEONFORK && RP__OS_AREA_GUARD == RP_AREA_NOACCESS &&
+                       RP__OS_AREA_HUGETLB == RP_AREA_HUGETLB && RP__OS_AREA_SHARED == RP_AREA_SHARED,
+                   "area flag bits differ");
+    out->start = in->start;
+    out->end = in->end;
+    out->flags = in->flags;
+    out->offset = in->offset;
+    out->resident = in->rss;
+    out->locked = in->locked;
+    out->anon_huge = in->anon_huge;
+    memcpy(out->path, in->path, sizeof out->path);
+}
+
+typedef struct rp__area_relay {
+    rp_area_fn fn;
+    void *ctx;
+} rp__area_relay_t;
+
+static bool rp__area_relay(const rp__os_area_t *area, void *ctx) {
+    rp__area_relay_t *relay = ctx;
+    rp_area_t pub;
+    rp__area_to_public(area, &pub);
+    return relay->fn(&pub, relay->ctx);
+}
+
+rp_status_t rp_areas_foreach(int pid, rp_area_fn fn, void *ctx) {
+    if (fn == NULL || pid < 0) return rp__fail(RP_ERR_INVALID, 0, "rp_areas_foreach: bad pid %d or NULL callback", pid);
+    rp__area_relay_t relay = {fn, ctx};
+    int err = rp__os_areas(pid, rp__area_relay, &relay);
+    return err == 0 ? RP_OK : rp__fail_os(err, "reading the memory areas of process %d", pid ? pid : rp__os_getpid());
+}
+
+rp_status_t rp_area_of(const void *addr, rp_area_t *out) {
+    if (out == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_area_of: out is NULL");
+    rp__os_area_t area;
+    int err = rp__os_area_of(addr, &area);
+    if (err != 0) {
+        if (rp__os_classify(err) == RP_ERR_NOMEM) return rp__fail(RP_ERR_BOUNDS, err, "no mapped region holds %p", addr);
+        return rp__fail_os(err, "looking up the region of %p", addr);
+    }
+    rp__area_to_public(&area, out);
+    return RP_OK;
+}
