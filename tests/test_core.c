@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "internal.h"
 #include "rampart.h"
 #include "testhelper.h"
 
@@ -73,6 +74,38 @@ static void test_last_error_is_per_thread_record(void) {
     CHECK(strlen(e->message) > 0);
 }
 
+#if !defined(_WIN32)
+static void corrupt_with_default_handler(void) { rp__corrupt("double free", (void *)0x1234); }
+
+static int handler_calls;
+static void counting_handler(const char *what, const void *addr, void *ctx) {
+    (void)ctx;
+    if (strcmp(what, "canary damaged") == 0 && addr == (void *)0x42) handler_calls++;
+    /* Tell the parent, through descriptor 3, that the handler ran before the abort. */
+    if (handler_calls == 1) write(3, "H", 1);
+}
+static void corrupt_with_custom_handler(void) {
+    rp_set_corruption_handler(counting_handler, NULL);
+    rp__corrupt("canary damaged", (void *)0x42);
+}
+
+static void test_corruption_aborts(void) {
+    CHECK(rp_test_dies_with(corrupt_with_default_handler, SIGABRT));
+    /* The custom handler runs, and the process still aborts after it returns. */
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    int saved = dup(3);
+    dup2(fds[1], 3);
+    CHECK(rp_test_dies_with(corrupt_with_custom_handler, SIGABRT));
+    if (saved >= 0) dup2(saved, 3), close(saved);
+    else close(3);
+    close(fds[1]);
+    char c = 0;
+    CHECK(read(fds[0], &c, 1) == 1 && c == 'H');
+    close(fds[0]);
+}
+#endif
+
 int main(void) {
     RP_TEST(test_version);
     RP_TEST(test_strerror_names_every_status);
@@ -80,5 +113,8 @@ int main(void) {
     RP_TEST(test_format_bytes);
     RP_TEST(test_memzero);
     RP_TEST(test_last_error_is_per_thread_record);
+#if !defined(_WIN32)
+    RP_TEST(test_corruption_aborts);
+#endif
     return rp_test_exit();
 }

@@ -2,8 +2,9 @@
  *
  * Double frees, foreign pointers, damaged canaries and damaged metadata all call rp__corrupt().
  * It calls the user's handler (if any) and then aborts: a handler may log or flush, but the
- * process does not continue with a heap it has found inconsistent. The message is written with
- * write()-level stdio on stderr without allocating, so it works when the allocator is broken.
+ * process does not continue with a heap it has found inconsistent. The message is formatted into
+ * a stack buffer and written with one system call: no stdio buffering, no allocation, so it
+ * works when the allocator itself is what broke.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -42,8 +43,9 @@ void rp__corrupt(const char *what, const void *addr) {
     if (slot != NULL) {
         slot->handler(what, addr, slot->ctx);
     } else {
-        fprintf(stderr, "rampart(%d): %s at %p\n", rp__os_getpid(), what, addr);
-        fflush(stderr);
+        char line[256];
+        int n = snprintf(line, sizeof line, "rampart(%d): %s at %p\n", rp__os_getpid(), what, addr);
+        if (n > 0) rp__os_write_stderr(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
     }
     abort();
 }

@@ -188,6 +188,9 @@ typedef struct rp__os_core_info {
 } rp__os_core_info_t;
 int rp__os_core_info(rp__os_core_info_t *out);
 
+/* Write len bytes to standard error with one system call: no stdio buffer, no allocation, so it
+ * is safe on a corrupted heap. */
+void rp__os_write_stderr(const char *text, size_t len);
 /* Kernel name and release, e.g. "Linux 6.18.0". */
 void rp__os_describe(char *buf, size_t size);
 int rp__os_getpid(void);

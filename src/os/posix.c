@@ -633,6 +633,16 @@ void rp__os_describe(char *buf, size_t size) {
 
 int rp__os_getpid(void) { return (int)getpid(); }
 
+void rp__os_write_stderr(const char *text, size_t len) {
+    while (len > 0) {
+        ssize_t n = write(STDERR_FILENO, text, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        text += n;
+        len -= (size_t)n;
+    }
+}
+
 /* ---- threads ----------------------------------------------------------------------------------- */
 
 void rp__os_mutex_lock(rp__os_mutex_t *m) { pthread_mutex_lock(&m->m); }

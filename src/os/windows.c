@@ -338,6 +338,12 @@ void rp__os_describe(char *buf, size_t size) {
 
 int rp__os_getpid(void) { return (int)GetCurrentProcessId(); }
 
+void rp__os_write_stderr(const char *text, size_t len) {
+    HANDLE err = GetStdHandle(STD_ERROR_HANDLE);
+    DWORD written;
+    if (err != NULL && err != INVALID_HANDLE_VALUE) WriteFile(err, text, (DWORD)len, &written, NULL);
+}
+
 /* ---- threads ----------------------------------------------------------------------------------- */
 
 _Static_assert(sizeof(SRWLOCK) == sizeof(void *), "rp__os_mutex_t holds an SRWLOCK");
