@@ -78,14 +78,26 @@ rp_status_t rp_areas_foreach(int pid, rp_area_fn fn, void *ctx) {
     return err == 0 ? RP_OK : rp__fail_os(err, "reading the memory areas of process %d", pid ? pid : rp__os_getpid());
 }
 
+typedef struct rp__area_search {
+    uintptr_t addr;
+    rp_area_t *out;
+    bool found;
+} rp__area_search_t;
+
+static bool rp__area_match(const rp__os_area_t *area, void *ctx) {
+    rp__area_search_t *s = ctx;
+    if (s->addr >= area->start && s->addr < area->end) {
+        rp__area_to_public(area, s->out);
+        s->found = true;
+        return false;
+    }
+    return area->start <= s->addr; /* areas come in address order: stop once past addr */
+}
+
 rp_status_t rp_area_of(const void *addr, rp_area_t *out) {
     if (out == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_area_of: out is NULL");
-    rp__os_area_t area;
-    int err = rp__os_area_of(addr, &area);
-    if (err != 0) {
-        if (rp__os_classify(err) == RP_ERR_NOMEM) return rp__fail(RP_ERR_BOUNDS, err, "no mapped region holds %p", addr);
-        return rp__fail_os(err, "looking up the region of %p", addr);
-    }
-    rp__area_to_public(&area, out);
-    return RP_OK;
+    rp__area_search_t search = {(uintptr_t)addr, out, false};
+    int err = rp__os_areas(0, rp__area_match, &search);
+    if (err != 0) return rp__fail_os(err, "reading the memory areas to find %p", addr);
+    return search.found ? RP_OK : rp__fail(RP_ERR_BOUNDS, 0, "no mapped region holds %p", addr);
 }

@@ -176,8 +176,6 @@ typedef struct rp__os_area {
  * to stop early. */
 typedef bool (*rp__os_area_fn)(const rp__os_area_t *area, void *ctx);
 int rp__os_areas(int pid, rp__os_area_fn fn, void *ctx);
-/* The region of this process holding addr; rp__os_err_nomem() when addr is not mapped. */
-int rp__os_area_of(const void *addr, rp__os_area_t *out);
 
 /* ---- process facts ----------------------------------------------------------------------------- */
 

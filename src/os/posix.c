@@ -315,23 +315,13 @@ int rp__os_raise_lock_limit(size_t want) {
 }
 
 #if defined(__linux__)
-/* Find "Key:" at the start of a line in a /proc text and parse the number after it. */
-static bool rp__proc_field(const char *text, const char *key, unsigned long long *out) {
+/* Find "Key:" at the start of a line in a /proc text and parse the number after it (base 10
+ * for sizes, 16 for capability masks). */
+static bool rp__proc_field(const char *text, const char *key, int base, unsigned long long *out) {
     size_t klen = strlen(key);
     for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
         if (strncmp(line, key, klen) == 0) {
-            *out = strtoull(line + klen, NULL, 10);
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool rp__proc_hex_field(const char *text, const char *key, unsigned long long *out) {
-    size_t klen = strlen(key);
-    for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-        if (strncmp(line, key, klen) == 0) {
-            *out = strtoull(line + klen, NULL, 16);
+            *out = strtoull(line + klen, NULL, base);
             return true;
         }
     }
@@ -349,7 +339,7 @@ bool rp__os_can_lock_unlimited(void) {
     char buf[4096];
     unsigned long long caps = 0;
     if (rp__read_small_file("/proc/self/status", buf, sizeof buf) < 0) return geteuid() == 0;
-    if (!rp__proc_hex_field(buf, "CapEff:", &caps)) return geteuid() == 0;
+    if (!rp__proc_field(buf, "CapEff:", 16, &caps)) return geteuid() == 0;
     return (caps >> 14) & 1u; /* CAP_IPC_LOCK == 14 */
 #else
     return geteuid() == 0;
@@ -362,13 +352,13 @@ int rp__os_locked_bytes(int pid, size_t *vm_locked, size_t *resident_locked) {
     unsigned long long kib = 0;
     rp__proc_path(path, sizeof path, pid, "status");
     if (rp__read_small_file(path, buf, sizeof buf) < 0) return errno;
-    if (!rp__proc_field(buf, "VmLck:", &kib)) return ENOSYS;
+    if (!rp__proc_field(buf, "VmLck:", 10, &kib)) return ENOSYS;
     if (vm_locked) *vm_locked = (size_t)kib * 1024;
     if (resident_locked) {
         rp__proc_path(path, sizeof path, pid, "smaps_rollup");
         if (rp__read_small_file(path, buf, sizeof buf) < 0) return errno;
         kib = 0;
-        if (!rp__proc_field(buf, "Locked:", &kib)) return ENOSYS;
+        if (!rp__proc_field(buf, "Locked:", 10, &kib)) return ENOSYS;
         *resident_locked = (size_t)kib * 1024;
     }
     return 0;
@@ -583,29 +573,6 @@ int rp__os_areas(int pid, rp__os_area_fn fn, void *ctx) {
     (void)ctx;
     return ENOSYS;
 #endif
-}
-
-typedef struct rp__area_search {
-    uintptr_t addr;
-    rp__os_area_t *out;
-    bool found;
-} rp__area_search_t;
-
-static bool rp__area_match(const rp__os_area_t *area, void *ctx) {
-    rp__area_search_t *s = ctx;
-    if (s->addr >= area->start && s->addr < area->end) {
-        *s->out = *area;
-        s->found = true;
-        return false;
-    }
-    return area->start <= s->addr;
-}
-
-int rp__os_area_of(const void *addr, rp__os_area_t *out) {
-    rp__area_search_t s = {.addr = (uintptr_t)addr, .out = out, .found = false};
-    int err = rp__os_areas(0, rp__area_match, &s);
-    if (err != 0) return err;
-    return s.found ? 0 : rp__os_err_nomem();
 }
 
 /* ---- process facts ----------------------------------------------------------------------------- */

@@ -295,29 +295,6 @@ int rp__os_areas(int pid, rp__os_area_fn fn, void *ctx) {
     return 0;
 }
 
-typedef struct rp__area_search {
-    uintptr_t addr;
-    rp__os_area_t *out;
-    bool found;
-} rp__area_search_t;
-
-static bool rp__area_match(const rp__os_area_t *area, void *ctx) {
-    rp__area_search_t *s = ctx;
-    if (s->addr >= area->start && s->addr < area->end) {
-        *s->out = *area;
-        s->found = true;
-        return false;
-    }
-    return area->start <= s->addr;
-}
-
-int rp__os_area_of(const void *addr, rp__os_area_t *out) {
-    rp__area_search_t s = {(uintptr_t)addr, out, false};
-    int err = rp__os_areas(0, rp__area_match, &s);
-    if (err != 0) return err;
-    return s.found ? 0 : rp__os_err_nomem();
-}
-
 /* ---- process facts ----------------------------------------------------------------------------- */
 
 int rp__os_core_info(rp__os_core_info_t *out) {
