@@ -135,8 +135,9 @@ static rp_status_t rp__map_range(const rp_map_t *m, size_t offset, size_t len, c
     if (offset > m->len || len > m->len - offset)
         return rp__fail(RP_ERR_BOUNDS, 0, "%s: range at offset %zu with length %zu is past the end of the %zu-byte map",
                         what, offset, len, m->len);
-    size_t start = m->delta + offset;
-    size_t end = rp__align_up(start + len, m->page);
+    /* Whole pages of the mapping: a hugetlb area cannot be split inside a huge page. */
+    size_t start = (m->delta + offset) & ~(m->map_page - 1);
+    size_t end = rp__align_up(m->delta + offset + len, m->map_page);
     if (end > m->base_len) end = m->base_len;
     *first = start / m->page;
     *count = end / m->page - *first;
@@ -683,9 +684,61 @@ rp_status_t rp_map_merge(rp_map_t *a, rp_map_t *b) {
     return RP_OK;
 }
 
+/* The OS areas of a map follow its page states: an area ends wherever the lock or commit state
+ * changes (the kernel may merge more, never less). */
+static bool rp__same_area(uint32_t a, uint32_t b) {
+    return ((a & RP__PAGE_COUNT_MASK) != 0) == ((b & RP__PAGE_COUNT_MASK) != 0) &&
+           (a & RP__PAGE_DECOMMITTED) == (b & RP__PAGE_DECOMMITTED);
+}
+
+/* Grow the OS mapping to total bytes: the last area in place, else (RP_MAP_MAY_MOVE) the whole
+ * map, area by area, into a fresh reservation of the new size, since one mremap cannot span
+ * areas. On failure nothing has changed. */
+static int rp__map_grow(rp_map_t *m, size_t total) {
+    size_t n = rp__map_pages(m), last = n - 1, grow = total - m->base_len;
+    while (last > 0 && rp__same_area(m->state[last - 1], m->state[n - 1])) last--;
+    size_t last_bytes = (n - last) * m->page;
+    void *p = NULL;
+    int err = rp__os_remap(rp__page_addr(m, last), last_bytes, last_bytes + grow, false, NULL, &p);
+    if (err == 0 || !(m->flags & RP_MAP_MAY_MOVE)) return err;
+    if (last == 0) {
+        err = rp__os_remap(m->base, m->base_len, total, true, NULL, &p);
+        if (err == 0) m->base = p;
+        return err;
+    }
+    void *reserved = NULL;
+    err = rp__os_reserve(total, &reserved);
+    if (err != 0) return err;
+    unsigned char *dest = reserved;
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i + 1;
+        while (j < n && rp__same_area(m->state[i], m->state[j])) j++;
+        size_t bytes = (j - i) * m->page;
+        err = rp__os_remap(rp__page_addr(m, i), bytes, j == n ? bytes + grow : bytes, true, dest + i * m->page, &p);
+        if (err != 0) break;
+        i = j;
+    }
+    if (err == 0) {
+        m->base = dest;
+        return 0;
+    }
+    /* Move the areas already moved back where they were, and drop the rest of the reservation. */
+    for (size_t k = 0; k < i;) {
+        size_t j = k + 1;
+        while (j < i && rp__same_area(m->state[k], m->state[j])) j++;
+        size_t bytes = (j - k) * m->page;
+        rp__os_remap(dest + k * m->page, bytes, bytes, true, rp__page_addr(m, k), &p);
+        k = j;
+    }
+    rp__os_unmap(dest + i * m->page, total - i * m->page);
+    return err;
+}
+
 rp_status_t rp_map_resize(rp_map_t *m, size_t new_len) {
     if (m == NULL || new_len == 0) return rp__fail(RP_ERR_INVALID, 0, "rp_map_resize: NULL map or length 0");
     if (m->guard) return rp__fail(RP_ERR_INVALID, 0, "rp_map_resize: a stack map keeps its size (its guard sits below it)");
+    if (!rp__os_remap_available()) return rp__fail(RP_ERR_UNSUPPORTED, 0, "rp_map_resize: this OS cannot resize a mapping");
     size_t total;
     if (rp__add_overflows(m->delta, new_len, &total) || (total = rp__align_up(total, m->map_page)) == 0)
         return rp__fail(RP_ERR_NOMEM, 0, "rp_map_resize: %zu bytes overflow the address space", new_len);
@@ -699,26 +752,23 @@ rp_status_t rp_map_resize(rp_map_t *m, size_t new_len) {
         if (want > size && (err = rp__os_file_grow(m->file, want)) != 0)
             return rp__fail_os(err, "rp_map_resize: extending the file to %llu bytes", (unsigned long long)want);
     }
-    size_t old_pages = rp__map_pages(m), new_pages = total / m->page;
-    if (total == m->base_len) {
-        m->len = new_len;
-        return RP_OK;
-    }
-    rp_status_t st = rp__state_reserve(m, new_pages);
-    if (st != RP_OK) return st;
-    if (new_pages < old_pages) rp__map_wipe(m, new_pages, old_pages - new_pages);
-    void *p = NULL;
-    int err = rp__os_remap(m->base, m->base_len, total, (m->flags & RP_MAP_MAY_MOVE) != 0, &p);
-    if (err != 0) {
-        if (rp__os_classify(err) == RP_ERR_NOMEM && !(m->flags & RP_MAP_MAY_MOVE) && total > m->base_len)
-            return rp__fail(RP_ERR_NOMEM, err, "rp_map_resize: cannot grow %zu -> %zu bytes in place (the next pages are "
-                            "in use); create the map with RP_MAP_MAY_MOVE", m->base_len, total);
-        return rp__fail_os(err, "rp_map_resize: %zu -> %zu bytes", m->base_len, total);
-    }
-    size_t old_len = m->base_len;
-    m->base = p;
-    m->base_len = total;
-    if (new_pages > old_pages) {
+    size_t old_pages = rp__map_pages(m), new_pages = total / m->page, old_len = m->base_len;
+    if (total < old_len) {
+        rp__map_wipe(m, new_pages, old_pages - new_pages);
+        int err = rp__os_unmap(m->base + total, old_len - total);
+        if (err != 0) return rp__fail_os(err, "rp_map_resize: %zu -> %zu bytes", old_len, total);
+        m->base_len = total;
+    } else if (total > old_len) {
+        rp_status_t st = rp__state_reserve(m, new_pages);
+        if (st != RP_OK) return st;
+        int err = rp__map_grow(m, total);
+        if (err != 0) {
+            if (rp__os_classify(err) == RP_ERR_NOMEM && !(m->flags & RP_MAP_MAY_MOVE))
+                return rp__fail(RP_ERR_NOMEM, err, "rp_map_resize: cannot grow %zu -> %zu bytes in place (the next pages "
+                                "are in use); create the map with RP_MAP_MAY_MOVE", old_len, total);
+            return rp__fail_os(err, "rp_map_resize: %zu -> %zu bytes", old_len, total);
+        }
+        m->base_len = total;
         unsigned char *grown = m->base + old_len;
         size_t bytes = total - old_len;
         memset(m->state + old_pages, 0, (new_pages - old_pages) * sizeof(uint32_t));
@@ -734,8 +784,7 @@ rp_status_t rp_map_resize(rp_map_t *m, size_t new_len) {
             st = rp__lock_pages(m, old_pages, new_pages - old_pages);
             if (st != RP_OK) {
                 /* Keep the promise that a locked map is locked: go back to the old size. */
-                void *q = NULL;
-                if (rp__os_remap(m->base, m->base_len, old_len, false, &q) == 0) m->base_len = old_len;
+                if (rp__os_unmap(grown, bytes) == 0) m->base_len = old_len;
                 return st;
             }
         }

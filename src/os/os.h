@@ -249,9 +249,11 @@ int rp__os_map(const rp__os_map_request_t *req, void **out);
 /* Unmap [addr, addr+size): any page-aligned part of what rp__os_map returned on POSIX, exactly
  * one whole view on Windows. */
 int rp__os_unmap(void *addr, size_t size);
-/* Grow or shrink a mapping from old_size to new_size bytes (mremap). In place unless may_move;
- * ENOMEM when it cannot grow in place. rp__os_err_unsupported() where the OS cannot. */
-int rp__os_remap(void *addr, size_t old_size, size_t new_size, bool may_move, void **out);
+/* Grow or shrink a mapping from old_size to new_size bytes (mremap); the range must lie in one
+ * OS area. In place unless may_move; with dest != NULL it moves exactly to dest, replacing what
+ * is there (a reservation of the caller's). ENOMEM when it cannot grow in place.
+ * rp__os_err_unsupported() where the OS cannot. */
+int rp__os_remap(void *addr, size_t old_size, size_t new_size, bool may_move, void *dest, void **out);
 /* Whether rp__os_remap works and a mapping can be cut into parts that are unmapped on their own
  * (split). Windows views can only be unmapped whole. */
 bool rp__os_remap_available(void);

@@ -752,10 +752,11 @@ int rp__os_unmap(void *addr, size_t size) {
     return munmap(addr, size) == 0 ? 0 : errno;
 }
 
-int rp__os_remap(void *addr, size_t old_size, size_t new_size, bool may_move, void **out) {
+int rp__os_remap(void *addr, size_t old_size, size_t new_size, bool may_move, void *dest, void **out) {
     RP_ASSERT(rp__is_aligned((uintptr_t)addr, rp__os_page_size()) && out != NULL);
 #if defined(__linux__)
-    void *p = mremap(addr, old_size, new_size, may_move ? MREMAP_MAYMOVE : 0);
+    void *p = dest != NULL ? mremap(addr, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, dest)
+                           : mremap(addr, old_size, new_size, may_move ? MREMAP_MAYMOVE : 0);
     if (p == MAP_FAILED) return errno;
     *out = p;
     return 0;
@@ -764,6 +765,7 @@ int rp__os_remap(void *addr, size_t old_size, size_t new_size, bool may_move, vo
     (void)old_size;
     (void)new_size;
     (void)may_move;
+    (void)dest;
     (void)out;
     return ENOSYS;
 #endif
