@@ -549,6 +549,27 @@ static void test_locked_nodump_populate(void) {
     rp_map_destroy(big);
 }
 
+static unsigned char *fork_probe;
+static void child_sees_zeros(void) {
+    /* Dies (SIGABRT) when the child sees the parent's bytes. */
+    for (size_t i = 0; i < 4 * PAGE; i++)
+        if (fork_probe[i] != 0) abort();
+    raise(SIGUSR1);
+}
+
+static void test_wipe_on_fork(void) {
+    rp_map_t *m = anon(4 * PAGE, RP_MAP_PROT_READ_WRITE, RP_MAP_WIPEONFORK);
+    REQUIRE(m != NULL);
+    fork_probe = rp_map_ptr(m);
+    memset(fork_probe, 0x5c, 4 * PAGE);
+    CHECK(area_at(fork_probe).flags & RP_AREA_WIPEONFORK);
+    CHECK(rp_test_dies_with(child_sees_zeros, SIGUSR1));
+    CHECK(fork_probe[0] == 0x5c); /* the parent keeps its bytes */
+    rp_map_destroy(m);
+    rp_map_options_t o = {.length = PAGE, .prot = RP_MAP_PROT_READ_WRITE, .flags = RP_MAP_WIPEONFORK | RP_MAP_SHARED};
+    expect_invalid(&o, RP_ERR_INVALID, "private anonymous");
+}
+
 /* ---- huge pages -------------------------------------------------------------------------------- */
 
 static void test_huge_pages(void) {
@@ -973,6 +994,7 @@ int main(int argc, char **argv) {
     RP_TEST(seed_multiple_lock_regions);
     RP_TEST(test_nested_locks);
     RP_TEST(test_locked_nodump_populate);
+    RP_TEST(test_wipe_on_fork);
     RP_TEST(test_huge_pages);
     RP_TEST(test_stack_guard);
     RP_TEST(test_fixed_address);

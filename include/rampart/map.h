@@ -71,6 +71,7 @@ typedef enum rp_map_huge {
 #define RP_MAP_GROW       (1u << 8)   /* file maps: extend the file to offset + length (also on resize) */
 #define RP_MAP_RESERVE    (1u << 9)   /* anonymous: reserve address space only; rp_map_commit sub-ranges */
 #define RP_MAP_MAY_MOVE   (1u << 10)  /* rp_map_resize may move the mapping to a new address */
+#define RP_MAP_WIPEONFORK (1u << 11)  /* private anonymous: fork children see zeros here */
 
 typedef struct rp_map_options {
     rp_map_source_t source;

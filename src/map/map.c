@@ -31,7 +31,8 @@ _Static_assert((RP__PAGE_DECOMMITTED & RP__PAGE_COUNT_MASK) == 0, "state bits ov
 #define RP__THP_DEFAULT_SIZE ((size_t)2 << 20)
 
 /* The flags a map must share with its neighbour to be merged with it. */
-#define RP__MERGE_FLAGS (RP_MAP_SHARED | RP_MAP_JIT | RP_MAP_NODUMP | RP_MAP_LOCKED | RP_MAP_RESERVE | RP_MAP_STACK)
+#define RP__MERGE_FLAGS \
+    (RP_MAP_SHARED | RP_MAP_JIT | RP_MAP_NODUMP | RP_MAP_WIPEONFORK | RP_MAP_LOCKED | RP_MAP_RESERVE | RP_MAP_STACK)
 
 struct rp_map {
     unsigned char *base;
@@ -76,9 +77,10 @@ static rp__os_prot_t rp__os_prot_of(rp_map_prot_t p) {
     return table[p];
 }
 
-/* A map that may hold secrets: its pages are wiped before they go back to the OS. */
+/* A map that may hold secrets (the caller asked for a lock, no dump or wipe on fork): its pages
+ * are wiped before they go back to the OS. */
 static bool rp__map_secret(const rp_map_t *m) {
-    return m->source == RP_MAP_ANONYMOUS && !(m->flags & RP_MAP_SHARED) && (m->flags & (RP_MAP_LOCKED | RP_MAP_NODUMP));
+    return m->source == RP_MAP_ANONYMOUS && !(m->flags & RP_MAP_SHARED) && (m->flags & (RP_MAP_LOCKED | RP_MAP_NODUMP | RP_MAP_WIPEONFORK));
 }
 
 static int rp__state_alloc(size_t pages, uint32_t **out, size_t *bytes) {
@@ -179,6 +181,8 @@ static rp_status_t rp__check_options(const rp_map_options_t *o) {
         return rp__fail(RP_ERR_INVALID, 0, "rp_map_create: RP_MAP_CREATE needs a path");
     if (file && (o->flags & (RP_MAP_STACK | RP_MAP_RESERVE)))
         return rp__fail(RP_ERR_INVALID, 0, "rp_map_create: RP_MAP_STACK and RP_MAP_RESERVE are for anonymous maps");
+    if ((o->flags & RP_MAP_WIPEONFORK) && (file || (o->flags & RP_MAP_SHARED)))
+        return rp__fail(RP_ERR_INVALID, 0, "rp_map_create: RP_MAP_WIPEONFORK is for private anonymous maps");
     if ((o->flags & RP_MAP_RESERVE) && (o->flags & RP_MAP_SHARED))
         return rp__fail(RP_ERR_INVALID, 0, "rp_map_create: a reserve map is private");
     if ((unsigned)o->huge > (unsigned)RP_MAP_HUGE_REQUIRE)
@@ -365,6 +369,10 @@ static rp_status_t rp__create(const rp_map_options_t *o, rp_map_t *m) {
     if (st == RP_OK && (o->flags & RP_MAP_NODUMP)) {
         int err = rp__os_advise(m->base, m->base_len, RP__OS_ADV_DONTDUMP);
         if (err != 0) st = rp__fail_os(err, "excluding %zu bytes at %p from core dumps", m->base_len, (void *)m->base);
+    }
+    if (st == RP_OK && (o->flags & RP_MAP_WIPEONFORK)) {
+        int err = rp__os_advise(m->base, m->base_len, RP__OS_ADV_WIPEONFORK);
+        if (err != 0) st = rp__fail_os(err, "marking %zu bytes at %p wipe-on-fork", m->base_len, (void *)m->base);
     }
     if (st == RP_OK && m->thp) {
         int err = rp__os_advise(m->base, m->base_len, RP__OS_ADV_HUGEPAGE);
@@ -617,6 +625,7 @@ rp_status_t rp_map_decommit(rp_map_t *m, size_t offset, size_t len) {
     for (size_t i = first; i < first + count; i++) m->state[i] = RP__PAGE_DECOMMITTED;
     /* The fresh reservation lost the range's advice: put back what the map promises. */
     if (m->flags & RP_MAP_NODUMP) rp__os_advise(addr, bytes, RP__OS_ADV_DONTDUMP);
+    if (m->flags & RP_MAP_WIPEONFORK) rp__os_advise(addr, bytes, RP__OS_ADV_WIPEONFORK);
     if (m->thp) rp__os_advise(addr, bytes, RP__OS_ADV_HUGEPAGE);
     return RP_OK;
 }
@@ -779,6 +788,7 @@ rp_status_t rp_map_resize(rp_map_t *m, size_t new_len) {
             rp__os_decommit(grown, bytes);
             for (size_t i = old_pages; i < new_pages; i++) m->state[i] = RP__PAGE_DECOMMITTED;
             if (m->flags & RP_MAP_NODUMP) rp__os_advise(grown, bytes, RP__OS_ADV_DONTDUMP);
+            if (m->flags & RP_MAP_WIPEONFORK) rp__os_advise(grown, bytes, RP__OS_ADV_WIPEONFORK);
         }
         if (m->flags & RP_MAP_LOCKED) {
             st = rp__lock_pages(m, old_pages, new_pages - old_pages);
