@@ -348,9 +348,10 @@ static rp_status_t rp__create(const rp_map_options_t *o, rp_map_t *m) {
         if (err != 0) {
             if (rp__os_classify(err) == RP_ERR_EXISTS)
                 return rp__fail(RP_ERR_EXISTS, err, "address %p is already mapped (%zu bytes asked for)", o->address, total);
-            if (huge != 0)
+            if (huge != 0 && rp__os_classify(err) == RP_ERR_NOMEM)
                 return rp__fail(RP_ERR_NOMEM, err, "huge pages required: mapping %zu bytes of %zu KiB huge pages failed; "
                                 "reserve more with: sysctl vm.nr_hugepages=N", total, huge / 1024);
+            if (huge != 0) return rp__fail_os(err, "huge pages required: mapping %zu bytes of %zu KiB huge pages", total, huge / 1024);
             return rp__fail_os(err, "mapping %zu bytes", total);
         }
         m->base = p;
@@ -669,6 +670,7 @@ rp_status_t rp_map_split(rp_map_t *m, size_t offset, rp_map_t **tail) {
 
 rp_status_t rp_map_merge(rp_map_t *a, rp_map_t *b) {
     if (a == NULL || b == NULL || a == b) return rp__fail(RP_ERR_INVALID, 0, "rp_map_merge: needs two different maps");
+    if (!rp__os_remap_available()) return rp__fail(RP_ERR_UNSUPPORTED, 0, "rp_map_merge: this OS unmaps views only whole");
     if (a->base + a->base_len != b->base || a->delta + a->len != a->base_len || b->delta != 0)
         return rp__fail(RP_ERR_INVALID, 0, "rp_map_merge: the map at %p does not start where the map at %p ends",
                         rp_map_ptr(b), rp_map_ptr(a));

@@ -232,8 +232,8 @@ int rp__os_release(void *addr, size_t size) {
     return munmap(addr, size) == 0 ? 0 : errno;
 }
 
-int rp__os_protect(void *addr, size_t size, rp__os_prot_t prot) {
-    RP_ASSERT(rp__is_aligned((uintptr_t)addr, rp__os_page_size()));
+/* The mmap/mprotect bits for prot, or -1 for a value outside the enum. */
+static int rp__native_prot(rp__os_prot_t prot) {
     static const int native[] = {
         [RP__OS_PROT_NONE] = PROT_NONE,
         [RP__OS_PROT_READ] = PROT_READ,
@@ -241,8 +241,15 @@ int rp__os_protect(void *addr, size_t size, rp__os_prot_t prot) {
         [RP__OS_PROT_READ_EXEC] = PROT_READ | PROT_EXEC,
         [RP__OS_PROT_READ_WRITE_EXEC] = PROT_READ | PROT_WRITE | PROT_EXEC,
     };
-    if ((unsigned)prot >= sizeof native / sizeof native[0]) return EINVAL;
-    return mprotect(addr, size, native[prot]) == 0 ? 0 : errno;
+    if ((unsigned)prot >= sizeof native / sizeof native[0]) return -1;
+    return native[prot];
+}
+
+int rp__os_protect(void *addr, size_t size, rp__os_prot_t prot) {
+    RP_ASSERT(rp__is_aligned((uintptr_t)addr, rp__os_page_size()));
+    int native = rp__native_prot(prot);
+    if (native < 0) return EINVAL;
+    return mprotect(addr, size, native) == 0 ? 0 : errno;
 }
 
 /* ---- locking ----------------------------------------------------------------------------------- */
@@ -687,17 +694,6 @@ int rp__os_file_same(rp__os_file_t a, rp__os_file_t b, bool *same) {
     if (fstat((int)a, &sa) != 0 || fstat((int)b, &sb) != 0) return errno;
     *same = sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
     return 0;
-}
-
-static int rp__native_prot(rp__os_prot_t prot) {
-    switch (prot) {
-    case RP__OS_PROT_NONE: return PROT_NONE;
-    case RP__OS_PROT_READ: return PROT_READ;
-    case RP__OS_PROT_READ_WRITE: return PROT_READ | PROT_WRITE;
-    case RP__OS_PROT_READ_EXEC: return PROT_READ | PROT_EXEC;
-    case RP__OS_PROT_READ_WRITE_EXEC: return PROT_READ | PROT_WRITE | PROT_EXEC;
-    }
-    return -1;
 }
 
 /* MAP_HUGETLB with the page size encoded as log2 in the MAP_HUGE_SHIFT bits. */

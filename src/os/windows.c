@@ -14,6 +14,7 @@
 #include <windows.h>
 #include <psapi.h>
 
+#include <io.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -279,7 +280,8 @@ int rp__os_areas(int pid, rp__os_area_fn fn, void *ctx) {
             memset(&a, 0, sizeof a);
             a.start = (uintptr_t)mbi.BaseAddress;
             a.end = next;
-            a.anon_huge = a.guard_pages = SIZE_MAX;
+            a.anon_huge = a.guard_pages = a.hugetlb = a.swapped = SIZE_MAX;
+            a.page_size = rp__os_page_size();
             a.flags = mbi.State == MEM_RESERVE ? RP__OS_AREA_GUARD : rp__prot_flags(mbi.Protect);
             if (mbi.Type == MEM_MAPPED || mbi.Type == MEM_IMAGE) {
                 a.flags |= RP__OS_AREA_SHARED;
@@ -327,3 +329,179 @@ _Static_assert(sizeof(SRWLOCK) == sizeof(void *), "rp__os_mutex_t holds an SRWLO
 
 void rp__os_mutex_lock(rp__os_mutex_t *m) { AcquireSRWLockExclusive((PSRWLOCK)&m->srw); }
 void rp__os_mutex_unlock(rp__os_mutex_t *m) { ReleaseSRWLockExclusive((PSRWLOCK)&m->srw); }
+
+/* ---- mappings (the map layer) ------------------------------------------------------------------
+ * Anonymous private memory is VirtualAlloc'd (so commit/decommit work on it); shared anonymous
+ * memory and files are sections (CreateFileMapping) mapped as views. The section handle is
+ * closed at once: the view keeps the section alive. Views cannot be split, resized or unmapped in
+ * part, so rp__os_remap_available() is false here. */
+
+int rp__os_file_open(const char *path, bool write, bool create, rp__os_file_t *out) {
+    HANDLE h = CreateFileA(path, GENERIC_READ | (write ? GENERIC_WRITE : 0),
+                           FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                           create ? OPEN_ALWAYS : OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+    if (h == INVALID_HANDLE_VALUE) return (int)GetLastError();
+    *out = (rp__os_file_t)h;
+    return 0;
+}
+
+int rp__os_file_dup(int fd, rp__os_file_t *out, bool *writable) {
+    HANDLE h = (HANDLE)_get_osfhandle(fd), self = GetCurrentProcess(), copy = NULL;
+    if (h == INVALID_HANDLE_VALUE) return ERROR_INVALID_HANDLE;
+    /* Asking for write access succeeds only when the descriptor has it: that is the test. */
+    *writable = DuplicateHandle(self, h, self, &copy, GENERIC_READ | GENERIC_WRITE, FALSE, 0) != 0;
+    if (!*writable && !DuplicateHandle(self, h, self, &copy, 0, FALSE, DUPLICATE_SAME_ACCESS))
+        return (int)GetLastError();
+    *out = (rp__os_file_t)copy;
+    return 0;
+}
+
+int rp__os_file_clone(rp__os_file_t file, rp__os_file_t *out) {
+    HANDLE self = GetCurrentProcess(), copy = NULL;
+    if (!DuplicateHandle(self, (HANDLE)file, self, &copy, 0, FALSE, DUPLICATE_SAME_ACCESS)) return (int)GetLastError();
+    *out = (rp__os_file_t)copy;
+    return 0;
+}
+
+int rp__os_file_close(rp__os_file_t file) { return CloseHandle((HANDLE)file) ? 0 : (int)GetLastError(); }
+
+int rp__os_file_size(rp__os_file_t file, uint64_t *size) {
+    LARGE_INTEGER li;
+    if (!GetFileSizeEx((HANDLE)file, &li)) return (int)GetLastError();
+    *size = (uint64_t)li.QuadPart;
+    return 0;
+}
+
+int rp__os_file_grow(rp__os_file_t file, uint64_t size) {
+    uint64_t now = 0;
+    int err = rp__os_file_size(file, &now);
+    if (err != 0 || now >= size) return err;
+    if (size > (uint64_t)INT64_MAX) return ERROR_FILE_TOO_LARGE;
+    LARGE_INTEGER to;
+    to.QuadPart = (LONGLONG)size;
+    if (!SetFilePointerEx((HANDLE)file, to, NULL, FILE_BEGIN) || !SetEndOfFile((HANDLE)file)) return (int)GetLastError();
+    return 0;
+}
+
+int rp__os_file_same(rp__os_file_t a, rp__os_file_t b, bool *same) {
+    BY_HANDLE_FILE_INFORMATION ia, ib;
+    if (!GetFileInformationByHandle((HANDLE)a, &ia) || !GetFileInformationByHandle((HANDLE)b, &ib))
+        return (int)GetLastError();
+    *same = ia.dwVolumeSerialNumber == ib.dwVolumeSerialNumber && ia.nFileIndexHigh == ib.nFileIndexHigh &&
+            ia.nFileIndexLow == ib.nFileIndexLow;
+    return 0;
+}
+
+/* Fault every page in (the MAP_POPULATE of Windows) by reading one byte per page. */
+static void rp__touch(const void *addr, size_t size) {
+    const volatile unsigned char *p = addr;
+    for (size_t at = 0; at < size; at += rp__os_page_size()) (void)p[at];
+}
+
+static int rp__map_view(const rp__os_map_request_t *req, void **out) {
+    bool anon = req->file == RP__OS_FILE_NONE;
+    bool writable = req->prot == RP__OS_PROT_READ_WRITE || req->prot == RP__OS_PROT_READ_WRITE_EXEC;
+    DWORD section_prot, access;
+    uint64_t view = req->size;
+    if (req->shared && (writable || anon)) {
+        section_prot = PAGE_EXECUTE_READWRITE;
+        access = FILE_MAP_WRITE;
+    } else if (!req->shared) {
+        section_prot = PAGE_WRITECOPY;
+        access = FILE_MAP_COPY;
+    } else {
+        section_prot = PAGE_READONLY;
+        access = FILE_MAP_READ;
+    }
+    if (anon) {
+        section_prot = PAGE_EXECUTE_READWRITE;
+    } else {
+        /* A file section cannot reach past the end of a file opened for reading; the view ends at
+         * the file's end and the rest of its last page reads as zero. */
+        uint64_t fsize = 0;
+        int err = rp__os_file_size(req->file, &fsize);
+        if (err != 0) return err;
+        if (req->offset >= fsize) return ERROR_HANDLE_EOF;
+        if (view > fsize - req->offset) view = fsize - req->offset;
+        section_prot = section_prot == PAGE_EXECUTE_READWRITE ? PAGE_READWRITE : section_prot;
+    }
+    HANDLE section = CreateFileMappingA(anon ? INVALID_HANDLE_VALUE : (HANDLE)req->file, NULL, section_prot,
+                                        anon ? (DWORD)((uint64_t)req->size >> 32) : 0,
+                                        anon ? (DWORD)(req->size & 0xffffffffu) : 0, NULL);
+    if (section == NULL) return (int)GetLastError();
+    void *p = MapViewOfFileEx(section, access, (DWORD)(req->offset >> 32), (DWORD)(req->offset & 0xffffffffu),
+                              (SIZE_T)view, req->fixed);
+    int err = p == NULL ? (int)GetLastError() : 0;
+    CloseHandle(section);
+    if (err != 0) return (req->fixed != NULL && err == ERROR_INVALID_ADDRESS) ? ERROR_ALREADY_EXISTS : err;
+    *out = p;
+    return 0;
+}
+
+int rp__os_map(const rp__os_map_request_t *req, void **out) {
+    RP_ASSERT(req != NULL && out != NULL && req->size > 0);
+    void *p = NULL;
+    int err;
+    if (req->file == RP__OS_FILE_NONE && !req->shared) {
+        DWORD type = MEM_RESERVE;
+        /* A no-access, no-reserve request is a reservation: commit later, page by page. */
+        if (!(req->prot == RP__OS_PROT_NONE && req->noreserve)) type |= MEM_COMMIT;
+        if (req->huge_size != 0) type |= MEM_LARGE_PAGES | MEM_COMMIT;
+        DWORD prot = rp__native_prot(req->prot);
+        p = VirtualAlloc(req->fixed, req->size, type, prot);
+        err = p == NULL ? (int)GetLastError() : 0;
+        if (err != 0 && req->fixed != NULL && err == ERROR_INVALID_ADDRESS) err = ERROR_ALREADY_EXISTS;
+        if (err == 0 && req->fixed != NULL && p != req->fixed) {
+            VirtualFree(p, 0, MEM_RELEASE);
+            err = ERROR_ALREADY_EXISTS;
+        }
+    } else {
+        if (req->huge_size != 0) return ERROR_NOT_SUPPORTED;
+        err = rp__map_view(req, &p);
+        if (err == 0) {
+            DWORD old;
+            bool copy = !req->shared && req->file != RP__OS_FILE_NONE;
+            DWORD prot = rp__native_prot(req->prot);
+            /* Copy-on-write views spell "writable" as PAGE_WRITECOPY. */
+            if (copy && prot == PAGE_READWRITE) prot = PAGE_WRITECOPY;
+            if (copy && prot == PAGE_EXECUTE_READWRITE) prot = PAGE_EXECUTE_WRITECOPY;
+            if (!VirtualProtect(p, req->size, prot, &old)) {
+                err = (int)GetLastError();
+                UnmapViewOfFile(p);
+            }
+        }
+    }
+    if (err != 0) return err;
+    if (req->populate && req->prot != RP__OS_PROT_NONE) rp__touch(p, req->size);
+    *out = p;
+    return 0;
+}
+
+int rp__os_unmap(void *addr, size_t size) {
+    (void)size; /* both calls free the whole allocation or view that starts at addr */
+    MEMORY_BASIC_INFORMATION mbi;
+    if (VirtualQuery(addr, &mbi, sizeof mbi) != sizeof mbi) return (int)GetLastError();
+    if (mbi.Type == MEM_MAPPED) return UnmapViewOfFile(addr) ? 0 : (int)GetLastError();
+    return VirtualFree(addr, 0, MEM_RELEASE) ? 0 : (int)GetLastError();
+}
+
+int rp__os_remap(void *addr, size_t old_size, size_t new_size, bool may_move, void *dest, void **out) {
+    (void)addr;
+    (void)old_size;
+    (void)new_size;
+    (void)may_move;
+    (void)dest;
+    (void)out;
+    return ERROR_NOT_SUPPORTED;
+}
+
+bool rp__os_remap_available(void) { return false; }
+
+int rp__os_flush(void *addr, size_t size, bool async, rp__os_file_t file) {
+    if (!FlushViewOfFile(addr, size)) return (int)GetLastError();
+    /* FlushViewOfFile only starts the writes; a synchronous flush waits for the file too. */
+    if (!async && file != RP__OS_FILE_NONE && !FlushFileBuffers((HANDLE)file)) return (int)GetLastError();
+    return 0;
+}
+
+void rp__os_icache_flush(void *addr, size_t size) { FlushInstructionCache(GetCurrentProcess(), addr, size); }
