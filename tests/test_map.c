@@ -717,14 +717,45 @@ static void test_reserve_commit(void) {
     CHECK(rp_map_decommit(m, 15 * PAGE, 2 * PAGE) == RP_ERR_BOUNDS);
     CHECK(rp_map_commit(m, 0, 0) == RP_OK);
     CHECK(rp_map_commit(NULL, 0, 1) == RP_ERR_INVALID);
-    /* Locks on committed ranges; decommit drops them. */
+    /* Locks on committed ranges; decommit releases the kernel's lock but keeps the count, and a
+     * recommit locks again. A lock on reserved pages takes effect at commit. */
     if (privileged()) {
         CHECK(rp_map_lock(m, 2 * PAGE, 3 * PAGE) == RP_OK);
         CHECK(locked_in(p, 16 * PAGE) == 3 * PAGE);
         CHECK(rp_map_decommit(m, 2 * PAGE, 3 * PAGE) == RP_OK);
         CHECK(locked_in(p, 16 * PAGE) == 0);
+        rp_map_info_t info;
+        CHECK(rp_map_info(m, &info) == RP_OK && info.locked_pages == 3);
+        CHECK(rp_map_commit(m, 2 * PAGE, 3 * PAGE) == RP_OK);
+        CHECK(locked_in(p, 16 * PAGE) == 3 * PAGE);
+        CHECK(rp_map_lock(m, 10 * PAGE, 2 * PAGE) == RP_OK); /* reserved: counted only */
+        CHECK(locked_in(p, 16 * PAGE) == 3 * PAGE);
+        CHECK(rp_map_commit(m, 10 * PAGE, 2 * PAGE) == RP_OK);
+        CHECK(locked_in(p, 16 * PAGE) == 5 * PAGE);
+        CHECK(rp_map_unlock_all(m) == RP_OK);
+        CHECK(locked_in(p, 16 * PAGE) == 0);
     }
     rp_map_destroy(m);
+    /* A locked reserve map: every page it commits is locked. */
+    if (privileged()) {
+        m = anon(8 * PAGE, RP_MAP_PROT_READ_WRITE, RP_MAP_RESERVE | RP_MAP_LOCKED);
+        REQUIRE(m != NULL);
+        p = rp_map_ptr(m);
+        CHECK(locked_in(p, 8 * PAGE) == 0);
+        CHECK(rp_map_commit(m, PAGE, 2 * PAGE) == RP_OK);
+        CHECK(locked_in(p, 8 * PAGE) == 2 * PAGE);
+        CHECK(area_at(p + PAGE).locked == 2 * PAGE);
+        rp_map_destroy(m);
+        /* A no-access map with a lock gets it when it gains access. */
+        m = anon(4 * PAGE, RP_MAP_PROT_NONE, RP_MAP_LOCKED);
+        REQUIRE(m != NULL);
+        CHECK(rp_map_protect(m, RP_MAP_PROT_READ) == RP_OK);
+        CHECK(area_at(rp_map_ptr(m)).locked == 4 * PAGE);
+        CHECK(rp_map_protect(m, RP_MAP_PROT_NONE) == RP_OK);
+        CHECK(rp_map_unlock_all(m) == RP_OK);
+        CHECK(locked_in(rp_map_ptr(m), 4 * PAGE) == 0);
+        rp_map_destroy(m);
+    }
     /* Commit and decommit are for private anonymous memory. */
     char path[64];
     temp_file(path, PAGE);

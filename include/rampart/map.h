@@ -132,8 +132,10 @@ RP_API rp_status_t rp_map_lock_all(rp_map_t *map);
 RP_API rp_status_t rp_map_unlock_all(rp_map_t *map);
 
 /* Reserve maps: make a range accessible with the map's protection, or drop its contents and make
- * it inaccessible again (the address range stays reserved). Private anonymous maps only.
- * Decommitting drops the range's locks. */
+ * it inaccessible again (the address range stays reserved). Private anonymous maps only; commit
+ * widens the range to whole pages, decommit needs whole pages (it would drop bytes otherwise).
+ * Locks are counted on reserved pages too and take effect when the pages are committed (and when
+ * a RP_MAP_PROT_NONE map gets access): the OS cannot lock inaccessible memory. */
 RP_API rp_status_t rp_map_commit(rp_map_t *map, size_t offset, size_t len);
 RP_API rp_status_t rp_map_decommit(rp_map_t *map, size_t offset, size_t len);
 

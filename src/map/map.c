@@ -431,7 +431,7 @@ rp_status_t rp_map_info(const rp_map_t *m, rp_map_info_t *out) {
     out->prot = m->prot;
     out->flags = m->flags;
     out->source = m->source;
-    out->offset = m->file_offset + m->delta;
+    out->offset = m->source == RP_MAP_ANONYMOUS ? 0 : m->file_offset + m->delta;
     for (size_t i = 0; i < rp__map_pages(m); i++) out->locked_pages += (m->state[i] & RP__PAGE_COUNT_MASK) != 0;
     return RP_OK;
 }
@@ -455,62 +455,18 @@ rp_status_t rp_map_areas(const rp_map_t *m, rp_area_fn fn, void *ctx) {
     return rp_areas_foreach(0, rp__map_area_filter, &f);
 }
 
-/* ---- protection -------------------------------------------------------------------------------- */
-
-/* Apply prot to every committed run of pages in [first, end) past the guard; on failure undo the
- * runs already changed (back to old) and return the error. */
-static int rp__protect_runs(rp_map_t *m, rp_map_prot_t prot, rp_map_prot_t old) {
-    size_t first = m->guard / m->page, end = rp__map_pages(m), i = first;
-    int err = 0;
-    while (i < end && err == 0) {
-        if (m->state[i] & RP__PAGE_DECOMMITTED) { i++; continue; }
-        size_t j = i;
-        while (j < end && !(m->state[j] & RP__PAGE_DECOMMITTED)) j++;
-        err = rp__os_protect(rp__page_addr(m, i), (j - i) * m->page, rp__os_prot_of(prot));
-        if (err != 0) break;
-        i = j;
-    }
-    if (err == 0) return 0;
-    for (size_t k = first; k < i;) {
-        if (m->state[k] & RP__PAGE_DECOMMITTED) { k++; continue; }
-        size_t j = k;
-        while (j < i && !(m->state[j] & RP__PAGE_DECOMMITTED)) j++;
-        rp__os_protect(rp__page_addr(m, k), (j - k) * m->page, rp__os_prot_of(old));
-        k = j;
-    }
-    return err;
-}
-
-rp_status_t rp_map_protect(rp_map_t *m, rp_map_prot_t prot) {
-    if (m == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_map_protect: map is NULL");
-    if (!rp__prot_valid(prot)) return rp__fail(RP_ERR_INVALID, 0, "rp_map_protect: unknown protection %d", (int)prot);
-    if (prot == RP_MAP_PROT_READ_WRITE_EXEC && !(m->flags & RP_MAP_JIT))
-        return rp__fail(RP_ERR_INVALID, 0, "rp_map_protect: read-write-execute needs a map created with RP_MAP_JIT");
-    int err = rp__protect_runs(m, prot, m->prot);
-    if (err != 0) return rp__fail_os(err, "changing the protection of the %zu-byte map at %p", m->len, rp_map_ptr(m));
-    /* Code just became executable: make the instruction cache see what was written as data. */
-    if (rp__prot_exec(prot)) rp__os_icache_flush(m->base + m->guard, m->base_len - m->guard);
-    m->prot = prot;
-    return RP_OK;
-}
-
-/* ---- flush ------------------------------------------------------------------------------------- */
-
-rp_status_t rp_map_flush(rp_map_t *m, size_t offset, size_t len, bool async) {
-    if (m == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_map_flush: map is NULL");
-    size_t first, count;
-    rp_status_t st = rp__map_range(m, offset, len, "rp_map_flush", &first, &count);
-    if (st != RP_OK || len == 0 || m->source == RP_MAP_ANONYMOUS) return st;
-    int err = rp__os_flush(rp__page_addr(m, first), count * m->page, async, m->file);
-    if (err != 0) return rp__fail_os(err, "flushing %zu bytes at offset %zu of the map (%s)", len, offset, async ? "async" : "sync");
-    return RP_OK;
-}
-
-rp_status_t rp_map_flush_all(rp_map_t *m, bool async) {
-    return rp_map_flush(m, 0, m ? m->len : 0, async);
-}
-
 /* ---- range locking ----------------------------------------------------------------------------- */
+
+/* Whether the OS can hold a lock on page i now: committed, and the map accessible (mlock of
+ * PROT_NONE memory fails). A counted page that is not gets its OS lock when it becomes
+ * accessible (rp_map_commit, rp_map_protect). */
+static bool rp__lockable(const rp_map_t *m, size_t i) {
+    return m->prot != RP_MAP_PROT_NONE && !(m->state[i] & RP__PAGE_DECOMMITTED);
+}
+/* A page the OS must lock when its count goes 0 -> 1. */
+static bool rp__needs_os_lock(const rp_map_t *m, size_t i) {
+    return !(m->state[i] & RP__PAGE_COUNT_MASK) && rp__lockable(m, i);
+}
 
 /* Count one more lock on pages [first, first+count), taking the OS lock for pages that had none;
  * all or nothing. */
@@ -522,15 +478,15 @@ static rp_status_t rp__lock_pages(rp_map_t *m, size_t first, size_t count) {
     /* Lock the runs of pages nobody holds yet; undo them all if one fails. */
     size_t i = first;
     while (i < end) {
-        if (m->state[i] & RP__PAGE_COUNT_MASK) { i++; continue; }
+        if (!rp__needs_os_lock(m, i)) { i++; continue; }
         size_t j = i;
-        while (j < end && !(m->state[j] & RP__PAGE_COUNT_MASK)) j++;
+        while (j < end && rp__needs_os_lock(m, j)) j++;
         int err = rp__os_lock(rp__page_addr(m, i), (j - i) * m->page);
         if (err != 0) {
             for (size_t k = first; k < i;) {
-                if (m->state[k] & RP__PAGE_COUNT_MASK) { k++; continue; }
+                if (!rp__needs_os_lock(m, k)) { k++; continue; }
                 size_t r = k;
-                while (r < i && !(m->state[r] & RP__PAGE_COUNT_MASK)) r++;
+                while (r < i && rp__needs_os_lock(m, r)) r++;
                 rp__os_unlock(rp__page_addr(m, k), (r - k) * m->page);
                 k = r;
             }
@@ -540,6 +496,24 @@ static rp_status_t rp__lock_pages(rp_map_t *m, size_t first, size_t count) {
     }
     for (size_t k = first; k < end; k++) m->state[k]++;
     return RP_OK;
+}
+
+/* Take the OS lock on the counted pages of [first, end) that just became accessible: lockable
+ * ones, or with committing every counted one (the range is being committed). */
+static int rp__lock_counted(rp_map_t *m, size_t first, size_t end, bool committing) {
+    size_t i = first;
+    while (i < end) {
+        size_t j = i;
+        while (j < end && (m->state[j] & RP__PAGE_COUNT_MASK) && (committing || rp__lockable(m, j))) j++;
+        if (j == i) {
+            i++;
+            continue;
+        }
+        int err = rp__os_lock(rp__page_addr(m, i), (j - i) * m->page);
+        if (err != 0) return err;
+        i = j;
+    }
+    return 0;
 }
 
 rp_status_t rp_map_lock(rp_map_t *m, size_t offset, size_t len) {
@@ -577,7 +551,84 @@ rp_status_t rp_map_unlock(rp_map_t *m, size_t offset, size_t len) {
 rp_status_t rp_map_lock_all(rp_map_t *m) { return rp_map_lock(m, 0, m ? m->len : 0); }
 rp_status_t rp_map_unlock_all(rp_map_t *m) { return rp_map_unlock(m, 0, m ? m->len : 0); }
 
+/* ---- protection -------------------------------------------------------------------------------- */
+
+/* Apply prot to every committed run of pages in [first, end) past the guard; on failure undo the
+ * runs already changed (back to old) and return the error. */
+static int rp__protect_runs(rp_map_t *m, rp_map_prot_t prot, rp_map_prot_t old) {
+    size_t first = m->guard / m->page, end = rp__map_pages(m), i = first;
+    int err = 0;
+    while (i < end && err == 0) {
+        if (m->state[i] & RP__PAGE_DECOMMITTED) { i++; continue; }
+        size_t j = i;
+        while (j < end && !(m->state[j] & RP__PAGE_DECOMMITTED)) j++;
+        err = rp__os_protect(rp__page_addr(m, i), (j - i) * m->page, rp__os_prot_of(prot));
+        if (err != 0) break;
+        i = j;
+    }
+    if (err == 0) return 0;
+    for (size_t k = first; k < i;) {
+        if (m->state[k] & RP__PAGE_DECOMMITTED) { k++; continue; }
+        size_t j = k;
+        while (j < i && !(m->state[j] & RP__PAGE_DECOMMITTED)) j++;
+        rp__os_protect(rp__page_addr(m, k), (j - k) * m->page, rp__os_prot_of(old));
+        k = j;
+    }
+    return err;
+}
+
+rp_status_t rp_map_protect(rp_map_t *m, rp_map_prot_t prot) {
+    if (m == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_map_protect: map is NULL");
+    if (!rp__prot_valid(prot)) return rp__fail(RP_ERR_INVALID, 0, "rp_map_protect: unknown protection %d", (int)prot);
+    if (prot == RP_MAP_PROT_READ_WRITE_EXEC && !(m->flags & RP_MAP_JIT))
+        return rp__fail(RP_ERR_INVALID, 0, "rp_map_protect: read-write-execute needs a map created with RP_MAP_JIT");
+    rp_map_prot_t old = m->prot;
+    int err = rp__protect_runs(m, prot, old);
+    if (err != 0) return rp__fail_os(err, "changing the protection of the %zu-byte map at %p", m->len, rp_map_ptr(m));
+    if (old == RP_MAP_PROT_NONE && prot != RP_MAP_PROT_NONE) {
+        /* Locks counted while the map had no access take effect now. */
+        m->prot = prot;
+        err = rp__lock_counted(m, 0, rp__map_pages(m), false);
+        if (err != 0) {
+            m->prot = old;
+            rp__protect_runs(m, old, prot);
+            return rp__fail_lock(err, m->base_len, "mlock");
+        }
+    }
+    /* Code just became executable: make the instruction cache see what was written as data. */
+    if (rp__prot_exec(prot)) rp__os_icache_flush(m->base + m->guard, m->base_len - m->guard);
+    m->prot = prot;
+    return RP_OK;
+}
+
+/* ---- flush ------------------------------------------------------------------------------------- */
+
+rp_status_t rp_map_flush(rp_map_t *m, size_t offset, size_t len, bool async) {
+    if (m == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_map_flush: map is NULL");
+    size_t first, count;
+    rp_status_t st = rp__map_range(m, offset, len, "rp_map_flush", &first, &count);
+    if (st != RP_OK || len == 0 || m->source == RP_MAP_ANONYMOUS) return st;
+    int err = rp__os_flush(rp__page_addr(m, first), count * m->page, async, m->file);
+    if (err != 0) return rp__fail_os(err, "flushing %zu bytes at offset %zu of the map (%s)", len, offset, async ? "async" : "sync");
+    return RP_OK;
+}
+
+rp_status_t rp_map_flush_all(rp_map_t *m, bool async) {
+    return rp_map_flush(m, 0, m ? m->len : 0, async);
+}
+
 /* ---- reserve and commit ------------------------------------------------------------------------ */
+
+/* Decommit [addr, addr+bytes) and put back the advice the map promises (the fresh reservation
+ * the OS puts there has none). */
+static int rp__decommit_pages(rp_map_t *m, void *addr, size_t bytes) {
+    int err = rp__os_decommit(addr, bytes);
+    if (err != 0) return err;
+    if (m->flags & RP_MAP_NODUMP) rp__os_advise(addr, bytes, RP__OS_ADV_DONTDUMP);
+    if (m->flags & RP_MAP_WIPEONFORK) rp__os_advise(addr, bytes, RP__OS_ADV_WIPEONFORK);
+    if (m->thp) rp__os_advise(addr, bytes, RP__OS_ADV_HUGEPAGE);
+    return 0;
+}
 
 static rp_status_t rp__check_committable(const rp_map_t *m, const char *what) {
     if (m == NULL) return rp__fail(RP_ERR_INVALID, 0, "%s: map is NULL", what);
@@ -595,14 +646,18 @@ rp_status_t rp_map_commit(rp_map_t *m, size_t offset, size_t len) {
     size_t bytes = count * m->page;
     int err = rp__os_commit(addr, bytes);
     if (err == 0 && m->prot != RP_MAP_PROT_READ_WRITE) err = rp__os_protect(addr, bytes, rp__os_prot_of(m->prot));
+    /* Locks counted on the range (RP_MAP_LOCKED, or taken while it was reserved) apply now. */
+    bool lock_failed = false;
+    if (err == 0 && m->prot != RP_MAP_PROT_NONE) lock_failed = (err = rp__lock_counted(m, first, first + count, true)) != 0;
     if (err != 0) {
         /* Leave the pages as they were: the ones that were decommitted go back to that. */
         for (size_t i = first; i < first + count; i++)
-            if (m->state[i] & RP__PAGE_DECOMMITTED) rp__os_decommit(rp__page_addr(m, i), m->page);
+            if (m->state[i] & RP__PAGE_DECOMMITTED) rp__decommit_pages(m, rp__page_addr(m, i), m->page);
+        if (lock_failed) return rp__fail_lock(err, bytes, "mlock");
         return rp__fail_os(err, "committing %zu bytes at offset %zu of the map", bytes, offset);
     }
-    if (rp__prot_exec(m->prot)) rp__os_icache_flush(addr, bytes);
     for (size_t i = first; i < first + count; i++) m->state[i] &= ~RP__PAGE_DECOMMITTED;
+    if (rp__prot_exec(m->prot)) rp__os_icache_flush(addr, bytes);
     return RP_OK;
 }
 
@@ -621,13 +676,10 @@ rp_status_t rp_map_decommit(rp_map_t *m, size_t offset, size_t len) {
     void *addr = rp__page_addr(m, first);
     size_t bytes = count * m->page;
     rp__map_wipe(m, first, count);
-    int err = rp__os_decommit(addr, bytes);
+    int err = rp__decommit_pages(m, addr, bytes);
     if (err != 0) return rp__fail_os(err, "decommitting %zu bytes at offset %zu of the map", bytes, offset);
-    for (size_t i = first; i < first + count; i++) m->state[i] = RP__PAGE_DECOMMITTED;
-    /* The fresh reservation lost the range's advice: put back what the map promises. */
-    if (m->flags & RP_MAP_NODUMP) rp__os_advise(addr, bytes, RP__OS_ADV_DONTDUMP);
-    if (m->flags & RP_MAP_WIPEONFORK) rp__os_advise(addr, bytes, RP__OS_ADV_WIPEONFORK);
-    if (m->thp) rp__os_advise(addr, bytes, RP__OS_ADV_HUGEPAGE);
+    /* Lock counts survive: they take effect again when the range is committed. */
+    for (size_t i = first; i < first + count; i++) m->state[i] |= RP__PAGE_DECOMMITTED;
     return RP_OK;
 }
 
@@ -787,10 +839,8 @@ rp_status_t rp_map_resize(rp_map_t *m, size_t new_len) {
          * new pages are not locked, so make the kernel agree, then apply what the map promises. */
         if (m->state[old_pages - 1] & RP__PAGE_COUNT_MASK) rp__os_unlock(grown, bytes);
         if (m->flags & RP_MAP_RESERVE) {
-            rp__os_decommit(grown, bytes);
+            rp__decommit_pages(m, grown, bytes);
             for (size_t i = old_pages; i < new_pages; i++) m->state[i] = RP__PAGE_DECOMMITTED;
-            if (m->flags & RP_MAP_NODUMP) rp__os_advise(grown, bytes, RP__OS_ADV_DONTDUMP);
-            if (m->flags & RP_MAP_WIPEONFORK) rp__os_advise(grown, bytes, RP__OS_ADV_WIPEONFORK);
         }
         if (m->flags & RP_MAP_LOCKED) {
             st = rp__lock_pages(m, old_pages, new_pages - old_pages);
