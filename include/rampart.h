@@ -6,6 +6,7 @@
  *                      rp_memzero, the corruption handler
  *   rampart/pages.h    page allocators: allocate_locked / free_locked / get_limit (seed 000)
  *   rampart/system.h   machine and process facts; memory areas with their lock/dump/fork flags
+ *   rampart/map.h      mappings: anonymous/file, protections, flush, range locks, huge pages (seeds 001, 003)
  * Later layers (process-wide locking, mappings, secure pool, heap) add their headers here.
  */
 #ifndef RAMPART_H
@@ -14,5 +15,6 @@
 #include "rampart/common.h"
 #include "rampart/pages.h"
 #include "rampart/system.h"
+#include "rampart/map.h"
 
 #endif /* RAMPART_H */

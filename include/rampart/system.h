@@ -65,6 +65,10 @@ typedef struct rp_area {
     size_t locked;          /* resident locked bytes (SIZE_MAX: unknown) */
     size_t anon_huge;       /* bytes in transparent huge pages (SIZE_MAX: unknown) */
     char path[256];         /* backing file, "[heap]", "[stack]", or "" for anonymous */
+    size_t hugetlb;         /* bytes of explicit (hugetlbfs) huge pages (SIZE_MAX: unknown) */
+    size_t swapped;         /* bytes in swap (SIZE_MAX: unknown) */
+    size_t page_size;       /* page size the region is mapped with (0: unknown) */
+    size_t guard_pages;     /* lightweight guard pages installed (MADV_GUARD_INSTALL) */
 } rp_area_t;
 
 /* Call fn for each region of process pid (0 = this process) in address order until fn returns

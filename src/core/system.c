@@ -57,6 +57,10 @@ static void rp__area_to_public(const rp__os_area_t *in, rp_area_t *out) {
     out->locked = in->locked;
     out->anon_huge = in->anon_huge;
     memcpy(out->path, in->path, sizeof out->path);
+    out->hugetlb = in->hugetlb;
+    out->swapped = in->swapped;
+    out->page_size = in->page_size;
+    out->guard_pages = in->guard_pages;
 }
 
 typedef struct rp__area_relay {

@@ -170,6 +170,9 @@ typedef struct rp__os_area {
     size_t locked;            /* resident locked bytes */
     size_t anon_huge;         /* bytes in transparent huge pages */
     size_t guard_pages;       /* lightweight guard pages in the region (Linux 6.15+ smaps) */
+    size_t hugetlb;           /* bytes of hugetlbfs pages mapped (private + shared) */
+    size_t swapped;           /* bytes of the region in swap */
+    size_t page_size;         /* the page size the region is mapped with (KernelPageSize) */
     char path[256];           /* backing file, or "[heap]", "[stack]", "" for anonymous */
 } rp__os_area_t;
 /* Call fn for each region of process pid (0: this process) in address order; fn returns false
@@ -206,5 +209,60 @@ typedef struct rp__os_mutex { pthread_mutex_t m; } rp__os_mutex_t;
 #endif
 void rp__os_mutex_lock(rp__os_mutex_t *m);
 void rp__os_mutex_unlock(rp__os_mutex_t *m);
+
+/* ---- mappings (the map layer) ------------------------------------------------------------------ */
+
+/* An open file for mapping: a descriptor on POSIX, a HANDLE on Windows. */
+typedef intptr_t rp__os_file_t;
+#define RP__OS_FILE_NONE ((rp__os_file_t)-1)
+
+/* Open path for mapping: read-only, or read-write (creating it with mode 0600 when create). */
+int rp__os_file_open(const char *path, bool write, bool create, rp__os_file_t *out);
+/* The OS file behind a C runtime descriptor (the same number on POSIX), duplicated so the map
+ * owns it and the caller may close theirs. Whether it is writable goes to *writable. */
+int rp__os_file_dup(int fd, rp__os_file_t *out, bool *writable);
+/* A second handle to the same open file, for a map split in two. */
+int rp__os_file_clone(rp__os_file_t file, rp__os_file_t *out);
+int rp__os_file_close(rp__os_file_t file);
+int rp__os_file_size(rp__os_file_t file, uint64_t *size);
+/* Extend the file to size bytes (never shrinks). */
+int rp__os_file_grow(rp__os_file_t file, uint64_t size);
+/* Whether a and b are the same file (device and inode / volume and file index). */
+int rp__os_file_same(rp__os_file_t a, rp__os_file_t b, bool *same);
+
+typedef struct rp__os_map_request {
+    size_t size;            /* pre: > 0, a multiple of the page size in use (huge_size if set) */
+    rp__os_prot_t prot;
+    rp__os_file_t file;     /* RP__OS_FILE_NONE: anonymous memory */
+    uint64_t offset;        /* file offset; pre: a multiple of rp__os_alloc_granularity() */
+    bool shared;            /* writes are visible to other mappings of the file/object */
+    bool populate;          /* fault every page in now (MAP_POPULATE) */
+    bool noreserve;         /* no swap/commit reservation (MAP_NORESERVE) */
+    bool stack;             /* a thread stack (MAP_STACK) */
+    size_t huge_size;       /* 0: base pages; else explicit huge pages of this size (MAP_HUGETLB) */
+    void *fixed;            /* non-NULL: map exactly here and never replace what is mapped there:
+                               the OS's "exists" error (EEXIST) when anything is. Kernels older than
+                               4.17 treat MAP_FIXED_NOREPLACE as a hint; the result is checked. */
+} rp__os_map_request_t;
+/* Map per *req. Unmap with rp__os_unmap. */
+int rp__os_map(const rp__os_map_request_t *req, void **out);
+/* Unmap [addr, addr+size): any page-aligned part of what rp__os_map returned on POSIX, exactly
+ * one whole view on Windows. */
+int rp__os_unmap(void *addr, size_t size);
+/* Grow or shrink a mapping from old_size to new_size bytes (mremap); the range must lie in one
+ * OS area. In place unless may_move; with dest != NULL it moves exactly to dest, replacing what
+ * is there (a reservation of the caller's). ENOMEM when it cannot grow in place.
+ * rp__os_err_unsupported() where the OS cannot. */
+int rp__os_remap(void *addr, size_t old_size, size_t new_size, bool may_move, void *dest, void **out);
+/* Whether rp__os_remap works and a mapping can be cut into parts that are unmapped on their own
+ * (split). Windows views can only be unmapped whole. */
+bool rp__os_remap_available(void);
+/* Write dirty pages of a file mapping back. async: start the writeback and return (MS_ASYNC);
+ * otherwise wait for it, file metadata included (MS_SYNC; FlushViewOfFile + FlushFileBuffers).
+ * pre: page-aligned addr. */
+int rp__os_flush(void *addr, size_t size, bool async, rp__os_file_t file);
+/* Make newly written code in [addr, addr+size) visible to instruction fetch
+ * (__builtin___clear_cache / FlushInstructionCache). Cannot fail. */
+void rp__os_icache_flush(void *addr, size_t size);
 
 #endif /* RP_OS_H */

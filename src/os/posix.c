@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -560,6 +561,12 @@ int rp__os_areas(int pid, rp__os_area_fn fn, void *ctx) {
             a.anon_huge = (size_t)kib * 1024;
         } else if (sscanf(line, "GuardRegions: %llu kB", &kib) == 1 || sscanf(line, "Guard: %llu kB", &kib) == 1) {
             a.guard_pages = (size_t)kib * 1024 / rp__os_page_size();
+        } else if (sscanf(line, "Private_Hugetlb: %llu kB", &kib) == 1 || sscanf(line, "Shared_Hugetlb: %llu kB", &kib) == 1) {
+            a.hugetlb += (size_t)kib * 1024;
+        } else if (sscanf(line, "Swap: %llu kB", &kib) == 1) {
+            a.swapped = (size_t)kib * 1024;
+        } else if (sscanf(line, "KernelPageSize: %llu kB", &kib) == 1) {
+            a.page_size = (size_t)kib * 1024;
         } else if (strncmp(line, "VmFlags:", 8) == 0) {
             rp__parse_vmflags(line + 8, &a);
         }
@@ -614,3 +621,171 @@ void rp__os_write_stderr(const char *text, size_t len) {
 
 void rp__os_mutex_lock(rp__os_mutex_t *m) { pthread_mutex_lock(&m->m); }
 void rp__os_mutex_unlock(rp__os_mutex_t *m) { pthread_mutex_unlock(&m->m); }
+
+
+/* ---- mappings (the map layer) ------------------------------------------------------------------ */
+
+#if defined(__linux__)
+#  ifndef MAP_FIXED_NOREPLACE
+#    define MAP_FIXED_NOREPLACE 0x100000
+#  endif
+#  ifndef MAP_HUGE_SHIFT
+#    define MAP_HUGE_SHIFT 26
+#  endif
+#endif
+#ifndef MAP_STACK
+#  define MAP_STACK 0
+#endif
+#ifndef MAP_POPULATE
+#  define MAP_POPULATE 0
+#endif
+
+int rp__os_file_open(const char *path, bool write, bool create, rp__os_file_t *out) {
+    int flags = (write ? O_RDWR : O_RDONLY) | O_CLOEXEC | (create ? O_CREAT : 0);
+    int fd = open(path, flags, 0600);
+    if (fd < 0) return errno;
+    *out = fd;
+    return 0;
+}
+
+int rp__os_file_dup(int fd, rp__os_file_t *out, bool *writable) {
+    int mode = fcntl(fd, F_GETFL);
+    if (mode < 0) return errno;
+    int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (copy < 0) return errno;
+    *writable = (mode & O_ACCMODE) == O_RDWR;
+    *out = copy;
+    return 0;
+}
+
+int rp__os_file_clone(rp__os_file_t file, rp__os_file_t *out) {
+    int copy = fcntl((int)file, F_DUPFD_CLOEXEC, 0);
+    if (copy < 0) return errno;
+    *out = copy;
+    return 0;
+}
+
+int rp__os_file_close(rp__os_file_t file) { return close((int)file) == 0 ? 0 : errno; }
+
+int rp__os_file_size(rp__os_file_t file, uint64_t *size) {
+    struct stat st;
+    if (fstat((int)file, &st) != 0) return errno;
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+int rp__os_file_grow(rp__os_file_t file, uint64_t size) {
+    uint64_t now = 0;
+    int err = rp__os_file_size(file, &now);
+    if (err != 0 || now >= size) return err;
+    if (size > (uint64_t)INT64_MAX) return EFBIG;
+    return ftruncate((int)file, (off_t)size) == 0 ? 0 : errno;
+}
+
+int rp__os_file_same(rp__os_file_t a, rp__os_file_t b, bool *same) {
+    struct stat sa, sb;
+    if (fstat((int)a, &sa) != 0 || fstat((int)b, &sb) != 0) return errno;
+    *same = sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    return 0;
+}
+
+static int rp__native_prot(rp__os_prot_t prot) {
+    switch (prot) {
+    case RP__OS_PROT_NONE: return PROT_NONE;
+    case RP__OS_PROT_READ: return PROT_READ;
+    case RP__OS_PROT_READ_WRITE: return PROT_READ | PROT_WRITE;
+    case RP__OS_PROT_READ_EXEC: return PROT_READ | PROT_EXEC;
+    case RP__OS_PROT_READ_WRITE_EXEC: return PROT_READ | PROT_WRITE | PROT_EXEC;
+    }
+    return -1;
+}
+
+/* MAP_HUGETLB with the page size encoded as log2 in the MAP_HUGE_SHIFT bits. */
+static int rp__huge_flags(size_t huge_size, int *flags) {
+#if defined(__linux__) && defined(MAP_HUGETLB)
+    if (huge_size & (huge_size - 1)) return EINVAL;
+    int log2 = __builtin_ctzll((unsigned long long)huge_size);
+    *flags |= MAP_HUGETLB | (log2 << MAP_HUGE_SHIFT);
+    return 0;
+#else
+    (void)huge_size;
+    (void)flags;
+    return ENOSYS;
+#endif
+}
+
+int rp__os_map(const rp__os_map_request_t *req, void **out) {
+    RP_ASSERT(req != NULL && out != NULL && req->size > 0);
+    int prot = rp__native_prot(req->prot);
+    if (prot < 0) return EINVAL;
+    bool anon = req->file == RP__OS_FILE_NONE;
+    int flags = (req->shared ? MAP_SHARED : MAP_PRIVATE) | (anon ? MAP_ANONYMOUS : 0);
+    if (req->populate) flags |= MAP_POPULATE;
+    if (req->noreserve) flags |= MAP_NORESERVE;
+    if (req->stack) flags |= MAP_STACK;
+    if (req->huge_size != 0) {
+        int err = rp__huge_flags(req->huge_size, &flags);
+        if (err != 0) return err;
+    }
+    if (req->fixed != NULL) {
+#if defined(__linux__)
+        flags |= MAP_FIXED_NOREPLACE;
+#elif defined(MAP_EXCL)
+        flags |= MAP_FIXED | MAP_EXCL; /* FreeBSD: fail instead of replacing */
+#endif
+    }
+    if (req->offset > (uint64_t)INT64_MAX) return EOVERFLOW;
+    void *p = mmap(req->fixed, req->size, prot, flags, anon ? -1 : (int)req->file, (off_t)req->offset);
+    if (p == MAP_FAILED) return errno;
+    if (req->fixed != NULL && p != req->fixed) {
+        /* A kernel that does not know MAP_FIXED_NOREPLACE took the address as a hint and mapped
+         * elsewhere because something is there: the same outcome as EEXIST. */
+        munmap(p, req->size);
+        return EEXIST;
+    }
+    *out = p;
+    return 0;
+}
+
+int rp__os_unmap(void *addr, size_t size) {
+    RP_ASSERT(addr != NULL && size > 0);
+    return munmap(addr, size) == 0 ? 0 : errno;
+}
+
+int rp__os_remap(void *addr, size_t old_size, size_t new_size, bool may_move, void *dest, void **out) {
+    RP_ASSERT(rp__is_aligned((uintptr_t)addr, rp__os_page_size()) && out != NULL);
+#if defined(__linux__)
+    void *p = dest != NULL ? mremap(addr, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, dest)
+                           : mremap(addr, old_size, new_size, may_move ? MREMAP_MAYMOVE : 0);
+    if (p == MAP_FAILED) return errno;
+    *out = p;
+    return 0;
+#else
+    (void)addr;
+    (void)old_size;
+    (void)new_size;
+    (void)may_move;
+    (void)dest;
+    (void)out;
+    return ENOSYS;
+#endif
+}
+
+bool rp__os_remap_available(void) {
+#if defined(__linux__)
+    return true;
+#else
+    return false;
+#endif
+}
+
+int rp__os_flush(void *addr, size_t size, bool async, rp__os_file_t file) {
+    RP_ASSERT(rp__is_aligned((uintptr_t)addr, rp__os_page_size()));
+    (void)file; /* MS_SYNC already writes the file's data and metadata for the range */
+    return msync(addr, size, async ? MS_ASYNC : MS_SYNC) == 0 ? 0 : errno;
+}
+
+void rp__os_icache_flush(void *addr, size_t size) {
+    /* A no-op on x86 (coherent caches); a real flush on ARM, POWER, RISC-V. */
+    __builtin___clear_cache((char *)addr, (char *)addr + size);
+}

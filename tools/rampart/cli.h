@@ -4,5 +4,6 @@
 #define RP_CLI_H
 
 int rp_cli_doctor(int argc, char **argv);
+int rp_cli_maps(int argc, char **argv);
 
 #endif /* RP_CLI_H */

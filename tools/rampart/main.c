@@ -13,6 +13,7 @@ typedef struct rp_cli_command {
 
 static const rp_cli_command_t rp_cli_commands[] = {
     {"doctor", rp_cli_doctor, "check what this machine and process allow, then self-test each page source"},
+    {"maps", rp_cli_maps, "show a process's memory regions: locked, excluded from core dumps, wiped on fork"},
 };
 
 static void rp_cli_usage(FILE *out) {

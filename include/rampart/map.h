@@ -1,0 +1,158 @@
+/* rampart/map.h — memory mappings: anonymous or file-backed, with protections, flushing, range
+ * locking, huge pages, reserve/commit, split/merge and resize (mmap-rs's feature list and
+ * mmap-io's range locking, seeds 003 and 001).
+ *
+ * One opaque rp_map_t covers every kind. The caller sees [rp_map_ptr(m), + rp_map_len(m)); ranges
+ * passed to the functions below are byte offsets into that view, bounds-checked against the
+ * current length (RP_ERR_BOUNDS, with offset, length and size in rp_last_error()), and widened to
+ * whole pages for the OS, so callers never align anything themselves.
+ *
+ *   layout of a stack map (RP_MAP_STACK):
+ *
+ *     low addresses                                                   high addresses
+ *     +------------+----------------------------------------------------+
+ *     | guard page |  rp_map_ptr(m) ... rp_map_ptr(m) + rp_map_len(m)    |
+ *     +------------+----------------------------------------------------+
+ *      any access faults                       the stack grows down from here ^
+ *
+ * Range locks nest: each page keeps a count, the OS lock is taken when a page's count goes
+ * 0 -> 1 and dropped when it goes 1 -> 0, so matched lock/unlock pairs from independent callers
+ * compose. Unlocking pages that were never locked succeeds and does nothing.
+ *
+ * Threads: queries (ptr, len, info) may run concurrently; calls that change a map (protect,
+ * lock, unlock, commit, decommit, resize, split, merge, destroy) must not run at the same time as
+ * any other call on the same map. Different maps are independent.
+ */
+#ifndef RAMPART_MAP_H
+#define RAMPART_MAP_H
+
+#include "rampart/common.h"
+#include "rampart/system.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rp_map rp_map_t;
+
+typedef enum rp_map_prot {
+    RP_MAP_PROT_NONE = 0,        /* no access */
+    RP_MAP_PROT_READ,            /* read-only */
+    RP_MAP_PROT_READ_WRITE,      /* read-write */
+    RP_MAP_PROT_READ_EXEC,       /* read-execute (code) */
+    RP_MAP_PROT_READ_WRITE_EXEC  /* only for maps created with RP_MAP_JIT */
+} rp_map_prot_t;
+
+typedef enum rp_map_source {
+    RP_MAP_ANONYMOUS = 0,  /* zero-filled memory */
+    RP_MAP_PATH,           /* the file at options.path */
+    RP_MAP_FD              /* the open descriptor options.fd (duplicated; the caller keeps theirs) */
+} rp_map_source_t;
+
+/* Huge pages, modes as PostgreSQL's huge_pages: TRY falls back to base pages when huge ones are
+ * not available, REQUIRE fails instead. With huge_size 0 the request is transparent huge page
+ * advice (the mapping is aligned so the kernel can use them); with an explicit huge_size (2 MiB,
+ * 1 GiB) it is a hugetlbfs mapping from the reserved pool (vm.nr_hugepages), anonymous only. */
+typedef enum rp_map_huge {
+    RP_MAP_HUGE_OFF = 0,
+    RP_MAP_HUGE_TRY,
+    RP_MAP_HUGE_REQUIRE
+} rp_map_huge_t;
+
+/* Option flags, OR-ed. */
+#define RP_MAP_SHARED     (1u << 0)   /* writes reach the file / other processes; default: private copy-on-write */
+#define RP_MAP_JIT        (1u << 1)   /* allow RP_MAP_PROT_READ_WRITE_EXEC */
+#define RP_MAP_POPULATE   (1u << 2)   /* fault every page in now */
+#define RP_MAP_NORESERVE  (1u << 3)   /* no swap reservation (overcommit) */
+#define RP_MAP_STACK      (1u << 4)   /* a stack, with a guard page below it (anonymous only) */
+#define RP_MAP_NODUMP     (1u << 5)   /* excluded from core dumps */
+#define RP_MAP_LOCKED     (1u << 6)   /* locked in RAM with a real lock (mlock after mapping) */
+#define RP_MAP_CREATE     (1u << 7)   /* RP_MAP_PATH: create the file when it is missing */
+#define RP_MAP_GROW       (1u << 8)   /* file maps: extend the file to offset + length (also on resize) */
+#define RP_MAP_RESERVE    (1u << 9)   /* anonymous: reserve address space only; rp_map_commit sub-ranges */
+#define RP_MAP_MAY_MOVE   (1u << 10)  /* rp_map_resize may move the mapping to a new address */
+#define RP_MAP_WIPEONFORK (1u << 11)  /* private anonymous: fork children see zeros here */
+
+typedef struct rp_map_options {
+    rp_map_source_t source;
+    const char *path;       /* RP_MAP_PATH */
+    int fd;                 /* RP_MAP_FD */
+    uint64_t offset;        /* file offset (any byte; the map starts exactly there) */
+    size_t length;          /* bytes; 0 with a file: from offset to the end of the file */
+    rp_map_prot_t prot;     /* also the protection rp_map_commit gives to committed ranges */
+    unsigned flags;         /* RP_MAP_* */
+    rp_map_huge_t huge;
+    size_t huge_size;       /* 0: transparent huge pages; else an explicit huge page size */
+    void *address;          /* non-NULL: map exactly here; RP_ERR_EXISTS if anything is mapped there */
+} rp_map_options_t;
+
+/* What a map is now. */
+typedef struct rp_map_info {
+    void *ptr;
+    size_t len;
+    size_t page_size;       /* the page size actually used: base, or the hugetlb size */
+    bool thp_advised;       /* transparent huge pages were asked for (the kernel decides per fault) */
+    rp_map_prot_t prot;
+    unsigned flags;         /* the options' flags */
+    rp_map_source_t source;
+    uint64_t offset;        /* file offset of ptr */
+    size_t locked_pages;    /* pages with a lock count > 0 */
+} rp_map_info_t;
+
+/* Create a map. On failure *out is NULL and rp_last_error() says why: RP_ERR_INVALID for
+ * contradictory options (rwx without RP_MAP_JIT, hugetlb with a file, a zero-length file),
+ * RP_ERR_BOUNDS for an offset at or past the end of the file, RP_ERR_EXISTS for a fixed address
+ * in use, RP_ERR_NOMEM when huge pages are required and none are free, and lock failures with
+ * their remedy. */
+RP_API RP_NODISCARD rp_status_t rp_map_create(const rp_map_options_t *options, rp_map_t **out);
+/* Unmap (unlocking first) and free the handle. NULL is fine. Never changes errno. */
+RP_API void rp_map_destroy(rp_map_t *map);
+
+RP_API void *rp_map_ptr(const rp_map_t *map);
+RP_API size_t rp_map_len(const rp_map_t *map);
+RP_API rp_status_t rp_map_info(const rp_map_t *map, rp_map_info_t *out);
+
+/* Change the protection of the whole map (committed pages of a reserve map). RW -> RX is the JIT
+ * flip; the instruction cache is flushed whenever code becomes executable. On failure the map
+ * keeps its old protection. */
+RP_API rp_status_t rp_map_protect(rp_map_t *map, rp_map_prot_t prot);
+
+/* Write dirty pages of a file map back: synchronously (waits, file metadata included) or
+ * asynchronously (starts the writeback). len 0 is a no-op; flush_all covers the whole map.
+ * Anonymous maps succeed without doing anything. */
+RP_API rp_status_t rp_map_flush(rp_map_t *map, size_t offset, size_t len, bool async);
+RP_API rp_status_t rp_map_flush_all(rp_map_t *map, bool async);
+
+/* Range locking (seed 001). len 0 is a no-op that succeeds; a range past the end is
+ * RP_ERR_BOUNDS; a lock failure is RP_ERR_PERMISSION / RP_ERR_LIMIT with the remedy in
+ * rp_last_error()->remedy, and leaves every page as it was. Counts nest (see the top). */
+RP_API rp_status_t rp_map_lock(rp_map_t *map, size_t offset, size_t len);
+RP_API rp_status_t rp_map_unlock(rp_map_t *map, size_t offset, size_t len);
+RP_API rp_status_t rp_map_lock_all(rp_map_t *map);
+RP_API rp_status_t rp_map_unlock_all(rp_map_t *map);
+
+/* Reserve maps: make a range accessible with the map's protection, or drop its contents and make
+ * it inaccessible again (the address range stays reserved). Private anonymous maps only.
+ * Decommitting drops the range's locks. */
+RP_API rp_status_t rp_map_commit(rp_map_t *map, size_t offset, size_t len);
+RP_API rp_status_t rp_map_decommit(rp_map_t *map, size_t offset, size_t len);
+
+/* Split at offset (page-aligned in the address space, 0 < offset < len): map keeps the head,
+ * *tail gets the rest. Merge: b must start where a ends and be of the same kind (source and
+ * file, protection, flags, huge pages, contiguous file offsets); on success b is consumed (its
+ * handle freed) and a covers both. */
+RP_API RP_NODISCARD rp_status_t rp_map_split(rp_map_t *map, size_t offset, rp_map_t **tail);
+RP_API rp_status_t rp_map_merge(rp_map_t *a, rp_map_t *b);
+
+/* Grow or shrink to new_len bytes, in place or, with RP_MAP_MAY_MOVE, wherever the OS finds room
+ * (rp_map_ptr may change). New pages of a reserve map are reserved, not committed; of a locked
+ * map (RP_MAP_LOCKED), locked. File maps grow the file with RP_MAP_GROW. */
+RP_API rp_status_t rp_map_resize(rp_map_t *map, size_t new_len);
+
+/* The memory areas (see rampart/system.h) that overlap the map, in address order. */
+RP_API rp_status_t rp_map_areas(const rp_map_t *map, rp_area_fn fn, void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RAMPART_MAP_H */

@@ -1,0 +1,36 @@
+#!/bin/sh
+# cli_maps.sh — `rampart maps PID` against a process that uses rampart (maps_helper): the rows of
+# its OS pages and of its map must show the flags L (locked), D (no core dump) and, for the map,
+# W (wiped on fork); the totals must count them; bad arguments exit 2.
+# Usage: cli_maps.sh PATH/TO/rampart PATH/TO/maps_helper
+set -u
+bin=$1 helper=$2
+fail=0
+dir=$(mktemp -d)
+trap 'exec 3>&- 2>/dev/null; rm -rf "$dir"' EXIT
+mkfifo "$dir/in"
+"$helper" <"$dir/in" >"$dir/out" &
+hpid=$!
+exec 3>"$dir/in"
+tries=0
+while [ ! -s "$dir/out" ] && [ $tries -lt 100 ]; do sleep 0.1; tries=$((tries + 1)); done
+read -r pid pages map <"$dir/out" || { echo "FAILED: the helper did not start"; exit 1; }
+out=$("$bin" maps "$pid" 2>&1); rc=$?
+echo "$out"
+[ $rc -eq 0 ] || { echo "FAILED: maps exited $rc"; fail=1; }
+echo "$out" | grep -Eq "^$pages-[0-9a-f]+ .* LD... " || { echo "FAILED: the OS pages at $pages are not shown locked + no-dump"; fail=1; }
+echo "$out" | grep -Eq "^$map-[0-9a-f]+ .* LDW.. " || { echo "FAILED: the map at $map is not shown locked + no-dump + wipe-on-fork"; fail=1; }
+echo "$out" | grep -Eq "^ +L locked: +[0-9.]+ [KM]iB in [1-9]" || { echo "FAILED: the totals count no locked bytes"; fail=1; }
+echo "$out" | grep -Eq "^ +W wipe on fork: +[0-9.]+ [KM]iB in [1-9]" || { echo "FAILED: the totals count no wipe-on-fork bytes"; fail=1; }
+echo "$out" | grep -q "^totals: " || { echo "FAILED: no totals line"; fail=1; }
+flagged=$("$bin" maps --flagged "$pid")
+echo "$flagged" | grep -Eq "^$map-" || { echo "FAILED: --flagged hides the map"; fail=1; }
+echo "$flagged" | grep -q "r-xp" && { echo "FAILED: --flagged shows unflagged code regions"; fail=1; }
+exec 3>&-
+wait $hpid || { echo "FAILED: the helper failed"; fail=1; }
+
+"$bin" maps not-a-pid >/dev/null 2>&1; [ $? -eq 2 ] || { echo "FAILED: a bad pid must exit 2"; fail=1; }
+"$bin" maps 1 2 >/dev/null 2>&1; [ $? -eq 2 ] || { echo "FAILED: two pids must exit 2"; fail=1; }
+"$bin" maps 999999999 >/dev/null 2>&1; [ $? -eq 1 ] || { echo "FAILED: a missing process must exit 1"; fail=1; }
+"$bin" maps --help | grep -q "wiped in fork children" || { echo "FAILED: no help"; fail=1; }
+exit $fail

@@ -1,0 +1,14 @@
+# Tests of the map layer (issue 4). test_map covers every feature and bad input; its
+# "unprivileged" entry re-runs it as user nobody with small memlock limits (root only).
+rp_add_test(test_map)
+if(NOT WIN32)
+  add_test(NAME test_map_unprivileged COMMAND test_map unprivileged)
+  set_tests_properties(test_map_unprivileged PROPERTIES SKIP_RETURN_CODE 77)
+endif()
+if(NOT WIN32 AND RAMPART_BUILD_TOOLS)
+  add_executable(maps_helper maps_helper.c)
+  target_link_libraries(maps_helper PRIVATE rampart_static)
+  target_compile_options(maps_helper PRIVATE ${RAMPART_WARNINGS})
+  add_test(NAME test_cli_maps COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli_maps.sh $<TARGET_FILE:rampart_cli> $<TARGET_FILE:maps_helper>)
+  set_tests_properties(test_cli_maps PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60)
+endif()

@@ -1,0 +1,2 @@
+# `rampart maps [PID]` (issue 4).
+list(APPEND RAMPART_CLI_SOURCES maps.c)
