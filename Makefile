@@ -25,10 +25,10 @@ deps:
 	  echo "rampart: missing build tools; install them with: sudo apt-get install -y$$missing" >&2; exit 1; \
 	fi
 
-$(BUILD)/CMakeCache.txt: | deps
-	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
-
-build: deps $(BUILD)/CMakeCache.txt
+# Configure every time (it takes a moment): layers hook in through OPTIONAL includes, and CMake
+# does not notice a hook file that appears after the first configure.
+build: deps
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
 run: build
