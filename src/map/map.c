@@ -83,33 +83,30 @@ static bool rp__map_secret(const rp_map_t *m) {
     return m->source == RP_MAP_ANONYMOUS && !(m->flags & RP_MAP_SHARED) && (m->flags & (RP_MAP_LOCKED | RP_MAP_NODUMP | RP_MAP_WIPEONFORK));
 }
 
-static int rp__state_alloc(size_t pages, uint32_t **out, size_t *bytes) {
+/* The handle lives in its own pages; the lock counts of a small map (up to about a thousand
+ * pages) fit in the rest of the handle's page, so most maps cost one extra mapping, not two. */
+static size_t rp__handle_size(void) { return rp__align_up(sizeof(rp_map_t), rp__os_page_size()); }
+static uint32_t *rp__inline_state(rp_map_t *m) {
+    _Static_assert(sizeof(rp_map_t) % sizeof(uint32_t) == 0, "inline state would be misaligned");
+    return (uint32_t *)(m + 1);
+}
+
+static void rp__state_free(rp_map_t *m) {
+    if (m->state != rp__inline_state(m)) rp__os_release(m->state, m->state_bytes);
+}
+
+/* Make m->state hold pages entries, keeping the first keep (the rest of a new array is zero). */
+static rp_status_t rp__state_reserve(rp_map_t *m, size_t pages, size_t keep) {
     size_t raw;
-    if (rp__mul_overflows(pages, sizeof(uint32_t), &raw)) return -1;
-    size_t size = rp__align_up(raw == 0 ? 1 : raw, rp__os_page_size());
-    if (size == 0) return -1;
-    void *p = NULL;
-    int err = rp__os_alloc(size, &p);
-    if (err != 0) return err;
-    *out = p;
-    *bytes = size;
-    return 0;
-}
-
-static void rp__state_free(uint32_t *state, size_t bytes) {
-    if (state != NULL) rp__os_release(state, bytes);
-}
-
-/* Grow m->state to hold pages entries, keeping what is there; new entries are zero. */
-static rp_status_t rp__state_reserve(rp_map_t *m, size_t pages) {
-    if (pages * sizeof(uint32_t) <= m->state_bytes) return RP_OK;
-    uint32_t *fresh = NULL;
-    size_t bytes = 0;
-    int err = rp__state_alloc(pages, &fresh, &bytes);
-    if (err != 0) return err < 0 ? rp__fail(RP_ERR_NOMEM, 0, "map state for %zu pages overflows", pages)
-                                 : rp__fail_os(err, "allocating map state for %zu pages", pages);
-    memcpy(fresh, m->state, rp__map_pages(m) * sizeof(uint32_t));
-    rp__state_free(m->state, m->state_bytes);
+    if (rp__mul_overflows(pages, sizeof(uint32_t), &raw))
+        return rp__fail(RP_ERR_NOMEM, 0, "map state for %zu pages overflows", pages);
+    if (raw <= m->state_bytes) return RP_OK;
+    size_t bytes = rp__align_up(raw, rp__os_page_size());
+    void *fresh = NULL;
+    int err = bytes == 0 ? rp__os_err_unsupported() : rp__os_alloc(bytes, &fresh);
+    if (err != 0) return rp__fail_os(err, "allocating map state for %zu pages", pages);
+    memcpy(fresh, m->state, keep * sizeof(uint32_t));
+    rp__state_free(m);
     m->state = fresh;
     m->state_bytes = bytes;
     return RP_OK;
@@ -117,17 +114,19 @@ static rp_status_t rp__state_reserve(rp_map_t *m, size_t pages) {
 
 static rp_map_t *rp__handle_alloc(void) {
     void *p = NULL;
-    if (rp__os_alloc(rp__align_up(sizeof(rp_map_t), rp__os_page_size()), &p) != 0) return NULL;
+    if (rp__os_alloc(rp__handle_size(), &p) != 0) return NULL;
     rp_map_t *m = p;
     memset(m, 0, sizeof *m);
     m->file = RP__OS_FILE_NONE;
+    m->state = rp__inline_state(m);
+    m->state_bytes = rp__handle_size() - sizeof *m;
     return m;
 }
 
 static void rp__handle_free(rp_map_t *m) {
-    rp__state_free(m->state, m->state_bytes);
+    rp__state_free(m);
     if (m->file != RP__OS_FILE_NONE) rp__os_file_close(m->file);
-    rp__os_release(m, rp__align_up(sizeof(rp_map_t), rp__os_page_size()));
+    rp__os_release(m, rp__handle_size());
 }
 
 /* Check [offset, offset+len) against the view and widen it to whole pages of the mapping:
@@ -358,9 +357,7 @@ static rp_status_t rp__create(const rp_map_options_t *o, rp_map_t *m) {
         break;
     }
 
-    rp_status_t st = rp__state_alloc(rp__map_pages(m), &m->state, &m->state_bytes) == 0
-                         ? RP_OK
-                         : rp__fail(RP_ERR_NOMEM, 0, "no memory for the state of a %zu-byte map", m->base_len);
+    rp_status_t st = rp__state_reserve(m, rp__map_pages(m), 0);
     if (st == RP_OK && (o->flags & RP_MAP_RESERVE))
         for (size_t i = 0; i < rp__map_pages(m); i++) m->state[i] = RP__PAGE_DECOMMITTED;
     if (st == RP_OK && m->guard) {
@@ -698,7 +695,8 @@ rp_status_t rp_map_split(rp_map_t *m, size_t offset, rp_map_t **tail) {
     rp_map_t *t = rp__handle_alloc();
     if (t == NULL) return rp__fail_os(rp__os_last_error(), "allocating a map handle");
     *t = *m;
-    t->state = NULL;
+    t->state = rp__inline_state(t);
+    t->state_bytes = rp__handle_size() - sizeof *t;
     t->file = RP__OS_FILE_NONE;
     t->base = m->base + cut;
     t->base_len = m->base_len - cut;
@@ -707,11 +705,13 @@ rp_status_t rp_map_split(rp_map_t *m, size_t offset, rp_map_t **tail) {
     t->guard = 0;
     t->flags &= ~RP_MAP_STACK;
     t->file_offset = m->file_offset + cut;
-    int err = rp__state_alloc(rp__map_pages(t), &t->state, &t->state_bytes);
-    if (err == 0 && m->file != RP__OS_FILE_NONE) err = rp__os_file_clone(m->file, &t->file);
-    if (err != 0) {
+    rp_status_t st = rp__state_reserve(t, rp__map_pages(t), 0);
+    int err = 0;
+    if (st == RP_OK && m->file != RP__OS_FILE_NONE && (err = rp__os_file_clone(m->file, &t->file)) != 0)
+        st = rp__fail_os(err, "rp_map_split: a second handle to the map's file");
+    if (st != RP_OK) {
         rp__handle_free(t);
-        return rp__fail(RP_ERR_NOMEM, err > 0 ? err : 0, "rp_map_split: no memory for the tail's state");
+        return st;
     }
     memcpy(t->state, m->state + cut / m->page, rp__map_pages(t) * sizeof(uint32_t));
     m->base_len = cut;
@@ -738,7 +738,7 @@ rp_status_t rp_map_merge(rp_map_t *a, rp_map_t *b) {
             return rp__fail(RP_ERR_INVALID, 0, "rp_map_merge: the maps are not contiguous parts of one file");
     }
     size_t na = rp__map_pages(a), nb = rp__map_pages(b);
-    rp_status_t st = rp__state_reserve(a, na + nb);
+    rp_status_t st = rp__state_reserve(a, na + nb, na);
     if (st != RP_OK) return st;
     memcpy(a->state + na, b->state, nb * sizeof(uint32_t));
     a->base_len += b->base_len;
@@ -822,7 +822,7 @@ rp_status_t rp_map_resize(rp_map_t *m, size_t new_len) {
         if (err != 0) return rp__fail_os(err, "rp_map_resize: %zu -> %zu bytes", old_len, total);
         m->base_len = total;
     } else if (total > old_len) {
-        rp_status_t st = rp__state_reserve(m, new_pages);
+        rp_status_t st = rp__state_reserve(m, new_pages, old_pages);
         if (st != RP_OK) return st;
         int err = rp__map_grow(m, total);
         if (err != 0) {
