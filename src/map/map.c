@@ -147,17 +147,23 @@ static rp_status_t rp__map_range(const rp_map_t *m, size_t offset, size_t len, c
 
 static void *rp__page_addr(const rp_map_t *m, size_t index) { return m->base + index * m->page; }
 
-/* Wipe pages [first, first+count) of a secret map that are committed. */
+/* Wipe pages [first, first+count) of a secret map that are committed, run by run (a run of a
+ * hugetlb map is whole huge pages, which is what mprotect needs there). */
 static void rp__map_wipe(rp_map_t *m, size_t first, size_t count) {
     if (!rp__map_secret(m)) return;
-    bool writable = rp__prot_write(m->prot);
-    for (size_t i = first; i < first + count; i++) {
-        if (m->state[i] & RP__PAGE_DECOMMITTED) continue;
-        if (i * m->page < m->guard) continue;
+    size_t i = first > m->guard / m->page ? first : m->guard / m->page, end = first + count;
+    while (i < end) {
+        if (m->state[i] & RP__PAGE_DECOMMITTED) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < end && !(m->state[j] & RP__PAGE_DECOMMITTED)) j++;
         void *p = rp__page_addr(m, i);
-        /* Read-only secrets still get wiped: open the page for writing first. */
-        if (!writable && rp__os_protect(p, m->page, RP__OS_PROT_READ_WRITE) != 0) continue;
-        rp_memzero(p, m->page);
+        size_t bytes = (j - i) * m->page;
+        /* Read-only secrets still get wiped: open the pages for writing first. */
+        if (rp__prot_write(m->prot) || rp__os_protect(p, bytes, RP__OS_PROT_READ_WRITE) == 0) rp_memzero(p, bytes);
+        i = j;
     }
 }
 
@@ -526,15 +532,17 @@ rp_status_t rp_map_unlock(rp_map_t *m, size_t offset, size_t len) {
     size_t first, count;
     rp_status_t st = rp__map_range(m, offset, len, "rp_map_unlock", &first, &count);
     if (st != RP_OK || len == 0) return st;
+    /* The OS holds a lock on a page whose count is 1 unless it is reserved (decommit let the
+     * lock go; a reserved page was never locked). */
     size_t end = first + count, i = first;
     while (i < end) {
-        if ((m->state[i] & RP__PAGE_COUNT_MASK) != 1) {
+        if (m->state[i] != 1) {
             if (m->state[i] & RP__PAGE_COUNT_MASK) m->state[i]--;
             i++;
             continue;
         }
         size_t j = i;
-        while (j < end && (m->state[j] & RP__PAGE_COUNT_MASK) == 1) j++;
+        while (j < end && m->state[j] == 1) j++;
         int err = rp__os_unlock(rp__page_addr(m, i), (j - i) * m->page);
         /* Pages the OS never locked (Windows: ERROR_NOT_LOCKED) are unlocked all the same. */
         if (err != 0 && !rp__os_is_not_locked(err))
