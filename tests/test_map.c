@@ -643,6 +643,59 @@ static void test_huge_pages(void) {
     rp_map_destroy(m);
 }
 
+/* The success path of explicit huge pages, which needs a reserved pool: with
+ * RAMPART_TEST_HUGETLB_RESERVE=1, as root, reserve one more 2 MiB page for the test and give it
+ * back after (opt-in, since the pool is machine-wide). */
+#define HUGETLB_2M_POOL "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
+static long read_pool(void) {
+    FILE *f = fopen(HUGETLB_2M_POOL, "r");
+    long n = -1;
+    if (f && fscanf(f, "%ld", &n) != 1) n = -1;
+    if (f) fclose(f);
+    return n;
+}
+static bool write_pool(long n) {
+    FILE *f = fopen(HUGETLB_2M_POOL, "w");
+    bool ok = f && fprintf(f, "%ld\n", n) > 0;
+    if (f) ok = fclose(f) == 0 && ok;
+    return ok;
+}
+
+static int hugetlb_success_path(void) {
+    const char *opt = getenv("RAMPART_TEST_HUGETLB_RESERVE");
+    if (opt == NULL || strcmp(opt, "1") != 0)
+        rp_test_skip("set RAMPART_TEST_HUGETLB_RESERVE=1 (root) to reserve one 2 MiB huge page for this test");
+    long before = read_pool();
+    if (geteuid() != 0 || before < 0) rp_test_skip("needs root and " HUGETLB_2M_POOL);
+    if (!write_pool(before + 1) || read_pool() != before + 1) {
+        write_pool(before);
+        rp_test_skip("the kernel would not grow the 2 MiB pool (no contiguous memory)");
+    }
+    const size_t two_mib = (size_t)2 << 20;
+    rp_map_options_t o = {.length = 3 * PAGE, .prot = RP_MAP_PROT_READ_WRITE, .huge = RP_MAP_HUGE_REQUIRE,
+                          .huge_size = two_mib, .flags = RP_MAP_LOCKED};
+    rp_map_t *m = NULL;
+    rp_status_t st = rp_map_create(&o, &m);
+    if (st != RP_OK) fprintf(stderr, "    %s\n", rp_last_error()->message);
+    CHECK(st == RP_OK);
+    if (st == RP_OK) {
+        rp_map_info_t info;
+        CHECK(rp_map_info(m, &info) == RP_OK && info.page_size == two_mib);
+        CHECK(rp__is_aligned((uintptr_t)rp_map_ptr(m), two_mib));
+        memset(rp_map_ptr(m), 0x6b, 3 * PAGE);
+        rp_area_t a = area_at(rp_map_ptr(m));
+        CHECK(a.flags & RP_AREA_HUGETLB);
+        CHECK(a.hugetlb == two_mib && a.page_size == two_mib);
+        CHECK(rp_map_unlock(m, PAGE, 1) == RP_OK); /* widened to the whole huge page */
+        CHECK(rp_map_info(m, &info) == RP_OK && info.locked_pages == 0);
+        rp_map_t *tail = NULL;
+        CHECK(rp_map_split(m, PAGE, &tail) == RP_ERR_INVALID); /* not a huge page boundary */
+        rp_map_destroy(m);
+    }
+    CHECK(write_pool(before));
+    return rp_test_exit();
+}
+
 /* ---- stacks and fixed addresses ---------------------------------------------------------------- */
 
 static void test_stack_guard(void) {
@@ -1015,6 +1068,7 @@ int main(int argc, char **argv) {
     PAGE = rp_page_size();
     if (argc > 1 && !strcmp(argv[1], "unprivileged-small-limit")) return unprivileged_small_limit();
     if (argc > 1 && !strcmp(argv[1], "unprivileged-no-limit")) return unprivileged_no_limit();
+    if (argc > 1 && !strcmp(argv[1], "hugetlb")) return hugetlb_success_path();
     if (argc > 1 && !strcmp(argv[1], "unprivileged")) {
         const char *why = rp_test_unprivileged_unavailable();
         if (why != NULL) rp_test_skip(why);
