@@ -588,7 +588,10 @@ static void test_huge_pages(void) {
     size_t free_2m = 0;
     bool has_2m = false;
     for (size_t i = 0; i < si.huge_count; i++)
-        if (si.huge[i].size == two_mib) has_2m = true, free_2m = si.huge[i].free;
+        if (si.huge[i].size == two_mib) {
+            has_2m = true;
+            free_2m = si.huge[i].free;
+        }
 
     rp_map_options_t o = {.length = 3 * PAGE, .prot = RP_MAP_PROT_READ_WRITE, .huge = RP_MAP_HUGE_TRY, .huge_size = two_mib};
     rp_map_t *m = NULL;

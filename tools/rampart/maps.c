@@ -41,8 +41,14 @@ static bool rp_maps_row(const rp_area_t *a, void *ctx) {
         t->locked_regions++;
         t->locked += a->locked == SIZE_MAX ? size : a->locked;
     }
-    if (a->flags & RP_AREA_DONTDUMP) t->nodump += size, t->nodump_regions++;
-    if (a->flags & RP_AREA_WIPEONFORK) t->wipe += size, t->wipe_regions++;
+    if (a->flags & RP_AREA_DONTDUMP) {
+        t->nodump += size;
+        t->nodump_regions++;
+    }
+    if (a->flags & RP_AREA_WIPEONFORK) {
+        t->wipe += size;
+        t->wipe_regions++;
+    }
 
     const unsigned secret = RP_AREA_LOCKED | RP_AREA_DONTDUMP | RP_AREA_WIPEONFORK;
     if (t->flagged_only && !(a->flags & secret)) return true;
