@@ -6,6 +6,8 @@
 #   make install PREFIX=DIR  install headers, libraries, pkg-config and CMake files, the CLI
 #   make test-asan | test-tsan | test-windows   the suite under sanitizers / under wine
 BUILD ?= build
+# Sub-makes run by CMake would otherwise print "Entering directory" around every step.
+MAKEFLAGS += --no-print-directory
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
