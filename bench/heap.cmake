@@ -47,11 +47,16 @@ if(RAMPART_GNUPLOT)
   set(RAMPART_HEAP_CHART_ARG --gnuplot=${RAMPART_GNUPLOT})
 endif()
 
+string(REPLACE ";" ", " RAMPART_HEAP_COMMENT "glibc;mimalloc;jemalloc;tcmalloc")
+if(TARGET rampart_malloc)
+  string(APPEND RAMPART_HEAP_COMMENT ", rampart")
+endif()
+
 add_custom_target(bench_heap_run
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/heap/run.py
           --bindir ${RAMPART_HEAP_BENCH_DIR} --out ${RAMPART_BENCH_OUT}
           ${RAMPART_HEAP_CHART_ARG} ${RAMPART_HEAP_ALLOCATORS}
-  COMMENT "heap benchmark: 7 workloads x (glibc, mimalloc, jemalloc, tcmalloc, rampart), 5 repetitions (a few minutes)"
+  COMMENT "heap benchmark: 7 workloads x ${RAMPART_HEAP_COMMENT}, 5 repetitions (about 2 minutes)"
   USES_TERMINAL
   VERBATIM)
 add_dependencies(bench_heap_run ${RAMPART_HEAP_BENCH_DEPENDS})
