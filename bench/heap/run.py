@@ -519,11 +519,13 @@ def write_chart(gnuplot, png, med, allocators, workloads):
                         row.append(f"{c[idx] / g[idx]:.4f}" if c and g else "NaN")
                     f.write(wl + " " + " ".join(row) + "\n")
                 f.write("\n\n")
-        # Whole powers of two around the data, so the bars below 1 stay readable on the log axis.
-        ratios = [med[(wl, n)][i] / med[(wl, "glibc")][i] for wl in workloads for n in names
-                  for i in (0, 1) if (wl, n) in med and (wl, "glibc") in med]
-        ymin = 2.0 ** math.floor(math.log2(min(ratios + [1.0]) / 1.2))
-        ymax = 2.0 ** math.ceil(math.log2(max(ratios + [1.0]) * 1.2))
+        # Per panel, whole powers of two around the data, so bars below 1 stay readable.
+        ranges = []
+        for i in (0, 1):
+            ratios = [med[(wl, n)][i] / med[(wl, "glibc")][i] for wl in workloads for n in names
+                      if (wl, n) in med and (wl, "glibc") in med] + [1.0]
+            ranges.append((2.0 ** math.floor(math.log2(min(ratios) / 1.2)),
+                           2.0 ** math.ceil(math.log2(max(ratios) * 1.2))))
         colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
         cols = ", ".join(
             f"'' index {{IDX}} using {i + 2}:xtic(1) title {gp_quote(n)} lc rgb '{colors[i % len(colors)]}'"
@@ -538,7 +540,6 @@ set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
 set logscale y 2
-set yrange [{{YMIN}}:{{YMAX}}]
 set grid ytics
 set key top left horizontal
 set key autotitle columnheader
@@ -546,13 +547,14 @@ set xtics nomirror
 set arrow from graph 0, first 1 to graph 1, first 1 nohead lc rgb 'black' lw 1.5 front
 set title 'wall time'
 set ylabel 'wall time / glibc'
+set yrange [{ranges[0][0]:g}:{ranges[0][1]:g}]
 plot {cols.replace('{IDX}', '0')}
 set title 'peak RSS'
 set ylabel 'peak RSS / glibc'
+set yrange [{ranges[1][0]:g}:{ranges[1][1]:g}]
 plot {cols.replace('{IDX}', '1')}
 unset multiplot
 """
-        script = script.replace("{YMIN}", f"{ymin:g}").replace("{YMAX}", f"{ymax:g}")
         gp = os.path.join(tmp, "heap.gp")
         with open(gp, "w") as f:
             f.write(script)
