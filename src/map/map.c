@@ -130,9 +130,10 @@ static void rp__handle_free(rp_map_t *m) {
 }
 
 /* Check [offset, offset+len) against the view and widen it to whole pages of the mapping:
- * *first and *count in state[] units. */
+ * *first and *count in state[] units (an empty range when the check fails). */
 static rp_status_t rp__map_range(const rp_map_t *m, size_t offset, size_t len, const char *what, size_t *first,
                                  size_t *count) {
+    *first = *count = 0;
     if (offset > m->len || len > m->len - offset)
         return rp__fail(RP_ERR_BOUNDS, 0, "%s: range at offset %zu with length %zu is past the end of the %zu-byte map",
                         what, offset, len, m->len);
