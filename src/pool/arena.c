@@ -222,7 +222,11 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
 
     /* Guards first, then the lock (see the file comment). */
     int err = 0;
-    bool relock = locked && rp__os_guard_lightweight_available() && rp__os_unlock(mem, len) == 0;
+    /* memfd_secret pages are unevictable whatever mlock says, refuse guard markers (their
+     * mapping is always locked) and cannot be faulted in by mlock: they keep PROT_NONE guards
+     * and no re-lock. */
+    bool unevictable = rp__os_secret_available() && pa == rp_pages_secret();
+    bool relock = locked && !unevictable && rp__os_guard_lightweight_available() && rp__os_unlock(mem, len) == 0;
     uintptr_t g[RP__GUARDED_SLOTS_MAX + 2];
     size_t ng = rp__guard_list(a, P, g, sizeof g / sizeof g[0]);
     for (size_t i = 0; i < ng && err == 0; i++) err = rp__guard_at(a, g[i], P);
@@ -231,7 +235,16 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
         goto undo;
     }
     if (relock) {
-        err = rp__os_lock_onfault(mem, len);
+        /* Lightweight guards: lock the whole range on fault (one mapping, guards skipped). Guards
+         * that fell back to PROT_NONE (memfd_secret mappings refuse the markers) split the
+         * mapping anyway: lock the data ranges between them. */
+        if (a->guards_lightweight && !a->guards_mixed) {
+            err = rp__os_lock_onfault(mem, len);
+        } else if (kind == RP__ARENA_GUARDED) {
+            for (uint32_t i = 0; i < a->slots && err == 0; i++) err = rp__os_lock((void *)(a->first + i * stride), data);
+        } else {
+            err = rp__os_lock((void *)a->first, len - 2 * P);
+        }
         if (err != 0) {
             /* The pages were locked a moment ago; losing the lock now is a lock failure. */
             rp__fail_lock(err, len, "re-locking a guarded arena");
