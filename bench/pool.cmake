@@ -47,7 +47,7 @@ set(RP_POOL_DAT ${CMAKE_CURRENT_BINARY_DIR}/pool.dat)
 set(RP_POOL_CMDS COMMAND ${CMAKE_COMMAND} -E make_directory ${RAMPART_BENCH_OUT}
   COMMAND bench_pool ${RAMPART_BENCH_OUT}/pool.md ${RP_POOL_DAT})
 if(RAMPART_GNUPLOT)
-  list(APPEND RP_POOL_CMDS COMMAND ${RAMPART_GNUPLOT} -e "data='${RP_POOL_DAT}'; out='${RAMPART_BENCH_OUT}/pool.png'"
+  list(APPEND RP_POOL_CMDS COMMAND ${RAMPART_GNUPLOT} -e "data='${RP_POOL_DAT}'" -e "out='${RAMPART_BENCH_OUT}/pool.png'"
     ${CMAKE_CURRENT_SOURCE_DIR}/pool/pool.gp)
 endif()
 add_custom_target(bench_pool_run ${RP_POOL_CMDS} DEPENDS bench_pool USES_TERMINAL

@@ -1,5 +1,5 @@
 # pool.gp — the secure pool benchmark chart (docs/bench/pool.png) from bench_pool's data file.
-# gnuplot -e "data='pool.dat'; out='pool.png'" pool.gp
+# gnuplot -e "data='pool.dat'" -e "out='pool.png'" pool.gp
 if (!exists("data")) data = 'pool.dat'
 if (!exists("out")) out = 'pool.png'
 if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {
@@ -24,9 +24,11 @@ plot data using 2:xtic(1) title '32 B', '' using 3 title '256 B', '' using 4 tit
 
 unset logscale y
 set title '2 threads / 1 thread throughput (higher is better; 2 = perfect)'
-set yrange [0:2.4]
+set yrange [0:3]
+set key top right
 plot data using 5:xtic(1) title '32 B', '' using 6 title '256 B', '' using 7 title '4096 B', 1.6 with lines dt 2 lw 2 lc rgb 'black' title 'target 1.6x'
 
+set key top left
 set title 'locked bytes per live 32-byte secret, 10,000 live (log scale)'
 set logscale y
 set yrange [10:*]

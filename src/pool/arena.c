@@ -150,11 +150,11 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
     /* The lock budget: what the page allocator says may be locked, less what this pool holds
      * locked. A small arena shrinks to fit (Bitcoin clamps its first arena the same way); what
      * cannot fit is over budget and the policy decides. */
-    size_t limit = rp_pages_get_limit(pa);
+    size_t limit = rp_pages_get_limit(pa), held = 0;
     bool over = false;
     if (limit != SIZE_MAX) {
         rp__os_mutex_lock(&pool->lock);
-        size_t held = pool->locked_bytes;
+        held = pool->locked_bytes;
         rp__os_mutex_unlock(&pool->lock);
         size_t avail = limit > held ? limit - held : 0;
         if (len > avail) {
@@ -171,7 +171,7 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
     if (over && pool->cfg.lock_policy == RP_POOL_LOCK_REQUIRED) {
         rp__fail(RP_ERR_LIMIT, 0,
                  "pool: an arena of %zu bytes would exceed the lock budget (limit %zu bytes, %zu held by the pool)",
-                 len, limit, pool->locked_bytes);
+                 len, limit, held);
         rp__error_set_remedy(rp_remedy(RP_ERR_LIMIT, RP_REMEDY_BRIEF));
         return NULL;
     }

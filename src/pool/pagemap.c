@@ -12,25 +12,9 @@
  */
 #include "pool/pool_internal.h"
 
-#define RP__PM_SHIFT 12u
-#define RP__PM_BITS 12u
-#define RP__PM_FAN (1u << RP__PM_BITS)
 #define RP__PM_LIMIT_BITS (RP__PM_SHIFT + 3u * RP__PM_BITS) /* 48 */
 
-typedef _Atomic(rp__arena_t *) rp__pm_leaf_t[RP__PM_FAN];
-typedef _Atomic(rp__pm_leaf_t *) rp__pm_node_t[RP__PM_FAN];
-
-static _Atomic(rp__pm_node_t *) rp__pm_root[RP__PM_FAN];
-
-rp__arena_t *rp__pagemap_get(uintptr_t addr) {
-    uint64_t pn = (uint64_t)addr >> RP__PM_SHIFT;
-    if (RP_UNLIKELY(pn >> (3u * RP__PM_BITS))) return NULL;
-    rp__pm_node_t *node = atomic_load_explicit(&rp__pm_root[pn >> (2u * RP__PM_BITS)], memory_order_acquire);
-    if (RP_UNLIKELY(node == NULL)) return NULL;
-    rp__pm_leaf_t *leaf = atomic_load_explicit(&(*node)[(pn >> RP__PM_BITS) & (RP__PM_FAN - 1)], memory_order_acquire);
-    if (RP_UNLIKELY(leaf == NULL)) return NULL;
-    return atomic_load_explicit(&(*leaf)[pn & (RP__PM_FAN - 1)], memory_order_acquire);
-}
+_Atomic(rp__pm_node_t *) rp__pm_root[RP__PM_FAN];
 
 /* The child at slot, created if missing (and when create is false, NULL if missing). */
 static void *rp__pm_child(_Atomic(void *) *slot, size_t size, bool create, int *err) {

@@ -269,7 +269,7 @@ static void *rp__alloc_guarded(rp_pool_t *pool, size_t size, size_t need) {
 }
 
 /* Free p in a large or guarded arena. want: the size a sized free claims, or 0. */
-static void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p, size_t want) {
+static RP__NOINLINE void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p, size_t want) {
     size_t off = (uintptr_t)p - a->first;
     if (a->kind == RP__ARENA_LARGE) {
         if (off != 0) rp__corrupt("pool: free of a pointer inside an allocation, not at its start", p);
@@ -396,7 +396,7 @@ void rp_pool_destroy(rp_pool_t *pool) {
     rp__os_set_last_error(saved);
 }
 
-static void *rp__alloc_slow(rp_pool_t *pool, size_t size) {
+static RP__NOINLINE void *rp__alloc_slow(rp_pool_t *pool, size_t size) {
     if (pool == NULL) {
         rp__fail(RP_ERR_INVALID, 0, "pool: allocation from a NULL pool");
         return NULL;
@@ -414,28 +414,32 @@ static void *rp__alloc_slow(rp_pool_t *pool, size_t size) {
     return rp__alloc_large(pool, need);
 }
 
+/* Hand out small slot p of arena a: mark it live, write its canary. */
+static inline void *rp__hand_out(rp_pool_t *pool, rp__arena_t *a, void *p) {
+    rp__bit_take(a, (size_t)((((uintptr_t)p - a->first) * a->magic) >> 40), p);
+    if (pool->canary) rp__canary_put(pool, (uintptr_t)p + a->stride - pool->canary);
+    return p;
+}
+
+/* The thread's bin is empty, or there is no thread cache. */
+static RP__NOINLINE void *rp__alloc_refill(rp_pool_t *pool, rp__tcache_t *tc, unsigned cls) {
+    rp__arena_t *a = NULL;
+    void *p = tc ? rp__refill(pool, &tc->bins[cls], cls, tc->shard, &a) : rp__refill(pool, NULL, cls, 0, &a);
+    return p ? rp__hand_out(pool, a, p) : NULL;
+}
+
 void *rp_pool_alloc(rp_pool_t *pool, size_t size) {
     if (RP_LIKELY(pool != NULL && size - 1 < RP_POOL_MAX_SMALL - pool->canary && !pool->guarded)) {
         unsigned cls = rp__class_of(size + pool->canary);
         rp__tcache_t *tc = rp__tcache_get(pool);
-        void *p;
-        rp__arena_t *a;
         if (RP_LIKELY(tc != NULL)) {
             rp__bin_t *b = &tc->bins[cls];
             if (RP_LIKELY(b->count != 0)) {
                 rp__cached_t c = b->slots[--b->count];
-                p = c.p;
-                a = c.a;
-            } else {
-                p = rp__refill(pool, b, cls, tc->shard, &a);
+                return rp__hand_out(pool, c.a, c.p);
             }
-        } else {
-            p = rp__refill(pool, NULL, cls, 0, &a);
         }
-        if (RP_UNLIKELY(p == NULL)) return NULL;
-        rp__bit_take(a, rp__slot_index(a, (uintptr_t)p - a->first), p);
-        if (pool->canary) rp__canary_put(pool, (uintptr_t)p + a->stride - pool->canary);
-        return p;
+        return rp__alloc_refill(pool, tc, cls);
     }
     return rp__alloc_slow(pool, size);
 }
@@ -450,12 +454,26 @@ void *rp_pool_zalloc(rp_pool_t *pool, size_t count, size_t size) {
     return rp_pool_alloc(pool, total);
 }
 
+/* A wiped small slot whose thread bin is full (flush half of it first), or with no thread cache
+ * (straight back to its arena). Leaves errno alone. */
+static RP__NOINLINE void rp__free_slow(rp_pool_t *pool, rp__tcache_t *tc, rp__arena_t *a, void *p, size_t idx) {
+    int saved = rp__os_last_error();
+    if (tc != NULL) {
+        rp__bin_t *b = &tc->bins[a->cls];
+        rp__bin_flush(pool, tc, a->cls, b->cap / 2);
+        b->slots[b->count++] = (rp__cached_t){p, a};
+    } else {
+        rp__return_one(pool, a, idx);
+    }
+    rp__os_set_last_error(saved);
+}
+
 /* Free p; want is the size a sized free claims (0: plain free). */
 static inline void rp__free_impl(rp_pool_t *pool, void *p, size_t want) {
     rp__arena_t *a = rp__lookup(pool, p);
     if (RP_LIKELY(a->kind == RP__ARENA_SMALL)) {
         size_t off = (uintptr_t)p - a->first;
-        size_t idx = rp__slot_index(a, off);
+        size_t idx = (size_t)((off * a->magic) >> 40); /* small arenas: offsets below 2^24 */
         if (RP_UNLIKELY(off >= a->span || idx * a->stride != off))
             rp__corrupt("pool: free of a pointer inside a slot, not at its start", p);
         if (want != 0 && (want > RP_POOL_MAX_SMALL - pool->canary || rp__class_of(want + pool->canary) != a->cls))
@@ -470,15 +488,8 @@ static inline void rp__free_impl(rp_pool_t *pool, void *p, size_t want) {
                 b->slots[b->count++] = (rp__cached_t){p, a};
                 return;
             }
-            int saved = rp__os_last_error();
-            rp__bin_flush(pool, tc, a->cls, b->cap / 2);
-            b->slots[b->count++] = (rp__cached_t){p, a};
-            rp__os_set_last_error(saved);
-            return;
         }
-        int saved = rp__os_last_error();
-        rp__return_one(pool, a, idx);
-        rp__os_set_last_error(saved);
+        rp__free_slow(pool, tc, a, p, idx);
         return;
     }
     int saved = rp__os_last_error();

@@ -49,6 +49,13 @@
 #define RP__ARENA_SIZE_MAX (16u * 1024u * 1024u) /* keeps slot offsets below 2^24 (see magic) */
 #define RP__CACHELINE 64
 
+/* Slow paths stay out of line so the fast paths need no stack frame. */
+#if defined(__GNUC__)
+#  define RP__NOINLINE __attribute__((noinline))
+#else
+#  define RP__NOINLINE
+#endif
+
 typedef enum rp__arena_kind { RP__ARENA_SMALL, RP__ARENA_LARGE, RP__ARENA_GUARDED } rp__arena_kind_t;
 
 typedef struct rp__arena rp__arena_t;
@@ -140,7 +147,23 @@ struct rp_pool {
 };
 
 /* ---- pagemap.c ---------------------------------------------------------------------------------- */
-rp__arena_t *rp__pagemap_get(uintptr_t addr);
+#define RP__PM_SHIFT 12u
+#define RP__PM_BITS 12u
+#define RP__PM_FAN (1u << RP__PM_BITS)
+typedef _Atomic(rp__arena_t *) rp__pm_leaf_t[RP__PM_FAN];
+typedef _Atomic(rp__pm_leaf_t *) rp__pm_node_t[RP__PM_FAN];
+extern _Atomic(rp__pm_node_t *) rp__pm_root[RP__PM_FAN];
+
+/* The arena holding addr, or NULL. Lock-free: three dependent loads (inline: free's fast path). */
+static inline rp__arena_t *rp__pagemap_get(uintptr_t addr) {
+    uint64_t pn = (uint64_t)addr >> RP__PM_SHIFT;
+    if (RP_UNLIKELY(pn >> (3u * RP__PM_BITS))) return NULL;
+    rp__pm_node_t *node = atomic_load_explicit(&rp__pm_root[pn >> (2u * RP__PM_BITS)], memory_order_acquire);
+    if (RP_UNLIKELY(node == NULL)) return NULL;
+    rp__pm_leaf_t *leaf = atomic_load_explicit(&(*node)[(pn >> RP__PM_BITS) & (RP__PM_FAN - 1)], memory_order_acquire);
+    if (RP_UNLIKELY(leaf == NULL)) return NULL;
+    return atomic_load_explicit(&(*leaf)[pn & (RP__PM_FAN - 1)], memory_order_acquire);
+}
 /* Map every 4 KiB page of [addr, addr + len) to a (NULL to clear). Returns an OS error. */
 int rp__pagemap_set(uintptr_t addr, size_t len, rp__arena_t *a);
 
