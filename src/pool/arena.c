@@ -300,8 +300,7 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
     if (!a->locked && pool->cfg.lock_policy == RP_POOL_LOCK_REPORT) {
         if (pool->cfg.on_lock_failure != NULL) {
             pool->cfg.on_lock_failure(pool, len, why, pool->cfg.ctx);
-        } else if (!pool->reported) {
-            pool->reported = true;
+        } else if (!atomic_exchange(&pool->reported, true)) {
             char line[200];
             int n = snprintf(line, sizeof line,
                              "rampart: pool: arenas are not locked in RAM (%s); stats count the unlocked bytes\n",

@@ -128,7 +128,7 @@ struct rp_pool {
     size_t canary;                /* 0 or RP_POOL_CANARY_SIZE */
     uint64_t canary_key;
     bool guarded;
-    bool reported;                /* RP_POOL_LOCK_REPORT without a callback printed its line */
+    _Atomic bool reported;        /* RP_POOL_LOCK_REPORT without a callback printed its line */
     uint32_t max_slots;           /* of a small arena: its bitmaps are sized for it */
     size_t meta_size;             /* bytes of one arena's metadata block */
     size_t tcache_size;
