@@ -142,7 +142,7 @@ static const allocator_t allocators[] = {
      gcrypt_release, NULL, true},
 #endif
 #ifdef HAVE_BOTAN
-    {"Botan", "Botan::allocate_memory / deallocate_memory (mlock pool, 512 KiB)", init_none, botan_alloc,
+    {"Botan", "Botan::allocate_memory / deallocate_memory (its 512 KiB mlock pool takes requests up to 256 B; larger ones, such as the 4096 B pairs, get calloc memory that is not locked)", init_none, botan_alloc,
      botan_shim_free, NULL, true},
 #endif
 };
