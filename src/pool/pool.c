@@ -2,10 +2,10 @@
  * stats and the process-wide default pool.
  *
  * Fast path (small sizes, normal mode), no lock taken:
- *   alloc: class of size (+ canary) -> pop the thread cache's bin -> page map -> set the slot's
- *          allocated bit (atomic fetch-or) -> write the canary
+ *   alloc: class of size (+ canary) -> pop (slot, arena) from the thread cache's bin -> mark the
+ *          slot live (one store) -> write the canary
  *   free:  page map -> this pool's arena? else corruption -> offset is a slot start? else
- *          corruption -> clear the allocated bit (atomic fetch-and; already clear = double free)
+ *          corruption -> clear the live byte (atomic exchange; already clear = double free)
  *          -> check the canary -> wipe the whole slot -> push on the thread cache's bin
  * When a bin is empty it refills half of it from an arena of the thread's shard (shard lock);
  * when full it returns half to the slots' arenas. An arena whose slots are all back is released
@@ -71,8 +71,10 @@ static inline rp__arena_t *rp__lookup(rp_pool_t *pool, const void *p) {
     return a;
 }
 
+/* Slot index of an offset on the slow paths. The fast paths use the small arenas' magic
+ * multiplier instead, exact there because offsets stay below 2^24 and strides below 2^16. */
 static inline size_t rp__slot_index(const rp__arena_t *a, size_t off) {
-    return a->slots == 1 ? 0 : (size_t)((off * a->magic) >> 40);
+    return a->slots == 1 ? 0 : off / a->stride;
 }
 
 /* Clear the live byte of slot idx; it must have been set. */

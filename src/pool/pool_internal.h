@@ -66,7 +66,8 @@ struct rp__arena {
     uintptr_t first;     /* slot 0 */
     size_t stride;       /* bytes from one slot to the next */
     size_t span;         /* slots * stride */
-    uint64_t magic;      /* slot index = (offset * magic) >> 40, exact for offsets < 2^24 */
+    uint64_t magic;      /* small arenas: slot index = (offset * magic) >> 40, exact for offsets
+                            below 2^24 and strides below 2^16 (ceil(2^40 / stride)) */
     size_t data;         /* guarded: data bytes before each slot's guard (k pages) */
     uint32_t slots;
     uint32_t nfree;      /* slots free in the arena (freebits), under the shard lock */
