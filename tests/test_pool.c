@@ -268,6 +268,8 @@ static void test_api_zalloc_realloc(void) {
     CHECK(rp_pool_realloc(pool, n, SIZE_MAX / 2) == NULL); /* failure keeps n */
     CHECK(rp_pool_usable_size(pool, n) >= 64);
     rp_pool_free(pool, n);
+    CHECK(rp_pool_usable_size(pool, n) == 0 && rp_last_error()->status == RP_ERR_NOT_OWNED); /* freed */
+    CHECK(rp_pool_owns(pool, n)); /* but still inside the pool's arena */
     rp_pool_destroy(pool);
 }
 
@@ -394,9 +396,14 @@ static void test_layout_guarded(void) {
     rp_pool_stats_t s = stats_of(pool);
     CHECK(s.guard_pages == 17 && s.chunks_used == 3 && s.used == 32 + 32 + 13);
     CHECK(dies_of(die_layout_guarded, SIGSEGV));
+    /* realloc keeps the end against a guard */
+    memset(q, 0x42, 32);
+    unsigned char *q2 = rp_pool_realloc(pool, q, 100);
+    REQUIRE(q2 != NULL);
+    CHECK(((uintptr_t)q2 + 100) % page == 0 && q2[0] == 0x42 && q2[31] == 0x42 && q2[32] == 0);
     rp_pool_free(pool, p);
     rp_pool_free_sized(pool, odd, 13);
-    rp_pool_free(pool, q);
+    rp_pool_free(pool, q2);
     CHECK(fake.live == 0); /* guarded arenas go back as soon as they are empty */
     rp_pool_destroy(pool);
 }
