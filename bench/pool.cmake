@@ -5,7 +5,7 @@
 find_package(PkgConfig)
 add_executable(bench_pool pool/bench_pool.c)
 target_link_libraries(bench_pool PRIVATE rampart_static)
-target_compile_options(bench_pool PRIVATE ${RAMPART_WARNINGS} -Wno-missing-prototypes)
+target_compile_options(bench_pool PRIVATE $<$<COMPILE_LANGUAGE:C>:${RAMPART_WARNINGS} -Wno-missing-prototypes>)
 set(RP_POOL_PEERS "")
 if(PkgConfig_FOUND)
   pkg_check_modules(RP_SODIUM IMPORTED_TARGET libsodium)
