@@ -109,8 +109,9 @@ RP_API RP_NODISCARD rp_pool_t *rp_pool_create(const rp_pool_config_t *config);
  * no-op. Does not change errno. */
 RP_API void rp_pool_destroy(rp_pool_t *pool);
 
-/* size bytes, aligned to RP_POOL_ALIGNMENT, always zero-filled. NULL + rp_last_error(): size 0
- * (RP_ERR_INVALID), too large (RP_ERR_NOMEM), or an arena that could not be had or locked. */
+/* size bytes, aligned to RP_POOL_ALIGNMENT (guarded mode: see the drawing), always zero-filled.
+ * NULL + rp_last_error(): size 0 (RP_ERR_INVALID), too large (RP_ERR_NOMEM), or an arena that
+ * could not be had or locked. */
 RP_API RP_NODISCARD void *rp_pool_alloc(rp_pool_t *pool, size_t size);
 /* count * size bytes, zeroed; RP_ERR_NOMEM when the product overflows. */
 RP_API RP_NODISCARD void *rp_pool_zalloc(rp_pool_t *pool, size_t count, size_t size);
