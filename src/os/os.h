@@ -265,4 +265,18 @@ int rp__os_flush(void *addr, size_t size, bool async, rp__os_file_t file);
  * (__builtin___clear_cache / FlushInstructionCache). Cannot fail. */
 void rp__os_icache_flush(void *addr, size_t size);
 
+/* ---- the pool layer ---------------------------------------------------------------------------- */
+
+/* Fill len bytes at buf from the OS's cryptographic random source (getrandom / rand_s). Pool
+ * canaries are keyed with it. pre: buf != NULL. */
+int rp__os_random(void *buf, size_t len);
+
+/* A per-thread slot whose destructor runs when a thread that set it exits (pthread keys / fiber
+ * local storage), so a thread's cache of free pool slots goes back to its pool. Create once per
+ * process; the destructor gets the value the exiting thread last set (never NULL). */
+typedef void (*rp__os_thread_exit_fn)(void *value);
+typedef uintptr_t rp__os_thread_key_t;
+int rp__os_thread_key_create(rp__os_thread_exit_fn on_exit, rp__os_thread_key_t *out);
+int rp__os_thread_key_set(rp__os_thread_key_t key, void *value);
+
 #endif /* RP_OS_H */

@@ -785,3 +785,36 @@ void rp__os_icache_flush(void *addr, size_t size) {
     /* A no-op on x86 (coherent caches); a real flush on ARM, POWER, RISC-V. */
     __builtin___clear_cache((char *)addr, (char *)addr + size);
 }
+
+/* ---- the pool layer ---------------------------------------------------------------------------- */
+
+int rp__os_random(void *buf, size_t len) {
+    RP_ASSERT(buf != NULL);
+#if defined(__linux__) && defined(SYS_getrandom)
+    unsigned char *p = buf;
+    while (len > 0) {
+        long n = syscall(SYS_getrandom, p, len, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+#else
+    arc4random_buf(buf, len);
+    return 0;
+#endif
+}
+
+int rp__os_thread_key_create(rp__os_thread_exit_fn on_exit, rp__os_thread_key_t *out) {
+    pthread_key_t key;
+    int err = pthread_key_create(&key, on_exit);
+    if (err == 0) *out = (rp__os_thread_key_t)key;
+    return err;
+}
+
+int rp__os_thread_key_set(rp__os_thread_key_t key, void *value) {
+    return pthread_setspecific((pthread_key_t)key, value);
+}

@@ -505,3 +505,31 @@ int rp__os_flush(void *addr, size_t size, bool async, rp__os_file_t file) {
 }
 
 void rp__os_icache_flush(void *addr, size_t size) { FlushInstructionCache(GetCurrentProcess(), addr, size); }
+
+/* ---- the pool layer ---------------------------------------------------------------------------- */
+
+/* RtlGenRandom, exported by advapi32 as SystemFunction036 (what rand_s uses underneath). */
+BOOLEAN NTAPI SystemFunction036(PVOID buffer, ULONG length);
+
+int rp__os_random(void *buf, size_t len) {
+    unsigned char *p = buf;
+    while (len > 0) {
+        ULONG n = len > 0x10000000u ? 0x10000000u : (ULONG)len;
+        if (!SystemFunction036(p, n)) return (int)ERROR_GEN_FAILURE;
+        p += n;
+        len -= n;
+    }
+    return 0;
+}
+
+/* Fiber-local storage: its callback runs at thread exit, which TLS slots lack. */
+int rp__os_thread_key_create(rp__os_thread_exit_fn on_exit, rp__os_thread_key_t *out) {
+    DWORD key = FlsAlloc((PFLS_CALLBACK_FUNCTION)on_exit);
+    if (key == FLS_OUT_OF_INDEXES) return (int)GetLastError();
+    *out = (rp__os_thread_key_t)key;
+    return 0;
+}
+
+int rp__os_thread_key_set(rp__os_thread_key_t key, void *value) {
+    return FlsSetValue((DWORD)key, value) ? 0 : (int)GetLastError();
+}

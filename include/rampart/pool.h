@@ -1,0 +1,166 @@
+/* rampart/pool.h — a secure pool for secrets: many small allocations sharing a few locked arenas
+ * (seed 000 with Bitcoin Core's LockedPool on top), fast enough for every key and every buffer.
+ *
+ * A pool takes whole pages from a page allocator (rampart/pages.h: rp_pages_os() by default,
+ * rp_pages_secret() for memfd_secret, or your own) in arenas, and cuts each arena into slots of
+ * one size class. What the pool promises (each is tested, see docs/pool.md):
+ *   - no metadata inside the secret pages: bitmaps, free lists, thread caches and the page map
+ *     live in separate ordinary pages, never in an arena and never from malloc;
+ *   - every free wipes the whole slot that was handed out (rp_memzero), and releasing an arena
+ *     wipes it whole before the pages go back;
+ *   - arenas are excluded from core dumps (MADV_DONTDUMP) and read as zeros in fork children
+ *     (MADV_WIPEONFORK; memfd_secret arenas are not mapped in children at all: MADV_DONTFORK);
+ *   - a guard page before and after every arena; in guarded mode every allocation also ends
+ *     exactly against a guard page of its own, so a one-byte overflow faults;
+ *   - an optional canary behind every slot, checked on free;
+ *   - a double free, a free of a pointer the pool did not hand out, a sized free with the wrong
+ *     size or a damaged canary goes to the corruption handler (rp_set_corruption_handler:
+ *     message, then abort), never on silently;
+ *   - growth is bounded by the page allocator's lock limit; what happens when locking fails is
+ *     the caller's choice (rp_pool_lock_policy_t); stats say how much is locked and unlocked;
+ *   - empty arenas go back to the page allocator, so after everything is freed and
+ *     rp_pool_trim() (or rp_pool_destroy()) runs, locked memory is back to where it started.
+ *
+ * Memory layout of one arena (one page-allocator allocation; P = page size):
+ *
+ *   normal mode, class of S-byte slots (S a multiple of 16):
+ *
+ *     base                                                                       base+len
+ *     |  guard  | slot 0 | slot 1 | ... | slot n-1 | zeros (tail < S) |  guard  |
+ *     |<-- P -->|<- S -->|                                             |<-- P -->|
+ *                ^ 16-byte aligned, slot i at base + P + i*S
+ *     with a canary, the last RP_POOL_CANARY_SIZE bytes of each slot hold it:
+ *                | user bytes (usable size = S - 8) | canary |
+ *
+ *   guarded mode, slots of k data pages each followed by its own guard page:
+ *
+ *     |  guard  | pad | user bytes | guard | pad | user bytes | guard | ... |
+ *     |<-- P -->|<--- k*P ------->|<- P ->|
+ *                     ^ ends exactly at the guard: p = slot + k*P - size; the pointer is
+ *                       16-byte aligned when size is a multiple of 16, else aligned to the
+ *                       largest power of two dividing size. With a canary it sits in the
+ *                       8 bytes just before the user bytes (catches underflows).
+ *
+ *   Allocations larger than RP_POOL_MAX_SMALL get an arena of their own (one slot).
+ *   Guard pages are MADV_GUARD_INSTALL markers where the kernel has them (no extra mapping: an
+ *   arena with any number of guards is one entry against vm.max_map_count), PROT_NONE pages
+ *   otherwise (each guard then splits the mapping: guarded mode costs about two map entries per
+ *   live allocation there, so heavy guarded use on such systems can meet vm.max_map_count).
+ *
+ * Threads: all functions are thread-safe. Each thread keeps a small cache of free slots per
+ * pool and size class; a thread's cache goes back to the pool when the thread exits, when it
+ * calls rp_pool_trim(), or at rp_pool_destroy(). Memory may be freed by any thread.
+ */
+#ifndef RAMPART_POOL_H
+#define RAMPART_POOL_H
+
+#include "rampart/common.h"
+#include "rampart/pages.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Every allocation is aligned to at least this (guarded mode: see the drawing above). */
+#define RP_POOL_ALIGNMENT 16
+/* Largest request served from shared size-class arenas; larger ones get their own arena. */
+#define RP_POOL_MAX_SMALL 4096
+/* Bytes of each slot a canary takes (RP_POOL_CANARY). */
+#define RP_POOL_CANARY_SIZE 8
+/* Default bytes of slots per arena for the small classes (guard pages not included). */
+#define RP_POOL_ARENA_SIZE (64u * 1024u)
+
+typedef struct rp_pool rp_pool_t;
+
+/* What to do when an arena's pages cannot be locked. */
+typedef enum rp_pool_lock_policy {
+    RP_POOL_LOCK_REQUIRED = 0, /* fail the allocation (NULL, RP_ERR_LIMIT / RP_ERR_PERMISSION) */
+    RP_POOL_LOCK_REPORT = 1,   /* go on with unlocked pages; call on_lock_failure (or, when
+                                  that is NULL, print one line to stderr once per pool) and
+                                  count the bytes in rp_pool_stats_t.unlocked */
+    RP_POOL_LOCK_SILENT = 2    /* go on with unlocked pages, no report; stats still count them */
+} rp_pool_lock_policy_t;
+
+/* Flags for rp_pool_config_t.flags. */
+#define RP_POOL_GUARDED (1u << 0) /* every allocation ends against its own guard page */
+#define RP_POOL_CANARY  (1u << 1) /* a keyed canary behind (guarded: before) every allocation */
+
+/* Called when an arena of bytes could not be locked and policy is RP_POOL_LOCK_REPORT; status
+ * and rp_last_error() say why. Runs on the allocating thread, with no pool lock held. */
+typedef void (*rp_pool_lock_failure_fn)(rp_pool_t *pool, size_t bytes, rp_status_t status, void *ctx);
+
+typedef struct rp_pool_config {
+    const rp_page_allocator_t *pages; /* NULL: rp_pages_os() */
+    rp_pool_lock_policy_t lock_policy;
+    unsigned flags;                   /* RP_POOL_* */
+    size_t arena_size;                /* bytes of slots per small arena; 0: RP_POOL_ARENA_SIZE */
+    rp_pool_lock_failure_fn on_lock_failure;
+    void *ctx;                        /* passed to on_lock_failure */
+} rp_pool_config_t;
+
+/* A configuration with the defaults: OS locked pages, RP_POOL_LOCK_REQUIRED, no flags. */
+RP_API rp_pool_config_t rp_pool_config_default(void);
+
+/* Create a pool; config NULL means the defaults. No memory is taken from the page allocator
+ * until the first allocation. NULL + rp_last_error() on failure. */
+RP_API RP_NODISCARD rp_pool_t *rp_pool_create(const rp_pool_config_t *config);
+/* Wipe and release every arena and all metadata, whatever is still allocated. Every pointer
+ * from the pool becomes invalid; no thread may use the pool during or after the call. NULL is a
+ * no-op. Does not change errno. */
+RP_API void rp_pool_destroy(rp_pool_t *pool);
+
+/* size bytes, aligned to RP_POOL_ALIGNMENT (guarded mode: see the drawing), always zero-filled.
+ * NULL + rp_last_error(): size 0 (RP_ERR_INVALID), too large (RP_ERR_NOMEM), or an arena that
+ * could not be had or locked. */
+RP_API RP_NODISCARD void *rp_pool_alloc(rp_pool_t *pool, size_t size);
+/* count * size bytes, zeroed; RP_ERR_NOMEM when the product overflows. */
+RP_API RP_NODISCARD void *rp_pool_zalloc(rp_pool_t *pool, size_t count, size_t size);
+/* Like realloc: p NULL allocates; size 0 frees p and returns NULL; on failure p is untouched.
+ * The old slot is wiped when the data moves. */
+RP_API RP_NODISCARD void *rp_pool_realloc(rp_pool_t *pool, void *p, size_t size);
+/* Wipe and free. NULL is a no-op. A pointer this pool did not hand out, or one already freed,
+ * goes to the corruption handler. Does not change errno. */
+RP_API void rp_pool_free(rp_pool_t *pool, void *p);
+/* Free p, which was allocated with size bytes (or any size up to its usable size that maps to
+ * the same slot); a size that does not fit the slot is corruption. */
+RP_API void rp_pool_free_sized(rp_pool_t *pool, void *p, size_t size);
+/* The bytes p may use (>= what was asked for); 0 and RP_ERR_NOT_OWNED for a pointer that is not
+ * a live allocation of this pool. */
+RP_API size_t rp_pool_usable_size(rp_pool_t *pool, const void *p);
+/* Whether p points into an arena of this pool (any byte of a slot, live or free). */
+RP_API bool rp_pool_owns(rp_pool_t *pool, const void *p);
+
+/* Return the calling thread's cached free slots to the pool and release every empty arena to
+ * the page allocator. After all allocations are freed and every thread that used the pool has
+ * exited or called this, the pool holds no arenas: locked memory is back at its baseline. */
+RP_API void rp_pool_trim(rp_pool_t *pool);
+
+typedef struct rp_pool_stats {
+    size_t used;          /* bytes in live allocations (usable sizes) */
+    size_t free;          /* total - used */
+    size_t total;         /* bytes of slots in all arenas */
+    size_t locked;        /* bytes of arena pages locked (guard pages included: the kernel
+                             charges whole mappings against the memlock limit) */
+    size_t unlocked;      /* bytes of arena pages that could not be locked */
+    size_t arenas;        /* arenas held */
+    size_t chunks_used;   /* live allocations */
+    size_t chunks_free;   /* free slots (in arenas and thread caches) */
+    size_t lock_failures; /* arenas that could not be locked, over the pool's life */
+    size_t guard_pages;   /* guard pages installed */
+    bool guards_lightweight; /* all guards are MADV_GUARD_INSTALL markers (no extra mappings) */
+} rp_pool_stats_t;
+RP_API rp_status_t rp_pool_stats(rp_pool_t *pool, rp_pool_stats_t *out);
+
+/* ---- the process-wide default pool ------------------------------------------------------------
+ * Created on first use, thread-safely: OS locked pages, RP_POOL_LOCK_REQUIRED unless the
+ * environment says RAMPART_POOL_LOCK=report or RAMPART_POOL_LOCK=silent. Never destroyed
+ * (the kernel frees and zeroes the pages at exit). */
+RP_API RP_NODISCARD void *rp_secret_alloc(size_t size);
+RP_API void rp_secret_free(void *p);
+/* The default pool itself (created if needed), for stats, trim, owns; NULL on failure. */
+RP_API rp_pool_t *rp_secret_pool(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RAMPART_POOL_H */

@@ -1,0 +1,344 @@
+/* pool/arena.c — one arena: pages from the page allocator made fit for secrets, and given back.
+ *
+ *   create:  size it (and clamp it to the lock budget) -> allocate_locked -> apply the lock
+ *            policy -> guards (before locking: MADV_GUARD_INSTALL refuses locked ranges, so a
+ *            locked arena is unlocked, guarded, and locked again on fault, then touched so every
+ *            data page is resident and locked before it is handed out) -> MADV_DONTDUMP and
+ *            MADV_WIPEONFORK as two calls (DONTFORK where the pages cannot be wiped in a child,
+ *            as for memfd_secret) -> metadata -> published in the page map
+ *   release: out of the page map -> guards removed -> every data page wiped -> free_locked
+ *
+ * Metadata blocks (header + bitmaps + guarded sizes) come from chunks of ordinary pages that the
+ * pool owns (rp__os_alloc), never from the arena and never from malloc.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "pool/pool_internal.h"
+
+size_t rp__class_size(unsigned cls) {
+    if (cls < 8) return 16u * (cls + 1u);
+    unsigned lg = 7u + (cls - 8u) / 4u, idx = (cls - 8u) % 4u;
+    return ((size_t)1 << lg) + (size_t)(idx + 1u) * ((size_t)1 << (lg - 2u));
+}
+
+/* ---- metadata blocks ------------------------------------------------------------------------------ */
+
+static rp__arena_t *rp__meta_get(rp_pool_t *pool) {
+    rp__os_mutex_lock(&pool->lock);
+    rp__arena_t *a = pool->meta_free;
+    if (a != NULL) pool->meta_free = a->next;
+    rp__os_mutex_unlock(&pool->lock);
+    if (a != NULL) return a;
+
+    size_t per = pool->meta_size, len = rp__align_up(64u * 1024u, pool->page);
+    if (len < 4 * per + sizeof(rp__meta_chunk_t)) len = rp__align_up(4 * per + sizeof(rp__meta_chunk_t), pool->page);
+    void *mem = NULL;
+    int err = rp__os_alloc(len, &mem);
+    if (err != 0) {
+        rp__fail_os(err, "pool: %zu bytes of metadata pages", len);
+        return NULL;
+    }
+    rp__meta_chunk_t *chunk = mem;
+    chunk->len = len;
+    uintptr_t at = rp__align_up((uintptr_t)mem + sizeof *chunk, RP__CACHELINE);
+    a = (rp__arena_t *)at;
+    at += per;
+    rp__os_mutex_lock(&pool->lock);
+    chunk->next = pool->meta_chunks;
+    pool->meta_chunks = chunk;
+    for (; at + per <= (uintptr_t)mem + len; at += per) {
+        rp__arena_t *b = (rp__arena_t *)at;
+        b->next = pool->meta_free;
+        pool->meta_free = b;
+    }
+    rp__os_mutex_unlock(&pool->lock);
+    return a;
+}
+
+static void rp__meta_put(rp_pool_t *pool, rp__arena_t *a) {
+    rp__os_mutex_lock(&pool->lock);
+    a->pool = NULL;
+    a->next = pool->meta_free;
+    pool->meta_free = a;
+    rp__os_mutex_unlock(&pool->lock);
+}
+
+/* ---- guards ----------------------------------------------------------------------------------------- */
+
+static int rp__guard_at(rp__arena_t *a, uintptr_t g, size_t page) {
+    bool lw = false;
+    int err = rp__os_guard_install((void *)g, page, &lw);
+    if (err != 0) return err;
+    if (a->guard_count == 0) a->guards_lightweight = lw;
+    else if (lw != a->guards_lightweight) a->guards_mixed = true;
+    a->guard_count++;
+    return 0;
+}
+
+/* Guard page addresses of arena a, in order; returns how many (at most max). */
+static size_t rp__guard_list(const rp__arena_t *a, size_t page, uintptr_t *out, size_t max) {
+    size_t n = 0;
+    if (n < max) out[n++] = a->base;
+    if (a->kind == RP__ARENA_GUARDED) {
+        for (uint32_t i = 0; i < a->slots && n < max; i++) out[n++] = a->first + (size_t)i * a->stride + a->data;
+    } else if (n < max) {
+        out[n++] = a->base + a->len - page;
+    }
+    return n;
+}
+
+static void rp__guards_remove(rp__arena_t *a, size_t page) {
+    uintptr_t g[RP__GUARDED_SLOTS_MAX + 2];
+    size_t n = rp__guard_list(a, page, g, sizeof g / sizeof g[0]);
+    if (n > a->guard_count) n = a->guard_count; /* a create that failed part way */
+    for (size_t i = 0; i < n; i++) {
+        int err;
+        if (a->guards_mixed) {
+            (void)rp__os_guard_remove((void *)g[i], page, true); /* harmless on a PROT_NONE page */
+            err = rp__os_guard_remove((void *)g[i], page, false);
+        } else {
+            err = rp__os_guard_remove((void *)g[i], page, a->guards_lightweight);
+        }
+        if (err != 0) rp__corrupt("pool: a guard page could not be removed before release", (void *)g[i]);
+    }
+}
+
+/* Wipe every page that can hold data (guards never do, and cannot be written). */
+static void rp__arena_wipe(const rp__arena_t *a, size_t page) {
+    if (a->kind == RP__ARENA_GUARDED) {
+        for (uint32_t i = 0; i < a->slots; i++) rp_memzero((void *)(a->first + (size_t)i * a->stride), a->data);
+    } else {
+        rp_memzero((void *)a->first, a->len - 2 * page);
+    }
+}
+
+/* ---- create / release ----------------------------------------------------------------------------- */
+
+static uint64_t rp__magic(size_t stride) { return (((uint64_t)1 << 40) + stride - 1) / stride; }
+
+rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls, size_t need, unsigned shard) {
+    const size_t P = pool->page;
+    const rp_page_allocator_t *pa = pool->cfg.pages;
+    size_t stride, slots, data = 0, len;
+
+    /* Shape. */
+    if (kind == RP__ARENA_SMALL) {
+        stride = rp__class_size(cls);
+        slots = pool->cfg.arena_size / stride;
+    } else if (kind == RP__ARENA_LARGE) {
+        stride = rp__align_up(need, P);
+        if (stride == 0) goto too_large;
+        slots = 1;
+    } else {
+        size_t k = cls + 1u;
+        if (k > RP__GUARDED_CLASSES) {
+            data = rp__align_up(need, P);
+            if (data == 0) goto too_large;
+            slots = 1;
+        } else {
+            data = k * P;
+            slots = RP__GUARDED_SLOTS_MAX / k;
+        }
+        if (rp__add_overflows(data, P, &stride)) goto too_large;
+    }
+    size_t body, guards = kind == RP__ARENA_GUARDED ? 1 : 2;
+    if (rp__mul_overflows(stride, slots, &body)) goto too_large;
+    if (kind == RP__ARENA_SMALL) body = rp__align_up(body, P);
+    if (rp__add_overflows(body, guards * P, &len)) goto too_large;
+
+    /* The lock budget: what the page allocator says may be locked, less what this pool holds
+     * locked. A small arena shrinks to fit (Bitcoin clamps its first arena the same way); what
+     * cannot fit is over budget and the policy decides. */
+    size_t limit = rp_pages_get_limit(pa), held = 0;
+    bool over = false;
+    if (limit != SIZE_MAX) {
+        rp__os_mutex_lock(&pool->lock);
+        held = pool->locked_bytes;
+        rp__os_mutex_unlock(&pool->lock);
+        size_t avail = limit > held ? limit - held : 0;
+        if (len > avail) {
+            size_t fit = avail >= 2 * P ? ((avail - 2 * P) / P) * P : 0;
+            if (kind == RP__ARENA_SMALL && fit >= stride) {
+                slots = fit / stride;
+                body = fit;
+                len = fit + 2 * P;
+            } else {
+                over = true;
+            }
+        }
+    }
+    if (over && pool->cfg.lock_policy == RP_POOL_LOCK_REQUIRED) {
+        rp__fail(RP_ERR_LIMIT, 0,
+                 "pool: an arena of %zu bytes would exceed the lock budget (limit %zu bytes, %zu held by the pool)",
+                 len, limit, held);
+        rp__error_set_remedy(rp_remedy(RP_ERR_LIMIT, RP_REMEDY_BRIEF));
+        return NULL;
+    }
+
+    bool locked = false;
+    void *mem = rp_pages_allocate_locked(pa, len, &locked);
+    if (mem == NULL) return NULL;
+    rp_status_t why = RP_OK;
+    if (!locked) {
+        const rp_error_t *e = rp_last_error();
+        why = (e->status == RP_ERR_PERMISSION || e->status == RP_ERR_LIMIT || e->status == RP_ERR_UNSUPPORTED)
+                  ? e->status : RP_ERR_LIMIT;
+        if (pool->cfg.lock_policy == RP_POOL_LOCK_REQUIRED) {
+            rp_pages_free_locked(pa, mem, len);
+            rp__fail(why, 0, "pool: the page allocator \"%s\" could not lock an arena of %zu bytes", pa->name, len);
+            rp__error_set_remedy(rp_remedy(why, RP_REMEDY_BRIEF));
+            return NULL;
+        }
+    }
+
+    rp__arena_t *a = rp__meta_get(pool);
+    if (a == NULL) {
+        rp_pages_free_locked(pa, mem, len);
+        return NULL;
+    }
+    memset(a, 0, sizeof *a);
+    a->pool = pool;
+    a->base = (uintptr_t)mem;
+    a->len = len;
+    a->first = a->base + P;
+    a->stride = stride;
+    a->slots = (uint32_t)slots;
+    a->span = stride * slots;
+    a->magic = rp__magic(stride);
+    a->data = data;
+    a->nfree = (uint32_t)slots;
+    a->cls = (uint16_t)cls;
+    a->kind = (uint8_t)kind;
+    a->shard = (uint8_t)shard;
+    a->locked = locked;
+    uint64_t *bits = (uint64_t *)((uintptr_t)a + rp__align_up(sizeof *a, RP__CACHELINE));
+    size_t words = (pool->max_slots + 63u) / 64u;
+    a->freebits = bits;
+    a->sizes = (uint32_t *)(bits + words);
+    a->live = (_Atomic uint8_t *)(a->sizes + RP__GUARDED_SLOTS_MAX);
+    memset(bits, 0, words * sizeof *bits + RP__GUARDED_SLOTS_MAX * sizeof(uint32_t) + pool->max_slots);
+    for (size_t i = 0; i < slots; i++) a->freebits[i / 64] |= (uint64_t)1 << (i % 64);
+
+    /* Guards first, then the lock (see the file comment). */
+    int err = 0;
+    /* memfd_secret pages are unevictable whatever mlock says, refuse guard markers (their
+     * mapping is always locked) and cannot be faulted in by mlock: they keep PROT_NONE guards
+     * and no re-lock. */
+    bool unevictable = rp__os_secret_available() && pa == rp_pages_secret();
+    bool relock = locked && !unevictable && rp__os_guard_lightweight_available() && rp__os_unlock(mem, len) == 0;
+    uintptr_t g[RP__GUARDED_SLOTS_MAX + 2];
+    size_t ng = rp__guard_list(a, P, g, sizeof g / sizeof g[0]);
+    for (size_t i = 0; i < ng && err == 0; i++) err = rp__guard_at(a, g[i], P);
+    if (err != 0) {
+        rp__fail_os(err, "pool: installing a guard page in an arena of %zu bytes", len);
+        goto undo;
+    }
+    if (relock) {
+        /* Lightweight guards: lock the whole range on fault (one mapping, guards skipped). Guards
+         * that fell back to PROT_NONE (memfd_secret mappings refuse the markers) split the
+         * mapping anyway: lock the data ranges between them. */
+        if (a->guards_lightweight && !a->guards_mixed) {
+            err = rp__os_lock_onfault(mem, len);
+        } else if (kind == RP__ARENA_GUARDED) {
+            for (uint32_t i = 0; i < a->slots && err == 0; i++) err = rp__os_lock((void *)(a->first + i * stride), data);
+        } else {
+            err = rp__os_lock((void *)a->first, len - 2 * P);
+        }
+        if (err != 0) {
+            /* The pages were locked a moment ago; losing the lock now is a lock failure. */
+            rp__fail_lock(err, len, "re-locking a guarded arena");
+            if (pool->cfg.lock_policy == RP_POOL_LOCK_REQUIRED) goto undo;
+            a->locked = false;
+            why = rp_last_error()->status;
+        }
+        /* Fault every data page in now, so each is resident and locked before any secret. */
+        for (uintptr_t q = a->first; q < a->first + a->span; q += P) {
+            if (kind == RP__ARENA_GUARDED && (q - a->first) % stride == data) continue;
+            *(volatile char *)q = 0;
+        }
+    }
+    err = rp__os_advise(mem, len, RP__OS_ADV_DONTDUMP);
+    if (err != 0 && err != rp__os_err_unsupported()) {
+        rp__fail_os(err, "pool: excluding an arena of %zu bytes from core dumps", len);
+        goto undo;
+    }
+    err = rp__os_advise(mem, len, RP__OS_ADV_WIPEONFORK);
+    if (err == rp__os_err_unsupported()) {
+        /* Shared mappings (memfd_secret) cannot be wiped in a child; keep them out of it. */
+        err = rp__os_advise(mem, len, RP__OS_ADV_DONTFORK);
+        if (err == rp__os_err_unsupported()) err = 0; /* no fork on this platform */
+    }
+    if (err != 0) {
+        rp__fail_os(err, "pool: keeping an arena of %zu bytes from fork children", len);
+        goto undo;
+    }
+
+    rp__os_mutex_lock(&pool->lock);
+    err = rp__pagemap_set(a->base, len, a);
+    if (err == 0) {
+        a->all_next = pool->arenas;
+        a->all_prev = NULL;
+        if (pool->arenas) pool->arenas->all_prev = a;
+        pool->arenas = a;
+        pool->arena_count++;
+        pool->guard_pages += a->guard_count;
+        if (!a->guards_lightweight || a->guards_mixed) pool->any_heavy_guard = true;
+        if (a->locked) pool->locked_bytes += len;
+        else {
+            pool->unlocked_bytes += len;
+            pool->lock_failures++;
+        }
+    }
+    rp__os_mutex_unlock(&pool->lock);
+    if (err != 0) {
+        rp__pagemap_set(a->base, len, NULL);
+        rp__fail_os(err, "pool: recording an arena at %p in the page map", mem);
+        goto undo;
+    }
+
+    if (!a->locked && pool->cfg.lock_policy == RP_POOL_LOCK_REPORT) {
+        if (pool->cfg.on_lock_failure != NULL) {
+            pool->cfg.on_lock_failure(pool, len, why, pool->cfg.ctx);
+        } else if (!atomic_exchange(&pool->reported, true)) {
+            char line[200];
+            int n = snprintf(line, sizeof line,
+                             "rampart: pool: arenas are not locked in RAM (%s); stats count the unlocked bytes\n",
+                             rp_strerror(why));
+            if (n > 0) rp__os_write_stderr(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+        }
+    }
+    return a;
+
+undo:;
+    rp_error_t saved = *rp_last_error();
+    rp__guards_remove(a, P);
+    rp_pages_free_locked(pa, mem, len);
+    rp__meta_put(pool, a);
+    rp__fail(saved.status, saved.os_error, "%s", saved.message);
+    return NULL;
+
+too_large:
+    rp__fail(RP_ERR_NOMEM, 0, "pool: an allocation of %zu bytes is too large", need);
+    return NULL;
+}
+
+void rp__arena_release(rp_pool_t *pool, rp__arena_t *a) {
+    const size_t P = pool->page;
+    rp__os_mutex_lock(&pool->lock);
+    rp__pagemap_set(a->base, a->len, NULL);
+    if (a->all_prev) a->all_prev->all_next = a->all_next;
+    else pool->arenas = a->all_next;
+    if (a->all_next) a->all_next->all_prev = a->all_prev;
+    pool->arena_count--;
+    pool->guard_pages -= a->guard_count;
+    if (a->locked) pool->locked_bytes -= a->len;
+    else pool->unlocked_bytes -= a->len;
+    rp__os_mutex_unlock(&pool->lock);
+
+    rp__guards_remove(a, P);
+    rp__arena_wipe(a, P);
+    rp_status_t st = rp_pages_free_locked(pool->cfg.pages, (void *)a->base, a->len);
+    if (st == RP_ERR_NOT_OWNED) rp__corrupt("pool: the page allocator does not know an arena it gave out", (void *)a->base);
+    rp__meta_put(pool, a);
+}

@@ -1,0 +1,647 @@
+/* pool/pool.c — the secure pool's public API: size classes, the fast paths, the shard paths,
+ * stats and the process-wide default pool.
+ *
+ * Fast path (small sizes, normal mode), no lock taken:
+ *   alloc: class of size (+ canary) -> pop (slot, arena) from the thread cache's bin -> mark the
+ *          slot live (one store) -> write the canary
+ *   free:  page map -> this pool's arena? else corruption -> offset is a slot start? else
+ *          corruption -> clear the live byte (atomic exchange; already clear = double free)
+ *          -> check the canary -> wipe the whole slot -> push on the thread cache's bin
+ * When a bin is empty it refills half of it from an arena of the thread's shard (shard lock);
+ * when full it returns half to the slots' arenas. An arena whose slots are all back is released
+ * at once, except one empty arena per shard and class kept against churn (rp_pool_trim gives
+ * those back too). Large allocations and guarded mode take the shard path every time.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool/pool_internal.h"
+
+/* ---- helpers ------------------------------------------------------------------------------------ */
+
+/* Class of n bytes, 1 <= n <= RP_POOL_MAX_SMALL. */
+static inline unsigned rp__class_of(size_t n) {
+    if (n <= 128) return (unsigned)((n + 15u) >> 4) - 1u;
+#if defined(__GNUC__)
+    unsigned lg = 63u - (unsigned)__builtin_clzll((unsigned long long)(n - 1));
+#else
+    unsigned lg = 0;
+    for (size_t v = n - 1; v > 1; v >>= 1) lg++;
+#endif
+    return 8u + (lg - 7u) * 4u + (unsigned)(((n - 1) >> (lg - 2u)) & 3u);
+}
+
+static inline unsigned rp__ctz(uint64_t x) {
+#if defined(__GNUC__)
+    return (unsigned)__builtin_ctzll(x);
+#else
+    unsigned n = 0;
+    for (; !(x & 1); x >>= 1) n++;
+    return n;
+#endif
+}
+
+/* The canary for the 8 bytes at `at`: the pool's random key mixed with the address
+ * (splitmix64's finaliser), so one slot's canary is no good on another. */
+static inline uint64_t rp__canary_value(const rp_pool_t *pool, uintptr_t at) {
+    uint64_t x = pool->canary_key ^ (uint64_t)at;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+static inline void rp__canary_put(const rp_pool_t *pool, uintptr_t at) {
+    uint64_t v = rp__canary_value(pool, at);
+    memcpy((void *)at, &v, sizeof v);
+}
+static inline void rp__canary_check(const rp_pool_t *pool, uintptr_t at, const void *p) {
+    uint64_t v;
+    memcpy(&v, (const void *)at, sizeof v);
+    if (RP_UNLIKELY(v != rp__canary_value(pool, at))) rp__corrupt("pool: canary damaged (buffer overflow)", p);
+}
+
+/* The arena of p, which must be this pool's; anything else is corruption. */
+static inline rp__arena_t *rp__lookup(rp_pool_t *pool, const void *p) {
+    rp__arena_t *a = rp__pagemap_get((uintptr_t)p);
+    if (RP_UNLIKELY(a == NULL)) rp__corrupt("pool: free of a pointer the pool did not hand out", p);
+    if (RP_UNLIKELY(a->pool != pool)) rp__corrupt("pool: free of a pointer that belongs to another pool", p);
+    return a;
+}
+
+/* Slot index of an offset on the slow paths. The fast paths use the small arenas' magic
+ * multiplier instead, exact there because offsets stay below 2^24 and strides below 2^16. */
+static inline size_t rp__slot_index(const rp__arena_t *a, size_t off) {
+    return a->slots == 1 ? 0 : off / a->stride;
+}
+
+/* Clear the live byte of slot idx; it must have been set. */
+static inline void rp__bit_release(rp__arena_t *a, size_t idx, const void *p) {
+    if (RP_UNLIKELY(atomic_exchange_explicit(&a->live[idx], 0, memory_order_relaxed) != 1))
+        rp__corrupt("pool: double free", p);
+}
+/* Set it: the slot is this thread's alone (from its cache or just taken under the shard lock). */
+static inline void rp__bit_take(rp__arena_t *a, size_t idx, const void *p) {
+    (void)p;
+    atomic_store_explicit(&a->live[idx], 1, memory_order_relaxed);
+}
+static inline bool rp__bit_is_set(rp__arena_t *a, size_t idx) {
+    return atomic_load_explicit(&a->live[idx], memory_order_relaxed) == 1;
+}
+
+/* ---- shard lists (under the shard lock) ----------------------------------------------------------- */
+
+static void rp__list_push(rp__arena_t **head, rp__arena_t *a) {
+    a->prev = NULL;
+    a->next = *head;
+    if (*head) (*head)->prev = a;
+    *head = a;
+    a->listed = true;
+}
+static void rp__list_remove(rp__arena_t **head, rp__arena_t *a) {
+    if (a->prev) a->prev->next = a->next;
+    else *head = a->next;
+    if (a->next) a->next->prev = a->prev;
+    a->next = a->prev = NULL;
+    a->listed = false;
+}
+static rp__arena_t **rp__list_of(rp__shard_t *sh, const rp__arena_t *a) {
+    return a->kind == RP__ARENA_GUARDED ? &sh->gpartial[a->cls] : &sh->partial[a->cls];
+}
+
+/* Take one free slot out of a's free bitmap; a must have one. */
+static size_t rp__take_free(rp__arena_t *a) {
+    for (size_t w = 0;; w++) {
+        uint64_t bits = a->freebits[w];
+        if (bits != 0) {
+            unsigned b = rp__ctz(bits);
+            a->freebits[w] = bits & (bits - 1);
+            a->nfree--;
+            return w * 64u + b;
+        }
+    }
+}
+
+/* Put slot idx back into a's free bitmap. When a becomes empty it leaves its list and is either
+ * kept as the class's spare or chained on *release (via next) for the caller to release after
+ * unlocking. */
+static void rp__return_locked(rp_pool_t *pool, rp__shard_t *sh, rp__arena_t *a, size_t idx, rp__arena_t **release) {
+    a->freebits[idx >> 6] |= (uint64_t)1 << (idx & 63u);
+    a->nfree++;
+    rp__arena_t **list = rp__list_of(sh, a);
+    if (!a->listed && a->nfree < a->slots) rp__list_push(list, a);
+    if (a->nfree == a->slots) {
+        if (a->listed) rp__list_remove(list, a);
+        if (a->kind == RP__ARENA_SMALL && sh->spare[a->cls] == NULL && a->span + 2 * pool->page >= a->len &&
+            a->len >= pool->cfg.arena_size) {
+            sh->spare[a->cls] = a;
+        } else {
+            a->next = *release;
+            *release = a;
+        }
+    }
+}
+
+static void rp__release_chain(rp_pool_t *pool, rp__arena_t *chain) {
+    while (chain != NULL) {
+        rp__arena_t *next = chain->next;
+        rp__arena_release(pool, chain);
+        chain = next;
+    }
+}
+
+/* ---- small slots: refill and flush --------------------------------------------------------------- */
+
+/* One free slot of class cls from the shard, plus up to half of b's capacity into b (b may be
+ * NULL: no thread cache). NULL + rp_last_error() when no arena can be had. */
+static void *rp__refill(rp_pool_t *pool, rp__bin_t *b, unsigned cls, unsigned shard, rp__arena_t **arena) {
+    rp__shard_t *sh = &pool->shards[shard];
+    rp__os_mutex_lock(&sh->lock);
+    rp__arena_t *a = sh->partial[cls];
+    if (a == NULL && sh->spare[cls] != NULL) {
+        a = sh->spare[cls];
+        sh->spare[cls] = NULL;
+        rp__list_push(&sh->partial[cls], a);
+    }
+    if (a == NULL) {
+        rp__os_mutex_unlock(&sh->lock);
+        rp__arena_t *fresh = rp__arena_create(pool, RP__ARENA_SMALL, cls, 0, shard);
+        if (fresh == NULL) return NULL;
+        rp__os_mutex_lock(&sh->lock);
+        rp__list_push(&sh->partial[cls], fresh);
+        a = fresh;
+    }
+    size_t idx = rp__take_free(a);
+    void *p = (void *)(a->first + idx * a->stride);
+    if (b != NULL) {
+        uint32_t want = b->cap / 2;
+        while (b->count < want && a->nfree > 0) {
+            idx = rp__take_free(a);
+            b->slots[b->count++] = (rp__cached_t){(void *)(a->first + idx * a->stride), a};
+        }
+    }
+    if (a->nfree == 0) rp__list_remove(&sh->partial[cls], a);
+    rp__os_mutex_unlock(&sh->lock);
+    *arena = a;
+    return p;
+}
+
+void rp__bin_flush(rp_pool_t *pool, rp__tcache_t *tc, unsigned cls, uint32_t keep) {
+    rp__bin_t *b = &tc->bins[cls];
+    if (b->count <= keep) return;
+    uint32_t n = b->count - keep;
+    rp__arena_t *release = NULL;
+    rp__shard_t *cur = NULL;
+    for (uint32_t i = 0; i < n; i++) {
+        void *p = b->slots[i].p;
+        rp__arena_t *a = b->slots[i].a;
+        rp__shard_t *sh = &pool->shards[a->shard];
+        if (sh != cur) {
+            if (cur) rp__os_mutex_unlock(&cur->lock);
+            rp__os_mutex_lock(&sh->lock);
+            cur = sh;
+        }
+        rp__return_locked(pool, sh, a, ((uintptr_t)p - a->first) / a->stride, &release);
+    }
+    if (cur) rp__os_mutex_unlock(&cur->lock);
+    memmove(b->slots, b->slots + n, keep * sizeof b->slots[0]);
+    b->count = keep;
+    rp__release_chain(pool, release);
+}
+
+void rp__tcache_flush_all(rp_pool_t *pool, rp__tcache_t *tc) {
+    for (unsigned c = 0; c < RP__CLASSES; c++) rp__bin_flush(pool, tc, c, 0);
+}
+
+/* Return one wiped small slot to its arena directly (no thread cache). */
+static void rp__return_one(rp_pool_t *pool, rp__arena_t *a, size_t idx) {
+    rp__shard_t *sh = &pool->shards[a->shard];
+    rp__arena_t *release = NULL;
+    rp__os_mutex_lock(&sh->lock);
+    rp__return_locked(pool, sh, a, idx, &release);
+    rp__os_mutex_unlock(&sh->lock);
+    rp__release_chain(pool, release);
+}
+
+/* ---- large and guarded allocations --------------------------------------------------------------- */
+
+static void *rp__alloc_large(rp_pool_t *pool, size_t need) {
+    rp__arena_t *a = rp__arena_create(pool, RP__ARENA_LARGE, 0, need, 0);
+    if (a == NULL) return NULL;
+    rp__os_mutex_lock(&pool->shards[0].lock);
+    a->freebits[0] = 0;
+    a->nfree = 0;
+    rp__os_mutex_unlock(&pool->shards[0].lock);
+    void *p = (void *)a->first;
+    rp__bit_take(a, 0, p);
+    if (pool->canary) rp__canary_put(pool, a->first + a->stride - pool->canary);
+    return p;
+}
+
+static void *rp__alloc_guarded(rp_pool_t *pool, size_t size, size_t need) {
+    size_t k = (need + pool->page - 1) / pool->page;
+    rp__shard_t *sh = &pool->shards[0];
+    rp__arena_t *a;
+    if (k <= RP__GUARDED_CLASSES) {
+        rp__os_mutex_lock(&sh->lock);
+        a = sh->gpartial[k - 1];
+        if (a == NULL) {
+            rp__os_mutex_unlock(&sh->lock);
+            rp__arena_t *fresh = rp__arena_create(pool, RP__ARENA_GUARDED, (unsigned)(k - 1), need, 0);
+            if (fresh == NULL) return NULL;
+            rp__os_mutex_lock(&sh->lock);
+            rp__list_push(&sh->gpartial[k - 1], fresh);
+            a = fresh;
+        }
+    } else {
+        a = rp__arena_create(pool, RP__ARENA_GUARDED, RP__GUARDED_CLASSES, need, 0);
+        if (a == NULL) return NULL;
+        rp__os_mutex_lock(&sh->lock);
+    }
+    size_t idx = rp__take_free(a);
+    if (a->nfree == 0 && a->listed) rp__list_remove(&sh->gpartial[a->cls], a);
+    a->sizes[idx] = (uint32_t)size;
+    rp__os_mutex_unlock(&sh->lock);
+    uintptr_t p = a->first + idx * a->stride + a->data - size;
+    rp__bit_take(a, idx, (void *)p);
+    if (pool->canary) rp__canary_put(pool, p - pool->canary);
+    return (void *)p;
+}
+
+/* Free p in a large or guarded arena. want: the size a sized free claims, or 0. */
+static RP__NOINLINE void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p, size_t want) {
+    size_t off = (uintptr_t)p - a->first;
+    if (a->kind == RP__ARENA_LARGE) {
+        if (off != 0) rp__corrupt("pool: free of a pointer inside an allocation, not at its start", p);
+        if (want != 0 && rp__align_up(want + pool->canary, pool->page) != a->stride)
+            rp__corrupt("pool: sized free with a size that does not match the allocation", p);
+        rp__bit_release(a, 0, p);
+        if (pool->canary) rp__canary_check(pool, a->first + a->stride - pool->canary, p);
+        rp__arena_release(pool, a); /* wipes */
+        return;
+    }
+    rp__shard_t *sh = &pool->shards[0];
+    size_t idx = rp__slot_index(a, off);
+    uintptr_t slot = a->first + idx * a->stride;
+    rp__os_mutex_lock(&sh->lock);
+    if (off >= a->span || idx >= a->slots) rp__corrupt("pool: free of a pointer the pool did not hand out", p);
+    if (!rp__bit_is_set(a, idx)) rp__corrupt("pool: double free", p);
+    size_t size = a->sizes[idx];
+    if ((uintptr_t)p != slot + a->data - size) rp__corrupt("pool: free of a pointer inside an allocation, not at its start", p);
+    if (want != 0 && want != size) rp__corrupt("pool: sized free with a size that does not match the allocation", p);
+    rp__bit_release(a, idx, p);
+    if (pool->canary) rp__canary_check(pool, (uintptr_t)p - pool->canary, p);
+    rp_memzero((void *)slot, a->data);
+    a->sizes[idx] = 0;
+    rp__arena_t *release = NULL;
+    rp__return_locked(pool, sh, a, idx, &release);
+    rp__os_mutex_unlock(&sh->lock);
+    rp__release_chain(pool, release);
+}
+
+/* ---- the API --------------------------------------------------------------------------------------- */
+
+rp_pool_config_t rp_pool_config_default(void) {
+    rp_pool_config_t c;
+    memset(&c, 0, sizeof c);
+    c.pages = NULL;
+    c.lock_policy = RP_POOL_LOCK_REQUIRED;
+    c.arena_size = RP_POOL_ARENA_SIZE;
+    return c;
+}
+
+rp_pool_t *rp_pool_create(const rp_pool_config_t *config) {
+    rp_pool_config_t cfg = config ? *config : rp_pool_config_default();
+    if (cfg.pages == NULL) cfg.pages = rp_pages_os();
+    if (cfg.pages->allocate_locked == NULL || cfg.pages->free_locked == NULL) {
+        rp__fail(RP_ERR_INVALID, 0, "pool: the page allocator lacks allocate_locked or free_locked");
+        return NULL;
+    }
+    if ((unsigned)cfg.lock_policy > RP_POOL_LOCK_SILENT) {
+        rp__fail(RP_ERR_INVALID, 0, "pool: unknown lock policy %u", (unsigned)cfg.lock_policy);
+        return NULL;
+    }
+    if (cfg.flags & ~(unsigned)(RP_POOL_GUARDED | RP_POOL_CANARY)) {
+        rp__fail(RP_ERR_INVALID, 0, "pool: unknown flags 0x%x", cfg.flags);
+        return NULL;
+    }
+    const size_t P = rp__os_page_size();
+    if (cfg.arena_size == 0) cfg.arena_size = RP_POOL_ARENA_SIZE;
+    if (cfg.arena_size > RP__ARENA_SIZE_MAX) {
+        rp__fail(RP_ERR_INVALID, 0, "pool: arena_size %zu is above the most, %u bytes", cfg.arena_size,
+                 (unsigned)RP__ARENA_SIZE_MAX);
+        return NULL;
+    }
+    cfg.arena_size = rp__align_up(cfg.arena_size, P);
+    if (cfg.arena_size < RP_POOL_MAX_SMALL) cfg.arena_size = rp__align_up(RP_POOL_MAX_SMALL, P);
+
+    size_t len = rp__align_up(sizeof(rp_pool_t), P);
+    void *mem = NULL;
+    int err = rp__os_alloc(len, &mem);
+    if (err != 0) {
+        rp__fail_os(err, "pool: %zu bytes for the pool's own state", len);
+        return NULL;
+    }
+    rp_pool_t *pool = mem;
+    memset(pool, 0, sizeof *pool);
+    pool->cfg = cfg;
+    pool->page = P;
+    pool->canary = (cfg.flags & RP_POOL_CANARY) ? RP_POOL_CANARY_SIZE : 0;
+    pool->guarded = (cfg.flags & RP_POOL_GUARDED) != 0;
+    pool->max_slots = (uint32_t)(cfg.arena_size / 16u);
+    size_t words = (pool->max_slots + 63u) / 64u;
+    pool->meta_size = rp__align_up(rp__align_up(sizeof(rp__arena_t), RP__CACHELINE) + words * sizeof(uint64_t) +
+                                       RP__GUARDED_SLOTS_MAX * sizeof(uint32_t) + pool->max_slots,
+                                   RP__CACHELINE);
+    pool->tcache_size = rp__align_up(rp__tcache_bytes(), P);
+    rp__os_mutex_t init = RP__OS_MUTEX_INIT;
+    pool->lock = init;
+    for (unsigned i = 0; i < RP__SHARDS; i++) pool->shards[i].lock = init;
+    err = rp__os_random(&pool->canary_key, sizeof pool->canary_key);
+    if (err != 0) {
+        rp__fail_os(err, "pool: reading the canary key from the OS random source");
+        rp__os_release(mem, len);
+        return NULL;
+    }
+    if (rp__registry_add(pool) != RP_OK) {
+        rp__os_release(mem, len);
+        return NULL;
+    }
+    return pool;
+}
+
+void rp_pool_destroy(rp_pool_t *pool) {
+    if (pool == NULL) return;
+    int saved = rp__os_last_error();
+    rp__registry_lock();
+    rp__registry_remove_locked(pool);
+    for (size_t i = 0; i < sizeof rp__tls.way / sizeof rp__tls.way[0]; i++)
+        if (rp__tls.way[i].id == pool->id) rp__tls.way[i].id = 0;
+    while (pool->arenas != NULL) rp__arena_release(pool, pool->arenas);
+    rp__tcache_t *lists[2] = {pool->tcaches, pool->tcache_free};
+    for (int l = 0; l < 2; l++) {
+        for (rp__tcache_t *tc = lists[l]; tc != NULL;) {
+            rp__tcache_t *next = tc->next;
+            rp__os_release(tc, pool->tcache_size);
+            tc = next;
+        }
+    }
+    for (rp__meta_chunk_t *c = pool->meta_chunks; c != NULL;) {
+        rp__meta_chunk_t *next = c->next;
+        rp__os_release(c, c->len);
+        c = next;
+    }
+    rp__os_release(pool, rp__align_up(sizeof(rp_pool_t), pool->page));
+    rp__registry_unlock();
+    rp__os_set_last_error(saved);
+}
+
+static RP__NOINLINE void *rp__alloc_slow(rp_pool_t *pool, size_t size) {
+    if (pool == NULL) {
+        rp__fail(RP_ERR_INVALID, 0, "pool: allocation from a NULL pool");
+        return NULL;
+    }
+    if (size == 0) {
+        rp__fail(RP_ERR_INVALID, 0, "pool: allocation of 0 bytes");
+        return NULL;
+    }
+    size_t need;
+    if (size > (SIZE_MAX >> 1) || rp__add_overflows(size, pool->canary, &need)) {
+        rp__fail(RP_ERR_NOMEM, 0, "pool: an allocation of %zu bytes is too large", size);
+        return NULL;
+    }
+    if (pool->guarded) return rp__alloc_guarded(pool, size, need);
+    return rp__alloc_large(pool, need);
+}
+
+/* Hand out small slot p of arena a: mark it live, write its canary. */
+static inline void *rp__hand_out(rp_pool_t *pool, rp__arena_t *a, void *p) {
+    rp__bit_take(a, (size_t)((((uintptr_t)p - a->first) * a->magic) >> 40), p);
+    if (pool->canary) rp__canary_put(pool, (uintptr_t)p + a->stride - pool->canary);
+    return p;
+}
+
+/* The thread's bin is empty, or there is no thread cache. */
+static RP__NOINLINE void *rp__alloc_refill(rp_pool_t *pool, rp__tcache_t *tc, unsigned cls) {
+    rp__arena_t *a = NULL;
+    void *p = tc ? rp__refill(pool, &tc->bins[cls], cls, tc->shard, &a) : rp__refill(pool, NULL, cls, 0, &a);
+    return p ? rp__hand_out(pool, a, p) : NULL;
+}
+
+void *rp_pool_alloc(rp_pool_t *pool, size_t size) {
+    if (RP_LIKELY(pool != NULL && size - 1 < RP_POOL_MAX_SMALL - pool->canary && !pool->guarded)) {
+        unsigned cls = rp__class_of(size + pool->canary);
+        rp__tcache_t *tc = rp__tcache_get(pool);
+        if (RP_LIKELY(tc != NULL)) {
+            rp__bin_t *b = &tc->bins[cls];
+            if (RP_LIKELY(b->count != 0)) {
+                rp__cached_t c = b->slots[--b->count];
+                return rp__hand_out(pool, c.a, c.p);
+            }
+        }
+        return rp__alloc_refill(pool, tc, cls);
+    }
+    return rp__alloc_slow(pool, size);
+}
+
+void *rp_pool_zalloc(rp_pool_t *pool, size_t count, size_t size) {
+    size_t total;
+    if (rp__mul_overflows(count, size, &total)) {
+        rp__fail(RP_ERR_NOMEM, 0, "pool: zalloc of %zu x %zu bytes overflows", count, size);
+        return NULL;
+    }
+    /* Free slots are all zeros (wiped on free, or fresh pages), so no memset is needed. */
+    return rp_pool_alloc(pool, total);
+}
+
+/* A wiped small slot whose thread bin is full (flush half of it first), or with no thread cache
+ * (straight back to its arena). Leaves errno alone. */
+static RP__NOINLINE void rp__free_slow(rp_pool_t *pool, rp__tcache_t *tc, rp__arena_t *a, void *p, size_t idx) {
+    int saved = rp__os_last_error();
+    if (tc != NULL) {
+        rp__bin_t *b = &tc->bins[a->cls];
+        rp__bin_flush(pool, tc, a->cls, b->cap / 2);
+        b->slots[b->count++] = (rp__cached_t){p, a};
+    } else {
+        rp__return_one(pool, a, idx);
+    }
+    rp__os_set_last_error(saved);
+}
+
+/* Free p; want is the size a sized free claims (0: plain free). */
+static inline void rp__free_impl(rp_pool_t *pool, void *p, size_t want) {
+    rp__arena_t *a = rp__lookup(pool, p);
+    if (RP_LIKELY(a->kind == RP__ARENA_SMALL)) {
+        size_t off = (uintptr_t)p - a->first;
+        size_t idx = (size_t)((off * a->magic) >> 40); /* small arenas: offsets below 2^24 */
+        if (RP_UNLIKELY(off >= a->span || idx * a->stride != off))
+            rp__corrupt("pool: free of a pointer inside a slot, not at its start", p);
+        if (want != 0 && (want > RP_POOL_MAX_SMALL - pool->canary || rp__class_of(want + pool->canary) != a->cls))
+            rp__corrupt("pool: sized free with a size that does not match the allocation", p);
+        rp__bit_release(a, idx, p);
+        if (pool->canary) rp__canary_check(pool, (uintptr_t)p + a->stride - pool->canary, p);
+        rp__wipe(p, a->stride);
+        rp__tcache_t *tc = rp__tcache_get(pool);
+        if (RP_LIKELY(tc != NULL)) {
+            rp__bin_t *b = &tc->bins[a->cls];
+            if (RP_LIKELY(b->count < b->cap)) {
+                b->slots[b->count++] = (rp__cached_t){p, a};
+                return;
+            }
+        }
+        rp__free_slow(pool, tc, a, p, idx);
+        return;
+    }
+    int saved = rp__os_last_error();
+    rp__free_other(pool, a, p, want);
+    rp__os_set_last_error(saved);
+}
+
+void rp_pool_free(rp_pool_t *pool, void *p) {
+    if (p == NULL) return;
+    if (RP_UNLIKELY(pool == NULL)) rp__corrupt("pool: free into a NULL pool", p);
+    rp__free_impl(pool, p, 0);
+}
+
+void rp_pool_free_sized(rp_pool_t *pool, void *p, size_t size) {
+    if (p == NULL) return;
+    if (RP_UNLIKELY(pool == NULL)) rp__corrupt("pool: free into a NULL pool", p);
+    if (RP_UNLIKELY(size == 0)) rp__corrupt("pool: sized free with a size that does not match the allocation", p);
+    rp__free_impl(pool, p, size);
+}
+
+size_t rp_pool_usable_size(rp_pool_t *pool, const void *p) {
+    rp__arena_t *a = (pool && p) ? rp__pagemap_get((uintptr_t)p) : NULL;
+    size_t n = 0;
+    if (a != NULL && a->pool == pool) {
+        size_t off = (uintptr_t)p - a->first, idx = rp__slot_index(a, off);
+        if (off < a->span && idx < a->slots) {
+            if (a->kind == RP__ARENA_GUARDED) {
+                rp__os_mutex_lock(&pool->shards[0].lock);
+                if (rp__bit_is_set(a, idx) && (uintptr_t)p == a->first + idx * a->stride + a->data - a->sizes[idx])
+                    n = a->sizes[idx];
+                rp__os_mutex_unlock(&pool->shards[0].lock);
+            } else if (idx * a->stride == off && rp__bit_is_set(a, idx)) {
+                n = a->stride - pool->canary;
+            }
+        }
+    }
+    if (n == 0) rp__fail(RP_ERR_NOT_OWNED, 0, "pool: %p is not a live allocation of this pool", p);
+    return n;
+}
+
+bool rp_pool_owns(rp_pool_t *pool, const void *p) {
+    rp__arena_t *a = (pool && p) ? rp__pagemap_get((uintptr_t)p) : NULL;
+    if (a == NULL || a->pool != pool) return false;
+    size_t off = (uintptr_t)p - a->first;
+    if (off >= a->span) return false;
+    return a->kind != RP__ARENA_GUARDED || off % a->stride < a->data;
+}
+
+void *rp_pool_realloc(rp_pool_t *pool, void *p, size_t size) {
+    if (p == NULL) return rp_pool_alloc(pool, size);
+    if (size == 0) {
+        rp_pool_free(pool, p);
+        return NULL;
+    }
+    (void)rp__lookup(pool, p);
+    size_t old = rp_pool_usable_size(pool, p);
+    if (old == 0) rp__corrupt("pool: realloc of a pointer that is not a live allocation", p);
+    /* In place when it fits and at most halves the slot (guarded: only the exact size keeps its
+     * end against the guard). */
+    if (pool->guarded ? size == old : (size <= old && (size >= old / 2 || old <= 64))) return p;
+    void *q = rp_pool_alloc(pool, size);
+    if (q == NULL) return NULL;
+    memcpy(q, p, old < size ? old : size);
+    rp_pool_free(pool, p);
+    return q;
+}
+
+void rp_pool_trim(rp_pool_t *pool) {
+    if (pool == NULL) return;
+    int saved = rp__os_last_error();
+    for (size_t i = 0; i < sizeof rp__tls.way / sizeof rp__tls.way[0]; i++)
+        if (rp__tls.way[i].id == pool->id) rp__tcache_flush_all(pool, rp__tls.way[i].tc);
+    for (unsigned s = 0; s < RP__SHARDS; s++) {
+        rp__shard_t *sh = &pool->shards[s];
+        rp__arena_t *release = NULL;
+        rp__os_mutex_lock(&sh->lock);
+        for (unsigned c = 0; c < RP__CLASSES; c++) {
+            if (sh->spare[c] != NULL) {
+                sh->spare[c]->next = release;
+                release = sh->spare[c];
+                sh->spare[c] = NULL;
+            }
+        }
+        rp__os_mutex_unlock(&sh->lock);
+        rp__release_chain(pool, release);
+    }
+    rp__os_set_last_error(saved);
+}
+
+rp_status_t rp_pool_stats(rp_pool_t *pool, rp_pool_stats_t *out) {
+    if (pool == NULL || out == NULL) return rp__fail(RP_ERR_INVALID, 0, "pool: stats of a NULL pool or into NULL");
+    memset(out, 0, sizeof *out);
+    rp__os_mutex_lock(&pool->shards[0].lock); /* guarded sizes */
+    rp__os_mutex_lock(&pool->lock);
+    for (rp__arena_t *a = pool->arenas; a != NULL; a = a->all_next) {
+        size_t live = 0;
+        for (size_t i = 0; i < a->slots; i++) live += rp__bit_is_set(a, i);
+        if (a->kind == RP__ARENA_GUARDED) {
+            out->total += a->slots * (a->data - pool->canary);
+            for (size_t i = 0; i < a->slots; i++)
+                if (rp__bit_is_set(a, i)) out->used += a->sizes[i];
+        } else {
+            out->total += a->slots * (a->stride - pool->canary);
+            out->used += live * (a->stride - pool->canary);
+        }
+        out->chunks_used += live;
+        out->chunks_free += a->slots - live;
+    }
+    out->free = out->total - out->used;
+    out->locked = pool->locked_bytes;
+    out->unlocked = pool->unlocked_bytes;
+    out->arenas = pool->arena_count;
+    out->lock_failures = pool->lock_failures;
+    out->guard_pages = pool->guard_pages;
+    out->guards_lightweight = !pool->any_heavy_guard && rp__os_guard_lightweight_available();
+    rp__os_mutex_unlock(&pool->lock);
+    rp__os_mutex_unlock(&pool->shards[0].lock);
+    return RP_OK;
+}
+
+/* ---- the process-wide default pool ------------------------------------------------------------- */
+
+static _Atomic(rp_pool_t *) rp__default_pool;
+static rp__os_mutex_t rp__default_lock = RP__OS_MUTEX_INIT;
+
+rp_pool_t *rp_secret_pool(void) {
+    rp_pool_t *pool = atomic_load_explicit(&rp__default_pool, memory_order_acquire);
+    if (RP_LIKELY(pool != NULL)) return pool;
+    rp__os_mutex_lock(&rp__default_lock);
+    pool = atomic_load_explicit(&rp__default_pool, memory_order_relaxed);
+    if (pool == NULL) {
+        rp_pool_config_t cfg = rp_pool_config_default();
+        const char *env = getenv("RAMPART_POOL_LOCK");
+        if (env != NULL && strcmp(env, "report") == 0) cfg.lock_policy = RP_POOL_LOCK_REPORT;
+        if (env != NULL && strcmp(env, "silent") == 0) cfg.lock_policy = RP_POOL_LOCK_SILENT;
+        pool = rp_pool_create(&cfg);
+        if (pool != NULL) atomic_store_explicit(&rp__default_pool, pool, memory_order_release);
+    }
+    rp__os_mutex_unlock(&rp__default_lock);
+    return pool;
+}
+
+void *rp_secret_alloc(size_t size) {
+    rp_pool_t *pool = rp_secret_pool();
+    return pool ? rp_pool_alloc(pool, size) : NULL;
+}
+
+void rp_secret_free(void *p) {
+    if (p == NULL) return;
+    rp_pool_t *pool = atomic_load_explicit(&rp__default_pool, memory_order_acquire);
+    if (pool == NULL) rp__corrupt("pool: rp_secret_free of a pointer the default pool did not hand out", p);
+    rp_pool_free(pool, p);
+}

@@ -1,0 +1,226 @@
+/* pool/pool_internal.h — the secure pool's private structures, shared by its four files:
+ *
+ *   pagemap.c  address -> arena, a process-wide radix tree over 4 KiB pages (lock-free reads)
+ *   arena.c    one page-allocator allocation: guards, locking, advice, wipe, release
+ *   cache.c    per-thread caches of free slots, the registry of live pools, thread exit
+ *   pool.c     the public API: size classes, fast paths, slow paths, stats, default pool
+ *
+ * Glossary. An arena is one allocation from the page allocator, cut into slots of one stride.
+ * Small arenas serve one size class; large arenas hold one allocation; guarded arenas hold
+ * slots of k data pages each followed by a guard page. A shard is a lock with the lists of
+ * arenas that have free slots; each thread cache is bound to one shard, so threads do not
+ * share arenas (no shared cache lines on the fast path) unless memory is freed across threads.
+ *
+ * Slot states, and where each is recorded (all outside the arena's pages):
+ *   free in the arena   freebits bit set (shard lock), live byte 0
+ *   in a thread cache   freebits bit clear, live byte 0; the pointer sits in the cache's bin
+ *   handed out          live byte 1
+ * The live byte is set with a plain atomic store (the slot came out of this thread's cache, so
+ * nobody else may touch it) and cleared with one atomic exchange on free: finding it already 0
+ * is a double free, and of two threads freeing the same pointer at once exactly one sees the 1.
+ * A byte per slot rather than a bit keeps allocation free of read-modify-write instructions. Every free slot is all zeros (wiped on free, fresh pages are zero), which is why
+ * rp_pool_zalloc needs no memset.
+ *
+ * Threat model of the canary: it catches linear overflows (and, in guarded mode, underflows)
+ * made without knowledge of the pool's 64-bit key, which comes from the OS random source. It is
+ * mixed with the slot address, so copying one slot's canary onto another does not pass. It does
+ * not stop an attacker who can read the pool's memory.
+ *
+ * Lock order: registry (cache.c) -> shard -> pool. No lock is held across a page-allocator call
+ * or any other system call except inside rp_pool_destroy and thread exit, which hold only the
+ * registry lock.
+ */
+#ifndef RP_POOL_INTERNAL_H
+#define RP_POOL_INTERNAL_H
+
+#include <stdatomic.h>
+#include <string.h>
+
+#include "internal.h"
+#include "os/os.h"
+#include "rampart/pool.h"
+
+/* Size classes: 16..128 by 16, then four per power of two up to RP_POOL_MAX_SMALL. */
+#define RP__CLASSES 28
+/* Guarded slots of 1..RP__GUARDED_CLASSES data pages share arenas; larger ones get their own. */
+#define RP__GUARDED_CLASSES 8
+#define RP__GUARDED_SLOTS_MAX 16
+#define RP__SHARDS 8
+#define RP__ARENA_SIZE_MAX (16u * 1024u * 1024u) /* keeps slot offsets below 2^24 (see magic) */
+#define RP__CACHELINE 64
+
+/* Slow paths stay out of line so the fast paths need no stack frame. */
+#if defined(__GNUC__)
+#  define RP__NOINLINE __attribute__((noinline))
+#else
+#  define RP__NOINLINE
+#endif
+
+typedef enum rp__arena_kind { RP__ARENA_SMALL, RP__ARENA_LARGE, RP__ARENA_GUARDED } rp__arena_kind_t;
+
+typedef struct rp__arena rp__arena_t;
+struct rp__arena {
+    rp_pool_t *pool;
+    uintptr_t base;      /* the page-allocator allocation: [base, base + len) */
+    size_t len;
+    uintptr_t first;     /* slot 0 */
+    size_t stride;       /* bytes from one slot to the next */
+    size_t span;         /* slots * stride */
+    uint64_t magic;      /* small arenas: slot index = (offset * magic) >> 40, exact for offsets
+                            below 2^24 and strides below 2^16 (ceil(2^40 / stride)) */
+    size_t data;         /* guarded: data bytes before each slot's guard (k pages) */
+    uint32_t slots;
+    uint32_t nfree;      /* slots free in the arena (freebits), under the shard lock */
+    uint16_t cls;        /* size class, or guarded class (k - 1) */
+    uint8_t kind;        /* rp__arena_kind_t */
+    uint8_t shard;
+    bool locked;
+    bool guards_lightweight;
+    bool guards_mixed;   /* some guards fell back to PROT_NONE, others did not */
+    bool listed;         /* on its shard's partial list */
+    uint32_t guard_count;
+    rp__arena_t *next, *prev;         /* shard partial list */
+    rp__arena_t *all_next, *all_prev; /* the pool's list of every arena */
+    uint32_t *sizes;                  /* guarded: requested size per slot */
+    _Atomic uint8_t *live;       /* one byte per slot: 1 while handed out */
+    uint64_t *freebits;
+};
+
+typedef struct rp__shard {
+    _Alignas(RP__CACHELINE) rp__os_mutex_t lock;
+    rp__arena_t *partial[RP__CLASSES];
+    rp__arena_t *spare[RP__CLASSES];   /* one empty arena kept per class (hysteresis) */
+    rp__arena_t *gpartial[RP__GUARDED_CLASSES + 1]; /* [k - 1]; the last is for single-slot arenas */
+} rp__shard_t;
+
+/* A cached free slot with its arena, so allocation needs no page-map lookup. */
+typedef struct rp__cached {
+    void *p;
+    rp__arena_t *a;
+} rp__cached_t;
+
+typedef struct rp__bin {
+    uint32_t count, cap;
+    rp__cached_t *slots;
+} rp__bin_t;
+
+typedef struct rp__tcache rp__tcache_t;
+struct rp__tcache {
+    rp_pool_t *pool;
+    uint32_t shard;
+    rp__tcache_t *next, *prev; /* the pool's list */
+    rp__bin_t bins[RP__CLASSES];
+    rp__cached_t storage[];    /* the bins' slots */
+};
+
+/* Blocks of arena metadata, carved from pages of the pool's own and recycled, never returned
+ * before rp_pool_destroy: a stale page-map read (only possible on a double or foreign free)
+ * then still reads mapped memory and is refused by the checks. */
+typedef struct rp__meta_chunk rp__meta_chunk_t;
+struct rp__meta_chunk {
+    rp__meta_chunk_t *next;
+    size_t len;
+};
+
+struct rp_pool {
+    uint64_t id;                  /* unique for the process's life; thread caches key on it */
+    rp_pool_config_t cfg;
+    size_t page;
+    size_t canary;                /* 0 or RP_POOL_CANARY_SIZE */
+    uint64_t canary_key;
+    bool guarded;
+    _Atomic bool reported;        /* RP_POOL_LOCK_REPORT without a callback printed its line */
+    uint32_t max_slots;           /* of a small arena: its bitmaps are sized for it */
+    size_t meta_size;             /* bytes of one arena's metadata block */
+    size_t tcache_size;
+    _Atomic uint32_t next_shard;
+
+    rp__os_mutex_t lock;          /* everything below */
+    rp__arena_t *arenas;          /* every arena */
+    rp__arena_t *meta_free;       /* recycled metadata blocks */
+    rp__meta_chunk_t *meta_chunks;
+    rp__tcache_t *tcaches, *tcache_free;
+    rp_pool_t *reg_next;          /* the registry of live pools (cache.c) */
+    size_t locked_bytes, unlocked_bytes, arena_count, lock_failures, guard_pages;
+    bool any_heavy_guard;
+
+    rp__shard_t shards[RP__SHARDS];
+};
+
+/* ---- pagemap.c ---------------------------------------------------------------------------------- */
+#define RP__PM_SHIFT 12u
+#define RP__PM_BITS 12u
+#define RP__PM_FAN (1u << RP__PM_BITS)
+typedef _Atomic(rp__arena_t *) rp__pm_leaf_t[RP__PM_FAN];
+typedef _Atomic(rp__pm_leaf_t *) rp__pm_node_t[RP__PM_FAN];
+extern _Atomic(rp__pm_node_t *) rp__pm_root[RP__PM_FAN];
+
+/* The arena holding addr, or NULL. Lock-free: three dependent loads (inline: free's fast path). */
+static inline rp__arena_t *rp__pagemap_get(uintptr_t addr) {
+    uint64_t pn = (uint64_t)addr >> RP__PM_SHIFT;
+    if (RP_UNLIKELY(pn >> (3u * RP__PM_BITS))) return NULL;
+    rp__pm_node_t *node = atomic_load_explicit(&rp__pm_root[pn >> (2u * RP__PM_BITS)], memory_order_acquire);
+    if (RP_UNLIKELY(node == NULL)) return NULL;
+    rp__pm_leaf_t *leaf = atomic_load_explicit(&(*node)[(pn >> RP__PM_BITS) & (RP__PM_FAN - 1)], memory_order_acquire);
+    if (RP_UNLIKELY(leaf == NULL)) return NULL;
+    return atomic_load_explicit(&(*leaf)[pn & (RP__PM_FAN - 1)], memory_order_acquire);
+}
+/* Map every 4 KiB page of [addr, addr + len) to a (NULL to clear). Returns an OS error. */
+int rp__pagemap_set(uintptr_t addr, size_t len, rp__arena_t *a);
+
+/* ---- arena.c ------------------------------------------------------------------------------------ */
+/* A new arena of the given kind. SMALL: cls is the size class; GUARDED: cls is k - 1 and need is
+ * ignored unless k > RP__GUARDED_CLASSES; LARGE: need is the slot size. The lock budget and policy
+ * are applied here. NULL + rp_last_error() on failure. Takes the pool lock. */
+rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls, size_t need, unsigned shard);
+/* Wipe and give back an arena nobody can reach any more (off every shard list). Takes the pool
+ * lock; never holds it across the page allocator. */
+void rp__arena_release(rp_pool_t *pool, rp__arena_t *a);
+size_t rp__class_size(unsigned cls);
+
+/* ---- cache.c ------------------------------------------------------------------------------------ */
+/* Add to / remove from the registry of live pools (destroy holds the registry while it works). */
+rp_status_t rp__registry_add(rp_pool_t *pool);
+void rp__registry_lock(void);
+void rp__registry_unlock(void);
+void rp__registry_remove_locked(rp_pool_t *pool);
+/* The calling thread's cache for pool, created on first use; NULL when there is none to be had
+ * (the caller then takes the shard path). */
+rp__tcache_t *rp__tcache_slow(rp_pool_t *pool);
+typedef struct rp__tls_way {
+    uint64_t id;
+    rp__tcache_t *tc;
+} rp__tls_way_t;
+extern _Thread_local struct rp__tls {
+    rp__tls_way_t way[4];
+    bool registered;
+} rp__tls;
+/* Bytes of one thread cache (header and bins). */
+size_t rp__tcache_bytes(void);
+static inline rp__tcache_t *rp__tcache_get(rp_pool_t *pool) {
+    if (RP_LIKELY(rp__tls.way[0].id == pool->id)) return rp__tls.way[0].tc;
+    return rp__tcache_slow(pool);
+}
+
+/* ---- pool.c ------------------------------------------------------------------------------------- */
+/* Return the slots in tc's bin cls beyond keep to their arenas; releases arenas that empty. */
+void rp__bin_flush(rp_pool_t *pool, rp__tcache_t *tc, unsigned cls, uint32_t keep);
+/* Return every cached slot of tc. */
+void rp__tcache_flush_all(rp_pool_t *pool, rp__tcache_t *tc);
+
+/* Wipe n bytes of a slot (n a multiple of 16). Small slots are wiped inline with 16-byte
+ * stores and the same compiler barrier rp_memzero ends with (an asm that takes the pointer and
+ * clobbers memory: the stores cannot be removed as dead); larger ones call rp_memzero. */
+static inline void rp__wipe(void *p, size_t n) {
+#if defined(__GNUC__)
+    if (n <= 256) {
+        unsigned char *q = p;
+        for (size_t i = 0; i < n; i += 16) memset(q + i, 0, 16);
+        __asm__ __volatile__("" : : "r"(p) : "memory");
+        return;
+    }
+#endif
+    rp_memzero(p, n);
+}
+
+#endif /* RP_POOL_INTERNAL_H */

@@ -1,0 +1,11 @@
+# Tests of the secure pool (issue 5). test_pool covers API, layout, fake-allocator growth and
+# policies, metadata placement, threads, death and security tests on POSIX; its "unprivileged"
+# entry re-runs it as user nobody with a 64 KiB (and a zero) memlock limit (root only).
+# test_pool_windows is the Windows subset (wine). See docs/pool.md.
+if(WIN32)
+  rp_add_test(test_pool_windows)
+else()
+  rp_add_test(test_pool)
+  add_test(NAME test_pool_unprivileged COMMAND test_pool unprivileged)
+  set_tests_properties(test_pool_unprivileged PROPERTIES SKIP_RETURN_CODE 77)
+endif()

@@ -1,0 +1,1235 @@
+/* test_pool.c — the secure pool (issue 5), on POSIX.
+ *
+ * Sections, in the order main runs them:
+ *   api         sizes, alignment, zalloc/realloc/sized free/usable size/owns, bad input, errno
+ *   layout      the drawing in rampart/pool.h, checked against real addresses and faults
+ *   fake pages  Bitcoin-style tests on a fake page allocator: growth, locked counts, failure
+ *               after N arenas, the lock budget clamp, the three lock policies, a long random
+ *               alloc/free sequence ending with free == total and no arena left
+ *   metadata    the arena pages hold nothing but user bytes and zeros; no malloc on the path
+ *   threads     stress with cross-thread frees; thread exit returns a thread's cache
+ *   death       double free, foreign free, interior free, other pool, wrong sized free, canary
+ *               damage, guarded overflow and underflow, arena guard (fork per case)
+ *   security    core dump without the secrets (a control secret in ordinary memory is found),
+ *               fork child reads zeros, freed bytes read zero, advice flags, max_map_count
+ *   unprivileged  (its own CTest entry) each lock policy as user nobody with a tiny memlock limit
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+#include "os/os.h"
+#include "rampart.h"
+#include "testhelper.h"
+
+static size_t page;
+
+/* ---- helpers -------------------------------------------------------------------------------------- */
+
+static size_t count_nonzero(const void *p, size_t n) {
+    const volatile unsigned char *b = p;
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) c += b[i] != 0;
+    return c;
+}
+
+/* A deterministic generator (xorshift64*), for random sequences and for the core-dump markers. */
+static uint64_t rng_state = 88172645463325252ULL;
+static uint64_t rng(void) {
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 2685821657736338717ULL;
+}
+
+static rp_pool_stats_t stats_of(rp_pool_t *pool) {
+    rp_pool_stats_t s;
+    memset(&s, 0xff, sizeof s);
+    CHECK(rp_pool_stats(pool, &s) == RP_OK);
+    return s;
+}
+
+/* Reset SIGSEGV to the default action with the raw system call, past any sanitizer's
+ * interceptor: a fault then kills the child with SIGSEGV, which the parent can see. */
+static void segv_default(void) {
+#if defined(__linux__)
+    struct {
+        void *handler;
+        unsigned long flags;
+        void *restorer;
+        uint64_t mask;
+    } ksa = {0};
+    ksa.handler = (void *)SIG_DFL;
+    syscall(SYS_rt_sigaction, SIGSEGV, &ksa, NULL, sizeof ksa.mask);
+    syscall(SYS_rt_sigaction, SIGBUS, &ksa, NULL, sizeof ksa.mask);
+#endif
+}
+
+/* Run fn in a fork child; true when it was killed by sig itself (never "exited non-zero"). */
+static bool dies_of(void (*fn)(void), int sig) {
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0) dup2(devnull, 2);
+        segv_default();
+        fn();
+        _exit(0);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid) return false;
+    return WIFSIGNALED(status) && WTERMSIG(status) == sig;
+}
+
+/* ---- a fake page allocator, as Bitcoin's LockedPool tests use ---------------------------------------- */
+
+enum { FAKE_MAX = 512 };
+typedef struct fake {
+    int fail_after;       /* allocations after this many fail (-1: never) */
+    int lock_ok;          /* the first lock_ok allocations report locked (-1: all) */
+    size_t limit;         /* get_limit */
+    int allocations, live;
+    size_t locked_live;   /* bytes reported locked and not yet freed */
+    size_t nonzero_at_free; /* bytes that were not zero when the pool gave pages back */
+    struct {
+        void *p;
+        size_t len;
+        bool locked;
+    } r[FAKE_MAX];
+} fake_t;
+
+static void *fake_allocate(void *ctx, size_t len, bool *locked) {
+    fake_t *f = ctx;
+    if (f->fail_after >= 0 && f->allocations >= f->fail_after) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    *locked = f->lock_ok < 0 || f->allocations < f->lock_ok;
+    f->allocations++;
+    for (int i = 0; i < FAKE_MAX; i++) {
+        if (f->r[i].p == NULL) {
+            f->r[i].p = p;
+            f->r[i].len = len;
+            f->r[i].locked = *locked;
+            f->live++;
+            if (*locked) f->locked_live += len;
+            return p;
+        }
+    }
+    munmap(p, len);
+    errno = ENOMEM;
+    return NULL;
+}
+
+static rp_status_t fake_free(void *ctx, void *addr, size_t len) {
+    fake_t *f = ctx;
+    for (int i = 0; i < FAKE_MAX; i++) {
+        if (f->r[i].p == addr && f->r[i].len == len) {
+            f->nonzero_at_free += count_nonzero(addr, len);
+            rp_memzero(addr, len);
+            munmap(addr, len);
+            f->r[i].p = NULL;
+            f->live--;
+            if (f->r[i].locked) f->locked_live -= len;
+            return RP_OK;
+        }
+    }
+    return RP_ERR_NOT_OWNED;
+}
+
+static size_t fake_limit(void *ctx) { return ((fake_t *)ctx)->limit; }
+
+static fake_t fake;
+static rp_page_allocator_t fake_pages = {"fake", fake_allocate, fake_free, fake_limit, &fake};
+
+static void fake_reset(int fail_after, int lock_ok, size_t limit) {
+    memset(&fake, 0, sizeof fake);
+    fake.fail_after = fail_after;
+    fake.lock_ok = lock_ok;
+    fake.limit = limit;
+}
+
+static rp_pool_t *fake_pool(unsigned flags, rp_pool_lock_policy_t policy, size_t arena_size) {
+    rp_pool_config_t c = rp_pool_config_default();
+    c.pages = &fake_pages;
+    c.flags = flags;
+    c.lock_policy = policy;
+    c.arena_size = arena_size;
+    return rp_pool_create(&c);
+}
+
+/* ---- api ------------------------------------------------------------------------------------------- */
+
+static void test_api_sizes(void) {
+    rp_pool_t *pool = rp_pool_create(NULL);
+    REQUIRE(pool != NULL);
+    static const size_t sizes[] = {1, 8, 15, 16, 17, 31, 32, 33, 100, 128, 129, 255, 256, 1000, 4095, 4096, 4097, 10000, 100000};
+    void *p[sizeof sizes / sizeof sizes[0]];
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        p[i] = rp_pool_alloc(pool, sizes[i]);
+        REQUIRE(p[i] != NULL);
+        CHECK((uintptr_t)p[i] % RP_POOL_ALIGNMENT == 0);
+        CHECK(count_nonzero(p[i], sizes[i]) == 0);
+        CHECK(rp_pool_usable_size(pool, p[i]) >= sizes[i]);
+        CHECK(rp_pool_owns(pool, p[i]));
+        CHECK(rp_pool_owns(pool, (char *)p[i] + sizes[i] - 1));
+        memset(p[i], 0xA5, rp_pool_usable_size(pool, p[i]));
+    }
+    rp_pool_stats_t s = stats_of(pool);
+    CHECK(s.chunks_used == sizeof sizes / sizeof sizes[0]);
+    CHECK(s.used + s.free == s.total);
+    CHECK(s.locked > 0 && s.unlocked == 0);
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        for (size_t j = 0; j < sizeof sizes / sizeof sizes[0]; j++)
+            if (i != j) CHECK((char *)p[i] + sizes[i] <= (char *)p[j] || (char *)p[j] + sizes[j] <= (char *)p[i]);
+    }
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        if (i % 2) rp_pool_free_sized(pool, p[i], sizes[i]);
+        else rp_pool_free(pool, p[i]);
+    }
+    rp_pool_trim(pool);
+    s = stats_of(pool);
+    CHECK(s.chunks_used == 0 && s.used == 0 && s.arenas == 0 && s.locked == 0 && s.total == 0);
+    rp_pool_destroy(pool);
+}
+
+static void test_api_bad_input(void) {
+    rp_pool_t *pool = rp_pool_create(NULL);
+    REQUIRE(pool != NULL);
+    CHECK(rp_pool_alloc(pool, 0) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    CHECK(rp_pool_alloc(pool, SIZE_MAX) == NULL && rp_last_error()->status == RP_ERR_NOMEM);
+    CHECK(rp_pool_alloc(pool, SIZE_MAX / 2) == NULL && rp_last_error()->status == RP_ERR_NOMEM);
+    CHECK(rp_pool_zalloc(pool, SIZE_MAX / 2, 3) == NULL && rp_last_error()->status == RP_ERR_NOMEM);
+    CHECK(rp_pool_alloc(NULL, 16) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    int x;
+    CHECK(!rp_pool_owns(pool, &x) && !rp_pool_owns(pool, NULL) && !rp_pool_owns(NULL, &x));
+    CHECK(rp_pool_usable_size(pool, &x) == 0 && rp_last_error()->status == RP_ERR_NOT_OWNED);
+    CHECK(rp_pool_stats(NULL, NULL) == RP_ERR_INVALID);
+    rp_pool_free(pool, NULL);
+    rp_pool_free_sized(pool, NULL, 5);
+
+    rp_pool_config_t c = rp_pool_config_default();
+    c.flags = 1u << 7;
+    CHECK(rp_pool_create(&c) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    c = rp_pool_config_default();
+    c.lock_policy = (rp_pool_lock_policy_t)9;
+    CHECK(rp_pool_create(&c) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    c = rp_pool_config_default();
+    c.arena_size = (size_t)1 << 30;
+    CHECK(rp_pool_create(&c) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    rp_pool_destroy(NULL);
+
+    /* free and trim leave errno alone, on the fast path and when an arena is released */
+    void *p = rp_pool_alloc(pool, 40000);
+    void *q = rp_pool_alloc(pool, 24);
+    REQUIRE(p != NULL && q != NULL);
+    errno = 1234;
+    rp_pool_free(pool, p);
+    rp_pool_free(pool, q);
+    rp_pool_trim(pool);
+    CHECK(errno == 1234);
+    rp_pool_destroy(pool);
+    CHECK(errno == 1234);
+}
+
+static void test_api_zalloc_realloc(void) {
+    rp_pool_t *pool = rp_pool_create(NULL);
+    REQUIRE(pool != NULL);
+    /* a slot that held data comes back zeroed */
+    unsigned char *a = rp_pool_alloc(pool, 48);
+    REQUIRE(a != NULL);
+    memset(a, 0x77, 48);
+    rp_pool_free(pool, a);
+    unsigned char *z = rp_pool_zalloc(pool, 6, 8);
+    REQUIRE(z != NULL);
+    CHECK(z == a); /* the same slot, from the thread cache */
+    CHECK(count_nonzero(z, 48) == 0);
+
+    for (int i = 0; i < 48; i++) z[i] = (unsigned char)i;
+    unsigned char *r = rp_pool_realloc(pool, z, 3000);
+    REQUIRE(r != NULL);
+    for (int i = 0; i < 48; i++) CHECK(r[i] == i);
+    r = rp_pool_realloc(pool, r, 20000); /* small -> large */
+    REQUIRE(r != NULL);
+    for (int i = 0; i < 48; i++) CHECK(r[i] == i);
+    unsigned char *s = rp_pool_realloc(pool, r, 10); /* large -> small */
+    REQUIRE(s != NULL);
+    for (int i = 0; i < 10; i++) CHECK(s[i] == i);
+    CHECK(rp_pool_realloc(pool, s, 0) == NULL);
+    void *n = rp_pool_realloc(pool, NULL, 64);
+    CHECK(n != NULL);
+    CHECK(rp_pool_realloc(pool, n, SIZE_MAX / 2) == NULL); /* failure keeps n */
+    CHECK(rp_pool_usable_size(pool, n) >= 64);
+    rp_pool_free(pool, n);
+    CHECK(rp_pool_usable_size(pool, n) == 0 && rp_last_error()->status == RP_ERR_NOT_OWNED); /* freed */
+    CHECK(rp_pool_owns(pool, n)); /* but still inside the pool's arena */
+    rp_pool_destroy(pool);
+}
+
+static void test_default_pool(void) {
+    char *p = rp_secret_alloc(32);
+    REQUIRE(p != NULL);
+    rp_pool_t *pool = rp_secret_pool();
+    CHECK(pool != NULL && rp_pool_owns(pool, p));
+    memcpy(p, "default-pool-secret", 20);
+    rp_secret_free(p);
+    CHECK(count_nonzero(p, 32) == 0); /* wiped; the page stays mapped in the thread cache's arena */
+    rp_secret_free(NULL);
+}
+
+static void *default_pool_thread(void *arg) {
+    (void)arg;
+    void *p = rp_secret_alloc(64);
+    rp_pool_t *pool = rp_secret_pool();
+    rp_secret_free(p);
+    return p ? pool : NULL;
+}
+
+/* Threads racing to create the default pool all get the same one. */
+static void test_default_pool_threads(void) {
+    pthread_t t[4];
+    void *r[4];
+    for (int i = 0; i < 4; i++) CHECK(pthread_create(&t[i], NULL, default_pool_thread, NULL) == 0);
+    for (int i = 0; i < 4; i++) pthread_join(t[i], &r[i]);
+    for (int i = 0; i < 4; i++) CHECK(r[i] != NULL && r[i] == rp_secret_pool());
+}
+
+/* ---- layout: the drawing in rampart/pool.h ------------------------------------------------------- */
+
+static void die_layout_front(void) {
+    fake_reset(-1, -1, SIZE_MAX);
+    rp_pool_t *pool = fake_pool(0, RP_POOL_LOCK_REQUIRED, 0);
+    if (!pool || !rp_pool_alloc(pool, 32)) _exit(3);
+    (void)*((volatile unsigned char *)fake.r[0].p + page - 1);
+}
+static void die_layout_back(void) {
+    fake_reset(-1, -1, SIZE_MAX);
+    rp_pool_t *pool = fake_pool(0, RP_POOL_LOCK_REQUIRED, 0);
+    if (!pool || !rp_pool_alloc(pool, 32)) _exit(3);
+    *((volatile unsigned char *)fake.r[0].p + fake.r[0].len - page) = 1;
+}
+static void die_layout_guarded(void) {
+    fake_reset(-1, -1, SIZE_MAX);
+    rp_pool_t *pool = fake_pool(RP_POOL_GUARDED, RP_POOL_LOCK_REQUIRED, 0);
+    volatile unsigned char *odd = pool ? rp_pool_alloc(pool, 13) : NULL;
+    if (!odd) _exit(3);
+    (void)odd[13];
+}
+
+static void test_layout_normal(void) {
+    fake_reset(-1, -1, SIZE_MAX);
+    rp_pool_t *pool = fake_pool(0, RP_POOL_LOCK_REQUIRED, 0);
+    REQUIRE(pool != NULL);
+    enum { N = RP_POOL_ARENA_SIZE / 32 };
+    static void *p[N];
+    for (int i = 0; i < N; i++) p[i] = rp_pool_alloc(pool, 32);
+    REQUIRE(fake.live == 1); /* exactly one arena's worth */
+    uintptr_t base = (uintptr_t)fake.r[0].p;
+    size_t len = fake.r[0].len;
+    CHECK(len == RP_POOL_ARENA_SIZE + 2 * page); /* | guard | slots | guard | */
+    /* slot i at base + P + i*S, 16-byte aligned; every slot handed out once */
+    static bool seen[N];
+    memset(seen, 0, sizeof seen);
+    for (int i = 0; i < N; i++) {
+        uintptr_t off = (uintptr_t)p[i] - (base + page);
+        CHECK(off % 32 == 0 && off / 32 < N && (uintptr_t)p[i] % 16 == 0);
+        if (off % 32 == 0 && off / 32 < N) seen[off / 32] = true;
+    }
+    size_t missing = 0;
+    for (int i = 0; i < N; i++) missing += !seen[i];
+    CHECK(missing == 0);
+    CHECK(rp_pool_usable_size(pool, p[0]) == 32);
+    CHECK(!rp_pool_owns(pool, (void *)base) && !rp_pool_owns(pool, (void *)(base + len - 1)));
+    CHECK(rp_pool_owns(pool, (void *)(base + page)) && rp_pool_owns(pool, (void *)(base + len - page - 1)));
+    rp_pool_stats_t s = stats_of(pool);
+    CHECK(s.guard_pages == 2);
+    /* the guards fault, on both sides (in a child with an arena of its own: a fork child's
+     * arenas are wiped, guard markers included) */
+    CHECK(dies_of(die_layout_front, SIGSEGV));
+    CHECK(dies_of(die_layout_back, SIGSEGV));
+    for (int i = 0; i < N; i++) rp_pool_free(pool, p[i]);
+    rp_pool_destroy(pool);
+    CHECK(fake.live == 0);
+}
+
+static void test_layout_canary(void) {
+    fake_reset(-1, -1, SIZE_MAX);
+    rp_pool_t *pool = fake_pool(RP_POOL_CANARY, RP_POOL_LOCK_REQUIRED, 0);
+    REQUIRE(pool != NULL);
+    unsigned char *p = rp_pool_alloc(pool, 24);
+    REQUIRE(p != NULL);
+    /* 24 + 8 bytes of canary fit a 32-byte slot: usable 24, canary in the slot's last 8 bytes */
+    CHECK(rp_pool_usable_size(pool, p) == 32 - RP_POOL_CANARY_SIZE);
+    CHECK(count_nonzero(p + 24, RP_POOL_CANARY_SIZE) >= 6);
+    CHECK(count_nonzero(p, 24) == 0);
+    rp_pool_free(pool, p);
+    CHECK(count_nonzero(p, 32) == 0); /* the canary is wiped with the slot */
+    rp_pool_destroy(pool);
+}
+
+static void test_layout_guarded(void) {
+    fake_reset(-1, -1, SIZE_MAX);
+    rp_pool_t *pool = fake_pool(RP_POOL_GUARDED | RP_POOL_CANARY, RP_POOL_LOCK_REQUIRED, 0);
+    REQUIRE(pool != NULL);
+    unsigned char *p = rp_pool_alloc(pool, 32);
+    unsigned char *q = rp_pool_alloc(pool, 32);
+    unsigned char *odd = rp_pool_alloc(pool, 13);
+    REQUIRE(p != NULL && q != NULL && odd != NULL);
+    REQUIRE(fake.live == 1);
+    uintptr_t base = (uintptr_t)fake.r[0].p;
+    /* | guard | pad | 32 user bytes | guard | ...: 16 slots of one data page each */
+    CHECK(fake.r[0].len == page + 16 * 2 * page);
+    CHECK(((uintptr_t)p + 32) % page == 0 && ((uintptr_t)q + 32) % page == 0);
+    CHECK(((uintptr_t)p - base) / page % 2 == 1);
+    CHECK((uintptr_t)p % 16 == 0);
+    CHECK(((uintptr_t)odd + 13) % page == 0); /* ends exactly at the guard */
+    CHECK(rp_pool_usable_size(pool, odd) == 13 && rp_pool_usable_size(pool, p) == 32);
+    CHECK(count_nonzero(p - RP_POOL_CANARY_SIZE, RP_POOL_CANARY_SIZE) >= 6); /* canary before */
+    CHECK(rp_pool_owns(pool, p) && !rp_pool_owns(pool, p + 32));
+    rp_pool_stats_t s = stats_of(pool);
+    CHECK(s.guard_pages == 17 && s.chunks_used == 3 && s.used == 32 + 32 + 13);
+    CHECK(dies_of(die_layout_guarded, SIGSEGV));
+    /* realloc keeps the end against a guard */
+    memset(q, 0x42, 32);
+    unsigned char *q2 = rp_pool_realloc(pool, q, 100);
+    REQUIRE(q2 != NULL);
+    CHECK(((uintptr_t)q2 + 100) % page == 0 && q2[0] == 0x42 && q2[31] == 0x42 && q2[32] == 0);
+    rp_pool_free(pool, p);
+    rp_pool_free_sized(pool, odd, 13);
+    rp_pool_free(pool, q2);
+    CHECK(fake.live == 0); /* guarded arenas go back as soon as they are empty */
+    rp_pool_destroy(pool);
+}
+
+/* ---- Bitcoin-style tests on the fake allocator ------------------------------------------------------ */
+
+static void test_fake_growth(void) {
+    fake_reset(-1, -1, SIZE_MAX);
+    rp_pool_t *pool = fake_pool(0, RP_POOL_LOCK_REQUIRED, 16384);
+    REQUIRE(pool != NULL);
+    rp_pool_stats_t s = stats_of(pool);
+    CHECK(s.arenas == 0 && s.total == 0 && fake.allocations == 0); /* nothing until first use */
+    enum { N = 3000 };
+    static void *p[N];
+    for (int i = 0; i < N; i++) REQUIRE((p[i] = rp_pool_alloc(pool, 16)) != NULL);
+    s = stats_of(pool);
+    /* 16384 / 16 = 1024 slots per arena: 3 arenas */
+    CHECK(s.arenas == 3 && (int)s.arenas == fake.live);
+    CHECK(s.locked == fake.locked_live && s.locked == 3 * (16384 + 2 * page));
+    CHECK(s.used == N * 16 && s.total == 3 * 16384 && s.chunks_used == N);
+    for (int i = 0; i < N; i++) rp_pool_free(pool, p[i]);
+    rp_pool_trim(pool);
+    s = stats_of(pool);
+    CHECK(s.arenas == 0 && fake.live == 0 && s.locked == 0);
+    rp_pool_destroy(pool);
+}
+
+static void test_fake_fail_after(void) {
+    fake_reset(2, -1, SIZE_MAX);
+    rp_pool_t *pool = fake_pool(0, RP_POOL_LOCK_REQUIRED, 16384);
+    REQUIRE(pool != NULL);
+    int got = 0;
+    static void *p[4000];
+    for (int i = 0; i < 4000; i++) {
+        p[i] = rp_pool_alloc(pool, 16);
+        if (p[i] == NULL) break;
+        got++;
+    }
+    CHECK(got == 2 * 1024);
+    CHECK(rp_last_error()->status == RP_ERR_NOMEM);
+    CHECK(rp_pool_alloc(pool, 100000) == NULL); /* a large one needs a third arena too */
+    for (int i = 0; i < got; i++) rp_pool_free(pool, p[i]);
+    rp_pool_destroy(pool);
+    CHECK(fake.live == 0);
+}
+
+/* The lock budget: arenas shrink to fit what may still be locked, like Bitcoin's first arena. */
+static void test_fake_limit_clamp(void) {
+    fake_reset(-1, -1, 40960);
+    rp_pool_t *pool = fake_pool(0, RP_POOL_LOCK_REQUIRED, 65536);
+    REQUIRE(pool != NULL);
+    void *p = rp_pool_alloc(pool, 32);
+    REQUIRE(p != NULL);
+    CHECK(fake.r[0].len <= 40960 && fake.r[0].len == 40960);
+    rp_pool_stats_t s = stats_of(pool);
+    CHECK(s.locked <= 40960 && s.total == 40960 - 2 * page);
+    /* the budget is spent: a new arena (another class) is refused under RP_POOL_LOCK_REQUIRED */
+    CHECK(rp_pool_alloc(pool, 1000) == NULL && rp_last_error()->status == RP_ERR_LIMIT);
+    CHECK(rp_last_error()->remedy != NULL);
+    CHECK(fake.live == 1);
+    rp_pool_free(pool, p);
+    rp_pool_destroy(pool);
+}
+
+static int lock_fail_calls;
+static size_t lock_fail_bytes;
+static void on_lock_failure(rp_pool_t *pool, size_t bytes, rp_status_t status, void *ctx) {
+    (void)pool;
+    (void)status;
+    CHECK(ctx == &lock_fail_calls);
+    lock_fail_calls++;
+    lock_fail_bytes += bytes;
+}
+
+/* The first arena locks, the second cannot: each policy. */
+static void test_fake_policies(void) {
+    for (int policy = 0; policy < 3; policy++) {
+        fake_reset(-1, 1, SIZE_MAX);
+        lock_fail_calls = 0;
+        lock_fail_bytes = 0;
+        rp_pool_config_t c = rp_pool_config_default();
+        c.pages = &fake_pages;
+        c.lock_policy = (rp_pool_lock_policy_t)policy;
+        c.on_lock_failure = on_lock_failure;
+        c.ctx = &lock_fail_calls;
+        rp_pool_t *pool = rp_pool_create(&c);
+        REQUIRE(pool != NULL);
+        void *a = rp_pool_alloc(pool, 32);
+        REQUIRE(a != NULL);
+        void *b = rp_pool_alloc(pool, 50000);
+        rp_pool_stats_t s = stats_of(pool);
+        if (policy == RP_POOL_LOCK_REQUIRED) {
+            CHECK(b == NULL && rp_last_error()->status == RP_ERR_LIMIT);
+            CHECK(s.unlocked == 0 && s.arenas == 1 && fake.live == 1);
+        } else {
+            CHECK(b != NULL);
+            CHECK(s.unlocked == rp_page_round(50000) + 2 * page && s.lock_failures == 1);
+            CHECK(s.locked == RP_POOL_ARENA_SIZE + 2 * page);
+        }
+        CHECK(lock_fail_calls == (policy == RP_POOL_LOCK_REPORT ? 1 : 0));
+        if (policy == RP_POOL_LOCK_REPORT) CHECK(lock_fail_bytes == s.unlocked);
+        rp_pool_free(pool, a);
+        rp_pool_free(pool, b);
+        rp_pool_destroy(pool);
+        CHECK(fake.live == 0);
+    }
+}
+
+/* A long random sequence of allocations and frees with content checks; ends with free == total
+ * and then with nothing held at all. */
+static void test_fake_random(void) {
+    fake_reset(-1, -1, SIZE_MAX);
+    rp_pool_t *pool = fake_pool(RP_POOL_CANARY, RP_POOL_LOCK_REQUIRED, 16384);
+    REQUIRE(pool != NULL);
+    enum { LIVE = 600, STEPS = 30000 };
+    static unsigned char *p[LIVE];
+    static size_t n[LIVE];
+    for (int step = 0; step < STEPS; step++) {
+        int i = (int)(rng() % LIVE);
+        if (p[i] != NULL) {
+            /* first and last bytes carry the index: a slot shared or moved would show */
+            CHECK(p[i][0] == (unsigned char)i && (n[i] == 1 || p[i][n[i] - 1] == (unsigned char)(i * 7 + n[i])));
+            if (step % 3) rp_pool_free(pool, p[i]);
+            else rp_pool_free_sized(pool, p[i], n[i]);
+            p[i] = NULL;
+        } else {
+            uint64_t r = rng();
+            n[i] = r % 8 == 0 ? 1 + r % 20000 : 1 + r % 600;
+            p[i] = rp_pool_alloc(pool, n[i]);
+            REQUIRE(p[i] != NULL);
+            CHECK(rp_pool_usable_size(pool, p[i]) >= n[i]);
+            memset(p[i], 0xC3, n[i]);
+            p[i][n[i] - 1] = (unsigned char)(i * 7 + n[i]);
+            p[i][0] = (unsigned char)i;
+        }
+        if (step % 5000 == 0) {
+            rp_pool_stats_t s = stats_of(pool);
+            CHECK(s.used + s.free == s.total);
+            CHECK(s.locked == fake.locked_live && (int)s.arenas == fake.live);
+        }
+    }
+    for (int i = 0; i < LIVE; i++) rp_pool_free(pool, p[i]);
+    rp_pool_stats_t s = stats_of(pool);
+    CHECK(s.used == 0 && s.chunks_used == 0 && s.free == s.total);
+    rp_pool_trim(pool);
+    s = stats_of(pool);
+    CHECK(s.arenas == 0 && s.total == 0 && s.locked == 0 && fake.live == 0);
+    rp_pool_destroy(pool);
+}
+
+/* ---- metadata lives outside the secret pages ------------------------------------------------------ */
+
+/* Every byte of every arena is either inside a live allocation or zero: no headers, no free
+ * lists, no sizes in the pages. Checked with live blocks filled with 0xFF, and after frees. */
+static void scan_arenas(void *live[], size_t live_n[], int n, size_t *stray) {
+    for (int r = 0; r < FAKE_MAX; r++) {
+        if (fake.r[r].p == NULL) continue;
+        unsigned char *b = fake.r[r].p;
+        for (size_t off = page; off + page < fake.r[r].len; off++) {
+            if (off % 8 == 0 && off + 8 + page <= fake.r[r].len) {
+                uint64_t w;
+                memcpy(&w, b + off, 8);
+                if (w == 0) {
+                    off += 7;
+                    continue;
+                }
+            }
+            if (b[off] == 0) continue;
+            bool inside = false;
+            for (int i = 0; i < n && !inside; i++)
+                inside = live[i] && b + off >= (unsigned char *)live[i] && b + off < (unsigned char *)live[i] + live_n[i];
+            if (!inside) (*stray)++;
+        }
+    }
+}
+
+static void test_metadata_outside(void) {
+    fake_reset(-1, -1, SIZE_MAX);
+    rp_pool_t *pool = fake_pool(0, RP_POOL_LOCK_REQUIRED, 16384);
+    REQUIRE(pool != NULL);
+    enum { N = 300 };
+    static void *p[N];
+    static size_t n[N];
+    for (int i = 0; i < N; i++) {
+        n[i] = 1 + rng() % 3000;
+        REQUIRE((p[i] = rp_pool_alloc(pool, n[i])) != NULL);
+        n[i] = rp_pool_usable_size(pool, p[i]);
+        memset(p[i], 0xFF, n[i]);
+    }
+    for (int i = 0; i < N; i += 2) {
+        rp_pool_free(pool, p[i]);
+        p[i] = NULL;
+    }
+    size_t stray = 0;
+    scan_arenas(p, n, N, &stray);
+    CHECK(stray == 0);
+    for (int i = 1; i < N; i += 2) rp_pool_free(pool, p[i]);
+    rp_pool_destroy(pool);
+}
+
+/* No malloc on a secret path: this binary replaces malloc (glibc allows it) to count calls while
+ * the pool works. Skipped under sanitizers, whose runtimes own malloc. */
+#if !defined(RP_TEST_SANITIZED)
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+static _Atomic int malloc_watch, malloc_seen;
+void *malloc(size_t n) {
+    if (malloc_watch) malloc_seen++;
+    return __libc_malloc(n);
+}
+void *calloc(size_t a, size_t b) {
+    if (malloc_watch) malloc_seen++;
+    return __libc_calloc(a, b);
+}
+void *realloc(void *p, size_t n) {
+    if (malloc_watch) malloc_seen++;
+    return __libc_realloc(p, n);
+}
+void free(void *p) { __libc_free(p); }
+#endif
+
+static void test_no_malloc(void) {
+#if defined(RP_TEST_SANITIZED)
+    fprintf(stderr, "    (skipped under a sanitizer: its runtime owns malloc)\n");
+#else
+    void *probe = malloc(1); /* the replacement is live */
+    free(probe);
+    rp_pool_config_t c = rp_pool_config_default();
+    c.flags = RP_POOL_CANARY;
+    malloc_watch = 1;
+    rp_pool_t *pool = rp_pool_create(&c);
+    REQUIRE(pool != NULL);
+    void *p[200];
+    for (int i = 0; i < 200; i++) p[i] = rp_pool_alloc(pool, 1 + (size_t)i * 97);
+    for (int i = 0; i < 200; i++) rp_pool_free(pool, p[i]);
+    void *g = rp_pool_realloc(pool, rp_pool_alloc(pool, 10), 9000);
+    rp_pool_free(pool, g);
+    rp_pool_stats_t s;
+    rp_pool_stats(pool, &s);
+    rp_pool_trim(pool);
+    rp_pool_destroy(pool);
+    malloc_watch = 0;
+    CHECK(malloc_seen == 0);
+#endif
+}
+
+/* ---- threads --------------------------------------------------------------------------------------- */
+
+typedef struct exchange {
+    pthread_mutex_t lock;
+    void *slot[64];
+} exchange_t;
+static exchange_t xchg = {PTHREAD_MUTEX_INITIALIZER, {0}};
+static rp_pool_t *stress_pool;
+
+static void *stress_thread(void *arg) {
+    uint64_t s = (uintptr_t)arg * 0x9E3779B97F4A7C15ULL + 1;
+    enum { LIVE = 64 };
+    unsigned char *mine[LIVE] = {0};
+    size_t len[LIVE] = {0};
+    int bad = 0;
+    for (int step = 0; step < 20000; step++) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        int i = (int)(s % LIVE);
+        if (mine[i]) {
+            if (mine[i][0] != (unsigned char)(uintptr_t)arg || mine[i][len[i] - 1] != (unsigned char)(uintptr_t)arg) bad++;
+            if (s % 4 == 0) {
+                /* hand it to whichever thread takes it from the exchange: a cross-thread free */
+                pthread_mutex_lock(&xchg.lock);
+                void *old = xchg.slot[s % 64];
+                xchg.slot[s % 64] = mine[i];
+                pthread_mutex_unlock(&xchg.lock);
+                if (old) rp_pool_free(stress_pool, old);
+            } else {
+                rp_pool_free(stress_pool, mine[i]);
+            }
+            mine[i] = NULL;
+        } else {
+            len[i] = 1 + (s >> 20) % (s % 16 == 0 ? 9000 : 300);
+            mine[i] = rp_pool_alloc(stress_pool, len[i]);
+            if (!mine[i]) return (void *)1;
+            memset(mine[i], (int)(uintptr_t)arg, len[i]);
+        }
+    }
+    for (int i = 0; i < LIVE; i++) rp_pool_free(stress_pool, mine[i]);
+    return (void *)(intptr_t)bad;
+}
+
+static void test_threads_stress(void) {
+    stress_pool = rp_pool_create(NULL);
+    REQUIRE(stress_pool != NULL);
+    enum { T = 4 };
+    pthread_t t[T];
+    for (int i = 0; i < T; i++) CHECK(pthread_create(&t[i], NULL, stress_thread, (void *)(uintptr_t)(i + 1)) == 0);
+    for (int i = 0; i < T; i++) {
+        void *r;
+        pthread_join(t[i], &r);
+        CHECK(r == NULL);
+    }
+    for (int i = 0; i < 64; i++) {
+        rp_pool_free(stress_pool, xchg.slot[i]);
+        xchg.slot[i] = NULL;
+    }
+    rp_pool_stats_t s = stats_of(stress_pool);
+    CHECK(s.used == 0 && s.chunks_used == 0);
+    /* the workers' caches went back when they exited; trim returns ours and the spares */
+    rp_pool_trim(stress_pool);
+    s = stats_of(stress_pool);
+    CHECK(s.arenas == 0 && s.locked == 0);
+    rp_pool_destroy(stress_pool);
+}
+
+static void *cache_thread(void *arg) {
+    void *p[100];
+    for (int i = 0; i < 100; i++) p[i] = rp_pool_alloc(arg, 32);
+    for (int i = 0; i < 100; i++) rp_pool_free(arg, p[i]);
+    return NULL; /* its cache still holds slots: thread exit must return them */
+}
+
+static void test_thread_exit_returns_cache(void) {
+    rp_pool_t *pool = rp_pool_create(NULL);
+    REQUIRE(pool != NULL);
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, cache_thread, pool) == 0);
+    pthread_join(t, NULL);
+    rp_pool_trim(pool); /* this thread's cache is empty; only spares go */
+    rp_pool_stats_t s = stats_of(pool);
+    CHECK(s.arenas == 0 && s.chunks_free == 0);
+    rp_pool_destroy(pool);
+}
+
+/* ---- death tests: each misuse reaches the corruption handler, in a fork child --------------------- */
+
+static rp_pool_t *death_pool(unsigned flags) {
+    rp_pool_config_t c = rp_pool_config_default();
+    c.flags = flags;
+    rp_pool_t *pool = rp_pool_create(&c);
+    if (pool == NULL) _exit(3);
+    return pool;
+}
+
+static void die_double_free(void) {
+    rp_pool_t *pool = death_pool(0);
+    void *p = rp_pool_alloc(pool, 32);
+    rp_pool_free(pool, p);
+    rp_pool_free(pool, p);
+}
+static void die_double_free_large(void) {
+    rp_pool_t *pool = death_pool(0);
+    void *keep = rp_pool_alloc(pool, 64);
+    void *p = rp_pool_alloc(pool, 50000);
+    (void)keep;
+    rp_pool_free(pool, p);
+    rp_pool_free(pool, p);
+}
+static void die_foreign_free(void) {
+    rp_pool_t *pool = death_pool(0);
+    static char not_ours[64];
+    rp_pool_free(pool, not_ours);
+}
+static void die_interior_free(void) {
+    rp_pool_t *pool = death_pool(0);
+    char *p = rp_pool_alloc(pool, 64);
+    rp_pool_free(pool, p + 16);
+}
+static void die_other_pool(void) {
+    rp_pool_t *a = death_pool(0), *b = death_pool(0);
+    void *p = rp_pool_alloc(a, 32);
+    rp_pool_free(b, p);
+}
+static void die_wrong_size(void) {
+    rp_pool_t *pool = death_pool(0);
+    void *p = rp_pool_alloc(pool, 32);
+    rp_pool_free_sized(pool, p, 1000);
+}
+static void die_canary(void) {
+    rp_pool_t *pool = death_pool(RP_POOL_CANARY);
+    char *p = rp_pool_alloc(pool, 24);
+    p[rp_pool_usable_size(pool, p)] ^= 1; /* one byte past the usable size */
+    rp_pool_free(pool, p);
+}
+static void die_canary_guarded_underflow(void) {
+    rp_pool_t *pool = death_pool(RP_POOL_GUARDED | RP_POOL_CANARY);
+    char *p = rp_pool_alloc(pool, 100);
+    p[-1] = 0;
+    rp_pool_free(pool, p);
+}
+static void die_guarded_overflow(void) {
+    rp_pool_t *pool = death_pool(RP_POOL_GUARDED);
+    volatile char *p = rp_pool_alloc(pool, 37);
+    p[37] = 1; /* one byte past the end */
+}
+static void die_arena_guard(void) {
+    rp_pool_t *pool = death_pool(0);
+    volatile char *p = rp_pool_alloc(pool, 16); /* slot 0 of a fresh arena: the guard is before it */
+    p[-1] = 1;
+}
+static void die_secret_free_foreign(void) {
+    static char x[16];
+    void *p = rp_secret_alloc(8);
+    (void)p;
+    rp_secret_free(x);
+}
+
+/* A replacement handler sees what went wrong; the process still aborts after it returns. */
+static char *handler_msg;
+static void record_handler(const char *what, const void *addr, void *ctx) {
+    (void)addr;
+    (void)ctx;
+    snprintf(handler_msg, 200, "%s", what);
+}
+static void die_with_handler(void) {
+    rp_set_corruption_handler(record_handler, NULL);
+    die_double_free();
+}
+
+static void test_death(void) {
+    CHECK(dies_of(die_double_free, SIGABRT));
+    CHECK(dies_of(die_double_free_large, SIGABRT));
+    CHECK(dies_of(die_foreign_free, SIGABRT));
+    CHECK(dies_of(die_interior_free, SIGABRT));
+    CHECK(dies_of(die_other_pool, SIGABRT));
+    CHECK(dies_of(die_wrong_size, SIGABRT));
+    CHECK(dies_of(die_canary, SIGABRT));
+    CHECK(dies_of(die_canary_guarded_underflow, SIGABRT));
+    CHECK(dies_of(die_guarded_overflow, SIGSEGV));
+    CHECK(dies_of(die_arena_guard, SIGSEGV));
+    CHECK(dies_of(die_secret_free_foreign, SIGABRT));
+    handler_msg = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(handler_msg != MAP_FAILED);
+    CHECK(dies_of(die_with_handler, SIGABRT));
+    CHECK(strstr(handler_msg, "double free") != NULL);
+    munmap(handler_msg, page);
+}
+
+/* ---- security ---------------------------------------------------------------------------------------- */
+
+enum { MARK = 32 };
+/* Write the marker of seed into p byte by byte, so it exists nowhere else in memory. */
+static void put_marker(volatile unsigned char *p, uint64_t seed) {
+    uint64_t s = seed;
+    for (int i = 0; i < MARK; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        p[i] = (unsigned char)(s >> 56);
+    }
+}
+static void get_marker(unsigned char *out, uint64_t seed) { put_marker(out, seed); }
+
+static bool file_contains(const char *path, const unsigned char *needle, size_t n) {
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return false;
+    static unsigned char buf[1 << 20];
+    size_t keep = 0, got;
+    bool found = false;
+    while (!found && (got = fread(buf + keep, 1, sizeof buf - keep, f)) > 0) {
+        size_t have = keep + got;
+        for (size_t i = 0; i + n <= have && !found; i++) found = buf[i] == needle[0] && memcmp(buf + i, needle, n) == 0;
+        keep = have < n ? have : n - 1;
+        memmove(buf, buf + have - keep, keep);
+    }
+    fclose(f);
+    return found;
+}
+
+#define SECRET_SEED 0x5ec2e7ULL
+#define CONTROL_SEED 0xc0417201ULL
+
+#if defined(RP_TEST_SANITIZED)
+static bool shrink_core(const rp_area_t *a, void *ctx) {
+    uintptr_t keep = (uintptr_t)ctx;
+    if (a->end - a->start >= ((uintptr_t)1 << 30) && !(keep >= a->start && keep < a->end))
+        madvise((void *)a->start, a->end - a->start, MADV_DONTDUMP);
+    return true;
+}
+#endif
+
+static void test_core_dump(void) {
+    char pattern[256] = "";
+    FILE *f = fopen("/proc/sys/kernel/core_pattern", "r");
+    if (f) {
+        if (!fgets(pattern, sizeof pattern, f)) pattern[0] = '\0';
+        fclose(f);
+    }
+    pattern[strcspn(pattern, "\n")] = '\0';
+    if (pattern[0] == '|') {
+        fprintf(stderr, "    SKIPPED: core_pattern is a pipe (%s): the core goes to a helper, not a file\n", pattern);
+        return;
+    }
+    if (strchr(pattern, '/') != NULL || strchr(pattern, '%') != NULL) {
+        fprintf(stderr, "    SKIPPED: core_pattern '%s' does not write ./core[.PID]\n", pattern);
+        return;
+    }
+    char dir[] = "/tmp/rampart-core-XXXXXX";
+    REQUIRE(mkdtemp(dir) != NULL);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
+        if (setrlimit(RLIMIT_CORE, &rl) != 0) _exit(4);
+        prctl(PR_SET_DUMPABLE, 1);
+        if (chdir(dir) != 0) _exit(5);
+        rp_pool_t *pool = rp_pool_create(NULL);
+        if (pool == NULL) _exit(6);
+        unsigned char *secret[50];
+        for (int i = 0; i < 50; i++) {
+            secret[i] = rp_pool_alloc(pool, i % 2 ? 32 : 5000);
+            if (secret[i] == NULL) _exit(7);
+            put_marker(secret[i], SECRET_SEED);
+        }
+        unsigned char *control = malloc(MARK);
+        put_marker(control, CONTROL_SEED);
+#if defined(RP_TEST_SANITIZED)
+        /* A sanitizer's shadow spans terabytes; writing it into the core takes half a minute.
+         * Leave out areas of 1 GiB or more, except the one holding the control secret. */
+        rp_areas_foreach(0, shrink_core, control);
+#endif
+        segv_default();
+        signal(SIGABRT, SIG_DFL);
+        abort();
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    char core[300] = "";
+    snprintf(core, sizeof core, "%s/core", dir);
+    if (access(core, R_OK) != 0) snprintf(core, sizeof core, "%s/core.%d", dir, (int)pid);
+    bool have_core = WIFSIGNALED(status) && access(core, R_OK) == 0;
+    if (!have_core) {
+        fprintf(stderr, "    (child status 0x%x; no core file in %s)\n", status, dir);
+        CHECK(have_core);
+    } else {
+        unsigned char secret[MARK], control[MARK];
+        get_marker(secret, SECRET_SEED);
+        get_marker(control, CONTROL_SEED);
+        /* The scan works: the control secret in ordinary memory is in the core ... */
+        CHECK(file_contains(core, control, MARK));
+        /* ... and the pool's secrets are not. */
+        CHECK(!file_contains(core, secret, MARK));
+        memset(secret, 0, sizeof secret);
+        unlink(core);
+    }
+    rmdir(dir);
+}
+
+static void test_fork_child_reads_zeros(void) {
+    rp_pool_t *pool = rp_pool_create(NULL);
+    REQUIRE(pool != NULL);
+    unsigned char *s = rp_pool_alloc(pool, 32), *big = rp_pool_alloc(pool, 9000);
+    unsigned char *control = malloc(32);
+    REQUIRE(s != NULL && big != NULL && control != NULL);
+    memset(s, 0x5A, 32);
+    memset(big, 0x5A, 9000);
+    memset(control, 0x5A, 32);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* 0: zeros where the parent holds secrets, and ordinary memory copied as usual */
+        int rc = (count_nonzero(s, 32) == 0 && count_nonzero(big, 9000) == 0 && count_nonzero(control, 32) == 32) ? 0 : 1;
+        _exit(rc);
+    }
+    int status = -1;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(count_nonzero(s, 32) == 32); /* the parent still has them */
+    free(control);
+    rp_pool_free(pool, s);
+    rp_pool_free(pool, big);
+    rp_pool_destroy(pool);
+}
+
+/* The fake allocator counts the bytes that are not zero when an arena comes back: the pool's
+ * own wipe, not the page allocator's, is what this checks. */
+static void test_freed_bytes_zero(void) {
+    fake_reset(-1, -1, SIZE_MAX);
+    rp_pool_t *pool = fake_pool(RP_POOL_CANARY, RP_POOL_LOCK_REQUIRED, 0);
+    REQUIRE(pool != NULL);
+    unsigned char *keep = rp_pool_alloc(pool, 32);
+    unsigned char *p = rp_pool_alloc(pool, 32);
+    REQUIRE(keep && p);
+    memset(p, 0xEE, 24);
+    rp_pool_free(pool, p);
+    CHECK(count_nonzero(p, 32) == 0); /* the slot (and its canary), read back after free */
+    unsigned char *big = rp_pool_alloc(pool, 20000);
+    REQUIRE(big != NULL);
+    memset(big, 0xEE, 20000);
+    memset(keep, 0xEE, 24);
+    rp_pool_free(pool, big);
+    rp_pool_free(pool, keep);
+    rp_pool_trim(pool);
+    CHECK(fake.live == 0 && fake.allocations == 2);
+    CHECK(fake.nonzero_at_free == 0);
+    /* and the same through destroy, with live allocations */
+    fake_reset(-1, -1, SIZE_MAX);
+    unsigned char *q = rp_pool_alloc(pool, 100), *r = rp_pool_alloc(pool, 7000);
+    REQUIRE(q && r);
+    memset(q, 0xEE, 100);
+    memset(r, 0xEE, 7000);
+    rp_pool_destroy(pool);
+    CHECK(fake.live == 0 && fake.nonzero_at_free == 0);
+}
+
+typedef struct area_want {
+    uintptr_t addr;
+    unsigned flags;
+    size_t guards;
+} area_want_t;
+static bool area_find(const rp_area_t *a, void *ctx) {
+    area_want_t *w = ctx;
+    if (w->addr >= a->start && w->addr < a->end) {
+        w->flags = a->flags;
+        w->guards = a->guard_pages;
+        return false;
+    }
+    return true;
+}
+
+static void test_advice_and_lock(void) {
+    rp_pool_t *pool = rp_pool_create(NULL);
+    REQUIRE(pool != NULL);
+    void *p = rp_pool_alloc(pool, 64);
+    REQUIRE(p != NULL);
+    area_want_t w = {(uintptr_t)p, 0, 0};
+    REQUIRE(rp_areas_foreach(0, area_find, &w) == RP_OK);
+    CHECK(w.flags & RP_AREA_DONTDUMP);
+    CHECK(w.flags & RP_AREA_WIPEONFORK);
+    CHECK(w.flags & RP_AREA_LOCKED);
+    rp_area_t area;
+    REQUIRE(rp_area_of(p, &area) == RP_OK);
+    CHECK(area.locked >= page); /* resident and locked now, not just flagged */
+    rp_pool_stats_t s = stats_of(pool);
+    if (rp__os_guard_lightweight_available()) {
+        CHECK(s.guards_lightweight);
+        /* the whole arena is one mapping: guards are markers inside it */
+        CHECK(area.end - area.start >= RP_POOL_ARENA_SIZE + 2 * page);
+    }
+    rp_pool_free(pool, p);
+    rp_pool_destroy(pool);
+}
+
+/* How many memory areas hold the n sorted addresses in ptrs. */
+typedef struct holders {
+    uintptr_t *ptrs;
+    size_t n, areas;
+} holders_t;
+static bool count_holders(const rp_area_t *a, void *ctx) {
+    holders_t *h = ctx;
+    size_t lo = 0, hi = h->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (h->ptrs[mid] < a->start) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo < h->n && h->ptrs[lo] < a->end) h->areas++;
+    return true;
+}
+static int cmp_uintptr(const void *a, const void *b) {
+    uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Guarded mode without a mapping per object: 1000 guarded secrets live in a few map entries
+ * (one per arena), where a mapping per object would need at least 1000. */
+static void test_guarded_map_count(void) {
+    if (!rp__os_guard_lightweight_available()) {
+        fprintf(stderr, "    (no MADV_GUARD_INSTALL here: guards are PROT_NONE and split mappings)\n");
+        return;
+    }
+    rp_pool_config_t c = rp_pool_config_default();
+    c.flags = RP_POOL_GUARDED;
+    rp_pool_t *pool = rp_pool_create(&c);
+    REQUIRE(pool != NULL);
+    enum { N = 1000 };
+    static void *p[N];
+    static uintptr_t sorted[N];
+    for (int i = 0; i < N; i++) {
+        REQUIRE((p[i] = rp_pool_alloc(pool, 32)) != NULL);
+        sorted[i] = (uintptr_t)p[i];
+    }
+    qsort(sorted, N, sizeof sorted[0], cmp_uintptr);
+    holders_t h = {sorted, N, 0};
+    REQUIRE(rp_areas_foreach(0, count_holders, &h) == RP_OK);
+    rp_pool_stats_t s = stats_of(pool);
+    fprintf(stderr, "    %d guarded allocations: %zu map entries hold them, %zu guard pages, %zu arenas\n", N, h.areas,
+            s.guard_pages, s.arenas);
+    CHECK(s.guards_lightweight && s.guard_pages >= N);
+    CHECK(h.areas >= 1 && h.areas <= s.arenas);
+    for (int i = 0; i < N; i++) rp_pool_free(pool, p[i]);
+    rp_pool_destroy(pool);
+}
+
+/* memfd_secret pages: guards fall back to PROT_NONE (the mapping is locked), and still fault. */
+static void die_secret_guarded(void) {
+    rp_pool_config_t c = rp_pool_config_default();
+    c.pages = rp_pages_secret();
+    c.flags = RP_POOL_GUARDED;
+    rp_pool_t *pool = rp_pool_create(&c);
+    if (!pool) _exit(3);
+    volatile char *p = rp_pool_alloc(pool, 48);
+    if (!p) _exit(4);
+    p[48] = 1;
+}
+
+static void test_secret_pages(void) {
+    if (rp_pages_secret() == NULL) {
+        fprintf(stderr, "    (memfd_secret unavailable: %s)\n", rp_last_error()->message);
+        return;
+    }
+    rp_pool_config_t c = rp_pool_config_default();
+    c.pages = rp_pages_secret();
+    rp_pool_t *pool = rp_pool_create(&c);
+    REQUIRE(pool != NULL);
+    unsigned char *p = rp_pool_alloc(pool, 32);
+    REQUIRE(p != NULL);
+    memset(p, 1, 32);
+    rp_pool_stats_t s = stats_of(pool);
+    CHECK(s.locked > 0 && s.unlocked == 0 && s.guard_pages == 2);
+    rp_pool_free(pool, p);
+    CHECK(count_nonzero(p, 32) == 0);
+    rp_pool_destroy(pool);
+    CHECK(dies_of(die_secret_guarded, SIGSEGV));
+}
+
+/* ---- unprivileged: each lock policy as user nobody with a 64 KiB memlock limit --------------------- */
+
+static int unpriv_calls;
+static size_t unpriv_bytes;
+static void unpriv_on_failure(rp_pool_t *pool, size_t bytes, rp_status_t status, void *ctx) {
+    (void)pool;
+    (void)ctx;
+    (void)status;
+    unpriv_calls++;
+    unpriv_bytes += bytes;
+}
+
+static int unprivileged_policies(void) {
+    static const char *names[] = {"required", "report", "silent"};
+    for (int policy = 0; policy < 3; policy++) {
+        rp_pool_config_t c = rp_pool_config_default();
+        c.lock_policy = (rp_pool_lock_policy_t)policy;
+        c.arena_size = 256 * 1024; /* more than the limit: the first arena is clamped to fit */
+        c.on_lock_failure = unpriv_on_failure;
+        unpriv_calls = 0;
+        unpriv_bytes = 0;
+        rp_pool_t *pool = rp_pool_create(&c);
+        CHECK(pool != NULL);
+        if (!pool) return 1;
+        void *small = rp_pool_alloc(pool, 32);
+        CHECK(small != NULL); /* fits in the clamped first arena */
+        rp_pool_stats_t s = stats_of(pool);
+        CHECK(s.locked > 0 && s.locked <= 65536 && s.unlocked == 0);
+        void *big = rp_pool_alloc(pool, 200000); /* needs more than may be locked */
+        rp_pool_stats_t s2 = stats_of(pool);
+        fprintf(stderr, "    policy %-8s: big allocation %s, locked %zu, unlocked %zu bytes, %d report(s)%s%s\n",
+                names[policy], big ? "served" : "refused", s2.locked, s2.unlocked, unpriv_calls,
+                big ? "" : ": ", big ? "" : rp_last_error()->message);
+        if (policy == RP_POOL_LOCK_REQUIRED) {
+            CHECK(big == NULL);
+            CHECK(rp_last_error()->status == RP_ERR_LIMIT || rp_last_error()->status == RP_ERR_PERMISSION);
+            CHECK(s2.unlocked == 0 && unpriv_calls == 0);
+        } else {
+            CHECK(big != NULL);
+            CHECK(s2.unlocked >= 200000 && s2.lock_failures == 1);
+            CHECK(unpriv_calls == (policy == RP_POOL_LOCK_REPORT ? 1 : 0));
+            if (policy == RP_POOL_LOCK_REPORT) CHECK(unpriv_bytes == s2.unlocked);
+        }
+        rp_pool_free(pool, big);
+        rp_pool_free(pool, small);
+        rp_pool_destroy(pool);
+    }
+    /* no lock budget at all: required fails at once with the reason and a remedy */
+    return rp_test_exit();
+}
+
+static int unprivileged_zero(void) {
+    rp_pool_t *pool = rp_pool_create(NULL);
+    CHECK(pool != NULL);
+    if (!pool) return 1;
+    CHECK(rp_pool_alloc(pool, 32) == NULL);
+    CHECK(rp_last_error()->status == RP_ERR_LIMIT || rp_last_error()->status == RP_ERR_PERMISSION);
+    CHECK(rp_last_error()->remedy != NULL);
+    fprintf(stderr, "    memlock 0, policy required: %s\n", rp_last_error()->message);
+    rp_pool_destroy(pool);
+    return rp_test_exit();
+}
+
+static void test_unprivileged(void) {
+    const char *why = rp_test_unprivileged_unavailable();
+    if (why) rp_test_skip(why);
+    CHECK(rp_test_unprivileged("65536:65536", "unprivileged-policies") == 0);
+    CHECK(rp_test_unprivileged("0:0", "unprivileged-zero") == 0);
+}
+
+int main(int argc, char **argv) {
+    page = rp_page_size();
+    if (argc > 1 && !strcmp(argv[1], "unprivileged-policies")) return unprivileged_policies();
+    if (argc > 1 && !strcmp(argv[1], "unprivileged-zero")) return unprivileged_zero();
+    if (argc > 1 && !strcmp(argv[1], "unprivileged")) {
+        RP_TEST(test_unprivileged);
+        return rp_test_exit();
+    }
+    RP_TEST(test_api_sizes);
+    RP_TEST(test_api_bad_input);
+    RP_TEST(test_api_zalloc_realloc);
+    RP_TEST(test_default_pool);
+    RP_TEST(test_default_pool_threads);
+    RP_TEST(test_layout_normal);
+    RP_TEST(test_layout_canary);
+    RP_TEST(test_layout_guarded);
+    RP_TEST(test_fake_growth);
+    RP_TEST(test_fake_fail_after);
+    RP_TEST(test_fake_limit_clamp);
+    RP_TEST(test_fake_policies);
+    RP_TEST(test_fake_random);
+    RP_TEST(test_metadata_outside);
+    RP_TEST(test_no_malloc);
+    RP_TEST(test_threads_stress);
+    RP_TEST(test_thread_exit_returns_cache);
+    RP_TEST(test_death);
+    RP_TEST(test_core_dump);
+    RP_TEST(test_fork_child_reads_zeros);
+    RP_TEST(test_freed_bytes_zero);
+    RP_TEST(test_advice_and_lock);
+    RP_TEST(test_guarded_map_count);
+    RP_TEST(test_secret_pages);
+    return rp_test_exit();
+}
