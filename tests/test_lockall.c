@@ -220,17 +220,18 @@ static void body_onfault(void) {
     touch(earlier, touched);
     CHECK(area_at(earlier).locked == touched * PAGE);
 
-    size_t vm0 = vm_locked(), res0 = resident_locked();
+    /* The process-wide smaps_rollup figure counts shared pages in proportion to the processes
+     * that map them, so it moves as other processes come and go: the exact checks are per region. */
+    size_t vm0 = vm_locked();
     void *later = map_pages(n);
     REQUIRE(later != NULL);
-    size_t vm1 = vm_locked(), res1 = resident_locked();
+    size_t vm1 = vm_locked();
     CHECK(vm1 >= vm0 + (n + 2) * PAGE);            /* charged in full at mmap, guards too */
-    CHECK(res1 < res0 + n * PAGE / 2);             /* but not resident yet */
-    CHECK(area_at(later).locked == 0);
+    CHECK(area_at(later).locked == 0);             /* but nothing of it is resident yet */
     touch(later, n);
     CHECK(area_at(later).locked == n * PAGE);
-    CHECK(resident_locked() >= res1 + n * PAGE);
-    CHECK(vm1 > resident_locked() || SANITIZED);   /* VmLck and Locked: differ under on-fault */
+    /* VmLck and Locked: differ under on-fault: the untouched pages are charged, not resident. */
+    CHECK(vm1 >= resident_locked() + (n - touched) * PAGE);
 }
 
 static void test_onfault(void) {
