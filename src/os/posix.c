@@ -439,19 +439,25 @@ int rp__os_lock_info(int pid, rp__os_lock_info_t *out) {
 #if defined(__linux__)
     char path[64], buf[4096];
     unsigned long long v;
+    /* This process's limit is known even where /proc is not mounted. */
+    if (pid == 0) {
+        int err = rp__os_lock_limit(&out->limit_soft, &out->limit_hard);
+        if (err != 0) return err;
+    }
     rp__proc_path(path, sizeof path, pid, "status");
     if (rp__read_small_file(path, buf, sizeof buf) < 0) return errno;
+    /* Kernel threads and zombies have no memory lines: those figures stay unknown. */
     if (rp__proc_field(buf, "VmLck:", 10, &v)) out->vm_locked = (size_t)v * 1024;
     if (rp__proc_field(buf, "VmSize:", 10, &v)) out->vm_size = (size_t)v * 1024;
     if (rp__proc_field(buf, "VmRSS:", 10, &v)) out->vm_rss = (size_t)v * 1024;
     if (rp__proc_field(buf, "CapEff:", 16, &v)) out->cap_ipc_lock = (int)((v >> 14) & 1u); /* CAP_IPC_LOCK == 14 */
-    /* Kernel threads and zombies have no memory lines: leave them unknown. */
+    /* smaps_rollup needs ptrace-read access to another process: unknown without it. */
     rp__proc_path(path, sizeof path, pid, "smaps_rollup");
     if (rp__read_small_file(path, buf, sizeof buf) >= 0 && rp__proc_field(buf, "Locked:", 10, &v))
         out->resident_locked = (size_t)v * 1024;
     rp__proc_path(path, sizeof path, pid, "comm");
     if (rp__read_small_file(path, out->name, sizeof out->name) >= 0) out->name[strcspn(out->name, "\n")] = '\0';
-    if (pid == 0) return rp__os_lock_limit(&out->limit_soft, &out->limit_hard);
+    if (pid == 0) return 0;
     rp__proc_path(path, sizeof path, pid, "limits");
     if (rp__read_small_file(path, buf, sizeof buf) < 0) return errno;
     const char *line = strstr(buf, "Max locked memory");
