@@ -274,12 +274,36 @@ static void test_query(void) {
     CHECK(p.memlock_hard == (rl.rlim_max == RLIM_INFINITY ? SIZE_MAX : (size_t)rl.rlim_max));
     CHECK(p.cap_ipc_lock == (rp__os_can_lock_unlimited() ? 1 : 0));
     if (p.cap_ipc_lock == 1) CHECK(p.can_lock_more && p.lockable_bytes == SIZE_MAX);
-    /* Another process: pid 1 always exists; its limits come from /proc/1/limits. */
-    if (geteuid() == 0) {
-        REQUIRE(rp_lockall_query(1, &p) == RP_OK);
-        CHECK(p.pid == 1 && p.name[0] != '\0');
-        CHECK(p.memlock_soft != 0 || p.memlock_hard != 0 || p.cap_ipc_lock == 0);
+    /* Another process, with limits of its own (lowering needs no privilege): they must come
+     * from its /proc/PID/limits, not from ours. */
+    int ready[2], done[2];
+    REQUIRE(pipe(ready) == 0 && pipe(done) == 0);
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        close(done[1]); /* so the read below ends when the parent closes its end */
+        struct rlimit mine = {1u << 20, 2u << 20};
+        char c = setrlimit(RLIMIT_MEMLOCK, &mine) == 0 ? 'y' : 'n';
+        if (write(ready[1], &c, 1) != 1) _exit(1);
+        (void)read(done[0], &c, 1); /* until the parent has looked */
+        _exit(0);
     }
+    REQUIRE(child > 0);
+    char c = 0;
+    CHECK(read(ready[0], &c, 1) == 1 && c == 'y');
+    CHECK(rp_lockall_query(child, &p) == RP_OK);
+    CHECK(p.pid == child && strcmp(p.name, "test_lockall") == 0);
+    CHECK(p.memlock_soft == (1u << 20) && p.memlock_hard == (2u << 20));
+    CHECK(p.mapped_bytes != SIZE_MAX && p.locked_bytes == 0);
+    if (p.cap_ipc_lock == 0) CHECK(p.can_lock_more && p.lockable_bytes == (1u << 20));
+    rp_lockall_preflight_t pf;
+    CHECK(rp_lockall_preflight(child, NULL, 4u << 20, &pf) == (p.cap_ipc_lock == 1 ? RP_OK : RP_ERR_LIMIT));
+    CHECK(pf.memlock_soft == (1u << 20));
+    close(done[1]);
+    waitpid(child, NULL, 0);
+    close(ready[0]);
+    close(ready[1]);
+    close(done[0]);
     CHECK(rp_lockall_query(0x3fffffff, &p) != RP_OK);
     CHECK(strstr(rp_last_error()->message, "1073741823") != NULL);
     CHECK(rp_lockall_query(-5, &p) == RP_ERR_INVALID);
