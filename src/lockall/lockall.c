@@ -83,10 +83,13 @@ static unsigned rp__lockall_flags(const rp_lockall_config_t *c) {
 
 /* "current+future+onfault" for a flag set. */
 static const char *rp__lockall_scope(unsigned flags, char *buf, size_t size) {
-    snprintf(buf, size, "%s%s%s%s%s", (flags & RP__OS_LOCKALL_CURRENT) ? "current" : "",
-             (flags & RP__OS_LOCKALL_CURRENT) && (flags & RP__OS_LOCKALL_FUTURE) ? "+" : "",
-             (flags & RP__OS_LOCKALL_FUTURE) ? "future" : "", (flags & RP__OS_LOCKALL_ONFAULT) && (flags & 3u) ? "+" : "",
-             (flags & RP__OS_LOCKALL_ONFAULT) ? "onfault" : "");
+    static const struct { unsigned flag; const char *name; } words[] = {
+        {RP__OS_LOCKALL_CURRENT, "current"}, {RP__OS_LOCKALL_FUTURE, "future"}, {RP__OS_LOCKALL_ONFAULT, "onfault"}};
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof words / sizeof words[0] && used < size; i++)
+        if (flags & words[i].flag)
+            used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? "+" : "", words[i].name);
     return buf;
 }
 
