@@ -15,6 +15,7 @@
 #include "rampart/common.h"
 #include "rampart/pages.h"
 #include "rampart/system.h"
+#include "rampart/lockall.h"
 #include "rampart/map.h"
 #include "rampart/pool.h"
 

@@ -72,6 +72,9 @@ rp_status_t rp__fail_os(int os_error, const char *fmt, ...) RP_PRINTF(2, 3);
 rp_status_t rp__fail_lock(int os_error, size_t len, const char *what);
 /* Attach a remedy to the thread's last error (a string from rp_remedy). */
 void rp__error_set_remedy(const char *remedy);
+/* Append to the thread's last error message (cut at its size), to add numbers a layer knows
+ * after rp__fail_lock has written the common part. */
+void rp__error_append(const char *fmt, ...) RP_PRINTF(1, 2);
 
 /* Report corruption: call the handler, then abort. Never returns, never allocates. */
 RP_NORETURN void rp__corrupt(const char *what, const void *addr);

@@ -8,7 +8,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 for f in include/rampart.h include/rampart/pages.h lib/librampart.so lib/librampart.a \
-         lib/pkgconfig/rampart.pc lib/cmake/rampart/rampartConfig.cmake bin/rampart; do
+         lib/pkgconfig/rampart.pc lib/cmake/rampart/rampartConfig.cmake bin/rampart \
+         include/rampart/lockall.h lib/librampart-lock.so; do
   [ -e "$tmp/prefix/$f" ] || { echo "FAILED: $f was not installed"; exit 1; }
 done
 command -v pkg-config >/dev/null || { echo "SKIPPED: pkg-config missing (Debian package pkgconf)"; exit 77; }
@@ -21,4 +22,14 @@ cmake --build "$tmp/consumer" >/dev/null
 "$tmp/consumer/locked_page_cmake" | grep -q "locked: yes" || { echo "FAILED: find_package build (shared)"; exit 1; }
 "$tmp/consumer/locked_page_cmake_static" | grep -q "locked: yes" || { echo "FAILED: find_package build (static)"; exit 1; }
 "$tmp/prefix/bin/rampart" version
+# The installed `rampart run` finds the installed librampart-lock.so (../lib next to bin/), and the
+# program it runs reports its own memory locked.
+cap=$(awk '$1 == "CapEff:" { print $2 }' /proc/self/status)
+if [ $(( (0x${cap:-0} >> 14) & 1 )) -eq 1 ]; then
+  lck=$(env -u RAMPART_LOCK_LIBRARY "$tmp/prefix/bin/rampart" run -- cat /proc/self/status | awk '$1 == "VmLck:" { print $2 }')
+  [ "${lck:-0}" -gt 0 ] || { echo "FAILED: the installed rampart run did not lock cat (VmLck ${lck:-?} kB)"; exit 1; }
+  echo "installed rampart run -- cat: VmLck $lck kB"
+else
+  echo "(no CAP_IPC_LOCK: the installed rampart run is checked as root only)"
+fi
 echo "install, pkg-config and find_package: ok"

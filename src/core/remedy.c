@@ -25,7 +25,8 @@ static const char rp__brief_unsupported[] =
     "  All logins of a user (/etc/security/limits.conf; takes effect at the next login):\n" \
     "      USER  soft  memlock  unlimited\n" \
     "      USER  hard  memlock  unlimited\n" \
-    "  One binary, without changing limits (lasts until the file is replaced):\n" \
+    "  One binary, without changing limits (lasts until the file is replaced; the loader then\n" \
+    "  ignores LD_PRELOAD, so the program must lock itself rather than run under rampart run):\n" \
     "      sudo setcap cap_ipc_lock=+ep /path/to/BINARY\n" \
     "  systemd service (then: systemctl daemon-reload && systemctl restart UNIT):\n" \
     "      [Service]\n" \

@@ -74,6 +74,15 @@ rp_status_t rp__fail_os(int os_error, const char *fmt, ...) {
 
 void rp__error_set_remedy(const char *remedy) { rp__last_error.remedy = remedy; }
 
+void rp__error_append(const char *fmt, ...) {
+    rp_error_t *e = &rp__last_error;
+    size_t used = strlen(e->message);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->message + used, sizeof e->message - used, fmt, ap);
+    va_end(ap);
+}
+
 void rp__assert_fail(const char *cond, const char *file, int line) {
     fprintf(stderr, "rampart: assertion failed: %s (%s:%d)\n", cond, file, line);
     abort();

@@ -112,6 +112,42 @@ bool rp__os_can_lock_unlimited(void);
  * VmLck under lock-on-fault). rp__os_err_unsupported() where the OS does not tell. */
 int rp__os_locked_bytes(int pid, size_t *vm_locked, size_t *resident_locked);
 
+/* ---- process-wide locking (the lockall layer) ---------------------------------------------------- */
+
+/* What rp__os_lockall locks, OR-ed. */
+#define RP__OS_LOCKALL_CURRENT 1u  /* every page mapped now (MCL_CURRENT) */
+#define RP__OS_LOCKALL_FUTURE 2u   /* every page mapped later (MCL_FUTURE) */
+#define RP__OS_LOCKALL_ONFAULT 4u  /* lock pages when first touched instead of now (MCL_ONFAULT) */
+/* The RP__OS_LOCKALL_* flags this platform can honour (Linux: all three, on 4.4+ kernels for
+ * ONFAULT; other POSIX: CURRENT and FUTURE; Windows: CURRENT only). */
+unsigned rp__os_lockall_supported(void);
+/* Lock all memory of this process. POSIX: mlockall through syscall() on Linux (sanitizer runtimes
+ * intercept mlockall and fake success). Windows: raise the working set, then VirtualLock every
+ * committed private region found with VirtualQuery; all or nothing (a failure unlocks what this
+ * call locked). *locked_bytes = bytes the call locked where the OS keeps no count of its own
+ * (Windows), 0 where it does (read it with rp__os_lock_info).
+ * pre: flags has CURRENT or FUTURE; flags within rp__os_lockall_supported(); locked_bytes != NULL. */
+int rp__os_lockall(unsigned flags, size_t *locked_bytes);
+/* Undo every lock of this process, future locking included (munlockall / VirtualUnlock of each
+ * committed private region). */
+int rp__os_unlockall(void);
+
+/* The lock-related state of process pid (0: this process). Fields the OS does not report are
+ * SIZE_MAX (sizes) or -1 (cap_ipc_lock). */
+typedef struct rp__os_lock_info {
+    size_t vm_locked;         /* what the kernel charges against the limit (VmLck) */
+    size_t resident_locked;   /* locked and resident (smaps_rollup Locked:) */
+    size_t vm_size;           /* mapped (VmSize): what MCL_CURRENT must fit under the limit */
+    size_t vm_rss;            /* resident (VmRSS) */
+    size_t limit_soft, limit_hard;  /* memlock limit; SIZE_MAX unlimited (/proc/PID/limits) */
+    int cap_ipc_lock;         /* CAP_IPC_LOCK in the effective set: 1 yes, 0 no, -1 unknown */
+    bool limit_binding;       /* the limit refuses locks beyond it (RLIMIT_MEMLOCK); false where
+                                 the lock primitives raise it on demand (Windows working set) */
+    char name[64];            /* the program's name (comm / module base name), "" if unknown */
+} rp__os_lock_info_t;
+/* ESRCH/ENOENT-style errors when the process does not exist. pre: out != NULL, pid >= 0. */
+int rp__os_lock_info(int pid, rp__os_lock_info_t *out);
+
 /* ---- advice ------------------------------------------------------------------------------------ */
 
 /* One advice per call, never OR-ed together: each is a separate madvise on POSIX. Advice the OS

@@ -378,6 +378,102 @@ int rp__os_locked_bytes(int pid, size_t *vm_locked, size_t *resident_locked) {
 #endif
 }
 
+/* ---- process-wide locking (the lockall layer) ---------------------------------------------------- */
+
+#if defined(__linux__) && !defined(MCL_ONFAULT)
+#  define MCL_ONFAULT 4
+#endif
+
+unsigned rp__os_lockall_supported(void) {
+#if defined(MCL_ONFAULT)
+    return RP__OS_LOCKALL_CURRENT | RP__OS_LOCKALL_FUTURE | RP__OS_LOCKALL_ONFAULT;
+#else
+    return RP__OS_LOCKALL_CURRENT | RP__OS_LOCKALL_FUTURE;
+#endif
+}
+
+int rp__os_lockall(unsigned flags, size_t *locked_bytes) {
+    RP_ASSERT((flags & (RP__OS_LOCKALL_CURRENT | RP__OS_LOCKALL_FUTURE)) != 0 && locked_bytes != NULL);
+    RP_ASSERT((flags & ~rp__os_lockall_supported()) == 0);
+    int native = 0;
+    if (flags & RP__OS_LOCKALL_CURRENT) native |= MCL_CURRENT;
+    if (flags & RP__OS_LOCKALL_FUTURE) native |= MCL_FUTURE;
+#if defined(MCL_ONFAULT)
+    if (flags & RP__OS_LOCKALL_ONFAULT) native |= MCL_ONFAULT;
+#endif
+    *locked_bytes = 0; /* the kernel keeps the count (VmLck) */
+#if defined(__linux__)
+    /* Straight to the kernel: sanitizer runtimes make mlockall a no-op that returns 0. */
+    if (syscall(SYS_mlockall, native) == 0) return 0;
+    /* Kernels before 4.4 do not know MCL_ONFAULT; the other flags are always valid. */
+    return (errno == EINVAL && (flags & RP__OS_LOCKALL_ONFAULT)) ? ENOSYS : errno;
+#else
+    return mlockall(native) == 0 ? 0 : errno;
+#endif
+}
+
+int rp__os_unlockall(void) {
+#if defined(__linux__)
+    return syscall(SYS_munlockall) == 0 ? 0 : errno;
+#else
+    return munlockall() == 0 ? 0 : errno;
+#endif
+}
+
+#if defined(__linux__)
+/* One limit column of /proc/PID/limits: a number of bytes or "unlimited". */
+static size_t rp__limit_value(const char *word) {
+    if (strcmp(word, "unlimited") == 0) return SIZE_MAX;
+    unsigned long long v = strtoull(word, NULL, 10);
+    return v >= (unsigned long long)SIZE_MAX ? SIZE_MAX : (size_t)v;
+}
+#endif
+
+int rp__os_lock_info(int pid, rp__os_lock_info_t *out) {
+    RP_ASSERT(out != NULL && pid >= 0);
+    memset(out, 0, sizeof *out);
+    out->vm_locked = out->resident_locked = out->vm_size = out->vm_rss = SIZE_MAX;
+    out->limit_soft = out->limit_hard = SIZE_MAX;
+    out->cap_ipc_lock = -1;
+    out->limit_binding = true;
+#if defined(__linux__)
+    char path[64], buf[4096];
+    unsigned long long v;
+    /* This process's limit is known even where /proc is not mounted. */
+    if (pid == 0) {
+        int err = rp__os_lock_limit(&out->limit_soft, &out->limit_hard);
+        if (err != 0) return err;
+    }
+    rp__proc_path(path, sizeof path, pid, "status");
+    if (rp__read_small_file(path, buf, sizeof buf) < 0) return errno;
+    /* Kernel threads and zombies have no memory lines: those figures stay unknown. */
+    if (rp__proc_field(buf, "VmLck:", 10, &v)) out->vm_locked = (size_t)v * 1024;
+    if (rp__proc_field(buf, "VmSize:", 10, &v)) out->vm_size = (size_t)v * 1024;
+    if (rp__proc_field(buf, "VmRSS:", 10, &v)) out->vm_rss = (size_t)v * 1024;
+    if (rp__proc_field(buf, "CapEff:", 16, &v)) out->cap_ipc_lock = (int)((v >> 14) & 1u); /* CAP_IPC_LOCK == 14 */
+    /* smaps_rollup needs ptrace-read access to another process: unknown without it. */
+    rp__proc_path(path, sizeof path, pid, "smaps_rollup");
+    if (rp__read_small_file(path, buf, sizeof buf) >= 0 && rp__proc_field(buf, "Locked:", 10, &v))
+        out->resident_locked = (size_t)v * 1024;
+    rp__proc_path(path, sizeof path, pid, "comm");
+    if (rp__read_small_file(path, out->name, sizeof out->name) >= 0) out->name[strcspn(out->name, "\n")] = '\0';
+    if (pid == 0) return 0;
+    rp__proc_path(path, sizeof path, pid, "limits");
+    if (rp__read_small_file(path, buf, sizeof buf) < 0) return errno;
+    const char *line = strstr(buf, "Max locked memory");
+    char soft[32], hard[32];
+    if (line == NULL || sscanf(line + strlen("Max locked memory"), "%31s %31s", soft, hard) != 2) return ENOSYS;
+    out->limit_soft = rp__limit_value(soft);
+    out->limit_hard = rp__limit_value(hard);
+    return 0;
+#else
+    /* Other systems: only this process's limit is readable without /proc. */
+    if (pid != 0 && pid != (int)getpid()) return ENOSYS;
+    out->cap_ipc_lock = geteuid() == 0;
+    return rp__os_lock_limit(&out->limit_soft, &out->limit_hard);
+#endif
+}
+
 /* ---- advice ------------------------------------------------------------------------------------ */
 
 int rp__os_advise(void *addr, size_t size, rp__os_advice_t advice) {

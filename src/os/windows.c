@@ -194,6 +194,114 @@ int rp__os_locked_bytes(int pid, size_t *vm_locked, size_t *resident_locked) {
     return ERROR_NOT_SUPPORTED;
 }
 
+/* ---- process-wide locking (the lockall layer) ----------------------------------------------------
+ * Windows has no mlockall: "current" is every committed private region (VirtualQuery), locked one
+ * by one after the working-set minimum has been raised to hold them all. There is no future or
+ * on-fault locking. Regions that VirtualLock cannot take (guard pages of thread stacks, no-access
+ * pages) are skipped: they hold nothing that could be paged out. */
+
+unsigned rp__os_lockall_supported(void) { return RP__OS_LOCKALL_CURRENT; }
+
+/* Whether a region is committed private memory that VirtualLock accepts. */
+static bool rp__lockall_region(const MEMORY_BASIC_INFORMATION *mbi) {
+    return mbi->State == MEM_COMMIT && mbi->Type == MEM_PRIVATE && !(mbi->Protect & (PAGE_GUARD | PAGE_NOACCESS));
+}
+
+/* Unlock the lockable regions in [0, stop); stop = UINTPTR_MAX for all of them. */
+static void rp__lockall_undo(uintptr_t stop) {
+    MEMORY_BASIC_INFORMATION mbi;
+    for (uintptr_t at = 0; at < stop && VirtualQuery((void *)at, &mbi, sizeof mbi) == sizeof mbi;) {
+        uintptr_t next = (uintptr_t)mbi.BaseAddress + mbi.RegionSize;
+        if (rp__lockall_region(&mbi)) VirtualUnlock(mbi.BaseAddress, mbi.RegionSize); /* ERROR_NOT_LOCKED is fine */
+        if (next <= at) break;
+        at = next;
+    }
+}
+
+int rp__os_lockall(unsigned flags, size_t *locked_bytes) {
+    RP_ASSERT(flags == RP__OS_LOCKALL_CURRENT && locked_bytes != NULL);
+    (void)flags;
+    *locked_bytes = 0;
+    /* First the total, so the working set grows once for all regions (plus slack for the pages
+     * this very loop touches). */
+    MEMORY_BASIC_INFORMATION mbi;
+    size_t total = 0;
+    for (uintptr_t at = 0; VirtualQuery((void *)at, &mbi, sizeof mbi) == sizeof mbi;) {
+        uintptr_t next = (uintptr_t)mbi.BaseAddress + mbi.RegionSize;
+        if (rp__lockall_region(&mbi) && rp__add_overflows(total, mbi.RegionSize, &total)) return ERROR_NOT_ENOUGH_MEMORY;
+        if (next <= at) break;
+        at = next;
+    }
+    SIZE_T min_ws, max_ws;
+    HANDLE self = GetCurrentProcess();
+    if (!GetProcessWorkingSetSize(self, &min_ws, &max_ws)) return (int)GetLastError();
+    size_t slack = 64 * rp__os_page_size(), new_min, new_max;
+    if (rp__add_overflows(min_ws, total, &new_min) || rp__add_overflows(new_min, slack, &new_min) ||
+        rp__add_overflows(max_ws > new_min ? max_ws : new_min, slack, &new_max))
+        return ERROR_NOT_ENOUGH_MEMORY;
+    if (!SetProcessWorkingSetSize(self, new_min, new_max)) return (int)GetLastError();
+    size_t locked = 0;
+    for (uintptr_t at = 0; VirtualQuery((void *)at, &mbi, sizeof mbi) == sizeof mbi;) {
+        uintptr_t next = (uintptr_t)mbi.BaseAddress + mbi.RegionSize;
+        if (rp__lockall_region(&mbi)) {
+            if (!VirtualLock(mbi.BaseAddress, mbi.RegionSize)) {
+                int err = (int)GetLastError();
+                rp__lockall_undo(at);
+                return err;
+            }
+            locked += mbi.RegionSize;
+        }
+        if (next <= at) break;
+        at = next;
+    }
+    *locked_bytes = locked;
+    return 0;
+}
+
+int rp__os_unlockall(void) {
+    rp__lockall_undo(UINTPTR_MAX);
+    return 0;
+}
+
+static bool rp__sum_locked(const rp__os_area_t *area, void *ctx) {
+    size_t *sum = ctx;
+    if (area->locked != SIZE_MAX) *sum += area->locked;
+    return true;
+}
+
+int rp__os_lock_info(int pid, rp__os_lock_info_t *out) {
+    RP_ASSERT(out != NULL && pid >= 0);
+    memset(out, 0, sizeof *out);
+    out->vm_locked = out->resident_locked = out->vm_size = out->vm_rss = SIZE_MAX;
+    out->limit_soft = out->limit_hard = SIZE_MAX;
+    out->cap_ipc_lock = -1;
+    out->limit_binding = false; /* rp__os_lock and rp__os_lockall raise the working set on demand */
+    bool self = pid == 0 || (DWORD)pid == GetCurrentProcessId();
+    HANDLE proc = self ? GetCurrentProcess()
+                       : OpenProcess(PROCESS_QUERY_INFORMATION | PROCESS_VM_READ, FALSE, (DWORD)pid);
+    if (proc == NULL) return (int)GetLastError();
+    int err = 0;
+    SIZE_T min_ws, max_ws;
+    PROCESS_MEMORY_COUNTERS_EX pmc;
+    if (GetProcessWorkingSetSize(proc, &min_ws, &max_ws)) {
+        out->limit_soft = min_ws;
+        out->limit_hard = max_ws;
+    } else {
+        err = (int)GetLastError();
+    }
+    if (GetProcessMemoryInfo(proc, (PROCESS_MEMORY_COUNTERS *)&pmc, sizeof pmc)) {
+        out->vm_size = pmc.PrivateUsage;
+        out->vm_rss = pmc.WorkingSetSize;
+    }
+    char name[MAX_PATH];
+    if (GetModuleBaseNameA(proc, NULL, name, sizeof name)) snprintf(out->name, sizeof out->name, "%s", name);
+    if (!self) CloseHandle(proc);
+    /* Locked pages are always resident here: one figure serves for both (QueryWorkingSetEx). */
+    size_t locked = 0;
+    if (rp__os_areas(self ? 0 : pid, rp__sum_locked, &locked) == 0) out->vm_locked = out->resident_locked = locked;
+    return err;
+}
+
 /* ---- advice ------------------------------------------------------------------------------------ */
 
 int rp__os_advise(void *addr, size_t size, rp__os_advice_t advice) {

@@ -5,5 +5,7 @@
 
 int rp_cli_doctor(int argc, char **argv);
 int rp_cli_maps(int argc, char **argv);
+int rp_cli_run(int argc, char **argv);
+int rp_cli_status(int argc, char **argv);
 
 #endif /* RP_CLI_H */

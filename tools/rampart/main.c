@@ -14,6 +14,8 @@ typedef struct rp_cli_command {
 static const rp_cli_command_t rp_cli_commands[] = {
     {"doctor", rp_cli_doctor, "check what this machine and process allow, then self-test each page source"},
     {"maps", rp_cli_maps, "show a process's memory regions: locked, excluded from core dumps, wiped on fork"},
+    {"run", rp_cli_run, "run a program with all of its memory locked in RAM (current and future pages)"},
+    {"status", rp_cli_status, "show a process's memory locks: locked bytes, limit, CAP_IPC_LOCK, room to lock more"},
 };
 
 static void rp_cli_usage(FILE *out) {

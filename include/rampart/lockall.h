@@ -1,0 +1,181 @@
+/* rampart/lockall.h — process-wide memory locking for daemons that must never be swapped out
+ * (duende-mlock, seed 002): lock every page of the process now, every page it maps later, or
+ * both, optionally as pages are first touched; a status the caller can inspect; errors that name
+ * the cause (no privilege, a memlock limit too small, a platform that cannot) and the fix; a
+ * preflight that answers "would this succeed here?" without locking anything; and the lock state
+ * of any process.
+ *
+ *   rp_lockall_config_t cfg = rp_lockall_config_default();   // current + future, required
+ *   rp_lockall_status_t st;
+ *   if (rp_lockall(&cfg, &st) != RP_OK) {                      // required: an error names the cause
+ *       fprintf(stderr, "%s\n%s\n", rp_last_error()->message, rp_last_error()->remedy);
+ *       exit(1);
+ *   }
+ *   char line[RP_LOCKALL_LINE_MAX];
+ *   puts(rp_lockall_status_format(&st, line, sizeof line));   // "locked: current+future, ..."
+ *
+ * Linux counts locked memory two ways, and both are reported: VmLck (/proc/PID/status) is what
+ * the kernel charges against RLIMIT_MEMLOCK, whole mappings as soon as they are locked; smaps
+ * "Locked:" is the locked memory actually resident. They differ under lock-on-fault, where a
+ * mapping is charged at once and its pages become resident (and locked) as they are touched.
+ *
+ * Locking all current memory needs the whole mapped size of the process (VmSize, not just what
+ * is resident) within the memlock limit, unless the process has CAP_IPC_LOCK. Future locking
+ * makes every later mapping count against the limit too: when the limit is reached, allocations
+ * fail (malloc returns NULL, thread creation fails), which is why the status warns when little
+ * headroom is left.
+ *
+ * Locks are not inherited across exec: to lock an unmodified program, preload
+ * librampart-lock.so (RAMPART_LOCK, see rp_lockall_config_parse) or use `rampart run`.
+ * Windows: current memory is locked (every committed private region, after raising the working
+ * set); future and on-fault locking are unsupported there (RP_LOCKALL_UNSUPPORTED).
+ *
+ * Threads: rp_lockall and rp_unlockall change process-wide state; call them from one thread,
+ * typically at start-up. The queries may run anywhere.
+ */
+#ifndef RAMPART_LOCKALL_H
+#define RAMPART_LOCKALL_H
+
+#include "rampart/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rp_lockall_config {
+    bool current;   /* lock every page mapped now (MCL_CURRENT) */
+    bool future;    /* lock every page mapped from now on (MCL_FUTURE) */
+    bool onfault;   /* lock pages when first touched instead of faulting them all in now
+                       (MCL_ONFAULT); needs current or future */
+    bool required;  /* true: a failure is an error; false (best effort): rp_lockall returns
+                       RP_OK with state RP_LOCKALL_FAILED and the cause in the status */
+} rp_lockall_config_t;
+
+/* current + future, required: the seed's lock_all(). */
+RP_API rp_lockall_config_t rp_lockall_config_default(void);
+
+/* Parse the RAMPART_LOCK grammar into *out:
+ *     spec  := "" | word ("," word)*          (spaces around words are ignored)
+ *     word  := current | future | onfault | required | best-effort
+ * NULL or "" gives the default (current,future,required). When neither current nor future is
+ * named, both are meant ("onfault" = "current,future,onfault"). "required" is the default;
+ * naming both required and best-effort, an unknown word or an empty word is RP_ERR_INVALID with
+ * the offending word in rp_last_error(). *out is written only on success. */
+RP_API rp_status_t rp_lockall_config_parse(const char *spec, rp_lockall_config_t *out);
+
+typedef enum rp_lockall_state {
+    RP_LOCKALL_LOCKED = 0,     /* everything asked for is locked */
+    RP_LOCKALL_FAILED,         /* the OS refused (see error, os_error, message, remedy) */
+    RP_LOCKALL_UNSUPPORTED     /* this platform cannot do (part of) what was asked; with best
+                                  effort the supported part was still done (current_locked) */
+} rp_lockall_state_t;
+
+/* A warning is raised when future locking runs under a finite memlock limit that leaves less
+ * than this much (or less than a quarter of the limit) for later mappings: two default 8 MiB
+ * thread stacks. */
+#define RP_LOCKALL_HEADROOM_MIN ((size_t)16 << 20)
+/* The exit status of a program whose required lock failed under librampart-lock.so (or whose
+ * RAMPART_LOCK is malformed): distinct from what programs commonly return, like env(1)'s 125. */
+#define RP_LOCKALL_EXIT_FAILURE 125
+/* Room for any line rp_lockall_status_format writes. */
+#define RP_LOCKALL_LINE_MAX 512
+
+typedef struct rp_lockall_status {
+    rp_lockall_state_t state;
+    rp_lockall_config_t config;    /* what was asked */
+    bool current_locked;           /* current pages were locked by this call */
+    bool future_locked;            /* future locking is in effect */
+    size_t locked_bytes;           /* locked now (VmLck; bytes locked by the call on Windows) */
+    size_t resident_locked_bytes;  /* locked and resident now (smaps Locked:; SIZE_MAX unknown) */
+    size_t needed_bytes;           /* what the lock charges: the mapped size (VmSize) with current */
+    size_t resident_bytes;         /* resident size (VmRSS) at the call; SIZE_MAX unknown */
+    size_t memlock_soft, memlock_hard;  /* the limit at the call; SIZE_MAX unlimited */
+    bool unlimited;                /* CAP_IPC_LOCK (or an unlimited soft limit): no limit applies */
+    /* FAILED / UNSUPPORTED: why. */
+    rp_status_t error;             /* RP_ERR_PERMISSION, RP_ERR_LIMIT, RP_ERR_UNSUPPORTED, ... */
+    int os_error;                  /* raw errno / GetLastError(), 0 if the OS was not asked */
+    char message[256];             /* the same text as rp_last_error()->message */
+    const char *remedy;            /* rp_remedy(error, RP_REMEDY_BRIEF), or NULL */
+    /* LOCKED with future: little room left under the limit for later mappings. */
+    bool low_headroom;
+    size_t headroom_bytes;         /* soft limit minus VmLck; SIZE_MAX when unlimited */
+    char warning[160];             /* "" unless low_headroom */
+} rp_lockall_status_t;
+
+/* Lock all memory of this process per *config (NULL: rp_lockall_config_default()). out may be
+ * NULL. Returns RP_OK when locked, and with best effort also when the lock failed or is
+ * unsupported (out->state says which). Errors: RP_ERR_INVALID for a configuration that asks for
+ * nothing (onfault alone, or neither current nor future), before any system call;
+ * RP_ERR_PERMISSION (no CAP_IPC_LOCK and a memlock limit of 0); RP_ERR_LIMIT (the mapped size is
+ * over RLIMIT_MEMLOCK: the message gives the soft and hard limits and the bytes needed);
+ * RP_ERR_UNSUPPORTED (required, and the platform lacks a part: nothing is locked then). Every
+ * failure carries the remedy in rp_last_error()->remedy and out->remedy. */
+RP_API rp_status_t rp_lockall(const rp_lockall_config_t *config, rp_lockall_status_t *out);
+
+/* Undo every memory lock of this process and stop future locking (munlockall). The OS has no
+ * narrower call: locks taken by page allocators, maps and pools go too, so use it at shutdown
+ * or before handing memory back, not while secrets are live elsewhere. */
+RP_API rp_status_t rp_unlockall(void);
+
+/* Whether this process has memory locked now: VmLck > 0, or future locking by rp_lockall is in
+ * effect, or (Windows, where the OS keeps no count) a lock-all by this library is. */
+RP_API bool rp_lockall_is_locked(void);
+
+/* Locked bytes of process pid (0: this process): *locked = VmLck (charged against the limit),
+ * *resident_locked = smaps Locked: (resident). Either pointer may be NULL; a figure the OS does
+ * not give is SIZE_MAX. */
+RP_API rp_status_t rp_lockall_locked_bytes(int pid, size_t *locked, size_t *resident_locked);
+
+/* One line describing st, into buf (always terminated; RP_LOCKALL_LINE_MAX is enough):
+ *   "locked: current+future, 14.2 MiB locked (VmLck), 3.1 MiB resident locked"
+ *   "not locked (best effort): resource limit exceeded: <message>"
+ *   "unsupported: <message>"
+ * plus "; warning: ..." when low_headroom. Returns buf. */
+RP_API const char *rp_lockall_status_format(const rp_lockall_status_t *st, char *buf, size_t size);
+
+/* ---- preflight ---------------------------------------------------------------------------------- */
+
+typedef struct rp_lockall_preflight {
+    rp_status_t verdict;           /* RP_OK: would succeed; otherwise the error it would give */
+    size_t needed_bytes;           /* what would be charged: bytes (rounded to pages), or VmSize */
+    size_t locked_bytes;           /* VmLck now */
+    size_t mapped_bytes;           /* VmSize now; SIZE_MAX unknown */
+    size_t memlock_soft, memlock_hard;  /* SIZE_MAX unlimited */
+    bool unlimited;                /* CAP_IPC_LOCK or an unlimited soft limit */
+    size_t headroom_bytes;         /* soft limit minus what would be locked after; SIZE_MAX unlimited */
+    bool low_headroom;             /* future locking would leave little headroom (see above) */
+    char reason[256];              /* why it would fail, or what it would do */
+    const char *remedy;            /* the brief remedy when it would fail for lack of privilege/limit */
+} rp_lockall_preflight_t;
+
+/* Would locking succeed in process pid (0: this process), and if not, why? Locks nothing.
+ * bytes > 0: would locking that many more bytes (mlock) fit beside what is locked now?
+ * bytes == 0: would rp_lockall(config) (NULL: the default) lock the whole process?
+ * Returns the verdict (also in out->verdict and, when not RP_OK, rp_last_error()); out must not
+ * be NULL. RP_ERR_INVALID for a bad config or pid, or an error reading the process's state. */
+RP_API rp_status_t rp_lockall_preflight(int pid, const rp_lockall_config_t *config, size_t bytes,
+                                        rp_lockall_preflight_t *out);
+
+/* ---- the lock state of any process -------------------------------------------------------------- */
+
+typedef struct rp_lockall_process {
+    int pid;
+    char name[64];                 /* the program's name; "" if unknown */
+    size_t locked_bytes;           /* VmLck; SIZE_MAX unknown */
+    size_t resident_locked_bytes;  /* smaps Locked:; SIZE_MAX unknown (needs ptrace access) */
+    size_t mapped_bytes;           /* VmSize; SIZE_MAX unknown */
+    size_t resident_bytes;         /* VmRSS; SIZE_MAX unknown */
+    size_t memlock_soft, memlock_hard;  /* SIZE_MAX unlimited */
+    int cap_ipc_lock;              /* 1 has CAP_IPC_LOCK, 0 has not, -1 unknown */
+    bool can_lock_more;            /* CAP_IPC_LOCK, or locked < soft limit */
+    size_t lockable_bytes;         /* how much more it may lock: SIZE_MAX unlimited */
+} rp_lockall_process_t;
+
+/* Fill *out for process pid (0: this process). RP_ERR_OS / RP_ERR_PERMISSION when it cannot be
+ * read (no such process, no access). */
+RP_API rp_status_t rp_lockall_query(int pid, rp_lockall_process_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RAMPART_LOCKALL_H */

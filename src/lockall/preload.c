@@ -1,0 +1,62 @@
+/* lockall/preload.c — librampart-lock.so: preloaded into a dynamically linked program
+ * (LD_PRELOAD, or `rampart run`), it locks the program's memory in a constructor, before main()
+ * and before the program's own constructors, because memory locks do not survive exec.
+ *
+ * RAMPART_LOCK configures it (grammar in rampart/lockall.h, rp_lockall_config_parse; unset means
+ * current,future,required). A malformed value, or a required lock that fails, prints the diagnosis
+ * and the remedy to stderr and ends the process with RP_LOCKALL_EXIT_FAILURE before the program
+ * runs. Best effort prints one warning line and lets the program run unlocked. Success is silent,
+ * except for a warning when future locking leaves little headroom under the memlock limit.
+ *
+ * The library is built from its own objects without sanitizer flags (see targets.cmake) and
+ * exports no symbols, so it can be injected into any program, and never interposes on the
+ * rp_* functions of a program that links rampart itself.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "os/os.h"
+#include "rampart/lockall.h"
+
+static void rp__preload_say(const char *text) { rp__os_write_stderr(text, strlen(text)); }
+
+__attribute__((constructor)) static void rp__preload_lock(void) {
+    char line[1024], who[96];
+    rp_lockall_process_t self;
+    if (rp_lockall_query(0, &self) == RP_OK && self.name[0]) snprintf(who, sizeof who, "%s (pid %d)", self.name, (int)getpid());
+    else snprintf(who, sizeof who, "pid %d", (int)getpid());
+
+    rp_lockall_config_t cfg;
+    if (rp_lockall_config_parse(getenv("RAMPART_LOCK"), &cfg) != RP_OK) {
+        snprintf(line, sizeof line, "rampart-lock: %s: not starting %s\n", rp_last_error()->message, who);
+        rp__preload_say(line);
+        _exit(RP_LOCKALL_EXIT_FAILURE);
+    }
+    rp_lockall_status_t st;
+    if (rp_lockall(&cfg, &st) != RP_OK) {
+        snprintf(line, sizeof line, "rampart-lock: cannot lock the memory of %s, so it does not run: %s: %s\n", who,
+                 rp_strerror(st.error), st.message);
+        rp__preload_say(line);
+        const char *full = rp_remedy(st.error, RP_REMEDY_FULL);
+        if (full != NULL) rp__preload_say(full);
+        rp__preload_say("rampart-lock: to run it unlocked instead, add best-effort to RAMPART_LOCK "
+                        "(rampart run --best-effort)\n");
+        _exit(RP_LOCKALL_EXIT_FAILURE);
+    }
+    if (st.state != RP_LOCKALL_LOCKED) {
+        char status[RP_LOCKALL_LINE_MAX];
+        snprintf(line, sizeof line, "rampart-lock: warning: %s runs with its memory not locked: %s\n", who,
+                 rp_lockall_status_format(&st, status, sizeof status));
+        rp__preload_say(line);
+        if (st.remedy != NULL) {
+            snprintf(line, sizeof line, "rampart-lock: fix: %s\n", st.remedy);
+            rp__preload_say(line);
+        }
+    } else if (st.low_headroom) {
+        snprintf(line, sizeof line, "rampart-lock: warning: %s: %s\n", who, st.warning);
+        rp__preload_say(line);
+    }
+}

@@ -1,0 +1,474 @@
+/* test_lockall.c — process-wide locking (issue 3) on POSIX: the RAMPART_LOCK grammar, invalid
+ * configurations, locking as root with VmLck growing, future locking of a later allocation,
+ * lock-on-fault (VmLck charged at once, smaps Locked: as pages are touched), the preflight, the
+ * query of any process, the one-line rendering; and, re-run as user nobody under small memlock
+ * limits: permission denied, resource limit with the right numbers, best effort that keeps
+ * running, and the headroom warning of future locking.
+ *
+ * Every case that locks runs in a fork child, so MCL_FUTURE never leaks into the next case.
+ * Under ASan/TSan the runtime maps terabytes of shadow memory (VmSize): locking it all now would
+ * fault it all in, so there the cases lock current memory on fault (MCL_ONFAULT), which the
+ * kernel accepts (it only charges VmLck) and which still shows every effect checked here.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+
+#include "os/os.h"
+#include "rampart.h"
+#include "testhelper.h"
+
+#ifdef RP_TEST_SANITIZED
+static const bool SANITIZED = true;
+#else
+static const bool SANITIZED = false;
+#endif
+
+static size_t PAGE;
+
+/* Run body in a fork child; true when it exited 0 (no failed check). */
+static bool forked(void (*body)(void)) {
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        rp_test_failures = 0;
+        body();
+        fflush(NULL);
+        _exit(rp_test_failures ? 1 : 0);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid) return false;
+    if (WIFSIGNALED(status)) fprintf(stderr, "    child died of signal %d\n", WTERMSIG(status));
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static size_t vm_locked(void) {
+    size_t v = SIZE_MAX;
+    rp_lockall_locked_bytes(0, &v, NULL);
+    return v;
+}
+
+static size_t resident_locked(void) {
+    size_t r = SIZE_MAX;
+    rp_lockall_locked_bytes(0, NULL, &r);
+    return r;
+}
+
+static rp_area_t area_at(const void *p) {
+    rp_area_t a;
+    memset(&a, 0, sizeof a);
+    if (rp_area_of(p, &a) != RP_OK) fprintf(stderr, "    rp_area_of(%p): %s\n", p, rp_last_error()->message);
+    return a;
+}
+
+/* n pages in a region of their own: a no-access page on each side keeps the kernel from merging
+ * them with a neighbour of equal flags, so the region's smaps figures are theirs alone. */
+static void *map_pages(size_t n) {
+    unsigned char *p = NULL;
+    if (rp__os_alloc((n + 2) * PAGE, (void **)&p) != 0) return NULL;
+    if (rp__os_protect(p, PAGE, RP__OS_PROT_NONE) != 0 || rp__os_protect(p + (n + 1) * PAGE, PAGE, RP__OS_PROT_NONE) != 0)
+        return NULL;
+    return p + PAGE;
+}
+
+static void touch(void *p, size_t pages) {
+    volatile unsigned char *b = p;
+    for (size_t i = 0; i < pages; i++) b[i * PAGE] = 1;
+}
+
+/* ---- configuration ------------------------------------------------------------------------------- */
+
+static void test_config_parse(void) {
+    rp_lockall_config_t c = rp_lockall_config_default();
+    CHECK(c.current && c.future && !c.onfault && c.required);
+    memset(&c, 0, sizeof c);
+    CHECK(rp_lockall_config_parse(NULL, &c) == RP_OK && c.current && c.future && !c.onfault && c.required);
+    CHECK(rp_lockall_config_parse("  ", &c) == RP_OK && c.current && c.future && c.required);
+    CHECK(rp_lockall_config_parse("current,future,onfault,best-effort", &c) == RP_OK);
+    CHECK(c.current && c.future && c.onfault && !c.required);
+    CHECK(rp_lockall_config_parse(" future , required ", &c) == RP_OK && !c.current && c.future && c.required);
+    CHECK(rp_lockall_config_parse("onfault", &c) == RP_OK && c.current && c.future && c.onfault && c.required);
+    CHECK(rp_lockall_config_parse("current", &c) == RP_OK && c.current && !c.future);
+
+    rp_lockall_config_t before = c;
+    CHECK(rp_lockall_config_parse("current,bogus", &c) == RP_ERR_INVALID);
+    CHECK(strstr(rp_last_error()->message, "unknown word 'bogus'") != NULL);
+    CHECK(memcmp(&c, &before, sizeof c) == 0); /* untouched on failure */
+    CHECK(rp_lockall_config_parse("current,", &c) == RP_ERR_INVALID);
+    CHECK(strstr(rp_last_error()->message, "empty word") != NULL);
+    CHECK(rp_lockall_config_parse(",future", &c) == RP_ERR_INVALID);
+    CHECK(rp_lockall_config_parse("required,best-effort", &c) == RP_ERR_INVALID);
+    CHECK(strstr(rp_last_error()->message, "both required and best-effort") != NULL);
+    CHECK(rp_lockall_config_parse("Current", &c) == RP_ERR_INVALID);
+    CHECK(rp_lockall_config_parse("current", NULL) == RP_ERR_INVALID);
+}
+
+static void body_invalid_config(void) {
+    size_t before = vm_locked();
+    rp_lockall_config_t onfault_only = {.onfault = true, .required = true};
+    rp_lockall_status_t st;
+    CHECK(rp_lockall(&onfault_only, &st) == RP_ERR_INVALID);
+    CHECK(st.state == RP_LOCKALL_FAILED && st.error == RP_ERR_INVALID && st.os_error == 0);
+    CHECK(strstr(st.message, "onfault needs current or future") != NULL);
+    CHECK(strstr(rp_last_error()->message, "onfault") != NULL);
+    /* Rejected with best effort too: a configuration that asks for nothing is a bug. */
+    rp_lockall_config_t nothing = {.required = false};
+    CHECK(rp_lockall(&nothing, NULL) == RP_ERR_INVALID);
+    CHECK(strstr(rp_last_error()->message, "neither current nor future") != NULL);
+    rp_lockall_preflight_t pf;
+    CHECK(rp_lockall_preflight(0, &onfault_only, 0, &pf) == RP_ERR_INVALID && pf.verdict == RP_ERR_INVALID);
+    CHECK(vm_locked() == before);
+    CHECK(!rp_lockall_is_locked() || before > 0);
+}
+
+static void test_invalid_config(void) { CHECK(forked(body_invalid_config)); }
+
+/* ---- locking as root ------------------------------------------------------------------------------- */
+
+static bool privileged(void) {
+    if (rp__os_can_lock_unlimited()) return true;
+    fprintf(stderr, "    (no CAP_IPC_LOCK: this case runs as root only; the unprivileged re-runs cover the rest)\n");
+    return false;
+}
+
+static void body_lock_current_future(void) {
+    size_t before = vm_locked();
+    CHECK(before == 0);
+    CHECK(!rp_lockall_is_locked());
+    rp_lockall_config_t cfg = rp_lockall_config_default();
+    cfg.onfault = SANITIZED;
+    rp_lockall_status_t st;
+    REQUIRE(rp_lockall(&cfg, &st) == RP_OK);
+    CHECK(st.state == RP_LOCKALL_LOCKED && st.current_locked && st.future_locked);
+    CHECK(st.unlimited && !st.low_headroom && st.headroom_bytes == SIZE_MAX);
+    CHECK(st.locked_bytes > before);
+    CHECK(st.needed_bytes > 0);
+    size_t after = vm_locked();
+    CHECK(after > before && after >= st.locked_bytes / 2);
+    CHECK(rp_lockall_is_locked());
+    char line[RP_LOCKALL_LINE_MAX];
+    rp_lockall_status_format(&st, line, sizeof line);
+    CHECK(strncmp(line, SANITIZED ? "locked: current+future+onfault, " : "locked: current+future, ", 24) == 0);
+
+    /* VmLck grows with what the process maps from now on. */
+    const size_t n = 64;
+    void *p = map_pages(n);
+    REQUIRE(p != NULL);
+    CHECK(vm_locked() >= after + n * PAGE);
+    CHECK(area_at(p).flags & RP_AREA_LOCKED);
+
+    CHECK(rp_unlockall() == RP_OK);
+    CHECK(vm_locked() == 0);
+    CHECK(!(area_at(p).flags & RP_AREA_LOCKED));
+    CHECK(!rp_lockall_is_locked());
+}
+
+static void test_lock_current_future(void) {
+    if (privileged()) CHECK(forked(body_lock_current_future));
+}
+
+/* Future locking alone leaves what is mapped now unlocked and locks what comes later. */
+static void body_future_covers_later_allocation(void) {
+    const size_t n = 64;
+    void *earlier = map_pages(n);
+    REQUIRE(earlier != NULL);
+    touch(earlier, n);
+    rp_lockall_config_t cfg = {.future = true, .onfault = SANITIZED, .required = true};
+    rp_lockall_status_t st;
+    REQUIRE(rp_lockall(&cfg, &st) == RP_OK);
+    CHECK(st.state == RP_LOCKALL_LOCKED && !st.current_locked && st.future_locked);
+    CHECK(!(area_at(earlier).flags & RP_AREA_LOCKED));
+
+    void *later = map_pages(n);
+    REQUIRE(later != NULL);
+    rp_area_t a = area_at(later);
+    CHECK(a.flags & RP_AREA_LOCKED);
+    if (!SANITIZED) CHECK(a.locked == n * PAGE); /* locked mappings are faulted in at once */
+    touch(later, n);
+    CHECK(area_at(later).locked == n * PAGE);
+    if (!SANITIZED) {
+        /* A heap block big enough to get its own mapping from malloc is locked too. */
+        size_t big = 4u << 20;
+        unsigned char *m = malloc(big);
+        REQUIRE(m != NULL);
+        CHECK(area_at(m).flags & RP_AREA_LOCKED);
+        free(m);
+    }
+    CHECK(rp_lockall_is_locked());
+}
+
+static void test_future_covers_later_allocation(void) {
+    if (privileged()) CHECK(forked(body_future_covers_later_allocation));
+}
+
+/* Lock on fault: the kernel charges whole mappings to VmLck at once; smaps Locked: counts only
+ * the pages touched since. */
+static void body_onfault(void) {
+    const size_t n = 64, touched = 16;
+    void *earlier = map_pages(n); /* mapped before the call, never touched */
+    REQUIRE(earlier != NULL);
+    rp_lockall_config_t cfg = {.current = true, .future = true, .onfault = true, .required = true};
+    rp_lockall_status_t st;
+    REQUIRE(rp_lockall(&cfg, &st) == RP_OK);
+    CHECK(st.state == RP_LOCKALL_LOCKED);
+    rp_area_t a = area_at(earlier);
+    CHECK(a.flags & RP_AREA_LOCKED);
+    CHECK(a.end - a.start == n * PAGE);
+    CHECK(a.locked == 0);
+    touch(earlier, touched);
+    CHECK(area_at(earlier).locked == touched * PAGE);
+
+    /* The process-wide smaps_rollup figure counts shared pages in proportion to the processes
+     * that map them, so it moves as other processes come and go: the exact checks are per region. */
+    size_t vm0 = vm_locked();
+    void *later = map_pages(n);
+    REQUIRE(later != NULL);
+    size_t vm1 = vm_locked();
+    CHECK(vm1 >= vm0 + (n + 2) * PAGE);            /* charged in full at mmap, guards too */
+    CHECK(area_at(later).locked == 0);             /* but nothing of it is resident yet */
+    touch(later, n);
+    CHECK(area_at(later).locked == n * PAGE);
+    /* VmLck and Locked: differ under on-fault: the untouched pages are charged, not resident. */
+    CHECK(vm1 >= resident_locked() + (n - touched) * PAGE);
+}
+
+static void test_onfault(void) {
+    if (privileged()) CHECK(forked(body_onfault));
+}
+
+/* ---- preflight, query, rendering ------------------------------------------------------------------- */
+
+static void test_preflight_locks_nothing(void) {
+    size_t before = vm_locked();
+    rp_lockall_preflight_t pf;
+    rp_status_t s = rp_lockall_preflight(0, NULL, 0, &pf);
+    CHECK(s == pf.verdict);
+    CHECK(pf.mapped_bytes > 0 && pf.mapped_bytes != SIZE_MAX);
+    CHECK(pf.needed_bytes == pf.mapped_bytes || pf.needed_bytes + (1u << 20) > pf.mapped_bytes);
+    struct rlimit rl;
+    getrlimit(RLIMIT_MEMLOCK, &rl);
+    CHECK(pf.memlock_soft == (rl.rlim_cur == RLIM_INFINITY ? SIZE_MAX : (size_t)rl.rlim_cur));
+    if (rp__os_can_lock_unlimited()) {
+        CHECK(s == RP_OK && pf.unlimited && pf.headroom_bytes == SIZE_MAX && !pf.low_headroom);
+        CHECK(strstr(pf.reason, "would succeed") != NULL && strstr(pf.reason, "CAP_IPC_LOCK") != NULL);
+        CHECK(rp_lockall_preflight(0, NULL, 1u << 30, &pf) == RP_OK);
+    }
+    CHECK(rp_lockall_preflight(0, NULL, SIZE_MAX, &pf) == RP_ERR_NOMEM); /* overflows when rounded */
+    CHECK(rp_lockall_preflight(-1, NULL, 0, &pf) == RP_ERR_INVALID);
+    CHECK(rp_lockall_preflight(0, NULL, 0, NULL) == RP_ERR_INVALID);
+    CHECK(rp_lockall_preflight(0x3fffffff, NULL, 0, &pf) != RP_OK); /* no such process */
+    CHECK(vm_locked() == before);
+}
+
+static void test_query(void) {
+    rp_lockall_process_t p;
+    REQUIRE(rp_lockall_query(0, &p) == RP_OK);
+    CHECK(p.pid == (int)getpid());
+    CHECK(strcmp(p.name, "test_lockall") == 0 || strcmp(p.name, "test") == 0);
+    CHECK(p.mapped_bytes != SIZE_MAX && p.mapped_bytes > 0 && p.resident_bytes > 0);
+    CHECK(p.locked_bytes == vm_locked());
+    struct rlimit rl;
+    getrlimit(RLIMIT_MEMLOCK, &rl);
+    CHECK(p.memlock_hard == (rl.rlim_max == RLIM_INFINITY ? SIZE_MAX : (size_t)rl.rlim_max));
+    CHECK(p.cap_ipc_lock == (rp__os_can_lock_unlimited() ? 1 : 0));
+    if (p.cap_ipc_lock == 1) CHECK(p.can_lock_more && p.lockable_bytes == SIZE_MAX);
+    /* Another process, with limits of its own (lowering needs no privilege): they must come
+     * from its /proc/PID/limits, not from ours. */
+    int ready[2], done[2];
+    REQUIRE(pipe(ready) == 0 && pipe(done) == 0);
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        close(done[1]); /* so the read below ends when the parent closes its end */
+        struct rlimit mine = {1u << 20, 2u << 20};
+        char c = setrlimit(RLIMIT_MEMLOCK, &mine) == 0 ? 'y' : 'n';
+        if (write(ready[1], &c, 1) != 1) _exit(1);
+        (void)read(done[0], &c, 1); /* until the parent has looked */
+        _exit(0);
+    }
+    REQUIRE(child > 0);
+    char c = 0;
+    CHECK(read(ready[0], &c, 1) == 1 && c == 'y');
+    CHECK(rp_lockall_query(child, &p) == RP_OK);
+    CHECK(p.pid == child && strcmp(p.name, "test_lockall") == 0);
+    CHECK(p.memlock_soft == (1u << 20) && p.memlock_hard == (2u << 20));
+    CHECK(p.mapped_bytes != SIZE_MAX && p.locked_bytes == 0);
+    if (p.cap_ipc_lock == 0) CHECK(p.can_lock_more && p.lockable_bytes == (1u << 20));
+    rp_lockall_preflight_t pf;
+    CHECK(rp_lockall_preflight(child, NULL, 4u << 20, &pf) == (p.cap_ipc_lock == 1 ? RP_OK : RP_ERR_LIMIT));
+    CHECK(pf.memlock_soft == (1u << 20));
+    close(done[1]);
+    waitpid(child, NULL, 0);
+    close(ready[0]);
+    close(ready[1]);
+    close(done[0]);
+    CHECK(rp_lockall_query(0x3fffffff, &p) != RP_OK);
+    CHECK(strstr(rp_last_error()->message, "1073741823") != NULL);
+    CHECK(rp_lockall_query(-5, &p) == RP_ERR_INVALID);
+    CHECK(rp_lockall_query(0, NULL) == RP_ERR_INVALID);
+    CHECK(rp_lockall_locked_bytes(-1, NULL, NULL) == RP_ERR_INVALID);
+}
+
+static void test_format(void) {
+    char line[RP_LOCKALL_LINE_MAX];
+    rp_lockall_status_t st;
+    memset(&st, 0, sizeof st);
+    st.config = rp_lockall_config_default();
+    st.state = RP_LOCKALL_LOCKED;
+    st.locked_bytes = 3u << 20;
+    st.resident_locked_bytes = 1u << 20;
+    CHECK(strcmp(rp_lockall_status_format(&st, line, sizeof line),
+                 "locked: current+future, 3 MiB locked, 1 MiB of it resident") == 0);
+    st.low_headroom = true;
+    snprintf(st.warning, sizeof st.warning, "little room");
+    CHECK(strstr(rp_lockall_status_format(&st, line, sizeof line), "; warning: little room") != NULL);
+    st.low_headroom = false;
+    st.state = RP_LOCKALL_FAILED;
+    st.config.required = false;
+    st.error = RP_ERR_LIMIT;
+    snprintf(st.message, sizeof st.message, "the reason");
+    CHECK(strcmp(rp_lockall_status_format(&st, line, sizeof line),
+                 "not locked (best effort): resource limit exceeded: the reason") == 0);
+    st.state = RP_LOCKALL_UNSUPPORTED;
+    CHECK(strcmp(rp_lockall_status_format(&st, line, sizeof line), "unsupported: the reason") == 0);
+    char tiny[8];
+    CHECK(strlen(rp_lockall_status_format(&st, tiny, sizeof tiny)) == sizeof tiny - 1);
+    CHECK(rp_lockall_status_format(NULL, line, sizeof line) == line);
+    CHECK(rp_lockall_status_format(&st, NULL, 0) == NULL);
+}
+
+/* ---- the unprivileged re-runs (argv[1] selects the case) ------------------------------------------ */
+
+/* Nobody, memlock 0:0: permission denied, before and after the attempt, and with best effort. */
+static int unprivileged_no_limit(void) {
+    CHECK(getuid() == 65534 && !rp__os_can_lock_unlimited());
+    rp_lockall_preflight_t pf;
+    CHECK(rp_lockall_preflight(0, NULL, 0, &pf) == RP_ERR_PERMISSION && pf.verdict == RP_ERR_PERMISSION);
+    CHECK(pf.remedy != NULL && strstr(pf.remedy, "CAP_IPC_LOCK") != NULL);
+    CHECK(rp_lockall_preflight(0, NULL, 4096, &pf) == RP_ERR_PERMISSION);
+
+    rp_lockall_status_t st;
+    CHECK(rp_lockall(NULL, &st) == RP_ERR_PERMISSION);
+    CHECK(st.state == RP_LOCKALL_FAILED && st.error == RP_ERR_PERMISSION && st.os_error == EPERM);
+    CHECK(strstr(st.message, "memlock limit soft 0 B, hard 0 B") != NULL);
+    CHECK(strstr(st.message, "no CAP_IPC_LOCK") != NULL);
+    CHECK(st.remedy != NULL && strstr(st.remedy, "setcap") != NULL);
+    CHECK(rp_last_error()->status == RP_ERR_PERMISSION && rp_last_error()->remedy == st.remedy);
+    rp_lockall_config_t future = {.future = true, .required = true};
+    CHECK(rp_lockall(&future, &st) == RP_ERR_PERMISSION);
+    rp_lockall_config_t best = {.current = true, .future = true, .onfault = SANITIZED, .required = false};
+    CHECK(rp_lockall(&best, &st) == RP_OK);
+    CHECK(st.state == RP_LOCKALL_FAILED && st.error == RP_ERR_PERMISSION);
+    CHECK(vm_locked() == 0 && !rp_lockall_is_locked());
+    return rp_test_exit();
+}
+
+/* Nobody, memlock 64 KiB soft / 128 KiB hard: resource limit, with those numbers and the mapped
+ * size the process needed; the preflight predicts it without locking. */
+static int unprivileged_small_limit(void) {
+    rp_lockall_preflight_t pf;
+    CHECK(rp_lockall_preflight(0, NULL, 0, &pf) == RP_ERR_LIMIT);
+    CHECK(pf.memlock_soft == 65536 && pf.memlock_hard == 131072 && !pf.unlimited);
+    CHECK(pf.needed_bytes == pf.mapped_bytes && pf.needed_bytes > 65536);
+    CHECK(strstr(pf.reason, "soft limit 64 KiB, hard 128 KiB") != NULL);
+    CHECK(pf.remedy != NULL && strstr(pf.remedy, "ulimit -l") != NULL);
+    CHECK(rp_lockall_preflight(0, NULL, 32768, &pf) == RP_OK && pf.headroom_bytes == 32768);
+    CHECK(rp_lockall_preflight(0, NULL, 65537, &pf) == RP_ERR_LIMIT);
+    CHECK(strstr(pf.reason, "locking 68 KiB more would exceed the memlock limit") != NULL);
+
+    rp_lockall_process_t q;
+    CHECK(rp_lockall_query(0, &q) == RP_OK);
+    CHECK(q.can_lock_more && q.lockable_bytes == 65536 && q.cap_ipc_lock == 0);
+    rp_lockall_config_t cfg = rp_lockall_config_default();
+    cfg.onfault = SANITIZED;
+    rp_lockall_status_t st;
+    CHECK(rp_lockall(&cfg, &st) == RP_ERR_LIMIT);
+    CHECK(st.state == RP_LOCKALL_FAILED && st.error == RP_ERR_LIMIT);
+    CHECK(st.memlock_soft == 65536 && st.memlock_hard == 131072);
+    /* The bytes needed are the mapped size at the call, which the query read just before. */
+    size_t diff = st.needed_bytes > q.mapped_bytes ? st.needed_bytes - q.mapped_bytes : q.mapped_bytes - st.needed_bytes;
+    CHECK(diff <= (1u << 20));
+    char need[32], msg[300];
+    snprintf(msg, sizeof msg, "of %s failed", rp_format_bytes(st.needed_bytes, need, sizeof need));
+    CHECK(strstr(st.message, msg) != NULL);
+    snprintf(msg, sizeof msg, "must fit: %s (VmSize)", need);
+    CHECK(strstr(st.message, msg) != NULL);
+    CHECK(strstr(st.message, "memlock limit soft 64 KiB, hard 128 KiB") != NULL);
+    CHECK(st.remedy != NULL && strstr(st.remedy, "ulimit -l") != NULL);
+    CHECK(vm_locked() == 0);
+    if (rp_test_failures) fprintf(stderr, "    message: %s\n", st.message);
+    return rp_test_exit();
+}
+
+/* Nobody, memlock 64 KiB, best effort: a failed status, and the program goes on. */
+static int unprivileged_best_effort(void) {
+    rp_lockall_config_t cfg = {.current = true, .future = true, .onfault = SANITIZED, .required = false};
+    rp_lockall_status_t st;
+    CHECK(rp_lockall(&cfg, &st) == RP_OK);
+    CHECK(st.state == RP_LOCKALL_FAILED && st.error == RP_ERR_LIMIT && !st.current_locked && !st.future_locked);
+    char line[RP_LOCKALL_LINE_MAX];
+    CHECK(strncmp(rp_lockall_status_format(&st, line, sizeof line), "not locked (best effort): resource limit exceeded: ",
+                  50) == 0);
+    /* Still running, unlocked, and allocating normally. */
+    size_t n = 1u << 20;
+    unsigned char *p = malloc(n);
+    CHECK(p != NULL);
+    if (p == NULL) return rp_test_exit();
+    memset(p, 0x5a, n);
+    size_t sum = 0;
+    for (size_t i = 0; i < n; i += 4096) sum += p[i];
+    CHECK(sum == 0x5a * (n / 4096));
+    free(p);
+    CHECK(vm_locked() == 0 && !rp_lockall_is_locked());
+    return rp_test_exit();
+}
+
+/* Nobody, memlock 4 MiB: future locking succeeds, warns about headroom, and the kernel indeed
+ * refuses a later mapping bigger than what is left. */
+static int unprivileged_headroom(void) {
+    rp_lockall_config_t cfg = {.future = true, .onfault = true, .required = true};
+    rp_lockall_preflight_t pf;
+    CHECK(rp_lockall_preflight(0, &cfg, 0, &pf) == RP_OK && pf.low_headroom);
+    rp_lockall_status_t st;
+    CHECK(rp_lockall(&cfg, &st) == RP_OK);
+    CHECK(st.state == RP_LOCKALL_LOCKED && st.future_locked && !st.current_locked);
+    CHECK(st.low_headroom && st.headroom_bytes <= (4u << 20));
+    CHECK(strstr(st.warning, "of the 4 MiB memlock limit") != NULL);
+    char line[RP_LOCKALL_LINE_MAX];
+    CHECK(strstr(rp_lockall_status_format(&st, line, sizeof line), "; warning: future locking leaves") != NULL);
+    void *p = NULL;
+    CHECK(rp__os_alloc(8u << 20, &p) != 0); /* over the limit: refused */
+    return rp_test_exit();
+}
+
+static void test_unprivileged(void) {
+    CHECK(rp_test_unprivileged("0:0", "unprivileged-no-limit") == 0);
+    CHECK(rp_test_unprivileged("65536:131072", "unprivileged-small-limit") == 0);
+    CHECK(rp_test_unprivileged("65536:65536", "unprivileged-best-effort") == 0);
+    CHECK(rp_test_unprivileged("4194304:4194304", "unprivileged-headroom") == 0);
+}
+
+int main(int argc, char **argv) {
+    PAGE = rp_page_size();
+    if (argc > 1 && !strcmp(argv[1], "unprivileged-no-limit")) return unprivileged_no_limit();
+    if (argc > 1 && !strcmp(argv[1], "unprivileged-small-limit")) return unprivileged_small_limit();
+    if (argc > 1 && !strcmp(argv[1], "unprivileged-best-effort")) return unprivileged_best_effort();
+    if (argc > 1 && !strcmp(argv[1], "unprivileged-headroom")) return unprivileged_headroom();
+    if (argc > 1 && !strcmp(argv[1], "unprivileged")) {
+        const char *why = rp_test_unprivileged_unavailable();
+        if (why != NULL) rp_test_skip(why);
+        RP_TEST(test_unprivileged);
+        return rp_test_exit();
+    }
+    RP_TEST(test_config_parse);
+    RP_TEST(test_invalid_config);
+    RP_TEST(test_lock_current_future);
+    RP_TEST(test_future_covers_later_allocation);
+    RP_TEST(test_onfault);
+    RP_TEST(test_preflight_locks_nothing);
+    RP_TEST(test_query);
+    RP_TEST(test_format);
+    return rp_test_exit();
+}

@@ -1,0 +1,203 @@
+/* run.c — `rampart run [--onfault] [--best-effort] [--] CMD ARGS...`: run an unmodified program
+ * with its memory locked. Memory locks do not survive exec, so this command does not lock
+ * anything itself: it preloads librampart-lock.so into CMD (LD_PRELOAD) with RAMPART_LOCK set from
+ * the options, and that library locks CMD's memory before CMD's main() runs; a required lock that
+ * fails stops CMD from running (exit status RP_LOCKALL_EXIT_FAILURE) with the diagnosis on stderr.
+ *
+ * The library is looked for in this order: $RAMPART_LOCK_LIBRARY; ../lib/ next to this binary
+ * (an installed tree: PREFIX/bin/rampart, PREFIX/lib/librampart-lock.so); the build tree
+ * (BUILD/tools/rampart/rampart, BUILD/librampart-lock.so).
+ *
+ * The dynamic loader ignores LD_PRELOAD for statically linked programs and for set-user-ID,
+ * set-group-ID or file-capability programs; CMD is checked for those first, so a required lock is
+ * never silently skipped. Exit status: CMD's own, or 125 (lock failed / cannot preload), 126
+ * (CMD cannot be executed), 127 (CMD not found), 2 (bad arguments). POSIX only.
+ */
+/* realpath, readlink, pread, setenv, getxattr, O_CLOEXEC: POSIX and Linux, not ISO C. */
+#define _GNU_SOURCE 1
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "rampart.h"
+
+#define RP_RUN_LIBRARY "librampart-lock.so"
+
+static void rp_run_usage(FILE *out) {
+    fprintf(out,
+            "usage: rampart run [--onfault] [--best-effort] [--] CMD [ARGS...]\n"
+            "  run CMD with all of its memory locked in RAM (current and future pages), through the\n"
+            "  preload library " RP_RUN_LIBRARY " (RAMPART_LOCK=current,future[,onfault][,best-effort]).\n"
+            "  --onfault      lock pages as CMD first touches them instead of faulting them all in now\n"
+            "  --best-effort  run CMD unlocked (with a warning) when locking fails; by default CMD\n"
+            "                 does not run and the exit status is %d\n"
+            "  RAMPART_LOCK_LIBRARY=PATH overrides where the library is found. Check the result with\n"
+            "  `rampart status PID`.\n",
+            RP_LOCKALL_EXIT_FAILURE);
+}
+
+/* The preload library: an absolute path in out, or false with the places tried on stderr. */
+static bool rp_run_find_library(char *out, size_t size) {
+    const char *env = getenv("RAMPART_LOCK_LIBRARY");
+    char path[PATH_MAX + 64], resolved[PATH_MAX];
+    if (env != NULL && env[0] != '\0') {
+        if (realpath(env, resolved) != NULL && access(resolved, R_OK) == 0) {
+            snprintf(out, size, "%s", resolved);
+            return true;
+        }
+        fprintf(stderr, "rampart run: RAMPART_LOCK_LIBRARY=%s: %s\n", env, strerror(errno));
+        return false;
+    }
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        fprintf(stderr, "rampart run: cannot find this program's directory (/proc/self/exe): %s; "
+                        "set RAMPART_LOCK_LIBRARY=/path/to/" RP_RUN_LIBRARY "\n", strerror(errno));
+        return false;
+    }
+    exe[n] = '\0';
+    *strrchr(exe, '/') = '\0';
+    static const char *const places[] = {"%s/../lib/" RP_RUN_LIBRARY, "%s/../../" RP_RUN_LIBRARY};
+    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
+        snprintf(path, sizeof path, places[i], exe);
+        if (realpath(path, resolved) != NULL && access(resolved, R_OK) == 0) {
+            snprintf(out, size, "%s", resolved);
+            return true;
+        }
+    }
+    fprintf(stderr, "rampart run: " RP_RUN_LIBRARY " is neither in %s/../lib/ (installed) nor in %s/../../ (build "
+                    "tree); set RAMPART_LOCK_LIBRARY=/path/to/" RP_RUN_LIBRARY "\n", exe, exe);
+    return false;
+}
+
+/* CMD as the kernel will find it (PATH search for a bare name), or false when it is not found. */
+static bool rp_run_which(const char *cmd, char *out, size_t size) {
+    if (strchr(cmd, '/') != NULL) {
+        snprintf(out, size, "%s", cmd);
+        return access(out, F_OK) == 0;
+    }
+    const char *path = getenv("PATH");
+    if (path == NULL) path = "/usr/local/bin:/usr/bin:/bin";
+    for (const char *p = path; *p;) {
+        size_t len = strcspn(p, ":");
+        snprintf(out, size, "%.*s/%s", (int)(len ? len : 1), len ? p : ".", cmd);
+        if (access(out, X_OK) == 0) return true;
+        p += len;
+        if (*p == ':') p++;
+    }
+    return false;
+}
+
+/* Why the dynamic loader would not preload into the file at path, or NULL when it would (or when
+ * the file is a script or not ELF: then its interpreter is what runs, and is checked by the kernel
+ * path, not here). */
+static const char *rp_run_unpreloadable(const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0) return NULL;
+    if (st.st_mode & (S_ISUID | S_ISGID))
+        return "it is set-user-ID or set-group-ID: the dynamic loader ignores LD_PRELOAD for it";
+    if (getxattr(path, "security.capability", NULL, 0) > 0)
+        return "it has file capabilities (setcap): the dynamic loader ignores LD_PRELOAD for it";
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    unsigned char ident[EI_NIDENT];
+    const char *why = NULL;
+    if (pread(fd, ident, sizeof ident, 0) == (ssize_t)sizeof ident && memcmp(ident, ELFMAG, SELFMAG) == 0) {
+        /* Dynamically linked means a PT_INTERP program header naming the loader. */
+        bool dynamic = false;
+        if (ident[EI_CLASS] == ELFCLASS64) {
+            Elf64_Ehdr eh;
+            Elf64_Phdr ph;
+            if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh)
+                for (unsigned i = 0; i < eh.e_phnum && !dynamic; i++)
+                    if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (Elf64_Off)i * eh.e_phentsize)) == (ssize_t)sizeof ph)
+                        dynamic = ph.p_type == PT_INTERP;
+        } else if (ident[EI_CLASS] == ELFCLASS32) {
+            Elf32_Ehdr eh;
+            Elf32_Phdr ph;
+            if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh)
+                for (unsigned i = 0; i < eh.e_phnum && !dynamic; i++)
+                    if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (Elf32_Off)i * eh.e_phentsize)) == (ssize_t)sizeof ph)
+                        dynamic = ph.p_type == PT_INTERP;
+        }
+        if (!dynamic) why = "it is statically linked: there is no dynamic loader to preload the library";
+    }
+    close(fd);
+    return why;
+}
+
+int rp_cli_run(int argc, char **argv) {
+    bool onfault = false, best_effort = false;
+    int i = 0;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "--")) {
+            i++;
+            break;
+        }
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            rp_run_usage(stdout);
+            return 0;
+        }
+        if (!strcmp(argv[i], "--onfault")) onfault = true;
+        else if (!strcmp(argv[i], "--best-effort")) best_effort = true;
+        else {
+            fprintf(stderr, "rampart run: unknown option '%s'\n", argv[i]);
+            rp_run_usage(stderr);
+            return 2;
+        }
+    }
+    if (i >= argc) {
+        fprintf(stderr, "rampart run: no command given\n");
+        rp_run_usage(stderr);
+        return 2;
+    }
+    char **cmd = argv + i;
+
+    char exe[PATH_MAX];
+    if (!rp_run_which(cmd[0], exe, sizeof exe)) {
+        fprintf(stderr, "rampart run: %s: command not found\n", cmd[0]);
+        return 127;
+    }
+    const char *why = rp_run_unpreloadable(exe);
+    if (why != NULL) {
+        fprintf(stderr, "rampart run: %s cannot be locked this way: %s.\n"
+                        "  Call rp_lockall() in the program instead%s.\n",
+                exe, why, best_effort ? "; running it unlocked (best effort)" : "");
+        if (!best_effort) return RP_LOCKALL_EXIT_FAILURE;
+    }
+
+    char lib[PATH_MAX];
+    if (!rp_run_find_library(lib, sizeof lib)) return RP_LOCKALL_EXIT_FAILURE;
+    char spec[64];
+    snprintf(spec, sizeof spec, "current,future%s%s", onfault ? ",onfault" : "", best_effort ? ",best-effort" : "");
+    /* Ours goes last: a sanitizer runtime the user preloads must stay first. */
+    const char *old = getenv("LD_PRELOAD");
+    size_t need = strlen(lib) + (old ? strlen(old) + 1 : 0) + 1;
+    char *preload = malloc(need);
+    if (preload == NULL) {
+        fprintf(stderr, "rampart run: out of memory\n");
+        return RP_LOCKALL_EXIT_FAILURE;
+    }
+    if (old != NULL && old[0] != '\0') snprintf(preload, need, "%s:%s", old, lib);
+    else snprintf(preload, need, "%s", lib);
+    if (setenv("RAMPART_LOCK", spec, 1) != 0 || setenv("LD_PRELOAD", preload, 1) != 0) {
+        fprintf(stderr, "rampart run: cannot set the environment: %s\n", strerror(errno));
+        free(preload);
+        return RP_LOCKALL_EXIT_FAILURE;
+    }
+    free(preload);
+    fflush(NULL);
+    execv(exe, cmd);
+    int err = errno;
+    fprintf(stderr, "rampart run: cannot run %s: %s\n", exe, strerror(err));
+    return err == ENOENT ? 127 : 126;
+}

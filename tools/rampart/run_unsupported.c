@@ -1,0 +1,14 @@
+/* run_unsupported.c — `rampart run` where programs cannot be preloaded (Windows): the command
+ * exists so the CLI is the same everywhere, and says what to do instead. */
+#include <stdio.h>
+
+#include "cli.h"
+#include "rampart.h"
+
+int rp_cli_run(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "rampart run: this platform cannot preload a library into another program; call\n"
+                    "  rp_lockall() (with current, best effort) at the start of the program instead\n");
+    return RP_LOCKALL_EXIT_FAILURE;
+}
