@@ -16,5 +16,6 @@
 #include "rampart/pages.h"
 #include "rampart/system.h"
 #include "rampart/map.h"
+#include "rampart/heap.h"
 
 #endif /* RAMPART_H */

@@ -265,4 +265,23 @@ int rp__os_flush(void *addr, size_t size, bool async, rp__os_file_t file);
  * (__builtin___clear_cache / FlushInstructionCache). Cannot fail. */
 void rp__os_icache_flush(void *addr, size_t size);
 
+/* ---- heap support (the heap layer) ------------------------------------------------------------- */
+
+/* A monotonic clock in milliseconds (for delayed purging); cheap, coarse resolution is fine. */
+uint64_t rp__os_clock_ms(void);
+/* Give up the processor briefly (sched_yield / SwitchToThread). */
+void rp__os_yield(void);
+/* A per-thread slot whose value is passed to fn when a thread that set it exits (pthread key
+ * destructor / fiber-local storage callback). One slot per process is enough for the heap.
+ * pre: fn != NULL; key != NULL. */
+typedef uintptr_t rp__os_thread_key_t;
+int rp__os_thread_key_create(rp__os_thread_key_t *key, void (*fn)(void *value));
+/* Set this thread's value (non-NULL arms the exit callback, NULL disarms it). */
+int rp__os_thread_key_set(rp__os_thread_key_t key, void *value);
+/* Run prepare before fork() in the parent, parent/child after it (pthread_atfork);
+ * rp__os_err_unsupported() where there is no fork. */
+int rp__os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+/* Re-initialise a mutex (in a fork child, where it may have been held by a thread that is gone). */
+void rp__os_mutex_reset(rp__os_mutex_t *m);
+
 #endif /* RP_OS_H */

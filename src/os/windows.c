@@ -505,3 +505,36 @@ int rp__os_flush(void *addr, size_t size, bool async, rp__os_file_t file) {
 }
 
 void rp__os_icache_flush(void *addr, size_t size) { FlushInstructionCache(GetCurrentProcess(), addr, size); }
+
+/* ---- heap support (the heap layer) ------------------------------------------------------------- */
+
+uint64_t rp__os_clock_ms(void) { return (uint64_t)GetTickCount64(); }
+
+void rp__os_yield(void) { SwitchToThread(); }
+
+/* Fiber-local storage calls its callback with the WINAPI convention; one slot per process. */
+static void (*rp__thread_exit_fn)(void *);
+static VOID WINAPI rp__thread_exit_trampoline(PVOID value) {
+    if (value != NULL && rp__thread_exit_fn != NULL) rp__thread_exit_fn(value);
+}
+
+int rp__os_thread_key_create(rp__os_thread_key_t *key, void (*fn)(void *value)) {
+    rp__thread_exit_fn = fn;
+    DWORD k = FlsAlloc(rp__thread_exit_trampoline);
+    if (k == FLS_OUT_OF_INDEXES) return (int)GetLastError();
+    *key = (rp__os_thread_key_t)k;
+    return 0;
+}
+
+int rp__os_thread_key_set(rp__os_thread_key_t key, void *value) {
+    return FlsSetValue((DWORD)key, value) ? 0 : (int)GetLastError();
+}
+
+int rp__os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void)) {
+    (void)prepare;
+    (void)parent;
+    (void)child;
+    return rp__os_err_unsupported();
+}
+
+void rp__os_mutex_reset(rp__os_mutex_t *m) { m->srw = NULL; }
