@@ -35,6 +35,8 @@ void rp__free_remote(rp__page_t *page, rp__block_t *b) {
     }
 }
 
+static void rp__free_local(rp__local_t *local, rp__page_t *page, rp__block_t *b);
+
 static void rp__free_segment(void *p, rp__segment_t *seg) {
     rp__page_t *page = seg->slice_page[(size_t)((uint8_t *)p - seg->span.base) >> RP__SLICE_SHIFT];
     if (page == NULL || (uint8_t *)p < page->start) rp__bad_free(p, page);
@@ -46,10 +48,24 @@ static void rp__free_segment(void *p, rp__segment_t *seg) {
     if (page->flags & RP__PAGE_WIPE) rp_memzero(p, page->bsize);
     rp__block_t *b = p;
     rp__local_t *local = rp__tls_local;
+    if (page->local->shared) {
+        /* A first-class heap: its one cache is used under the heap lock, so free into it directly
+         * (the block is reusable at once and the counts are exact). */
+        rp_heap_t *heap = page->local->heap;
+        rp__heap_lock(heap);
+        rp__free_local(page->local, page, b);
+        rp__heap_unlock(heap);
+        return;
+    }
     if (local == NULL || page->local != local) {
         rp__free_remote(page, b);
         return;
     }
+    rp__free_local(local, page, b);
+}
+
+static void rp__free_local(rp__local_t *local, rp__page_t *page, rp__block_t *b) {
+    void *p = b;
     size_t i = rp__live_index(page, p);
     uint64_t bit = (uint64_t)1 << (i & 63);
     if ((page->live[i >> 6] & bit) == 0) rp__bad_free(p, page);

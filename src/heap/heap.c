@@ -233,7 +233,7 @@ rp_heap_t *rp_heap_create(const rp_heap_options_t *options) {
     heap->pages = o.pages;
     heap->limit = o.limit == 0 ? SIZE_MAX : o.limit;
     heap->flags = o.flags;
-    heap->seg_slices = o.pages == NULL ? RP__SEG_SLICES_MAX : RP__SEG_SLICES_SOURCE;
+    heap->seg_slices = RP__SEG_SLICES_SOURCE; /* small heaps, limits and locked pages favour 1 MiB */
     heap->shared = rp__local_new(heap);
     if (heap->shared == NULL) {
         rp__fail(RP_ERR_NOMEM, rp__os_err_nomem(), "rp_heap_create: mapping the heap's cache");
