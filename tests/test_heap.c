@@ -25,6 +25,13 @@
 #  include <time.h>
 #endif
 
+#if defined(__SANITIZE_THREAD__)
+/* fork children of a threaded parent exit with the parent's threads still "running" in TSan's
+ * view; that is the point of test_fork, not a leak. */
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void) { return "report_thread_leaks=0"; }
+#endif
+
 static bool aligned_to(const void *p, size_t a) { return ((uintptr_t)p & (a - 1)) == 0; }
 
 static size_t class_blocks(rp_heap_t *h, size_t size) {

@@ -41,11 +41,10 @@ static void rp__free_segment(void *p, rp__segment_t *seg) {
     rp__page_t *page = seg->slice_page[(size_t)((uint8_t *)p - seg->span.base) >> RP__SLICE_SHIFT];
     if (page == NULL || (uint8_t *)p < page->start) rp__bad_free(p, page);
     size_t off = (size_t)((uint8_t *)p - page->start);
-    if (((uint64_t)off * page->magic >> RP__MAGIC_SHIFT) * page->bsize != off || off / page->bsize >= page->carved)
-        rp__bad_free(p, page);
+    if (((uint64_t)off * page->magic >> RP__MAGIC_SHIFT) * page->bsize != off) rp__bad_free(p, page);
     if (atomic_load_explicit(&page->partials, memory_order_relaxed) != 0 && rp__partial_has(p))
         rp__corrupt("double free (part of this block was already released with rp_free_part)", p);
-    if (page->flags & RP__PAGE_WIPE) rp_memzero(p, page->bsize);
+    if (page->wipe) rp_memzero(p, page->bsize);
     rp__block_t *b = p;
     rp__local_t *local = rp__tls_local;
     if (page->local->shared) {
@@ -187,7 +186,7 @@ static bool rp__part_block(void *p, uint8_t **block, size_t *extent, size_t *thr
         rp__page_t *page = seg->slice_page[(size_t)((uint8_t *)p - span->base) >> RP__SLICE_SHIFT];
         if (page == NULL || (uint8_t *)p < page->start) return false;
         size_t idx = (size_t)((uint64_t)(size_t)((uint8_t *)p - page->start) * page->magic >> RP__MAGIC_SHIFT);
-        if (idx >= page->carved) return false;
+        if (idx >= page->capacity) return false;
         *block = page->start + idx * page->bsize;
         *extent = page->bsize;
         *threshold = page->cls == 0 ? 0 : rp__class_size(page->cls - 1u);

@@ -114,7 +114,8 @@ typedef struct rp__page {
     uint64_t *live;               /* the segment's live bits */
     uint8_t *segbase;
     _Atomic int partials;         /* blocks of this page with a partial-release record */
-    uint8_t flags;                /* RP__PAGE_WIPE | RP__PAGE_FULL: frees take the slow path */
+    uint8_t flags;                /* RP__PAGE_WIPE | RP__PAGE_FULL: the owner's frees take the slow path */
+    uint8_t wipe;                 /* RP_HEAP_WIPE, fixed while the page is in use (other threads read it) */
     uint8_t cls;
     uint8_t slices;
     uint8_t in_use;

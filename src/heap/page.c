@@ -42,7 +42,7 @@ void rp__debug_on_alloc(rp__page_t *page, rp__block_t *b) {
     if (!rp__in_page(page, b)) rp__corrupt("heap free list damaged (a block outside its page)", b);
     const uint8_t *q = (const uint8_t *)b;
     /* Wiping heaps keep freed blocks zero instead of junk; both are checked. */
-    uint8_t expect = (page->flags & RP__PAGE_WIPE) ? 0 : RP_HEAP_FREE_JUNK;
+    uint8_t expect = page->wipe ? 0 : RP_HEAP_FREE_JUNK;
     for (size_t i = sizeof(rp__block_t); i < page->bsize; i++)
         if (q[i] != expect) rp__corrupt("write after free (a freed block changed)", b);
     if (page->free != NULL && !rp__in_page(page, page->free))
@@ -51,7 +51,7 @@ void rp__debug_on_alloc(rp__page_t *page, rp__block_t *b) {
 }
 
 void rp__debug_on_free(rp__page_t *page, rp__block_t *b) {
-    memset((uint8_t *)b + sizeof(rp__block_t), (page->flags & RP__PAGE_WIPE) ? 0 : RP_HEAP_FREE_JUNK,
+    memset((uint8_t *)b + sizeof(rp__block_t), page->wipe ? 0 : RP_HEAP_FREE_JUNK,
            page->bsize - sizeof(rp__block_t));
 }
 

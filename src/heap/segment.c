@@ -316,7 +316,8 @@ rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
     page->live = seg->live;
     page->segbase = seg->span.base;
     atomic_store_explicit(&page->partials, 0, memory_order_relaxed);
-    page->flags = (local->heap->flags & RP_HEAP_WIPE) ? RP__PAGE_WIPE : 0;
+    page->wipe = (local->heap->flags & RP_HEAP_WIPE) ? 1 : 0;
+    page->flags = page->wipe ? RP__PAGE_WIPE : 0;
     page->cls = (uint8_t)cls;
     page->slices = (uint8_t)k;
     page->in_use = 1;
