@@ -748,17 +748,17 @@ static void test_libc_api(void) {
     s = realloc(s, 100000);
     CHECK(s != NULL && strcmp(s, "abc") == 0);
     free(s);
-    void *a = NULL;
 #if !defined(_WIN32)
+    void *a = NULL;
     CHECK(posix_memalign(&a, 4096, 100) == 0 && aligned_to(a, 4096));
     free(a);
 #  if !defined(RP_TEST_SANITIZED) /* a sanitizer's posix_memalign reports it instead */
     CHECK(posix_memalign(&a, 24, 100) == EINVAL);
 #  endif
-#endif
-    a = aligned_alloc(64, 128);
+    a = aligned_alloc(64, 128); /* C11, missing from msvcrt */
     CHECK(a != NULL && aligned_to(a, 64));
     free(a);
+#endif
     errno = 4321;
     free(NULL);
     CHECK(errno == 4321);
