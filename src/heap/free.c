@@ -72,11 +72,10 @@ static void rp__free_local(rp__local_t *local, rp__page_t *page, rp__block_t *b)
     if (RP__DEBUG) rp__debug_on_free(page, b);
     b->next = page->free;
     page->free = b;
-    unsigned c = page->cls;
-    atomic_store_explicit(&local->live[c], atomic_load_explicit(&local->live[c], memory_order_relaxed) - 1,
-                          memory_order_relaxed);
     if (page->flags & RP__PAGE_FULL) rp__page_unfull(local, page);
-    if (--page->used == 0) rp__page_retire(local, page);
+    uint32_t used = atomic_load_explicit(&page->used, memory_order_relaxed) - 1;
+    atomic_store_explicit(&page->used, used, memory_order_relaxed);
+    if (used == 0) rp__page_retire(local, page);
 }
 
 void rp__free_slow(void *p, rp__span_t *span) {

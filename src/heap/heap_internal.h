@@ -62,8 +62,6 @@ typedef struct rp__span {
     rp_heap_t *heap;
 } rp__span_t;
 
-/* The descriptor of the span holding p, or NULL when p is not in any span (never touches p). */
-static inline rp__span_t *rp__segmap_get(const void *p);
 /* Map [base, base+size) to span (or to NULL to forget it). pre: base, size multiples of
  * RP__MAP_PAGE (donations are widened by the caller). 0 or an OS error. */
 int rp__segmap_set(const void *base, size_t size, rp__span_t *span);
@@ -74,15 +72,19 @@ void rp__segmap_fork(int phase);
 
 #define RP__MAP_L1_BITS 18                    /* 48-bit addresses: 18 + 18 + 12 */
 #define RP__MAP_L2_BITS 18
-typedef _Atomic(rp__span_t *) rp__segmap_leaf_t[(size_t)1 << RP__MAP_L2_BITS];
+/* An entry is 0, a span descriptor with bit 0 set (segment slices that hold no page, large
+ * blocks, donations), or a page descriptor (bit 0 clear): the slices of a page map straight to
+ * it, so rp_free reaches the page in one lookup. */
+typedef _Atomic uintptr_t rp__segmap_leaf_t[(size_t)1 << RP__MAP_L2_BITS];
 extern _Atomic(rp__segmap_leaf_t *) rp__segmap_root[(size_t)1 << RP__MAP_L1_BITS];
+#define RP__MAP_SPAN ((uintptr_t)1)
 
-static inline rp__span_t *rp__segmap_get(const void *p) {
+static inline uintptr_t rp__segmap_entry(const void *p) {
     uintptr_t a = (uintptr_t)p;
-    if (RP_UNLIKELY(a >> (RP__MAP_L1_BITS + RP__MAP_L2_BITS + RP__MAP_SHIFT))) return NULL;
+    if (RP_UNLIKELY(a >> (RP__MAP_L1_BITS + RP__MAP_L2_BITS + RP__MAP_SHIFT))) return 0;
     rp__segmap_leaf_t *leaf =
         atomic_load_explicit(&rp__segmap_root[a >> (RP__MAP_L2_BITS + RP__MAP_SHIFT)], memory_order_acquire);
-    if (RP_UNLIKELY(leaf == NULL)) return NULL;
+    if (RP_UNLIKELY(leaf == NULL)) return 0;
     return atomic_load_explicit(&(*leaf)[(a >> RP__MAP_SHIFT) & (((size_t)1 << RP__MAP_L2_BITS) - 1)],
                                 memory_order_acquire);
 }
@@ -109,16 +111,17 @@ struct rp__segment;
 typedef struct rp__page {
     /* hot: the fast paths read these */
     rp__block_t *free;            /* owner's free list */
-    uint32_t used;                /* blocks out, including remote frees not yet collected */
+    _Atomic uint32_t used;        /* blocks out, including remote frees not yet collected;
+                                     written by the owner only (relaxed), read by rp_heap_stats */
     uint32_t bsize;
     uint64_t *live;               /* the segment's live bits */
     uint8_t *segbase;
     _Atomic int partials;         /* blocks of this page with a partial-release record */
     uint8_t flags;                /* RP__PAGE_WIPE | RP__PAGE_FULL: the owner's frees take the slow path */
     uint8_t wipe;                 /* RP_HEAP_WIPE, fixed while the page is in use (other threads read it) */
-    uint8_t cls;
+    _Atomic uint8_t cls;          /* cls and in_use: written when the page is made, read by stats */
     uint8_t slices;
-    uint8_t in_use;
+    _Atomic uint8_t in_use;
     uint8_t purged;               /* the slices were purged since last in use */
     uint8_t *start;
     uint32_t capacity, carved;
@@ -149,7 +152,6 @@ typedef struct rp__local {
     rp__page_t *cur[RP__CLASSES];     /* never NULL: &rp__empty_page when there is none */
     rp__page_t *pages[RP__CLASSES];   /* class lists (pages not marked full) */
     _Atomic(rp__page_t *) reclaim;    /* full pages that got remote frees */
-    _Atomic size_t live[RP__CLASSES]; /* live blocks; written only by the owner (relaxed) */
     rp__segment_t *segs;
     rp_heap_t *heap;
     struct rp__local *next_all, *next_orphan;
@@ -158,6 +160,15 @@ typedef struct rp__local {
 } rp__local_t;
 
 extern rp__page_t rp__empty_page;
+
+/* The descriptor of the span holding p, or NULL when p is not in any span (never touches p). */
+static inline rp__span_t *rp__segmap_get(const void *p) {
+    uintptr_t e = rp__segmap_entry(p);
+    if (e & RP__MAP_SPAN) return (rp__span_t *)(e - RP__MAP_SPAN);
+    return e != 0 ? &((rp__page_t *)e)->seg->span : NULL;
+}
+/* Map the slices of page to it (or back to its segment). */
+void rp__segmap_set_page(rp__page_t *page, bool in_use);
 
 /* ---- large blocks, donations, the span cache ------------------------------------------------------ */
 
@@ -329,11 +340,10 @@ static inline void *rp__local_pop(rp__local_t *local, unsigned cls) {
     rp__block_t *b = page->free;
     if (RP_UNLIKELY(b == NULL)) return NULL;
     page->free = b->next;
-    page->used++;
+    atomic_store_explicit(&page->used, atomic_load_explicit(&page->used, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
     size_t i = rp__live_index(page, b);
     page->live[i >> 6] |= (uint64_t)1 << (i & 63);
-    atomic_store_explicit(&local->live[cls], atomic_load_explicit(&local->live[cls], memory_order_relaxed) + 1,
-                          memory_order_relaxed);
     if (RP__DEBUG) rp__debug_on_alloc(page, b);
     return b;
 }
@@ -349,12 +359,12 @@ static inline void *rp__malloc_inline(size_t size) {
 }
 
 static inline void rp__free_inline(void *p) {
-    rp__span_t *span = rp__segmap_get(p);
-    if (RP_LIKELY(span != NULL && span->kind == RP__SPAN_SEGMENT)) {
-        rp__segment_t *seg = (rp__segment_t *)span;
-        rp__page_t *page = seg->slice_page[(size_t)((uint8_t *)p - span->base) >> RP__SLICE_SHIFT];
+    uintptr_t e = rp__segmap_entry(p);
+    if (RP_LIKELY(e != 0 && (e & RP__MAP_SPAN) == 0)) {
+        rp__page_t *page = (rp__page_t *)e;
         rp__local_t *local = rp__tls_local;
-        if (RP_LIKELY(page != NULL && page->local == local && local != NULL && page->flags == 0 &&
+        /* page->local is never NULL, so a thread without a cache never matches */
+        if (RP_LIKELY(page->local == local && page->flags == 0 &&
                       atomic_load_explicit(&page->partials, memory_order_relaxed) == 0)) {
             size_t i = rp__live_index(page, p);
             uint64_t bit = (uint64_t)1 << (i & 63);
@@ -365,15 +375,13 @@ static inline void rp__free_inline(void *p) {
             if (RP__DEBUG) rp__debug_on_free(page, b);
             b->next = page->free;
             page->free = b;
-            unsigned cls = page->cls;
-            atomic_store_explicit(&local->live[cls],
-                                  atomic_load_explicit(&local->live[cls], memory_order_relaxed) - 1,
-                                  memory_order_relaxed);
-            if (RP_UNLIKELY(--page->used == 0)) rp__page_retire(local, page);
+            uint32_t used = atomic_load_explicit(&page->used, memory_order_relaxed) - 1;
+            atomic_store_explicit(&page->used, used, memory_order_relaxed);
+            if (RP_UNLIKELY(used == 0)) rp__page_retire(local, page);
             return;
         }
     }
-    if (p != NULL) rp__free_slow(p, span);
+    if (p != NULL) rp__free_slow(p, rp__segmap_get(p));
 }
 
 #endif /* RP_HEAP_INTERNAL_H */

@@ -99,9 +99,8 @@ void rp__page_collect(rp__local_t *local, rp__page_t *page) {
         page->free = b;
         b = next;
     }
-    page->used -= n;
-    unsigned c = page->cls;
-    atomic_store_explicit(&local->live[c], atomic_load_explicit(&local->live[c], memory_order_relaxed) - n,
+    (void)local;
+    atomic_store_explicit(&page->used, atomic_load_explicit(&page->used, memory_order_relaxed) - n,
                           memory_order_relaxed);
 }
 

@@ -43,9 +43,21 @@ int rp__segmap_set(const void *base, size_t size, rp__span_t *span) {
             if (span == NULL) continue;
             return err;
         }
-        atomic_store_explicit(&(*leaf)[(a >> RP__MAP_SHIFT) & RP__MAP_L2_MASK], span, memory_order_release);
+        atomic_store_explicit(&(*leaf)[(a >> RP__MAP_SHIFT) & RP__MAP_L2_MASK],
+                              span != NULL ? (uintptr_t)span | RP__MAP_SPAN : 0, memory_order_release);
     }
     return 0;
+}
+
+void rp__segmap_set_page(rp__page_t *page, bool in_use) {
+    /* The segment's range is already mapped, so the leaves exist. */
+    uintptr_t value = in_use ? (uintptr_t)page : (uintptr_t)&page->seg->span | RP__MAP_SPAN;
+    uintptr_t a = (uintptr_t)page->start, end = a + ((size_t)page->slices << RP__SLICE_SHIFT);
+    for (; a < end; a += RP__MAP_PAGE) {
+        rp__segmap_leaf_t *leaf = atomic_load_explicit(&rp__segmap_root[a >> (RP__MAP_L2_BITS + RP__MAP_SHIFT)],
+                                                       memory_order_acquire);
+        atomic_store_explicit(&(*leaf)[(a >> RP__MAP_SHIFT) & RP__MAP_L2_MASK], value, memory_order_release);
+    }
 }
 
 bool rp__segmap_any(const void *base, size_t size) {

@@ -3,8 +3,8 @@
  *
  * Rule for giving memory back (docs/heap.md, "Memory behaviour"):
  *   - A freed large block or an emptied segment goes into its heap's span cache, still mapped
- *     and resident, so the next request of a similar size (within +50%) reuses it without a
- *     single page fault. A span leaves the cache for the OS when it has waited
+ *     and resident, so the next request that fits (the smallest cached span at least as large,
+ *     and at most 16 times as large) reuses it without a single page fault. A span leaves the cache for the OS when it has waited
  *     RAMPART_PURGE_DELAY ms (default 500), when the cache holds more than RAMPART_CACHE_MAX bytes
  *     (default 64 MiB) or RP__CACHE_SLOTS spans, or on rp_heap_collect.
  *   - Slices of a live segment that lost their page are purged (MADV_DONTNEED / decommit) once
@@ -154,7 +154,7 @@ void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh) {
     int best = -1;
     for (unsigned i = 0; i < heap->ncache; i++) {
         size_t s = heap->cache[i].size;
-        if (s >= size && s - size <= size / 2 && (best < 0 || s < heap->cache[best].size)) best = (int)i;
+        if (s >= size && s / 16 <= size && (best < 0 || s < heap->cache[best].size)) best = (int)i;
     }
     if (best >= 0) {
         rp__cached_t c = heap->cache[best];
@@ -311,16 +311,16 @@ rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
     rp__page_t *page = &seg->pages[at];
     size_t bsize = rp__class_size(cls);
     page->free = NULL;
-    page->used = 0;
+    atomic_store_explicit(&page->used, 0, memory_order_relaxed);
     page->bsize = (uint32_t)bsize;
     page->live = seg->live;
     page->segbase = seg->span.base;
     atomic_store_explicit(&page->partials, 0, memory_order_relaxed);
     page->wipe = (local->heap->flags & RP_HEAP_WIPE) ? 1 : 0;
     page->flags = page->wipe ? RP__PAGE_WIPE : 0;
-    page->cls = (uint8_t)cls;
+    atomic_store_explicit(&page->cls, (uint8_t)cls, memory_order_relaxed);
     page->slices = (uint8_t)k;
-    page->in_use = 1;
+    atomic_store_explicit(&page->in_use, 1, memory_order_relaxed);
     page->start = seg->span.base + ((size_t)at << RP__SLICE_SHIFT);
     page->capacity = (uint32_t)(((size_t)k << RP__SLICE_SHIFT) / bsize);
     page->carved = 0;
@@ -331,6 +331,7 @@ rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
     page->reclaim_next = NULL;
     atomic_store_explicit(&page->xfree, 0, memory_order_relaxed);
     for (unsigned j = (unsigned)at; j < (unsigned)at + k; j++) seg->slice_page[j] = page;
+    rp__segmap_set_page(page, true);
     return page;
 }
 
@@ -339,7 +340,8 @@ void rp__segment_page_free(rp__local_t *local, rp__page_t *page) {
     unsigned at = (unsigned)(page - seg->pages);
     uint64_t mask = rp__slice_mask(at, page->slices);
     for (unsigned j = at; j < at + page->slices; j++) seg->slice_page[j] = NULL;
-    page->in_use = 0;
+    atomic_store_explicit(&page->in_use, 0, memory_order_relaxed);
+    rp__segmap_set_page(page, false);
     if (seg->dirty_slices == 0) seg->dirty_since = rp__os_clock_ms();
     seg->dirty_slices |= mask;
     seg->free_slices |= mask;

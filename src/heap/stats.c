@@ -1,8 +1,8 @@
 /* heap/stats.c — diagnostics: statistics, validation of the metadata, collecting cached memory.
  *
- * Statistics are gathered without stopping other threads: per-class live counts are relaxed
- * counters each local cache writes only for itself, so a snapshot may be a moment stale, never
- * torn. Validation checks everything the calling thread may read safely: heap-wide structures
+ * Statistics are gathered without stopping other threads: under the heap lock the segments are
+ * walked and each page's block count (a relaxed counter only its owner writes) is added to its
+ * class, so a snapshot may be a moment stale, never torn. Validation checks everything the calling thread may read safely: heap-wide structures
  * under the heap lock (segments in the map, large blocks, donations, partial-release records) and
  * the pages of the calling thread's own cache (free lists inside their page, live bits clear on
  * free blocks, counts adding up).
@@ -13,12 +13,16 @@ rp_status_t rp_heap_stats(rp_heap_t *heap, rp_heap_stats_t *out) {
     if (heap == NULL || out == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_heap_stats: no %s given", heap ? "output" : "heap");
     memset(out, 0, sizeof *out);
     rp__heap_lock(heap);
-    for (unsigned c = 0; c < RP__CLASSES; c++) {
-        out->classes[c].block_size = rp__class_size(c);
-        for (rp__local_t *l = heap->locals; l != NULL; l = l->next_all)
-            out->classes[c].blocks += atomic_load_explicit(&l->live[c], memory_order_relaxed);
-        out->allocated += out->classes[c].blocks * out->classes[c].block_size;
+    for (unsigned c = 0; c < RP__CLASSES; c++) out->classes[c].block_size = rp__class_size(c);
+    for (const rp__segment_t *seg = heap->segs; seg != NULL; seg = seg->hnext) {
+        for (unsigned j = 0; j < seg->nslices; j++) {
+            const rp__page_t *page = &seg->pages[j];
+            if (!atomic_load_explicit(&page->in_use, memory_order_relaxed)) continue;
+            out->classes[atomic_load_explicit(&page->cls, memory_order_relaxed)].blocks +=
+                atomic_load_explicit(&page->used, memory_order_relaxed);
+        }
     }
+    for (unsigned c = 0; c < RP__CLASSES; c++) out->allocated += out->classes[c].blocks * out->classes[c].block_size;
     for (rp__donated_t *d = heap->donated; d != NULL; d = d->next)
         for (size_t w = 0; w < (d->ngran + 63) / 64; w++)
             out->allocated += (size_t)__builtin_popcountll(d->used[w]) << RP__GRAN_SHIFT;
