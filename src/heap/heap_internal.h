@@ -194,6 +194,7 @@ typedef struct rp__cached {
     uint8_t *base;
     size_t size;
     uint64_t since;
+    struct rp__large *large; /* a large block's descriptor, still in the segment map, or NULL */
 } rp__cached_t;
 
 /* ---- the heap ------------------------------------------------------------------------------------ */
@@ -257,8 +258,11 @@ void rp__heap_lock(rp_heap_t *heap);
 void rp__heap_unlock(rp_heap_t *heap);
 
 /* segment.c: memory from the page source, the span cache, purging, descriptors */
-void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh); /* under heap->lock */
-void rp__span_release(rp_heap_t *heap, void *base, size_t size);  /* under heap->lock: cache it */
+/* Under heap->lock. large: NULL for a segment (a cached large descriptor is dropped), else it
+ * receives the cached span's descriptor, or NULL. */
+void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh, struct rp__large **large);
+/* Under heap->lock: cache the span (with its large descriptor, which stays in the segment map). */
+void rp__span_release(rp_heap_t *heap, void *base, size_t size, struct rp__large *large);
 void rp__span_return(rp_heap_t *heap, void *base, size_t size);   /* give back to the source now */
 void rp__cache_purge(rp_heap_t *heap, bool force);                /* under heap->lock */
 rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls);

@@ -1,8 +1,9 @@
 /* heap/large.c — blocks above RP__SMALL_MAX (128 KiB): each gets a span of its own from the page
  * source, page-rounded (plus alignment slack when the alignment exceeds a page). A freed span
- * goes into the heap's span cache (segment.c) instead of back to the OS, so reusing a multi-MiB
- * block costs no page faults; the cache gives it back after the purge delay. calloc of a span
- * fresh from the OS skips the memset (the OS hands out zeros).
+ * goes into the heap's span cache (segment.c) instead of back to the OS, together with its
+ * descriptor, which stays in the segment map marked free (block NULL): reusing a multi-MiB block
+ * then costs no page fault and no segment-map update; the cache gives it back after the purge
+ * delay. calloc of a span fresh from the OS skips the memset (the OS hands out zeros).
  */
 #include "heap/heap_internal.h"
 
@@ -15,25 +16,31 @@ void *rp__large_alloc(rp_heap_t *heap, size_t size, size_t alignment, bool zero)
                  size, alignment);
         return NULL;
     }
-    rp__large_t *lg = rp__meta_alloc(sizeof *lg);
-    if (lg == NULL) {
-        rp__fail(RP_ERR_NOMEM, rp__os_err_nomem(), "heap: no memory for a large block's descriptor");
-        return NULL;
-    }
     size_t got = 0;
     bool fresh = false;
+    rp__large_t *lg = NULL;
+    uint8_t *block = NULL;
     rp__heap_lock(heap);
-    uint8_t *base = rp__span_acquire(heap, need, &got, &fresh);
+    uint8_t *base = rp__span_acquire(heap, need, &got, &fresh, &lg);
     if (base != NULL) {
-        uint8_t *block = (uint8_t *)rp__align_up((uintptr_t)base, alignment > RP__GRAN ? alignment : RP__GRAN);
-        lg->span = (rp__span_t){RP__SPAN_LARGE, base, got, heap};
-        lg->block = block;
-        lg->usable = (size_t)(base + got - block);
-        if (rp__segmap_set(base, got, &lg->span) != 0) {
-            rp__segmap_set(base, got, NULL);
-            rp__span_release(heap, base, got);
-            base = NULL;
+        bool mapped = lg != NULL; /* a cached descriptor is still in the segment map */
+        if (lg == NULL) lg = rp__meta_alloc(sizeof *lg);
+        if (lg == NULL) {
+            rp__fail(RP_ERR_NOMEM, rp__os_err_nomem(), "heap: no memory for a large block's descriptor");
         } else {
+            lg->span = (rp__span_t){RP__SPAN_LARGE, base, got, heap};
+            if (!mapped && rp__segmap_set(base, got, &lg->span) != 0) {
+                rp__segmap_set(base, got, NULL);
+                rp__meta_free(lg, sizeof *lg);
+                lg = NULL;
+            }
+        }
+        if (lg == NULL) {
+            rp__span_release(heap, base, got, NULL);
+        } else {
+            block = (uint8_t *)rp__align_up((uintptr_t)base, alignment > RP__GRAN ? alignment : RP__GRAN);
+            lg->block = block;
+            lg->usable = (size_t)(base + got - block);
             lg->prev = NULL;
             lg->next = heap->large;
             if (heap->large) heap->large->prev = lg;
@@ -43,30 +50,26 @@ void *rp__large_alloc(rp_heap_t *heap, size_t size, size_t alignment, bool zero)
         }
     }
     rp__heap_unlock(heap);
-    if (base == NULL) {
-        rp__meta_free(lg, sizeof *lg);
-        return NULL;
-    }
-    if (zero && !fresh) memset(lg->block, 0, size);
-    return lg->block;
+    if (block != NULL && zero && !fresh) memset(block, 0, size);
+    return block;
 }
 
 void rp__large_free(rp__large_t *lg, void *p) {
-    if ((uint8_t *)p != lg->block) rp__corrupt("free of a pointer inside a large block", p);
+    if ((uint8_t *)p != lg->block)
+        rp__corrupt(lg->block == NULL ? "double free (of a large block)" : "free of a pointer inside a large block", p);
     if (atomic_load_explicit(&lg->partials, memory_order_relaxed) != 0 && rp__partial_has(p))
         rp__corrupt("double free (part of this block was already released with rp_free_part)", p);
     rp_heap_t *heap = lg->span.heap;
     if (heap->flags & RP_HEAP_WIPE) rp_memzero(lg->block, lg->usable);
-    rp__segmap_set(lg->span.base, lg->span.size, NULL);
     rp__heap_lock(heap);
     if (lg->prev) lg->prev->next = lg->next;
     else heap->large = lg->next;
     if (lg->next) lg->next->prev = lg->prev;
+    lg->block = NULL;
     atomic_fetch_sub(&heap->large_bytes, lg->span.size);
     atomic_fetch_sub(&heap->large_count, 1);
-    rp__span_release(heap, lg->span.base, lg->span.size);
+    rp__span_release(heap, lg->span.base, lg->span.size, lg);
     rp__heap_unlock(heap);
-    rp__meta_free(lg, sizeof *lg);
 }
 
 void *rp__large_expand(rp__large_t *lg, void *p, size_t size) {

@@ -133,6 +133,15 @@ static void rp__cache_take(rp_heap_t *heap, unsigned i) {
     heap->cache[i] = heap->cache[--heap->ncache];
 }
 
+/* A cached span leaves for the OS: its large descriptor leaves the map first. */
+static void rp__cache_drop(rp_heap_t *heap, rp__cached_t c) {
+    if (c.large != NULL) {
+        rp__segmap_set(c.base, c.size, NULL);
+        rp__meta_free(c.large, sizeof *c.large);
+    }
+    rp__span_return(heap, c.base, c.size);
+}
+
 void rp__cache_purge(rp_heap_t *heap, bool force) {
     if (heap->ncache == 0) return;
     uint64_t now = rp__os_clock_ms();
@@ -141,15 +150,16 @@ void rp__cache_purge(rp_heap_t *heap, bool force) {
         bool old = !rp__config.purge_off && now - c.since >= rp__config.purge_delay_ms;
         if (force || old) {
             rp__cache_take(heap, i);
-            rp__span_return(heap, c.base, c.size);
+            rp__cache_drop(heap, c);
         } else {
             i++;
         }
     }
 }
 
-void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh) {
+void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh, rp__large_t **large) {
     *fresh = false;
+    if (large != NULL) *large = NULL;
     rp__cache_purge(heap, false);
     int best = -1;
     for (unsigned i = 0; i < heap->ncache; i++) {
@@ -159,8 +169,21 @@ void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh) {
     if (best >= 0) {
         rp__cached_t c = heap->cache[best];
         rp__cache_take(heap, (unsigned)best);
+        if (large != NULL) *large = c.large;
+        else if (c.large != NULL) rp__meta_free(c.large, sizeof *c.large); /* the segment re-maps the range */
         *got = c.size;
         return c.base;
+    }
+    /* A miss: cached spans smaller than this request would only pile up behind ever larger ones
+     * (a program that reuses blocks of varying size): give them back. */
+    for (unsigned i = 0; i < heap->ncache;) {
+        if (heap->cache[i].size < size) {
+            rp__cached_t c = heap->cache[i];
+            rp__cache_take(heap, i);
+            rp__cache_drop(heap, c);
+        } else {
+            i++;
+        }
     }
     size_t mapped = atomic_load(&heap->mapped);
     if (heap->limit != SIZE_MAX && (size > heap->limit || mapped > heap->limit - size)) {
@@ -190,9 +213,9 @@ void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh) {
     return p;
 }
 
-void rp__span_release(rp_heap_t *heap, void *base, size_t size) {
+void rp__span_release(rp_heap_t *heap, void *base, size_t size, rp__large_t *large) {
     if (rp__config.cache_max == 0 || size > rp__config.cache_max) {
-        rp__span_return(heap, base, size);
+        rp__cache_drop(heap, (rp__cached_t){base, size, 0, large});
         return;
     }
     while (heap->ncache > 0 &&
@@ -202,9 +225,9 @@ void rp__span_release(rp_heap_t *heap, void *base, size_t size) {
             if (heap->cache[i].since < heap->cache[oldest].since) oldest = i;
         rp__cached_t c = heap->cache[oldest];
         rp__cache_take(heap, oldest);
-        rp__span_return(heap, c.base, c.size);
+        rp__cache_drop(heap, c);
     }
-    heap->cache[heap->ncache++] = (rp__cached_t){base, size, rp__os_clock_ms()};
+    heap->cache[heap->ncache++] = (rp__cached_t){base, size, rp__os_clock_ms(), large};
     atomic_fetch_add(&heap->cached, size);
     rp__cache_purge(heap, false);
 }
@@ -232,7 +255,7 @@ static rp__segment_t *rp__segment_new(rp__local_t *local) {
     rp__segment_t *seg = NULL;
     size_t got = 0;
     bool fresh;
-    void *base = rp__span_acquire(heap, size, &got, &fresh);
+    void *base = rp__span_acquire(heap, size, &got, &fresh, NULL);
     if (base != NULL) {
         seg = rp__desc_get();
         if (seg != NULL && rp__segmap_set(base, got, &seg->span) != 0) {
@@ -241,7 +264,7 @@ static rp__segment_t *rp__segment_new(rp__local_t *local) {
             seg = NULL;
         }
         if (seg == NULL) {
-            rp__span_release(heap, base, got);
+            rp__span_release(heap, base, got, NULL);
         } else {
             seg->span = (rp__span_t){RP__SPAN_SEGMENT, base, got, heap};
             seg->local = local;
@@ -280,7 +303,7 @@ void rp__segment_release(rp__local_t *local, rp__segment_t *seg) {
     if (seg->hnext) seg->hnext->hprev = seg->hprev;
     atomic_fetch_sub(&heap->decommitted, purged);
     rp__segmap_set(seg->span.base, seg->span.size, NULL);
-    rp__span_release(heap, seg->span.base, seg->span.size);
+    rp__span_release(heap, seg->span.base, seg->span.size, NULL);
     if (!local->shared) rp__heap_unlock(heap);
     rp__desc_put(seg);
 }
