@@ -166,7 +166,24 @@ void *rp__heap_realloc(rp_heap_t *heap, void *p, size_t size) {
     return q;
 }
 
-void *rp__realloc_default(void *p, size_t size) { return rp__heap_realloc(NULL, p, size); }
+void *rp__realloc_default(void *p, size_t size) {
+    /* Fast path: a small block of a page, resized within its class or to another small class. */
+    uintptr_t e = rp__segmap_entry(p);
+    if (e != 0 && (e & RP__MAP_SPAN) == 0 && size != 0 && size <= RP__SMALL_MAX) {
+        const rp__page_t *page = (const rp__page_t *)e;
+        size_t off = (size_t)((uint8_t *)p - page->start), usable = page->bsize;
+        if ((uint8_t *)p >= page->start && ((uint64_t)off * page->magic >> RP__MAGIC_SHIFT) * usable == off &&
+            page->local->heap->is_default) {
+            if (size <= usable && (size >= usable / 2 || usable <= 64)) return p;
+            void *q = rp__malloc_inline(size);
+            if (q == NULL) return NULL;
+            memcpy(q, p, size < usable ? size : usable);
+            rp__free_inline(p);
+            return q;
+        }
+    }
+    return rp__heap_realloc(NULL, p, size);
+}
 
 /* ---- the public API -------------------------------------------------------------------------------- */
 
