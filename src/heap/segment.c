@@ -174,8 +174,29 @@ void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh, r
         *got = c.size;
         return c.base;
     }
-    /* A miss: cached spans smaller than this request would only pile up behind ever larger ones
-     * (a program that reuses blocks of varying size): give them back. */
+    /* A miss. On OS pages, grow the largest smaller cached span (mremap moves its pages, so only
+     * the new tail faults in); cached spans smaller than this request would otherwise pile up
+     * behind ever larger ones (a program that reuses blocks of varying size): give them back. */
+    int grow = -1;
+    if (heap->pages == NULL && rp__os_remap_available()) {
+        for (unsigned i = 0; i < heap->ncache; i++)
+            if (heap->cache[i].size < size && (grow < 0 || heap->cache[i].size > heap->cache[grow].size)) grow = (int)i;
+    }
+    void *grown = NULL;
+    if (grow >= 0 && heap->limit == SIZE_MAX) {
+        rp__cached_t c = heap->cache[grow];
+        rp__cache_take(heap, (unsigned)grow);
+        if (c.large != NULL) {
+            rp__segmap_set(c.base, c.size, NULL);
+            rp__meta_free(c.large, sizeof *c.large);
+        }
+        if (rp__os_remap(c.base, c.size, size, true, NULL, &grown) == 0) {
+            atomic_fetch_add(&heap->mapped, size - c.size);
+        } else {
+            grown = NULL;
+            rp__span_return(heap, c.base, c.size);
+        }
+    }
     for (unsigned i = 0; i < heap->ncache;) {
         if (heap->cache[i].size < size) {
             rp__cached_t c = heap->cache[i];
@@ -184,6 +205,10 @@ void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh, r
         } else {
             i++;
         }
+    }
+    if (grown != NULL) {
+        *got = size;
+        return grown;
     }
     size_t mapped = atomic_load(&heap->mapped);
     if (heap->limit != SIZE_MAX && (size > heap->limit || mapped > heap->limit - size)) {
