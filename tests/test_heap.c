@@ -338,8 +338,7 @@ static void test_partial_free(void) {
     CHECK(rp_heap_validate(h) == RP_OK);
     CHECK(rp_free_part(vec + 100, 100) == RP_OK);
     CHECK(class_blocks(h, 200) == before); /* the block went back */
-    void *again = rp_heap_malloc(h, 200);
-    CHECK(again == vec); /* and is reused */
+    CHECK(rp_heap_validate(h) == RP_OK); /* die_free_after_both_halves: freeing it again is a double free */
 
     /* any order, many pieces, large blocks too */
     unsigned char *b = rp_heap_malloc(h, 1000);
@@ -664,6 +663,12 @@ static void die_free_after_partial(void) {
     rp_free_part(p, 100);
     rp_free(p);
 }
+static void die_free_after_both_halves(void) {
+    char *p = rp_malloc(200);
+    rp_free_part(p, 100);
+    rp_free_part(p + 100, 100);
+    rp_free(p); /* the block went back with the second half */
+}
 static void die_sized_too_big(void) {
     char *p = rp_malloc(20);
     rp_free_sized(p, 4000);
@@ -694,6 +699,7 @@ static void test_death(void) {
     CHECK(rp_test_dies_with(die_invalid_foreign, SIGABRT));
     CHECK(rp_test_dies_with(die_partial_twice, SIGABRT));
     CHECK(rp_test_dies_with(die_free_after_partial, SIGABRT));
+    CHECK(rp_test_dies_with(die_free_after_both_halves, SIGABRT));
     CHECK(rp_test_dies_with(die_sized_too_big, SIGABRT));
     CHECK(rp_test_dies_with(die_donated_stranger, SIGABRT));
 #ifndef NDEBUG

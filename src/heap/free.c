@@ -70,8 +70,8 @@ static void rp__free_local(rp__local_t *local, rp__page_t *page, rp__block_t *b)
     if ((page->live[i >> 6] & bit) == 0) rp__bad_free(p, page);
     page->live[i >> 6] &= ~bit;
     if (RP__DEBUG) rp__debug_on_free(page, b);
-    b->next = page->free;
-    page->free = b;
+    b->next = page->local_free;
+    page->local_free = b;
     if (page->flags & RP__PAGE_FULL) rp__page_unfull(local, page);
     uint32_t used = atomic_load_explicit(&page->used, memory_order_relaxed) - 1;
     atomic_store_explicit(&page->used, used, memory_order_relaxed);

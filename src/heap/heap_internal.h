@@ -110,7 +110,10 @@ struct rp__segment;
 
 typedef struct rp__page {
     /* hot: the fast paths read these */
-    rp__block_t *free;            /* owner's free list */
+    rp__block_t *free;            /* owner's free list: malloc pops here */
+    rp__block_t *local_free;      /* owner's frees go here, and become the free list when it is
+                                     empty (free-list sharding: allocation walks a page's blocks
+                                     in order instead of bouncing between recently freed ones) */
     _Atomic uint32_t used;        /* blocks out, including remote frees not yet collected;
                                      written by the owner only (relaxed), read by rp_heap_stats */
     uint32_t bsize;
@@ -377,8 +380,8 @@ static inline void rp__free_inline(void *p) {
             page->live[i >> 6] &= ~bit;
             rp__block_t *b = p;
             if (RP__DEBUG) rp__debug_on_free(page, b);
-            b->next = page->free;
-            page->free = b;
+            b->next = page->local_free;
+            page->local_free = b;
             uint32_t used = atomic_load_explicit(&page->used, memory_order_relaxed) - 1;
             atomic_store_explicit(&page->used, used, memory_order_relaxed);
             if (RP_UNLIKELY(used == 0)) rp__page_retire(local, page);

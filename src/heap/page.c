@@ -154,10 +154,20 @@ void *rp__page_malloc_slow(rp__local_t *local, unsigned cls, bool donated_ok) {
     }
     rp__local_reclaim(local);
     rp__page_t *page = local->cur[cls];
-    if (page != &rp__empty_page && page->free != NULL) return rp__local_pop(local, cls);
+    if (page != &rp__empty_page) {
+        if (page->free == NULL && page->local_free != NULL) {
+            page->free = page->local_free;
+            page->local_free = NULL;
+        }
+        if (page->free != NULL) return rp__local_pop(local, cls);
+    }
 
     for (page = local->pages[cls]; page != NULL;) {
         rp__page_t *next = page->next;
+        if (page->free == NULL && page->local_free != NULL) {
+            page->free = page->local_free;
+            page->local_free = NULL;
+        }
         if (page->free == NULL) {
             if (page->carved < page->capacity) rp__page_extend(page);
             else rp__page_collect(local, page);

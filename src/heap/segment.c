@@ -359,6 +359,7 @@ rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
     rp__page_t *page = &seg->pages[at];
     size_t bsize = rp__class_size(cls);
     page->free = NULL;
+    page->local_free = NULL;
     atomic_store_explicit(&page->used, 0, memory_order_relaxed);
     page->bsize = (uint32_t)bsize;
     page->live = seg->live;

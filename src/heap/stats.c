@@ -45,14 +45,17 @@ static rp_status_t rp__bad(const char *what, const void *where) {
 
 static rp_status_t rp__validate_page(const rp__page_t *page) {
     uint32_t n = 0;
-    for (const rp__block_t *b = page->free; b != NULL; b = b->next) {
-        const uint8_t *q = (const uint8_t *)b;
-        if (++n > page->carved) return rp__bad("a free list with a cycle", page->start);
-        if (q < page->start || q >= page->start + (size_t)page->carved * page->bsize ||
-            (size_t)(q - page->start) % page->bsize != 0)
-            return rp__bad("a free list pointer outside its page", b);
-        size_t i = (size_t)(q - page->segbase) >> RP__GRAN_SHIFT;
-        if (page->live[i >> 6] >> (i & 63) & 1) return rp__bad("a free block marked live", b);
+    const rp__block_t *lists[2] = {page->free, page->local_free};
+    for (int l = 0; l < 2; l++) {
+        for (const rp__block_t *b = lists[l]; b != NULL; b = b->next) {
+            const uint8_t *q = (const uint8_t *)b;
+            if (++n > page->carved) return rp__bad("a free list with a cycle", page->start);
+            if (q < page->start || q >= page->start + (size_t)page->carved * page->bsize ||
+                (size_t)(q - page->start) % page->bsize != 0)
+                return rp__bad("a free list pointer outside its page", b);
+            size_t i = (size_t)(q - page->segbase) >> RP__GRAN_SHIFT;
+            if (page->live[i >> 6] >> (i & 63) & 1) return rp__bad("a free block marked live", b);
+        }
     }
     if ((uint64_t)n + page->used > page->carved) return rp__bad("a page whose counts exceed its blocks", page->start);
     return RP_OK;
