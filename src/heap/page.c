@@ -148,9 +148,12 @@ void rp__page_unfull(rp__local_t *local, rp__page_t *page) {
 void *rp__page_malloc_slow(rp__local_t *local, unsigned cls, bool donated_ok) {
     if ((++local->ops & 255) == 0) {
         rp__local_purge(local, false);
-        if (!local->shared) rp__heap_lock(local->heap);
-        rp__cache_purge(local->heap, false);
-        if (!local->shared) rp__heap_unlock(local->heap);
+        /* Only take the heap lock when the span cache holds something to age out. */
+        if (atomic_load_explicit(&local->heap->cached, memory_order_relaxed) != 0) {
+            if (!local->shared) rp__heap_lock(local->heap);
+            rp__cache_purge(local->heap, false);
+            if (!local->shared) rp__heap_unlock(local->heap);
+        }
     }
     rp__local_reclaim(local);
     rp__page_t *page = local->cur[cls];
