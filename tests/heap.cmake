@@ -5,6 +5,9 @@
 # programs (built from the preload's own plain objects), so it also runs in the sanitizer builds.
 rp_add_test(test_heap)
 if(NOT WIN32)
+  # As user nobody with a 1 MiB memlock limit (root only): locked heaps under a small limit.
+  add_test(NAME test_heap_unprivileged COMMAND test_heap unprivileged)
+  set_tests_properties(test_heap_unprivileged PROPERTIES SKIP_RETURN_CODE 77)
   foreach(t test_core test_pages test_heap)
     add_executable(${t}_plain ${t}.c $<TARGET_OBJECTS:rampart_plain_objects>)
     target_include_directories(${t}_plain PRIVATE ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/src ${CMAKE_CURRENT_SOURCE_DIR})

@@ -738,6 +738,27 @@ static void test_corruption_message(void) {
 }
 #endif /* !_WIN32 */
 
+/* A locked heap as root: every span is locked (counted in the process's locked areas). */
+static void test_locked_heap(void) {
+    rp_heap_options_t o = {.pages = rp_pages_os(), .flags = RP_HEAP_REQUIRE_LOCKED};
+    rp_heap_t *h = rp_heap_create(&o);
+    REQUIRE(h != NULL);
+    char *p = rp_heap_malloc(h, 100), *big = rp_heap_malloc(h, 1u << 20);
+    rp_heap_stats_t st;
+    if (rp_pages_get_limit(rp_pages_os()) == SIZE_MAX) {
+        CHECK(p != NULL && big != NULL);
+        CHECK(rp_heap_stats(h, &st) == RP_OK && st.unlocked == 0);
+        rp_area_t a;
+        CHECK(p != NULL && rp_area_of(p, &a) == RP_OK && (a.flags & RP_AREA_LOCKED));
+        CHECK(big != NULL && rp_area_of(big, &a) == RP_OK && (a.flags & RP_AREA_LOCKED));
+    } else {
+        fprintf(stderr, "    (no unlimited locking here: the limited case runs in test_heap_unprivileged)\n");
+    }
+    rp_heap_destroy(h);
+    rp_heap_options_t plain = {.flags = RP_HEAP_REQUIRE_LOCKED};
+    CHECK(rp_heap_create(&plain) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+}
+
 /* Only the C allocator functions, for the run under librampart-malloc.so. */
 static void test_libc_api(void) {
     void *p = malloc(0);
@@ -770,7 +791,54 @@ static void test_libc_api(void) {
     CHECK(errno == 4321);
 }
 
+#if !defined(_WIN32)
+/* As nobody with RLIMIT_MEMLOCK 1 MiB: a locked heap without RP_HEAP_REQUIRE_LOCKED hands out
+ * unlocked pages and counts them; with it the allocation fails with the limit and its remedy. */
+static int unprivileged_locked(void) {
+    CHECK(getuid() == 65534);
+    rp_heap_options_t o = {.pages = rp_pages_os()};
+    rp_heap_t *h = rp_heap_create(&o);
+    if (h == NULL) {
+        CHECK(h != NULL);
+        return rp_test_exit();
+    }
+    void *big = rp_heap_malloc(h, 4u << 20);
+    CHECK(big != NULL);
+    rp_heap_stats_t st;
+    CHECK(rp_heap_stats(h, &st) == RP_OK && st.unlocked >= (4u << 20));
+    rp_heap_destroy(h);
+    o.flags = RP_HEAP_REQUIRE_LOCKED;
+    h = rp_heap_create(&o);
+    if (h == NULL) {
+        CHECK(h != NULL);
+        return rp_test_exit();
+    }
+    void *small = rp_heap_malloc(h, 64); /* one 1 MiB segment, within the limit */
+    CHECK(small != NULL);
+    errno = 0;
+    CHECK(rp_heap_malloc(h, 4u << 20) == NULL && errno == ENOMEM);
+    const rp_error_t *e = rp_last_error();
+    CHECK(e->status == RP_ERR_LIMIT);
+    CHECK(strstr(e->message, "could not be locked") != NULL);
+    CHECK(e->remedy != NULL && strstr(e->remedy, "ulimit -l") != NULL);
+    CHECK(rp_heap_stats(h, &st) == RP_OK && st.unlocked == 0);
+    rp_heap_destroy(h);
+    return rp_test_exit();
+}
+
+static void test_unprivileged(void) { CHECK(rp_test_unprivileged("1200000:1200000", "unprivileged-locked") == 0); }
+#endif
+
 int main(int argc, char **argv) {
+#if !defined(_WIN32)
+    if (argc > 1 && strcmp(argv[1], "unprivileged-locked") == 0) return unprivileged_locked();
+    if (argc > 1 && strcmp(argv[1], "unprivileged") == 0) {
+        const char *why = rp_test_unprivileged_unavailable();
+        if (why != NULL) rp_test_skip(why);
+        RP_TEST(test_unprivileged);
+        return rp_test_exit();
+    }
+#endif
     if (argc > 1 && strcmp(argv[1], "api") == 0) {
         RP_TEST(test_libc_api);
         return rp_test_exit();
@@ -784,6 +852,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_heap_create_destroy);
     RP_TEST(test_heap_limit);
     RP_TEST(test_heap_page_sources);
+    RP_TEST(test_locked_heap);
     RP_TEST(test_oom_handlers);
     RP_TEST(test_partial_free);
     RP_TEST(test_donate);

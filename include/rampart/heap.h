@@ -44,12 +44,16 @@ typedef struct rp_heap rp_heap_t;
 /* Options for rp_heap_create. Zero-initialise and set what you need. */
 enum {
     /* Zero every block when it is freed (rp_memzero), so no secret outlives its block. */
-    RP_HEAP_WIPE = 1u << 0
+    RP_HEAP_WIPE = 1u << 0,
+    /* Fail an allocation (NULL, rp_last_error() with the lock failure and its remedy) rather than
+     * use pages the page source could not lock. Without it the heap uses them and counts them in
+     * rp_heap_stats().unlocked. */
+    RP_HEAP_REQUIRE_LOCKED = 1u << 1
 };
 typedef struct rp_heap_options {
     const rp_page_allocator_t *pages; /* NULL: the OS default (plain pages, not locked) */
     size_t limit;                     /* bytes of pages the heap may hold; 0: no limit */
-    unsigned flags;                   /* RP_HEAP_WIPE */
+    unsigned flags;                   /* RP_HEAP_WIPE, RP_HEAP_REQUIRE_LOCKED */
 } rp_heap_options_t;
 
 /* Create a heap (options may be NULL: OS pages, no limit). NULL + rp_last_error() on failure.
@@ -128,6 +132,7 @@ typedef struct rp_heap_stats {
     size_t donated;         /* bytes donated with rp_heap_donate */
     size_t limit;           /* the heap's byte limit (SIZE_MAX: none) */
     size_t purges;          /* times memory went back to the OS */
+    size_t unlocked;        /* bytes the page source handed out but could not lock (cumulative) */
     rp_heap_class_stats_t classes[RP_HEAP_CLASSES];
 } rp_heap_stats_t;
 RP_API rp_status_t rp_heap_stats(rp_heap_t *heap, rp_heap_stats_t *out);

@@ -213,8 +213,12 @@ bool rp__oom(rp_heap_t *heap, size_t size) {
 rp_heap_t *rp_heap_create(const rp_heap_options_t *options) {
     rp_heap_options_t o = {0};
     if (options != NULL) o = *options;
-    if (o.flags & ~(unsigned)RP_HEAP_WIPE) {
+    if (o.flags & ~(unsigned)(RP_HEAP_WIPE | RP_HEAP_REQUIRE_LOCKED)) {
         rp__fail(RP_ERR_INVALID, 0, "rp_heap_create: unknown flags 0x%x", o.flags);
+        return NULL;
+    }
+    if (o.pages == NULL && (o.flags & RP_HEAP_REQUIRE_LOCKED)) {
+        rp__fail(RP_ERR_INVALID, 0, "rp_heap_create: RP_HEAP_REQUIRE_LOCKED needs a locking page source (rp_pages_os())");
         return NULL;
     }
     if (o.pages != NULL && (o.pages->allocate_locked == NULL || o.pages->free_locked == NULL)) {

@@ -217,7 +217,7 @@ struct rp_heap {
     rp__cached_t cache[RP__CACHE_SLOTS];
     unsigned ncache;
     struct rp_heap *next_heap;
-    _Atomic size_t mapped, decommitted, cached, large_bytes, large_count, donated_bytes, purges;
+    _Atomic size_t mapped, decommitted, cached, large_bytes, large_count, donated_bytes, purges, unlocked;
 };
 
 /* Options read once from the environment (heap.c). */

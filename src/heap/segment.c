@@ -229,7 +229,21 @@ void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh, r
             p = NULL;
         }
     } else {
-        p = rp_pages_allocate_locked(heap->pages, size, NULL);
+        bool locked = false;
+        p = rp_pages_allocate_locked(heap->pages, size, &locked);
+        if (p != NULL && !locked) {
+            if (heap->flags & RP_HEAP_REQUIRE_LOCKED) {
+                /* The page source recorded why the lock failed (with the remedy); keep that. */
+                rp_error_t why = *rp_last_error();
+                rp_pages_free_locked(heap->pages, p, size);
+                rp__fail(why.status == RP_OK ? RP_ERR_LIMIT : why.status, why.os_error,
+                         "heap: %zu bytes from the %s page source could not be locked (RP_HEAP_REQUIRE_LOCKED): %s",
+                         size, heap->pages->name, why.message);
+                if (why.remedy != NULL) rp__error_set_remedy(why.remedy);
+                return NULL;
+            }
+            atomic_fetch_add(&heap->unlocked, size);
+        }
     }
     if (p == NULL) return NULL;
     atomic_fetch_add(&heap->mapped, size);

@@ -36,6 +36,7 @@ rp_status_t rp_heap_stats(rp_heap_t *heap, rp_heap_stats_t *out) {
     out->donated = atomic_load(&heap->donated_bytes);
     out->limit = heap->limit;
     out->purges = atomic_load(&heap->purges);
+    out->unlocked = atomic_load(&heap->unlocked);
     return RP_OK;
 }
 
