@@ -259,9 +259,9 @@ static void test_heap_page_sources(void) {
     REQUIRE(s != NULL);
     memset(s, 0xaa, 64);
     rp_free(s);
-    /* RP_HEAP_WIPE zeroes a freed block (the first word holds the free-list link) */
+    /* RP_HEAP_WIPE zeroes a freed block (the first two words hold the free-list link and mark) */
     bool wiped = true;
-    for (int i = 8; i < 64; i++) wiped = wiped && s[i] == 0;
+    for (int i = 16; i < 64; i++) wiped = wiped && s[i] == 0;
     CHECK(wiped);
     rp_heap_stats_t st;
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.mapped >= (1u << 20));
@@ -461,7 +461,7 @@ static void test_junk_fill(void) {
     CHECK(p[10] == RP_HEAP_ALLOC_JUNK);
     rp_free(p);
     bool junk = true;
-    for (int i = 8; i < 64; i++) junk = junk && p[i] == RP_HEAP_FREE_JUNK;
+    for (int i = 16; i < 64; i++) junk = junk && p[i] == RP_HEAP_FREE_JUNK;
     CHECK(junk);
 #else
     fprintf(stderr, "    (release build: junk fill is a debug-build feature)\n");

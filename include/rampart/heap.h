@@ -21,7 +21,7 @@
  * ralloc's features:
  *   out-of-memory handlers     rp_set_oom_handler (process-wide), rp_set_thread_oom_handler
  *                              (one-shot, this thread)
- *   double-free detection      always: a per-block live bit (release builds too) reports through
+ *   double-free detection      always: a "freed" mark in each free block (release builds too), reported through
  *                              rp_set_corruption_handler; debug builds also junk-fill and check
  *   partial deallocation       rp_free_part(p, n): give back any sub-range of a live block
  *   separate deallocation      rp_heap_donate(h, buf, len): a buffer the heap then serves from

@@ -18,7 +18,10 @@
 void rp__free(void *p) { rp__free_inline(p); }
 
 void rp__free_remote(rp__page_t *page, rp__block_t *b) {
+    /* Freed twice by other threads (or by one after its owner): the mark is already there. */
+    if (rp__is_marked(b)) rp__corrupt("double free", b);
     if (RP__DEBUG) rp__debug_on_free(page, b);
+    rp__mark(b);
     uintptr_t old = atomic_load_explicit(&page->xfree, memory_order_relaxed);
     do {
         b->next = (rp__block_t *)(old & ~RP__XFREE_FULL);
@@ -44,6 +47,7 @@ static void rp__free_segment(void *p, rp__segment_t *seg) {
     if (((uint64_t)off * page->magic >> RP__MAGIC_SHIFT) * page->bsize != off) rp__bad_free(p, page);
     if (atomic_load_explicit(&page->partials, memory_order_relaxed) != 0 && rp__partial_has(p))
         rp__corrupt("double free (part of this block was already released with rp_free_part)", p);
+    if (rp__is_marked(p)) rp__corrupt("double free", p);
     if (page->wipe) rp_memzero(p, page->bsize);
     rp__block_t *b = p;
     rp__local_t *local = rp__tls_local;
@@ -65,11 +69,9 @@ static void rp__free_segment(void *p, rp__segment_t *seg) {
 
 static void rp__free_local(rp__local_t *local, rp__page_t *page, rp__block_t *b) {
     void *p = b;
-    size_t i = rp__live_index(page, p);
-    uint64_t bit = (uint64_t)1 << (i & 63);
-    if ((page->live[i >> 6] & bit) == 0) rp__bad_free(p, page);
-    page->live[i >> 6] &= ~bit;
+    if (!rp__is_block(page, p) || rp__is_marked(p)) rp__bad_free(p, page);
     if (RP__DEBUG) rp__debug_on_free(page, b);
+    rp__mark(b);
     b->next = page->local_free;
     page->local_free = b;
     if (page->flags & RP__PAGE_FULL) rp__page_unfull(local, page);

@@ -15,6 +15,16 @@
 
 rp__heap_config_t rp__config = {500, (size_t)64 << 20, false, false};
 
+/* The key of the "freed" mark (heap_internal.h). Set once at initialisation, before any block
+ * exists, from addresses (ASLR), the clock and the pid; a constant until then. */
+uintptr_t rp__cookie = (uintptr_t)0x9E3779B97F4A7C15ull;
+
+static uintptr_t rp__mix(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return (uintptr_t)(z ^ (z >> 31));
+}
+
 static rp_heap_t rp__default = {
     .lock = RP__OS_MUTEX_INIT, .pages = NULL, .limit = SIZE_MAX, .is_default = true,
     .seg_slices = RP__SEG_SLICES_MAX};
@@ -120,6 +130,9 @@ static void rp__global_init(void) {
     int expect = 0;
     if (atomic_compare_exchange_strong(&rp__init_state, &expect, 1)) {
         rp__tls_initing = true;
+        int stack_var = 0;
+        rp__cookie = rp__mix((uint64_t)(uintptr_t)&stack_var ^ ((uint64_t)(uintptr_t)&rp__cookie << 17) ^
+                             rp__os_clock_ms() ^ ((uint64_t)(unsigned)rp__os_getpid() << 40)) | 1;
         rp__read_env();
         rp__default.shared = rp__local_new_locked_default();
         rp__key_ok = rp__os_thread_key_create(&rp__key, rp__thread_exit) == 0;

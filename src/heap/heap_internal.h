@@ -5,18 +5,20 @@
  *            buffer. The segment map (segmap.c) maps every 4 KiB of a span to its descriptor, so
  *            a pointer is looked up, never masked or dereferenced blindly.
  *   segment  a span of RP__SLICE_SIZE slices from the page source, owned by one local cache.
- *            Its descriptor (rp__segment_t) lives outside it: slice table, page descriptors and
- *            one live bit per 16-byte granule.
+ *            Its descriptor (rp__segment_t) lives outside it: slice table and page descriptors.
  *   page     1..16 consecutive slices of a segment holding blocks of one size class.
  *   local    a per-thread cache (rp__local_t): for each class the page it allocates from and the
  *            list of its other pages. Its owner pops and pushes blocks without atomics; other
  *            threads push frees onto a page's atomic xfree list.
  *
- * Threat model of the metadata: the free list pointer lives in the freed block (a use after free
- * can redirect it); the live bit lives outside the blocks, so freeing a block twice, freeing a
- * pointer that is not a block start and freeing memory the heap does not own are caught even in
- * release builds, and a redirected free list pointer is caught when it leaves its page
- * (debug builds check every pop).
+ * Threat model of the metadata: a free block holds two words, the free-list link and a "freed"
+ * mark (the block's address XOR a per-process random cookie, as glibc's tcache key). The mark
+ * catches a block freed twice, locally or by another thread, in release builds too, at the cost of
+ * no extra cache line: free writes the block's first line anyway. A program that forges the mark
+ * must know the cookie. malloc clears the mark. Pointers that are not the start of a handed-out
+ * block (interior, unaligned, never carved) are caught by the block arithmetic, and pointers the
+ * heap does not own by the segment map; a use after free can redirect the free-list link, which
+ * debug builds catch on every pop and rp_heap_validate on demand.
  */
 #ifndef RP_HEAP_INTERNAL_H
 #define RP_HEAP_INTERNAL_H
@@ -37,7 +39,6 @@
 #define RP__SEG_SLICES_MAX 64                 /* 4 MiB segments (default heap) */
 #define RP__SEG_SLICES_SOURCE 16              /* 1 MiB on a heap's own page source */
 #define RP__SEG_SIZE_MAX (RP__SEG_SLICES_MAX * RP__SLICE_SIZE)
-#define RP__LIVE_WORDS (RP__SEG_SIZE_MAX >> RP__GRAN_SHIFT >> 6)
 #define RP__CLASSES RP_HEAP_CLASSES
 #define RP__SMALL_MAX ((size_t)128 * 1024)    /* larger blocks are spans of their own */
 #define RP__MAP_SHIFT 12                      /* segment map granule: 4 KiB */
@@ -46,6 +47,7 @@
 #define RP__PART_MAX 12                       /* released pieces tracked per partly freed block */
 #define RP__CACHE_SLOTS 32                    /* freed spans waiting per heap */
 #define RP__MAGIC_SHIFT 40                    /* block index = offset * magic >> 40 (exact) */
+#define RP__FREE_WORDS (2 * sizeof(uintptr_t))  /* a free block's link and freed mark */
 
 _Static_assert(RP__SEG_SLICES_MAX <= 64, "free slices are one 64-bit mask");
 _Static_assert(RP__SMALL_MAX * 8 <= RP__SEG_SLICES_SOURCE * RP__SLICE_SIZE, "the largest page fits a small segment");
@@ -117,8 +119,6 @@ typedef struct rp__page {
     _Atomic uint32_t used;        /* blocks out, including remote frees not yet collected;
                                      written by the owner only (relaxed), read by rp_heap_stats */
     uint32_t bsize;
-    uint64_t *live;               /* the segment's live bits */
-    uint8_t *segbase;
     _Atomic int partials;         /* blocks of this page with a partial-release record */
     uint8_t flags;                /* RP__PAGE_WIPE | RP__PAGE_FULL: the owner's frees take the slow path */
     uint8_t wipe;                 /* RP_HEAP_WIPE, fixed while the page is in use (other threads read it) */
@@ -148,7 +148,6 @@ typedef struct rp__segment {
     struct rp__segment *pool_next;     /* the descriptor pool */
     rp__page_t *slice_page[RP__SEG_SLICES_MAX];
     rp__page_t pages[RP__SEG_SLICES_MAX];
-    uint64_t *live;               /* RP__LIVE_WORDS words in pages of their own */
 } rp__segment_t;
 
 typedef struct rp__local {
@@ -334,8 +333,16 @@ extern _Thread_local rp__local_t *rp__tls_local RP__TLS_MODEL;
 #  define RP__DEBUG 0
 #endif
 
-static inline size_t rp__live_index(const rp__page_t *page, const void *b) {
-    return (size_t)((const uint8_t *)b - page->segbase) >> RP__GRAN_SHIFT;
+/* The "freed" mark a free block carries in its second word. */
+extern uintptr_t rp__cookie;
+static inline uintptr_t rp__freed_mark(const void *b) { return rp__cookie ^ (uintptr_t)b; }
+static inline bool rp__is_marked(const void *b) { return ((const uintptr_t *)b)[1] == rp__freed_mark(b); }
+static inline void rp__mark(void *b) { ((uintptr_t *)b)[1] = rp__freed_mark(b); }
+/* Whether p is the start of a block this page has handed out at some point. pre: owner. */
+static inline bool rp__is_block(const rp__page_t *page, const void *p) {
+    size_t off = (size_t)((const uint8_t *)p - page->start);
+    uint64_t idx = (uint64_t)off * page->magic >> RP__MAGIC_SHIFT;
+    return idx * page->bsize == off && idx < page->carved;
 }
 
 void rp__debug_on_alloc(rp__page_t *page, rp__block_t *b);
@@ -347,10 +354,9 @@ static inline void *rp__local_pop(rp__local_t *local, unsigned cls) {
     rp__block_t *b = page->free;
     if (RP_UNLIKELY(b == NULL)) return NULL;
     page->free = b->next;
+    ((uintptr_t *)b)[1] = 0; /* no longer freed */
     atomic_store_explicit(&page->used, atomic_load_explicit(&page->used, memory_order_relaxed) + 1,
                           memory_order_relaxed);
-    size_t i = rp__live_index(page, b);
-    page->live[i >> 6] |= (uint64_t)1 << (i & 63);
     if (RP__DEBUG) rp__debug_on_alloc(page, b);
     return b;
 }
@@ -373,13 +379,10 @@ static inline void rp__free_inline(void *p) {
         /* page->local is never NULL, so a thread without a cache never matches */
         if (RP_LIKELY(page->local == local && page->flags == 0 &&
                       atomic_load_explicit(&page->partials, memory_order_relaxed) == 0)) {
-            size_t i = rp__live_index(page, p);
-            uint64_t bit = (uint64_t)1 << (i & 63);
-            if (RP_UNLIKELY(((uintptr_t)p & (RP__GRAN - 1)) != 0 || (page->live[i >> 6] & bit) == 0))
-                rp__bad_free(p, page);
-            page->live[i >> 6] &= ~bit;
+            if (RP_UNLIKELY(!rp__is_block(page, p) || rp__is_marked(p))) rp__bad_free(p, page);
             rp__block_t *b = p;
             if (RP__DEBUG) rp__debug_on_free(page, b);
+            rp__mark(b);
             b->next = page->local_free;
             page->local_free = b;
             uint32_t used = atomic_load_explicit(&page->used, memory_order_relaxed) - 1;

@@ -43,7 +43,7 @@ void rp__debug_on_alloc(rp__page_t *page, rp__block_t *b) {
     const uint8_t *q = (const uint8_t *)b;
     /* Wiping heaps keep freed blocks zero instead of junk; both are checked. */
     uint8_t expect = page->wipe ? 0 : RP_HEAP_FREE_JUNK;
-    for (size_t i = sizeof(rp__block_t); i < page->bsize; i++)
+    for (size_t i = RP__FREE_WORDS; i < page->bsize; i++)
         if (q[i] != expect) rp__corrupt("write after free (a freed block changed)", b);
     if (page->free != NULL && !rp__in_page(page, page->free))
         rp__corrupt("heap free list damaged (next block outside its page)", b);
@@ -51,8 +51,7 @@ void rp__debug_on_alloc(rp__page_t *page, rp__block_t *b) {
 }
 
 void rp__debug_on_free(rp__page_t *page, rp__block_t *b) {
-    memset((uint8_t *)b + sizeof(rp__block_t), page->wipe ? 0 : RP_HEAP_FREE_JUNK,
-           page->bsize - sizeof(rp__block_t));
+    memset((uint8_t *)b + RP__FREE_WORDS, page->wipe ? 0 : RP_HEAP_FREE_JUNK, page->bsize - RP__FREE_WORDS);
 }
 
 /* ---- free lists ---------------------------------------------------------------------------------- */
@@ -66,6 +65,7 @@ static void rp__page_extend(rp__page_t *page) {
     for (uint32_t i = n; i-- > 0;) {
         rp__block_t *b = (rp__block_t *)(first + (size_t)i * page->bsize);
         if (RP__DEBUG) rp__debug_on_free(page, b);
+        rp__mark(b); /* free, never handed out: freeing it is an invalid free */
         b->next = tail;
         tail = b;
     }
@@ -74,7 +74,7 @@ static void rp__page_extend(rp__page_t *page) {
 }
 
 RP_NORETURN void rp__bad_free(const void *p, rp__page_t *page) {
-    if (page == NULL || !page->in_use || !rp__in_page(page, p))
+    if (page == NULL || !page->in_use || !rp__in_page(page, p) || !rp__is_marked(p))
         rp__corrupt("free of a pointer that is not the start of a block", p);
     rp__corrupt("double free", p);
 }
@@ -88,12 +88,9 @@ void rp__page_collect(rp__local_t *local, rp__page_t *page) {
     rp__block_t *b = (rp__block_t *)x;
     uint32_t n = 0;
     while (b != NULL) {
-        /* A block pushed twice makes a cycle; its live bit is clear the second time round. */
-        if (++n > page->capacity || !rp__in_page(page, b)) rp__corrupt("heap remote free list damaged", b);
-        size_t i = rp__live_index(page, b);
-        uint64_t bit = (uint64_t)1 << (i & 63);
-        if ((page->live[i >> 6] & bit) == 0) rp__corrupt("double free (freed by another thread)", b);
-        page->live[i >> 6] &= ~bit;
+        /* A block pushed twice (two threads freeing it at once) makes a cycle: bounded here. */
+        if (++n > page->capacity || !rp__in_page(page, b) || !rp__is_marked(b))
+            rp__corrupt("heap remote free list damaged (or a block freed twice at once)", b);
         rp__block_t *next = b->next;
         b->next = page->free;
         page->free = b;

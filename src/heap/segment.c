@@ -76,7 +76,7 @@ void rp__meta_free(void *p, size_t size) {
 static rp__segment_t *rp__desc_pool;
 static rp__os_mutex_t rp__desc_lock = RP__OS_MUTEX_INIT;
 
-static size_t rp__desc_header(void) { return rp__align_up(sizeof(rp__segment_t), rp__os_page_size()); }
+static size_t rp__desc_size(void) { return rp__align_up(sizeof(rp__segment_t), rp__os_page_size()); }
 
 static rp__segment_t *rp__desc_get(void) {
     rp__os_mutex_lock(&rp__desc_lock);
@@ -85,19 +85,12 @@ static rp__segment_t *rp__desc_get(void) {
     rp__os_mutex_unlock(&rp__desc_lock);
     if (d != NULL) return d;
     void *mem = NULL;
-    if (rp__os_alloc(rp__desc_header() + RP__LIVE_WORDS * sizeof(uint64_t), &mem) != 0) return NULL;
-    d = mem;
-    d->live = (uint64_t *)((uint8_t *)mem + rp__desc_header());
-    return d;
+    if (rp__os_alloc(rp__desc_size(), &mem) != 0) return NULL;
+    return mem;
 }
 
 static void rp__desc_put(rp__segment_t *d) {
-    uint64_t *live = d->live;
-    /* All blocks are gone, so the live bits are already zero; drop their pages anyway. */
-    if (rp__os_advise(live, RP__LIVE_WORDS * sizeof(uint64_t), RP__OS_ADV_FREE) != 0)
-        memset(live, 0, RP__LIVE_WORDS * sizeof(uint64_t));
     memset(d, 0, sizeof *d);
-    d->live = live;
     rp__os_mutex_lock(&rp__desc_lock);
     d->pool_next = rp__desc_pool;
     rp__desc_pool = d;
@@ -376,8 +369,6 @@ rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
     page->local_free = NULL;
     atomic_store_explicit(&page->used, 0, memory_order_relaxed);
     page->bsize = (uint32_t)bsize;
-    page->live = seg->live;
-    page->segbase = seg->span.base;
     atomic_store_explicit(&page->partials, 0, memory_order_relaxed);
     page->wipe = (local->heap->flags & RP_HEAP_WIPE) ? 1 : 0;
     page->flags = page->wipe ? RP__PAGE_WIPE : 0;

@@ -4,8 +4,8 @@
  * walked and each page's block count (a relaxed counter only its owner writes) is added to its
  * class, so a snapshot may be a moment stale, never torn. Validation checks everything the calling thread may read safely: heap-wide structures
  * under the heap lock (segments in the map, large blocks, donations, partial-release records) and
- * the pages of the calling thread's own cache (free lists inside their page, live bits clear on
- * free blocks, counts adding up).
+ * the pages of the calling thread's own cache (free lists inside their page, freed marks on free
+ * blocks, counts adding up).
  */
 #include "heap/heap_internal.h"
 
@@ -54,8 +54,7 @@ static rp_status_t rp__validate_page(const rp__page_t *page) {
             if (q < page->start || q >= page->start + (size_t)page->carved * page->bsize ||
                 (size_t)(q - page->start) % page->bsize != 0)
                 return rp__bad("a free list pointer outside its page", b);
-            size_t i = (size_t)(q - page->segbase) >> RP__GRAN_SHIFT;
-            if (page->live[i >> 6] >> (i & 63) & 1) return rp__bad("a free block marked live", b);
+            if (!rp__is_marked(b)) return rp__bad("a free block without its freed mark", b);
         }
     }
     if ((uint64_t)n + page->used > page->carved) return rp__bad("a page whose counts exceed its blocks", page->start);
