@@ -352,7 +352,12 @@ void rp__debug_on_free(rp__page_t *page, rp__block_t *b);
 static inline void *rp__local_pop(rp__local_t *local, unsigned cls) {
     rp__page_t *page = local->cur[cls];
     rp__block_t *b = page->free;
-    if (RP_UNLIKELY(b == NULL)) return NULL;
+    if (RP_UNLIKELY(b == NULL)) {
+        /* The owner's recent frees become the allocation list (free-list sharding). */
+        b = page->local_free;
+        if (b == NULL) return NULL;
+        page->local_free = NULL;
+    }
     page->free = b->next;
     ((uintptr_t *)b)[1] = 0; /* no longer freed */
     atomic_store_explicit(&page->used, atomic_load_explicit(&page->used, memory_order_relaxed) + 1,
@@ -367,8 +372,10 @@ static inline void *rp__malloc_inline(size_t size) {
         unsigned cls = rp__size_class(size);
         void *b = rp__local_pop(local, cls);
         if (RP_LIKELY(b != NULL)) return b;
+        b = rp__page_malloc_slow(local, cls, true);
+        if (RP_LIKELY(b != NULL)) return b;
     }
-    return rp__malloc_default(size);
+    return rp__malloc_default(size); /* first call of a thread, large blocks, out of memory */
 }
 
 static inline void rp__free_inline(void *p) {
