@@ -111,14 +111,18 @@ struct rp__segment;
 #define RP__PAGE_FULL 2u  /* marked full (RP__XFREE_FULL), on no list of the owner */
 
 typedef struct rp__page {
-    /* hot: the fast paths read these */
+    /* First cache line: everything the malloc and free fast paths touch. */
     rp__block_t *free;            /* owner's free list: malloc pops here */
     rp__block_t *local_free;      /* owner's frees go here, and become the free list when it is
                                      empty (free-list sharding: allocation walks a page's blocks
                                      in order instead of bouncing between recently freed ones) */
+    struct rp__local *local;
+    uint8_t *start;
+    uint64_t magic;
     _Atomic uint32_t used;        /* blocks out, including remote frees not yet collected;
                                      written by the owner only (relaxed), read by rp_heap_stats */
     uint32_t bsize;
+    uint32_t carved;
     _Atomic int partials;         /* blocks of this page with a partial-release record */
     uint8_t flags;                /* RP__PAGE_WIPE | RP__PAGE_FULL: the owner's frees take the slow path */
     uint8_t wipe;                 /* RP_HEAP_WIPE, fixed while the page is in use (other threads read it) */
@@ -126,15 +130,15 @@ typedef struct rp__page {
     uint8_t slices;
     _Atomic uint8_t in_use;
     uint8_t purged;               /* the slices were purged since last in use */
-    uint8_t *start;
-    uint32_t capacity, carved;
-    uint64_t magic;
-    struct rp__local *local;
+    /* Second line: the rest, and the remote free list (so other threads' CAS does not bounce the
+     * owner's hot line). */
+    _Alignas(64) uint32_t capacity;
     struct rp__segment *seg;
     struct rp__page *next, *prev; /* the owner's class list */
     struct rp__page *reclaim_next;
     _Atomic uintptr_t xfree;
 } rp__page_t;
+_Static_assert(sizeof(rp__page_t) == 128, "a page descriptor is two cache lines");
 
 typedef struct rp__segment {
     rp__span_t span;
