@@ -13,7 +13,7 @@
 
 #include "heap/heap_internal.h"
 
-rp__heap_config_t rp__config = {500, (size_t)64 << 20, false, false};
+rp__heap_config_t rp__config = {500, (size_t)64 << 20, false};
 
 /* The key of the "freed" mark (heap_internal.h). Set once at initialisation, before any block
  * exists, from addresses (ASLR), the clock and the pid; a constant until then. */

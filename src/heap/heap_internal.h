@@ -228,7 +228,6 @@ typedef struct rp__heap_config {
     uint64_t purge_delay_ms;  /* RAMPART_PURGE_DELAY */
     size_t cache_max;         /* RAMPART_CACHE_MAX */
     bool purge_off;           /* RAMPART_PURGE_DELAY=-1 */
-    bool verbose;             /* RAMPART_HEAP_VERBOSE */
 } rp__heap_config_t;
 extern rp__heap_config_t rp__config;
 
