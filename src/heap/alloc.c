@@ -17,8 +17,8 @@
  * multiples of their size from a page start, which is 4 KiB-aligned); RP__CLASSES when none. */
 static unsigned rp__aligned_class(size_t size, size_t alignment) {
     if (size > RP__SMALL_MAX || alignment > RP__MAP_PAGE) return RP__CLASSES;
-    for (unsigned c = rp__size_class(size < alignment ? alignment : size); c < RP__CLASSES; c++)
-        if (rp__class_size(c) % alignment == 0) return c;
+    for (unsigned c = rp__heap_size_class(size < alignment ? alignment : size); c < RP__CLASSES; c++)
+        if (rp__heap_class_size(c) % alignment == 0) return c;
     return RP__CLASSES;
 }
 
@@ -26,7 +26,7 @@ static void *rp__alloc_with(rp_heap_t *heap, rp__local_t *local, size_t size, si
     void *p;
     if (alignment <= RP__GRAN) {
         if (size > RP__SMALL_MAX) return rp__large_alloc(heap, size, alignment, zero);
-        unsigned c = rp__size_class(size);
+        unsigned c = rp__heap_size_class(size);
         p = rp__local_pop(local, c);
         if (p == NULL) p = rp__page_malloc_slow(local, c, true);
     } else {

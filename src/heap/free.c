@@ -80,7 +80,7 @@ static void rp__free_local(rp__local_t *local, rp__page_t *page, rp__block_t *b)
     if (used == 0) rp__page_retire(local, page);
 }
 
-void rp__free_slow(void *p, rp__span_t *span) {
+void rp__heap_free_slow(void *p, rp__span_t *span) {
     int saved = rp__os_last_error();
     if (span == NULL) rp__corrupt("free of a pointer the heap did not hand out", p);
     switch (span->kind) {
@@ -190,7 +190,7 @@ static bool rp__part_block(void *p, uint8_t **block, size_t *extent, size_t *thr
         if (idx >= page->capacity) return false;
         *block = page->start + idx * page->bsize;
         *extent = page->bsize;
-        *threshold = page->cls == 0 ? 0 : rp__class_size(page->cls - 1u);
+        *threshold = page->cls == 0 ? 0 : rp__heap_class_size(page->cls - 1u);
         *counter = &page->partials;
         return true;
     }

@@ -135,7 +135,7 @@ static void rp__global_init(void) {
                              rp__os_clock_ms() ^ ((uint64_t)(unsigned)rp__os_getpid() << 40)) | 1;
         rp__read_env();
         rp__default.shared = rp__local_new_locked_default();
-        rp__key_ok = rp__os_thread_key_create(&rp__key, rp__thread_exit) == 0;
+        rp__key_ok = rp__os_thread_key_create(rp__thread_exit, &rp__key) == 0;
         atomic_store(&rp__init_state, 2);
         /* After the state is published: pthread_atfork may allocate. */
         rp__os_atfork(rp__fork_prepare, rp__fork_parent, rp__fork_child);

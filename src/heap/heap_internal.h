@@ -196,12 +196,12 @@ typedef struct rp__donated {
     struct rp__donated *next;
 } rp__donated_t;
 
-typedef struct rp__cached {
+typedef struct rp__span_cached {
     uint8_t *base;
     size_t size;
     uint64_t since;
     struct rp__large *large; /* a large block's descriptor, still in the segment map, or NULL */
-} rp__cached_t;
+} rp__span_cached_t;
 
 /* ---- the heap ------------------------------------------------------------------------------------ */
 
@@ -217,7 +217,7 @@ struct rp_heap {
     rp__segment_t *segs;
     rp__large_t *large;
     rp__donated_t *donated;
-    rp__cached_t cache[RP__CACHE_SLOTS];
+    rp__span_cached_t cache[RP__CACHE_SLOTS];
     unsigned ncache;
     struct rp_heap *next_heap;
     _Atomic size_t mapped, decommitted, cached, large_bytes, large_count, donated_bytes, purges, unlocked;
@@ -234,20 +234,20 @@ extern rp__heap_config_t rp__config;
 /* ---- size classes ------------------------------------------------------------------------------- */
 
 /* 16..128 in steps of 16, then 8 classes per doubling (12.5% apart) up to 128 KiB. */
-static inline unsigned rp__size_class(size_t n) {
+static inline unsigned rp__heap_size_class(size_t n) {
     if (n <= 128) return n == 0 ? 0 : (unsigned)((n - 1) >> 4);
     size_t x = n - 1;
     unsigned b = 63u - (unsigned)__builtin_clzll((unsigned long long)x);
     return 8u + (b - 7u) * 8u + (unsigned)(x >> (b - 3u)) - 8u;
 }
-static inline size_t rp__class_size(unsigned c) {
+static inline size_t rp__heap_class_size(unsigned c) {
     if (c < 8) return (size_t)(c + 1) << 4;
     unsigned b = (c - 8u) / 8u + 7u, i = (c - 8u) % 8u;
     return (size_t)(i + 9u) << (b - 3u);
 }
 /* Slices per page of class c: one, or enough for 8 blocks. */
-static inline unsigned rp__class_slices(unsigned c) {
-    size_t s = rp__class_size(c) * 8;
+static inline unsigned rp__heap_class_slices(unsigned c) {
+    size_t s = rp__heap_class_size(c) * 8;
     return s <= RP__SLICE_SIZE ? 1u : (unsigned)((s + RP__SLICE_SIZE - 1) >> RP__SLICE_SHIFT);
 }
 
@@ -302,7 +302,7 @@ size_t rp__usable(const void *p);
 /* free.c */
 void rp__free(void *p);
 void rp__free_remote(rp__page_t *page, rp__block_t *b);
-void rp__free_slow(void *p, rp__span_t *span);
+void rp__heap_free_slow(void *p, rp__span_t *span);
 void rp__partial_forget_heap(rp_heap_t *heap);
 bool rp__partial_has(const void *block);
 rp_status_t rp__partial_validate(rp_heap_t *heap);
@@ -372,7 +372,7 @@ static inline void *rp__local_pop(rp__local_t *local, unsigned cls) {
 static inline void *rp__malloc_inline(size_t size) {
     rp__local_t *local = rp__tls_local;
     if (RP_LIKELY(local != NULL && size <= RP__SMALL_MAX)) {
-        unsigned cls = rp__size_class(size);
+        unsigned cls = rp__heap_size_class(size);
         void *b = rp__local_pop(local, cls);
         if (RP_LIKELY(b != NULL)) return b;
         b = rp__page_malloc_slow(local, cls, true);
@@ -401,7 +401,7 @@ static inline void rp__free_inline(void *p) {
             return;
         }
     }
-    if (p != NULL) rp__free_slow(p, rp__segmap_get(p));
+    if (p != NULL) rp__heap_free_slow(p, rp__segmap_get(p));
 }
 
 #endif /* RP_HEAP_INTERNAL_H */

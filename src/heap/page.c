@@ -190,7 +190,7 @@ void *rp__page_malloc_slow(rp__local_t *local, unsigned cls, bool donated_ok) {
     rp_heap_t *heap = local->heap;
     if (donated_ok && heap->donated != NULL) {
         if (!local->shared) rp__heap_lock(heap);
-        void *b = rp__donated_alloc(heap, rp__class_size(cls));
+        void *b = rp__donated_alloc(heap, rp__heap_class_size(cls));
         if (!local->shared) rp__heap_unlock(heap);
         if (b != NULL) return b;
     }

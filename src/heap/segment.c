@@ -127,7 +127,7 @@ static void rp__cache_take(rp_heap_t *heap, unsigned i) {
 }
 
 /* A cached span leaves for the OS: its large descriptor leaves the map first. */
-static void rp__cache_drop(rp_heap_t *heap, rp__cached_t c) {
+static void rp__cache_drop(rp_heap_t *heap, rp__span_cached_t c) {
     if (c.large != NULL) {
         rp__segmap_set(c.base, c.size, NULL);
         rp__meta_free(c.large, sizeof *c.large);
@@ -139,7 +139,7 @@ void rp__cache_purge(rp_heap_t *heap, bool force) {
     if (heap->ncache == 0) return;
     uint64_t now = rp__os_clock_ms();
     for (unsigned i = 0; i < heap->ncache;) {
-        rp__cached_t c = heap->cache[i];
+        rp__span_cached_t c = heap->cache[i];
         bool old = !rp__config.purge_off && now - c.since >= rp__config.purge_delay_ms;
         if (force || old) {
             rp__cache_take(heap, i);
@@ -160,7 +160,7 @@ void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh, r
         if (s >= size && s / 16 <= size && (best < 0 || s < heap->cache[best].size)) best = (int)i;
     }
     if (best >= 0) {
-        rp__cached_t c = heap->cache[best];
+        rp__span_cached_t c = heap->cache[best];
         rp__cache_take(heap, (unsigned)best);
         if (large != NULL) *large = c.large;
         else if (c.large != NULL) rp__meta_free(c.large, sizeof *c.large); /* the segment re-maps the range */
@@ -177,7 +177,7 @@ void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh, r
     }
     void *grown = NULL;
     if (grow >= 0 && heap->limit == SIZE_MAX) {
-        rp__cached_t c = heap->cache[grow];
+        rp__span_cached_t c = heap->cache[grow];
         rp__cache_take(heap, (unsigned)grow);
         if (c.large != NULL) {
             rp__segmap_set(c.base, c.size, NULL);
@@ -192,7 +192,7 @@ void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh, r
     }
     for (unsigned i = 0; i < heap->ncache;) {
         if (heap->cache[i].size < size) {
-            rp__cached_t c = heap->cache[i];
+            rp__span_cached_t c = heap->cache[i];
             rp__cache_take(heap, i);
             rp__cache_drop(heap, c);
         } else {
@@ -247,7 +247,7 @@ void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh, r
 
 void rp__span_release(rp_heap_t *heap, void *base, size_t size, rp__large_t *large) {
     if (rp__config.cache_max == 0 || size > rp__config.cache_max) {
-        rp__cache_drop(heap, (rp__cached_t){base, size, 0, large});
+        rp__cache_drop(heap, (rp__span_cached_t){base, size, 0, large});
         return;
     }
     while (heap->ncache > 0 &&
@@ -255,11 +255,11 @@ void rp__span_release(rp_heap_t *heap, void *base, size_t size, rp__large_t *lar
         unsigned oldest = 0;
         for (unsigned i = 1; i < heap->ncache; i++)
             if (heap->cache[i].since < heap->cache[oldest].since) oldest = i;
-        rp__cached_t c = heap->cache[oldest];
+        rp__span_cached_t c = heap->cache[oldest];
         rp__cache_take(heap, oldest);
         rp__cache_drop(heap, c);
     }
-    heap->cache[heap->ncache++] = (rp__cached_t){base, size, rp__os_clock_ms(), large};
+    heap->cache[heap->ncache++] = (rp__span_cached_t){base, size, rp__os_clock_ms(), large};
     atomic_fetch_add(&heap->cached, size);
     rp__cache_purge(heap, false);
 }
@@ -341,7 +341,7 @@ void rp__segment_release(rp__local_t *local, rp__segment_t *seg) {
 }
 
 rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
-    unsigned k = rp__class_slices(cls);
+    unsigned k = rp__heap_class_slices(cls);
     rp__segment_t *seg;
     int at = -1;
     for (seg = local->segs; seg != NULL; seg = seg->next) {
@@ -364,7 +364,7 @@ rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
     if (back) atomic_fetch_sub(&local->heap->decommitted, back);
 
     rp__page_t *page = &seg->pages[at];
-    size_t bsize = rp__class_size(cls);
+    size_t bsize = rp__heap_class_size(cls);
     page->free = NULL;
     page->local_free = NULL;
     atomic_store_explicit(&page->used, 0, memory_order_relaxed);

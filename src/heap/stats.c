@@ -13,7 +13,7 @@ rp_status_t rp_heap_stats(rp_heap_t *heap, rp_heap_stats_t *out) {
     if (heap == NULL || out == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_heap_stats: no %s given", heap ? "output" : "heap");
     memset(out, 0, sizeof *out);
     rp__heap_lock(heap);
-    for (unsigned c = 0; c < RP__CLASSES; c++) out->classes[c].block_size = rp__class_size(c);
+    for (unsigned c = 0; c < RP__CLASSES; c++) out->classes[c].block_size = rp__heap_class_size(c);
     for (const rp__segment_t *seg = heap->segs; seg != NULL; seg = seg->hnext) {
         for (unsigned j = 0; j < seg->nslices; j++) {
             const rp__page_t *page = &seg->pages[j];

@@ -271,12 +271,13 @@ void rp__os_icache_flush(void *addr, size_t size);
 uint64_t rp__os_clock_ms(void);
 /* Give up the processor briefly (sched_yield / SwitchToThread). */
 void rp__os_yield(void);
-/* A per-thread slot whose value is passed to fn when a thread that set it exits (pthread key
- * destructor / fiber-local storage callback). One slot per process is enough for the heap.
- * pre: fn != NULL; key != NULL. */
+/* A per-thread slot whose destructor runs when a thread that set it exits (pthread keys / fiber
+ * local storage), so a thread's cache goes back to its heap. Create once per process; the
+ * destructor gets the value the exiting thread last set (never NULL). (The pool layer adds the
+ * same two primitives with the same text; a merge keeps one copy.) */
+typedef void (*rp__os_thread_exit_fn)(void *value);
 typedef uintptr_t rp__os_thread_key_t;
-int rp__os_thread_key_create(rp__os_thread_key_t *key, void (*fn)(void *value));
-/* Set this thread's value (non-NULL arms the exit callback, NULL disarms it). */
+int rp__os_thread_key_create(rp__os_thread_exit_fn on_exit, rp__os_thread_key_t *out);
 int rp__os_thread_key_set(rp__os_thread_key_t key, void *value);
 /* Run prepare before fork() in the parent, parent/child after it (pthread_atfork);
  * rp__os_err_unsupported() where there is no fork. */

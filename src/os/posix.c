@@ -802,10 +802,10 @@ uint64_t rp__os_clock_ms(void) {
 
 void rp__os_yield(void) { sched_yield(); }
 
-int rp__os_thread_key_create(rp__os_thread_key_t *key, void (*fn)(void *value)) {
-    pthread_key_t k;
-    int err = pthread_key_create(&k, fn);
-    if (err == 0) *key = (rp__os_thread_key_t)k;
+int rp__os_thread_key_create(rp__os_thread_exit_fn on_exit, rp__os_thread_key_t *out) {
+    pthread_key_t key;
+    int err = pthread_key_create(&key, on_exit);
+    if (err == 0) *out = (rp__os_thread_key_t)key;
     return err;
 }
 

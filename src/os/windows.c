@@ -512,17 +512,11 @@ uint64_t rp__os_clock_ms(void) { return (uint64_t)GetTickCount64(); }
 
 void rp__os_yield(void) { SwitchToThread(); }
 
-/* Fiber-local storage calls its callback with the WINAPI convention; one slot per process. */
-static void (*rp__thread_exit_fn)(void *);
-static VOID WINAPI rp__thread_exit_trampoline(PVOID value) {
-    if (value != NULL && rp__thread_exit_fn != NULL) rp__thread_exit_fn(value);
-}
-
-int rp__os_thread_key_create(rp__os_thread_key_t *key, void (*fn)(void *value)) {
-    rp__thread_exit_fn = fn;
-    DWORD k = FlsAlloc(rp__thread_exit_trampoline);
-    if (k == FLS_OUT_OF_INDEXES) return (int)GetLastError();
-    *key = (rp__os_thread_key_t)k;
+/* Fiber-local storage: its callback runs at thread exit, which TLS slots lack. */
+int rp__os_thread_key_create(rp__os_thread_exit_fn on_exit, rp__os_thread_key_t *out) {
+    DWORD key = FlsAlloc((PFLS_CALLBACK_FUNCTION)on_exit);
+    if (key == FLS_OUT_OF_INDEXES) return (int)GetLastError();
+    *out = (rp__os_thread_key_t)key;
     return 0;
 }
 
