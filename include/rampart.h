@@ -18,5 +18,6 @@
 #include "rampart/lockall.h"
 #include "rampart/map.h"
 #include "rampart/pool.h"
+#include "rampart/heap.h"
 
 #endif /* RAMPART_H */

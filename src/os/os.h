@@ -301,18 +301,28 @@ int rp__os_flush(void *addr, size_t size, bool async, rp__os_file_t file);
  * (__builtin___clear_cache / FlushInstructionCache). Cannot fail. */
 void rp__os_icache_flush(void *addr, size_t size);
 
-/* ---- the pool layer ---------------------------------------------------------------------------- */
+/* ---- threads and randomness (the pool and heap layers) ---------------------------------------- */
 
 /* Fill len bytes at buf from the OS's cryptographic random source (getrandom / rand_s). Pool
  * canaries are keyed with it. pre: buf != NULL. */
 int rp__os_random(void *buf, size_t len);
 
 /* A per-thread slot whose destructor runs when a thread that set it exits (pthread keys / fiber
- * local storage), so a thread's cache of free pool slots goes back to its pool. Create once per
+ * local storage), so a thread's cache of free slots goes back to its pool or heap. Create once per
  * process; the destructor gets the value the exiting thread last set (never NULL). */
 typedef void (*rp__os_thread_exit_fn)(void *value);
 typedef uintptr_t rp__os_thread_key_t;
 int rp__os_thread_key_create(rp__os_thread_exit_fn on_exit, rp__os_thread_key_t *out);
 int rp__os_thread_key_set(rp__os_thread_key_t key, void *value);
+
+/* A monotonic clock in milliseconds (for delayed purging); cheap, coarse resolution is fine. */
+uint64_t rp__os_clock_ms(void);
+/* Give up the processor briefly (sched_yield / SwitchToThread). */
+void rp__os_yield(void);
+/* Run prepare before fork() in the parent, parent/child after it (pthread_atfork);
+ * rp__os_err_unsupported() where there is no fork. */
+int rp__os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+/* Re-initialise a mutex (in a fork child, where it may have been held by a thread that is gone). */
+void rp__os_mutex_reset(rp__os_mutex_t *m);
 
 #endif /* RP_OS_H */

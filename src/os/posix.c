@@ -22,6 +22,8 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sched.h>
+#include <time.h>
 #include <unistd.h>
 
 #if defined(__linux__)
@@ -904,6 +906,20 @@ int rp__os_random(void *buf, size_t len) {
 #endif
 }
 
+/* ---- heap support (the heap layer) ------------------------------------------------------------- */
+
+uint64_t rp__os_clock_ms(void) {
+    struct timespec ts;
+#if defined(CLOCK_MONOTONIC_COARSE)
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+#else
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+#endif
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void rp__os_yield(void) { sched_yield(); }
+
 int rp__os_thread_key_create(rp__os_thread_exit_fn on_exit, rp__os_thread_key_t *out) {
     pthread_key_t key;
     int err = pthread_key_create(&key, on_exit);
@@ -914,3 +930,9 @@ int rp__os_thread_key_create(rp__os_thread_exit_fn on_exit, rp__os_thread_key_t 
 int rp__os_thread_key_set(rp__os_thread_key_t key, void *value) {
     return pthread_setspecific((pthread_key_t)key, value);
 }
+
+int rp__os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void)) {
+    return pthread_atfork(prepare, parent, child);
+}
+
+void rp__os_mutex_reset(rp__os_mutex_t *m) { pthread_mutex_init(&m->m, NULL); }

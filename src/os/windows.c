@@ -629,6 +629,11 @@ int rp__os_random(void *buf, size_t len) {
     }
     return 0;
 }
+/* ---- heap support (the heap layer) ------------------------------------------------------------- */
+
+uint64_t rp__os_clock_ms(void) { return (uint64_t)GetTickCount64(); }
+
+void rp__os_yield(void) { SwitchToThread(); }
 
 /* Fiber-local storage: its callback runs at thread exit, which TLS slots lack. */
 int rp__os_thread_key_create(rp__os_thread_exit_fn on_exit, rp__os_thread_key_t *out) {
@@ -641,3 +646,12 @@ int rp__os_thread_key_create(rp__os_thread_exit_fn on_exit, rp__os_thread_key_t 
 int rp__os_thread_key_set(rp__os_thread_key_t key, void *value) {
     return FlsSetValue((DWORD)key, value) ? 0 : (int)GetLastError();
 }
+
+int rp__os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void)) {
+    (void)prepare;
+    (void)parent;
+    (void)child;
+    return rp__os_err_unsupported();
+}
+
+void rp__os_mutex_reset(rp__os_mutex_t *m) { m->srw = NULL; }

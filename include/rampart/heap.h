@@ -1,0 +1,156 @@
+/* rampart/heap.h — a general-purpose allocator with ralloc's features (seed 004).
+ *
+ * A heap hands out blocks of any size. There is one default process heap (rp_malloc, rp_free,
+ * ...; also what librampart-malloc.so puts behind malloc) and any number of first-class heaps,
+ * each created on a page source (the OS default, rp_pages_os() for locked pages,
+ * rp_pages_secret() for memfd_secret pages, or your own rp_page_allocator_t) with an optional
+ * byte limit, and destroyed at once with everything in it.
+ *
+ * rp_free, rp_realloc, rp_usable_size and the other block functions find the owning heap from
+ * the pointer (a global address map; a pointer the map does not know is reported through the
+ * corruption handler, never dereferenced).
+ *
+ * Layout (docs/heap.md has the full story):
+ *   segment  4 MiB from the page source (1 MiB on a first-class heap's own source), cut into
+ *            64 KiB slices; its metadata lives outside it
+ *   page     1..16 slices holding blocks of one size class (88 classes, 16 B .. 128 KiB, about
+ *            12.5% apart), owned by one thread's cache
+ *   large    blocks above 128 KiB get their own span from the page source; freed spans wait in a
+ *            cache and go back to the OS after RAMPART_PURGE_DELAY milliseconds
+ *
+ * ralloc's features:
+ *   out-of-memory handlers     rp_set_oom_handler (process-wide), rp_set_thread_oom_handler
+ *                              (one-shot, this thread)
+ *   double-free detection      always: a "freed" mark in each free block (release builds too), reported through
+ *                              rp_set_corruption_handler; debug builds also junk-fill and check
+ *   partial deallocation       rp_free_part(p, n): give back any sub-range of a live block
+ *   separate deallocation      rp_heap_donate(h, buf, len): a buffer the heap then serves from
+ *   thread-local fast path     each thread allocates from its own pages without locks or atomics
+ *   in-place realloc           rp_realloc_in_place / rp_heap_expand: grow or shrink, never move
+ *   platform agnostic          only the rampart platform layer is used (POSIX, Windows)
+ */
+#ifndef RAMPART_HEAP_H
+#define RAMPART_HEAP_H
+
+#include "rampart/common.h"
+#include "rampart/pages.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rp_heap rp_heap_t;
+
+/* Options for rp_heap_create. Zero-initialise and set what you need. */
+enum {
+    /* Zero every block when it is freed (rp_memzero), so no secret outlives its block. */
+    RP_HEAP_WIPE = 1u << 0,
+    /* Fail an allocation (NULL, rp_last_error() with the lock failure and its remedy) rather than
+     * use pages the page source could not lock. Without it the heap uses them and counts them in
+     * rp_heap_stats().unlocked. */
+    RP_HEAP_REQUIRE_LOCKED = 1u << 1
+};
+typedef struct rp_heap_options {
+    const rp_page_allocator_t *pages; /* NULL: the OS default (plain pages, not locked) */
+    size_t limit;                     /* bytes of pages the heap may hold; 0: no limit */
+    unsigned flags;                   /* RP_HEAP_WIPE, RP_HEAP_REQUIRE_LOCKED */
+} rp_heap_options_t;
+
+/* Create a heap (options may be NULL: OS pages, no limit). NULL + rp_last_error() on failure.
+ * A first-class heap is thread-safe: any thread may allocate (serialised by the heap's lock) and
+ * free into it. */
+RP_API RP_NODISCARD rp_heap_t *rp_heap_create(const rp_heap_options_t *options);
+/* Give every page of the heap back to its page source at once (wiped by the source when it
+ * wipes, as rp_pages_os and rp_pages_secret do). All its blocks become invalid. Destroying the
+ * default heap or NULL does nothing. No other thread may use the heap meanwhile. */
+RP_API void rp_heap_destroy(rp_heap_t *heap);
+/* The default process heap (thread caches, OS pages). */
+RP_API rp_heap_t *rp_heap_default(void);
+
+/* ---- the default heap ----------------------------------------------------------------------------
+ * malloc semantics: blocks are aligned to 16 bytes; size 0 gives a unique minimal block; failure
+ * gives NULL with errno = ENOMEM (after the out-of-memory handlers had their turn). */
+RP_API void *rp_malloc(size_t size);
+RP_API void *rp_calloc(size_t count, size_t size);
+/* realloc(NULL, n) is malloc(n); realloc(p, 0) frees p and returns NULL (glibc's rule). */
+RP_API void *rp_realloc(void *p, size_t size);
+/* alignment: any power of two (smaller than 16 means 16). size need not be a multiple of it. */
+RP_API void *rp_aligned_alloc(size_t alignment, size_t size);
+/* These work on a block of any heap. free(NULL) does nothing; errno is never changed. */
+RP_API void rp_free(void *p);
+/* Free with the size you asked for (checked: a size larger than the block is corruption). */
+RP_API void rp_free_sized(void *p, size_t size);
+/* Bytes usable at p (at least what was asked for); 0 for NULL. */
+RP_API size_t rp_usable_size(const void *p);
+/* Resize the block at p to size bytes without moving it: returns p, or NULL when it cannot
+ * (the block is then unchanged). Shrinking always succeeds. */
+RP_API void *rp_realloc_in_place(void *p, size_t size);
+/* Partial deallocation: give back the n bytes at p, which must lie inside one live block. The
+ * block returns to its heap once the released ranges form one run from its start that is longer
+ * than the next smaller size class (every byte a request for this block could have used). Until
+ * then the remaining bytes stay valid. Releasing a byte twice is a double free (corruption).
+ * RP_ERR_INVALID for NULL / n == 0 / a range that leaves the block, RP_ERR_LIMIT when a block
+ * would be cut into more than 12 separate released pieces. */
+RP_API rp_status_t rp_free_part(void *p, size_t n);
+
+/* ---- any heap ------------------------------------------------------------------------------------ */
+RP_API void *rp_heap_malloc(rp_heap_t *heap, size_t size);
+RP_API void *rp_heap_calloc(rp_heap_t *heap, size_t count, size_t size);
+/* Reallocate within heap: a block of another heap is moved into this one. */
+RP_API void *rp_heap_realloc(rp_heap_t *heap, void *p, size_t size);
+RP_API void *rp_heap_aligned_alloc(rp_heap_t *heap, size_t alignment, size_t size);
+/* rp_realloc_in_place for a block that must belong to heap (NULL otherwise). */
+RP_API void *rp_heap_expand(rp_heap_t *heap, void *p, size_t size);
+/* Separate deallocation: hand the heap len bytes at buf (any memory you own and will not touch
+ * again while the heap lives: a static array, a stack buffer of main, a mapping). The heap serves
+ * allocations from it when its own pages of a size class run out, and frees of those blocks are
+ * recognised. At least 64 bytes; RP_ERR_EXISTS when the range overlaps the heap's own pages or an
+ * earlier donation. The buffer is never given back (rp_heap_destroy just forgets it). */
+RP_API rp_status_t rp_heap_donate(rp_heap_t *heap, void *buf, size_t len);
+
+/* ---- out of memory --------------------------------------------------------------------------------
+ * When an allocation cannot be served, the handlers run before NULL is returned: first this
+ * thread's one-shot handler (it is cleared before it is called), then the process-wide one. A
+ * handler returns true to have the allocation retried once (it freed something), false to let it
+ * fail; it may also abort or exit. NULL removes a handler. */
+typedef bool (*rp_oom_handler_t)(rp_heap_t *heap, size_t size, void *ctx);
+RP_API void rp_set_oom_handler(rp_oom_handler_t handler, void *ctx);
+RP_API void rp_set_thread_oom_handler(rp_oom_handler_t handler, void *ctx);
+
+/* ---- diagnostics ---------------------------------------------------------------------------------- */
+#define RP_HEAP_CLASSES 88
+typedef struct rp_heap_class_stats {
+    size_t block_size;  /* bytes per block of this class */
+    size_t blocks;      /* live blocks (frees from other threads count once their owner collects) */
+} rp_heap_class_stats_t;
+typedef struct rp_heap_stats {
+    size_t allocated;       /* bytes in live blocks (small blocks by class size, large by span) */
+    size_t large_blocks;    /* live blocks above 128 KiB */
+    size_t resident;        /* bytes of pages held from the page source and not purged */
+    size_t mapped;          /* bytes of pages held from the page source, purged or not */
+    size_t cached;          /* of those, bytes in freed spans waiting to be reused or released */
+    size_t donated;         /* bytes donated with rp_heap_donate */
+    size_t limit;           /* the heap's byte limit (SIZE_MAX: none) */
+    size_t purges;          /* times memory went back to the OS */
+    size_t unlocked;        /* bytes the page source handed out but could not lock (cumulative) */
+    rp_heap_class_stats_t classes[RP_HEAP_CLASSES];
+} rp_heap_stats_t;
+RP_API rp_status_t rp_heap_stats(rp_heap_t *heap, rp_heap_stats_t *out);
+/* Check the heap's metadata: segments, the calling thread's pages and free lists, large blocks,
+ * donations, partial-release records. RP_OK, or RP_ERR_CORRUPT with the detail in
+ * rp_last_error() (validation reports, it does not call the corruption handler). */
+RP_API rp_status_t rp_heap_validate(rp_heap_t *heap);
+/* Return cached memory to the OS now (force), or only what has waited longer than the purge
+ * delay (!force). */
+RP_API void rp_heap_collect(rp_heap_t *heap, bool force);
+
+/* Debug builds fill freed blocks with this byte and check it when the block is handed out
+ * again (a write after free is reported as corruption); fresh blocks from rp_malloc get
+ * RP_HEAP_ALLOC_JUNK. Release builds do neither. */
+#define RP_HEAP_FREE_JUNK 0xdf
+#define RP_HEAP_ALLOC_JUNK 0xdb
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RAMPART_HEAP_H */

@@ -1,0 +1,225 @@
+/* heap/alloc.c — the allocation entry points: malloc, calloc, realloc, aligned allocation,
+ * in-place resizing, usable size, for the default heap and for first-class heaps.
+ *
+ * The default heap allocates from the calling thread's local cache (rp__malloc_inline in
+ * heap_internal.h is the fast path: a class lookup and a pop, no lock, no atomic). A first-class
+ * heap allocates from its one shared cache under its lock. Requests above RP__SMALL_MAX are
+ * large blocks (large.c). Every failure runs the out-of-memory handlers once and then returns
+ * NULL with errno = ENOMEM.
+ */
+#include <errno.h>
+
+#include "heap/heap_internal.h"
+
+/* ---- one attempt, no handlers ---------------------------------------------------------------------- */
+
+/* The smallest class at or above size whose blocks are all aligned to alignment (blocks sit at
+ * multiples of their size from a page start, which is 4 KiB-aligned); RP__CLASSES when none. */
+static unsigned rp__aligned_class(size_t size, size_t alignment) {
+    if (size > RP__SMALL_MAX || alignment > RP__MAP_PAGE) return RP__CLASSES;
+    for (unsigned c = rp__heap_size_class(size < alignment ? alignment : size); c < RP__CLASSES; c++)
+        if (rp__heap_class_size(c) % alignment == 0) return c;
+    return RP__CLASSES;
+}
+
+static void *rp__alloc_with(rp_heap_t *heap, rp__local_t *local, size_t size, size_t alignment, bool zero) {
+    void *p;
+    if (alignment <= RP__GRAN) {
+        if (size > RP__SMALL_MAX) return rp__large_alloc(heap, size, alignment, zero);
+        unsigned c = rp__heap_size_class(size);
+        p = rp__local_pop(local, c);
+        if (p == NULL) p = rp__page_malloc_slow(local, c, true);
+    } else {
+        unsigned c = rp__aligned_class(size, alignment);
+        if (c == RP__CLASSES) return rp__large_alloc(heap, size, alignment, zero);
+        p = rp__local_pop(local, c);
+        if (p == NULL) p = rp__page_malloc_slow(local, c, false);
+    }
+    if (p != NULL && zero) memset(p, 0, size);
+    return p;
+}
+
+static void *rp__alloc_once(rp_heap_t *heap, size_t size, size_t alignment, bool zero) {
+    /* Large blocks take the heap lock themselves. */
+    if (alignment <= RP__GRAN ? size > RP__SMALL_MAX : rp__aligned_class(size, alignment) == RP__CLASSES)
+        return rp__large_alloc(heap, size, alignment, zero);
+    if (heap->is_default) {
+        rp__local_t *local = rp__tls_local;
+        if (local == NULL) local = rp__local_slow();
+        if (local != NULL) return rp__alloc_with(heap, local, size, alignment, zero);
+    }
+    rp__heap_lock(heap);
+    void *p = rp__alloc_with(heap, heap->shared, size, alignment, zero);
+    rp__heap_unlock(heap);
+    return p;
+}
+
+static void *rp__alloc(rp_heap_t *heap, size_t size, size_t alignment, bool zero) {
+    void *p = rp__alloc_once(heap, size, alignment, zero);
+    if (RP_UNLIKELY(p == NULL)) {
+        if (rp__oom(heap, size)) p = rp__alloc_once(heap, size, alignment, zero);
+        if (p == NULL) errno = ENOMEM;
+    }
+    return p;
+}
+
+static bool rp__heap_ok(rp_heap_t *heap, const char *what) {
+    if (heap != NULL) return true;
+    rp__fail(RP_ERR_INVALID, 0, "%s: no heap given", what);
+    errno = EINVAL;
+    return false;
+}
+
+/* ---- shared by the public functions and the preload shim -------------------------------------------- */
+
+void *rp__malloc_default(size_t size) { return rp__alloc(rp__heap_default(), size, 0, false); }
+
+void *rp__heap_malloc(rp_heap_t *heap, size_t size) { return rp__alloc(heap, size, 0, false); }
+
+static void *rp__calloc(rp_heap_t *heap, size_t count, size_t size) {
+    size_t total;
+    if (rp__mul_overflows(count, size, &total)) {
+        rp__fail(RP_ERR_NOMEM, 0, "calloc: %zu * %zu bytes overflows", count, size);
+        errno = ENOMEM;
+        return NULL;
+    }
+    return rp__alloc(heap, total, 0, true);
+}
+
+void *rp__calloc_default(size_t count, size_t size) { return rp__calloc(rp__heap_default(), count, size); }
+
+void *rp__heap_aligned(rp_heap_t *heap, size_t alignment, size_t size) {
+    if (alignment == 0 || (alignment & (alignment - 1)) != 0) {
+        rp__fail(RP_ERR_INVALID, 0, "aligned allocation: alignment %zu is not a power of two", alignment);
+        errno = EINVAL;
+        return NULL;
+    }
+    return rp__alloc(heap, size, alignment <= RP__GRAN ? 0 : alignment, false);
+}
+
+void *rp__aligned_default(size_t alignment, size_t size) {
+    return rp__heap_aligned(rp__heap_default(), alignment, size);
+}
+
+/* The block's usable size and its heap; reports a pointer that is not a live block start. */
+static size_t rp__block_info(const void *p, rp_heap_t **heap, const char *what) {
+    rp__span_t *span = rp__segmap_get(p);
+    if (span == NULL) rp__corrupt(what, p);
+    if (heap) *heap = span->heap;
+    switch (span->kind) {
+    case RP__SPAN_SEGMENT: {
+        rp__segment_t *seg = (rp__segment_t *)span;
+        rp__page_t *page = seg->slice_page[(size_t)((const uint8_t *)p - span->base) >> RP__SLICE_SHIFT];
+        if (page == NULL || (const uint8_t *)p < page->start) rp__corrupt(what, p);
+        size_t off = (size_t)((const uint8_t *)p - page->start);
+        if (((uint64_t)off * page->magic >> RP__MAGIC_SHIFT) * page->bsize != off) rp__corrupt(what, p);
+        return page->bsize;
+    }
+    case RP__SPAN_LARGE: {
+        rp__large_t *lg = (rp__large_t *)span;
+        if ((const uint8_t *)p != lg->block) rp__corrupt(what, p);
+        return lg->usable;
+    }
+    default: {
+        bool live = false;
+        size_t n = rp__donated_usable((rp__donated_t *)span, p, &live);
+        if (!live) rp__corrupt(what, p);
+        return n;
+    }
+    }
+}
+
+size_t rp__usable(const void *p) {
+    if (p == NULL) return 0;
+    return rp__block_info(p, NULL, "usable size of a pointer that is not a heap block");
+}
+
+/* Resize in place: p, or NULL (block unchanged). */
+static void *rp__expand(void *p, size_t size, rp_heap_t **heap) {
+    size_t usable = rp__block_info(p, heap, "in-place realloc of a pointer that is not a heap block");
+    if (size <= usable) return p;
+    rp__span_t *span = rp__segmap_get(p);
+    if (span->kind == RP__SPAN_LARGE) return rp__large_expand((rp__large_t *)span, p, size);
+    return NULL;
+}
+
+void *rp__heap_realloc(rp_heap_t *heap, void *p, size_t size) {
+    if (p == NULL) return heap == NULL ? rp__malloc_default(size) : rp__heap_malloc(heap, size);
+    if (size == 0) {
+        rp__free(p);
+        return NULL;
+    }
+    rp_heap_t *owner = NULL;
+    size_t usable = rp__block_info(p, &owner, "realloc of a pointer that is not a heap block");
+    if (heap == NULL) heap = owner;
+    if (heap == owner && size <= usable) {
+        /* Keep the block unless it would waste more than half of it. */
+        if (size >= usable / 2 || usable <= 64) return p;
+    } else if (heap == owner && rp__segmap_get(p)->kind == RP__SPAN_LARGE) {
+        void *q = rp__large_expand((rp__large_t *)rp__segmap_get(p), p, size);
+        if (q != NULL) return q;
+    }
+    void *q = rp__alloc(heap, size, 0, false);
+    if (q == NULL) return NULL;
+    memcpy(q, p, size < usable ? size : usable);
+    rp__free(p);
+    return q;
+}
+
+void *rp__realloc_default(void *p, size_t size) {
+    /* Fast path: a small block of a page, resized within its class or to another small class. */
+    uintptr_t e = rp__segmap_entry(p);
+    if (e != 0 && (e & RP__MAP_SPAN) == 0 && size != 0 && size <= RP__SMALL_MAX) {
+        const rp__page_t *page = (const rp__page_t *)e;
+        size_t off = (size_t)((uint8_t *)p - page->start), usable = page->bsize;
+        if ((uint8_t *)p >= page->start && ((uint64_t)off * page->magic >> RP__MAGIC_SHIFT) * usable == off &&
+            page->local->heap->is_default) {
+            if (size <= usable && (size >= usable / 2 || usable <= 64)) return p;
+            void *q = rp__malloc_inline(size);
+            if (q == NULL) return NULL;
+            memcpy(q, p, size < usable ? size : usable);
+            rp__free_inline(p);
+            return q;
+        }
+    }
+    return rp__heap_realloc(NULL, p, size);
+}
+
+/* ---- the public API -------------------------------------------------------------------------------- */
+
+void *rp_malloc(size_t size) { return rp__malloc_inline(size); }
+void *rp_calloc(size_t count, size_t size) { return rp__calloc_default(count, size); }
+void *rp_realloc(void *p, size_t size) { return rp__realloc_default(p, size); }
+void *rp_aligned_alloc(size_t alignment, size_t size) { return rp__aligned_default(alignment, size); }
+size_t rp_usable_size(const void *p) { return rp__usable(p); }
+
+void *rp_realloc_in_place(void *p, size_t size) {
+    if (p == NULL) return NULL;
+    return rp__expand(p, size, NULL);
+}
+
+void *rp_heap_malloc(rp_heap_t *heap, size_t size) {
+    return rp__heap_ok(heap, "rp_heap_malloc") ? rp__heap_malloc(heap, size) : NULL;
+}
+
+void *rp_heap_calloc(rp_heap_t *heap, size_t count, size_t size) {
+    return rp__heap_ok(heap, "rp_heap_calloc") ? rp__calloc(heap, count, size) : NULL;
+}
+
+void *rp_heap_realloc(rp_heap_t *heap, void *p, size_t size) {
+    return rp__heap_ok(heap, "rp_heap_realloc") ? rp__heap_realloc(heap, p, size) : NULL;
+}
+
+void *rp_heap_aligned_alloc(rp_heap_t *heap, size_t alignment, size_t size) {
+    return rp__heap_ok(heap, "rp_heap_aligned_alloc") ? rp__heap_aligned(heap, alignment, size) : NULL;
+}
+
+void *rp_heap_expand(rp_heap_t *heap, void *p, size_t size) {
+    if (!rp__heap_ok(heap, "rp_heap_expand") || p == NULL) return NULL;
+    rp__span_t *span = rp__segmap_get(p);
+    if (span == NULL || span->heap != heap) {
+        rp__fail(RP_ERR_NOT_OWNED, 0, "rp_heap_expand: %p is not a block of this heap", p);
+        return NULL;
+    }
+    return rp__expand(p, size, NULL);
+}

@@ -1,0 +1,304 @@
+/* heap/free.c — freeing: the slow paths of free (blocks of other threads, wiping heaps, large
+ * blocks, donations), sized free, and partial deallocation with its side table.
+ *
+ * Remote frees: a block freed by a thread that does not own its page is pushed onto the page's
+ * atomic xfree list (one CAS). If the push takes the page's "full" mark (RP__XFREE_FULL), the
+ * freeing thread also pushes the page onto its owner's reclaim stack, so the owner uses it again.
+ *
+ * Partial deallocation (ralloc's "free any sub-range"): rp_free_part records the released byte
+ * ranges of a block in a side table keyed by the block's address (nodes outside the heap's
+ * memory). The block is freed as a whole once its released ranges form one run from its start
+ * that is longer than the next smaller size class: every request that could have produced this
+ * block is then covered. A range that overlaps one released before is a double free.
+ */
+#include "heap/heap_internal.h"
+
+/* ---- free ------------------------------------------------------------------------------------------ */
+
+void rp__free(void *p) { rp__free_inline(p); }
+
+void rp__free_remote(rp__page_t *page, rp__block_t *b) {
+    /* Freed twice by other threads (or by one after its owner): the mark is already there. */
+    if (rp__is_marked(b)) rp__corrupt("double free", b);
+    if (RP__DEBUG) rp__debug_on_free(page, b);
+    rp__mark(b);
+    uintptr_t old = atomic_load_explicit(&page->xfree, memory_order_relaxed);
+    do {
+        b->next = (rp__block_t *)(old & ~RP__XFREE_FULL);
+    } while (!atomic_compare_exchange_weak_explicit(&page->xfree, &old, (uintptr_t)b, memory_order_release,
+                                                    memory_order_relaxed));
+    if (old & RP__XFREE_FULL) {
+        /* We took the mark: the page is off its owner's lists until we hand it back. */
+        rp__local_t *local = page->local;
+        rp__page_t *head = atomic_load_explicit(&local->reclaim, memory_order_relaxed);
+        do {
+            page->reclaim_next = head;
+        } while (!atomic_compare_exchange_weak_explicit(&local->reclaim, &head, page, memory_order_release,
+                                                        memory_order_relaxed));
+    }
+}
+
+static void rp__free_local(rp__local_t *local, rp__page_t *page, rp__block_t *b);
+
+static void rp__free_segment(void *p, rp__segment_t *seg) {
+    rp__page_t *page = seg->slice_page[(size_t)((uint8_t *)p - seg->span.base) >> RP__SLICE_SHIFT];
+    if (page == NULL || (uint8_t *)p < page->start) rp__bad_free(p, page);
+    size_t off = (size_t)((uint8_t *)p - page->start);
+    if (((uint64_t)off * page->magic >> RP__MAGIC_SHIFT) * page->bsize != off) rp__bad_free(p, page);
+    if (atomic_load_explicit(&page->partials, memory_order_relaxed) != 0 && rp__partial_has(p))
+        rp__corrupt("double free (part of this block was already released with rp_free_part)", p);
+    if (rp__is_marked(p)) rp__corrupt("double free", p);
+    if (page->wipe) rp_memzero(p, page->bsize);
+    rp__block_t *b = p;
+    rp__local_t *local = rp__tls_local;
+    if (page->local->shared) {
+        /* A first-class heap: its one cache is used under the heap lock, so free into it directly
+         * (the block is reusable at once and the counts are exact). */
+        rp_heap_t *heap = page->local->heap;
+        rp__heap_lock(heap);
+        rp__free_local(page->local, page, b);
+        rp__heap_unlock(heap);
+        return;
+    }
+    if (local == NULL || page->local != local) {
+        rp__free_remote(page, b);
+        return;
+    }
+    rp__free_local(local, page, b);
+}
+
+static void rp__free_local(rp__local_t *local, rp__page_t *page, rp__block_t *b) {
+    void *p = b;
+    if (!rp__is_block(page, p) || rp__is_marked(p)) rp__bad_free(p, page);
+    if (RP__DEBUG) rp__debug_on_free(page, b);
+    rp__mark(b);
+    b->next = page->local_free;
+    page->local_free = b;
+    if (page->flags & RP__PAGE_FULL) rp__page_unfull(local, page);
+    uint32_t used = atomic_load_explicit(&page->used, memory_order_relaxed) - 1;
+    atomic_store_explicit(&page->used, used, memory_order_relaxed);
+    if (used == 0) rp__page_retire(local, page);
+}
+
+void rp__heap_free_slow(void *p, rp__span_t *span) {
+    int saved = rp__os_last_error();
+    if (span == NULL) rp__corrupt("free of a pointer the heap did not hand out", p);
+    switch (span->kind) {
+    case RP__SPAN_SEGMENT: rp__free_segment(p, (rp__segment_t *)span); break;
+    case RP__SPAN_LARGE: rp__large_free((rp__large_t *)span, p); break;
+    case RP__SPAN_DONATED: rp__donated_free((rp__donated_t *)span, p); break;
+    }
+    rp__os_set_last_error(saved);
+}
+
+void rp_free(void *p) { rp__free_inline(p); }
+
+void rp_free_sized(void *p, size_t size) {
+    if (p == NULL) return;
+    if (size > rp__usable(p)) rp__corrupt("sized free with a size larger than the block", p);
+    rp__free_inline(p);
+}
+
+/* ---- partial deallocation -------------------------------------------------------------------------- */
+
+typedef struct rp__part {
+    struct rp__part *next;
+    uint8_t *block;
+    size_t extent;     /* usable size */
+    size_t threshold;  /* a released run from the start longer than this completes the block */
+    _Atomic int *counter;
+    rp_heap_t *heap;
+    uint32_t n;
+    struct {
+        size_t lo, hi;
+    } r[RP__PART_MAX]; /* sorted, disjoint, not adjacent */
+} rp__part_t;
+_Static_assert(sizeof(rp__part_t) <= 256, "a partial record is one metadata node");
+
+#define RP__PART_BUCKETS 256
+static rp__part_t *rp__parts[RP__PART_BUCKETS];
+static rp__os_mutex_t rp__part_lock = RP__OS_MUTEX_INIT;
+
+static size_t rp__part_bucket(const void *block) {
+    return (size_t)(((uintptr_t)block >> RP__GRAN_SHIFT) * 0x9E3779B97F4A7C15ull >> 56) % RP__PART_BUCKETS;
+}
+
+static rp__part_t **rp__part_find(const void *block) {
+    rp__part_t **at = &rp__parts[rp__part_bucket(block)];
+    while (*at != NULL && (*at)->block != block) at = &(*at)->next;
+    return at;
+}
+
+bool rp__partial_has(const void *block) {
+    rp__os_mutex_lock(&rp__part_lock);
+    bool has = *rp__part_find(block) != NULL;
+    rp__os_mutex_unlock(&rp__part_lock);
+    return has;
+}
+
+void rp__partial_fork(int phase) {
+    if (phase == 0) rp__os_mutex_lock(&rp__part_lock);
+    else if (phase == 1) rp__os_mutex_unlock(&rp__part_lock);
+    else rp__os_mutex_reset(&rp__part_lock);
+}
+
+void rp__partial_forget_heap(rp_heap_t *heap) {
+    rp__os_mutex_lock(&rp__part_lock);
+    for (size_t i = 0; i < RP__PART_BUCKETS; i++) {
+        for (rp__part_t **at = &rp__parts[i]; *at != NULL;) {
+            rp__part_t *e = *at;
+            if (e->heap == heap) {
+                *at = e->next;
+                rp__meta_free(e, sizeof *e);
+            } else {
+                at = &e->next;
+            }
+        }
+    }
+    rp__os_mutex_unlock(&rp__part_lock);
+}
+
+rp_status_t rp__partial_validate(rp_heap_t *heap) {
+    rp_status_t st = RP_OK;
+    rp__os_mutex_lock(&rp__part_lock);
+    for (size_t i = 0; i < RP__PART_BUCKETS && st == RP_OK; i++) {
+        for (rp__part_t *e = rp__parts[i]; e != NULL && st == RP_OK; e = e->next) {
+            if (e->heap != heap) continue;
+            bool ok = e->n > 0 && e->n <= RP__PART_MAX && rp__segmap_get(e->block) != NULL;
+            for (uint32_t k = 0; ok && k < e->n; k++) {
+                ok = e->r[k].lo < e->r[k].hi && e->r[k].hi <= e->extent && (k == 0 || e->r[k - 1].hi < e->r[k].lo);
+            }
+            if (!ok) st = rp__fail(RP_ERR_CORRUPT, 0, "heap validate: partial-release record of %p is damaged",
+                                   (void *)e->block);
+        }
+    }
+    rp__os_mutex_unlock(&rp__part_lock);
+    return st;
+}
+
+/* The live block holding p: its start, usable size, completion threshold and record counter. */
+static bool rp__part_block(void *p, uint8_t **block, size_t *extent, size_t *threshold, _Atomic int **counter,
+                           rp_heap_t **heap) {
+    rp__span_t *span = rp__segmap_get(p);
+    if (span == NULL) return false;
+    *heap = span->heap;
+    if (span->kind == RP__SPAN_SEGMENT) {
+        rp__segment_t *seg = (rp__segment_t *)span;
+        rp__page_t *page = seg->slice_page[(size_t)((uint8_t *)p - span->base) >> RP__SLICE_SHIFT];
+        if (page == NULL || (uint8_t *)p < page->start) return false;
+        size_t idx = (size_t)((uint64_t)(size_t)((uint8_t *)p - page->start) * page->magic >> RP__MAGIC_SHIFT);
+        if (idx >= page->capacity) return false;
+        *block = page->start + idx * page->bsize;
+        *extent = page->bsize;
+        *threshold = page->cls == 0 ? 0 : rp__heap_class_size(page->cls - 1u);
+        *counter = &page->partials;
+        return true;
+    }
+    if (span->kind == RP__SPAN_LARGE) {
+        rp__large_t *lg = (rp__large_t *)span;
+        if ((uint8_t *)p < lg->block || (uint8_t *)p >= lg->block + lg->usable) return false;
+        *block = lg->block;
+        *extent = lg->usable;
+        *threshold = lg->usable > rp__os_page_size() ? lg->usable - rp__os_page_size() : 0;
+        if (*threshold < RP__SMALL_MAX) *threshold = RP__SMALL_MAX;
+        *counter = &lg->partials;
+        return true;
+    }
+    rp__donated_t *d = (rp__donated_t *)span;
+    uint8_t *q = (uint8_t *)p;
+    if (q < d->start || q >= d->start + d->ngran * RP__GRAN) return false;
+    size_t g = (size_t)(q - d->start) >> RP__GRAN_SHIFT;
+    /* Walk back to the granule that starts the block. */
+    while (!(d->first[g >> 6] >> (g & 63) & 1)) {
+        if (!(d->used[g >> 6] >> (g & 63) & 1) || g == 0) return false;
+        g--;
+    }
+    bool live = false;
+    *block = d->start + (g << RP__GRAN_SHIFT);
+    *extent = rp__donated_usable(d, *block, &live);
+    if (!live) return false;
+    *threshold = *extent - RP__GRAN;
+    *counter = &d->partials;
+    return true;
+}
+
+rp_status_t rp_free_part(void *p, size_t n) {
+    if (p == NULL || n == 0) return rp__fail(RP_ERR_INVALID, 0, "rp_free_part: %s", p == NULL ? "NULL pointer" : "0 bytes");
+    int saved = rp__os_last_error();
+    uint8_t *block;
+    size_t extent, threshold;
+    _Atomic int *counter;
+    rp_heap_t *heap;
+    if (!rp__part_block(p, &block, &extent, &threshold, &counter, &heap))
+        rp__corrupt("partial free of memory that is not a live heap block", p);
+    size_t lo = (size_t)((uint8_t *)p - block), hi;
+    if (rp__add_overflows(lo, n, &hi) || hi > extent)
+        return rp__fail(RP_ERR_INVALID, 0, "rp_free_part: %zu bytes at offset %zu leave the %zu-byte block %p", n, lo,
+                        extent, (void *)block);
+
+    rp__os_mutex_lock(&rp__part_lock);
+    rp__part_t **at = rp__part_find(block);
+    rp__part_t *e = *at;
+    if (e == NULL) {
+        if (lo == 0 && hi > threshold) { /* the whole block in one piece */
+            rp__os_mutex_unlock(&rp__part_lock);
+            rp__free(block);
+            rp__os_set_last_error(saved);
+            return RP_OK;
+        }
+        e = rp__meta_alloc(sizeof *e);
+        if (e == NULL) {
+            rp__os_mutex_unlock(&rp__part_lock);
+            return rp__fail(RP_ERR_NOMEM, rp__os_err_nomem(), "rp_free_part: no memory for the record");
+        }
+        *e = (rp__part_t){.block = block, .extent = extent, .threshold = threshold, .counter = counter, .heap = heap};
+        e->next = *at;
+        *at = e;
+        atomic_fetch_add(counter, 1);
+    }
+    /* Insert [lo, hi): find its place, refuse overlaps, merge with touching neighbours. */
+    uint32_t k = 0;
+    while (k < e->n && e->r[k].hi < lo) k++;
+    if (k < e->n && e->r[k].lo < hi && lo < e->r[k].hi) {
+        rp__os_mutex_unlock(&rp__part_lock);
+        rp__corrupt("double free (this range of the block was already released)", p);
+    }
+    bool join_prev = k < e->n && e->r[k].hi == lo;
+    size_t next = join_prev ? k + 1 : k;
+    if (next < e->n && e->r[next].lo < hi) {
+        rp__os_mutex_unlock(&rp__part_lock);
+        rp__corrupt("double free (this range of the block was already released)", p);
+    }
+    bool join_next = next < e->n && e->r[next].lo == hi;
+    if (join_prev && join_next) {
+        e->r[k].hi = e->r[next].hi;
+        memmove(&e->r[next], &e->r[next + 1], (e->n - next - 1) * sizeof e->r[0]);
+        e->n--;
+    } else if (join_prev) {
+        e->r[k].hi = hi;
+    } else if (join_next) {
+        e->r[next].lo = lo;
+    } else {
+        if (e->n == RP__PART_MAX) {
+            rp__os_mutex_unlock(&rp__part_lock);
+            return rp__fail(RP_ERR_LIMIT, 0, "rp_free_part: block %p already has %d separate released pieces",
+                            (void *)block, RP__PART_MAX);
+        }
+        memmove(&e->r[k + 1], &e->r[k], (e->n - k) * sizeof e->r[0]);
+        e->r[k].lo = lo;
+        e->r[k].hi = hi;
+        e->n++;
+    }
+    bool complete = e->r[0].lo == 0 && e->r[0].hi > e->threshold;
+    if (complete) {
+        *rp__part_find(block) = e->next;
+        atomic_fetch_sub(counter, 1);
+    }
+    rp__os_mutex_unlock(&rp__part_lock);
+    if (complete) {
+        rp__meta_free(e, sizeof *e);
+        rp__free(block);
+    }
+    rp__os_set_last_error(saved);
+    return RP_OK;
+}

@@ -1,0 +1,292 @@
+/* heap/heap.c — heaps and threads: the default process heap, first-class heaps, per-thread
+ * local caches (created on a thread's first allocation, handed to the next new thread when the
+ * thread exits), options from RAMPART_* variables, out-of-memory handlers, fork safety.
+ *
+ * Initialisation needs no allocation: the default heap is a static object, options come from
+ * getenv, and the first allocation of a thread only maps a page for its local cache. Calls that
+ * arrive while the process-wide initialisation runs on the same thread (pthread_atfork may
+ * allocate) and calls from a thread whose exit hook already ran use the heap's shared local
+ * under its lock, so they never recurse and never lose memory.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "heap/heap_internal.h"
+
+rp__heap_config_t rp__config = {500, (size_t)64 << 20, false};
+
+/* The key of the "freed" mark (heap_internal.h). Set once at initialisation, before any block
+ * exists, from addresses (ASLR), the clock and the pid; a constant until then. */
+uintptr_t rp__cookie = (uintptr_t)0x9E3779B97F4A7C15ull;
+
+static uintptr_t rp__mix(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return (uintptr_t)(z ^ (z >> 31));
+}
+
+static rp_heap_t rp__default = {
+    .lock = RP__OS_MUTEX_INIT, .pages = NULL, .limit = SIZE_MAX, .is_default = true,
+    .seg_slices = RP__SEG_SLICES_MAX};
+
+_Thread_local rp__local_t *rp__tls_local RP__TLS_MODEL;
+static _Thread_local bool rp__tls_dead RP__TLS_MODEL;     /* the exit hook ran */
+static _Thread_local bool rp__tls_initing RP__TLS_MODEL;  /* inside rp__global_init */
+
+static _Atomic int rp__init_state; /* 0: not yet, 1: running, 2: done */
+static rp__os_thread_key_t rp__key;
+static bool rp__key_ok;
+
+static rp_heap_t *rp__heaps; /* first-class heaps, for fork */
+static rp__os_mutex_t rp__heaps_lock = RP__OS_MUTEX_INIT;
+
+void rp__heap_lock(rp_heap_t *heap) { rp__os_mutex_lock(&heap->lock); }
+void rp__heap_unlock(rp_heap_t *heap) { rp__os_mutex_unlock(&heap->lock); }
+
+/* ---- options ------------------------------------------------------------------------------------- */
+
+/* A byte count with an optional k/m/g suffix (powers of 1024); false when malformed. */
+static bool rp__parse_size(const char *s, size_t *out) {
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s) return false;
+    unsigned shift = 0;
+    switch (*end) {
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    default: break;
+    }
+    if (*end == 'i' || *end == 'b' || *end == 'B') end++;
+    if (*end == 'B') end++;
+    if (*end != '\0' || v > (SIZE_MAX >> shift)) return false;
+    *out = (size_t)v << shift;
+    return true;
+}
+
+static void rp__read_env(void) {
+    const char *v = getenv("RAMPART_PURGE_DELAY");
+    if (v != NULL && *v != '\0') {
+        size_t ms;
+        if (v[0] == '-') rp__config.purge_off = true;
+        else if (rp__parse_size(v, &ms)) rp__config.purge_delay_ms = ms;
+    }
+    v = getenv("RAMPART_CACHE_MAX");
+    if (v != NULL && *v != '\0') {
+        size_t bytes;
+        if (rp__parse_size(v, &bytes)) rp__config.cache_max = bytes;
+    }
+    v = getenv("RAMPART_HEAP_WIPE");
+    if (v != NULL && v[0] == '1') rp__default.flags |= RP_HEAP_WIPE;
+}
+
+/* ---- fork ---------------------------------------------------------------------------------------- */
+
+static void rp__fork_prepare(void) {
+    rp__os_mutex_lock(&rp__heaps_lock);
+    rp__heap_lock(&rp__default);
+    for (rp_heap_t *h = rp__heaps; h != NULL; h = h->next_heap) rp__heap_lock(h);
+    rp__partial_fork(0);
+    rp__segment_fork_lock(true);
+    rp__segmap_fork(0);
+}
+
+static void rp__fork_parent(void) {
+    rp__segmap_fork(1);
+    rp__segment_fork_lock(false);
+    rp__partial_fork(1);
+    for (rp_heap_t *h = rp__heaps; h != NULL; h = h->next_heap) rp__heap_unlock(h);
+    rp__heap_unlock(&rp__default);
+    rp__os_mutex_unlock(&rp__heaps_lock);
+}
+
+/* In the child only the forking thread exists; locks held by others at fork time are reset.
+ * Pages owned by the caches of those threads stay where they are (their frees go to the pages'
+ * remote lists), as every multi-threaded allocator does after fork. */
+static void rp__fork_child(void) {
+    rp__segmap_fork(2);
+    rp__segment_fork_reset();
+    rp__partial_fork(2);
+    for (rp_heap_t *h = rp__heaps; h != NULL; h = h->next_heap) rp__os_mutex_reset(&h->lock);
+    rp__os_mutex_reset(&rp__default.lock);
+    rp__os_mutex_reset(&rp__heaps_lock);
+}
+
+/* ---- threads ------------------------------------------------------------------------------------- */
+
+static void rp__thread_exit(void *value) {
+    rp__local_t *local = value;
+    rp__tls_local = NULL;
+    rp__tls_dead = true;
+    rp__local_release(local);
+    rp_heap_t *heap = local->heap;
+    rp__heap_lock(heap);
+    local->next_orphan = heap->orphans;
+    heap->orphans = local;
+    rp__heap_unlock(heap);
+}
+
+static void rp__global_init(void) {
+    int expect = 0;
+    if (atomic_compare_exchange_strong(&rp__init_state, &expect, 1)) {
+        rp__tls_initing = true;
+        int stack_var = 0;
+        rp__cookie = rp__mix((uint64_t)(uintptr_t)&stack_var ^ ((uint64_t)(uintptr_t)&rp__cookie << 17) ^
+                             rp__os_clock_ms() ^ ((uint64_t)(unsigned)rp__os_getpid() << 40)) | 1;
+        rp__read_env();
+        rp__default.shared = rp__local_new_locked_default();
+        rp__key_ok = rp__os_thread_key_create(rp__thread_exit, &rp__key) == 0;
+        atomic_store(&rp__init_state, 2);
+        /* After the state is published: pthread_atfork may allocate. */
+        rp__os_atfork(rp__fork_prepare, rp__fork_parent, rp__fork_child);
+        rp__tls_initing = false;
+        return;
+    }
+    while (atomic_load(&rp__init_state) != 2 && !rp__tls_initing) rp__os_yield();
+}
+
+rp__local_t *rp__local_new(rp_heap_t *heap) {
+    rp__local_t *local = heap->orphans;
+    if (local != NULL) {
+        heap->orphans = local->next_orphan;
+        local->next_orphan = NULL;
+        return local;
+    }
+    void *mem = NULL;
+    if (rp__os_alloc(rp__align_up(sizeof(rp__local_t), rp__os_page_size()), &mem) != 0) return NULL;
+    local = mem;
+    for (unsigned c = 0; c < RP__CLASSES; c++) local->cur[c] = &rp__empty_page;
+    local->heap = heap;
+    local->next_all = heap->locals;
+    heap->locals = local;
+    return local;
+}
+
+rp__local_t *rp__local_new_locked_default(void) {
+    rp__heap_lock(&rp__default);
+    rp__local_t *l = rp__local_new(&rp__default);
+    if (l != NULL) l->shared = true;
+    rp__heap_unlock(&rp__default);
+    return l;
+}
+
+rp__local_t *rp__local_slow(void) {
+    if (atomic_load_explicit(&rp__init_state, memory_order_acquire) != 2) rp__global_init();
+    if (rp__tls_dead || rp__tls_initing) return NULL;
+    rp__heap_lock(&rp__default);
+    rp__local_t *local = rp__local_new(&rp__default);
+    rp__heap_unlock(&rp__default);
+    if (local == NULL) return NULL;
+    rp__tls_local = local;
+    if (rp__key_ok) rp__os_thread_key_set(rp__key, local);
+    return local;
+}
+
+rp_heap_t *rp__heap_default(void) {
+    if (atomic_load_explicit(&rp__init_state, memory_order_acquire) != 2) rp__global_init();
+    return &rp__default;
+}
+
+rp_heap_t *rp_heap_default(void) { return rp__heap_default(); }
+
+/* ---- out of memory ------------------------------------------------------------------------------- */
+
+typedef struct rp__oom_slot {
+    rp_oom_handler_t fn;
+    void *ctx;
+} rp__oom_slot_t;
+static rp__oom_slot_t rp__oom_process;
+static rp__os_mutex_t rp__oom_lock = RP__OS_MUTEX_INIT;
+static _Thread_local rp__oom_slot_t rp__oom_thread RP__TLS_MODEL;
+
+void rp_set_oom_handler(rp_oom_handler_t handler, void *ctx) {
+    rp__os_mutex_lock(&rp__oom_lock);
+    rp__oom_process = (rp__oom_slot_t){handler, ctx};
+    rp__os_mutex_unlock(&rp__oom_lock);
+}
+
+void rp_set_thread_oom_handler(rp_oom_handler_t handler, void *ctx) {
+    rp__oom_thread = (rp__oom_slot_t){handler, ctx};
+}
+
+bool rp__oom(rp_heap_t *heap, size_t size) {
+    rp__oom_slot_t once = rp__oom_thread;
+    if (once.fn != NULL) {
+        rp__oom_thread = (rp__oom_slot_t){NULL, NULL};
+        return once.fn(heap, size, once.ctx);
+    }
+    rp__os_mutex_lock(&rp__oom_lock);
+    rp__oom_slot_t all = rp__oom_process;
+    rp__os_mutex_unlock(&rp__oom_lock);
+    return all.fn != NULL && all.fn(heap, size, all.ctx);
+}
+
+/* ---- first-class heaps ----------------------------------------------------------------------------- */
+
+rp_heap_t *rp_heap_create(const rp_heap_options_t *options) {
+    rp_heap_options_t o = {0};
+    if (options != NULL) o = *options;
+    if (o.flags & ~(unsigned)(RP_HEAP_WIPE | RP_HEAP_REQUIRE_LOCKED)) {
+        rp__fail(RP_ERR_INVALID, 0, "rp_heap_create: unknown flags 0x%x", o.flags);
+        return NULL;
+    }
+    if (o.pages == NULL && (o.flags & RP_HEAP_REQUIRE_LOCKED)) {
+        rp__fail(RP_ERR_INVALID, 0, "rp_heap_create: RP_HEAP_REQUIRE_LOCKED needs a locking page source (rp_pages_os())");
+        return NULL;
+    }
+    if (o.pages != NULL && (o.pages->allocate_locked == NULL || o.pages->free_locked == NULL)) {
+        rp__fail(RP_ERR_INVALID, 0, "rp_heap_create: the page allocator has no allocate/free function");
+        return NULL;
+    }
+    rp__heap_default(); /* options from the environment */
+    void *mem = NULL;
+    int err = rp__os_alloc(rp__align_up(sizeof(rp_heap_t), rp__os_page_size()), &mem);
+    if (err != 0) {
+        rp__fail_os(err, "rp_heap_create: mapping the heap's descriptor");
+        return NULL;
+    }
+    rp_heap_t *heap = mem;
+    rp__os_mutex_reset(&heap->lock);
+    heap->pages = o.pages;
+    heap->limit = o.limit == 0 ? SIZE_MAX : o.limit;
+    heap->flags = o.flags;
+    heap->seg_slices = RP__SEG_SLICES_SOURCE; /* small heaps, limits and locked pages favour 1 MiB */
+    heap->shared = rp__local_new(heap);
+    if (heap->shared == NULL) {
+        rp__fail(RP_ERR_NOMEM, rp__os_err_nomem(), "rp_heap_create: mapping the heap's cache");
+        rp__os_release(mem, rp__align_up(sizeof(rp_heap_t), rp__os_page_size()));
+        return NULL;
+    }
+    heap->shared->shared = true;
+    rp__os_mutex_lock(&rp__heaps_lock);
+    heap->next_heap = rp__heaps;
+    rp__heaps = heap;
+    rp__os_mutex_unlock(&rp__heaps_lock);
+    return heap;
+}
+
+void rp_heap_destroy(rp_heap_t *heap) {
+    if (heap == NULL || heap == &rp__default) return;
+    int saved = rp__os_last_error();
+    rp__os_mutex_lock(&rp__heaps_lock);
+    for (rp_heap_t **at = &rp__heaps; *at != NULL; at = &(*at)->next_heap) {
+        if (*at == heap) {
+            *at = heap->next_heap;
+            break;
+        }
+    }
+    rp__os_mutex_unlock(&rp__heaps_lock);
+    rp__partial_forget_heap(heap);
+    rp__heap_lock(heap);
+    rp__segment_destroy_all(heap);
+    rp__large_destroy_all(heap);
+    rp__donated_destroy_all(heap);
+    rp__cache_purge(heap, true);
+    for (rp__local_t *l = heap->locals, *next; l != NULL; l = next) {
+        next = l->next_all;
+        rp__os_release(l, rp__align_up(sizeof(rp__local_t), rp__os_page_size()));
+    }
+    rp__heap_unlock(heap);
+    rp__os_release(heap, rp__align_up(sizeof(rp_heap_t), rp__os_page_size()));
+    rp__os_set_last_error(saved);
+}

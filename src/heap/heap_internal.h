@@ -1,0 +1,407 @@
+/* heap/heap_internal.h — the heap layer's private types, constants and inline fast paths.
+ *
+ * Glossary (docs/heap.md draws it):
+ *   span     any address range the heap knows: a segment, a large block's mapping, a donated
+ *            buffer. The segment map (segmap.c) maps every 4 KiB of a span to its descriptor, so
+ *            a pointer is looked up, never masked or dereferenced blindly.
+ *   segment  a span of RP__SLICE_SIZE slices from the page source, owned by one local cache.
+ *            Its descriptor (rp__segment_t) lives outside it: slice table and page descriptors.
+ *   page     1..16 consecutive slices of a segment holding blocks of one size class.
+ *   local    a per-thread cache (rp__local_t): for each class the page it allocates from and the
+ *            list of its other pages. Its owner pops and pushes blocks without atomics; other
+ *            threads push frees onto a page's atomic xfree list.
+ *
+ * Threat model of the metadata: a free block holds two words, the free-list link and a "freed"
+ * mark (the block's address XOR a per-process random cookie, as glibc's tcache key). The mark
+ * catches a block freed twice, locally or by another thread, in release builds too, at the cost of
+ * no extra cache line: free writes the block's first line anyway. A program that forges the mark
+ * must know the cookie. malloc clears the mark. Pointers that are not the start of a handed-out
+ * block (interior, unaligned, never carved) are caught by the block arithmetic, and pointers the
+ * heap does not own by the segment map; a use after free can redirect the free-list link, which
+ * debug builds catch on every pop and rp_heap_validate on demand.
+ */
+#ifndef RP_HEAP_INTERNAL_H
+#define RP_HEAP_INTERNAL_H
+
+#include <stdatomic.h>
+#include <string.h>
+
+#include "internal.h"
+#include "os/os.h"
+#include "rampart/heap.h"
+
+/* ---- layout constants ---------------------------------------------------------------------------- */
+
+#define RP__GRAN_SHIFT 4                      /* 16-byte blocks and alignment */
+#define RP__GRAN ((size_t)1 << RP__GRAN_SHIFT)
+#define RP__SLICE_SHIFT 16                    /* 64 KiB slices */
+#define RP__SLICE_SIZE ((size_t)1 << RP__SLICE_SHIFT)
+#define RP__SEG_SLICES_MAX 64                 /* 4 MiB segments (default heap) */
+#define RP__SEG_SLICES_SOURCE 16              /* 1 MiB on a heap's own page source */
+#define RP__SEG_SIZE_MAX (RP__SEG_SLICES_MAX * RP__SLICE_SIZE)
+#define RP__CLASSES RP_HEAP_CLASSES
+#define RP__SMALL_MAX ((size_t)128 * 1024)    /* larger blocks are spans of their own */
+#define RP__MAP_SHIFT 12                      /* segment map granule: 4 KiB */
+#define RP__MAP_PAGE ((size_t)1 << RP__MAP_SHIFT)
+#define RP__CARVE_BYTES 4096                  /* a page's free list grows this much at a time */
+#define RP__PART_MAX 12                       /* released pieces tracked per partly freed block */
+#define RP__CACHE_SLOTS 32                    /* freed spans waiting per heap */
+#define RP__MAGIC_SHIFT 40                    /* block index = offset * magic >> 40 (exact) */
+#define RP__FREE_WORDS (2 * sizeof(uintptr_t))  /* a free block's link and freed mark */
+
+_Static_assert(RP__SEG_SLICES_MAX <= 64, "free slices are one 64-bit mask");
+_Static_assert(RP__SMALL_MAX * 8 <= RP__SEG_SLICES_SOURCE * RP__SLICE_SIZE, "the largest page fits a small segment");
+_Static_assert(RP__SLICE_SIZE % RP__MAP_PAGE == 0, "slices are whole map granules");
+
+/* ---- spans and the segment map ------------------------------------------------------------------- */
+
+typedef enum rp__span_kind { RP__SPAN_SEGMENT = 1, RP__SPAN_LARGE, RP__SPAN_DONATED } rp__span_kind_t;
+
+typedef struct rp__span {
+    rp__span_kind_t kind;
+    uint8_t *base;
+    size_t size;
+    rp_heap_t *heap;
+} rp__span_t;
+
+/* Map [base, base+size) to span (or to NULL to forget it). pre: base, size multiples of
+ * RP__MAP_PAGE (donations are widened by the caller). 0 or an OS error. */
+int rp__segmap_set(const void *base, size_t size, rp__span_t *span);
+/* Whether any 4 KiB granule of the range is already mapped to a span. */
+bool rp__segmap_any(const void *base, size_t size);
+/* Fork hooks: 0 = lock before fork, 1 = unlock in the parent, 2 = reset in the child. */
+void rp__segmap_fork(int phase);
+
+#define RP__MAP_L1_BITS 18                    /* 48-bit addresses: 18 + 18 + 12 */
+#define RP__MAP_L2_BITS 18
+/* An entry is 0, a span descriptor with bit 0 set (segment slices that hold no page, large
+ * blocks, donations), or a page descriptor (bit 0 clear): the slices of a page map straight to
+ * it, so rp_free reaches the page in one lookup. */
+typedef _Atomic uintptr_t rp__segmap_leaf_t[(size_t)1 << RP__MAP_L2_BITS];
+extern _Atomic(rp__segmap_leaf_t *) rp__segmap_root[(size_t)1 << RP__MAP_L1_BITS];
+#define RP__MAP_SPAN ((uintptr_t)1)
+
+static inline uintptr_t rp__segmap_entry(const void *p) {
+    uintptr_t a = (uintptr_t)p;
+    if (RP_UNLIKELY(a >> (RP__MAP_L1_BITS + RP__MAP_L2_BITS + RP__MAP_SHIFT))) return 0;
+    rp__segmap_leaf_t *leaf =
+        atomic_load_explicit(&rp__segmap_root[a >> (RP__MAP_L2_BITS + RP__MAP_SHIFT)], memory_order_acquire);
+    if (RP_UNLIKELY(leaf == NULL)) return 0;
+    return atomic_load_explicit(&(*leaf)[(a >> RP__MAP_SHIFT) & (((size_t)1 << RP__MAP_L2_BITS) - 1)],
+                                memory_order_acquire);
+}
+
+/* ---- pages, segments, locals --------------------------------------------------------------------- */
+
+typedef struct rp__block {
+    struct rp__block *next;
+} rp__block_t;
+
+struct rp__local;
+struct rp__segment;
+
+/* xfree is a tagged pointer: the list of blocks freed by other threads, and in bit 0 the "full"
+ * mark. The owner sets the mark (only on an empty list) when the page has nothing left; the first
+ * thread that then frees into it clears the mark with its push and hands the page back to the
+ * owner through the owner's reclaim stack. A page that is marked is on no list of its owner and
+ * is never retired, so the freeing thread may still touch the page after its push. */
+#define RP__XFREE_FULL ((uintptr_t)1)
+
+#define RP__PAGE_WIPE 1u  /* RP_HEAP_WIPE */
+#define RP__PAGE_FULL 2u  /* marked full (RP__XFREE_FULL), on no list of the owner */
+
+typedef struct rp__page {
+    /* First cache line: everything the malloc and free fast paths touch. */
+    rp__block_t *free;            /* owner's free list: malloc pops here */
+    rp__block_t *local_free;      /* owner's frees go here, and become the free list when it is
+                                     empty (free-list sharding: allocation walks a page's blocks
+                                     in order instead of bouncing between recently freed ones) */
+    struct rp__local *local;
+    uint8_t *start;
+    uint64_t magic;
+    _Atomic uint32_t used;        /* blocks out, including remote frees not yet collected;
+                                     written by the owner only (relaxed), read by rp_heap_stats */
+    uint32_t bsize;
+    uint32_t carved;
+    _Atomic int partials;         /* blocks of this page with a partial-release record */
+    uint8_t flags;                /* RP__PAGE_WIPE | RP__PAGE_FULL: the owner's frees take the slow path */
+    uint8_t wipe;                 /* RP_HEAP_WIPE, fixed while the page is in use (other threads read it) */
+    _Atomic uint8_t cls;          /* cls and in_use: written when the page is made, read by stats */
+    uint8_t slices;
+    _Atomic uint8_t in_use;
+    uint8_t purged;               /* the slices were purged since last in use */
+    /* Second line: the rest, and the remote free list (so other threads' CAS does not bounce the
+     * owner's hot line). */
+    _Alignas(64) uint32_t capacity;
+    struct rp__segment *seg;
+    struct rp__page *next, *prev; /* the owner's class list */
+    struct rp__page *reclaim_next;
+    _Atomic uintptr_t xfree;
+} rp__page_t;
+_Static_assert(sizeof(rp__page_t) == 128, "a page descriptor is two cache lines");
+
+typedef struct rp__segment {
+    rp__span_t span;
+    struct rp__local *local;
+    unsigned nslices;
+    uint64_t free_slices;         /* bit i: slice i holds no page */
+    uint64_t dirty_slices;        /* free slices touched since the last purge */
+    uint64_t dirty_since;         /* when the oldest dirty slice became free (ms) */
+    struct rp__segment *next, *prev;   /* the owner's list */
+    struct rp__segment *hnext, *hprev; /* the heap's list (under the heap lock) */
+    struct rp__segment *pool_next;     /* the descriptor pool */
+    rp__page_t *slice_page[RP__SEG_SLICES_MAX];
+    rp__page_t pages[RP__SEG_SLICES_MAX];
+} rp__segment_t;
+
+typedef struct rp__local {
+    rp__page_t *cur[RP__CLASSES];     /* never NULL: &rp__empty_page when there is none */
+    rp__page_t *pages[RP__CLASSES];   /* class lists (pages not marked full) */
+    _Atomic(rp__page_t *) reclaim;    /* full pages that got remote frees */
+    rp__segment_t *segs;
+    rp_heap_t *heap;
+    struct rp__local *next_all, *next_orphan;
+    uint32_t ops;                     /* slow-path calls, to pace purging */
+    bool shared;                      /* used under the heap lock, not by one thread */
+} rp__local_t;
+
+extern rp__page_t rp__empty_page;
+
+/* The descriptor of the span holding p, or NULL when p is not in any span (never touches p). */
+static inline rp__span_t *rp__segmap_get(const void *p) {
+    uintptr_t e = rp__segmap_entry(p);
+    if (e & RP__MAP_SPAN) return (rp__span_t *)(e - RP__MAP_SPAN);
+    return e != 0 ? &((rp__page_t *)e)->seg->span : NULL;
+}
+/* Map the slices of page to it (or back to its segment). */
+void rp__segmap_set_page(rp__page_t *page, bool in_use);
+
+/* ---- large blocks, donations, the span cache ------------------------------------------------------ */
+
+typedef struct rp__large {
+    rp__span_t span;
+    uint8_t *block;
+    size_t usable;
+    _Atomic int partials;
+    struct rp__large *next, *prev;
+} rp__large_t;
+
+typedef struct rp__donated {
+    rp__span_t span;              /* base/size: the page-widened range registered in the map */
+    uint8_t *start;               /* first 16-byte granule inside the buffer */
+    size_t ngran;
+    uint64_t *used, *first;       /* granule in use / granule starts a block */
+    size_t meta_size;
+    _Atomic int partials;
+    struct rp__donated *next;
+} rp__donated_t;
+
+typedef struct rp__span_cached {
+    uint8_t *base;
+    size_t size;
+    uint64_t since;
+    struct rp__large *large; /* a large block's descriptor, still in the segment map, or NULL */
+} rp__span_cached_t;
+
+/* ---- the heap ------------------------------------------------------------------------------------ */
+
+struct rp_heap {
+    rp__os_mutex_t lock;
+    const rp_page_allocator_t *pages; /* NULL: OS default */
+    size_t limit;                     /* SIZE_MAX: none */
+    unsigned flags;
+    bool is_default;
+    unsigned seg_slices;
+    rp__local_t *shared;              /* the local used under the lock */
+    rp__local_t *locals, *orphans;
+    rp__segment_t *segs;
+    rp__large_t *large;
+    rp__donated_t *donated;
+    rp__span_cached_t cache[RP__CACHE_SLOTS];
+    unsigned ncache;
+    struct rp_heap *next_heap;
+    _Atomic size_t mapped, decommitted, cached, large_bytes, large_count, donated_bytes, purges, unlocked;
+};
+
+/* Options read once from the environment (heap.c). */
+typedef struct rp__heap_config {
+    uint64_t purge_delay_ms;  /* RAMPART_PURGE_DELAY */
+    size_t cache_max;         /* RAMPART_CACHE_MAX */
+    bool purge_off;           /* RAMPART_PURGE_DELAY=-1 */
+} rp__heap_config_t;
+extern rp__heap_config_t rp__config;
+
+/* ---- size classes ------------------------------------------------------------------------------- */
+
+/* 16..128 in steps of 16, then 8 classes per doubling (12.5% apart) up to 128 KiB. */
+static inline unsigned rp__heap_size_class(size_t n) {
+    if (n <= 128) return n == 0 ? 0 : (unsigned)((n - 1) >> 4);
+    size_t x = n - 1;
+    unsigned b = 63u - (unsigned)__builtin_clzll((unsigned long long)x);
+    return 8u + (b - 7u) * 8u + (unsigned)(x >> (b - 3u)) - 8u;
+}
+static inline size_t rp__heap_class_size(unsigned c) {
+    if (c < 8) return (size_t)(c + 1) << 4;
+    unsigned b = (c - 8u) / 8u + 7u, i = (c - 8u) % 8u;
+    return (size_t)(i + 9u) << (b - 3u);
+}
+/* Slices per page of class c: one, or enough for 8 blocks. */
+static inline unsigned rp__heap_class_slices(unsigned c) {
+    size_t s = rp__heap_class_size(c) * 8;
+    return s <= RP__SLICE_SIZE ? 1u : (unsigned)((s + RP__SLICE_SIZE - 1) >> RP__SLICE_SHIFT);
+}
+
+/* ---- cross-file functions ------------------------------------------------------------------------- */
+
+/* heap.c */
+rp_heap_t *rp__heap_default(void);
+rp__local_t *rp__local_slow(void);          /* this thread's local for the default heap */
+rp__local_t *rp__local_new(rp_heap_t *heap); /* under heap->lock */
+rp__local_t *rp__local_new_locked_default(void);
+bool rp__oom(rp_heap_t *heap, size_t size); /* run the handlers: true = retry */
+void rp__heap_lock(rp_heap_t *heap);
+void rp__heap_unlock(rp_heap_t *heap);
+
+/* segment.c: memory from the page source, the span cache, purging, descriptors */
+/* Under heap->lock. large: NULL for a segment (a cached large descriptor is dropped), else it
+ * receives the cached span's descriptor, or NULL. */
+void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh, struct rp__large **large);
+/* Under heap->lock: cache the span (with its large descriptor, which stays in the segment map). */
+void rp__span_release(rp_heap_t *heap, void *base, size_t size, struct rp__large *large);
+void rp__span_return(rp_heap_t *heap, void *base, size_t size);   /* give back to the source now */
+void rp__cache_purge(rp_heap_t *heap, bool force);                /* under heap->lock */
+rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls);
+void rp__segment_page_free(rp__local_t *local, rp__page_t *page);
+void rp__segment_release(rp__local_t *local, rp__segment_t *seg); /* an empty segment to the cache */
+void rp__local_purge(rp__local_t *local, bool force);
+void rp__segment_destroy_all(rp_heap_t *heap);
+void *rp__meta_alloc(size_t size);
+void rp__meta_free(void *p, size_t size);
+void rp__segment_fork_lock(bool lock);
+void rp__segment_fork_reset(void);
+
+/* page.c: the slow paths of one local */
+void *rp__page_malloc_slow(rp__local_t *local, unsigned cls, bool donated_ok);
+void rp__page_collect(rp__local_t *local, rp__page_t *page);
+void rp__page_retire(rp__local_t *local, rp__page_t *page);
+void rp__local_reclaim(rp__local_t *local);
+void rp__page_unfull(rp__local_t *local, rp__page_t *page);
+void rp__local_release(rp__local_t *local);  /* thread exit: give back what is empty */
+RP_NORETURN void rp__bad_free(const void *p, rp__page_t *page);
+
+/* alloc.c */
+void *rp__heap_malloc(rp_heap_t *heap, size_t size);
+void *rp__heap_aligned(rp_heap_t *heap, size_t alignment, size_t size);
+void *rp__heap_realloc(rp_heap_t *heap, void *p, size_t size);
+void *rp__malloc_default(size_t size);
+void *rp__calloc_default(size_t count, size_t size);
+void *rp__realloc_default(void *p, size_t size);
+void *rp__aligned_default(size_t alignment, size_t size);
+size_t rp__usable(const void *p);
+
+/* free.c */
+void rp__free(void *p);
+void rp__free_remote(rp__page_t *page, rp__block_t *b);
+void rp__heap_free_slow(void *p, rp__span_t *span);
+void rp__partial_forget_heap(rp_heap_t *heap);
+bool rp__partial_has(const void *block);
+rp_status_t rp__partial_validate(rp_heap_t *heap);
+void rp__partial_fork(int phase);
+
+/* large.c */
+void *rp__large_alloc(rp_heap_t *heap, size_t size, size_t alignment, bool zero);
+void rp__large_free(rp__large_t *lg, void *p);
+void rp__large_destroy_all(rp_heap_t *heap);
+void *rp__large_expand(rp__large_t *lg, void *p, size_t size);
+
+/* donate.c */
+void *rp__donated_alloc(rp_heap_t *heap, size_t size);  /* under heap->lock */
+void rp__donated_free(rp__donated_t *d, void *p);
+size_t rp__donated_usable(rp__donated_t *d, const void *p, bool *live);
+void rp__donated_destroy_all(rp_heap_t *heap);
+rp_status_t rp__donated_validate(rp_heap_t *heap); /* under heap->lock */
+
+/* ---- the fast paths -------------------------------------------------------------------------------- */
+
+#if defined(RP_HEAP_PRELOAD)
+#  define RP__TLS_MODEL __attribute__((tls_model("initial-exec")))
+#else
+#  define RP__TLS_MODEL
+#endif
+extern _Thread_local rp__local_t *rp__tls_local RP__TLS_MODEL;
+
+#ifndef NDEBUG
+#  define RP__DEBUG 1
+#else
+#  define RP__DEBUG 0
+#endif
+
+/* The "freed" mark a free block carries in its second word. */
+extern uintptr_t rp__cookie;
+static inline uintptr_t rp__freed_mark(const void *b) { return rp__cookie ^ (uintptr_t)b; }
+static inline bool rp__is_marked(const void *b) { return ((const uintptr_t *)b)[1] == rp__freed_mark(b); }
+static inline void rp__mark(void *b) { ((uintptr_t *)b)[1] = rp__freed_mark(b); }
+/* Whether p is the start of a block this page has handed out at some point. pre: owner. */
+static inline bool rp__is_block(const rp__page_t *page, const void *p) {
+    size_t off = (size_t)((const uint8_t *)p - page->start);
+    uint64_t idx = (uint64_t)off * page->magic >> RP__MAGIC_SHIFT;
+    return idx * page->bsize == off && idx < page->carved;
+}
+
+void rp__debug_on_alloc(rp__page_t *page, rp__block_t *b);
+void rp__debug_on_free(rp__page_t *page, rp__block_t *b);
+
+/* Pop a block of class cls from the local's current page; NULL when the slow path must run. */
+static inline void *rp__local_pop(rp__local_t *local, unsigned cls) {
+    rp__page_t *page = local->cur[cls];
+    rp__block_t *b = page->free;
+    if (RP_UNLIKELY(b == NULL)) {
+        /* The owner's recent frees become the allocation list (free-list sharding). */
+        b = page->local_free;
+        if (b == NULL) return NULL;
+        page->local_free = NULL;
+    }
+    page->free = b->next;
+    ((uintptr_t *)b)[1] = 0; /* no longer freed */
+    atomic_store_explicit(&page->used, atomic_load_explicit(&page->used, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    if (RP__DEBUG) rp__debug_on_alloc(page, b);
+    return b;
+}
+
+static inline void *rp__malloc_inline(size_t size) {
+    rp__local_t *local = rp__tls_local;
+    if (RP_LIKELY(local != NULL && size <= RP__SMALL_MAX)) {
+        unsigned cls = rp__heap_size_class(size);
+        void *b = rp__local_pop(local, cls);
+        if (RP_LIKELY(b != NULL)) return b;
+        b = rp__page_malloc_slow(local, cls, true);
+        if (RP_LIKELY(b != NULL)) return b;
+    }
+    return rp__malloc_default(size); /* first call of a thread, large blocks, out of memory */
+}
+
+static inline void rp__free_inline(void *p) {
+    uintptr_t e = rp__segmap_entry(p);
+    if (RP_LIKELY(e != 0 && (e & RP__MAP_SPAN) == 0)) {
+        rp__page_t *page = (rp__page_t *)e;
+        rp__local_t *local = rp__tls_local;
+        /* page->local is never NULL, so a thread without a cache never matches */
+        if (RP_LIKELY(page->local == local && page->flags == 0 &&
+                      atomic_load_explicit(&page->partials, memory_order_relaxed) == 0)) {
+            if (RP_UNLIKELY(!rp__is_block(page, p) || rp__is_marked(p))) rp__bad_free(p, page);
+            rp__block_t *b = p;
+            if (RP__DEBUG) rp__debug_on_free(page, b);
+            rp__mark(b);
+            b->next = page->local_free;
+            page->local_free = b;
+            uint32_t used = atomic_load_explicit(&page->used, memory_order_relaxed) - 1;
+            atomic_store_explicit(&page->used, used, memory_order_relaxed);
+            if (RP_UNLIKELY(used == 0)) rp__page_retire(local, page);
+            return;
+        }
+    }
+    if (p != NULL) rp__heap_free_slow(p, rp__segmap_get(p));
+}
+
+#endif /* RP_HEAP_INTERNAL_H */

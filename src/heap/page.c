@@ -1,0 +1,223 @@
+/* heap/page.c — the slow paths of a local cache: growing a page's free list, collecting frees
+ * from other threads, marking pages full and taking them back, finding or making a page.
+ *
+ * A page's free list grows RP__CARVE_BYTES at a time (never the whole page at once), so a fresh
+ * page costs one OS page of resident memory, not 64 KiB. Pages that have nothing left are marked
+ * full (RP__XFREE_FULL) and leave the class list; the first remote free into a full page hands
+ * it back through the owner's reclaim stack, and a local free takes it back directly. A page that
+ * drops to zero blocks is retired (its slices return to the segment), except the page a class
+ * currently allocates from: a loop of malloc + free must not retire and remake a page each time.
+ */
+#include "heap/heap_internal.h"
+
+rp__page_t rp__empty_page;
+
+/* ---- class lists ---------------------------------------------------------------------------------- */
+
+static void rp__list_push(rp__local_t *local, rp__page_t *page) {
+    rp__page_t **head = &local->pages[page->cls];
+    page->prev = NULL;
+    page->next = *head;
+    if (*head) (*head)->prev = page;
+    *head = page;
+}
+
+static void rp__list_remove(rp__local_t *local, rp__page_t *page) {
+    if (page->prev) page->prev->next = page->next;
+    else local->pages[page->cls] = page->next;
+    if (page->next) page->next->prev = page->prev;
+    page->next = page->prev = NULL;
+}
+
+/* ---- debug checks ---------------------------------------------------------------------------------- */
+
+static bool rp__in_page(const rp__page_t *page, const void *b) {
+    const uint8_t *q = b;
+    if (q < page->start || q >= page->start + (size_t)page->carved * page->bsize) return false;
+    size_t off = (size_t)(q - page->start);
+    return ((uint64_t)off * page->magic >> RP__MAGIC_SHIFT) * page->bsize == off;
+}
+
+void rp__debug_on_alloc(rp__page_t *page, rp__block_t *b) {
+    if (!rp__in_page(page, b)) rp__corrupt("heap free list damaged (a block outside its page)", b);
+    const uint8_t *q = (const uint8_t *)b;
+    /* Wiping heaps keep freed blocks zero instead of junk; both are checked. */
+    uint8_t expect = page->wipe ? 0 : RP_HEAP_FREE_JUNK;
+    for (size_t i = RP__FREE_WORDS; i < page->bsize; i++)
+        if (q[i] != expect) rp__corrupt("write after free (a freed block changed)", b);
+    if (page->free != NULL && !rp__in_page(page, page->free))
+        rp__corrupt("heap free list damaged (next block outside its page)", b);
+    memset(b, RP_HEAP_ALLOC_JUNK, page->bsize);
+}
+
+void rp__debug_on_free(rp__page_t *page, rp__block_t *b) {
+    memset((uint8_t *)b + RP__FREE_WORDS, page->wipe ? 0 : RP_HEAP_FREE_JUNK, page->bsize - RP__FREE_WORDS);
+}
+
+/* ---- free lists ---------------------------------------------------------------------------------- */
+
+static void rp__page_extend(rp__page_t *page) {
+    uint32_t n = (uint32_t)(RP__CARVE_BYTES / page->bsize);
+    if (n == 0) n = 1;
+    if (n > page->capacity - page->carved) n = page->capacity - page->carved;
+    uint8_t *first = page->start + (size_t)page->carved * page->bsize;
+    rp__block_t *tail = page->free;
+    for (uint32_t i = n; i-- > 0;) {
+        rp__block_t *b = (rp__block_t *)(first + (size_t)i * page->bsize);
+        if (RP__DEBUG) rp__debug_on_free(page, b);
+        rp__mark(b); /* free, never handed out: freeing it is an invalid free */
+        b->next = tail;
+        tail = b;
+    }
+    page->free = tail;
+    page->carved += n;
+}
+
+RP_NORETURN void rp__bad_free(const void *p, rp__page_t *page) {
+    if (page == NULL || !page->in_use || !rp__in_page(page, p) || !rp__is_marked(p))
+        rp__corrupt("free of a pointer that is not the start of a block", p);
+    rp__corrupt("double free", p);
+}
+
+/* Move the blocks other threads freed into the owner's list. pre: the page is not marked full. */
+void rp__page_collect(rp__local_t *local, rp__page_t *page) {
+    uintptr_t x = atomic_load_explicit(&page->xfree, memory_order_relaxed);
+    if (x == 0) return;
+    x = atomic_exchange_explicit(&page->xfree, 0, memory_order_acquire);
+    RP_ASSERT((x & RP__XFREE_FULL) == 0);
+    rp__block_t *b = (rp__block_t *)x;
+    uint32_t n = 0;
+    while (b != NULL) {
+        /* A block pushed twice (two threads freeing it at once) makes a cycle: bounded here. */
+        if (++n > page->capacity || !rp__in_page(page, b) || !rp__is_marked(b))
+            rp__corrupt("heap remote free list damaged (or a block freed twice at once)", b);
+        rp__block_t *next = b->next;
+        b->next = page->free;
+        page->free = b;
+        b = next;
+    }
+    (void)local;
+    atomic_store_explicit(&page->used, atomic_load_explicit(&page->used, memory_order_relaxed) - n,
+                          memory_order_relaxed);
+}
+
+void rp__page_retire(rp__local_t *local, rp__page_t *page) {
+    if (page == local->cur[page->cls] || page->used != 0) return;
+    if (page->flags & RP__PAGE_FULL) {
+        uintptr_t expect = RP__XFREE_FULL;
+        /* A remote free took the mark: the page is on the reclaim stack and comes back there. */
+        if (!atomic_compare_exchange_strong(&page->xfree, &expect, 0)) return;
+        page->flags &= (uint8_t)~RP__PAGE_FULL;
+    } else {
+        rp__list_remove(local, page);
+    }
+    int saved = rp__os_last_error();
+    rp__segment_page_free(local, page);
+    rp__os_set_last_error(saved);
+}
+
+void rp__local_reclaim(rp__local_t *local) {
+    if (atomic_load_explicit(&local->reclaim, memory_order_relaxed) == NULL) return;
+    rp__page_t *page = atomic_exchange_explicit(&local->reclaim, NULL, memory_order_acquire);
+    while (page != NULL) {
+        rp__page_t *next = page->reclaim_next;
+        if (page->flags & RP__PAGE_FULL) {
+            page->flags &= (uint8_t)~RP__PAGE_FULL;
+            rp__list_push(local, page);
+        }
+        rp__page_collect(local, page);
+        rp__page_retire(local, page);
+        page = next;
+    }
+}
+
+/* A local free into a page marked full: take the page back so its blocks are used again. */
+void rp__page_unfull(rp__local_t *local, rp__page_t *page) {
+    uintptr_t expect = RP__XFREE_FULL;
+    if (atomic_compare_exchange_strong(&page->xfree, &expect, 0)) {
+        page->flags &= (uint8_t)~RP__PAGE_FULL;
+        rp__list_push(local, page);
+    }
+}
+
+/* ---- the slow path of malloc ---------------------------------------------------------------------- */
+
+void *rp__page_malloc_slow(rp__local_t *local, unsigned cls, bool donated_ok) {
+    if ((++local->ops & 255) == 0) {
+        rp__local_purge(local, false);
+        /* Only take the heap lock when the span cache holds something to age out. */
+        if (atomic_load_explicit(&local->heap->cached, memory_order_relaxed) != 0) {
+            if (!local->shared) rp__heap_lock(local->heap);
+            rp__cache_purge(local->heap, false);
+            if (!local->shared) rp__heap_unlock(local->heap);
+        }
+    }
+    rp__local_reclaim(local);
+    rp__page_t *page = local->cur[cls];
+    if (page != &rp__empty_page) {
+        if (page->free == NULL && page->local_free != NULL) {
+            page->free = page->local_free;
+            page->local_free = NULL;
+        }
+        if (page->free != NULL) return rp__local_pop(local, cls);
+    }
+
+    for (page = local->pages[cls]; page != NULL;) {
+        rp__page_t *next = page->next;
+        if (page->free == NULL && page->local_free != NULL) {
+            page->free = page->local_free;
+            page->local_free = NULL;
+        }
+        if (page->free == NULL) {
+            if (page->carved < page->capacity) rp__page_extend(page);
+            else rp__page_collect(local, page);
+        }
+        if (page->free != NULL) {
+            local->cur[cls] = page;
+            return rp__local_pop(local, cls);
+        }
+        uintptr_t expect = 0;
+        if (atomic_compare_exchange_strong(&page->xfree, &expect, RP__XFREE_FULL)) {
+            rp__list_remove(local, page);
+            page->flags |= RP__PAGE_FULL;
+            if (local->cur[cls] == page) local->cur[cls] = &rp__empty_page;
+            page = next;
+        }
+        /* else a remote free arrived meanwhile: collect it on the next round */
+    }
+    local->cur[cls] = &rp__empty_page;
+
+    rp_heap_t *heap = local->heap;
+    if (donated_ok && heap->donated != NULL) {
+        if (!local->shared) rp__heap_lock(heap);
+        void *b = rp__donated_alloc(heap, rp__heap_class_size(cls));
+        if (!local->shared) rp__heap_unlock(heap);
+        if (b != NULL) return b;
+    }
+    page = rp__segment_page_alloc(local, cls);
+    if (page == NULL) return NULL;
+    rp__list_push(local, page);
+    rp__page_extend(page);
+    local->cur[cls] = page;
+    return rp__local_pop(local, cls);
+}
+
+/* ---- thread exit ---------------------------------------------------------------------------------- */
+
+void rp__local_release(rp__local_t *local) {
+    rp__local_reclaim(local);
+    for (unsigned c = 0; c < RP__CLASSES; c++) {
+        local->cur[c] = &rp__empty_page;
+        for (rp__page_t *page = local->pages[c], *next; page != NULL; page = next) {
+            next = page->next;
+            rp__page_collect(local, page);
+            rp__page_retire(local, page);
+        }
+    }
+    /* Empty segments go to the span cache (the delay still applies there). */
+    for (rp__segment_t *seg = local->segs, *next; seg != NULL; seg = next) {
+        next = seg->next;
+        if (seg->free_slices == (seg->nslices >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << seg->nslices) - 1)))
+            rp__segment_release(local, seg);
+    }
+}

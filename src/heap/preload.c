@@ -1,0 +1,87 @@
+/* heap/preload.c — librampart-malloc.so: the C allocator functions, backed by the default heap,
+ * for LD_PRELOAD. Built only into that library (src/heap/targets.cmake), with its own object set
+ * (no sanitizer, initial-exec TLS) and a version script that exports only these symbols.
+ *
+ * glibc's rules are kept where programs depend on them: free(NULL) does nothing and no free
+ * changes errno; realloc(NULL, n) is malloc(n) and realloc(p, 0) frees p and returns NULL;
+ * failures set errno = ENOMEM; posix_memalign returns EINVAL for an alignment that is not a power
+ * of two multiple of sizeof(void *) and leaves errno alone; memalign rounds a non-power-of-two
+ * alignment up; valloc/pvalloc align to the page size and pvalloc rounds the size up to pages.
+ * No function here calls into the system allocator, and none needs initialisation first.
+ */
+#include <errno.h>
+
+#include "heap/heap_internal.h"
+
+#define RP__EXPORT __attribute__((visibility("default")))
+
+RP__EXPORT void *malloc(size_t size);
+RP__EXPORT void free(void *p);
+RP__EXPORT void cfree(void *p);
+RP__EXPORT void *calloc(size_t count, size_t size);
+RP__EXPORT void *realloc(void *p, size_t size);
+RP__EXPORT void *reallocarray(void *p, size_t count, size_t size);
+RP__EXPORT int posix_memalign(void **out, size_t alignment, size_t size);
+RP__EXPORT void *aligned_alloc(size_t alignment, size_t size);
+RP__EXPORT void *memalign(size_t alignment, size_t size);
+RP__EXPORT void *valloc(size_t size);
+RP__EXPORT void *pvalloc(size_t size);
+RP__EXPORT size_t malloc_usable_size(void *p);
+
+void *malloc(size_t size) { return rp__malloc_inline(size); }
+
+void free(void *p) { rp__free_inline(p); }
+
+void cfree(void *p) { rp__free_inline(p); }
+
+void *calloc(size_t count, size_t size) { return rp__calloc_default(count, size); }
+
+void *realloc(void *p, size_t size) { return rp__realloc_default(p, size); }
+
+void *reallocarray(void *p, size_t count, size_t size) {
+    size_t total;
+    if (rp__mul_overflows(count, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return rp__realloc_default(p, total);
+}
+
+int posix_memalign(void **out, size_t alignment, size_t size) {
+    if (alignment < sizeof(void *) || (alignment & (alignment - 1)) != 0) return EINVAL;
+    int saved = errno;
+    void *p = rp__aligned_default(alignment, size);
+    errno = saved;
+    if (p == NULL) return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+void *aligned_alloc(size_t alignment, size_t size) { return rp__aligned_default(alignment, size); }
+
+void *memalign(size_t alignment, size_t size) {
+    if (alignment & (alignment - 1)) {
+        size_t a = RP__GRAN;
+        while (a < alignment && a < (SIZE_MAX >> 1) + 1) a <<= 1;
+        if (a < alignment) {
+            errno = EINVAL;
+            return NULL;
+        }
+        alignment = a;
+    }
+    return rp__aligned_default(alignment == 0 ? RP__GRAN : alignment, size);
+}
+
+void *valloc(size_t size) { return rp__aligned_default(rp__os_page_size(), size); }
+
+void *pvalloc(size_t size) {
+    size_t page = rp__os_page_size();
+    size_t rounded = rp__align_up(size == 0 ? 1 : size, page);
+    if (rounded == 0) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return rp__aligned_default(page, rounded);
+}
+
+size_t malloc_usable_size(void *p) { return rp__usable(p); }

@@ -1,0 +1,123 @@
+/* heap/stats.c — diagnostics: statistics, validation of the metadata, collecting cached memory.
+ *
+ * Statistics are gathered without stopping other threads: under the heap lock the segments are
+ * walked and each page's block count (a relaxed counter only its owner writes) is added to its
+ * class, so a snapshot may be a moment stale, never torn. Validation checks everything the calling thread may read safely: heap-wide structures
+ * under the heap lock (segments in the map, large blocks, donations, partial-release records) and
+ * the pages of the calling thread's own cache (free lists inside their page, freed marks on free
+ * blocks, counts adding up).
+ */
+#include "heap/heap_internal.h"
+
+rp_status_t rp_heap_stats(rp_heap_t *heap, rp_heap_stats_t *out) {
+    if (heap == NULL || out == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_heap_stats: no %s given", heap ? "output" : "heap");
+    memset(out, 0, sizeof *out);
+    rp__heap_lock(heap);
+    for (unsigned c = 0; c < RP__CLASSES; c++) out->classes[c].block_size = rp__heap_class_size(c);
+    for (const rp__segment_t *seg = heap->segs; seg != NULL; seg = seg->hnext) {
+        for (unsigned j = 0; j < seg->nslices; j++) {
+            const rp__page_t *page = &seg->pages[j];
+            if (!atomic_load_explicit(&page->in_use, memory_order_relaxed)) continue;
+            out->classes[atomic_load_explicit(&page->cls, memory_order_relaxed)].blocks +=
+                atomic_load_explicit(&page->used, memory_order_relaxed);
+        }
+    }
+    for (unsigned c = 0; c < RP__CLASSES; c++) out->allocated += out->classes[c].blocks * out->classes[c].block_size;
+    for (rp__donated_t *d = heap->donated; d != NULL; d = d->next)
+        for (size_t w = 0; w < (d->ngran + 63) / 64; w++)
+            out->allocated += (size_t)__builtin_popcountll(d->used[w]) << RP__GRAN_SHIFT;
+    rp__heap_unlock(heap);
+    out->allocated += atomic_load(&heap->large_bytes);
+    out->large_blocks = atomic_load(&heap->large_count);
+    out->mapped = atomic_load(&heap->mapped);
+    size_t decommitted = atomic_load(&heap->decommitted);
+    out->resident = out->mapped > decommitted ? out->mapped - decommitted : 0;
+    out->cached = atomic_load(&heap->cached);
+    out->donated = atomic_load(&heap->donated_bytes);
+    out->limit = heap->limit;
+    out->purges = atomic_load(&heap->purges);
+    out->unlocked = atomic_load(&heap->unlocked);
+    return RP_OK;
+}
+
+static rp_status_t rp__bad(const char *what, const void *where) {
+    return rp__fail(RP_ERR_CORRUPT, 0, "heap validate: %s at %p", what, where);
+}
+
+static rp_status_t rp__validate_page(const rp__page_t *page) {
+    uint32_t n = 0;
+    const rp__block_t *lists[2] = {page->free, page->local_free};
+    for (int l = 0; l < 2; l++) {
+        for (const rp__block_t *b = lists[l]; b != NULL; b = b->next) {
+            const uint8_t *q = (const uint8_t *)b;
+            if (++n > page->carved) return rp__bad("a free list with a cycle", page->start);
+            if (q < page->start || q >= page->start + (size_t)page->carved * page->bsize ||
+                (size_t)(q - page->start) % page->bsize != 0)
+                return rp__bad("a free list pointer outside its page", b);
+            if (!rp__is_marked(b)) return rp__bad("a free block without its freed mark", b);
+        }
+    }
+    if ((uint64_t)n + page->used > page->carved) return rp__bad("a page whose counts exceed its blocks", page->start);
+    return RP_OK;
+}
+
+static rp_status_t rp__validate_segment(rp_heap_t *heap, const rp__segment_t *seg, const rp__local_t *mine) {
+    if (seg->span.kind != RP__SPAN_SEGMENT || seg->span.heap != heap) return rp__bad("a segment of another heap", seg->span.base);
+    if (rp__segmap_get(seg->span.base) != &seg->span ||
+        rp__segmap_get(seg->span.base + seg->span.size - 1) != &seg->span)
+        return rp__bad("a segment missing from the segment map", seg->span.base);
+    if (seg->local != mine) return RP_OK; /* another thread's pages: not ours to read */
+    for (unsigned j = 0; j < seg->nslices; j++) {
+        const rp__page_t *page = seg->slice_page[j];
+        bool free = (seg->free_slices >> j) & 1;
+        if (free != (page == NULL)) return rp__bad("a slice table that disagrees with the free slices", seg->span.base);
+        if (page == NULL) continue;
+        unsigned at = (unsigned)(page - seg->pages);
+        if (!page->in_use || j < at || j >= at + page->slices || page->seg != seg)
+            return rp__bad("a slice pointing at the wrong page", seg->span.base + ((size_t)j << RP__SLICE_SHIFT));
+        if (j == at) {
+            rp_status_t st = rp__validate_page(page);
+            if (st != RP_OK) return st;
+        }
+    }
+    return RP_OK;
+}
+
+rp_status_t rp_heap_validate(rp_heap_t *heap) {
+    if (heap == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_heap_validate: no heap given");
+    const rp__local_t *mine = heap->is_default ? rp__tls_local : heap->shared;
+    rp_status_t st = RP_OK;
+    rp__heap_lock(heap);
+    for (const rp__segment_t *seg = heap->segs; seg != NULL && st == RP_OK; seg = seg->hnext)
+        st = rp__validate_segment(heap, seg, mine);
+    for (const rp__large_t *lg = heap->large; lg != NULL && st == RP_OK; lg = lg->next) {
+        if (rp__segmap_get(lg->block) != &lg->span || lg->block < lg->span.base ||
+            lg->block + lg->usable != lg->span.base + lg->span.size)
+            st = rp__bad("a large block whose descriptor disagrees with the map", lg->block);
+    }
+    if (st == RP_OK) st = rp__donated_validate(heap);
+    if (st == RP_OK && heap->ncache > RP__CACHE_SLOTS) st = rp__bad("a span cache past its slots", heap);
+    rp__heap_unlock(heap);
+    if (st == RP_OK) st = rp__partial_validate(heap);
+    return st;
+}
+
+void rp_heap_collect(rp_heap_t *heap, bool force) {
+    if (heap == NULL) return;
+    int saved = rp__os_last_error();
+    if (heap->is_default) {
+        rp__local_t *local = rp__tls_local;
+        if (local != NULL) {
+            rp__local_reclaim(local);
+            rp__local_purge(local, force);
+        }
+        rp__heap_lock(heap);
+    } else {
+        rp__heap_lock(heap);
+        rp__local_reclaim(heap->shared);
+        rp__local_purge(heap->shared, force);
+    }
+    rp__cache_purge(heap, force);
+    rp__heap_unlock(heap);
+    rp__os_set_last_error(saved);
+}

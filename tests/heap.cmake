@@ -1,0 +1,25 @@
+# Tests of the heap layer (issue 6). test_heap covers the API, ralloc's features, a threaded
+# stress and the death tests (POSIX); on Windows the same source runs its portable subset under
+# wine. test_heap_preload_* run real programs and the suite itself under librampart-malloc.so;
+# each skips (77) only when its program is missing. The suite runs unsanitized copies of the test
+# programs (built from the preload's own plain objects), so it also runs in the sanitizer builds.
+rp_add_test(test_heap)
+if(NOT WIN32)
+  # As user nobody with a 1 MiB memlock limit (root only): locked heaps under a small limit.
+  add_test(NAME test_heap_unprivileged COMMAND test_heap unprivileged)
+  set_tests_properties(test_heap_unprivileged PROPERTIES SKIP_RETURN_CODE 77)
+  foreach(t test_core test_pages test_heap)
+    add_executable(${t}_plain ${t}.c $<TARGET_OBJECTS:rampart_plain_objects>)
+    target_include_directories(${t}_plain PRIVATE ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/src ${CMAKE_CURRENT_SOURCE_DIR})
+    target_compile_definitions(${t}_plain PRIVATE _GNU_SOURCE)
+    target_compile_options(${t}_plain PRIVATE ${RAMPART_WARNINGS} -Wno-missing-prototypes -fno-sanitize=all)
+    set_target_properties(${t}_plain PROPERTIES LINK_OPTIONS "")
+    target_link_libraries(${t}_plain PRIVATE Threads::Threads)
+  endforeach()
+  foreach(what python gcc git make suite)
+    add_test(NAME test_heap_preload_${what}
+      COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/heap_preload.sh ${what} $<TARGET_FILE:rampart_malloc>
+        $<TARGET_FILE:test_core_plain> $<TARGET_FILE:test_pages_plain> $<TARGET_FILE:test_heap_plain>)
+    set_tests_properties(test_heap_preload_${what} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+  endforeach()
+endif()

@@ -1,0 +1,870 @@
+/* test_heap.c — the heap layer (issue 6): API edges (size 0, calloc overflow, huge sizes,
+ * alignment rules, realloc cases), first-class heaps on every page source with limits, ralloc's
+ * features (OOM handlers, double-free detection, partial and separate deallocation, in-place
+ * realloc), memory behaviour (delayed release, reuse without faults), diagnostics (stats,
+ * validate, junk fill), a multi-threaded stress with cross-thread frees, fork, and death tests
+ * (one fork per misuse, expecting SIGABRT from the corruption handler).
+ *
+ * The same source runs on Windows under wine (without the fork and thread cases).
+ * argv[1] == "api" runs only the cases that use the C allocator functions, for the run of this
+ * binary under librampart-malloc.so (tests/heap_preload.sh).
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rampart.h"
+#include "testhelper.h"
+
+#if !defined(_WIN32)
+#  include <pthread.h>
+#  include <sys/resource.h>
+#  include <time.h>
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+/* fork children of a threaded parent exit with the parent's threads still "running" in TSan's
+ * view; that is the point of test_fork, not a leak. */
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void) { return "report_thread_leaks=0"; }
+#endif
+
+static bool aligned_to(const void *p, size_t a) { return ((uintptr_t)p & (a - 1)) == 0; }
+
+static size_t class_blocks(rp_heap_t *h, size_t size) {
+    rp_heap_stats_t st;
+    if (rp_heap_stats(h, &st) != RP_OK) return SIZE_MAX;
+    for (unsigned c = 0; c < RP_HEAP_CLASSES; c++)
+        if (st.classes[c].block_size >= size) return st.classes[c].blocks;
+    return SIZE_MAX;
+}
+
+/* ---- the malloc family ------------------------------------------------------------------------------ */
+
+static void test_sizes(void) {
+    void *zero1 = rp_malloc(0), *zero2 = rp_malloc(0);
+    CHECK(zero1 != NULL && zero2 != NULL && zero1 != zero2);
+    CHECK(rp_usable_size(zero1) >= 1);
+    rp_free(zero1);
+    rp_free(zero2);
+    for (size_t n = 1; n < 600000; n = n * 5 / 4 + 1) {
+        unsigned char *p = rp_malloc(n);
+        REQUIRE(p != NULL);
+        CHECK(aligned_to(p, 16));
+        CHECK(rp_usable_size(p) >= n);
+        memset(p, 0xab, rp_usable_size(p));
+        CHECK(p[n - 1] == 0xab);
+        rp_free(p);
+    }
+    CHECK(rp_usable_size(NULL) == 0);
+}
+
+static void test_huge_and_calloc(void) {
+    errno = 0;
+    CHECK(rp_malloc(SIZE_MAX) == NULL && errno == ENOMEM);
+    errno = 0;
+    CHECK(rp_malloc(SIZE_MAX / 2) == NULL && errno == ENOMEM);
+    errno = 0;
+    CHECK(rp_calloc(SIZE_MAX / 2, 3) == NULL && errno == ENOMEM);
+    CHECK(rp_last_error()->status == RP_ERR_NOMEM);
+    errno = 0;
+    CHECK(rp_calloc((size_t)1 << 33, (size_t)1 << 33) == NULL && errno == ENOMEM);
+    /* calloc zeroes, also for a block reused after a free and for large blocks from the cache */
+    for (int round = 0; round < 2; round++) {
+        size_t sizes[] = {1, 24, 1000, 70000, 300000, 5u << 20};
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            unsigned char *p = rp_malloc(sizes[i]);
+            REQUIRE(p != NULL);
+            memset(p, 0x5a, sizes[i]);
+            rp_free(p);
+            unsigned char *q = rp_calloc(1, sizes[i]);
+            REQUIRE(q != NULL);
+            bool zero = true;
+            for (size_t k = 0; k < sizes[i]; k++) zero = zero && q[k] == 0;
+            CHECK(zero);
+            rp_free(q);
+        }
+    }
+    CHECK(rp_calloc(0, 5) != NULL);
+}
+
+static void test_realloc(void) {
+    unsigned char *p = rp_realloc(NULL, 10);
+    REQUIRE(p != NULL);
+    for (int i = 0; i < 10; i++) p[i] = (unsigned char)i;
+    size_t sizes[] = {20, 100, 5000, 200000, 3u << 20, 64, 8};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        p = rp_realloc(p, sizes[s]);
+        REQUIRE(p != NULL);
+        for (int i = 0; i < 8; i++) CHECK(p[i] == (unsigned char)i);
+    }
+    errno = 0;
+    CHECK(rp_realloc(p, 0) == NULL); /* frees, glibc's rule */
+    void *q = rp_malloc(100);
+    errno = 0;
+    CHECK(rp_realloc(q, SIZE_MAX) == NULL && errno == ENOMEM);
+    CHECK(rp_usable_size(q) >= 100); /* untouched on failure */
+    rp_free(q);
+}
+
+static void test_aligned(void) {
+    for (size_t a = 1; a <= ((size_t)1 << 22); a <<= 1) {
+        size_t sizes[] = {1, a, 3 * a + 5};
+        for (size_t s = 0; s < 3; s++) {
+            if (sizes[s] > ((size_t)1 << 24)) continue;
+            void *p = rp_aligned_alloc(a, sizes[s]);
+            REQUIRE(p != NULL);
+            CHECK(aligned_to(p, a < 16 ? 16 : a));
+            CHECK(rp_usable_size(p) >= sizes[s]);
+            memset(p, 1, sizes[s]);
+            rp_free(p);
+        }
+    }
+    errno = 0;
+    CHECK(rp_aligned_alloc(24, 10) == NULL && errno == EINVAL);
+    errno = 0;
+    CHECK(rp_aligned_alloc(0, 10) == NULL && errno == EINVAL);
+    CHECK(rp_last_error()->status == RP_ERR_INVALID);
+    errno = 0;
+    CHECK(rp_aligned_alloc((size_t)1 << 62, 1) == NULL && errno == ENOMEM);
+}
+
+static void test_free_keeps_errno(void) {
+    void *p = rp_malloc(1 << 20), *q = rp_malloc(32);
+    errno = 1234;
+    rp_free(NULL);
+    rp_free(p);
+    rp_free(q);
+    rp_heap_collect(rp_heap_default(), true);
+    CHECK(errno == 1234);
+}
+
+static void test_sized_free_and_in_place(void) {
+    void *p = rp_malloc(100);
+    REQUIRE(p != NULL);
+    size_t u = rp_usable_size(p);
+    CHECK(rp_realloc_in_place(p, u) == p);
+    CHECK(rp_realloc_in_place(p, 10) == p);
+    CHECK(rp_realloc_in_place(p, u + 1) == NULL);
+    CHECK(rp_usable_size(p) == u);
+    CHECK(rp_heap_expand(rp_heap_default(), p, u) == p);
+    rp_free_sized(p, 100);
+    rp_free_sized(NULL, 5);
+    unsigned char *big = rp_malloc(300000);
+    REQUIRE(big != NULL);
+    size_t bu = rp_usable_size(big);
+    CHECK(bu >= 300000);
+    big[0] = 7;
+    CHECK(rp_realloc_in_place(big, bu) == big && big[0] == 7);
+    CHECK(rp_realloc_in_place(big, bu + 1) == NULL);
+    CHECK(rp_realloc_in_place(NULL, 1) == NULL);
+    rp_free(big);
+}
+
+/* ---- first-class heaps ------------------------------------------------------------------------------ */
+
+static void test_heap_create_destroy(void) {
+    rp_heap_t *h = rp_heap_create(NULL);
+    REQUIRE(h != NULL);
+    void *ps[2000];
+    for (int i = 0; i < 2000; i++) {
+        ps[i] = rp_heap_malloc(h, (size_t)(i % 700) * 13 + 1);
+        REQUIRE(ps[i] != NULL);
+        memset(ps[i], i & 0xff, (size_t)(i % 700) * 13 + 1);
+    }
+    void *big = rp_heap_malloc(h, 2u << 20);
+    REQUIRE(big != NULL);
+    void *al = rp_heap_aligned_alloc(h, 4096, 5000);
+    CHECK(al != NULL && aligned_to(al, 4096));
+    void *z = rp_heap_calloc(h, 10, 10);
+    CHECK(z != NULL && ((unsigned char *)z)[99] == 0);
+    for (int i = 0; i < 2000; i += 2) rp_free(ps[i]);
+    void *moved = rp_heap_realloc(h, ps[1], 50000);
+    CHECK(moved != NULL && ((unsigned char *)moved)[0] == 1);
+    CHECK(rp_heap_validate(h) == RP_OK);
+    rp_heap_stats_t st;
+    CHECK(rp_heap_stats(h, &st) == RP_OK);
+    CHECK(st.allocated >= 1000 && st.large_blocks == 1 && st.mapped >= (2u << 20) && st.resident <= st.mapped);
+    /* a block of another heap moves into h on rp_heap_realloc */
+    char *d = rp_malloc(10);
+    strcpy(d, "default");
+    char *m = rp_heap_realloc(h, d, 20);
+    CHECK(m != NULL && strcmp(m, "default") == 0);
+    CHECK(rp_heap_expand(rp_heap_default(), m, 1) == NULL && rp_last_error()->status == RP_ERR_NOT_OWNED);
+    rp_heap_destroy(h); /* everything at once */
+    rp_heap_destroy(NULL);
+    rp_heap_destroy(rp_heap_default()); /* ignored */
+    CHECK(rp_heap_malloc(NULL, 1) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    rp_heap_options_t bad = {.flags = 0x80};
+    CHECK(rp_heap_create(&bad) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+}
+
+static void test_heap_limit(void) {
+    rp_heap_options_t o = {.limit = (size_t)3 << 20};
+    rp_heap_t *h = rp_heap_create(&o);
+    REQUIRE(h != NULL);
+    void *a = rp_heap_malloc(h, (size_t)1 << 20);
+    CHECK(a != NULL);
+    errno = 0;
+    CHECK(rp_heap_malloc(h, (size_t)4 << 20) == NULL && errno == ENOMEM);
+    CHECK(rp_last_error()->status == RP_ERR_LIMIT);
+    size_t n = 0;
+    while (rp_heap_malloc(h, 50000) != NULL && n < 1000) n++;
+    CHECK(n > 5 && n < 1000);
+    rp_heap_stats_t st;
+    CHECK(rp_heap_stats(h, &st) == RP_OK && st.mapped <= o.limit && st.limit == o.limit);
+    rp_heap_destroy(h);
+}
+
+/* A page source that counts what it hands out, over rp_pages_plain(). */
+static size_t fake_out, fake_calls;
+static void *fake_alloc(void *ctx, size_t len, bool *locked) {
+    (void)ctx;
+    void *p = rp_pages_allocate_locked(rp_pages_plain(), len, locked);
+    if (p) {
+        fake_out += len;
+        fake_calls++;
+    }
+    return p;
+}
+static rp_status_t fake_free(void *ctx, void *addr, size_t len) {
+    (void)ctx;
+    rp_status_t st = rp_pages_free_locked(rp_pages_plain(), addr, len);
+    if (st == RP_OK) fake_out -= len;
+    return st;
+}
+static size_t fake_limit(void *ctx) {
+    (void)ctx;
+    return SIZE_MAX;
+}
+
+static void test_heap_page_sources(void) {
+    rp_page_allocator_t fake = {"fake", fake_alloc, fake_free, fake_limit, NULL};
+    rp_heap_options_t o = {.pages = &fake};
+    rp_heap_t *h = rp_heap_create(&o);
+    REQUIRE(h != NULL);
+    for (int i = 0; i < 100; i++) CHECK(rp_heap_malloc(h, (size_t)i * 100 + 1) != NULL);
+    CHECK(rp_heap_malloc(h, 1u << 20) != NULL);
+    CHECK(fake_calls >= 2 && fake_out >= (1u << 20));
+    rp_heap_destroy(h);
+    CHECK(fake_out == 0); /* every page went back through the source */
+
+    rp_heap_options_t locked = {.pages = rp_pages_os(), .flags = RP_HEAP_WIPE};
+    h = rp_heap_create(&locked);
+    REQUIRE(h != NULL);
+    unsigned char *s = rp_heap_malloc(h, 64);
+    REQUIRE(s != NULL);
+    memset(s, 0xaa, 64);
+    rp_free(s);
+    /* RP_HEAP_WIPE zeroes a freed block (the first two words hold the free-list link and mark) */
+    bool wiped = true;
+    for (int i = 16; i < 64; i++) wiped = wiped && s[i] == 0;
+    CHECK(wiped);
+    rp_heap_stats_t st;
+    CHECK(rp_heap_stats(h, &st) == RP_OK && st.mapped >= (1u << 20));
+    rp_heap_destroy(h);
+
+    const rp_page_allocator_t *secret = rp_pages_secret();
+    if (secret != NULL) {
+        rp_heap_options_t so = {.pages = secret};
+        h = rp_heap_create(&so);
+        REQUIRE(h != NULL);
+        char *k = rp_heap_malloc(h, 32);
+        CHECK(k != NULL);
+        if (k) strcpy(k, "secret");
+        CHECK(rp_heap_validate(h) == RP_OK);
+        rp_heap_destroy(h);
+    } else {
+        fprintf(stderr, "    (memfd_secret unavailable: secret heap case not run)\n");
+    }
+}
+
+/* ---- ralloc's features ------------------------------------------------------------------------------ */
+
+static int oom_process_calls, oom_thread_calls;
+static void *oom_reserve;
+static bool oom_process(rp_heap_t *heap, size_t size, void *ctx) {
+    (void)heap;
+    (void)size;
+    (void)ctx;
+    oom_process_calls++;
+    return false;
+}
+static bool oom_thread(rp_heap_t *heap, size_t size, void *ctx) {
+    (void)size;
+    oom_thread_calls++;
+    *(rp_heap_t **)ctx = heap;
+    rp_free(oom_reserve); /* give memory back, ask for a retry */
+    oom_reserve = NULL;
+    return true;
+}
+
+static void test_oom_handlers(void) {
+    rp_heap_options_t o = {.limit = (size_t)2 << 20};
+    rp_heap_t *h = rp_heap_create(&o);
+    REQUIRE(h != NULL);
+    oom_reserve = rp_heap_malloc(h, (size_t)1536 << 10);
+    REQUIRE(oom_reserve != NULL);
+    rp_set_oom_handler(oom_process, NULL);
+    CHECK(rp_heap_malloc(h, (size_t)1 << 20) == NULL);
+    CHECK(oom_process_calls == 1);
+    rp_heap_t *seen = NULL;
+    rp_set_thread_oom_handler(oom_thread, &seen);
+    void *p = rp_heap_malloc(h, (size_t)1 << 20); /* the handler frees the reserve: the retry works */
+    CHECK(p != NULL);
+    CHECK(oom_thread_calls == 1 && seen == h && oom_process_calls == 1);
+    /* one-shot: the next failure goes to the process-wide handler again */
+    CHECK(rp_heap_malloc(h, (size_t)3 << 20) == NULL);
+    CHECK(oom_thread_calls == 1 && oom_process_calls == 2);
+    rp_set_oom_handler(NULL, NULL);
+    CHECK(rp_heap_malloc(h, (size_t)3 << 20) == NULL && oom_process_calls == 2);
+    rp_heap_destroy(h);
+}
+
+/* The seed's example: a 200-byte block freed as two 100-byte halves, and nothing leaks. */
+static void test_partial_free(void) {
+    rp_heap_t *h = rp_heap_create(NULL);
+    REQUIRE(h != NULL);
+    size_t before = class_blocks(h, 200);
+    unsigned char *vec = rp_heap_calloc(h, 200, 1);
+    REQUIRE(vec != NULL);
+    CHECK(class_blocks(h, 200) == before + 1);
+    CHECK(rp_free_part(vec, 100) == RP_OK);
+    CHECK(class_blocks(h, 200) == before + 1); /* the second half is still live */
+    vec[150] = 1;
+    CHECK(rp_heap_validate(h) == RP_OK);
+    CHECK(rp_free_part(vec + 100, 100) == RP_OK);
+    CHECK(class_blocks(h, 200) == before); /* the block went back */
+    CHECK(rp_heap_validate(h) == RP_OK); /* die_free_after_both_halves: freeing it again is a double free */
+
+    /* any order, many pieces, large blocks too */
+    unsigned char *b = rp_heap_malloc(h, 1000);
+    REQUIRE(b != NULL);
+    size_t c1000 = class_blocks(h, 1000);
+    for (int i = 9; i >= 0; i--) CHECK(rp_free_part(b + i * 100, 100) == RP_OK);
+    CHECK(class_blocks(h, 1000) == c1000 - 1);
+    unsigned char *lg = rp_heap_malloc(h, 1u << 20);
+    REQUIRE(lg != NULL);
+    CHECK(rp_free_part(lg + (512u << 10), 512u << 10) == RP_OK);
+    rp_heap_stats_t st;
+    CHECK(rp_heap_stats(h, &st) == RP_OK && st.large_blocks == 1);
+    CHECK(rp_free_part(lg, 512u << 10) == RP_OK);
+    CHECK(rp_heap_stats(h, &st) == RP_OK && st.large_blocks == 0);
+
+    /* bad input */
+    unsigned char *c = rp_heap_malloc(h, 64);
+    REQUIRE(c != NULL);
+    CHECK(rp_free_part(NULL, 1) == RP_ERR_INVALID);
+    CHECK(rp_free_part(c, 0) == RP_ERR_INVALID);
+    CHECK(rp_free_part(c + 10, 100) == RP_ERR_INVALID);
+    CHECK(rp_free_part(c + 10, SIZE_MAX) == RP_ERR_INVALID);
+    /* more than 12 separate pieces */
+    unsigned char *d = rp_heap_malloc(h, 4000);
+    REQUIRE(d != NULL);
+    for (int i = 0; i < 12; i++) CHECK(rp_free_part(d + 16 + i * 32, 16) == RP_OK);
+    CHECK(rp_free_part(d + 16 + 12 * 32, 16) == RP_ERR_LIMIT);
+    CHECK(rp_heap_validate(h) == RP_OK);
+    rp_heap_destroy(h); /* forgets the records of the destroyed heap */
+
+    /* the default heap: the same example with rp_malloc */
+    before = class_blocks(rp_heap_default(), 200);
+    unsigned char *v = rp_malloc(200);
+    REQUIRE(v != NULL);
+    CHECK(rp_free_part(v, 100) == RP_OK && rp_free_part(v + 100, 100) == RP_OK);
+    CHECK(class_blocks(rp_heap_default(), 200) == before);
+}
+
+static unsigned char donated_buffer[256] __attribute__((aligned(64)));
+static unsigned char donated_other[4096 * 3];
+
+static void test_donate(void) {
+    rp_heap_t *h = rp_heap_create(NULL);
+    REQUIRE(h != NULL);
+    CHECK(rp_heap_donate(h, donated_buffer, sizeof donated_buffer) == RP_OK);
+    uint32_t *x = rp_heap_malloc(h, sizeof *x);
+    REQUIRE(x != NULL);
+    CHECK((unsigned char *)x >= donated_buffer && (unsigned char *)x < donated_buffer + sizeof donated_buffer);
+    *x = 0xDEED;
+    CHECK(*x == 0xDEED);
+    CHECK(rp_usable_size(x) >= sizeof *x);
+    rp_heap_stats_t st;
+    CHECK(rp_heap_stats(h, &st) == RP_OK && st.donated == 256 && st.mapped == 0);
+    rp_free(x);
+    /* the donation serves until it is full, then the heap maps its own pages */
+    void *ps[40];
+    int inside = 0;
+    for (int i = 0; i < 40; i++) {
+        ps[i] = rp_heap_malloc(h, 16);
+        REQUIRE(ps[i] != NULL);
+        inside += (unsigned char *)ps[i] >= donated_buffer && (unsigned char *)ps[i] < donated_buffer + 256;
+    }
+    CHECK(inside == 16);
+    for (int i = 0; i < 40; i++) rp_free(ps[i]);
+    void *r = rp_heap_realloc(h, rp_heap_malloc(h, 20), 100);
+    CHECK(r != NULL);
+    rp_free(r);
+    CHECK(rp_heap_validate(h) == RP_OK);
+
+    CHECK(rp_heap_donate(h, donated_buffer + 64, 64) == RP_ERR_EXISTS);
+    void *own = rp_heap_malloc(h, 100000);
+    CHECK(rp_heap_donate(h, own, 4096) == RP_ERR_EXISTS);
+    CHECK(rp_heap_donate(h, donated_other, 10) == RP_ERR_INVALID);
+    CHECK(rp_heap_donate(NULL, donated_other, 4096) == RP_ERR_INVALID);
+    CHECK(rp_heap_donate(h, NULL, 4096) == RP_ERR_INVALID);
+    rp_heap_destroy(h);
+    /* after destroy the buffer is forgotten and can be donated again (here to the default heap) */
+    CHECK(rp_heap_donate(rp_heap_default(), donated_buffer, sizeof donated_buffer) == RP_OK);
+}
+
+static void test_stats_and_validate(void) {
+    rp_heap_t *h = rp_heap_create(NULL);
+    REQUIRE(h != NULL);
+    size_t before = class_blocks(h, 48);
+    void *ps[100];
+    for (int i = 0; i < 100; i++) ps[i] = rp_heap_malloc(h, 48);
+    CHECK(class_blocks(h, 48) == before + 100);
+    rp_heap_stats_t st;
+    CHECK(rp_heap_stats(h, &st) == RP_OK && st.allocated >= 4800);
+    CHECK(st.classes[0].block_size == 16 && st.classes[RP_HEAP_CLASSES - 1].block_size == 128 * 1024);
+    for (int i = 1; i < RP_HEAP_CLASSES; i++) {
+        CHECK(st.classes[i].block_size > st.classes[i - 1].block_size);
+        CHECK(st.classes[i].block_size * 8 <= st.classes[i - 1].block_size * 9 || st.classes[i].block_size <= 128);
+    }
+    for (int i = 0; i < 100; i++) rp_free(ps[i]);
+    CHECK(class_blocks(h, 48) == before);
+    CHECK(rp_heap_stats(NULL, &st) == RP_ERR_INVALID && rp_heap_stats(h, NULL) == RP_ERR_INVALID);
+    CHECK(rp_heap_validate(NULL) == RP_ERR_INVALID);
+
+    /* a damaged free list is found (and then repaired so the heap stays usable) */
+    void **a = rp_heap_malloc(h, 64), **b = rp_heap_malloc(h, 64);
+    REQUIRE(a != NULL && b != NULL);
+    rp_free(a);
+    CHECK(rp_heap_validate(h) == RP_OK);
+    void *saved = a[0];
+    a[0] = (void *)&saved;
+    CHECK(rp_heap_validate(h) == RP_ERR_CORRUPT);
+    CHECK(strstr(rp_last_error()->message, "free list") != NULL);
+    a[0] = saved;
+    CHECK(rp_heap_validate(h) == RP_OK);
+    rp_free(b);
+    CHECK(rp_heap_validate(rp_heap_default()) == RP_OK);
+    rp_heap_destroy(h);
+}
+
+static void test_junk_fill(void) {
+#ifndef NDEBUG
+    unsigned char *p = rp_malloc(64);
+    REQUIRE(p != NULL);
+    CHECK(p[10] == RP_HEAP_ALLOC_JUNK);
+    rp_free(p);
+    bool junk = true;
+    for (int i = 16; i < 64; i++) junk = junk && p[i] == RP_HEAP_FREE_JUNK;
+    CHECK(junk);
+#else
+    fprintf(stderr, "    (release build: junk fill is a debug-build feature)\n");
+#endif
+}
+
+/* Large blocks are reused from the span cache without faults and leave it after the delay. */
+static void test_delayed_release(void) {
+    rp_heap_t *h = rp_heap_create(NULL);
+    REQUIRE(h != NULL);
+    size_t big = (size_t)8 << 20;
+    unsigned char *p = rp_heap_malloc(h, big);
+    REQUIRE(p != NULL);
+    memset(p, 1, big);
+    rp_free(p);
+    rp_heap_stats_t st;
+    CHECK(rp_heap_stats(h, &st) == RP_OK && st.cached >= big && st.resident >= big);
+#if !defined(_WIN32)
+    struct rusage r0, r1;
+    getrusage(RUSAGE_SELF, &r0);
+#endif
+    unsigned char *q = rp_heap_malloc(h, big - 100000);
+    CHECK(q == p);
+    if (q) memset(q, 2, big - 100000);
+#if !defined(_WIN32)
+    getrusage(RUSAGE_SELF, &r1);
+    CHECK(r1.ru_minflt - r0.ru_minflt < 64); /* 2000 pages were touched: none faulted */
+#endif
+    rp_free(q);
+    rp_heap_collect(h, false);
+    CHECK(rp_heap_stats(h, &st) == RP_OK && st.cached >= big); /* not yet: the delay has not passed */
+    rp_heap_collect(h, true);
+    CHECK(rp_heap_stats(h, &st) == RP_OK && st.cached == 0 && st.mapped == 0 && st.purges >= 1);
+#if !defined(_WIN32)
+    /* after the delay (500 ms by default, RAMPART_PURGE_DELAY) a collect gives it back */
+    p = rp_heap_malloc(h, big);
+    rp_free(p);
+    struct timespec ts = {0, 600 * 1000 * 1000};
+    if (getenv("RAMPART_PURGE_DELAY") == NULL) {
+        nanosleep(&ts, NULL);
+        rp_heap_collect(h, false);
+        CHECK(rp_heap_stats(h, &st) == RP_OK && st.cached == 0);
+    }
+#endif
+    rp_heap_destroy(h);
+}
+
+/* ---- threads ---------------------------------------------------------------------------------------- */
+#if !defined(_WIN32)
+
+#define STRESS_THREADS 4
+#define STRESS_SLOTS 512
+static _Atomic(unsigned char *) stress_slots[STRESS_SLOTS];
+static rp_heap_t *stress_heap;
+static _Atomic int stress_bad;
+
+static uint32_t rnd(uint32_t *s) {
+    *s ^= *s << 13;
+    *s ^= *s >> 17;
+    *s ^= *s << 5;
+    return *s;
+}
+
+/* Each thread allocates blocks stamped with their size, swaps them into shared slots and frees
+ * whatever it took out: most blocks are freed by a thread other than the one that made them. */
+static void *stress_thread(void *arg) {
+    uint32_t seed = (uint32_t)(uintptr_t)arg * 2654435761u + 1;
+    for (int i = 0; i < 30000; i++) {
+        uint32_t r = rnd(&seed);
+        size_t size = (r % 16 == 0) ? 1000 + r % 300000 : 8 + r % 1024;
+        unsigned char *p = stress_heap ? rp_heap_malloc(stress_heap, size) : rp_malloc(size);
+        if (p == NULL) {
+            atomic_fetch_add(&stress_bad, 1);
+            continue;
+        }
+        memcpy(p, &size, sizeof size);
+        p[size - 1] = (unsigned char)size;
+        unsigned char *old = atomic_exchange(&stress_slots[rnd(&seed) % STRESS_SLOTS], p);
+        if (old != NULL) {
+            size_t osize;
+            memcpy(&osize, old, sizeof osize);
+            if (old[osize - 1] != (unsigned char)osize || rp_usable_size(old) < osize) atomic_fetch_add(&stress_bad, 1);
+            rp_free(old);
+        }
+    }
+    return NULL;
+}
+
+static void run_stress(rp_heap_t *heap) {
+    stress_heap = heap;
+    pthread_t t[STRESS_THREADS];
+    for (uintptr_t i = 0; i < STRESS_THREADS; i++) pthread_create(&t[i], NULL, stress_thread, (void *)(i + 1));
+    for (int i = 0; i < STRESS_THREADS; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < STRESS_SLOTS; i++) rp_free(atomic_exchange(&stress_slots[i], NULL));
+    CHECK(atomic_load(&stress_bad) == 0);
+}
+
+static void test_stress_threads(void) {
+    size_t before[RP_HEAP_CLASSES];
+    rp_heap_stats_t st;
+    rp_heap_stats(rp_heap_default(), &st);
+    for (int c = 0; c < RP_HEAP_CLASSES; c++) before[c] = st.classes[c].blocks;
+    run_stress(NULL);
+    /* a second round reuses the caches the first round's threads left behind */
+    run_stress(NULL);
+    CHECK(rp_heap_validate(rp_heap_default()) == RP_OK);
+    /* everything freed: once the owners collected their remote frees, the counts are back */
+    rp_heap_t *h = rp_heap_create(NULL);
+    REQUIRE(h != NULL);
+    run_stress(h);
+    rp_heap_collect(h, true);
+    CHECK(rp_heap_stats(h, &st) == RP_OK && st.large_blocks == 0);
+    CHECK(rp_heap_validate(h) == RP_OK);
+    rp_heap_destroy(h);
+    (void)before;
+}
+
+static void *fork_thread(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 20000; i++) rp_free(rp_malloc((size_t)(i % 500) + 1));
+    return NULL;
+}
+
+/* fork while other threads allocate: the child's heap works. */
+static void test_fork(void) {
+    pthread_t t;
+    pthread_create(&t, NULL, fork_thread, NULL);
+    for (int k = 0; k < 5; k++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            for (int i = 0; i < 1000; i++) rp_free(rp_malloc((size_t)i * 7 + 1));
+            rp_heap_t *h = rp_heap_create(NULL);
+            void *p = h ? rp_heap_malloc(h, 100) : NULL;
+            rp_heap_destroy(h);
+            _exit(p != NULL && rp_heap_validate(rp_heap_default()) == RP_OK ? 0 : 1);
+        }
+        int status = -1;
+        waitpid(pid, &status, 0);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    pthread_join(t, NULL);
+}
+
+/* ---- death tests ------------------------------------------------------------------------------------ */
+
+static void die_double_free(void) {
+    void *p = rp_malloc(32);
+    rp_free(p);
+    rp_free(p);
+}
+static void die_double_free_later(void) {
+    void *p = rp_malloc(32), *q = rp_malloc(32);
+    rp_free(p);
+    rp_free(q); /* p is no longer the head of the free list */
+    rp_free(p);
+}
+static void *free_in_thread(void *p) {
+    rp_free(p);
+    return NULL;
+}
+static void die_double_free_remote(void) {
+    void *ps[64];
+    for (int i = 0; i < 64; i++) ps[i] = rp_malloc(48);
+    pthread_t t;
+    pthread_create(&t, NULL, free_in_thread, ps[5]);
+    pthread_join(t, NULL);
+    pthread_create(&t, NULL, free_in_thread, ps[5]);
+    pthread_join(t, NULL);
+    for (int i = 0; i < 100000; i++) (void)rp_malloc(48); /* the owner runs out, collects and finds it */
+}
+static void die_double_free_large(void) {
+    void *p = rp_malloc(1u << 20);
+    rp_free(p);
+    rp_free(p);
+}
+static void die_invalid_stack(void) {
+    int local = 0;
+    rp_free(&local);
+}
+static void die_invalid_interior(void) {
+    char *p = rp_malloc(64);
+    rp_free(p + 16);
+}
+static void die_invalid_unaligned(void) {
+    char *p = rp_malloc(64);
+    rp_free(p + 3);
+}
+static void die_invalid_foreign(void) {
+    void *p = malloc(100); /* the system allocator's block (this binary does not preload) */
+    rp_free(p);
+}
+static void die_partial_twice(void) {
+    char *p = rp_malloc(200);
+    rp_free_part(p, 100);
+    rp_free_part(p + 50, 10);
+}
+static void die_free_after_partial(void) {
+    char *p = rp_malloc(200);
+    rp_free_part(p, 100);
+    rp_free(p);
+}
+static void die_free_after_both_halves(void) {
+    char *p = rp_malloc(200);
+    rp_free_part(p, 100);
+    rp_free_part(p + 100, 100);
+    rp_free(p); /* the block went back with the second half */
+}
+static void die_sized_too_big(void) {
+    char *p = rp_malloc(20);
+    rp_free_sized(p, 4000);
+}
+static void die_donated_stranger(void) {
+    static unsigned char buf[8192];
+    rp_heap_t *h = rp_heap_create(NULL);
+    rp_heap_donate(h, buf + 100, 1000);
+    rp_free(buf + 2000); /* same OS pages, not a block */
+}
+#ifndef NDEBUG
+static void die_write_after_free(void) {
+    unsigned char *p = rp_malloc(96);
+    rp_free(p);
+    p[40] = 1;
+    for (int i = 0; i < 1000; i++) (void)rp_malloc(96); /* p comes round again: its junk is checked */
+}
+#endif
+
+static void test_death(void) {
+    CHECK(rp_test_dies_with(die_double_free, SIGABRT));
+    CHECK(rp_test_dies_with(die_double_free_later, SIGABRT));
+    CHECK(rp_test_dies_with(die_double_free_remote, SIGABRT));
+    CHECK(rp_test_dies_with(die_double_free_large, SIGABRT));
+    CHECK(rp_test_dies_with(die_invalid_stack, SIGABRT));
+    CHECK(rp_test_dies_with(die_invalid_interior, SIGABRT));
+    CHECK(rp_test_dies_with(die_invalid_unaligned, SIGABRT));
+    CHECK(rp_test_dies_with(die_invalid_foreign, SIGABRT));
+    CHECK(rp_test_dies_with(die_partial_twice, SIGABRT));
+    CHECK(rp_test_dies_with(die_free_after_partial, SIGABRT));
+    CHECK(rp_test_dies_with(die_free_after_both_halves, SIGABRT));
+    CHECK(rp_test_dies_with(die_sized_too_big, SIGABRT));
+    CHECK(rp_test_dies_with(die_donated_stranger, SIGABRT));
+#ifndef NDEBUG
+    CHECK(rp_test_dies_with(die_write_after_free, SIGABRT));
+#endif
+}
+
+/* The corruption handler sees what was found. */
+static char corrupt_what[128];
+static void record_corruption(const char *what, const void *addr, void *ctx) {
+    (void)addr;
+    (void)ctx;
+    snprintf(corrupt_what, sizeof corrupt_what, "%s", what);
+    fprintf(stdout, "%s\n", corrupt_what);
+    fflush(stdout);
+}
+static void test_corruption_message(void) {
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        rp_set_corruption_handler(record_corruption, NULL);
+        die_double_free();
+        _exit(0);
+    }
+    close(fds[1]);
+    char buf[256] = {0};
+    ssize_t n = read(fds[0], buf, sizeof buf - 1);
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(n > 0 && strstr(buf, "double free") != NULL);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+}
+#endif /* !_WIN32 */
+
+/* A locked heap as root: every span is locked (counted in the process's locked areas). */
+static void test_locked_heap(void) {
+    rp_heap_options_t o = {.pages = rp_pages_os(), .flags = RP_HEAP_REQUIRE_LOCKED};
+    rp_heap_t *h = rp_heap_create(&o);
+    REQUIRE(h != NULL);
+    char *p = rp_heap_malloc(h, 100), *big = rp_heap_malloc(h, 1u << 20);
+    rp_heap_stats_t st;
+    if (rp_pages_get_limit(rp_pages_os()) == SIZE_MAX) {
+        CHECK(p != NULL && big != NULL);
+        CHECK(rp_heap_stats(h, &st) == RP_OK && st.unlocked == 0);
+        rp_area_t a;
+        CHECK(p != NULL && rp_area_of(p, &a) == RP_OK && (a.flags & RP_AREA_LOCKED));
+        CHECK(big != NULL && rp_area_of(big, &a) == RP_OK && (a.flags & RP_AREA_LOCKED));
+    } else {
+        fprintf(stderr, "    (no unlimited locking here: the limited case runs in test_heap_unprivileged)\n");
+    }
+    rp_heap_destroy(h);
+    rp_heap_options_t plain = {.flags = RP_HEAP_REQUIRE_LOCKED};
+    CHECK(rp_heap_create(&plain) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+}
+
+/* Only the C allocator functions, for the run under librampart-malloc.so. */
+static void test_libc_api(void) {
+    void *p = malloc(0);
+    CHECK(p != NULL);
+    free(p);
+#if !defined(RP_TEST_SANITIZED) /* a sanitizer's calloc reports the overflow instead */
+    volatile size_t huge = SIZE_MAX / 2;
+    errno = 0;
+    CHECK(calloc(huge, 3) == NULL && errno == ENOMEM);
+#endif
+    char *s = malloc(10);
+    REQUIRE(s != NULL);
+    strcpy(s, "abc");
+    s = realloc(s, 100000);
+    CHECK(s != NULL && strcmp(s, "abc") == 0);
+    free(s);
+#if !defined(_WIN32)
+    void *a = NULL;
+    CHECK(posix_memalign(&a, 4096, 100) == 0 && aligned_to(a, 4096));
+    free(a);
+#  if !defined(RP_TEST_SANITIZED) /* a sanitizer's posix_memalign reports it instead */
+    CHECK(posix_memalign(&a, 24, 100) == EINVAL);
+#  endif
+    a = aligned_alloc(64, 128); /* C11, missing from msvcrt */
+    CHECK(a != NULL && aligned_to(a, 64));
+    free(a);
+#endif
+    errno = 4321;
+    free(NULL);
+    CHECK(errno == 4321);
+}
+
+#if !defined(_WIN32)
+/* As nobody with RLIMIT_MEMLOCK 1 MiB: a locked heap without RP_HEAP_REQUIRE_LOCKED hands out
+ * unlocked pages and counts them; with it the allocation fails with the limit and its remedy. */
+static int unprivileged_locked(void) {
+    CHECK(getuid() == 65534);
+    rp_heap_options_t o = {.pages = rp_pages_os()};
+    rp_heap_t *h = rp_heap_create(&o);
+    if (h == NULL) {
+        CHECK(h != NULL);
+        return rp_test_exit();
+    }
+    void *big = rp_heap_malloc(h, 4u << 20);
+    CHECK(big != NULL);
+    rp_heap_stats_t st;
+    CHECK(rp_heap_stats(h, &st) == RP_OK && st.unlocked >= (4u << 20));
+    rp_heap_destroy(h);
+    o.flags = RP_HEAP_REQUIRE_LOCKED;
+    h = rp_heap_create(&o);
+    if (h == NULL) {
+        CHECK(h != NULL);
+        return rp_test_exit();
+    }
+    void *small = rp_heap_malloc(h, 64); /* one 1 MiB segment, within the limit */
+    CHECK(small != NULL);
+    errno = 0;
+    CHECK(rp_heap_malloc(h, 4u << 20) == NULL && errno == ENOMEM);
+    const rp_error_t *e = rp_last_error();
+    CHECK(e->status == RP_ERR_LIMIT);
+    CHECK(strstr(e->message, "could not be locked") != NULL);
+    CHECK(e->remedy != NULL && strstr(e->remedy, "ulimit -l") != NULL);
+    CHECK(rp_heap_stats(h, &st) == RP_OK && st.unlocked == 0);
+    rp_heap_destroy(h);
+    return rp_test_exit();
+}
+
+static void test_unprivileged(void) { CHECK(rp_test_unprivileged("1200000:1200000", "unprivileged-locked") == 0); }
+#endif
+
+int main(int argc, char **argv) {
+#if !defined(_WIN32)
+    if (argc > 1 && strcmp(argv[1], "unprivileged-locked") == 0) return unprivileged_locked();
+    if (argc > 1 && strcmp(argv[1], "unprivileged") == 0) {
+        const char *why = rp_test_unprivileged_unavailable();
+        if (why != NULL) rp_test_skip(why);
+        RP_TEST(test_unprivileged);
+        return rp_test_exit();
+    }
+#endif
+    if (argc > 1 && strcmp(argv[1], "api") == 0) {
+        RP_TEST(test_libc_api);
+        return rp_test_exit();
+    }
+    RP_TEST(test_sizes);
+    RP_TEST(test_huge_and_calloc);
+    RP_TEST(test_realloc);
+    RP_TEST(test_aligned);
+    RP_TEST(test_free_keeps_errno);
+    RP_TEST(test_sized_free_and_in_place);
+    RP_TEST(test_heap_create_destroy);
+    RP_TEST(test_heap_limit);
+    RP_TEST(test_heap_page_sources);
+    RP_TEST(test_locked_heap);
+    RP_TEST(test_oom_handlers);
+    RP_TEST(test_partial_free);
+    RP_TEST(test_donate);
+    RP_TEST(test_stats_and_validate);
+    RP_TEST(test_junk_fill);
+    RP_TEST(test_delayed_release);
+    RP_TEST(test_libc_api);
+#if !defined(_WIN32)
+    RP_TEST(test_stress_threads);
+    RP_TEST(test_fork);
+    RP_TEST(test_death);
+    RP_TEST(test_corruption_message);
+#endif
+    return rp_test_exit();
+}
