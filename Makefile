@@ -40,7 +40,18 @@ test: build
 	@command -v setpriv >/dev/null 2>&1 || echo "rampart: note: setpriv/prlimit missing (package util-linux); privilege tests will say so and skip" >&2
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
+# The peers the benchmarks compare against (Debian packages); any that is missing is named, and
+# the benchmarks leave it out rather than fail.
+BENCH_PACKAGES = libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev libsodium-dev libssl-dev \
+                 libgcrypt20-dev libbotan-2-dev g++ python3 gnuplot-nox
+
 bench: deps
+	@if command -v dpkg-query >/dev/null 2>&1; then \
+	  missing=""; for p in $(BENCH_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	  done; \
+	  [ -z "$$missing" ] || echo "rampart: benchmark peers missing, left out of the comparison; install them with: sudo apt-get install -y$$missing" >&2; \
+	fi
 	cmake -S . -B $(BUILD)-bench -DCMAKE_BUILD_TYPE=Release -DRAMPART_BUILD_BENCH=ON -DRAMPART_BUILD_TESTS=OFF $(CMAKE_FLAGS)
 	cmake --build $(BUILD)-bench -j $(JOBS)
 	cmake --build $(BUILD)-bench --target bench
