@@ -86,11 +86,27 @@ static bool dies_of(void (*fn)(void), int sig) {
     return WIFSIGNALED(status) && WTERMSIG(status) == sig;
 }
 
+/* Run fn in a fork child; true when it returned and the child exited 0 (no abort, no fault). */
+static bool exits_cleanly(void (*fn)(void)) {
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0) dup2(devnull, 2);
+        fn();
+        _exit(0);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid) return false;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 /* ---- a fake page allocator, as Bitcoin's LockedPool tests use ---------------------------------------- */
 
 enum { FAKE_MAX = 512 };
 typedef struct fake {
     int fail_after;       /* allocations after this many fail (-1: never) */
+    bool dirty;           /* hand out pages full of old bytes (the contract does not say zero) */
     int lock_ok;          /* the first lock_ok allocations report locked (-1: all) */
     size_t limit;         /* get_limit */
     int allocations, live;
@@ -113,6 +129,7 @@ static void *fake_allocate(void *ctx, size_t len, bool *locked) {
     if (p == MAP_FAILED) return NULL;
     *locked = f->lock_ok < 0 || f->allocations < f->lock_ok;
     f->allocations++;
+    if (f->dirty) memset(p, 0xAB, len);
     for (int i = 0; i < FAKE_MAX; i++) {
         if (f->r[i].p == NULL) {
             f->r[i].p = p;
@@ -273,6 +290,74 @@ static void test_api_zalloc_realloc(void) {
     rp_pool_destroy(pool);
 }
 
+/* A realloc that stays in place must leave the pointer freeable with the size it now has:
+ * a sized free with the realloc'd size is not corruption. Each case runs in a child, which
+ * must exit normally. */
+static void realloc_then_sized_free(unsigned flags, size_t from, size_t to) {
+    rp_pool_config_t c = rp_pool_config_default();
+    c.flags = flags;
+    rp_pool_t *pool = rp_pool_create(&c);
+    unsigned char *p = pool ? rp_pool_alloc(pool, from) : NULL;
+    if (p == NULL) _exit(3);
+    memset(p, 0x3C, from);
+    unsigned char *q = rp_pool_realloc(pool, p, to);
+    if (q == NULL) _exit(4);
+    for (size_t i = 0; i < to; i++)
+        if (q[i] != 0x3C) _exit(5);
+    rp_pool_free_sized(pool, q, to);
+    rp_pool_destroy(pool);
+}
+static void shrink_small(void) { realloc_then_sized_free(0, 128, 100); }
+static void shrink_small_canary(void) { realloc_then_sized_free(RP_POOL_CANARY, 120, 90); }
+static void shrink_large(void) { realloc_then_sized_free(0, 20000, 12000); }
+static void shrink_large_canary(void) { realloc_then_sized_free(RP_POOL_CANARY, 20000, 11000); }
+
+static void test_api_realloc_sized_free(void) {
+    CHECK(exits_cleanly(shrink_small));
+    CHECK(exits_cleanly(shrink_small_canary));
+    CHECK(exits_cleanly(shrink_large));
+    CHECK(exits_cleanly(shrink_large_canary));
+}
+
+/* free must leave errno alone even when it is the thread's first use of the pool and the
+ * thread cache cannot be had (here: the address-space limit refuses the cache's pages). */
+static rp_pool_t *errno_pool;
+static void *errno_free_thread(void *arg) {
+    errno = 1234;
+    rp_pool_free(errno_pool, arg);
+    return (void *)(intptr_t)errno;
+}
+static void errno_free_first_use(void) {
+    errno_pool = rp_pool_create(NULL);
+    void *p = errno_pool ? rp_pool_alloc(errno_pool, 32) : NULL;
+    if (p == NULL) _exit(3);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 1u << 16);
+    /* no new mapping after this point: only the thread's stack, reserved first */
+    static char stack[1u << 16] __attribute__((aligned(4096)));
+    pthread_attr_setstack(&attr, stack, sizeof stack);
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long pages = 0;
+    if (f == NULL || fscanf(f, "%lu", &pages) != 1) _exit(6);
+    fclose(f);
+    struct rlimit rl = {pages * page, pages * page};
+    if (setrlimit(RLIMIT_AS, &rl) != 0) _exit(7);
+    pthread_t t;
+    if (pthread_create(&t, &attr, errno_free_thread, p) != 0) _exit(8);
+    void *r = NULL;
+    pthread_join(t, &r);
+    _exit((intptr_t)r == 1234 ? 0 : 9);
+}
+
+static void test_api_free_errno_first_use(void) {
+#if defined(RP_TEST_SANITIZED)
+    fprintf(stderr, "    (skipped under a sanitizer: its runtime maps memory on thread start)\n");
+#else
+    CHECK(exits_cleanly(errno_free_first_use));
+#endif
+}
+
 static void test_default_pool(void) {
     char *p = rp_secret_alloc(32);
     REQUIRE(p != NULL);
@@ -406,6 +491,54 @@ static void test_layout_guarded(void) {
     rp_pool_free(pool, q2);
     CHECK(fake.live == 0); /* guarded arenas go back as soon as they are empty */
     rp_pool_destroy(pool);
+}
+
+/* A guarded allocation of 4 GiB or more keeps its exact size: usable size, the end against the
+ * guard, and a sized free. Plain (never locked) pages under the silent policy, so nothing is
+ * locked or touched; the child exits without freeing, so nothing is wiped either. */
+static void guarded_huge(void) {
+    rp_pool_config_t c = rp_pool_config_default();
+    c.pages = rp_pages_plain();
+    c.flags = RP_POOL_GUARDED;
+    c.lock_policy = RP_POOL_LOCK_SILENT;
+    rp_pool_t *pool = rp_pool_create(&c);
+    const size_t n = ((size_t)1 << 32) + 48;
+    unsigned char *p = pool ? rp_pool_alloc(pool, n) : NULL;
+    if (p == NULL) _exit(3);
+    if (((uintptr_t)p + n) % page != 0) _exit(4);
+    if (rp_pool_usable_size(pool, p) != n) _exit(5);
+    rp_pool_stats_t s;
+    if (rp_pool_stats(pool, &s) != RP_OK || s.used != n) _exit(6);
+    _exit(0);
+}
+
+static void test_layout_guarded_huge(void) {
+    if (sizeof(size_t) < 8) {
+        fprintf(stderr, "    (32-bit size_t: no allocation of 4 GiB)\n");
+        return;
+    }
+    CHECK(exits_cleanly(guarded_huge));
+}
+
+/* A page allocator of the user's own need not hand out zeros; the pool's promise that every
+ * allocation is zero-filled must hold anyway (normal, large, guarded). */
+static void test_fake_dirty_pages(void) {
+    for (int mode = 0; mode < 2; mode++) {
+        fake_reset(-1, -1, SIZE_MAX);
+        fake.dirty = true;
+        rp_pool_t *pool = fake_pool(mode ? RP_POOL_GUARDED | RP_POOL_CANARY : RP_POOL_CANARY, RP_POOL_LOCK_REQUIRED, 0);
+        REQUIRE(pool != NULL);
+        unsigned char *a = rp_pool_alloc(pool, 32), *b = rp_pool_alloc(pool, 20000), *z = rp_pool_zalloc(pool, 10, 10);
+        REQUIRE(a && b && z);
+        CHECK(count_nonzero(a, 32) == 0);
+        CHECK(count_nonzero(b, 20000) == 0);
+        CHECK(count_nonzero(z, 100) == 0);
+        rp_pool_free(pool, a);
+        rp_pool_free(pool, b);
+        rp_pool_free(pool, z);
+        rp_pool_destroy(pool);
+        CHECK(fake.live == 0);
+    }
 }
 
 /* ---- Bitcoin-style tests on the fake allocator ------------------------------------------------------ */
@@ -1210,16 +1343,20 @@ int main(int argc, char **argv) {
     RP_TEST(test_api_sizes);
     RP_TEST(test_api_bad_input);
     RP_TEST(test_api_zalloc_realloc);
+    RP_TEST(test_api_realloc_sized_free);
+    RP_TEST(test_api_free_errno_first_use);
     RP_TEST(test_default_pool);
     RP_TEST(test_default_pool_threads);
     RP_TEST(test_layout_normal);
     RP_TEST(test_layout_canary);
     RP_TEST(test_layout_guarded);
+    RP_TEST(test_layout_guarded_huge);
     RP_TEST(test_fake_growth);
     RP_TEST(test_fake_fail_after);
     RP_TEST(test_fake_limit_clamp);
     RP_TEST(test_fake_policies);
     RP_TEST(test_fake_random);
+    RP_TEST(test_fake_dirty_pages);
     RP_TEST(test_metadata_outside);
     RP_TEST(test_no_malloc);
     RP_TEST(test_threads_stress);

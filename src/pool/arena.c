@@ -215,9 +215,9 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
     uint64_t *bits = (uint64_t *)((uintptr_t)a + rp__align_up(sizeof *a, RP__CACHELINE));
     size_t words = (pool->max_slots + 63u) / 64u;
     a->freebits = bits;
-    a->sizes = (uint32_t *)(bits + words);
+    a->sizes = (size_t *)(bits + words);
     a->live = (_Atomic uint8_t *)(a->sizes + RP__GUARDED_SLOTS_MAX);
-    memset(bits, 0, words * sizeof *bits + RP__GUARDED_SLOTS_MAX * sizeof(uint32_t) + pool->max_slots);
+    memset(bits, 0, words * sizeof *bits + RP__GUARDED_SLOTS_MAX * sizeof *a->sizes + pool->max_slots);
     for (size_t i = 0; i < slots; i++) a->freebits[i / 64] |= (uint64_t)1 << (i % 64);
 
     /* Guards first, then the lock (see the file comment). */
@@ -258,6 +258,11 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
             *(volatile char *)q = 0;
         }
     }
+    /* Allocation never clears a slot: it relies on every free slot being zero. The built-in
+     * sources hand out fresh OS pages, which are; a page allocator of the user's own need not
+     * (its contract does not say so), so its pages are wiped here, before any slot goes out. */
+    bool builtin = unevictable || pa == rp_pages_os() || pa == rp_pages_plain();
+    if (!builtin) rp__arena_wipe(a, P);
     err = rp__os_advise(mem, len, RP__OS_ADV_DONTDUMP);
     if (err != 0 && err != rp__os_err_unsupported()) {
         rp__fail_os(err, "pool: excluding an arena of %zu bytes from core dumps", len);

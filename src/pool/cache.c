@@ -128,7 +128,13 @@ rp__tcache_t *rp__tcache_slow(rp_pool_t *pool) {
     rp__os_mutex_unlock(&pool->lock);
     if (tc == NULL) {
         void *mem = NULL;
-        if (rp__os_alloc(pool->tcache_size, &mem) != 0) return NULL; /* the shard path still works */
+        /* The shard path still works without a cache. free comes here on a thread's first use
+         * of the pool and must not change errno, so a failure leaves no trace in it. */
+        int saved = rp__os_last_error();
+        if (rp__os_alloc(pool->tcache_size, &mem) != 0) {
+            rp__os_set_last_error(saved);
+            return NULL;
+        }
         tc = mem;
     }
     memset(tc, 0, sizeof *tc);

@@ -71,6 +71,17 @@ static inline rp__arena_t *rp__lookup(rp_pool_t *pool, const void *p) {
     return a;
 }
 
+/* Whether a size a caller names for p (a sized free, or a realloc that stays in place) maps to
+ * p's slot: for small arenas the same size class, for large ones the same whole pages (both
+ * with the canary). Guarded slots compare the exact size instead (see their callers). */
+static inline bool rp__small_fits(const rp_pool_t *pool, const rp__arena_t *a, size_t size) {
+    return size - 1 < RP_POOL_MAX_SMALL - pool->canary && rp__class_of(size + pool->canary) == a->cls;
+}
+static bool rp__large_fits(const rp_pool_t *pool, const rp__arena_t *a, size_t size) {
+    size_t need;
+    return !rp__add_overflows(size, pool->canary, &need) && rp__align_up(need, pool->page) == a->stride;
+}
+
 /* Slot index of an offset on the slow paths. The fast paths use the small arenas' magic
  * multiplier instead, exact there because offsets stay below 2^24 and strides below 2^16. */
 static inline size_t rp__slot_index(const rp__arena_t *a, size_t off) {
@@ -262,7 +273,7 @@ static void *rp__alloc_guarded(rp_pool_t *pool, size_t size, size_t need) {
     }
     size_t idx = rp__take_free(a);
     if (a->nfree == 0 && a->listed) rp__list_remove(&sh->gpartial[a->cls], a);
-    a->sizes[idx] = (uint32_t)size;
+    a->sizes[idx] = size;
     rp__os_mutex_unlock(&sh->lock);
     uintptr_t p = a->first + idx * a->stride + a->data - size;
     rp__bit_take(a, idx, (void *)p);
@@ -275,7 +286,7 @@ static RP__NOINLINE void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p
     size_t off = (uintptr_t)p - a->first;
     if (a->kind == RP__ARENA_LARGE) {
         if (off != 0) rp__corrupt("pool: free of a pointer inside an allocation, not at its start", p);
-        if (want != 0 && rp__align_up(want + pool->canary, pool->page) != a->stride)
+        if (want != 0 && !rp__large_fits(pool, a, want))
             rp__corrupt("pool: sized free with a size that does not match the allocation", p);
         rp__bit_release(a, 0, p);
         if (pool->canary) rp__canary_check(pool, a->first + a->stride - pool->canary, p);
@@ -353,7 +364,7 @@ rp_pool_t *rp_pool_create(const rp_pool_config_t *config) {
     pool->max_slots = (uint32_t)(cfg.arena_size / 16u);
     size_t words = (pool->max_slots + 63u) / 64u;
     pool->meta_size = rp__align_up(rp__align_up(sizeof(rp__arena_t), RP__CACHELINE) + words * sizeof(uint64_t) +
-                                       RP__GUARDED_SLOTS_MAX * sizeof(uint32_t) + pool->max_slots,
+                                       RP__GUARDED_SLOTS_MAX * sizeof(size_t) + pool->max_slots,
                                    RP__CACHELINE);
     pool->tcache_size = rp__align_up(rp__tcache_bytes(), P);
     rp__os_mutex_t init = RP__OS_MUTEX_INIT;
@@ -478,7 +489,7 @@ static inline void rp__free_impl(rp_pool_t *pool, void *p, size_t want) {
         size_t idx = (size_t)((off * a->magic) >> 40); /* small arenas: offsets below 2^24 */
         if (RP_UNLIKELY(off >= a->span || idx * a->stride != off))
             rp__corrupt("pool: free of a pointer inside a slot, not at its start", p);
-        if (want != 0 && (want > RP_POOL_MAX_SMALL - pool->canary || rp__class_of(want + pool->canary) != a->cls))
+        if (want != 0 && !rp__small_fits(pool, a, want))
             rp__corrupt("pool: sized free with a size that does not match the allocation", p);
         rp__bit_release(a, idx, p);
         if (pool->canary) rp__canary_check(pool, (uintptr_t)p + a->stride - pool->canary, p);
@@ -546,12 +557,16 @@ void *rp_pool_realloc(rp_pool_t *pool, void *p, size_t size) {
         rp_pool_free(pool, p);
         return NULL;
     }
-    (void)rp__lookup(pool, p);
+    rp__arena_t *a = rp__lookup(pool, p);
     size_t old = rp_pool_usable_size(pool, p);
     if (old == 0) rp__corrupt("pool: realloc of a pointer that is not a live allocation", p);
-    /* In place when it fits and at most halves the slot (guarded: only the exact size keeps its
-     * end against the guard). */
-    if (pool->guarded ? size == old : (size <= old && (size >= old / 2 || old <= 64))) return p;
+    /* In place only when the new size maps to the slot p already has (guarded: the exact size,
+     * the only one whose end stays against the guard), so that a sized free with the new size
+     * matches, as it would after a move. */
+    bool same = a->kind == RP__ARENA_SMALL   ? rp__small_fits(pool, a, size)
+                : a->kind == RP__ARENA_LARGE ? rp__large_fits(pool, a, size)
+                                             : size == old;
+    if (same) return p;
     void *q = rp_pool_alloc(pool, size);
     if (q == NULL) return NULL;
     memcpy(q, p, old < size ? old : size);

@@ -81,7 +81,7 @@ struct rp__arena {
     uint32_t guard_count;
     rp__arena_t *next, *prev;         /* shard partial list */
     rp__arena_t *all_next, *all_prev; /* the pool's list of every arena */
-    uint32_t *sizes;                  /* guarded: requested size per slot */
+    size_t *sizes;                    /* guarded: requested size per slot */
     _Atomic uint8_t *live;       /* one byte per slot: 1 while handed out */
     uint64_t *freebits;
 };
