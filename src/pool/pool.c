@@ -60,7 +60,9 @@ static inline void rp__canary_put(const rp_pool_t *pool, uintptr_t at) {
 static inline void rp__canary_check(const rp_pool_t *pool, uintptr_t at, const void *p) {
     uint64_t v;
     memcpy(&v, (const void *)at, sizeof v);
-    if (RP_UNLIKELY(v != rp__canary_value(pool, at))) rp__corrupt("pool: canary damaged (buffer overflow)", p);
+    /* A fork child reads an inherited pool's arenas as zeros, canaries included. */
+    if (RP_UNLIKELY(v != rp__canary_value(pool, at)) && !(v == 0 && rp__pool_inherited(pool)))
+        rp__corrupt("pool: canary damaged (buffer overflow)", p);
 }
 
 /* The arena of p, which must be this pool's; anything else is corruption. */
@@ -409,11 +411,20 @@ void rp_pool_destroy(rp_pool_t *pool) {
     rp__os_set_last_error(saved);
 }
 
+/* NULL + error: pool was created before a fork of which this process is the child. */
+static void *rp__alloc_inherited(void) {
+    rp__fail(RP_ERR_INVALID, 0,
+             "pool: allocation in a fork child from a pool created before the fork (its arenas are "
+             "neither locked nor guarded here); create a new pool in the child");
+    return NULL;
+}
+
 static RP__NOINLINE void *rp__alloc_slow(rp_pool_t *pool, size_t size) {
     if (pool == NULL) {
         rp__fail(RP_ERR_INVALID, 0, "pool: allocation from a NULL pool");
         return NULL;
     }
+    if (RP_UNLIKELY(rp__pool_inherited(pool))) return rp__alloc_inherited();
     if (size == 0) {
         rp__fail(RP_ERR_INVALID, 0, "pool: allocation of 0 bytes");
         return NULL;
@@ -436,6 +447,7 @@ static inline void *rp__hand_out(rp_pool_t *pool, rp__arena_t *a, void *p) {
 
 /* The thread's bin is empty, or there is no thread cache. */
 static RP__NOINLINE void *rp__alloc_refill(rp_pool_t *pool, rp__tcache_t *tc, unsigned cls) {
+    if (RP_UNLIKELY(rp__pool_inherited(pool))) return rp__alloc_inherited(); /* tc is NULL then */
     rp__arena_t *a = NULL;
     void *p = tc ? rp__refill(pool, &tc->bins[cls], cls, tc->shard, &a) : rp__refill(pool, NULL, cls, 0, &a);
     return p ? rp__hand_out(pool, a, p) : NULL;
@@ -632,18 +644,23 @@ rp_status_t rp_pool_stats(rp_pool_t *pool, rp_pool_stats_t *out) {
 static _Atomic(rp_pool_t *) rp__default_pool;
 static rp__os_mutex_t rp__default_lock = RP__OS_MUTEX_INIT;
 
+/* A fork child replaces the default pool it inherited (which hands out nothing there) with a
+ * fresh one; rp_secret_free still returns the inherited pool's pointers to it. */
 rp_pool_t *rp_secret_pool(void) {
     rp_pool_t *pool = atomic_load_explicit(&rp__default_pool, memory_order_acquire);
-    if (RP_LIKELY(pool != NULL)) return pool;
+    if (RP_LIKELY(pool != NULL && !rp__pool_inherited(pool))) return pool;
     rp__os_mutex_lock(&rp__default_lock);
     pool = atomic_load_explicit(&rp__default_pool, memory_order_relaxed);
-    if (pool == NULL) {
+    if (pool == NULL || rp__pool_inherited(pool)) {
         rp_pool_config_t cfg = rp_pool_config_default();
         const char *env = getenv("RAMPART_POOL_LOCK");
         if (env != NULL && strcmp(env, "report") == 0) cfg.lock_policy = RP_POOL_LOCK_REPORT;
         if (env != NULL && strcmp(env, "silent") == 0) cfg.lock_policy = RP_POOL_LOCK_SILENT;
         pool = rp_pool_create(&cfg);
-        if (pool != NULL) atomic_store_explicit(&rp__default_pool, pool, memory_order_release);
+        if (pool != NULL) {
+            pool->is_default = true;
+            atomic_store_explicit(&rp__default_pool, pool, memory_order_release);
+        }
     }
     rp__os_mutex_unlock(&rp__default_lock);
     return pool;
@@ -658,5 +675,9 @@ void rp_secret_free(void *p) {
     if (p == NULL) return;
     rp_pool_t *pool = atomic_load_explicit(&rp__default_pool, memory_order_acquire);
     if (pool == NULL) rp__corrupt("pool: rp_secret_free of a pointer the default pool did not hand out", p);
+    if (RP_UNLIKELY(atomic_load_explicit(&rp__fork_epoch, memory_order_relaxed) != 0)) {
+        rp__arena_t *a = rp__pagemap_get((uintptr_t)p); /* from a default pool inherited through fork? */
+        if (a != NULL && a->pool != NULL && a->pool != pool && a->pool->is_default) pool = a->pool;
+    }
     rp_pool_free(pool, p);
 }

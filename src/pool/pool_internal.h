@@ -124,6 +124,9 @@ struct rp__meta_chunk {
 
 struct rp_pool {
     uint64_t id;                  /* unique for the process's life; thread caches key on it */
+    uint32_t epoch;               /* rp__fork_epoch when created: another value means a fork
+                                     child inherited the pool (see rp__pool_inherited) */
+    bool is_default;              /* made by rp_secret_pool */
     rp_pool_config_t cfg;
     size_t page;
     size_t canary;                /* 0 or RP_POOL_CANARY_SIZE */
@@ -195,6 +198,16 @@ extern _Thread_local struct rp__tls {
     rp__tls_way_t way[4];
     bool registered;
 } rp__tls;
+/* How many fork()s separate this process from the one that loaded the library (cache.c bumps
+ * it in every child). */
+extern _Atomic uint32_t rp__fork_epoch;
+/* Whether pool was created before a fork() of which this process is the child. Its arenas read
+ * as zeros here and, as fork passes on neither mlock nor the guard markers of wiped-on-fork
+ * mappings, are unlocked and unguarded: such a pool hands out nothing more (pool.c), but takes
+ * back what it handed out. */
+static inline bool rp__pool_inherited(const rp_pool_t *pool) {
+    return pool->epoch != atomic_load_explicit(&rp__fork_epoch, memory_order_relaxed);
+}
 /* Bytes of one thread cache (header and bins). */
 size_t rp__tcache_bytes(void);
 static inline rp__tcache_t *rp__tcache_get(rp_pool_t *pool) {
