@@ -90,17 +90,16 @@ static inline size_t rp__slot_index(const rp__arena_t *a, size_t off) {
     return a->slots == 1 ? 0 : off / a->stride;
 }
 
-/* Clear the live byte of slot idx; it must have been set. */
-static inline void rp__bit_release(rp__arena_t *a, size_t idx, const void *p) {
+/* The live bytes (pool_internal.h). Clear slot idx's; it must have been set. */
+static inline void rp__live_clear(rp__arena_t *a, size_t idx, const void *p) {
     if (RP_UNLIKELY(atomic_exchange_explicit(&a->live[idx], 0, memory_order_relaxed) != 1))
         rp__corrupt("pool: double free", p);
 }
 /* Set it: the slot is this thread's alone (from its cache or just taken under the shard lock). */
-static inline void rp__bit_take(rp__arena_t *a, size_t idx, const void *p) {
-    (void)p;
+static inline void rp__live_set(rp__arena_t *a, size_t idx) {
     atomic_store_explicit(&a->live[idx], 1, memory_order_relaxed);
 }
-static inline bool rp__bit_is_set(rp__arena_t *a, size_t idx) {
+static inline bool rp__live(rp__arena_t *a, size_t idx) {
     return atomic_load_explicit(&a->live[idx], memory_order_relaxed) == 1;
 }
 
@@ -248,7 +247,7 @@ static void *rp__alloc_large(rp_pool_t *pool, size_t need) {
     a->nfree = 0;
     rp__os_mutex_unlock(&pool->shards[0].lock);
     void *p = (void *)a->first;
-    rp__bit_take(a, 0, p);
+    rp__live_set(a, 0);
     if (pool->canary) rp__canary_put(pool, a->first + a->stride - pool->canary);
     return p;
 }
@@ -278,7 +277,7 @@ static void *rp__alloc_guarded(rp_pool_t *pool, size_t size, size_t need) {
     a->sizes[idx] = size;
     rp__os_mutex_unlock(&sh->lock);
     uintptr_t p = a->first + idx * a->stride + a->data - size;
-    rp__bit_take(a, idx, (void *)p);
+    rp__live_set(a, idx);
     if (pool->canary) rp__canary_put(pool, p - pool->canary);
     return (void *)p;
 }
@@ -290,7 +289,7 @@ static RP__NOINLINE void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p
         if (off != 0) rp__corrupt("pool: free of a pointer inside an allocation, not at its start", p);
         if (want != 0 && !rp__large_fits(pool, a, want))
             rp__corrupt("pool: sized free with a size that does not match the allocation", p);
-        rp__bit_release(a, 0, p);
+        rp__live_clear(a, 0, p);
         if (pool->canary) rp__canary_check(pool, a->first + a->stride - pool->canary, p);
         rp__arena_release(pool, a); /* wipes */
         return;
@@ -300,11 +299,11 @@ static RP__NOINLINE void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p
     uintptr_t slot = a->first + idx * a->stride;
     rp__os_mutex_lock(&sh->lock);
     if (off >= a->span || idx >= a->slots) rp__corrupt("pool: free of a pointer the pool did not hand out", p);
-    if (!rp__bit_is_set(a, idx)) rp__corrupt("pool: double free", p);
+    if (!rp__live(a, idx)) rp__corrupt("pool: double free", p);
     size_t size = a->sizes[idx];
     if ((uintptr_t)p != slot + a->data - size) rp__corrupt("pool: free of a pointer inside an allocation, not at its start", p);
     if (want != 0 && want != size) rp__corrupt("pool: sized free with a size that does not match the allocation", p);
-    rp__bit_release(a, idx, p);
+    rp__live_clear(a, idx, p);
     if (pool->canary) rp__canary_check(pool, (uintptr_t)p - pool->canary, p);
     rp_memzero((void *)slot, a->data);
     a->sizes[idx] = 0;
@@ -440,7 +439,7 @@ static RP__NOINLINE void *rp__alloc_slow(rp_pool_t *pool, size_t size) {
 
 /* Hand out small slot p of arena a: mark it live, write its canary. */
 static inline void *rp__hand_out(rp_pool_t *pool, rp__arena_t *a, void *p) {
-    rp__bit_take(a, (size_t)((((uintptr_t)p - a->first) * a->magic) >> 40), p);
+    rp__live_set(a, (size_t)((((uintptr_t)p - a->first) * a->magic) >> 40));
     if (pool->canary) rp__canary_put(pool, (uintptr_t)p + a->stride - pool->canary);
     return p;
 }
@@ -503,7 +502,7 @@ static inline void rp__free_impl(rp_pool_t *pool, void *p, size_t want) {
             rp__corrupt("pool: free of a pointer inside a slot, not at its start", p);
         if (want != 0 && !rp__small_fits(pool, a, want))
             rp__corrupt("pool: sized free with a size that does not match the allocation", p);
-        rp__bit_release(a, idx, p);
+        rp__live_clear(a, idx, p);
         if (pool->canary) rp__canary_check(pool, (uintptr_t)p + a->stride - pool->canary, p);
         rp__wipe(p, a->stride);
         rp__tcache_t *tc = rp__tcache_get(pool);
@@ -543,10 +542,10 @@ size_t rp_pool_usable_size(rp_pool_t *pool, const void *p) {
         if (off < a->span && idx < a->slots) {
             if (a->kind == RP__ARENA_GUARDED) {
                 rp__os_mutex_lock(&pool->shards[0].lock);
-                if (rp__bit_is_set(a, idx) && (uintptr_t)p == a->first + idx * a->stride + a->data - a->sizes[idx])
+                if (rp__live(a, idx) && (uintptr_t)p == a->first + idx * a->stride + a->data - a->sizes[idx])
                     n = a->sizes[idx];
                 rp__os_mutex_unlock(&pool->shards[0].lock);
-            } else if (idx * a->stride == off && rp__bit_is_set(a, idx)) {
+            } else if (idx * a->stride == off && rp__live(a, idx)) {
                 n = a->stride - pool->canary;
             }
         }
@@ -615,11 +614,11 @@ rp_status_t rp_pool_stats(rp_pool_t *pool, rp_pool_stats_t *out) {
     rp__os_mutex_lock(&pool->lock);
     for (rp__arena_t *a = pool->arenas; a != NULL; a = a->all_next) {
         size_t live = 0;
-        for (size_t i = 0; i < a->slots; i++) live += rp__bit_is_set(a, i);
+        for (size_t i = 0; i < a->slots; i++) live += rp__live(a, i);
         if (a->kind == RP__ARENA_GUARDED) {
             out->total += a->slots * (a->data - pool->canary);
             for (size_t i = 0; i < a->slots; i++)
-                if (rp__bit_is_set(a, i)) out->used += a->sizes[i];
+                if (rp__live(a, i)) out->used += a->sizes[i];
         } else {
             out->total += a->slots * (a->stride - pool->canary);
             out->used += live * (a->stride - pool->canary);

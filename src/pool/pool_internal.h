@@ -18,8 +18,9 @@
  * The live byte is set with a plain atomic store (the slot came out of this thread's cache, so
  * nobody else may touch it) and cleared with one atomic exchange on free: finding it already 0
  * is a double free, and of two threads freeing the same pointer at once exactly one sees the 1.
- * A byte per slot rather than a bit keeps allocation free of read-modify-write instructions. Every free slot is all zeros (wiped on free, fresh pages are zero), which is why
- * rp_pool_zalloc needs no memset.
+ * A byte per slot rather than a bit keeps allocation free of read-modify-write instructions.
+ * Every free slot is all zeros (wiped on free; fresh arenas are zero, and arena.c wipes those of
+ * a page allocator that does not promise it), which is why rp_pool_zalloc needs no memset.
  *
  * Threat model of the canary: it catches linear overflows (and, in guarded mode, underflows)
  * made without knowledge of the pool's 64-bit key, which comes from the OS random source. It is
