@@ -981,6 +981,11 @@ static void die_arena_guard(void) {
     volatile char *p = rp_pool_alloc(pool, 16); /* slot 0 of a fresh arena: the guard is before it */
     p[-1] = 1;
 }
+static void die_double_destroy(void) {
+    rp_pool_t *pool = death_pool(0);
+    rp_pool_destroy(pool);
+    rp_pool_destroy(pool);
+}
 static void die_secret_free_foreign(void) {
     static char x[16];
     void *p = rp_secret_alloc(8);
@@ -1012,6 +1017,7 @@ static void test_death(void) {
     CHECK(dies_of(die_guarded_overflow, SIGSEGV));
     CHECK(dies_of(die_arena_guard, SIGSEGV));
     CHECK(dies_of(die_secret_free_foreign, SIGABRT));
+    CHECK(dies_of(die_double_destroy, SIGABRT));
     handler_msg = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     REQUIRE(handler_msg != MAP_FAILED);
     CHECK(dies_of(die_with_handler, SIGABRT));

@@ -110,7 +110,7 @@ RP_API rp_pool_config_t rp_pool_config_default(void);
 RP_API RP_NODISCARD rp_pool_t *rp_pool_create(const rp_pool_config_t *config);
 /* Wipe and release every arena and all metadata, whatever is still allocated. Every pointer
  * from the pool becomes invalid; no thread may use the pool during or after the call. NULL is a
- * no-op. Does not change errno. */
+ * no-op; a pool destroyed already goes to the corruption handler. Does not change errno. */
 RP_API void rp_pool_destroy(rp_pool_t *pool);
 
 /* size bytes, aligned to RP_POOL_ALIGNMENT (guarded mode: see the drawing), always zero-filled.

@@ -92,13 +92,14 @@ rp_status_t rp__registry_add(rp_pool_t *pool) {
     return RP_OK;
 }
 
-void rp__registry_remove_locked(rp_pool_t *pool) {
+bool rp__registry_remove_locked(rp_pool_t *pool) {
     for (rp_pool_t **pp = &rp__reg_head; *pp != NULL; pp = &(*pp)->reg_next) {
         if (*pp == pool) {
             *pp = pool->reg_next;
-            return;
+            return true;
         }
     }
+    return false;
 }
 
 /* Bin capacity per class: about 8 KiB of slots, between 4 and 64 of them. */

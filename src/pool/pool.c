@@ -388,7 +388,9 @@ void rp_pool_destroy(rp_pool_t *pool) {
     if (pool == NULL) return;
     int saved = rp__os_last_error();
     rp__registry_lock();
-    rp__registry_remove_locked(pool);
+    /* Checked before the handle is read: a destroyed pool's pages are gone. */
+    if (!rp__registry_remove_locked(pool))
+        rp__corrupt("pool: destroy of a pool that does not exist (destroyed twice?)", pool);
     for (size_t i = 0; i < sizeof rp__tls.way / sizeof rp__tls.way[0]; i++)
         if (rp__tls.way[i].id == pool->id) rp__tls.way[i].id = 0;
     while (pool->arenas != NULL) rp__arena_release(pool, pool->arenas);

@@ -187,7 +187,8 @@ size_t rp__class_size(unsigned cls);
 rp_status_t rp__registry_add(rp_pool_t *pool);
 void rp__registry_lock(void);
 void rp__registry_unlock(void);
-void rp__registry_remove_locked(rp_pool_t *pool);
+/* false when pool is not registered (never created, or destroyed already); pool is not read. */
+bool rp__registry_remove_locked(rp_pool_t *pool);
 /* The calling thread's cache for pool, created on first use; NULL when there is none to be had
  * (the caller then takes the shard path). */
 rp__tcache_t *rp__tcache_slow(rp_pool_t *pool);
