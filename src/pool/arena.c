@@ -1,11 +1,12 @@
 /* pool/arena.c — one arena: pages from the page allocator made fit for secrets, and given back.
  *
  *   create:  size it (and clamp it to the lock budget) -> allocate_locked -> apply the lock
- *            policy -> guards (before locking: MADV_GUARD_INSTALL refuses locked ranges, so a
- *            locked arena is unlocked, guarded, and locked again on fault, then touched so every
- *            data page is resident and locked before it is handed out) -> MADV_DONTDUMP and
- *            MADV_WIPEONFORK as two calls (DONTFORK where the pages cannot be wiped in a child,
- *            as for memfd_secret) -> metadata -> published in the page map
+ *            policy -> metadata -> guards (before locking: MADV_GUARD_INSTALL refuses locked
+ *            ranges, so a locked arena is unlocked, guarded, and locked again on fault, then
+ *            touched so every data page is resident and locked before it is handed out) -> wiped
+ *            if the page allocator is the user's -> MADV_DONTDUMP and MADV_WIPEONFORK as two
+ *            calls (DONTFORK where the pages cannot be wiped in a child, as for memfd_secret) ->
+ *            published in the page map
  *   release: out of the page map -> guards removed -> every data page wiped -> free_locked
  *
  * Metadata blocks (header + bitmaps + guarded sizes) come from chunks of ordinary pages that the
