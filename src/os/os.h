@@ -279,6 +279,8 @@ typedef uintptr_t rp__os_thread_key_t;
 int rp__os_thread_key_create(rp__os_thread_exit_fn on_exit, rp__os_thread_key_t *out);
 int rp__os_thread_key_set(rp__os_thread_key_t key, void *value);
 
+/* ---- the pool layer: fork --------------------------------------------------------------------- */
+
 /* Run fn in the child after every fork() of the process (pthread_atfork): a pool's arenas lose
  * their locks and guard markers there, and the pool must know. Windows has no fork: returns 0
  * and never calls fn. pre: fn != NULL; register once per process. */

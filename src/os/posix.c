@@ -819,6 +819,8 @@ int rp__os_thread_key_set(rp__os_thread_key_t key, void *value) {
     return pthread_setspecific((pthread_key_t)key, value);
 }
 
+/* ---- the pool layer: fork --------------------------------------------------------------------- */
+
 int rp__os_atfork_child(rp__os_fork_child_fn fn) {
     RP_ASSERT(fn != NULL);
     return pthread_atfork(NULL, NULL, fn);

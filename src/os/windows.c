@@ -534,6 +534,8 @@ int rp__os_thread_key_set(rp__os_thread_key_t key, void *value) {
     return FlsSetValue((DWORD)key, value) ? 0 : (int)GetLastError();
 }
 
+/* ---- the pool layer: fork --------------------------------------------------------------------- */
+
 /* No fork on Windows: there is never a child to tell. */
 int rp__os_atfork_child(rp__os_fork_child_fn fn) {
     (void)fn;
