@@ -86,11 +86,28 @@ static bool dies_of(void (*fn)(void), int sig) {
     return WIFSIGNALED(status) && WTERMSIG(status) == sig;
 }
 
+/* Run fn in a fork child; true when it returned and the child exited 0 (no abort, no fault). */
+static bool exits_cleanly(void (*fn)(void)) {
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0) dup2(devnull, 2);
+        fn();
+        _exit(0);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid) return false;
+    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) fprintf(stderr, "    (child status 0x%x)\n", status);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 /* ---- a fake page allocator, as Bitcoin's LockedPool tests use ---------------------------------------- */
 
 enum { FAKE_MAX = 512 };
 typedef struct fake {
     int fail_after;       /* allocations after this many fail (-1: never) */
+    bool dirty;           /* hand out pages full of old bytes (the contract does not say zero) */
     int lock_ok;          /* the first lock_ok allocations report locked (-1: all) */
     size_t limit;         /* get_limit */
     int allocations, live;
@@ -113,6 +130,7 @@ static void *fake_allocate(void *ctx, size_t len, bool *locked) {
     if (p == MAP_FAILED) return NULL;
     *locked = f->lock_ok < 0 || f->allocations < f->lock_ok;
     f->allocations++;
+    if (f->dirty) memset(p, 0xAB, len);
     for (int i = 0; i < FAKE_MAX; i++) {
         if (f->r[i].p == NULL) {
             f->r[i].p = p;
@@ -273,6 +291,77 @@ static void test_api_zalloc_realloc(void) {
     rp_pool_destroy(pool);
 }
 
+/* A realloc that stays in place must leave the pointer freeable with the size it now has:
+ * a sized free with the realloc'd size is not corruption. Each case runs in a child, which
+ * must exit normally. */
+static void realloc_then_sized_free(unsigned flags, size_t from, size_t to) {
+    rp_pool_config_t c = rp_pool_config_default();
+    c.flags = flags;
+    rp_pool_t *pool = rp_pool_create(&c);
+    unsigned char *p = pool ? rp_pool_alloc(pool, from) : NULL;
+    if (p == NULL) _exit(3);
+    memset(p, 0x3C, from);
+    unsigned char *q = rp_pool_realloc(pool, p, to);
+    if (q == NULL) _exit(4);
+    for (size_t i = 0; i < to; i++)
+        if (q[i] != 0x3C) _exit(5);
+    rp_pool_free_sized(pool, q, to);
+    rp_pool_destroy(pool);
+}
+static void shrink_small(void) { realloc_then_sized_free(0, 128, 100); }
+static void shrink_small_canary(void) { realloc_then_sized_free(RP_POOL_CANARY, 120, 90); }
+static void shrink_large(void) { realloc_then_sized_free(0, 20000, 12000); }
+static void shrink_large_canary(void) { realloc_then_sized_free(RP_POOL_CANARY, 20000, 11000); }
+
+static void test_api_realloc_sized_free(void) {
+    CHECK(exits_cleanly(shrink_small));
+    CHECK(exits_cleanly(shrink_small_canary));
+    CHECK(exits_cleanly(shrink_large));
+    CHECK(exits_cleanly(shrink_large_canary));
+}
+
+/* free must leave errno alone even when it is the thread's first use of the pool and the
+ * thread cache cannot be had (here: the address-space limit refuses the cache's pages). Not
+ * under a sanitizer: its runtime maps memory when a thread starts. */
+#if !defined(RP_TEST_SANITIZED)
+static rp_pool_t *errno_pool;
+static void *errno_free_thread(void *arg) {
+    errno = 1234;
+    rp_pool_free(errno_pool, arg);
+    return (void *)(intptr_t)errno;
+}
+static void errno_free_first_use(void) {
+    errno_pool = rp_pool_create(NULL);
+    void *p = errno_pool ? rp_pool_alloc(errno_pool, 32) : NULL;
+    if (p == NULL) _exit(3);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 1u << 16);
+    /* no new mapping after this point: only the thread's stack, reserved first */
+    static char stack[1u << 16] __attribute__((aligned(4096)));
+    pthread_attr_setstack(&attr, stack, sizeof stack);
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long pages = 0;
+    if (f == NULL || fscanf(f, "%lu", &pages) != 1) _exit(6);
+    fclose(f);
+    struct rlimit rl = {pages * page, pages * page};
+    if (setrlimit(RLIMIT_AS, &rl) != 0) _exit(7);
+    pthread_t t;
+    if (pthread_create(&t, &attr, errno_free_thread, p) != 0) _exit(8);
+    void *r = NULL;
+    pthread_join(t, &r);
+    _exit((intptr_t)r == 1234 ? 0 : 9);
+}
+#endif
+
+static void test_api_free_errno_first_use(void) {
+#if defined(RP_TEST_SANITIZED)
+    fprintf(stderr, "    (skipped under a sanitizer: its runtime maps memory on thread start)\n");
+#else
+    CHECK(exits_cleanly(errno_free_first_use));
+#endif
+}
+
 static void test_default_pool(void) {
     char *p = rp_secret_alloc(32);
     REQUIRE(p != NULL);
@@ -406,6 +495,54 @@ static void test_layout_guarded(void) {
     rp_pool_free(pool, q2);
     CHECK(fake.live == 0); /* guarded arenas go back as soon as they are empty */
     rp_pool_destroy(pool);
+}
+
+/* A guarded allocation of 4 GiB or more keeps its exact size: usable size, the end against the
+ * guard, and a sized free. Plain (never locked) pages under the silent policy, so nothing is
+ * locked or touched; the child exits without freeing, so nothing is wiped either. */
+static void guarded_huge(void) {
+    rp_pool_config_t c = rp_pool_config_default();
+    c.pages = rp_pages_plain();
+    c.flags = RP_POOL_GUARDED;
+    c.lock_policy = RP_POOL_LOCK_SILENT;
+    rp_pool_t *pool = rp_pool_create(&c);
+    const size_t n = ((size_t)1 << 32) + 48;
+    unsigned char *p = pool ? rp_pool_alloc(pool, n) : NULL;
+    if (p == NULL) _exit(3);
+    if (((uintptr_t)p + n) % page != 0) _exit(4);
+    if (rp_pool_usable_size(pool, p) != n) _exit(5);
+    rp_pool_stats_t s;
+    if (rp_pool_stats(pool, &s) != RP_OK || s.used != n) _exit(6);
+    _exit(0);
+}
+
+static void test_layout_guarded_huge(void) {
+    if (sizeof(size_t) < 8) {
+        fprintf(stderr, "    (32-bit size_t: no allocation of 4 GiB)\n");
+        return;
+    }
+    CHECK(exits_cleanly(guarded_huge));
+}
+
+/* A page allocator of the user's own need not hand out zeros; the pool's promise that every
+ * allocation is zero-filled must hold anyway (normal, large, guarded). */
+static void test_fake_dirty_pages(void) {
+    for (int mode = 0; mode < 2; mode++) {
+        fake_reset(-1, -1, SIZE_MAX);
+        fake.dirty = true;
+        rp_pool_t *pool = fake_pool(mode ? RP_POOL_GUARDED | RP_POOL_CANARY : RP_POOL_CANARY, RP_POOL_LOCK_REQUIRED, 0);
+        REQUIRE(pool != NULL);
+        unsigned char *a = rp_pool_alloc(pool, 32), *b = rp_pool_alloc(pool, 20000), *z = rp_pool_zalloc(pool, 10, 10);
+        REQUIRE(a && b && z);
+        CHECK(count_nonzero(a, 32) == 0);
+        CHECK(count_nonzero(b, 20000) == 0);
+        CHECK(count_nonzero(z, 100) == 0);
+        rp_pool_free(pool, a);
+        rp_pool_free(pool, b);
+        rp_pool_free(pool, z);
+        rp_pool_destroy(pool);
+        CHECK(fake.live == 0);
+    }
 }
 
 /* ---- Bitcoin-style tests on the fake allocator ------------------------------------------------------ */
@@ -739,6 +876,45 @@ static void test_thread_exit_returns_cache(void) {
     rp_pool_destroy(pool);
 }
 
+/* Frees and allocations on two threads (half of the frees cross-thread) while a third trims
+ * and reads stats: arena release and spare hand-back race with the shard paths (meant for
+ * TSan and ASan as much as for the checks). */
+static _Atomic int trim_stop;
+static void *trim_thread(void *arg) {
+    rp_pool_t *pool = arg;
+    while (!trim_stop) {
+        rp_pool_trim(pool);
+        rp_pool_stats_t s;
+        if (rp_pool_stats(pool, &s) != RP_OK || s.used + s.free != s.total) return (void *)1;
+    }
+    return NULL;
+}
+static void test_threads_trim_race(void) {
+    stress_pool = rp_pool_create(NULL);
+    REQUIRE(stress_pool != NULL);
+    trim_stop = 0;
+    pthread_t t[3];
+    CHECK(pthread_create(&t[2], NULL, trim_thread, stress_pool) == 0);
+    for (int i = 0; i < 2; i++) CHECK(pthread_create(&t[i], NULL, stress_thread, (void *)(uintptr_t)(i + 7)) == 0);
+    for (int i = 0; i < 2; i++) {
+        void *r;
+        pthread_join(t[i], &r);
+        CHECK(r == NULL);
+    }
+    trim_stop = 1;
+    void *r;
+    pthread_join(t[2], &r);
+    CHECK(r == NULL);
+    for (int i = 0; i < 64; i++) {
+        rp_pool_free(stress_pool, xchg.slot[i]);
+        xchg.slot[i] = NULL;
+    }
+    rp_pool_trim(stress_pool);
+    rp_pool_stats_t s = stats_of(stress_pool);
+    CHECK(s.used == 0 && s.arenas == 0 && s.locked == 0);
+    rp_pool_destroy(stress_pool);
+}
+
 /* ---- death tests: each misuse reaches the corruption handler, in a fork child --------------------- */
 
 static rp_pool_t *death_pool(unsigned flags) {
@@ -805,6 +981,11 @@ static void die_arena_guard(void) {
     volatile char *p = rp_pool_alloc(pool, 16); /* slot 0 of a fresh arena: the guard is before it */
     p[-1] = 1;
 }
+static void die_double_destroy(void) {
+    rp_pool_t *pool = death_pool(0);
+    rp_pool_destroy(pool);
+    rp_pool_destroy(pool);
+}
 static void die_secret_free_foreign(void) {
     static char x[16];
     void *p = rp_secret_alloc(8);
@@ -836,6 +1017,7 @@ static void test_death(void) {
     CHECK(dies_of(die_guarded_overflow, SIGSEGV));
     CHECK(dies_of(die_arena_guard, SIGSEGV));
     CHECK(dies_of(die_secret_free_foreign, SIGABRT));
+    CHECK(dies_of(die_double_destroy, SIGABRT));
     handler_msg = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     REQUIRE(handler_msg != MAP_FAILED);
     CHECK(dies_of(die_with_handler, SIGABRT));
@@ -977,6 +1159,62 @@ static void test_fork_child_reads_zeros(void) {
     rp_pool_destroy(pool);
 }
 
+/* A fork child inherits every pool wiped (MADV_WIPEONFORK), but neither the locks (fork never
+ * passes mlock on) nor the guard markers of such mappings. So the child gets no memory from a
+ * pool created before the fork, under any policy, and is told why; the pointers it inherited
+ * can still be freed (their canaries read zero there); the default pool is replaced by a fresh,
+ * locked one, and the inherited default pointers still go back with rp_secret_free. */
+static rp_pool_t *fork_pool, *fork_guarded;
+static void *fork_p, *fork_q, *fork_g, *fork_s;
+static void fork_child_uses_pools(void) {
+    if (rp_pool_alloc(fork_pool, 32) != NULL || rp_last_error()->status != RP_ERR_INVALID) _exit(3);
+    if (rp_pool_alloc(fork_pool, 9000) != NULL) _exit(4);
+    if (rp_pool_realloc(fork_pool, fork_p, 500) != NULL) _exit(5);
+    if (rp_pool_alloc(fork_guarded, 32) != NULL) _exit(6);
+    rp_pool_free(fork_pool, fork_p);
+    rp_pool_free(fork_pool, fork_q);
+    rp_pool_free(fork_guarded, fork_g);
+    void *t = rp_secret_alloc(32);
+    if (t == NULL) _exit(7);
+    rp_area_t area;
+    if (rp_area_of(t, &area) != RP_OK || !(area.flags & RP_AREA_LOCKED) || area.locked < page) _exit(8);
+    rp_secret_free(fork_s);
+    rp_secret_free(t);
+    rp_pool_destroy(fork_pool);
+    rp_pool_destroy(fork_guarded);
+    /* a pool of the child's own works as usual */
+    rp_pool_t *mine = rp_pool_create(NULL);
+    void *m = mine ? rp_pool_alloc(mine, 32) : NULL;
+    if (m == NULL) _exit(9);
+    rp_pool_free(mine, m);
+    rp_pool_destroy(mine);
+}
+
+static void test_fork_child_pool(void) {
+    rp_pool_config_t c = rp_pool_config_default();
+    c.flags = RP_POOL_CANARY;
+    fork_pool = rp_pool_create(&c);
+    c.flags = RP_POOL_GUARDED | RP_POOL_CANARY;
+    fork_guarded = rp_pool_create(&c);
+    REQUIRE(fork_pool != NULL && fork_guarded != NULL);
+    fork_p = rp_pool_alloc(fork_pool, 32);
+    fork_q = rp_pool_alloc(fork_pool, 9000);
+    fork_g = rp_pool_alloc(fork_guarded, 100);
+    fork_s = rp_secret_alloc(32);
+    REQUIRE(fork_p && fork_q && fork_g && fork_s);
+    CHECK(exits_cleanly(fork_child_uses_pools));
+    /* the parent is untouched */
+    void *r = rp_pool_alloc(fork_pool, 32);
+    CHECK(r != NULL);
+    rp_pool_free(fork_pool, r);
+    rp_pool_free(fork_pool, fork_p);
+    rp_pool_free(fork_pool, fork_q);
+    rp_pool_free(fork_guarded, fork_g);
+    rp_secret_free(fork_s);
+    rp_pool_destroy(fork_pool);
+    rp_pool_destroy(fork_guarded);
+}
+
 /* The fake allocator counts the bytes that are not zero when an arena comes back: the pool's
  * own wipe, not the page allocator's, is what this checks. */
 static void test_freed_bytes_zero(void) {
@@ -1044,6 +1282,35 @@ static void test_advice_and_lock(void) {
     }
     rp_pool_free(pool, p);
     rp_pool_destroy(pool);
+}
+
+/* stats.locked is what the kernel charges (VmLck), for normal, large and guarded arenas. */
+static void test_stats_match_vmlck(void) {
+    size_t base = 0, now = 0, resident_base = 0, resident = 0;
+    if (rp__os_locked_bytes(0, &base, &resident_base) != 0) {
+        fprintf(stderr, "    (VmLck not readable here)\n");
+        return;
+    }
+    rp_pool_t *pool = rp_pool_create(NULL);
+    rp_pool_config_t c = rp_pool_config_default();
+    c.flags = RP_POOL_GUARDED | RP_POOL_CANARY;
+    rp_pool_t *guarded = rp_pool_create(&c);
+    REQUIRE(pool != NULL && guarded != NULL);
+    void *p[6] = {rp_pool_alloc(pool, 32), rp_pool_alloc(pool, 3000), rp_pool_alloc(pool, 70000),
+                  rp_pool_alloc(guarded, 32), rp_pool_alloc(guarded, 5000), rp_pool_alloc(guarded, 50000)};
+    for (int i = 0; i < 6; i++) REQUIRE(p[i] != NULL);
+    rp_pool_stats_t a = stats_of(pool), g = stats_of(guarded);
+    REQUIRE(rp__os_locked_bytes(0, &now, &resident) == 0);
+    CHECK(now - base == a.locked + g.locked && a.unlocked == 0 && g.unlocked == 0);
+    /* every data page is resident, not just charged; guard markers are charged, never resident */
+    CHECK(resident - resident_base == now - base - (a.guard_pages + g.guard_pages) * page);
+    for (int i = 0; i < 3; i++) rp_pool_free(pool, p[i]);
+    for (int i = 3; i < 6; i++) rp_pool_free(guarded, p[i]);
+    rp_pool_trim(pool);
+    REQUIRE(rp__os_locked_bytes(0, &now, &resident) == 0);
+    CHECK(now == base);
+    rp_pool_destroy(pool);
+    rp_pool_destroy(guarded);
 }
 
 /* How many memory areas hold the n sorted addresses in ptrs. */
@@ -1210,25 +1477,32 @@ int main(int argc, char **argv) {
     RP_TEST(test_api_sizes);
     RP_TEST(test_api_bad_input);
     RP_TEST(test_api_zalloc_realloc);
+    RP_TEST(test_api_realloc_sized_free);
+    RP_TEST(test_api_free_errno_first_use);
     RP_TEST(test_default_pool);
     RP_TEST(test_default_pool_threads);
     RP_TEST(test_layout_normal);
     RP_TEST(test_layout_canary);
     RP_TEST(test_layout_guarded);
+    RP_TEST(test_layout_guarded_huge);
     RP_TEST(test_fake_growth);
     RP_TEST(test_fake_fail_after);
     RP_TEST(test_fake_limit_clamp);
     RP_TEST(test_fake_policies);
     RP_TEST(test_fake_random);
+    RP_TEST(test_fake_dirty_pages);
     RP_TEST(test_metadata_outside);
     RP_TEST(test_no_malloc);
     RP_TEST(test_threads_stress);
     RP_TEST(test_thread_exit_returns_cache);
+    RP_TEST(test_threads_trim_race);
     RP_TEST(test_death);
     RP_TEST(test_core_dump);
     RP_TEST(test_fork_child_reads_zeros);
+    RP_TEST(test_fork_child_pool);
     RP_TEST(test_freed_bytes_zero);
     RP_TEST(test_advice_and_lock);
+    RP_TEST(test_stats_match_vmlck);
     RP_TEST(test_guarded_map_count);
     RP_TEST(test_secret_pages);
     return rp_test_exit();

@@ -104,6 +104,24 @@ static void test_threads(void) {
     rp_pool_destroy(shared);
 }
 
+/* Free-like calls leave the thread's last error alone (errno's counterpart here), on the fast
+ * path (a thread-local cache lookup), when an arena goes back, and in trim and destroy. */
+static void test_last_error_kept(void) {
+    rp_pool_t *pool = rp_pool_create(NULL);
+    REQUIRE(pool != NULL);
+    void *small = rp_pool_alloc(pool, 32), *large = rp_pool_alloc(pool, 70000);
+    REQUIRE(small != NULL && large != NULL);
+    SetLastError(1234);
+    rp_pool_free(pool, small);
+    CHECK(GetLastError() == 1234);
+    rp_pool_free(pool, large);
+    CHECK(GetLastError() == 1234);
+    rp_pool_trim(pool);
+    CHECK(GetLastError() == 1234);
+    rp_pool_destroy(pool);
+    CHECK(GetLastError() == 1234);
+}
+
 static void test_default_pool(void) {
     void *p = rp_secret_alloc(32);
     REQUIRE(p != NULL);
@@ -116,5 +134,6 @@ int main(void) {
     RP_TEST(test_guarded);
     RP_TEST(test_threads);
     RP_TEST(test_default_pool);
+    RP_TEST(test_last_error_kept);
     return rp_test_exit();
 }

@@ -47,6 +47,10 @@
  *   otherwise (each guard then splits the mapping: guarded mode costs about two map entries per
  *   live allocation there, so heavy guarded use on such systems can meet vm.max_map_count).
  *
+ * fork(): in the child, a pool created before the fork hands out nothing (its arenas are wiped
+ * and no longer locked or guarded there): allocations fail with RP_ERR_INVALID, while frees of
+ * what it handed out and rp_pool_destroy still work. The default pool starts afresh in the child.
+ *
  * Threads: all functions are thread-safe. Each thread keeps a small cache of free slots per
  * pool and size class; a thread's cache goes back to the pool when the thread exits, when it
  * calls rp_pool_trim(), or at rp_pool_destroy(). Memory may be freed by any thread.
@@ -106,7 +110,7 @@ RP_API rp_pool_config_t rp_pool_config_default(void);
 RP_API RP_NODISCARD rp_pool_t *rp_pool_create(const rp_pool_config_t *config);
 /* Wipe and release every arena and all metadata, whatever is still allocated. Every pointer
  * from the pool becomes invalid; no thread may use the pool during or after the call. NULL is a
- * no-op. Does not change errno. */
+ * no-op; a pool destroyed already goes to the corruption handler. Does not change errno. */
 RP_API void rp_pool_destroy(rp_pool_t *pool);
 
 /* size bytes, aligned to RP_POOL_ALIGNMENT (guarded mode: see the drawing), always zero-filled.
@@ -116,7 +120,8 @@ RP_API RP_NODISCARD void *rp_pool_alloc(rp_pool_t *pool, size_t size);
 /* count * size bytes, zeroed; RP_ERR_NOMEM when the product overflows. */
 RP_API RP_NODISCARD void *rp_pool_zalloc(rp_pool_t *pool, size_t count, size_t size);
 /* Like realloc: p NULL allocates; size 0 frees p and returns NULL; on failure p is untouched.
- * The old slot is wiped when the data moves. */
+ * It stays in place only when size maps to the slot p already has (the same size class, the
+ * same pages; guarded: the same size); otherwise the data moves and the old slot is wiped. */
 RP_API RP_NODISCARD void *rp_pool_realloc(rp_pool_t *pool, void *p, size_t size);
 /* Wipe and free. NULL is a no-op. A pointer this pool did not hand out, or one already freed,
  * goes to the corruption handler. Does not change errno. */

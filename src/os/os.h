@@ -319,7 +319,7 @@ int rp__os_thread_key_set(rp__os_thread_key_t key, void *value);
 uint64_t rp__os_clock_ms(void);
 /* Give up the processor briefly (sched_yield / SwitchToThread). */
 void rp__os_yield(void);
-/* Run prepare before fork() in the parent, parent/child after it (pthread_atfork);
+/* Run prepare before fork() in the parent, parent/child after it (pthread_atfork; any may be NULL);
  * rp__os_err_unsupported() where there is no fork. */
 int rp__os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
 /* Re-initialise a mutex (in a fork child, where it may have been held by a thread that is gone). */

@@ -1,11 +1,12 @@
 /* pool/arena.c — one arena: pages from the page allocator made fit for secrets, and given back.
  *
  *   create:  size it (and clamp it to the lock budget) -> allocate_locked -> apply the lock
- *            policy -> guards (before locking: MADV_GUARD_INSTALL refuses locked ranges, so a
- *            locked arena is unlocked, guarded, and locked again on fault, then touched so every
- *            data page is resident and locked before it is handed out) -> MADV_DONTDUMP and
- *            MADV_WIPEONFORK as two calls (DONTFORK where the pages cannot be wiped in a child,
- *            as for memfd_secret) -> metadata -> published in the page map
+ *            policy -> metadata -> guards (before locking: MADV_GUARD_INSTALL refuses locked
+ *            ranges, so a locked arena is unlocked, guarded, and locked again on fault, then
+ *            touched so every data page is resident and locked before it is handed out) -> wiped
+ *            if the page allocator is the user's -> MADV_DONTDUMP and MADV_WIPEONFORK as two
+ *            calls (DONTFORK where the pages cannot be wiped in a child, as for memfd_secret) ->
+ *            published in the page map
  *   release: out of the page map -> guards removed -> every data page wiped -> free_locked
  *
  * Metadata blocks (header + bitmaps + guarded sizes) come from chunks of ordinary pages that the
@@ -215,9 +216,9 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
     uint64_t *bits = (uint64_t *)((uintptr_t)a + rp__align_up(sizeof *a, RP__CACHELINE));
     size_t words = (pool->max_slots + 63u) / 64u;
     a->freebits = bits;
-    a->sizes = (uint32_t *)(bits + words);
+    a->sizes = (size_t *)(bits + words);
     a->live = (_Atomic uint8_t *)(a->sizes + RP__GUARDED_SLOTS_MAX);
-    memset(bits, 0, words * sizeof *bits + RP__GUARDED_SLOTS_MAX * sizeof(uint32_t) + pool->max_slots);
+    memset(bits, 0, words * sizeof *bits + RP__GUARDED_SLOTS_MAX * sizeof *a->sizes + pool->max_slots);
     for (size_t i = 0; i < slots; i++) a->freebits[i / 64] |= (uint64_t)1 << (i % 64);
 
     /* Guards first, then the lock (see the file comment). */
@@ -258,6 +259,11 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
             *(volatile char *)q = 0;
         }
     }
+    /* Allocation never clears a slot: it relies on every free slot being zero. The built-in
+     * sources hand out fresh OS pages, which are; a page allocator of the user's own need not
+     * (its contract does not say so), so its pages are wiped here, before any slot goes out. */
+    bool builtin = unevictable || pa == rp_pages_os() || pa == rp_pages_plain();
+    if (!builtin) rp__arena_wipe(a, P);
     err = rp__os_advise(mem, len, RP__OS_ADV_DONTDUMP);
     if (err != 0 && err != rp__os_err_unsupported()) {
         rp__fail_os(err, "pool: excluding an arena of %zu bytes from core dumps", len);

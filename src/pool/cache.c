@@ -6,6 +6,10 @@
  * way left behind by a destroyed pool never matches again); a thread that uses more than four
  * pools at once takes the locked shard path for the others.
  *
+ * In a fork child every existing pool is inherited (rp__pool_inherited): a child handler starts
+ * a new fork epoch and drops the forking thread's ways, so no allocation there takes a cached
+ * slot of an inherited pool.
+ *
  * Caches live in pages of the pool's own (rp__os_alloc). They go back to their pool when the
  * thread exits (a thread-exit destructor from the os layer: pthread key / fiber-local storage),
  * at rp_pool_trim on the owning thread, and at rp_pool_destroy. The registry of live pools,
@@ -23,6 +27,7 @@ static rp_pool_t *rp__reg_head;
 static uint64_t rp__reg_next_id = 1;
 static bool rp__key_ready;
 static rp__os_thread_key_t rp__key;
+_Atomic uint32_t rp__fork_epoch;
 
 void rp__registry_lock(void) { rp__os_mutex_lock(&rp__reg_lock); }
 void rp__registry_unlock(void) { rp__os_mutex_unlock(&rp__reg_lock); }
@@ -56,30 +61,46 @@ static void rp__thread_exit(void *value) {
     rp__registry_unlock();
 }
 
+/* Runs in a fork child, where only the forking thread exists; takes no lock (another thread
+ * of the parent may have held one at the fork). */
+static void rp__fork_child(void) {
+    atomic_fetch_add_explicit(&rp__fork_epoch, 1, memory_order_relaxed);
+    memset(rp__tls.way, 0, sizeof rp__tls.way);
+}
+
 rp_status_t rp__registry_add(rp_pool_t *pool) {
     rp__registry_lock();
     if (!rp__key_ready) {
         int err = rp__os_thread_key_create(rp__thread_exit, &rp__key);
-        if (err != 0) {
+        if (err == 0) {
+            /* Where there is no fork (Windows) there is never a child to tell. */
+            err = rp__os_atfork(NULL, NULL, rp__fork_child);
+            if (err != 0 && err != rp__os_err_unsupported()) {
+                rp__registry_unlock();
+                return rp__fail_os(err, "pool: registering the fork-child handler");
+            }
+        } else {
             rp__registry_unlock();
             return rp__fail_os(err, "pool: creating the thread-exit key");
         }
         rp__key_ready = true;
     }
     pool->id = rp__reg_next_id++;
+    pool->epoch = atomic_load_explicit(&rp__fork_epoch, memory_order_relaxed);
     pool->reg_next = rp__reg_head;
     rp__reg_head = pool;
     rp__registry_unlock();
     return RP_OK;
 }
 
-void rp__registry_remove_locked(rp_pool_t *pool) {
+bool rp__registry_remove_locked(rp_pool_t *pool) {
     for (rp_pool_t **pp = &rp__reg_head; *pp != NULL; pp = &(*pp)->reg_next) {
         if (*pp == pool) {
             *pp = pool->reg_next;
-            return;
+            return true;
         }
     }
+    return false;
 }
 
 /* Bin capacity per class: about 8 KiB of slots, between 4 and 64 of them. */
@@ -103,7 +124,7 @@ static void rp__tls_promote(size_t i) {
 
 rp__tcache_t *rp__tcache_slow(rp_pool_t *pool) {
     const size_t ways = sizeof rp__tls.way / sizeof rp__tls.way[0];
-    if (pool->guarded) return NULL;
+    if (pool->guarded || rp__pool_inherited(pool)) return NULL;
     for (size_t i = 1; i < ways; i++) {
         if (rp__tls.way[i].id == pool->id) {
             rp__tls_promote(i);
@@ -128,7 +149,13 @@ rp__tcache_t *rp__tcache_slow(rp_pool_t *pool) {
     rp__os_mutex_unlock(&pool->lock);
     if (tc == NULL) {
         void *mem = NULL;
-        if (rp__os_alloc(pool->tcache_size, &mem) != 0) return NULL; /* the shard path still works */
+        /* The shard path still works without a cache. free comes here on a thread's first use
+         * of the pool and must not change errno, so a failure leaves no trace in it. */
+        int saved = rp__os_last_error();
+        if (rp__os_alloc(pool->tcache_size, &mem) != 0) {
+            rp__os_set_last_error(saved);
+            return NULL;
+        }
         tc = mem;
     }
     memset(tc, 0, sizeof *tc);

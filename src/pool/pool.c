@@ -60,7 +60,9 @@ static inline void rp__canary_put(const rp_pool_t *pool, uintptr_t at) {
 static inline void rp__canary_check(const rp_pool_t *pool, uintptr_t at, const void *p) {
     uint64_t v;
     memcpy(&v, (const void *)at, sizeof v);
-    if (RP_UNLIKELY(v != rp__canary_value(pool, at))) rp__corrupt("pool: canary damaged (buffer overflow)", p);
+    /* A fork child reads an inherited pool's arenas as zeros, canaries included. */
+    if (RP_UNLIKELY(v != rp__canary_value(pool, at)) && !(v == 0 && rp__pool_inherited(pool)))
+        rp__corrupt("pool: canary damaged (buffer overflow)", p);
 }
 
 /* The arena of p, which must be this pool's; anything else is corruption. */
@@ -71,23 +73,33 @@ static inline rp__arena_t *rp__lookup(rp_pool_t *pool, const void *p) {
     return a;
 }
 
+/* Whether a size a caller names for p (a sized free, or a realloc that stays in place) maps to
+ * p's slot: for small arenas the same size class, for large ones the same whole pages (both
+ * with the canary). Guarded slots compare the exact size instead (see their callers). */
+static inline bool rp__small_fits(const rp_pool_t *pool, const rp__arena_t *a, size_t size) {
+    return size - 1 < RP_POOL_MAX_SMALL - pool->canary && rp__class_of(size + pool->canary) == a->cls;
+}
+static bool rp__large_fits(const rp_pool_t *pool, const rp__arena_t *a, size_t size) {
+    size_t need;
+    return !rp__add_overflows(size, pool->canary, &need) && rp__align_up(need, pool->page) == a->stride;
+}
+
 /* Slot index of an offset on the slow paths. The fast paths use the small arenas' magic
  * multiplier instead, exact there because offsets stay below 2^24 and strides below 2^16. */
 static inline size_t rp__slot_index(const rp__arena_t *a, size_t off) {
     return a->slots == 1 ? 0 : off / a->stride;
 }
 
-/* Clear the live byte of slot idx; it must have been set. */
-static inline void rp__bit_release(rp__arena_t *a, size_t idx, const void *p) {
+/* The live bytes (pool_internal.h). Clear slot idx's; it must have been set. */
+static inline void rp__live_clear(rp__arena_t *a, size_t idx, const void *p) {
     if (RP_UNLIKELY(atomic_exchange_explicit(&a->live[idx], 0, memory_order_relaxed) != 1))
         rp__corrupt("pool: double free", p);
 }
 /* Set it: the slot is this thread's alone (from its cache or just taken under the shard lock). */
-static inline void rp__bit_take(rp__arena_t *a, size_t idx, const void *p) {
-    (void)p;
+static inline void rp__live_set(rp__arena_t *a, size_t idx) {
     atomic_store_explicit(&a->live[idx], 1, memory_order_relaxed);
 }
-static inline bool rp__bit_is_set(rp__arena_t *a, size_t idx) {
+static inline bool rp__live(rp__arena_t *a, size_t idx) {
     return atomic_load_explicit(&a->live[idx], memory_order_relaxed) == 1;
 }
 
@@ -235,7 +247,7 @@ static void *rp__alloc_large(rp_pool_t *pool, size_t need) {
     a->nfree = 0;
     rp__os_mutex_unlock(&pool->shards[0].lock);
     void *p = (void *)a->first;
-    rp__bit_take(a, 0, p);
+    rp__live_set(a, 0);
     if (pool->canary) rp__canary_put(pool, a->first + a->stride - pool->canary);
     return p;
 }
@@ -262,10 +274,10 @@ static void *rp__alloc_guarded(rp_pool_t *pool, size_t size, size_t need) {
     }
     size_t idx = rp__take_free(a);
     if (a->nfree == 0 && a->listed) rp__list_remove(&sh->gpartial[a->cls], a);
-    a->sizes[idx] = (uint32_t)size;
+    a->sizes[idx] = size;
     rp__os_mutex_unlock(&sh->lock);
     uintptr_t p = a->first + idx * a->stride + a->data - size;
-    rp__bit_take(a, idx, (void *)p);
+    rp__live_set(a, idx);
     if (pool->canary) rp__canary_put(pool, p - pool->canary);
     return (void *)p;
 }
@@ -275,9 +287,9 @@ static RP__NOINLINE void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p
     size_t off = (uintptr_t)p - a->first;
     if (a->kind == RP__ARENA_LARGE) {
         if (off != 0) rp__corrupt("pool: free of a pointer inside an allocation, not at its start", p);
-        if (want != 0 && rp__align_up(want + pool->canary, pool->page) != a->stride)
+        if (want != 0 && !rp__large_fits(pool, a, want))
             rp__corrupt("pool: sized free with a size that does not match the allocation", p);
-        rp__bit_release(a, 0, p);
+        rp__live_clear(a, 0, p);
         if (pool->canary) rp__canary_check(pool, a->first + a->stride - pool->canary, p);
         rp__arena_release(pool, a); /* wipes */
         return;
@@ -287,11 +299,11 @@ static RP__NOINLINE void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p
     uintptr_t slot = a->first + idx * a->stride;
     rp__os_mutex_lock(&sh->lock);
     if (off >= a->span || idx >= a->slots) rp__corrupt("pool: free of a pointer the pool did not hand out", p);
-    if (!rp__bit_is_set(a, idx)) rp__corrupt("pool: double free", p);
+    if (!rp__live(a, idx)) rp__corrupt("pool: double free", p);
     size_t size = a->sizes[idx];
     if ((uintptr_t)p != slot + a->data - size) rp__corrupt("pool: free of a pointer inside an allocation, not at its start", p);
     if (want != 0 && want != size) rp__corrupt("pool: sized free with a size that does not match the allocation", p);
-    rp__bit_release(a, idx, p);
+    rp__live_clear(a, idx, p);
     if (pool->canary) rp__canary_check(pool, (uintptr_t)p - pool->canary, p);
     rp_memzero((void *)slot, a->data);
     a->sizes[idx] = 0;
@@ -353,7 +365,7 @@ rp_pool_t *rp_pool_create(const rp_pool_config_t *config) {
     pool->max_slots = (uint32_t)(cfg.arena_size / 16u);
     size_t words = (pool->max_slots + 63u) / 64u;
     pool->meta_size = rp__align_up(rp__align_up(sizeof(rp__arena_t), RP__CACHELINE) + words * sizeof(uint64_t) +
-                                       RP__GUARDED_SLOTS_MAX * sizeof(uint32_t) + pool->max_slots,
+                                       RP__GUARDED_SLOTS_MAX * sizeof(size_t) + pool->max_slots,
                                    RP__CACHELINE);
     pool->tcache_size = rp__align_up(rp__tcache_bytes(), P);
     rp__os_mutex_t init = RP__OS_MUTEX_INIT;
@@ -376,7 +388,9 @@ void rp_pool_destroy(rp_pool_t *pool) {
     if (pool == NULL) return;
     int saved = rp__os_last_error();
     rp__registry_lock();
-    rp__registry_remove_locked(pool);
+    /* Checked before the handle is read: a destroyed pool's pages are gone. */
+    if (!rp__registry_remove_locked(pool))
+        rp__corrupt("pool: destroy of a pool that does not exist (destroyed twice?)", pool);
     for (size_t i = 0; i < sizeof rp__tls.way / sizeof rp__tls.way[0]; i++)
         if (rp__tls.way[i].id == pool->id) rp__tls.way[i].id = 0;
     while (pool->arenas != NULL) rp__arena_release(pool, pool->arenas);
@@ -398,11 +412,20 @@ void rp_pool_destroy(rp_pool_t *pool) {
     rp__os_set_last_error(saved);
 }
 
+/* NULL + error: pool was created before a fork of which this process is the child. */
+static void *rp__alloc_inherited(void) {
+    rp__fail(RP_ERR_INVALID, 0,
+             "pool: allocation in a fork child from a pool created before the fork (its arenas are "
+             "neither locked nor guarded here); create a new pool in the child");
+    return NULL;
+}
+
 static RP__NOINLINE void *rp__alloc_slow(rp_pool_t *pool, size_t size) {
     if (pool == NULL) {
         rp__fail(RP_ERR_INVALID, 0, "pool: allocation from a NULL pool");
         return NULL;
     }
+    if (RP_UNLIKELY(rp__pool_inherited(pool))) return rp__alloc_inherited();
     if (size == 0) {
         rp__fail(RP_ERR_INVALID, 0, "pool: allocation of 0 bytes");
         return NULL;
@@ -418,13 +441,14 @@ static RP__NOINLINE void *rp__alloc_slow(rp_pool_t *pool, size_t size) {
 
 /* Hand out small slot p of arena a: mark it live, write its canary. */
 static inline void *rp__hand_out(rp_pool_t *pool, rp__arena_t *a, void *p) {
-    rp__bit_take(a, (size_t)((((uintptr_t)p - a->first) * a->magic) >> 40), p);
+    rp__live_set(a, (size_t)((((uintptr_t)p - a->first) * a->magic) >> 40));
     if (pool->canary) rp__canary_put(pool, (uintptr_t)p + a->stride - pool->canary);
     return p;
 }
 
 /* The thread's bin is empty, or there is no thread cache. */
 static RP__NOINLINE void *rp__alloc_refill(rp_pool_t *pool, rp__tcache_t *tc, unsigned cls) {
+    if (RP_UNLIKELY(rp__pool_inherited(pool))) return rp__alloc_inherited(); /* tc is NULL then */
     rp__arena_t *a = NULL;
     void *p = tc ? rp__refill(pool, &tc->bins[cls], cls, tc->shard, &a) : rp__refill(pool, NULL, cls, 0, &a);
     return p ? rp__hand_out(pool, a, p) : NULL;
@@ -478,9 +502,9 @@ static inline void rp__free_impl(rp_pool_t *pool, void *p, size_t want) {
         size_t idx = (size_t)((off * a->magic) >> 40); /* small arenas: offsets below 2^24 */
         if (RP_UNLIKELY(off >= a->span || idx * a->stride != off))
             rp__corrupt("pool: free of a pointer inside a slot, not at its start", p);
-        if (want != 0 && (want > RP_POOL_MAX_SMALL - pool->canary || rp__class_of(want + pool->canary) != a->cls))
+        if (want != 0 && !rp__small_fits(pool, a, want))
             rp__corrupt("pool: sized free with a size that does not match the allocation", p);
-        rp__bit_release(a, idx, p);
+        rp__live_clear(a, idx, p);
         if (pool->canary) rp__canary_check(pool, (uintptr_t)p + a->stride - pool->canary, p);
         rp__wipe(p, a->stride);
         rp__tcache_t *tc = rp__tcache_get(pool);
@@ -520,10 +544,10 @@ size_t rp_pool_usable_size(rp_pool_t *pool, const void *p) {
         if (off < a->span && idx < a->slots) {
             if (a->kind == RP__ARENA_GUARDED) {
                 rp__os_mutex_lock(&pool->shards[0].lock);
-                if (rp__bit_is_set(a, idx) && (uintptr_t)p == a->first + idx * a->stride + a->data - a->sizes[idx])
+                if (rp__live(a, idx) && (uintptr_t)p == a->first + idx * a->stride + a->data - a->sizes[idx])
                     n = a->sizes[idx];
                 rp__os_mutex_unlock(&pool->shards[0].lock);
-            } else if (idx * a->stride == off && rp__bit_is_set(a, idx)) {
+            } else if (idx * a->stride == off && rp__live(a, idx)) {
                 n = a->stride - pool->canary;
             }
         }
@@ -546,12 +570,16 @@ void *rp_pool_realloc(rp_pool_t *pool, void *p, size_t size) {
         rp_pool_free(pool, p);
         return NULL;
     }
-    (void)rp__lookup(pool, p);
+    rp__arena_t *a = rp__lookup(pool, p);
     size_t old = rp_pool_usable_size(pool, p);
     if (old == 0) rp__corrupt("pool: realloc of a pointer that is not a live allocation", p);
-    /* In place when it fits and at most halves the slot (guarded: only the exact size keeps its
-     * end against the guard). */
-    if (pool->guarded ? size == old : (size <= old && (size >= old / 2 || old <= 64))) return p;
+    /* In place only when the new size maps to the slot p already has (guarded: the exact size,
+     * the only one whose end stays against the guard), so that a sized free with the new size
+     * matches, as it would after a move. */
+    bool same = a->kind == RP__ARENA_SMALL   ? rp__small_fits(pool, a, size)
+                : a->kind == RP__ARENA_LARGE ? rp__large_fits(pool, a, size)
+                                             : size == old;
+    if (same) return p;
     void *q = rp_pool_alloc(pool, size);
     if (q == NULL) return NULL;
     memcpy(q, p, old < size ? old : size);
@@ -588,11 +616,11 @@ rp_status_t rp_pool_stats(rp_pool_t *pool, rp_pool_stats_t *out) {
     rp__os_mutex_lock(&pool->lock);
     for (rp__arena_t *a = pool->arenas; a != NULL; a = a->all_next) {
         size_t live = 0;
-        for (size_t i = 0; i < a->slots; i++) live += rp__bit_is_set(a, i);
+        for (size_t i = 0; i < a->slots; i++) live += rp__live(a, i);
         if (a->kind == RP__ARENA_GUARDED) {
             out->total += a->slots * (a->data - pool->canary);
             for (size_t i = 0; i < a->slots; i++)
-                if (rp__bit_is_set(a, i)) out->used += a->sizes[i];
+                if (rp__live(a, i)) out->used += a->sizes[i];
         } else {
             out->total += a->slots * (a->stride - pool->canary);
             out->used += live * (a->stride - pool->canary);
@@ -617,18 +645,23 @@ rp_status_t rp_pool_stats(rp_pool_t *pool, rp_pool_stats_t *out) {
 static _Atomic(rp_pool_t *) rp__default_pool;
 static rp__os_mutex_t rp__default_lock = RP__OS_MUTEX_INIT;
 
+/* A fork child replaces the default pool it inherited (which hands out nothing there) with a
+ * fresh one; rp_secret_free still returns the inherited pool's pointers to it. */
 rp_pool_t *rp_secret_pool(void) {
     rp_pool_t *pool = atomic_load_explicit(&rp__default_pool, memory_order_acquire);
-    if (RP_LIKELY(pool != NULL)) return pool;
+    if (RP_LIKELY(pool != NULL && !rp__pool_inherited(pool))) return pool;
     rp__os_mutex_lock(&rp__default_lock);
     pool = atomic_load_explicit(&rp__default_pool, memory_order_relaxed);
-    if (pool == NULL) {
+    if (pool == NULL || rp__pool_inherited(pool)) {
         rp_pool_config_t cfg = rp_pool_config_default();
         const char *env = getenv("RAMPART_POOL_LOCK");
         if (env != NULL && strcmp(env, "report") == 0) cfg.lock_policy = RP_POOL_LOCK_REPORT;
         if (env != NULL && strcmp(env, "silent") == 0) cfg.lock_policy = RP_POOL_LOCK_SILENT;
         pool = rp_pool_create(&cfg);
-        if (pool != NULL) atomic_store_explicit(&rp__default_pool, pool, memory_order_release);
+        if (pool != NULL) {
+            pool->is_default = true;
+            atomic_store_explicit(&rp__default_pool, pool, memory_order_release);
+        }
     }
     rp__os_mutex_unlock(&rp__default_lock);
     return pool;
@@ -643,5 +676,9 @@ void rp_secret_free(void *p) {
     if (p == NULL) return;
     rp_pool_t *pool = atomic_load_explicit(&rp__default_pool, memory_order_acquire);
     if (pool == NULL) rp__corrupt("pool: rp_secret_free of a pointer the default pool did not hand out", p);
+    if (RP_UNLIKELY(atomic_load_explicit(&rp__fork_epoch, memory_order_relaxed) != 0)) {
+        rp__arena_t *a = rp__pagemap_get((uintptr_t)p); /* from a default pool inherited through fork? */
+        if (a != NULL && a->pool != NULL && a->pool != pool && a->pool->is_default) pool = a->pool;
+    }
     rp_pool_free(pool, p);
 }

@@ -18,8 +18,9 @@
  * The live byte is set with a plain atomic store (the slot came out of this thread's cache, so
  * nobody else may touch it) and cleared with one atomic exchange on free: finding it already 0
  * is a double free, and of two threads freeing the same pointer at once exactly one sees the 1.
- * A byte per slot rather than a bit keeps allocation free of read-modify-write instructions. Every free slot is all zeros (wiped on free, fresh pages are zero), which is why
- * rp_pool_zalloc needs no memset.
+ * A byte per slot rather than a bit keeps allocation free of read-modify-write instructions.
+ * Every free slot is all zeros (wiped on free; fresh arenas are zero, and arena.c wipes those of
+ * a page allocator that does not promise it), which is why rp_pool_zalloc needs no memset.
  *
  * Threat model of the canary: it catches linear overflows (and, in guarded mode, underflows)
  * made without knowledge of the pool's 64-bit key, which comes from the OS random source. It is
@@ -81,7 +82,7 @@ struct rp__arena {
     uint32_t guard_count;
     rp__arena_t *next, *prev;         /* shard partial list */
     rp__arena_t *all_next, *all_prev; /* the pool's list of every arena */
-    uint32_t *sizes;                  /* guarded: requested size per slot */
+    size_t *sizes;                    /* guarded: requested size per slot */
     _Atomic uint8_t *live;       /* one byte per slot: 1 while handed out */
     uint64_t *freebits;
 };
@@ -124,6 +125,9 @@ struct rp__meta_chunk {
 
 struct rp_pool {
     uint64_t id;                  /* unique for the process's life; thread caches key on it */
+    uint32_t epoch;               /* rp__fork_epoch when created: another value means a fork
+                                     child inherited the pool (see rp__pool_inherited) */
+    bool is_default;              /* made by rp_secret_pool */
     rp_pool_config_t cfg;
     size_t page;
     size_t canary;                /* 0 or RP_POOL_CANARY_SIZE */
@@ -183,7 +187,8 @@ size_t rp__class_size(unsigned cls);
 rp_status_t rp__registry_add(rp_pool_t *pool);
 void rp__registry_lock(void);
 void rp__registry_unlock(void);
-void rp__registry_remove_locked(rp_pool_t *pool);
+/* false when pool is not registered (never created, or destroyed already); pool is not read. */
+bool rp__registry_remove_locked(rp_pool_t *pool);
 /* The calling thread's cache for pool, created on first use; NULL when there is none to be had
  * (the caller then takes the shard path). */
 rp__tcache_t *rp__tcache_slow(rp_pool_t *pool);
@@ -195,6 +200,16 @@ extern _Thread_local struct rp__tls {
     rp__tls_way_t way[4];
     bool registered;
 } rp__tls;
+/* How many fork()s separate this process from the one that loaded the library (cache.c bumps
+ * it in every child). */
+extern _Atomic uint32_t rp__fork_epoch;
+/* Whether pool was created before a fork() of which this process is the child. Its arenas read
+ * as zeros here and, as fork passes on neither mlock nor the guard markers of wiped-on-fork
+ * mappings, are unlocked and unguarded: such a pool hands out nothing more (pool.c), but takes
+ * back what it handed out. */
+static inline bool rp__pool_inherited(const rp_pool_t *pool) {
+    return pool->epoch != atomic_load_explicit(&rp__fork_epoch, memory_order_relaxed);
+}
 /* Bytes of one thread cache (header and bins). */
 size_t rp__tcache_bytes(void);
 static inline rp__tcache_t *rp__tcache_get(rp_pool_t *pool) {
