@@ -5,7 +5,9 @@
 # programs are refused; bad arguments exit 2. As root it also runs the installed layout
 # (bin/rampart + lib/librampart-lock.so, found through ../lib) as user nobody under small memlock
 # limits: a required lock fails with the diagnosis and the program does NOT run (it would have
-# created a file), best effort runs it unlocked with a warning.
+# created a file), best effort runs it unlocked with a warning; nobody reads root's locked process
+# without smaps access; and in a user namespace, where CAP_IPC_LOCK does not lift the limit, the
+# preflight and the diagnosis both name the limit.
 # Usage: cli_lockall.sh PATH/TO/rampart PATH/TO/librampart-lock.so
 set -u
 bin=$1 lib=$2
@@ -85,7 +87,8 @@ done
 RAMPART_LOCK_LIBRARY=/nonexistent.so "$bin" run -- true >/dev/null 2>&1; [ $? -eq 125 ] || no "a missing library must exit 125"
 "$bin" run --help | grep -q "preload library" || no "run --help"
 "$bin" status not-a-pid >/dev/null 2>&1; [ $? -eq 2 ] || no "status of a bad pid must exit 2"
-"$bin" status 1073741823 >/dev/null 2>&1; [ $? -eq 1 ] || no "status of a missing process must exit 1"
+"$bin" status 1073741823 >/dev/null 2>"$tmp/err"; [ $? -eq 1 ] || no "status of a missing process must exit 1"
+grep -q "process 1073741823: No such process" "$tmp/err" || no "a missing process is not named as such: $(cat "$tmp/err")"
 
 # ---- as user nobody under small memlock limits, from an installed layout ----
 if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null || ! command -v prlimit >/dev/null; then
@@ -123,6 +126,39 @@ cat "$tmp/err" | head -1
 [ -e "$tmp/out/ran" ] || no "best effort did not run the program"
 grep -q "warning: .* runs with its memory not locked: not locked (best effort): resource limit exceeded" "$tmp/err" \
   || no "best effort gave no warning"
+
+# Another user's locked process: nobody cannot read its smaps (no regions, no resident figure),
+# and the locked bytes against the mapped size still say it is locked.
+if [ "$can_lock" = 1 ]; then
+  "$bin" run -- sleep 30 &
+  spid=$!
+  for i in 1 2 3 4 5 6 7 8 9 10; do
+    [ "$(awk '$1 == "VmLck:" { print $2 }' /proc/$spid/status 2>/dev/null)" -gt 0 ] 2>/dev/null && break
+    sleep 0.1
+  done
+  out=$(nobody 65536:65536 "$inst" status $spid); rc=$?
+  kill $spid 2>/dev/null; wait $spid 2>/dev/null
+  [ $rc -eq 0 ] || no "nobody's status of root's sleep exited $rc"
+  echo "$out" | grep -Eq "^process $spid \(sleep\): locked$" || no "nobody's status of root's locked sleep: $(echo "$out" | head -1)"
+  echo "$out" | grep -Eq "^  regions locked +\? " || no "nobody read root's regions?"
+fi
+
+# In a user namespace (rootless containers, unshare -r) CapEff shows CAP_IPC_LOCK, but the kernel
+# still applies the memlock limit: the preflight must not promise success, and the failure is a
+# resource limit, not "out of memory".
+if nobody 65536:65536 unshare -Ur true 2>/dev/null; then
+  out=$(nobody 65536:65536 unshare -Ur "$inst" status); rc=$?
+  [ $rc -eq 0 ] || no "status in a user namespace exited $rc"
+  echo "$out" | grep -Eq "^  CAP_IPC_LOCK +no$" || no "in a user namespace, CAP_IPC_LOCK is taken to lift the limit"
+  echo "$out" | grep -q "would exceed the memlock limit" || no "in a user namespace, the preflight does not see the limit"
+  rm -f "$tmp/out/ran"
+  nobody 65536:65536 unshare -Ur "$inst" run -- touch "$tmp/out/ran" 2>"$tmp/err"; rc=$?
+  [ $rc -eq 125 ] || no "a required failure in a user namespace exited $rc, not 125"
+  grep -q "resource limit exceeded: lock-all (current+future)" "$tmp/err" || no "in a user namespace: $(head -1 "$tmp/err")"
+  [ ! -e "$tmp/out/ran" ] || no "the program ran although its required lock failed (user namespace)"
+else
+  echo "(no unprivileged user namespaces here: the user-namespace case is skipped)"
+fi
 
 # Enough limit for cat (8 MiB, if this shell's hard limit allows setting it), but future locking
 # leaves little headroom: it runs locked, with a warning.
