@@ -32,7 +32,8 @@ static const char rp__brief_unsupported[] =
     "      [Service]\n" \
     "      LimitMEMLOCK=infinity\n" \
     "      AmbientCapabilities=CAP_IPC_LOCK\n" \
-    "      CapabilityBoundingSet=CAP_IPC_LOCK   # if the unit restricts capabilities\n" \
+    "      # only if the unit restricts capabilities (unit files have no comments after a value):\n" \
+    "      CapabilityBoundingSet=CAP_IPC_LOCK\n" \
     "  docker (a new container is needed):\n" \
     "      docker run --cap-add=IPC_LOCK --ulimit memlock=-1:-1 IMAGE\n" \
     "  docker compose (then: docker compose up -d --force-recreate):\n" \

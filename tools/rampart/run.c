@@ -4,8 +4,9 @@
  * the options, and that library locks CMD's memory before CMD's main() runs; a required lock that
  * fails stops CMD from running (exit status RP_LOCKALL_EXIT_FAILURE) with the diagnosis on stderr.
  *
- * The library is looked for in this order: $RAMPART_LOCK_LIBRARY; ../lib/ next to this binary
- * (an installed tree: PREFIX/bin/rampart, PREFIX/lib/librampart-lock.so); the build tree
+ * The library is looked for in this order: $RAMPART_LOCK_LIBRARY; the install's library directory
+ * relative to this binary (RP_RUN_BIN_TO_LIB from the build: PREFIX/bin/rampart,
+ * PREFIX/lib/librampart-lock.so, or lib64, lib/x86_64-linux-gnu, ...); the build tree
  * (BUILD/tools/rampart/rampart, BUILD/librampart-lock.so).
  *
  * The dynamic loader ignores LD_PRELOAD for statically linked programs and for set-user-ID,
@@ -31,6 +32,10 @@
 #include "rampart.h"
 
 #define RP_RUN_LIBRARY "librampart-lock.so"
+/* Set by tools/rampart/lockall.cmake from CMAKE_INSTALL_BINDIR and CMAKE_INSTALL_LIBDIR. */
+#ifndef RP_RUN_BIN_TO_LIB
+#  define RP_RUN_BIN_TO_LIB "../lib"
+#endif
 
 static void rp_run_usage(FILE *out) {
     fprintf(out,
@@ -48,7 +53,7 @@ static void rp_run_usage(FILE *out) {
 /* The preload library: an absolute path in out, or false with the places tried on stderr. */
 static bool rp_run_find_library(char *out, size_t size) {
     const char *env = getenv("RAMPART_LOCK_LIBRARY");
-    char path[PATH_MAX + 64], resolved[PATH_MAX];
+    char path[PATH_MAX + sizeof RP_RUN_BIN_TO_LIB + sizeof RP_RUN_LIBRARY + 8], resolved[PATH_MAX];
     if (env != NULL && env[0] != '\0') {
         if (realpath(env, resolved) != NULL && access(resolved, R_OK) == 0) {
             snprintf(out, size, "%s", resolved);
@@ -66,7 +71,7 @@ static bool rp_run_find_library(char *out, size_t size) {
     }
     exe[n] = '\0';
     *strrchr(exe, '/') = '\0';
-    static const char *const places[] = {"%s/../lib/" RP_RUN_LIBRARY, "%s/../../" RP_RUN_LIBRARY};
+    static const char *const places[] = {"%s/" RP_RUN_BIN_TO_LIB "/" RP_RUN_LIBRARY, "%s/../../" RP_RUN_LIBRARY};
     for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
         snprintf(path, sizeof path, places[i], exe);
         if (realpath(path, resolved) != NULL && access(resolved, R_OK) == 0) {
@@ -74,7 +79,7 @@ static bool rp_run_find_library(char *out, size_t size) {
             return true;
         }
     }
-    fprintf(stderr, "rampart run: " RP_RUN_LIBRARY " is neither in %s/../lib/ (installed) nor in %s/../../ (build "
+    fprintf(stderr, "rampart run: " RP_RUN_LIBRARY " is neither in %s/" RP_RUN_BIN_TO_LIB "/ (installed) nor in %s/../../ (build "
                     "tree); set RAMPART_LOCK_LIBRARY=/path/to/" RP_RUN_LIBRARY "\n", exe, exe);
     return false;
 }
