@@ -1,6 +1,7 @@
 #!/bin/sh
 # cli_lockall.sh — `rampart run`, `rampart status` and librampart-lock.so, end to end, on
-# unmodified programs (cat, sh, touch): the child's own /proc status shows VmLck > 0; status reads
+# unmodified programs (cat, sh, touch): the child's own /proc status shows VmLck > 0, and so does
+# a fork child that does not exec; status reads
 # the lock state of another process; a malformed RAMPART_LOCK stops the program; statically linked
 # programs are refused; bad arguments exit 2. As root it also runs the installed layout
 # (bin/rampart + lib/librampart-lock.so, found through ../lib) as user nobody under small memlock
@@ -38,6 +39,16 @@ if [ "$can_lock" = 1 ]; then
   lck=$(env -u LD_PRELOAD cat /proc/self/status | field VmLck)
   [ "${lck:-1}" -eq 0 ] || no "plain cat already has VmLck $lck kB"
 
+  # A fork child that does not exec (a subshell of builtins; "; :" keeps sh from running it in
+  # place) is locked again: the kernel gives a fork child neither the locks nor future locking.
+  out=$("$bin" run -- sh -c '( read -r pid rest </proc/self/stat; lck=0
+    while read -r k v u; do [ "$k" = VmLck: ] && lck=$v; done </proc/self/status
+    echo "$$ $pid $lck" ); :')
+  echo "fork child without exec under rampart run (parent, child, child's VmLck kB): $out"
+  set -- $out
+  [ "${1:-0}" != "${2:-0}" ] || no "the subshell did not fork"
+  [ "${3:-0}" -gt 0 ] || no "a fork child without exec is not locked (VmLck ${3:-?} kB)"
+
   # rampart status of a process locked by rampart run (sh, which reports on itself). The inner
   # rampart must not inherit the preload: in a sanitizer build it needs its runtime first.
   out=$("$bin" run -- sh -c 'env -u LD_PRELOAD "$0" status $$' "$bin"); rc=$?
@@ -55,6 +66,8 @@ fi
 # A process that is not locked, read from outside.
 sleep 30 &
 spid=$!
+# Until the child has exec'd sleep (before that it is a copy of this shell).
+for i in 1 2 3 4 5 6 7 8 9 10; do [ "$(cat /proc/$spid/comm 2>/dev/null)" = sleep ] && break; sleep 0.1; done
 out=$("$bin" status $spid); rc=$?
 kill $spid 2>/dev/null; wait $spid 2>/dev/null
 [ $rc -eq 0 ] || no "status of sleep exited $rc"
@@ -133,7 +146,8 @@ if [ "$can_lock" = 1 ]; then
   "$bin" run -- sleep 30 &
   spid=$!
   for i in 1 2 3 4 5 6 7 8 9 10; do
-    [ "$(awk '$1 == "VmLck:" { print $2 }' /proc/$spid/status 2>/dev/null)" -gt 0 ] 2>/dev/null && break
+    [ "$(cat /proc/$spid/comm 2>/dev/null)" = sleep ] &&
+      [ "$(awk '$1 == "VmLck:" { print $2 }' /proc/$spid/status 2>/dev/null)" -gt 0 ] 2>/dev/null && break
     sleep 0.1
   done
   out=$(nobody 65536:65536 "$inst" status $spid); rc=$?
@@ -170,6 +184,14 @@ if [ "$hard" = unlimited ] || [ "$hard" -ge 8192 ]; then
   echo "as nobody with an 8 MiB limit: cat's VmLck ${lck:-?} kB; $(head -1 "$tmp/err")"
   [ "${lck:-0}" -gt 0 ] || no "as nobody with an 8 MiB limit, cat's VmLck is not > 0"
   grep -q "warning: .*future locking leaves" "$tmp/err" || no "no headroom warning under an 8 MiB limit"
+  # A fork child that can no longer lock (the shell lowered its limit first) ends with the
+  # diagnosis before its code runs; with best effort it runs.
+  nobody 8388608:8388608 "$inst" run -- sh -c 'ulimit -l 64; ( echo child-ran ); echo "child exit $?"' >"$tmp/out/fork" 2>"$tmp/err"
+  grep -q "^child exit 125$" "$tmp/out/fork" || no "a fork child that cannot lock: $(cat "$tmp/out/fork")"
+  ! grep -q child-ran "$tmp/out/fork" || no "a fork child ran although its required lock failed"
+  grep -q "resource limit exceeded" "$tmp/err" || no "a fork child's failure is not explained: $(head -1 "$tmp/err")"
+  nobody 8388608:8388608 "$inst" run --best-effort -- sh -c 'ulimit -l 64; ( echo child-ran ); :' >"$tmp/out/fork" 2>&1
+  grep -q "^child-ran$" "$tmp/out/fork" || no "best effort: a fork child that cannot lock did not run: $(cat "$tmp/out/fork")"
 else
   echo "(hard memlock limit ${hard} KiB < 8 MiB: the headroom case is skipped)"
 fi

@@ -25,8 +25,10 @@
  * fail (malloc returns NULL, thread creation fails), which is why the status warns when little
  * headroom is left.
  *
- * Locks are not inherited across exec: to lock an unmodified program, preload
- * librampart-lock.so (RAMPART_LOCK, see rp_lockall_config_parse) or use `rampart run`.
+ * Locks are not inherited across exec, nor by a fork child (the kernel clears the locks and future
+ * locking in the copy: call rp_lockall again in a child that must stay locked). To lock an
+ * unmodified program, preload librampart-lock.so (RAMPART_LOCK, see rp_lockall_config_parse) or
+ * use `rampart run`: that library also re-locks the program's fork children.
  * Windows: current memory is locked (every committed private region, after raising the working
  * set); future and on-fault locking are unsupported there (RP_LOCKALL_UNSUPPORTED).
  *

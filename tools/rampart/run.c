@@ -45,8 +45,9 @@ static void rp_run_usage(FILE *out) {
             "  --onfault      lock pages as CMD first touches them instead of faulting them all in now\n"
             "  --best-effort  run CMD unlocked (with a warning) when locking fails; by default CMD\n"
             "                 does not run and the exit status is %d\n"
-            "  RAMPART_LOCK_LIBRARY=PATH overrides where the library is found. Check the result with\n"
-            "  `rampart status PID`.\n",
+            "  Programs CMD starts inherit the preload and lock themselves too; its fork children are\n"
+            "  locked again. RAMPART_LOCK_LIBRARY=PATH overrides where the library is found.\n"
+            "  Check the result with `rampart status PID`.\n",
             RP_LOCKALL_EXIT_FAILURE);
 }
 
