@@ -102,6 +102,16 @@ static void test_config_parse(void) {
     CHECK(rp_lockall_config_parse("required,best-effort", &c) == RP_ERR_INVALID);
     CHECK(strstr(rp_last_error()->message, "both required and best-effort") != NULL);
     CHECK(rp_lockall_config_parse("Current", &c) == RP_ERR_INVALID);
+    /* A trailing newline (an env file, $(cat ...) kept by a YAML block) is space, not a word. */
+    CHECK(rp_lockall_config_parse("current,best-effort\n", &c) == RP_OK && c.current && !c.future && !c.required);
+    CHECK(rp_lockall_config_parse("\r\n", &c) == RP_OK && c.current && c.future && c.required);
+    /* Control characters never reach the terminal through the message. */
+    CHECK(rp_lockall_config_parse("cur\033[2Jrent", &c) == RP_ERR_INVALID);
+    CHECK(strstr(rp_last_error()->message, "unknown word 'cur?[2Jrent'") != NULL);
+    CHECK(strchr(rp_last_error()->message, '\033') == NULL);
+    /* Duplicates are harmless. */
+    CHECK(rp_lockall_config_parse("future,future,best-effort,best-effort", &c) == RP_OK && !c.current && c.future &&
+          !c.required);
     CHECK(rp_lockall_config_parse("current", NULL) == RP_ERR_INVALID);
 }
 

@@ -57,7 +57,7 @@ typedef struct rp_lockall_config {
 RP_API rp_lockall_config_t rp_lockall_config_default(void);
 
 /* Parse the RAMPART_LOCK grammar into *out:
- *     spec  := "" | word ("," word)*          (spaces around words are ignored)
+ *     spec  := "" | word ("," word)*          (white space around words is ignored)
  *     word  := current | future | onfault | required | best-effort
  * NULL or "" gives the default (current,future,required). When neither current nor future is
  * named, both are meant ("onfault" = "current,future,onfault"). "required" is the default;
