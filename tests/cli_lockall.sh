@@ -1,9 +1,9 @@
 #!/bin/sh
 # cli_lockall.sh — `rampart run`, `rampart status` and librampart-lock.so, end to end, on
 # unmodified programs (cat, sh, touch): the child's own /proc status shows VmLck > 0, and so does
-# a fork child that does not exec; status reads
-# the lock state of another process; a malformed RAMPART_LOCK stops the program; statically linked
-# programs are refused; bad arguments exit 2. As root it also runs the installed layout
+# a fork child that does not exec; status reads the lock state of another process; a malformed
+# RAMPART_LOCK stops the program; statically linked and 32-bit programs are refused; bad
+# arguments exit 2. As root it also runs the installed layout
 # (bin/rampart + lib/librampart-lock.so, found through ../lib) as user nobody under small memlock
 # limits: a required lock fails with the diagnosis and the program does NOT run (it would have
 # created a file), best effort runs it unlocked with a warning; nobody reads root's locked process
@@ -92,6 +92,19 @@ for s in /sbin/ldconfig /usr/sbin/ldconfig; do
     break
   fi
 done
+
+# A 32-bit program (a dynamically linked i386 one, made with binutils alone): its loader would
+# skip the 64-bit library with a warning and run it unlocked, so it is refused too.
+if [ "$(uname -m)" = x86_64 ] && command -v as >/dev/null && command -v ld >/dev/null &&
+   printf '.globl _start\n_start: movl $1, %%eax\n xorl %%ebx, %%ebx\n int $0x80\n' >"$tmp/t32.s" &&
+   as --32 "$tmp/t32.s" -o "$tmp/t32.o" 2>/dev/null &&
+   ld -m elf_i386 -pie -dynamic-linker /lib/ld-linux.so.2 "$tmp/t32.o" -o "$tmp/t32" 2>/dev/null; then
+  "$bin" run -- "$tmp/t32" >/dev/null 2>"$tmp/err"; rc=$?
+  [ $rc -eq 125 ] || no "a 32-bit program exited $rc, not 125"
+  grep -q "different word size" "$tmp/err" || no "a 32-bit program is not explained: $(cat "$tmp/err")"
+else
+  echo "(no x86_64 binutils that make i386 programs: the 32-bit case is skipped)"
+fi
 
 # Bad arguments.
 "$bin" run >/dev/null 2>&1; [ $? -eq 2 ] || no "run without a command must exit 2"
