@@ -110,6 +110,10 @@ fi
 "$bin" run >/dev/null 2>&1; [ $? -eq 2 ] || no "run without a command must exit 2"
 "$bin" run --bogus -- true >/dev/null 2>&1; [ $? -eq 2 ] || no "run with an unknown option must exit 2"
 "$bin" run -- /nonexistent/program >/dev/null 2>&1; [ $? -eq 127 ] || no "a missing program must exit 127"
+# A directory named like the command earlier in PATH is passed over, as execvp does.
+mkdir -p "$tmp/pathdir/true"
+PATH="$tmp/pathdir:$PATH" "$bin" run --best-effort -- true 2>/dev/null; rc=$?
+[ $rc -eq 0 ] || no "a directory named true in PATH hid /bin/true (exit $rc)"
 RAMPART_LOCK_LIBRARY=/nonexistent.so "$bin" run -- true >/dev/null 2>&1; [ $? -eq 125 ] || no "a missing library must exit 125"
 "$bin" run --help | grep -q "preload library" || no "run --help"
 "$bin" status not-a-pid >/dev/null 2>&1; [ $? -eq 2 ] || no "status of a bad pid must exit 2"

@@ -86,6 +86,13 @@ static bool rp_run_find_library(char *out, size_t size) {
     return false;
 }
 
+/* Whether path names an executable regular file: what execvp would run (a directory of the same
+ * name earlier in PATH is passed over, as execvp does). */
+static bool rp_run_executable(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
 /* CMD as the kernel will find it (PATH search for a bare name), or false when it is not found. */
 static bool rp_run_which(const char *cmd, char *out, size_t size) {
     if (strchr(cmd, '/') != NULL) {
@@ -97,7 +104,7 @@ static bool rp_run_which(const char *cmd, char *out, size_t size) {
     for (const char *p = path; *p;) {
         size_t len = strcspn(p, ":");
         snprintf(out, size, "%.*s/%s", (int)(len ? len : 1), len ? p : ".", cmd);
-        if (access(out, X_OK) == 0) return true;
+        if (rp_run_executable(out)) return true;
         p += len;
         if (*p == ':') p++;
     }
