@@ -115,6 +115,12 @@ mkdir -p "$tmp/pathdir/true"
 PATH="$tmp/pathdir:$PATH" "$bin" run --best-effort -- true 2>/dev/null; rc=$?
 [ $rc -eq 0 ] || no "a directory named true in PATH hid /bin/true (exit $rc)"
 RAMPART_LOCK_LIBRARY=/nonexistent.so "$bin" run -- true >/dev/null 2>&1; [ $? -eq 125 ] || no "a missing library must exit 125"
+# LD_PRELOAD cannot carry a path with a space: refused, rather than run unlocked.
+mkdir -p "$tmp/a b" && cp "$lib" "$tmp/a b/librampart-lock.so"
+RAMPART_LOCK_LIBRARY="$tmp/a b/librampart-lock.so" "$bin" run -- touch "$tmp/space-ran" 2>"$tmp/err"; rc=$?
+[ $rc -eq 125 ] || no "a library path with a space exited $rc, not 125"
+grep -q "a space or a colon" "$tmp/err" || no "a library path with a space is not explained: $(head -1 "$tmp/err")"
+[ ! -e "$tmp/space-ran" ] || no "the program ran although the library could not be preloaded"
 "$bin" run --help | grep -q "preload library" || no "run --help"
 "$bin" status not-a-pid >/dev/null 2>&1; [ $? -eq 2 ] || no "status of a bad pid must exit 2"
 "$bin" status 1073741823 >/dev/null 2>"$tmp/err"; [ $? -eq 1 ] || no "status of a missing process must exit 1"

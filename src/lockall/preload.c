@@ -17,6 +17,7 @@
  * exports no symbols, so it can be injected into any program, and never interposes on the
  * rp_* functions of a program that links rampart itself.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +64,11 @@ static void rp__preload_relock(void) {
     unsigned flags = (cfg.current ? RP__OS_LOCKALL_CURRENT : 0u) | (cfg.future ? RP__OS_LOCKALL_FUTURE : 0u) |
                      (cfg.onfault ? RP__OS_LOCKALL_ONFAULT : 0u);
     size_t by_call;
-    if (rp__os_lockall(flags, &by_call) == 0 || !cfg.required) return;
+    int saved_errno = errno; /* the program may look at errno after fork() returns */
+    if (rp__os_lockall(flags, &by_call) == 0 || !cfg.required) {
+        errno = saved_errno;
+        return;
+    }
     rp_lockall_status_t st;
     if (rp_lockall(&cfg, &st) != RP_OK) rp__preload_refuse(&st);
 }

@@ -12,7 +12,8 @@
  * The dynamic loader ignores LD_PRELOAD for statically linked programs and for set-user-ID,
  * set-group-ID or file-capability programs, and skips a library built for another ELF class or
  * machine (a 32-bit program on a 64-bit system); CMD is checked for those first, so a required
- * lock is never silently skipped. Exit status: CMD's own, or 125 (lock failed / cannot preload), 126
+ * lock is never silently skipped; so is a library path that LD_PRELOAD cannot carry (a space or a
+ * colon in it). Exit status: CMD's own, or 125 (lock failed / cannot preload), 126
  * (CMD cannot be executed), 127 (CMD not found), 2 (bad arguments). POSIX only.
  */
 /* realpath, readlink, pread, setenv, getxattr, O_CLOEXEC: POSIX and Linux, not ISO C. */
@@ -208,6 +209,14 @@ int rp_cli_run(int argc, char **argv) {
     }
     char lib[PATH_MAX];
     if (!rp_run_find_library(lib, sizeof lib)) return RP_LOCKALL_EXIT_FAILURE;
+    /* LD_PRELOAD splits its value at spaces and colons, with no way to quote them: the loader
+     * would look for the pieces, warn, and run CMD unlocked. */
+    if (strpbrk(lib, " \t\n:") != NULL) {
+        fprintf(stderr, "rampart run: the path %s has a space or a colon, which LD_PRELOAD cannot carry, so %s "
+                        "would run unlocked; copy " RP_RUN_LIBRARY " to a path without them and set "
+                        "RAMPART_LOCK_LIBRARY=/that/path/" RP_RUN_LIBRARY "\n", lib, cmd[0]);
+        return RP_LOCKALL_EXIT_FAILURE;
+    }
     const char *why = rp_run_unpreloadable(exe, lib);
     if (why != NULL) {
         fprintf(stderr, "rampart run: %s cannot be locked this way: %s.\n"
