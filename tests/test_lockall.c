@@ -314,6 +314,19 @@ static void test_query(void) {
     close(ready[0]);
     close(ready[1]);
     close(done[0]);
+    /* A zombie has no memory: the preflight must not promise that locking it would succeed. */
+    fflush(NULL);
+    pid_t zombie = fork();
+    if (zombie == 0) _exit(0);
+    REQUIRE(zombie > 0);
+    for (int i = 0; i < 200; i++) { /* until it has exited (its status loses its memory lines) */
+        if (rp_lockall_query(zombie, &p) == RP_OK && p.mapped_bytes == SIZE_MAX) break;
+        usleep(5000);
+    }
+    CHECK(rp_lockall_query(zombie, &p) == RP_OK && p.mapped_bytes == SIZE_MAX);
+    CHECK(rp_lockall_preflight(zombie, NULL, 0, &pf) == RP_ERR_INVALID);
+    CHECK(strstr(pf.reason, "no user memory") != NULL);
+    waitpid(zombie, NULL, 0);
     CHECK(rp_lockall_query(0x3fffffff, &p) != RP_OK);
     CHECK(strstr(rp_last_error()->message, "1073741823") != NULL);
     CHECK(rp_lockall_query(-5, &p) == RP_ERR_INVALID);

@@ -154,7 +154,8 @@ typedef struct rp_lockall_preflight {
  * bytes > 0: would locking that many more bytes (mlock) fit beside what is locked now?
  * bytes == 0: would rp_lockall(config) (NULL: the default) lock the whole process?
  * Returns the verdict (also in out->verdict and, when not RP_OK, rp_last_error()); out must not
- * be NULL. RP_ERR_INVALID for a bad config or pid, or an error reading the process's state. */
+ * be NULL. RP_ERR_INVALID for a bad config or pid, or a process without user memory (a kernel
+ * thread, a zombie); another error when the process's state cannot be read. */
 RP_API rp_status_t rp_lockall_preflight(int pid, const rp_lockall_config_t *config, size_t bytes,
                                         rp_lockall_preflight_t *out);
 

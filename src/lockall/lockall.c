@@ -318,6 +318,13 @@ rp_status_t rp_lockall_preflight(int pid, const rp_lockall_config_t *config, siz
         memcpy(out->reason, rp_last_error()->message, sizeof out->reason);
         return s;
     }
+    if (pid != 0 && li.vm_size == SIZE_MAX) {
+        /* No memory lines in its status: nothing of it could be locked, so nothing "would succeed". */
+        s = rp__fail(RP_ERR_INVALID, 0, "process %d has no user memory to lock (a kernel thread or a zombie)", pid);
+        out->verdict = s;
+        memcpy(out->reason, rp_last_error()->message, sizeof out->reason);
+        return s;
+    }
     char a[32], b[32], c[32], d[32], scope[40];
     size_t locked_now = rp__known(li.vm_locked), needed = 0, after = 0;
     bool unlimited = rp__lockall_unlimited(&li);

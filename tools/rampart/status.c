@@ -64,7 +64,9 @@ int rp_cli_status(int argc, char **argv) {
      * The regions need smaps access; without it (another user's process) the bytes decide. */
     bool mostly = have_regions ? regions.locked * 10 >= regions.total * 8
                                : p.mapped_bytes != SIZE_MAX && p.locked_bytes / 8 * 10 >= p.mapped_bytes / 8 * 8;
-    const char *state = p.locked_bytes == SIZE_MAX ? "unknown"
+    const char *state = p.mapped_bytes == SIZE_MAX && p.locked_bytes == SIZE_MAX
+                            ? "no user memory (a kernel thread or a zombie)"
+                        : p.locked_bytes == SIZE_MAX ? "unknown"
                         : p.locked_bytes == 0      ? "not locked"
                         : mostly                   ? "locked"
                                                    : "partly locked";
