@@ -106,6 +106,17 @@ else
   echo "(no x86_64 binutils that make i386 programs: the 32-bit case is skipped)"
 fi
 
+# CMD's exit status, its death by a signal, its arguments (spaces, empty ones) and its stdin and
+# stdout pass through untouched: rampart run execs it in place.
+"$bin" run --best-effort -- sh -c 'exit 7' 2>/dev/null; rc=$?
+[ $rc -eq 7 ] || no "CMD's exit status 7 came back as $rc"
+"$bin" run --best-effort -- sh -c 'kill -TERM $$' 2>/dev/null; rc=$?
+[ $rc -eq 143 ] || no "CMD killed by SIGTERM came back as $rc, not 143"
+out=$("$bin" run --best-effort -- printf '[%s]' "a b" "" 'c  d' 2>/dev/null)
+[ "$out" = "[a b][][c  d]" ] || no "arguments arrived as $out"
+out=$(printf 'x y\n' | "$bin" run --best-effort -- cat 2>/dev/null)
+[ "$out" = "x y" ] || no "stdin/stdout: $out"
+
 # Bad arguments.
 "$bin" run >/dev/null 2>&1; [ $? -eq 2 ] || no "run without a command must exit 2"
 "$bin" run --bogus -- true >/dev/null 2>&1; [ $? -eq 2 ] || no "run with an unknown option must exit 2"
