@@ -1,11 +1,14 @@
 #!/bin/sh
 # cli_lockall.sh — `rampart run`, `rampart status` and librampart-lock.so, end to end, on
-# unmodified programs (cat, sh, touch): the child's own /proc status shows VmLck > 0; status reads
-# the lock state of another process; a malformed RAMPART_LOCK stops the program; statically linked
-# programs are refused; bad arguments exit 2. As root it also runs the installed layout
+# unmodified programs (cat, sh, touch): the child's own /proc status shows VmLck > 0, and so does
+# a fork child that does not exec; status reads the lock state of another process; a malformed
+# RAMPART_LOCK stops the program; statically linked and 32-bit programs are refused; bad
+# arguments exit 2. As root it also runs the installed layout
 # (bin/rampart + lib/librampart-lock.so, found through ../lib) as user nobody under small memlock
 # limits: a required lock fails with the diagnosis and the program does NOT run (it would have
-# created a file), best effort runs it unlocked with a warning.
+# created a file), best effort runs it unlocked with a warning; nobody reads root's locked process
+# without smaps access; and in a user namespace, where CAP_IPC_LOCK does not lift the limit, the
+# preflight and the diagnosis both name the limit.
 # Usage: cli_lockall.sh PATH/TO/rampart PATH/TO/librampart-lock.so
 set -u
 bin=$1 lib=$2
@@ -36,6 +39,16 @@ if [ "$can_lock" = 1 ]; then
   lck=$(env -u LD_PRELOAD cat /proc/self/status | field VmLck)
   [ "${lck:-1}" -eq 0 ] || no "plain cat already has VmLck $lck kB"
 
+  # A fork child that does not exec (a subshell of builtins; "; :" keeps sh from running it in
+  # place) is locked again: the kernel gives a fork child neither the locks nor future locking.
+  out=$("$bin" run -- sh -c '( read -r pid rest </proc/self/stat; lck=0
+    while read -r k v u; do [ "$k" = VmLck: ] && lck=$v; done </proc/self/status
+    echo "$$ $pid $lck" ); :')
+  echo "fork child without exec under rampart run (parent, child, child's VmLck kB): $out"
+  set -- $out
+  [ "${1:-0}" != "${2:-0}" ] || no "the subshell did not fork"
+  [ "${3:-0}" -gt 0 ] || no "a fork child without exec is not locked (VmLck ${3:-?} kB)"
+
   # rampart status of a process locked by rampart run (sh, which reports on itself). The inner
   # rampart must not inherit the preload: in a sanitizer build it needs its runtime first.
   out=$("$bin" run -- sh -c 'env -u LD_PRELOAD "$0" status $$' "$bin"); rc=$?
@@ -53,6 +66,8 @@ fi
 # A process that is not locked, read from outside.
 sleep 30 &
 spid=$!
+# Until the child has exec'd sleep (before that it is a copy of this shell).
+for i in 1 2 3 4 5 6 7 8 9 10; do [ "$(cat /proc/$spid/comm 2>/dev/null)" = sleep ] && break; sleep 0.1; done
 out=$("$bin" status $spid); rc=$?
 kill $spid 2>/dev/null; wait $spid 2>/dev/null
 [ $rc -eq 0 ] || no "status of sleep exited $rc"
@@ -78,14 +93,49 @@ for s in /sbin/ldconfig /usr/sbin/ldconfig; do
   fi
 done
 
+# A 32-bit program (a dynamically linked i386 one, made with binutils alone): its loader would
+# skip the 64-bit library with a warning and run it unlocked, so it is refused too.
+if [ "$(uname -m)" = x86_64 ] && command -v as >/dev/null && command -v ld >/dev/null &&
+   printf '.globl _start\n_start: movl $1, %%eax\n xorl %%ebx, %%ebx\n int $0x80\n' >"$tmp/t32.s" &&
+   as --32 "$tmp/t32.s" -o "$tmp/t32.o" 2>/dev/null &&
+   ld -m elf_i386 -pie -dynamic-linker /lib/ld-linux.so.2 "$tmp/t32.o" -o "$tmp/t32" 2>/dev/null; then
+  "$bin" run -- "$tmp/t32" >/dev/null 2>"$tmp/err"; rc=$?
+  [ $rc -eq 125 ] || no "a 32-bit program exited $rc, not 125"
+  grep -q "different word size" "$tmp/err" || no "a 32-bit program is not explained: $(cat "$tmp/err")"
+else
+  echo "(no x86_64 binutils that make i386 programs: the 32-bit case is skipped)"
+fi
+
+# CMD's exit status, its death by a signal, its arguments (spaces, empty ones) and its stdin and
+# stdout pass through untouched: rampart run execs it in place.
+"$bin" run --best-effort -- sh -c 'exit 7' 2>/dev/null; rc=$?
+[ $rc -eq 7 ] || no "CMD's exit status 7 came back as $rc"
+"$bin" run --best-effort -- sh -c 'kill -TERM $$' 2>/dev/null; rc=$?
+[ $rc -eq 143 ] || no "CMD killed by SIGTERM came back as $rc, not 143"
+out=$("$bin" run --best-effort -- printf '[%s]' "a b" "" 'c  d' 2>/dev/null)
+[ "$out" = "[a b][][c  d]" ] || no "arguments arrived as $out"
+out=$(printf 'x y\n' | "$bin" run --best-effort -- cat 2>/dev/null)
+[ "$out" = "x y" ] || no "stdin/stdout: $out"
+
 # Bad arguments.
 "$bin" run >/dev/null 2>&1; [ $? -eq 2 ] || no "run without a command must exit 2"
 "$bin" run --bogus -- true >/dev/null 2>&1; [ $? -eq 2 ] || no "run with an unknown option must exit 2"
 "$bin" run -- /nonexistent/program >/dev/null 2>&1; [ $? -eq 127 ] || no "a missing program must exit 127"
+# A directory named like the command earlier in PATH is passed over, as execvp does.
+mkdir -p "$tmp/pathdir/true"
+PATH="$tmp/pathdir:$PATH" "$bin" run --best-effort -- true 2>/dev/null; rc=$?
+[ $rc -eq 0 ] || no "a directory named true in PATH hid /bin/true (exit $rc)"
 RAMPART_LOCK_LIBRARY=/nonexistent.so "$bin" run -- true >/dev/null 2>&1; [ $? -eq 125 ] || no "a missing library must exit 125"
+# LD_PRELOAD cannot carry a path with a space: refused, rather than run unlocked.
+mkdir -p "$tmp/a b" && cp "$lib" "$tmp/a b/librampart-lock.so"
+RAMPART_LOCK_LIBRARY="$tmp/a b/librampart-lock.so" "$bin" run -- touch "$tmp/space-ran" 2>"$tmp/err"; rc=$?
+[ $rc -eq 125 ] || no "a library path with a space exited $rc, not 125"
+grep -q "a space or a colon" "$tmp/err" || no "a library path with a space is not explained: $(head -1 "$tmp/err")"
+[ ! -e "$tmp/space-ran" ] || no "the program ran although the library could not be preloaded"
 "$bin" run --help | grep -q "preload library" || no "run --help"
 "$bin" status not-a-pid >/dev/null 2>&1; [ $? -eq 2 ] || no "status of a bad pid must exit 2"
-"$bin" status 1073741823 >/dev/null 2>&1; [ $? -eq 1 ] || no "status of a missing process must exit 1"
+"$bin" status 1073741823 >/dev/null 2>"$tmp/err"; [ $? -eq 1 ] || no "status of a missing process must exit 1"
+grep -q "process 1073741823: No such process" "$tmp/err" || no "a missing process is not named as such: $(cat "$tmp/err")"
 
 # ---- as user nobody under small memlock limits, from an installed layout ----
 if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null || ! command -v prlimit >/dev/null; then
@@ -124,6 +174,40 @@ cat "$tmp/err" | head -1
 grep -q "warning: .* runs with its memory not locked: not locked (best effort): resource limit exceeded" "$tmp/err" \
   || no "best effort gave no warning"
 
+# Another user's locked process: nobody cannot read its smaps (no regions, no resident figure),
+# and the locked bytes against the mapped size still say it is locked.
+if [ "$can_lock" = 1 ]; then
+  "$bin" run -- sleep 30 &
+  spid=$!
+  for i in 1 2 3 4 5 6 7 8 9 10; do
+    [ "$(cat /proc/$spid/comm 2>/dev/null)" = sleep ] &&
+      [ "$(awk '$1 == "VmLck:" { print $2 }' /proc/$spid/status 2>/dev/null)" -gt 0 ] 2>/dev/null && break
+    sleep 0.1
+  done
+  out=$(nobody 65536:65536 "$inst" status $spid); rc=$?
+  kill $spid 2>/dev/null; wait $spid 2>/dev/null
+  [ $rc -eq 0 ] || no "nobody's status of root's sleep exited $rc"
+  echo "$out" | grep -Eq "^process $spid \(sleep\): locked$" || no "nobody's status of root's locked sleep: $(echo "$out" | head -1)"
+  echo "$out" | grep -Eq "^  regions locked +\? " || no "nobody read root's regions?"
+fi
+
+# In a user namespace (rootless containers, unshare -r) CapEff shows CAP_IPC_LOCK, but the kernel
+# still applies the memlock limit: the preflight must not promise success, and the failure is a
+# resource limit, not "out of memory".
+if nobody 65536:65536 unshare -Ur true 2>/dev/null; then
+  out=$(nobody 65536:65536 unshare -Ur "$inst" status); rc=$?
+  [ $rc -eq 0 ] || no "status in a user namespace exited $rc"
+  echo "$out" | grep -Eq "^  CAP_IPC_LOCK +no$" || no "in a user namespace, CAP_IPC_LOCK is taken to lift the limit"
+  echo "$out" | grep -q "would exceed the memlock limit" || no "in a user namespace, the preflight does not see the limit"
+  rm -f "$tmp/out/ran"
+  nobody 65536:65536 unshare -Ur "$inst" run -- touch "$tmp/out/ran" 2>"$tmp/err"; rc=$?
+  [ $rc -eq 125 ] || no "a required failure in a user namespace exited $rc, not 125"
+  grep -q "resource limit exceeded: lock-all (current+future)" "$tmp/err" || no "in a user namespace: $(head -1 "$tmp/err")"
+  [ ! -e "$tmp/out/ran" ] || no "the program ran although its required lock failed (user namespace)"
+else
+  echo "(no unprivileged user namespaces here: the user-namespace case is skipped)"
+fi
+
 # Enough limit for cat (8 MiB, if this shell's hard limit allows setting it), but future locking
 # leaves little headroom: it runs locked, with a warning.
 hard=$(ulimit -H -l)
@@ -134,6 +218,14 @@ if [ "$hard" = unlimited ] || [ "$hard" -ge 8192 ]; then
   echo "as nobody with an 8 MiB limit: cat's VmLck ${lck:-?} kB; $(head -1 "$tmp/err")"
   [ "${lck:-0}" -gt 0 ] || no "as nobody with an 8 MiB limit, cat's VmLck is not > 0"
   grep -q "warning: .*future locking leaves" "$tmp/err" || no "no headroom warning under an 8 MiB limit"
+  # A fork child that can no longer lock (the shell lowered its limit first) ends with the
+  # diagnosis before its code runs; with best effort it runs.
+  nobody 8388608:8388608 "$inst" run -- sh -c 'ulimit -l 64; ( echo child-ran ); echo "child exit $?"' >"$tmp/out/fork" 2>"$tmp/err"
+  grep -q "^child exit 125$" "$tmp/out/fork" || no "a fork child that cannot lock: $(cat "$tmp/out/fork")"
+  ! grep -q child-ran "$tmp/out/fork" || no "a fork child ran although its required lock failed"
+  grep -q "resource limit exceeded" "$tmp/err" || no "a fork child's failure is not explained: $(head -1 "$tmp/err")"
+  nobody 8388608:8388608 "$inst" run --best-effort -- sh -c 'ulimit -l 64; ( echo child-ran ); :' >"$tmp/out/fork" 2>&1
+  grep -q "^child-ran$" "$tmp/out/fork" || no "best effort: a fork child that cannot lock did not run: $(cat "$tmp/out/fork")"
 else
   echo "(hard memlock limit ${hard} KiB < 8 MiB: the headroom case is skipped)"
 fi

@@ -102,6 +102,16 @@ static void test_config_parse(void) {
     CHECK(rp_lockall_config_parse("required,best-effort", &c) == RP_ERR_INVALID);
     CHECK(strstr(rp_last_error()->message, "both required and best-effort") != NULL);
     CHECK(rp_lockall_config_parse("Current", &c) == RP_ERR_INVALID);
+    /* A trailing newline (an env file, $(cat ...) kept by a YAML block) is space, not a word. */
+    CHECK(rp_lockall_config_parse("current,best-effort\n", &c) == RP_OK && c.current && !c.future && !c.required);
+    CHECK(rp_lockall_config_parse("\r\n", &c) == RP_OK && c.current && c.future && c.required);
+    /* Control characters never reach the terminal through the message. */
+    CHECK(rp_lockall_config_parse("cur\033[2Jrent", &c) == RP_ERR_INVALID);
+    CHECK(strstr(rp_last_error()->message, "unknown word 'cur?[2Jrent'") != NULL);
+    CHECK(strchr(rp_last_error()->message, '\033') == NULL);
+    /* Duplicates are harmless. */
+    CHECK(rp_lockall_config_parse("future,future,best-effort,best-effort", &c) == RP_OK && !c.current && c.future &&
+          !c.required);
     CHECK(rp_lockall_config_parse("current", NULL) == RP_ERR_INVALID);
 }
 
@@ -304,6 +314,19 @@ static void test_query(void) {
     close(ready[0]);
     close(ready[1]);
     close(done[0]);
+    /* A zombie has no memory: the preflight must not promise that locking it would succeed. */
+    fflush(NULL);
+    pid_t zombie = fork();
+    if (zombie == 0) _exit(0);
+    REQUIRE(zombie > 0);
+    for (int i = 0; i < 200; i++) { /* until it has exited (its status loses its memory lines) */
+        if (rp_lockall_query(zombie, &p) == RP_OK && p.mapped_bytes == SIZE_MAX) break;
+        usleep(5000);
+    }
+    CHECK(rp_lockall_query(zombie, &p) == RP_OK && p.mapped_bytes == SIZE_MAX);
+    CHECK(rp_lockall_preflight(zombie, NULL, 0, &pf) == RP_ERR_INVALID);
+    CHECK(strstr(pf.reason, "no user memory") != NULL);
+    waitpid(zombie, NULL, 0);
     CHECK(rp_lockall_query(0x3fffffff, &p) != RP_OK);
     CHECK(strstr(rp_last_error()->message, "1073741823") != NULL);
     CHECK(rp_lockall_query(-5, &p) == RP_ERR_INVALID);

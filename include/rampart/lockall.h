@@ -25,8 +25,10 @@
  * fail (malloc returns NULL, thread creation fails), which is why the status warns when little
  * headroom is left.
  *
- * Locks are not inherited across exec: to lock an unmodified program, preload
- * librampart-lock.so (RAMPART_LOCK, see rp_lockall_config_parse) or use `rampart run`.
+ * Locks are not inherited across exec, nor by a fork child (the kernel clears the locks and future
+ * locking in the copy: call rp_lockall again in a child that must stay locked). To lock an
+ * unmodified program, preload librampart-lock.so (RAMPART_LOCK, see rp_lockall_config_parse) or
+ * use `rampart run`: that library also re-locks the program's fork children.
  * Windows: current memory is locked (every committed private region, after raising the working
  * set); future and on-fault locking are unsupported there (RP_LOCKALL_UNSUPPORTED).
  *
@@ -55,7 +57,7 @@ typedef struct rp_lockall_config {
 RP_API rp_lockall_config_t rp_lockall_config_default(void);
 
 /* Parse the RAMPART_LOCK grammar into *out:
- *     spec  := "" | word ("," word)*          (spaces around words are ignored)
+ *     spec  := "" | word ("," word)*          (white space around words is ignored)
  *     word  := current | future | onfault | required | best-effort
  * NULL or "" gives the default (current,future,required). When neither current nor future is
  * named, both are meant ("onfault" = "current,future,onfault"). "required" is the default;
@@ -152,7 +154,8 @@ typedef struct rp_lockall_preflight {
  * bytes > 0: would locking that many more bytes (mlock) fit beside what is locked now?
  * bytes == 0: would rp_lockall(config) (NULL: the default) lock the whole process?
  * Returns the verdict (also in out->verdict and, when not RP_OK, rp_last_error()); out must not
- * be NULL. RP_ERR_INVALID for a bad config or pid, or an error reading the process's state. */
+ * be NULL. RP_ERR_INVALID for a bad config or pid, or a process without user memory (a kernel
+ * thread, a zombie); another error when the process's state cannot be read. */
 RP_API rp_status_t rp_lockall_preflight(int pid, const rp_lockall_config_t *config, size_t bytes,
                                         rp_lockall_preflight_t *out);
 

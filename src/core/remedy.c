@@ -32,7 +32,8 @@ static const char rp__brief_unsupported[] =
     "      [Service]\n" \
     "      LimitMEMLOCK=infinity\n" \
     "      AmbientCapabilities=CAP_IPC_LOCK\n" \
-    "      CapabilityBoundingSet=CAP_IPC_LOCK   # if the unit restricts capabilities\n" \
+    "      # only if the unit restricts capabilities (unit files have no comments after a value):\n" \
+    "      CapabilityBoundingSet=CAP_IPC_LOCK\n" \
     "  docker (a new container is needed):\n" \
     "      docker run --cap-add=IPC_LOCK --ulimit memlock=-1:-1 IMAGE\n" \
     "  docker compose (then: docker compose up -d --force-recreate):\n" \
@@ -40,6 +41,8 @@ static const char rp__brief_unsupported[] =
     "      ulimits: { memlock: { soft: -1, hard: -1 } }\n" \
     "  Kubernetes (the pod must be recreated; the memlock limit comes from the container runtime):\n" \
     "      securityContext: { capabilities: { add: [\"IPC_LOCK\"] } }\n" \
+    "  In a user namespace (rootless docker/podman, Kubernetes hostUsers: false) CAP_IPC_LOCK does\n" \
+    "  not lift the limit: raise the memlock limit where the container is started instead.\n" \
     "  Check the result with: rampart status PID   (or rampart doctor)\n"
 
 static const char rp__full_permission[] =

@@ -38,36 +38,50 @@ static bool rp__word_is(const char *word, size_t len, const char *name) {
 }
 
 #define RP__LOCKALL_WORDS "current, future, onfault, required, best-effort"
+/* Around words: what a shell, an env file or a YAML block may leave there (a trailing newline). */
+#define RP__LOCKALL_SPACE " \t\r\n\v\f"
+
+/* At most size - 1 bytes of src[0..len) with control characters shown as '?': the value comes
+ * from the environment and goes to a terminal. */
+static const char *rp__printable(const char *src, size_t len, char *dst, size_t size) {
+    size_t i = 0;
+    for (; i < len && i + 1 < size && src[i] != '\0'; i++)
+        dst[i] = ((unsigned char)src[i] < 0x20 || src[i] == 0x7f) ? '?' : src[i];
+    dst[i] = '\0';
+    return dst;
+}
 
 rp_status_t rp_lockall_config_parse(const char *spec, rp_lockall_config_t *out) {
     if (out == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_lockall_config_parse: out is NULL");
-    if (spec == NULL || spec[strspn(spec, " \t")] == '\0') {
+    if (spec == NULL || spec[strspn(spec, RP__LOCKALL_SPACE)] == '\0') {
         *out = rp_lockall_config_default();
         return RP_OK;
     }
+    char shown[65], word[33];
+    rp__printable(spec, strlen(spec), shown, sizeof shown);
     rp_lockall_config_t c = {0};
     bool required = false, best_effort = false;
     for (const char *p = spec;;) {
-        p += strspn(p, " \t");
+        p += strspn(p, RP__LOCKALL_SPACE);
         size_t n = strcspn(p, ","), len = n;
-        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t')) len--;
+        while (len > 0 && strchr(RP__LOCKALL_SPACE, p[len - 1]) != NULL) len--;
         if (len == 0)
-            return rp__fail(RP_ERR_INVALID, 0, "RAMPART_LOCK=\"%.64s\": empty word (expected %s, separated by commas)",
-                            spec, RP__LOCKALL_WORDS);
+            return rp__fail(RP_ERR_INVALID, 0, "RAMPART_LOCK=\"%s\": empty word (expected %s, separated by commas)",
+                            shown, RP__LOCKALL_WORDS);
         if (rp__word_is(p, len, "current")) c.current = true;
         else if (rp__word_is(p, len, "future")) c.future = true;
         else if (rp__word_is(p, len, "onfault")) c.onfault = true;
         else if (rp__word_is(p, len, "required")) required = true;
         else if (rp__word_is(p, len, "best-effort")) best_effort = true;
         else
-            return rp__fail(RP_ERR_INVALID, 0, "RAMPART_LOCK=\"%.64s\": unknown word '%.*s' (expected %s)", spec,
-                            (int)(len > 32 ? 32 : len), p, RP__LOCKALL_WORDS);
+            return rp__fail(RP_ERR_INVALID, 0, "RAMPART_LOCK=\"%s\": unknown word '%s' (expected %s)", shown,
+                            rp__printable(p, len, word, sizeof word), RP__LOCKALL_WORDS);
         p += n;
         if (*p == '\0') break;
         p++; /* the comma */
     }
     if (required && best_effort)
-        return rp__fail(RP_ERR_INVALID, 0, "RAMPART_LOCK=\"%.64s\": both required and best-effort", spec);
+        return rp__fail(RP_ERR_INVALID, 0, "RAMPART_LOCK=\"%s\": both required and best-effort", shown);
     if (!c.current && !c.future) c.current = c.future = true;
     c.required = !best_effort;
     *out = c;
@@ -300,6 +314,13 @@ rp_status_t rp_lockall_preflight(int pid, const rp_lockall_config_t *config, siz
     if (s == RP_OK && (err = rp__os_lock_info(pid, &li)) != 0)
         s = rp__fail_os(err, "reading the lock state of process %d", pid ? pid : rp__os_getpid());
     if (s != RP_OK) {
+        out->verdict = s;
+        memcpy(out->reason, rp_last_error()->message, sizeof out->reason);
+        return s;
+    }
+    if (pid != 0 && li.vm_size == SIZE_MAX) {
+        /* No memory lines in its status: nothing of it could be locked, so nothing "would succeed". */
+        s = rp__fail(RP_ERR_INVALID, 0, "process %d has no user memory to lock (a kernel thread or a zombie)", pid);
         out->verdict = s;
         memcpy(out->reason, rp_last_error()->message, sizeof out->reason);
         return s;

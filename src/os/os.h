@@ -104,7 +104,8 @@ bool rp__os_is_not_locked(int err);
 int rp__os_lock_limit(size_t *soft, size_t *hard);
 /* Raise the soft memlock limit to at least want bytes (never beyond the hard limit on POSIX). */
 int rp__os_raise_lock_limit(size_t want);
-/* Whether this process may lock without limit (Linux: CAP_IPC_LOCK in the effective set). */
+/* Whether this process may lock without limit (Linux: CAP_IPC_LOCK in the effective set, in the
+ * initial user namespace: inside any other the kernel still applies the memlock limit). */
 bool rp__os_can_lock_unlimited(void);
 
 /* Bytes locked by process pid (0: this process): *vm_locked = what the kernel charges
@@ -140,7 +141,8 @@ typedef struct rp__os_lock_info {
     size_t vm_size;           /* mapped (VmSize): what MCL_CURRENT must fit under the limit */
     size_t vm_rss;            /* resident (VmRSS) */
     size_t limit_soft, limit_hard;  /* memlock limit; SIZE_MAX unlimited (/proc/PID/limits) */
-    int cap_ipc_lock;         /* CAP_IPC_LOCK in the effective set: 1 yes, 0 no, -1 unknown */
+    int cap_ipc_lock;         /* CAP_IPC_LOCK that lifts the limit (effective, in the initial user
+                                 namespace): 1 yes, 0 no, -1 unknown */
     bool limit_binding;       /* the limit refuses locks beyond it (RLIMIT_MEMLOCK); false where
                                  the lock primitives raise it on demand (Windows working set) */
     char name[64];            /* the program's name (comm / module base name), "" if unknown */

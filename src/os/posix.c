@@ -342,15 +342,43 @@ static void rp__proc_path(char *buf, size_t size, int pid, const char *leaf) {
     if (pid <= 0) snprintf(buf, size, "/proc/self/%s", leaf);
     else snprintf(buf, size, "/proc/%d/%s", pid, leaf);
 }
+
+/* Whether process pid (0: this one) lives in the initial user namespace. The kernel lifts the
+ * memlock limit only for CAP_IPC_LOCK there (capable(), mm/mlock.c): inside a user namespace
+ * (rootless docker/podman, Kubernetes hostUsers: false, unshare -r) CapEff shows the capability,
+ * yet the limit still applies. The namespace link names the initial namespace by its fixed inode
+ * (PROC_USER_INIT_INO); reading another user's link needs ptrace access, so the world-readable
+ * uid_map stands in then: only the initial namespace maps all 2^32 ids onto themselves. */
+static bool rp__proc_initial_userns(int pid) {
+    char path[64], buf[256];
+    rp__proc_path(path, sizeof path, pid, "ns/user");
+    ssize_t n = readlink(path, buf, sizeof buf - 1);
+    if (n > 0) {
+        buf[n] = '\0';
+        return strcmp(buf, "user:[4026531837]") == 0;
+    }
+    if (errno == ENOENT) return true; /* a kernel without user namespaces */
+    unsigned long long inside = 1, outside = 1, count = 0;
+    rp__proc_path(path, sizeof path, pid, "uid_map");
+    if (rp__read_small_file(path, buf, sizeof buf) < 0) return errno == ENOENT;
+    return sscanf(buf, "%llu %llu %llu", &inside, &outside, &count) == 3 && inside == 0 && outside == 0 &&
+           count == 4294967295ull && strchr(buf, '\n') == buf + strlen(buf) - 1;
+}
+
+/* CAP_IPC_LOCK as the memlock limit sees it, from a /proc/PID/status text: 1, 0, or -1 unknown. */
+static int rp__proc_cap_ipc_lock(const char *status, int pid) {
+    unsigned long long caps = 0;
+    if (!rp__proc_field(status, "CapEff:", 16, &caps)) return -1;
+    return ((caps >> 14) & 1u) && rp__proc_initial_userns(pid); /* CAP_IPC_LOCK == 14 */
+}
 #endif
 
 bool rp__os_can_lock_unlimited(void) {
 #if defined(__linux__)
     char buf[4096];
-    unsigned long long caps = 0;
     if (rp__read_small_file("/proc/self/status", buf, sizeof buf) < 0) return geteuid() == 0;
-    if (!rp__proc_field(buf, "CapEff:", 16, &caps)) return geteuid() == 0;
-    return (caps >> 14) & 1u; /* CAP_IPC_LOCK == 14 */
+    int cap = rp__proc_cap_ipc_lock(buf, 0);
+    return cap < 0 ? geteuid() == 0 : cap == 1;
 #else
     return geteuid() == 0;
 #endif
@@ -447,12 +475,13 @@ int rp__os_lock_info(int pid, rp__os_lock_info_t *out) {
         if (err != 0) return err;
     }
     rp__proc_path(path, sizeof path, pid, "status");
-    if (rp__read_small_file(path, buf, sizeof buf) < 0) return errno;
+    /* No /proc/PID: the process does not exist, which ESRCH says ("No such process"). */
+    if (rp__read_small_file(path, buf, sizeof buf) < 0) return errno == ENOENT ? ESRCH : errno;
     /* Kernel threads and zombies have no memory lines: those figures stay unknown. */
     if (rp__proc_field(buf, "VmLck:", 10, &v)) out->vm_locked = (size_t)v * 1024;
     if (rp__proc_field(buf, "VmSize:", 10, &v)) out->vm_size = (size_t)v * 1024;
     if (rp__proc_field(buf, "VmRSS:", 10, &v)) out->vm_rss = (size_t)v * 1024;
-    if (rp__proc_field(buf, "CapEff:", 16, &v)) out->cap_ipc_lock = (int)((v >> 14) & 1u); /* CAP_IPC_LOCK == 14 */
+    out->cap_ipc_lock = rp__proc_cap_ipc_lock(buf, pid);
     /* smaps_rollup needs ptrace-read access to another process: unknown without it. */
     rp__proc_path(path, sizeof path, pid, "smaps_rollup");
     if (rp__read_small_file(path, buf, sizeof buf) >= 0 && rp__proc_field(buf, "Locked:", 10, &v))

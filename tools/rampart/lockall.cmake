@@ -5,3 +5,10 @@ if(WIN32)
 else()
   list(APPEND RAMPART_CLI_SOURCES run.c status.c)
 endif()
+# `rampart run` finds the installed librampart-lock.so through the install's library directory as
+# seen from its binary directory: ../lib by default, but a packager may choose lib64 or
+# lib/x86_64-linux-gnu. A relative path keeps a moved prefix working.
+if(NOT WIN32)
+  file(RELATIVE_PATH RP_RUN_BIN_TO_LIB ${CMAKE_INSTALL_FULL_BINDIR} ${CMAKE_INSTALL_FULL_LIBDIR})
+  set_source_files_properties(run.c PROPERTIES COMPILE_DEFINITIONS "RP_RUN_BIN_TO_LIB=\"${RP_RUN_BIN_TO_LIB}\"")
+endif()

@@ -4,13 +4,16 @@
  * the options, and that library locks CMD's memory before CMD's main() runs; a required lock that
  * fails stops CMD from running (exit status RP_LOCKALL_EXIT_FAILURE) with the diagnosis on stderr.
  *
- * The library is looked for in this order: $RAMPART_LOCK_LIBRARY; ../lib/ next to this binary
- * (an installed tree: PREFIX/bin/rampart, PREFIX/lib/librampart-lock.so); the build tree
+ * The library is looked for in this order: $RAMPART_LOCK_LIBRARY; the install's library directory
+ * relative to this binary (RP_RUN_BIN_TO_LIB from the build: PREFIX/bin/rampart,
+ * PREFIX/lib/librampart-lock.so, or lib64, lib/x86_64-linux-gnu, ...); the build tree
  * (BUILD/tools/rampart/rampart, BUILD/librampart-lock.so).
  *
  * The dynamic loader ignores LD_PRELOAD for statically linked programs and for set-user-ID,
- * set-group-ID or file-capability programs; CMD is checked for those first, so a required lock is
- * never silently skipped. Exit status: CMD's own, or 125 (lock failed / cannot preload), 126
+ * set-group-ID or file-capability programs, and skips a library built for another ELF class or
+ * machine (a 32-bit program on a 64-bit system); CMD is checked for those first, so a required
+ * lock is never silently skipped; so is a library path that LD_PRELOAD cannot carry (a space or a
+ * colon in it). Exit status: CMD's own, or 125 (lock failed / cannot preload), 126
  * (CMD cannot be executed), 127 (CMD not found), 2 (bad arguments). POSIX only.
  */
 /* realpath, readlink, pread, setenv, getxattr, O_CLOEXEC: POSIX and Linux, not ISO C. */
@@ -31,6 +34,10 @@
 #include "rampart.h"
 
 #define RP_RUN_LIBRARY "librampart-lock.so"
+/* Set by tools/rampart/lockall.cmake from CMAKE_INSTALL_BINDIR and CMAKE_INSTALL_LIBDIR. */
+#ifndef RP_RUN_BIN_TO_LIB
+#  define RP_RUN_BIN_TO_LIB "../lib"
+#endif
 
 static void rp_run_usage(FILE *out) {
     fprintf(out,
@@ -40,15 +47,16 @@ static void rp_run_usage(FILE *out) {
             "  --onfault      lock pages as CMD first touches them instead of faulting them all in now\n"
             "  --best-effort  run CMD unlocked (with a warning) when locking fails; by default CMD\n"
             "                 does not run and the exit status is %d\n"
-            "  RAMPART_LOCK_LIBRARY=PATH overrides where the library is found. Check the result with\n"
-            "  `rampart status PID`.\n",
+            "  Programs CMD starts inherit the preload and lock themselves too; its fork children are\n"
+            "  locked again. RAMPART_LOCK_LIBRARY=PATH overrides where the library is found.\n"
+            "  Check the result with `rampart status PID`.\n",
             RP_LOCKALL_EXIT_FAILURE);
 }
 
 /* The preload library: an absolute path in out, or false with the places tried on stderr. */
 static bool rp_run_find_library(char *out, size_t size) {
     const char *env = getenv("RAMPART_LOCK_LIBRARY");
-    char path[PATH_MAX + 64], resolved[PATH_MAX];
+    char path[PATH_MAX + sizeof RP_RUN_BIN_TO_LIB + sizeof RP_RUN_LIBRARY + 8], resolved[PATH_MAX];
     if (env != NULL && env[0] != '\0') {
         if (realpath(env, resolved) != NULL && access(resolved, R_OK) == 0) {
             snprintf(out, size, "%s", resolved);
@@ -66,7 +74,7 @@ static bool rp_run_find_library(char *out, size_t size) {
     }
     exe[n] = '\0';
     *strrchr(exe, '/') = '\0';
-    static const char *const places[] = {"%s/../lib/" RP_RUN_LIBRARY, "%s/../../" RP_RUN_LIBRARY};
+    static const char *const places[] = {"%s/" RP_RUN_BIN_TO_LIB "/" RP_RUN_LIBRARY, "%s/../../" RP_RUN_LIBRARY};
     for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
         snprintf(path, sizeof path, places[i], exe);
         if (realpath(path, resolved) != NULL && access(resolved, R_OK) == 0) {
@@ -74,9 +82,16 @@ static bool rp_run_find_library(char *out, size_t size) {
             return true;
         }
     }
-    fprintf(stderr, "rampart run: " RP_RUN_LIBRARY " is neither in %s/../lib/ (installed) nor in %s/../../ (build "
+    fprintf(stderr, "rampart run: " RP_RUN_LIBRARY " is neither in %s/" RP_RUN_BIN_TO_LIB "/ (installed) nor in %s/../../ (build "
                     "tree); set RAMPART_LOCK_LIBRARY=/path/to/" RP_RUN_LIBRARY "\n", exe, exe);
     return false;
+}
+
+/* Whether path names an executable regular file: what execvp would run (a directory of the same
+ * name earlier in PATH is passed over, as execvp does). */
+static bool rp_run_executable(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
 }
 
 /* CMD as the kernel will find it (PATH search for a bare name), or false when it is not found. */
@@ -90,49 +105,74 @@ static bool rp_run_which(const char *cmd, char *out, size_t size) {
     for (const char *p = path; *p;) {
         size_t len = strcspn(p, ":");
         snprintf(out, size, "%.*s/%s", (int)(len ? len : 1), len ? p : ".", cmd);
-        if (access(out, X_OK) == 0) return true;
+        if (rp_run_executable(out)) return true;
         p += len;
         if (*p == ':') p++;
     }
     return false;
 }
 
-/* Why the dynamic loader would not preload into the file at path, or NULL when it would (or when
- * the file is a script or not ELF: then its interpreter is what runs, and is checked by the kernel
- * path, not here). */
-static const char *rp_run_unpreloadable(const char *path) {
+/* What the dynamic loader compares before it loads a library into a program. */
+typedef struct rp_run_elf {
+    unsigned char elf_class, data;  /* ELFCLASS32/64, ELFDATA2LSB/MSB */
+    unsigned machine;               /* EM_X86_64, EM_386, ... */
+    bool dynamic;                   /* has a PT_INTERP program header naming the loader */
+} rp_run_elf_t;
+
+/* Read the ELF identity of the file at path; false when it is not ELF (or unreadable). */
+static bool rp_run_elf_read(const char *path, rp_run_elf_t *out) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    unsigned char ident[EI_NIDENT];
+    bool elf = pread(fd, ident, sizeof ident, 0) == (ssize_t)sizeof ident && memcmp(ident, ELFMAG, SELFMAG) == 0;
+    if (elf) {
+        memset(out, 0, sizeof *out);
+        out->elf_class = ident[EI_CLASS];
+        out->data = ident[EI_DATA];
+        if (ident[EI_CLASS] == ELFCLASS64) {
+            Elf64_Ehdr eh;
+            Elf64_Phdr ph;
+            if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh) {
+                out->machine = eh.e_machine;
+                for (unsigned i = 0; i < eh.e_phnum && !out->dynamic; i++)
+                    if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (Elf64_Off)i * eh.e_phentsize)) == (ssize_t)sizeof ph)
+                        out->dynamic = ph.p_type == PT_INTERP;
+            }
+        } else if (ident[EI_CLASS] == ELFCLASS32) {
+            Elf32_Ehdr eh;
+            Elf32_Phdr ph;
+            if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh) {
+                out->machine = eh.e_machine;
+                for (unsigned i = 0; i < eh.e_phnum && !out->dynamic; i++)
+                    if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (Elf32_Off)i * eh.e_phentsize)) == (ssize_t)sizeof ph)
+                        out->dynamic = ph.p_type == PT_INTERP;
+            }
+        }
+    }
+    close(fd);
+    return elf;
+}
+
+/* Why the dynamic loader would not preload the library lib into the file at path, or NULL when
+ * it would (or when the file is a script or not ELF: then its interpreter is what runs). */
+static const char *rp_run_unpreloadable(const char *path, const char *lib) {
     struct stat st;
     if (stat(path, &st) != 0) return NULL;
     if (st.st_mode & (S_ISUID | S_ISGID))
         return "it is set-user-ID or set-group-ID: the dynamic loader ignores LD_PRELOAD for it";
     if (getxattr(path, "security.capability", NULL, 0) > 0)
         return "it has file capabilities (setcap): the dynamic loader ignores LD_PRELOAD for it";
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return NULL;
-    unsigned char ident[EI_NIDENT];
-    const char *why = NULL;
-    if (pread(fd, ident, sizeof ident, 0) == (ssize_t)sizeof ident && memcmp(ident, ELFMAG, SELFMAG) == 0) {
-        /* Dynamically linked means a PT_INTERP program header naming the loader. */
-        bool dynamic = false;
-        if (ident[EI_CLASS] == ELFCLASS64) {
-            Elf64_Ehdr eh;
-            Elf64_Phdr ph;
-            if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh)
-                for (unsigned i = 0; i < eh.e_phnum && !dynamic; i++)
-                    if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (Elf64_Off)i * eh.e_phentsize)) == (ssize_t)sizeof ph)
-                        dynamic = ph.p_type == PT_INTERP;
-        } else if (ident[EI_CLASS] == ELFCLASS32) {
-            Elf32_Ehdr eh;
-            Elf32_Phdr ph;
-            if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh)
-                for (unsigned i = 0; i < eh.e_phnum && !dynamic; i++)
-                    if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (Elf32_Off)i * eh.e_phentsize)) == (ssize_t)sizeof ph)
-                        dynamic = ph.p_type == PT_INTERP;
-        }
-        if (!dynamic) why = "it is statically linked: there is no dynamic loader to preload the library";
-    }
-    close(fd);
-    return why;
+    rp_run_elf_t cmd, ours;
+    if (!rp_run_elf_read(path, &cmd)) return NULL;
+    if (!cmd.dynamic) return "it is statically linked: there is no dynamic loader to preload the library";
+    /* A 32-bit program on a 64-bit system (or another machine's, under binfmt): its loader skips
+     * our library with a warning and runs the program unlocked. */
+    if (rp_run_elf_read(lib, &ours) &&
+        (cmd.elf_class != ours.elf_class || cmd.data != ours.data || cmd.machine != ours.machine))
+        return cmd.elf_class != ours.elf_class
+                   ? "it is built for a different word size (32/64-bit) than " RP_RUN_LIBRARY ": the loader would skip the library"
+                   : "it is built for a different machine than " RP_RUN_LIBRARY ": the loader would skip the library";
+    return NULL;
 }
 
 int rp_cli_run(int argc, char **argv) {
@@ -167,16 +207,23 @@ int rp_cli_run(int argc, char **argv) {
         fprintf(stderr, "rampart run: %s: command not found\n", cmd[0]);
         return 127;
     }
-    const char *why = rp_run_unpreloadable(exe);
+    char lib[PATH_MAX];
+    if (!rp_run_find_library(lib, sizeof lib)) return RP_LOCKALL_EXIT_FAILURE;
+    /* LD_PRELOAD splits its value at spaces and colons, with no way to quote them: the loader
+     * would look for the pieces, warn, and run CMD unlocked. */
+    if (strpbrk(lib, " \t\n:") != NULL) {
+        fprintf(stderr, "rampart run: the path %s has a space or a colon, which LD_PRELOAD cannot carry, so %s "
+                        "would run unlocked; copy " RP_RUN_LIBRARY " to a path without them and set "
+                        "RAMPART_LOCK_LIBRARY=/that/path/" RP_RUN_LIBRARY "\n", lib, cmd[0]);
+        return RP_LOCKALL_EXIT_FAILURE;
+    }
+    const char *why = rp_run_unpreloadable(exe, lib);
     if (why != NULL) {
         fprintf(stderr, "rampart run: %s cannot be locked this way: %s.\n"
                         "  Call rp_lockall() in the program instead%s.\n",
                 exe, why, best_effort ? "; running it unlocked (best effort)" : "");
         if (!best_effort) return RP_LOCKALL_EXIT_FAILURE;
     }
-
-    char lib[PATH_MAX];
-    if (!rp_run_find_library(lib, sizeof lib)) return RP_LOCKALL_EXIT_FAILURE;
     char spec[64];
     snprintf(spec, sizeof spec, "current,future%s%s", onfault ? ",onfault" : "", best_effort ? ",best-effort" : "");
     /* Ours goes last: a sanitizer runtime the user preloads must stay first. */

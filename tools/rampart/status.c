@@ -60,10 +60,16 @@ int rp_cli_status(int argc, char **argv) {
     bool have_regions = rp_areas_foreach(pid, rp_status_count, &regions) == RP_OK;
 
     char a[32], b[32], line[320];
-    const char *state = p.locked_bytes == SIZE_MAX ? "unknown"
+    /* "locked" when most of it is: a few regions ([vvar], [vdso], device mappings) never are.
+     * The regions need smaps access; without it (another user's process) the bytes decide. */
+    bool mostly = have_regions ? regions.locked * 10 >= regions.total * 8
+                               : p.mapped_bytes != SIZE_MAX && p.locked_bytes / 8 * 10 >= p.mapped_bytes / 8 * 8;
+    const char *state = p.mapped_bytes == SIZE_MAX && p.locked_bytes == SIZE_MAX
+                            ? "no user memory (a kernel thread or a zombie)"
+                        : p.locked_bytes == SIZE_MAX ? "unknown"
                         : p.locked_bytes == 0      ? "not locked"
-                        : have_regions && regions.locked * 10 >= regions.total * 8 ? "locked"
-                                                                                   : "partly locked";
+                        : mostly                   ? "locked"
+                                                   : "partly locked";
     printf("process %d (%s): %s\n", p.pid, p.name[0] ? p.name : "?", state);
     printf("  %-26s %s\n", "locked (VmLck)", rp_status_bytes(p.locked_bytes, a, sizeof a));
     printf("  %-26s %s\n", "locked and resident", p.resident_locked_bytes == SIZE_MAX
