@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -579,6 +580,47 @@ static void test_wipe_on_fork(void) {
     expect_invalid(&o, RP_ERR_INVALID, "private anonymous");
 }
 
+/* The process's peak resident set in KiB (ru_maxrss): it grows if a wipe faults pages in. */
+static long peak_rss_kib(void) {
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
+}
+
+/* Secret maps are wiped before their pages go back, but only the pages that hold something: a
+ * sparse no-dump map with one page touched must not be faulted in whole by shrink, decommit or
+ * destroy (it was: 256 MiB of zeros written to pages the map never used). */
+static void test_wipe_only_resident(void) {
+    const size_t big = (size_t)256 << 20;
+    const long slack_kib = 64 << 10;
+    long before = peak_rss_kib();
+    rp_map_t *m = anon(big, RP_MAP_PROT_READ_WRITE, RP_MAP_NODUMP | RP_MAP_NORESERVE);
+    REQUIRE(m != NULL);
+    unsigned char *p = rp_map_ptr(m);
+    p[0] = 0x5e;
+    p[big - 1] = 0x5e;
+    CHECK(rp_map_resize(m, big / 2) == RP_OK);
+    CHECK(peak_rss_kib() - before < slack_kib);
+    CHECK(p[0] == 0x5e); /* the kept part is untouched */
+    rp_map_destroy(m);
+    CHECK(peak_rss_kib() - before < slack_kib);
+
+    m = anon(big, RP_MAP_PROT_READ_WRITE, RP_MAP_RESERVE | RP_MAP_NODUMP);
+    REQUIRE(m != NULL);
+    p = rp_map_ptr(m);
+    CHECK(rp_map_commit(m, 0, big) == RP_OK);
+    p[PAGE] = 0x5e;
+    CHECK(rp_map_decommit(m, 0, big / 2) == RP_OK);
+    CHECK(peak_rss_kib() - before < slack_kib);
+    CHECK(rp_map_commit(m, 0, PAGE * 2) == RP_OK);
+    CHECK(p[PAGE] == 0); /* the touched page was dropped */
+    p[PAGE] = 0x5e;
+    /* A read-only secret map is opened for writing to be wiped; still only what is resident. */
+    CHECK(rp_map_protect(m, RP_MAP_PROT_READ) == RP_OK);
+    rp_map_destroy(m);
+    CHECK(peak_rss_kib() - before < slack_kib);
+    fprintf(stderr, "    peak RSS grew by %ld KiB over three 256 MiB sparse secret maps\n", peak_rss_kib() - before);
+}
+
 /* ---- huge pages -------------------------------------------------------------------------------- */
 
 static void test_huge_pages(void) {
@@ -1094,6 +1136,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_nested_locks);
     RP_TEST(test_locked_nodump_populate);
     RP_TEST(test_wipe_on_fork);
+    RP_TEST(test_wipe_only_resident);
     RP_TEST(test_huge_pages);
     RP_TEST(test_stack_guard);
     RP_TEST(test_fixed_address);

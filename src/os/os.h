@@ -301,6 +301,18 @@ int rp__os_flush(void *addr, size_t size, bool async, rp__os_file_t file);
  * (__builtin___clear_cache / FlushInstructionCache). Cannot fail. */
 void rp__os_icache_flush(void *addr, size_t size);
 
+/* ---- map review: residency and mappable files (the map layer) --------------------------------- */
+
+/* Which pages of [addr, addr+size) are resident: vec[i] bit 0 for page i (mincore). Lets a wipe
+ * skip pages that were never touched instead of faulting every one of them in.
+ * rp__os_err_unsupported() where the OS cannot tell (the caller then treats every page as
+ * resident). pre: addr page-aligned; memory mapped by this layer; vec has size / page bytes. */
+int rp__os_resident(void *addr, size_t size, unsigned char *vec);
+/* 0 when file is something a map can use (a regular file); otherwise the OS's error for it:
+ * "is a directory" (EISDIR) for a directory, "no such device" (ENODEV) for pipes, sockets and
+ * devices, whose size the OS does not report. */
+int rp__os_file_mappable(rp__os_file_t file);
+
 /* ---- threads and randomness (the pool and heap layers) ---------------------------------------- */
 
 /* Fill len bytes at buf from the OS's cryptographic random source (getrandom / rand_s). Pool

@@ -884,6 +884,27 @@ void rp__os_icache_flush(void *addr, size_t size) {
     __builtin___clear_cache((char *)addr, (char *)addr + size);
 }
 
+/* ---- map review: residency and mappable files (the map layer) --------------------------------- */
+
+int rp__os_resident(void *addr, size_t size, unsigned char *vec) {
+    RP_ASSERT(rp__is_aligned((uintptr_t)addr, rp__os_page_size()) && vec != NULL);
+#if defined(__linux__)
+    return mincore(addr, size, vec) == 0 ? 0 : errno;
+#else
+    (void)addr;
+    (void)size;
+    (void)vec;
+    return ENOSYS;
+#endif
+}
+
+int rp__os_file_mappable(rp__os_file_t file) {
+    struct stat st;
+    if (fstat((int)file, &st) != 0) return errno;
+    if (S_ISDIR(st.st_mode)) return EISDIR;
+    return S_ISREG(st.st_mode) ? 0 : ENODEV;
+}
+
 /* ---- the pool layer ---------------------------------------------------------------------------- */
 
 int rp__os_random(void *buf, size_t len) {

@@ -614,6 +614,25 @@ int rp__os_flush(void *addr, size_t size, bool async, rp__os_file_t file) {
 
 void rp__os_icache_flush(void *addr, size_t size) { FlushInstructionCache(GetCurrentProcess(), addr, size); }
 
+/* ---- map review: residency and mappable files (the map layer) --------------------------------- */
+
+/* Pages of a secret map here are locked (VirtualLock faults them all in), so a wipe loses nothing
+ * by treating every page as resident. */
+int rp__os_resident(void *addr, size_t size, unsigned char *vec) {
+    (void)addr;
+    (void)size;
+    (void)vec;
+    return rp__os_err_unsupported();
+}
+
+int rp__os_file_mappable(rp__os_file_t file) {
+    /* Directories do not open without FILE_FLAG_BACKUP_SEMANTICS; pipes and consoles are not disk
+     * files and have no size to map. */
+    DWORD type = GetFileType((HANDLE)file);
+    if (type == FILE_TYPE_DISK) return 0;
+    return type == FILE_TYPE_UNKNOWN && GetLastError() != NO_ERROR ? (int)GetLastError() : ERROR_BAD_FILE_TYPE;
+}
+
 /* ---- the pool layer ---------------------------------------------------------------------------- */
 
 /* RtlGenRandom, exported by advapi32 as SystemFunction036 (what rand_s uses underneath). */
