@@ -150,6 +150,20 @@ static void test_bad_options(void) {
     expect_invalid(&o, RP_ERR_INVALID, "anonymous");
     o = ok; o.source = RP_MAP_PATH; o.path = "/nonexistent/dir/file"; expect_invalid(&o, RP_ERR_OS, "/nonexistent/dir/file");
     CHECK(rp_last_error()->os_error == ENOENT);
+    /* Not regular files: said so, not "empty" (a pipe's size is 0) or mmap's "no such device". */
+    o = ok; o.source = RP_MAP_PATH; o.path = "/tmp"; expect_invalid(&o, RP_ERR_OS, "only regular files");
+    CHECK(rp_last_error()->os_error == EISDIR);
+    o.length = 0; expect_invalid(&o, RP_ERR_OS, "/tmp cannot be mapped");
+    o = ok; o.source = RP_MAP_PATH; o.path = "/dev/zero"; expect_invalid(&o, RP_ERR_OS, "only regular files");
+    int pipe_fds[2];
+    REQUIRE(pipe(pipe_fds) == 0);
+    o = ok; o.source = RP_MAP_FD; o.fd = pipe_fds[0]; expect_invalid(&o, RP_ERR_OS, "only regular files");
+    CHECK(strstr(rp_last_error()->message, "empty") == NULL);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    /* A closed descriptor is the OS's "bad descriptor", named. */
+    o.fd = pipe_fds[0]; expect_invalid(&o, RP_ERR_OS, "descriptor");
+    CHECK(rp_last_error()->os_error == EBADF);
     unlink(path);
 }
 

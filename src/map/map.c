@@ -247,10 +247,17 @@ static rp_status_t rp__open_file(const rp_map_options_t *o, rp_map_t *m, size_t 
         if (want_write && !writable)
             return rp__fail(RP_ERR_PERMISSION, 0, "descriptor %d is read-only but the map needs to write the file", o->fd);
     }
+    const char *name = o->source == RP_MAP_PATH ? o->path : "the descriptor's file";
+    /* A directory, pipe or device has no size to check the range against (0 for most): say what
+     * it is rather than call it empty or let mmap answer "no such device". */
+    err = rp__os_file_mappable(m->file);
+    if (err != 0) {
+        if (o->source == RP_MAP_PATH) return rp__fail_os(err, "%s cannot be mapped: only regular files can", o->path);
+        return rp__fail_os(err, "descriptor %d cannot be mapped: only regular files can", o->fd);
+    }
     uint64_t size = 0;
     err = rp__os_file_size(m->file, &size);
     if (err != 0) return rp__fail_os(err, "reading the size of the file to map");
-    const char *name = o->source == RP_MAP_PATH ? o->path : "the descriptor's file";
     if (size == 0 && !(o->flags & RP_MAP_GROW))
         return rp__fail(RP_ERR_INVALID, 0, "%s is empty (0 bytes): nothing to map; pass a length with RP_MAP_GROW to extend it", name);
     uint64_t want = o->length;
