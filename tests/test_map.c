@@ -1017,6 +1017,19 @@ static void test_resize(void) {
     CHECK(rp_map_resize(m, 3 * PAGE) == RP_ERR_BOUNDS);
     CHECK(strstr(rp_last_error()->message, "RP_MAP_GROW") != NULL);
     rp_map_destroy(m);
+    /* A length whose end in the file passes 2^64 (offset + length wraps to a small number that
+     * looked like it was inside the file) is an overflow, not an OS error from mremap. */
+    char far[64];
+    temp_file(far, 8 * PAGE);
+    rp_map_options_t w = f;
+    w.path = far;
+    w.offset = 4 * PAGE;
+    REQUIRE(rp_map_create(&w, &m) == RP_OK);
+    CHECK(rp_map_resize(m, SIZE_MAX - 2 * PAGE) == RP_ERR_NOMEM);
+    CHECK(strstr(rp_last_error()->message, "overflow") != NULL);
+    CHECK(rp_map_len(m) == PAGE);
+    rp_map_destroy(m);
+    unlink(far);
     f.flags |= RP_MAP_GROW;
     REQUIRE(rp_map_create(&f, &m) == RP_OK);
     CHECK(rp_map_resize(m, 3 * PAGE) == RP_OK);

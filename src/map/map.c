@@ -848,7 +848,12 @@ rp_status_t rp_map_resize(rp_map_t *m, size_t new_len) {
     if (rp__add_overflows(m->delta, new_len, &total) || (total = rp__align_up(total, m->map_page)) == 0)
         return rp__fail(RP_ERR_NOMEM, 0, "rp_map_resize: %zu bytes overflow the address space", new_len);
     if (m->source != RP_MAP_ANONYMOUS) {
-        uint64_t size = 0, want = m->file_offset + m->delta + new_len;
+        /* file_offset + delta + new_len can pass 2^64 even when delta + new_len fits. */
+        uint64_t size = 0, want = m->file_offset + m->delta;
+        if (want > UINT64_MAX - new_len)
+            return rp__fail(RP_ERR_NOMEM, 0, "rp_map_resize: %zu bytes at file offset %llu overflow the file's offsets",
+                            new_len, (unsigned long long)want);
+        want += new_len;
         int err = rp__os_file_size(m->file, &size);
         if (err != 0) return rp__fail_os(err, "rp_map_resize: reading the file size");
         if (want > size && !(m->flags & RP_MAP_GROW))
