@@ -1119,6 +1119,22 @@ static int unprivileged_small_limit(void) {
     CHECK(rp_map_len(l) == 4 * PAGE);
     CHECK(locked_in(rp_map_ptr(l), 4 * PAGE) == 4 * PAGE);
     rp_map_destroy(l);
+    /* A no-access map with counted locks whose second run is over the limit: the transition
+     * fails, and the first run (which the OS had locked by then) is not left locked under a map
+     * that is no-access again. */
+    rp_map_t *n = anon(64 * PAGE, RP_MAP_PROT_NONE, 0);
+    REQUIRE_EXIT(n != NULL);
+    CHECK(rp_map_lock(n, 0, 4 * PAGE) == RP_OK);          /* counted only: no access yet */
+    CHECK(rp_map_lock(n, 8 * PAGE, 32 * PAGE) == RP_OK);  /* 128 KiB: over the 64 KiB limit */
+    CHECK(rp_map_protect(n, RP_MAP_PROT_READ_WRITE) == RP_ERR_LIMIT);
+    CHECK(locked_in(rp_map_ptr(n), 64 * PAGE) == 0);
+    CHECK(area_at(rp_map_ptr(n)).flags & RP_AREA_NOACCESS);
+    rp_map_info_t ni;
+    CHECK(rp_map_info(n, &ni) == RP_OK && ni.prot == RP_MAP_PROT_NONE && ni.locked_pages == 36);
+    CHECK(rp_map_unlock(n, 8 * PAGE, 32 * PAGE) == RP_OK);
+    CHECK(rp_map_protect(n, RP_MAP_PROT_READ_WRITE) == RP_OK); /* within the limit now */
+    CHECK(locked_in(rp_map_ptr(n), 64 * PAGE) == 4 * PAGE);
+    rp_map_destroy(n);
     return rp_test_exit();
 }
 

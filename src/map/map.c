@@ -553,6 +553,21 @@ static int rp__lock_counted(rp_map_t *m, size_t first, size_t end, bool committi
     return 0;
 }
 
+/* Drop the OS lock on every counted, lockable run (the undo of rp__lock_counted). */
+static void rp__unlock_counted(rp_map_t *m) {
+    size_t i = 0, end = rp__map_pages(m);
+    while (i < end) {
+        size_t j = i;
+        while (j < end && (m->state[j] & RP__PAGE_COUNT_MASK) && rp__lockable(m, j)) j++;
+        if (j == i) {
+            i++;
+            continue;
+        }
+        rp__os_unlock(rp__page_addr(m, i), (j - i) * m->page);
+        i = j;
+    }
+}
+
 rp_status_t rp_map_lock(rp_map_t *m, size_t offset, size_t len) {
     if (m == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_map_lock: map is NULL");
     size_t first, count;
@@ -629,6 +644,10 @@ rp_status_t rp_map_protect(rp_map_t *m, rp_map_prot_t prot) {
         m->prot = prot;
         err = rp__lock_counted(m, 0, rp__map_pages(m), false);
         if (err != 0) {
+            /* The runs locked before the one that failed would stay charged to the memlock
+             * limit under a map that has no access again: let them go (unlocking a run that
+             * was not locked is harmless). */
+            rp__unlock_counted(m);
             m->prot = old;
             rp__protect_runs(m, old, prot);
             return rp__fail_lock(err, m->base_len, "mlock");
