@@ -792,6 +792,27 @@ static void test_fixed_address(void) {
     CHECK(strstr(rp_last_error()->message, "already mapped") != NULL);
     CHECK(((unsigned char *)where)[3 * PAGE] == 0x77); /* the first map is intact */
     rp_map_destroy(m);
+
+    /* A file offset inside a page: the map still starts exactly at the address (it was the
+     * address plus the offset's distance from its page), which must match the offset's place in
+     * its page. */
+    char path[64];
+    temp_file(path, 2 * PAGE);
+    rp_map_options_t f = {.source = RP_MAP_PATH, .path = path, .offset = 100, .length = PAGE,
+                          .prot = RP_MAP_PROT_READ, .address = (unsigned char *)where + 100};
+    REQUIRE(rp_map_create(&f, &m) == RP_OK);
+    CHECK(rp_map_ptr(m) == f.address);
+    CHECK(((unsigned char *)rp_map_ptr(m))[0] == pattern(100));
+    rp_map_destroy(m);
+    f.address = where;
+    expect_invalid(&f, RP_ERR_INVALID, "page-aligned plus the file offset");
+    /* A stack map: the guard page sits below the address, the stack at it. */
+    rp_map_options_t s = {.length = 2 * PAGE, .prot = RP_MAP_PROT_READ_WRITE, .flags = RP_MAP_STACK,
+                          .address = (unsigned char *)where + PAGE};
+    REQUIRE(rp_map_create(&s, &m) == RP_OK);
+    CHECK(rp_map_ptr(m) == s.address);
+    rp_map_destroy(m);
+    unlink(path);
 }
 
 /* ---- reserve and commit ------------------------------------------------------------------------ */

@@ -226,8 +226,15 @@ static rp_status_t rp__check_options(const rp_map_options_t *o) {
         if (file) return rp__fail(RP_ERR_INVALID, 0, "rp_map_create: explicit huge pages are for anonymous maps (map a hugetlbfs file instead)");
         if (o->flags & RP_MAP_STACK) return rp__fail(RP_ERR_INVALID, 0, "rp_map_create: a stack map cannot use explicit huge pages");
     }
-    if (o->address != NULL && !rp__is_aligned((uintptr_t)o->address, o->huge_size ? o->huge_size : rp__os_alloc_granularity()))
-        return rp__fail(RP_ERR_INVALID, 0, "rp_map_create: address %p is not page-aligned", o->address);
+    if (o->address != NULL) {
+        /* rp_map_ptr is exactly address, so a file offset inside a granule must be matched by
+         * the address: the mapping itself starts at the granule boundary below both. */
+        size_t gran = rp__os_alloc_granularity(), align = o->huge_size ? o->huge_size : gran;
+        uintptr_t want = file ? (uintptr_t)(o->offset % gran) : 0;
+        if (((uintptr_t)o->address & (align - 1)) != want)
+            return rp__fail(RP_ERR_INVALID, 0, "rp_map_create: address %p is not page-aligned%s", o->address,
+                            want ? " plus the file offset's distance past its page boundary" : "");
+    }
     return RP_OK;
 }
 
@@ -376,7 +383,7 @@ static rp_status_t rp__create(const rp_map_options_t *o, rp_map_t *m) {
             .noreserve = (o->flags & (RP_MAP_NORESERVE | RP_MAP_RESERVE)) != 0,
             .stack = (o->flags & RP_MAP_STACK) != 0,
             .huge_size = huge,
-            .fixed = o->address != NULL ? (unsigned char *)o->address - m->guard : NULL,
+            .fixed = o->address != NULL ? (unsigned char *)o->address - m->delta : NULL,
         };
         void *p = NULL;
         int err = (m->thp && o->address == NULL) ? rp__map_aligned(&req, rp__thp_size(), &p) : rp__os_map(&req, &p);
