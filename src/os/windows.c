@@ -630,7 +630,7 @@ int rp__os_file_mappable(rp__os_file_t file) {
      * files and have no size to map. */
     DWORD type = GetFileType((HANDLE)file);
     if (type == FILE_TYPE_DISK) return 0;
-    return type == FILE_TYPE_UNKNOWN && GetLastError() != NO_ERROR ? (int)GetLastError() : ERROR_BAD_FILE_TYPE;
+    return type == FILE_TYPE_UNKNOWN && GetLastError() != NO_ERROR ? (int)GetLastError() : ERROR_NOT_SUPPORTED;
 }
 
 /* ---- the pool layer ---------------------------------------------------------------------------- */
