@@ -1018,6 +1018,14 @@ static void test_resize(void) {
         CHECK(rp_map_lock(u, PAGE, PAGE) == RP_OK);
         CHECK(rp_map_resize(u, 4 * PAGE) == RP_OK);
         CHECK(locked_in(rp_map_ptr(u), 4 * PAGE) == PAGE);
+        /* Nor is the growth faulted in by the lock it passed through (the kernel populates
+         * what a locked area grows by): 256 MiB more, and the peak RSS barely moves. */
+        long before = peak_rss_kib();
+        CHECK(rp_map_lock(u, 3 * PAGE, PAGE) == RP_OK);
+        CHECK(rp_map_resize(u, (size_t)256 << 20) == RP_OK);
+        CHECK(peak_rss_kib() - before < (64 << 10));
+        CHECK(locked_in(rp_map_ptr(u), (size_t)256 << 20) == 2 * PAGE);
+        CHECK(area_at((unsigned char *)rp_map_ptr(u) + 3 * PAGE).locked == PAGE);
         rp_map_destroy(u);
     }
     rp_map_t *r = anon(2 * PAGE, RP_MAP_PROT_READ_WRITE, RP_MAP_RESERVE | RP_MAP_MAY_MOVE);

@@ -825,7 +825,7 @@ static bool rp__same_area(uint32_t a, uint32_t b) {
 /* Grow the OS mapping to total bytes: the last area in place, else (RP_MAP_MAY_MOVE) the whole
  * map, area by area, into a fresh reservation of the new size, since one mremap cannot span
  * areas. On failure nothing has changed. */
-static int rp__map_grow(rp_map_t *m, size_t total) {
+static int rp__map_grow_areas(rp_map_t *m, size_t total) {
     size_t n = rp__map_pages(m), last = n - 1, grow = total - m->base_len;
     while (last > 0 && rp__same_area(m->state[last - 1], m->state[n - 1])) last--;
     size_t last_bytes = (n - last) * m->page;
@@ -863,6 +863,24 @@ static int rp__map_grow(rp_map_t *m, size_t total) {
         k = j;
     }
     rp__os_unmap(dest + i * m->page, total - i * m->page);
+    return err;
+}
+
+/* A last area the OS holds locked grows with its lock: mremap faults every new page in and
+ * charges it to the memlock limit before rp_map_resize unlocks the growth, so one locked page
+ * would make growing a sparse map to 64 GiB need 64 GiB of RAM. Relocked on fault first
+ * (mlock2 MLOCK_ONFAULT: its own pages stay locked and resident, the growth is not faulted in)
+ * and back to a plain lock after. RP_MAP_LOCKED maps lock their growth anyway. */
+static int rp__map_grow(rp_map_t *m, size_t total) {
+    size_t n = rp__map_pages(m), run = n;
+    if (!(m->flags & RP_MAP_LOCKED))
+        while (run > 0 && (m->state[run - 1] & RP__PAGE_COUNT_MASK) && rp__lockable(m, run - 1)) run--;
+    size_t bytes = (n - run) * m->page;
+    if (bytes == 0 || rp__os_lock_onfault(rp__page_addr(m, run), bytes) != 0) return rp__map_grow_areas(m, total);
+    int err = rp__map_grow_areas(m, total);
+    /* The run is locked either way (m->base is where it is now): a failure here would only
+     * leave it in on-fault mode, with every page already resident. */
+    (void)rp__os_lock(rp__page_addr(m, run), bytes);
     return err;
 }
 
