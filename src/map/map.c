@@ -614,8 +614,9 @@ rp_status_t rp_map_unlock_all(rp_map_t *m) { return rp_map_unlock(m, 0, m ? m->l
 
 /* ---- protection -------------------------------------------------------------------------------- */
 
-/* Apply prot to every committed run of pages in [first, end) past the guard; on failure undo the
- * runs already changed (back to old) and return the error. */
+/* Apply prot to every committed run of pages past the guard, flushing the instruction cache of
+ * runs that become executable; on failure undo the runs already changed (back to old) and return
+ * the error. */
 static int rp__protect_runs(rp_map_t *m, rp_map_prot_t prot, rp_map_prot_t old) {
     size_t first = m->guard / m->page, end = rp__map_pages(m), i = first;
     int err = 0;
@@ -625,6 +626,9 @@ static int rp__protect_runs(rp_map_t *m, rp_map_prot_t prot, rp_map_prot_t old) 
         while (j < end && !(m->state[j] & RP__PAGE_DECOMMITTED)) j++;
         err = rp__os_protect(rp__page_addr(m, i), (j - i) * m->page, rp__os_prot_of(prot));
         if (err != 0) break;
+        /* Code just became executable: make the instruction cache see what was written as data.
+         * Run by run: on ARM the cache maintenance faults on the no-access pages between them. */
+        if (rp__prot_exec(prot)) rp__os_icache_flush(rp__page_addr(m, i), (j - i) * m->page);
         i = j;
     }
     if (err == 0) return 0;
@@ -660,8 +664,6 @@ rp_status_t rp_map_protect(rp_map_t *m, rp_map_prot_t prot) {
             return rp__fail_lock(err, m->base_len, "mlock");
         }
     }
-    /* Code just became executable: make the instruction cache see what was written as data. */
-    if (rp__prot_exec(prot)) rp__os_icache_flush(m->base + m->guard, m->base_len - m->guard);
     m->prot = prot;
     return RP_OK;
 }
