@@ -889,14 +889,9 @@ void rp__os_icache_flush(void *addr, size_t size) {
 
 int rp__os_resident(void *addr, size_t size, unsigned char *vec) {
     RP_ASSERT(rp__is_aligned((uintptr_t)addr, rp__os_page_size()) && vec != NULL);
-#if defined(__linux__)
-    return mincore(addr, size, vec) == 0 ? 0 : errno;
-#else
-    (void)addr;
-    (void)size;
-    (void)vec;
-    return ENOSYS;
-#endif
+    /* The vector is unsigned char * on Linux, char * on the BSDs and macOS; bit 0 is "resident"
+     * everywhere. */
+    return mincore(addr, size, (void *)vec) == 0 ? 0 : errno;
 }
 
 int rp__os_file_mappable(rp__os_file_t file) {
