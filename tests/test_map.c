@@ -143,6 +143,9 @@ static void test_bad_options(void) {
     o = ok; o.huge_size = 2 << 20; expect_invalid(&o, RP_ERR_INVALID, "huge pages off");
     o = ok; o.address = (void *)(uintptr_t)(PAGE * 1000 + 1); expect_invalid(&o, RP_ERR_INVALID, "page-aligned");
     o = ok; o.length = SIZE_MAX - 2; expect_invalid(&o, RP_ERR_NOMEM, "overflows");
+    /* Transparent huge pages pad the request to align it: that must not overflow into "not
+     * supported" either. */
+    o = ok; o.length = SIZE_MAX - ((size_t)1 << 20); o.huge = RP_MAP_HUGE_TRY; expect_invalid(&o, RP_ERR_NOMEM, NULL);
     char path[64];
     temp_file(path, PAGE);
     o = ok; o.source = RP_MAP_PATH; o.path = path; o.flags = RP_MAP_STACK; expect_invalid(&o, RP_ERR_INVALID, "anonymous");

@@ -319,7 +319,7 @@ static size_t rp__thp_size(void) {
 /* Map req, over-allocating by align and trimming so the result is align-aligned (THP). */
 static int rp__map_aligned(rp__os_map_request_t *req, size_t align, void **out) {
     size_t size = req->size, padded;
-    if (rp__add_overflows(size, align, &padded)) return rp__os_err_unsupported();
+    if (rp__add_overflows(size, align, &padded)) return rp__os_err_nomem(); /* no such address space */
     req->size = padded;
     void *raw = NULL;
     int err = rp__os_map(req, &raw);
