@@ -217,9 +217,17 @@ static void test_file_by_path_and_fd(void) {
     rp_map_destroy(m);
     CHECK(pread(fd, b, 1, 0) == 1 && b[0] == pattern(0));
 
-    /* A read-only descriptor cannot back a shared writable map. */
+    /* A read-only descriptor cannot back a shared writable map; a write-only one (which the
+     * message used to call read-only) cannot either, and cannot even be read. */
     s.fd = fd;
-    expect_invalid(&s, RP_ERR_PERMISSION, "read-only");
+    expect_invalid(&s, RP_ERR_PERMISSION, "not open for reading and writing");
+    close(fd);
+    fd = open(path, O_WRONLY);
+    REQUIRE(fd >= 0);
+    s.fd = fd;
+    expect_invalid(&s, RP_ERR_PERMISSION, "not open for reading and writing");
+    c.fd = fd;
+    expect_invalid(&c, RP_ERR_PERMISSION, NULL);
     close(fd);
     unlink(path);
 }

@@ -252,7 +252,8 @@ static rp_status_t rp__open_file(const rp_map_options_t *o, rp_map_t *m, size_t 
         err = rp__os_file_dup(o->fd, &m->file, &writable);
         if (err != 0) return rp__fail_os(err, "using descriptor %d for mapping", o->fd);
         if (want_write && !writable)
-            return rp__fail(RP_ERR_PERMISSION, 0, "descriptor %d is read-only but the map needs to write the file", o->fd);
+            return rp__fail(RP_ERR_PERMISSION, 0, "descriptor %d is not open for reading and writing but the map needs "
+                            "to write the file", o->fd);
     }
     const char *name = o->source == RP_MAP_PATH ? o->path : "the descriptor's file";
     /* A directory, pipe or device has no size to check the range against (0 for most): say what
