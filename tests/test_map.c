@@ -284,6 +284,22 @@ static void test_file_offsets_and_sizes(void) {
     n.flags = RP_MAP_SHARED; /* no CREATE: the missing file is an OS error with errno */
     expect_invalid(&n, RP_ERR_OS, path);
     CHECK(rp_last_error()->os_error == ENOENT);
+    /* A create that fails removes the file it made (it stayed behind, empty or grown)... */
+    n.flags = RP_MAP_SHARED | RP_MAP_CREATE; /* without GROW the new file is empty */
+    expect_invalid(&n, RP_ERR_INVALID, "empty");
+    CHECK(file_size(path) == -1);
+    n.flags = RP_MAP_SHARED | RP_MAP_CREATE | RP_MAP_GROW;
+    n.offset = (uint64_t)1 << 62; /* past what the file system allows */
+    CHECK(rp_map_create(&n, &m) != RP_OK && m == NULL);
+    CHECK(file_size(path) == -1);
+    n.offset = 0;
+    /* ...but never a file that was there before. */
+    temp_file(path, PAGE);
+    n.length = 2 * PAGE;
+    n.flags = RP_MAP_SHARED | RP_MAP_CREATE; /* too short, and no GROW */
+    expect_invalid(&n, RP_ERR_BOUNDS, "past the end");
+    CHECK(file_size(path) == (off_t)PAGE);
+    unlink(path);
 }
 
 /* ---- protections and transitions --------------------------------------------------------------- */

@@ -239,13 +239,13 @@ static rp_status_t rp__check_options(const rp_map_options_t *o) {
 }
 
 /* Open or adopt the file, check the range against its size (growing it when asked), and fill
- * m->file and *length. */
-static rp_status_t rp__open_file(const rp_map_options_t *o, rp_map_t *m, size_t *length) {
+ * m->file, *length and *created (whether RP_MAP_CREATE made the file). */
+static rp_status_t rp__open_file(const rp_map_options_t *o, rp_map_t *m, size_t *length, bool *created) {
     const bool want_write = (o->flags & (RP_MAP_GROW | RP_MAP_CREATE)) ||
                             ((o->flags & RP_MAP_SHARED) && rp__prot_write(o->prot));
     int err;
     if (o->source == RP_MAP_PATH) {
-        err = rp__os_file_open(o->path, want_write, (o->flags & RP_MAP_CREATE) != 0, &m->file);
+        err = rp__os_file_open(o->path, want_write, (o->flags & RP_MAP_CREATE) != 0, &m->file, created);
         if (err != 0) return rp__fail_os(err, "opening %s for mapping", o->path);
     } else {
         bool writable = false;
@@ -334,7 +334,7 @@ static int rp__map_aligned(rp__os_map_request_t *req, size_t align, void **out) 
     return 0;
 }
 
-static rp_status_t rp__create(const rp_map_options_t *o, rp_map_t *m) {
+static rp_status_t rp__create(const rp_map_options_t *o, rp_map_t *m, bool *created) {
     m->page = rp__os_page_size();
     m->map_page = m->page;
     m->prot = o->prot;
@@ -342,7 +342,7 @@ static rp_status_t rp__create(const rp_map_options_t *o, rp_map_t *m) {
     m->source = o->source;
     size_t length = o->length;
     if (o->source != RP_MAP_ANONYMOUS) {
-        rp_status_t st = rp__open_file(o, m, &length);
+        rp_status_t st = rp__open_file(o, m, &length, created);
         if (st != RP_OK) return st;
         size_t gran = rp__os_alloc_granularity();
         m->delta = (size_t)(o->offset % gran);
@@ -441,10 +441,13 @@ rp_status_t rp_map_create(const rp_map_options_t *options, rp_map_t **out) {
     if (st != RP_OK) return st;
     rp_map_t *m = rp__handle_alloc();
     if (m == NULL) return rp__fail_os(rp__os_last_error(), "allocating a map handle");
-    st = rp__create(options, m);
+    bool created = false;
+    st = rp__create(options, m, &created);
     if (st != RP_OK) {
         int saved = rp__os_last_error();
         rp__handle_free(m);
+        /* A failed create leaves no file behind that it made (empty, or grown to the length). */
+        if (created) rp__os_file_remove(options->path);
         rp__os_set_last_error(saved);
         return st;
     }

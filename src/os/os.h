@@ -252,8 +252,9 @@ void rp__os_mutex_unlock(rp__os_mutex_t *m);
 typedef intptr_t rp__os_file_t;
 #define RP__OS_FILE_NONE ((rp__os_file_t)-1)
 
-/* Open path for mapping: read-only, or read-write (creating it with mode 0600 when create). */
-int rp__os_file_open(const char *path, bool write, bool create, rp__os_file_t *out);
+/* Open path for mapping: read-only, or read-write (creating it with mode 0600 when create;
+ * *created says whether this call made it, so a map that then fails can remove it again). */
+int rp__os_file_open(const char *path, bool write, bool create, rp__os_file_t *out, bool *created);
 /* The OS file behind a C runtime descriptor (the same number on POSIX), duplicated so the map
  * owns it and the caller may close theirs. Whether it is writable goes to *writable. */
 int rp__os_file_dup(int fd, rp__os_file_t *out, bool *writable);
@@ -312,6 +313,8 @@ int rp__os_resident(void *addr, size_t size, unsigned char *vec);
  * "is a directory" (EISDIR) for a directory, "no such device" (ENODEV) for pipes, sockets and
  * devices, whose size the OS does not report. */
 int rp__os_file_mappable(rp__os_file_t file);
+/* Remove the file at path (unlink / DeleteFile). */
+int rp__os_file_remove(const char *path);
 
 /* ---- threads and randomness (the pool and heap layers) ---------------------------------------- */
 

@@ -746,9 +746,16 @@ void rp__os_mutex_unlock(rp__os_mutex_t *m) { pthread_mutex_unlock(&m->m); }
 #  define MAP_POPULATE 0
 #endif
 
-int rp__os_file_open(const char *path, bool write, bool create, rp__os_file_t *out) {
-    int flags = (write ? O_RDWR : O_RDONLY) | O_CLOEXEC | (create ? O_CREAT : 0);
-    int fd = open(path, flags, 0600);
+int rp__os_file_open(const char *path, bool write, bool create, rp__os_file_t *out, bool *created) {
+    int flags = (write ? O_RDWR : O_RDONLY) | O_CLOEXEC, fd = -1;
+    *created = false;
+    if (create) {
+        /* Exclusively first: only then is it known that this call made the file. */
+        fd = open(path, flags | O_CREAT | O_EXCL, 0600);
+        if (fd < 0 && errno != EEXIST) return errno;
+        *created = fd >= 0;
+    }
+    if (fd < 0) fd = open(path, flags);
     if (fd < 0) return errno;
     *out = fd;
     return 0;
@@ -900,6 +907,8 @@ int rp__os_file_mappable(rp__os_file_t file) {
     if (S_ISDIR(st.st_mode)) return EISDIR;
     return S_ISREG(st.st_mode) ? 0 : ENODEV;
 }
+
+int rp__os_file_remove(const char *path) { return unlink(path) == 0 ? 0 : errno; }
 
 /* ---- the pool layer ---------------------------------------------------------------------------- */
 
