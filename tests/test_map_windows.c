@@ -4,8 +4,7 @@
  * VirtualLock (unlocking never-locked pages succeeds although the OS says ERROR_NOT_LOCKED),
  * reserve/commit, huge pages without the privilege (try falls back, require fails), fixed
  * addresses, directories and pipes refused clearly, a failed create removing the file it made,
- * and the operations Windows views cannot do
- * (split, merge, resize) saying so.
+ * and the operations Windows views cannot do (split, merge, resize) saying so.
  */
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
