@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -142,6 +143,9 @@ static void test_bad_options(void) {
     o = ok; o.huge_size = 2 << 20; expect_invalid(&o, RP_ERR_INVALID, "huge pages off");
     o = ok; o.address = (void *)(uintptr_t)(PAGE * 1000 + 1); expect_invalid(&o, RP_ERR_INVALID, "page-aligned");
     o = ok; o.length = SIZE_MAX - 2; expect_invalid(&o, RP_ERR_NOMEM, "overflows");
+    /* Transparent huge pages pad the request to align it: that must not overflow into "not
+     * supported" either. */
+    o = ok; o.length = SIZE_MAX - ((size_t)1 << 20); o.huge = RP_MAP_HUGE_TRY; expect_invalid(&o, RP_ERR_NOMEM, NULL);
     char path[64];
     temp_file(path, PAGE);
     o = ok; o.source = RP_MAP_PATH; o.path = path; o.flags = RP_MAP_STACK; expect_invalid(&o, RP_ERR_INVALID, "anonymous");
@@ -149,6 +153,20 @@ static void test_bad_options(void) {
     expect_invalid(&o, RP_ERR_INVALID, "anonymous");
     o = ok; o.source = RP_MAP_PATH; o.path = "/nonexistent/dir/file"; expect_invalid(&o, RP_ERR_OS, "/nonexistent/dir/file");
     CHECK(rp_last_error()->os_error == ENOENT);
+    /* Not regular files: said so, not "empty" (a pipe's size is 0) or mmap's "no such device". */
+    o = ok; o.source = RP_MAP_PATH; o.path = "/tmp"; expect_invalid(&o, RP_ERR_OS, "only regular files");
+    CHECK(rp_last_error()->os_error == EISDIR);
+    o.length = 0; expect_invalid(&o, RP_ERR_OS, "/tmp cannot be mapped");
+    o = ok; o.source = RP_MAP_PATH; o.path = "/dev/zero"; expect_invalid(&o, RP_ERR_OS, "only regular files");
+    int pipe_fds[2];
+    REQUIRE(pipe(pipe_fds) == 0);
+    o = ok; o.source = RP_MAP_FD; o.fd = pipe_fds[0]; expect_invalid(&o, RP_ERR_OS, "only regular files");
+    CHECK(strstr(rp_last_error()->message, "empty") == NULL);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    /* A closed descriptor is the OS's "bad descriptor", named. */
+    o.fd = pipe_fds[0]; expect_invalid(&o, RP_ERR_OS, "descriptor");
+    CHECK(rp_last_error()->os_error == EBADF);
     unlink(path);
 }
 
@@ -199,9 +217,17 @@ static void test_file_by_path_and_fd(void) {
     rp_map_destroy(m);
     CHECK(pread(fd, b, 1, 0) == 1 && b[0] == pattern(0));
 
-    /* A read-only descriptor cannot back a shared writable map. */
+    /* A read-only descriptor cannot back a shared writable map; a write-only one (which the
+     * message used to call read-only) cannot either, and cannot even be read. */
     s.fd = fd;
-    expect_invalid(&s, RP_ERR_PERMISSION, "read-only");
+    expect_invalid(&s, RP_ERR_PERMISSION, "not open for reading and writing");
+    close(fd);
+    fd = open(path, O_WRONLY);
+    REQUIRE(fd >= 0);
+    s.fd = fd;
+    expect_invalid(&s, RP_ERR_PERMISSION, "not open for reading and writing");
+    c.fd = fd;
+    expect_invalid(&c, RP_ERR_PERMISSION, NULL);
     close(fd);
     unlink(path);
 }
@@ -258,6 +284,22 @@ static void test_file_offsets_and_sizes(void) {
     n.flags = RP_MAP_SHARED; /* no CREATE: the missing file is an OS error with errno */
     expect_invalid(&n, RP_ERR_OS, path);
     CHECK(rp_last_error()->os_error == ENOENT);
+    /* A create that fails removes the file it made (it stayed behind, empty or grown)... */
+    n.flags = RP_MAP_SHARED | RP_MAP_CREATE; /* without GROW the new file is empty */
+    expect_invalid(&n, RP_ERR_INVALID, "empty");
+    CHECK(file_size(path) == -1);
+    n.flags = RP_MAP_SHARED | RP_MAP_CREATE | RP_MAP_GROW;
+    n.offset = (uint64_t)1 << 62; /* past what the file system allows */
+    CHECK(rp_map_create(&n, &m) != RP_OK && m == NULL);
+    CHECK(file_size(path) == -1);
+    n.offset = 0;
+    /* ...but never a file that was there before. */
+    temp_file(path, PAGE);
+    n.length = 2 * PAGE;
+    n.flags = RP_MAP_SHARED | RP_MAP_CREATE; /* too short, and no GROW */
+    expect_invalid(&n, RP_ERR_BOUNDS, "past the end");
+    CHECK(file_size(path) == (off_t)PAGE);
+    unlink(path);
 }
 
 /* ---- protections and transitions --------------------------------------------------------------- */
@@ -579,6 +621,47 @@ static void test_wipe_on_fork(void) {
     expect_invalid(&o, RP_ERR_INVALID, "private anonymous");
 }
 
+/* The process's peak resident set in KiB (ru_maxrss): it grows if a wipe faults pages in. */
+static long peak_rss_kib(void) {
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
+}
+
+/* Secret maps are wiped before their pages go back, but only the pages that hold something: a
+ * sparse no-dump map with one page touched must not be faulted in whole by shrink, decommit or
+ * destroy (it was: 256 MiB of zeros written to pages the map never used). */
+static void test_wipe_only_resident(void) {
+    const size_t big = (size_t)256 << 20;
+    const long slack_kib = 64 << 10;
+    long before = peak_rss_kib();
+    rp_map_t *m = anon(big, RP_MAP_PROT_READ_WRITE, RP_MAP_NODUMP | RP_MAP_NORESERVE);
+    REQUIRE(m != NULL);
+    unsigned char *p = rp_map_ptr(m);
+    p[0] = 0x5e;
+    p[big - 1] = 0x5e;
+    CHECK(rp_map_resize(m, big / 2) == RP_OK);
+    CHECK(peak_rss_kib() - before < slack_kib);
+    CHECK(p[0] == 0x5e); /* the kept part is untouched */
+    rp_map_destroy(m);
+    CHECK(peak_rss_kib() - before < slack_kib);
+
+    m = anon(big, RP_MAP_PROT_READ_WRITE, RP_MAP_RESERVE | RP_MAP_NODUMP);
+    REQUIRE(m != NULL);
+    p = rp_map_ptr(m);
+    CHECK(rp_map_commit(m, 0, big) == RP_OK);
+    p[PAGE] = 0x5e;
+    CHECK(rp_map_decommit(m, 0, big / 2) == RP_OK);
+    CHECK(peak_rss_kib() - before < slack_kib);
+    CHECK(rp_map_commit(m, 0, PAGE * 2) == RP_OK);
+    CHECK(p[PAGE] == 0); /* the touched page was dropped */
+    p[PAGE] = 0x5e;
+    /* A read-only secret map is opened for writing to be wiped; still only what is resident. */
+    CHECK(rp_map_protect(m, RP_MAP_PROT_READ) == RP_OK);
+    rp_map_destroy(m);
+    CHECK(peak_rss_kib() - before < slack_kib);
+    fprintf(stderr, "    peak RSS grew by %ld KiB over three 256 MiB sparse secret maps\n", peak_rss_kib() - before);
+}
+
 /* ---- huge pages -------------------------------------------------------------------------------- */
 
 static void test_huge_pages(void) {
@@ -736,6 +819,27 @@ static void test_fixed_address(void) {
     CHECK(strstr(rp_last_error()->message, "already mapped") != NULL);
     CHECK(((unsigned char *)where)[3 * PAGE] == 0x77); /* the first map is intact */
     rp_map_destroy(m);
+
+    /* A file offset inside a page: the map still starts exactly at the address (it was the
+     * address plus the offset's distance from its page), which must match the offset's place in
+     * its page. */
+    char path[64];
+    temp_file(path, 2 * PAGE);
+    rp_map_options_t f = {.source = RP_MAP_PATH, .path = path, .offset = 100, .length = PAGE,
+                          .prot = RP_MAP_PROT_READ, .address = (unsigned char *)where + 100};
+    REQUIRE(rp_map_create(&f, &m) == RP_OK);
+    CHECK(rp_map_ptr(m) == f.address);
+    CHECK(((unsigned char *)rp_map_ptr(m))[0] == pattern(100));
+    rp_map_destroy(m);
+    f.address = where;
+    expect_invalid(&f, RP_ERR_INVALID, "page-aligned plus the file offset");
+    /* A stack map: the guard page sits below the address, the stack at it. */
+    rp_map_options_t s = {.length = 2 * PAGE, .prot = RP_MAP_PROT_READ_WRITE, .flags = RP_MAP_STACK,
+                          .address = (unsigned char *)where + PAGE};
+    REQUIRE(rp_map_create(&s, &m) == RP_OK);
+    CHECK(rp_map_ptr(m) == s.address);
+    rp_map_destroy(m);
+    unlink(path);
 }
 
 /* ---- reserve and commit ------------------------------------------------------------------------ */
@@ -941,6 +1045,14 @@ static void test_resize(void) {
         CHECK(rp_map_lock(u, PAGE, PAGE) == RP_OK);
         CHECK(rp_map_resize(u, 4 * PAGE) == RP_OK);
         CHECK(locked_in(rp_map_ptr(u), 4 * PAGE) == PAGE);
+        /* Nor is the growth faulted in by the lock it passed through (the kernel populates
+         * what a locked area grows by): 256 MiB more, and the peak RSS barely moves. */
+        long before = peak_rss_kib();
+        CHECK(rp_map_lock(u, 3 * PAGE, PAGE) == RP_OK);
+        CHECK(rp_map_resize(u, (size_t)256 << 20) == RP_OK);
+        CHECK(peak_rss_kib() - before < (64 << 10));
+        CHECK(locked_in(rp_map_ptr(u), (size_t)256 << 20) == 2 * PAGE);
+        CHECK(area_at((unsigned char *)rp_map_ptr(u) + 3 * PAGE).locked == PAGE);
         rp_map_destroy(u);
     }
     rp_map_t *r = anon(2 * PAGE, RP_MAP_PROT_READ_WRITE, RP_MAP_RESERVE | RP_MAP_MAY_MOVE);
@@ -961,6 +1073,19 @@ static void test_resize(void) {
     CHECK(rp_map_resize(m, 3 * PAGE) == RP_ERR_BOUNDS);
     CHECK(strstr(rp_last_error()->message, "RP_MAP_GROW") != NULL);
     rp_map_destroy(m);
+    /* A length whose end in the file passes 2^64 (offset + length wraps to a small number that
+     * looked like it was inside the file) is an overflow, not an OS error from mremap. */
+    char far[64];
+    temp_file(far, 8 * PAGE);
+    rp_map_options_t w = f;
+    w.path = far;
+    w.offset = 4 * PAGE;
+    REQUIRE(rp_map_create(&w, &m) == RP_OK);
+    CHECK(rp_map_resize(m, SIZE_MAX - 2 * PAGE) == RP_ERR_NOMEM);
+    CHECK(strstr(rp_last_error()->message, "overflow") != NULL);
+    CHECK(rp_map_len(m) == PAGE);
+    rp_map_destroy(m);
+    unlink(far);
     f.flags |= RP_MAP_GROW;
     REQUIRE(rp_map_create(&f, &m) == RP_OK);
     CHECK(rp_map_resize(m, 3 * PAGE) == RP_OK);
@@ -1050,6 +1175,22 @@ static int unprivileged_small_limit(void) {
     CHECK(rp_map_len(l) == 4 * PAGE);
     CHECK(locked_in(rp_map_ptr(l), 4 * PAGE) == 4 * PAGE);
     rp_map_destroy(l);
+    /* A no-access map with counted locks whose second run is over the limit: the transition
+     * fails, and the first run (which the OS had locked by then) is not left locked under a map
+     * that is no-access again. */
+    rp_map_t *n = anon(64 * PAGE, RP_MAP_PROT_NONE, 0);
+    REQUIRE_EXIT(n != NULL);
+    CHECK(rp_map_lock(n, 0, 4 * PAGE) == RP_OK);          /* counted only: no access yet */
+    CHECK(rp_map_lock(n, 8 * PAGE, 32 * PAGE) == RP_OK);  /* 128 KiB: over the 64 KiB limit */
+    CHECK(rp_map_protect(n, RP_MAP_PROT_READ_WRITE) == RP_ERR_LIMIT);
+    CHECK(locked_in(rp_map_ptr(n), 64 * PAGE) == 0);
+    CHECK(area_at(rp_map_ptr(n)).flags & RP_AREA_NOACCESS);
+    rp_map_info_t ni;
+    CHECK(rp_map_info(n, &ni) == RP_OK && ni.prot == RP_MAP_PROT_NONE && ni.locked_pages == 36);
+    CHECK(rp_map_unlock(n, 8 * PAGE, 32 * PAGE) == RP_OK);
+    CHECK(rp_map_protect(n, RP_MAP_PROT_READ_WRITE) == RP_OK); /* within the limit now */
+    CHECK(locked_in(rp_map_ptr(n), 64 * PAGE) == 4 * PAGE);
+    rp_map_destroy(n);
     return rp_test_exit();
 }
 
@@ -1094,6 +1235,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_nested_locks);
     RP_TEST(test_locked_nodump_populate);
     RP_TEST(test_wipe_on_fork);
+    RP_TEST(test_wipe_only_resident);
     RP_TEST(test_huge_pages);
     RP_TEST(test_stack_guard);
     RP_TEST(test_fixed_address);

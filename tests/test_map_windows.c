@@ -3,7 +3,8 @@
  * FlushInstructionCache, flush (FlushViewOfFile + FlushFileBuffers), range locks with
  * VirtualLock (unlocking never-locked pages succeeds although the OS says ERROR_NOT_LOCKED),
  * reserve/commit, huge pages without the privilege (try falls back, require fails), fixed
- * addresses, and the operations Windows views cannot do (split, merge, resize) saying so.
+ * addresses, directories and pipes refused clearly, a failed create removing the file it made,
+ * and the operations Windows views cannot do (split, merge, resize) saying so.
  */
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
@@ -201,8 +202,48 @@ static void test_huge_and_fixed(void) {
     rp_map_destroy(again);
 }
 
+/* What is not a disk file is refused with a clear error, never mapped or crashed on: a directory
+ * by path (CreateFile will not open it for mapping), a pipe by descriptor (no size; it was
+ * called "empty"), a closed descriptor. */
+static void test_not_regular_files(void) {
+    char dir[MAX_PATH];
+    GetTempPathA(sizeof dir, dir);
+    rp_map_options_t o = {.source = RP_MAP_PATH, .path = dir, .length = PAGE, .prot = RP_MAP_PROT_READ};
+    rp_map_t *m = (rp_map_t *)1;
+    CHECK(rp_map_create(&o, &m) != RP_OK && m == NULL);
+    CHECK(strstr(rp_last_error()->message, dir) != NULL);
+    fprintf(stderr, "    directory: %s\n", rp_last_error()->message);
+    int fds[2];
+    REQUIRE(_pipe(fds, 4096, _O_BINARY) == 0);
+    rp_map_options_t p = {.source = RP_MAP_FD, .fd = fds[0], .length = PAGE, .prot = RP_MAP_PROT_READ};
+    CHECK(rp_map_create(&p, &m) != RP_OK && m == NULL);
+    CHECK(strstr(rp_last_error()->message, "only regular files") != NULL);
+    fprintf(stderr, "    pipe: %s\n", rp_last_error()->message);
+    _close(fds[0]);
+    _close(fds[1]);
+}
+
+/* RP_MAP_CREATE that fails removes the file it made (OPEN_ALWAYS tells whether it was there),
+ * and never one that was there before. */
+static void test_failed_create_removes_file(void) {
+    char path[MAX_PATH];
+    temp_path(path, 0);
+    DeleteFileA(path);
+    rp_map_options_t o = {.source = RP_MAP_PATH, .path = path, .length = PAGE, .prot = RP_MAP_PROT_READ_WRITE,
+                          .flags = RP_MAP_SHARED | RP_MAP_CREATE};
+    rp_map_t *m = NULL;
+    CHECK(rp_map_create(&o, &m) == RP_ERR_INVALID && m == NULL); /* made empty, and no GROW */
+    CHECK(GetFileAttributesA(path) == INVALID_FILE_ATTRIBUTES);
+    temp_path(path, 10);
+    CHECK(rp_map_create(&o, &m) == RP_ERR_BOUNDS);
+    CHECK(GetFileAttributesA(path) != INVALID_FILE_ATTRIBUTES);
+    DeleteFileA(path);
+}
+
 int main(void) {
     PAGE = rp_page_size();
+    RP_TEST(test_not_regular_files);
+    RP_TEST(test_failed_create_removes_file);
     RP_TEST(test_anonymous_and_protect);
     RP_TEST(test_jit);
     RP_TEST(test_file_maps_and_flush);

@@ -83,7 +83,8 @@ typedef struct rp_map_options {
     unsigned flags;         /* RP_MAP_* */
     rp_map_huge_t huge;
     size_t huge_size;       /* 0: transparent huge pages; else an explicit huge page size */
-    void *address;          /* non-NULL: map exactly here; RP_ERR_EXISTS if anything is mapped there */
+    void *address;          /* non-NULL: rp_map_ptr is exactly this; RP_ERR_EXISTS if anything is mapped
+                               there. Page-aligned, plus offset % page for a file offset inside a page */
 } rp_map_options_t;
 
 /* What a map is now. */

@@ -14,8 +14,8 @@
  * counts.
  *
  * The handle and the state array come from rp__os_alloc, not malloc: this layer sits below the
- * heap, and a map may hold secrets (RP_MAP_LOCKED / RP_MAP_NODUMP maps are wiped before their
- * pages go back to the OS).
+ * heap, and a map may hold secrets (the resident pages of RP_MAP_LOCKED / RP_MAP_NODUMP maps are
+ * wiped before they go back to the OS).
  */
 #include <string.h>
 
@@ -148,6 +148,32 @@ static rp_status_t rp__map_range(const rp_map_t *m, size_t offset, size_t len, c
 
 static void *rp__page_addr(const rp_map_t *m, size_t index) { return m->base + index * m->page; }
 
+/* Pages asked about per rp__os_resident call while wiping (one byte each, on the stack). */
+#define RP__WIPE_CHUNK_PAGES 1024u
+
+/* Zero the resident pages of [p, p + pages pages). A page that was never touched holds nothing
+ * and writing it would fault it in: a sparse 64 GiB no-dump map would need 64 GiB of RAM to be
+ * destroyed. Where the OS cannot tell, every page counts as resident. */
+static void rp__wipe_resident(const rp_map_t *m, unsigned char *p, size_t pages) {
+    unsigned char vec[RP__WIPE_CHUNK_PAGES];
+    for (size_t done = 0; done < pages;) {
+        size_t n = pages - done < RP__WIPE_CHUNK_PAGES ? pages - done : RP__WIPE_CHUNK_PAGES;
+        unsigned char *at = p + done * m->page;
+        if (rp__os_resident(at, n * m->page, vec) != 0) memset(vec, 1, n);
+        for (size_t i = 0; i < n;) {
+            if (!(vec[i] & 1)) {
+                i++;
+                continue;
+            }
+            size_t j = i;
+            while (j < n && (vec[j] & 1)) j++;
+            rp_memzero(at + i * m->page, (j - i) * m->page);
+            i = j;
+        }
+        done += n;
+    }
+}
+
 /* Wipe pages [first, first+count) of a secret map that are committed, run by run (a run of a
  * hugetlb map is whole huge pages, which is what mprotect needs there). */
 static void rp__map_wipe(rp_map_t *m, size_t first, size_t count) {
@@ -161,9 +187,9 @@ static void rp__map_wipe(rp_map_t *m, size_t first, size_t count) {
         size_t j = i;
         while (j < end && !(m->state[j] & RP__PAGE_DECOMMITTED)) j++;
         void *p = rp__page_addr(m, i);
-        size_t bytes = (j - i) * m->page;
         /* Read-only secrets still get wiped: open the pages for writing first. */
-        if (rp__prot_write(m->prot) || rp__os_protect(p, bytes, RP__OS_PROT_READ_WRITE) == 0) rp_memzero(p, bytes);
+        if (rp__prot_write(m->prot) || rp__os_protect(p, (j - i) * m->page, RP__OS_PROT_READ_WRITE) == 0)
+            rp__wipe_resident(m, p, j - i);
         i = j;
     }
 }
@@ -200,31 +226,46 @@ static rp_status_t rp__check_options(const rp_map_options_t *o) {
         if (file) return rp__fail(RP_ERR_INVALID, 0, "rp_map_create: explicit huge pages are for anonymous maps (map a hugetlbfs file instead)");
         if (o->flags & RP_MAP_STACK) return rp__fail(RP_ERR_INVALID, 0, "rp_map_create: a stack map cannot use explicit huge pages");
     }
-    if (o->address != NULL && !rp__is_aligned((uintptr_t)o->address, o->huge_size ? o->huge_size : rp__os_alloc_granularity()))
-        return rp__fail(RP_ERR_INVALID, 0, "rp_map_create: address %p is not page-aligned", o->address);
+    if (o->address != NULL) {
+        /* rp_map_ptr is exactly address, so a file offset inside a granule must be matched by
+         * the address: the mapping itself starts at the granule boundary below both. */
+        size_t gran = rp__os_alloc_granularity(), align = o->huge_size ? o->huge_size : gran;
+        uintptr_t want = file ? (uintptr_t)(o->offset % gran) : 0;
+        if (((uintptr_t)o->address & (align - 1)) != want)
+            return rp__fail(RP_ERR_INVALID, 0, "rp_map_create: address %p is not page-aligned%s", o->address,
+                            want ? " plus the file offset's distance past its page boundary" : "");
+    }
     return RP_OK;
 }
 
 /* Open or adopt the file, check the range against its size (growing it when asked), and fill
- * m->file and *length. */
-static rp_status_t rp__open_file(const rp_map_options_t *o, rp_map_t *m, size_t *length) {
+ * m->file, *length and *created (whether RP_MAP_CREATE made the file). */
+static rp_status_t rp__open_file(const rp_map_options_t *o, rp_map_t *m, size_t *length, bool *created) {
     const bool want_write = (o->flags & (RP_MAP_GROW | RP_MAP_CREATE)) ||
                             ((o->flags & RP_MAP_SHARED) && rp__prot_write(o->prot));
     int err;
     if (o->source == RP_MAP_PATH) {
-        err = rp__os_file_open(o->path, want_write, (o->flags & RP_MAP_CREATE) != 0, &m->file);
+        err = rp__os_file_open(o->path, want_write, (o->flags & RP_MAP_CREATE) != 0, &m->file, created);
         if (err != 0) return rp__fail_os(err, "opening %s for mapping", o->path);
     } else {
         bool writable = false;
         err = rp__os_file_dup(o->fd, &m->file, &writable);
         if (err != 0) return rp__fail_os(err, "using descriptor %d for mapping", o->fd);
         if (want_write && !writable)
-            return rp__fail(RP_ERR_PERMISSION, 0, "descriptor %d is read-only but the map needs to write the file", o->fd);
+            return rp__fail(RP_ERR_PERMISSION, 0, "descriptor %d is not open for reading and writing but the map needs "
+                            "to write the file", o->fd);
+    }
+    const char *name = o->source == RP_MAP_PATH ? o->path : "the descriptor's file";
+    /* A directory, pipe or device has no size to check the range against (0 for most): say what
+     * it is rather than call it empty or let mmap answer "no such device". */
+    err = rp__os_file_mappable(m->file);
+    if (err != 0) {
+        if (o->source == RP_MAP_PATH) return rp__fail_os(err, "%s cannot be mapped: only regular files can", o->path);
+        return rp__fail_os(err, "descriptor %d cannot be mapped: only regular files can", o->fd);
     }
     uint64_t size = 0;
     err = rp__os_file_size(m->file, &size);
     if (err != 0) return rp__fail_os(err, "reading the size of the file to map");
-    const char *name = o->source == RP_MAP_PATH ? o->path : "the descriptor's file";
     if (size == 0 && !(o->flags & RP_MAP_GROW))
         return rp__fail(RP_ERR_INVALID, 0, "%s is empty (0 bytes): nothing to map; pass a length with RP_MAP_GROW to extend it", name);
     uint64_t want = o->length;
@@ -279,7 +320,7 @@ static size_t rp__thp_size(void) {
 /* Map req, over-allocating by align and trimming so the result is align-aligned (THP). */
 static int rp__map_aligned(rp__os_map_request_t *req, size_t align, void **out) {
     size_t size = req->size, padded;
-    if (rp__add_overflows(size, align, &padded)) return rp__os_err_unsupported();
+    if (rp__add_overflows(size, align, &padded)) return rp__os_err_nomem(); /* no such address space */
     req->size = padded;
     void *raw = NULL;
     int err = rp__os_map(req, &raw);
@@ -293,7 +334,7 @@ static int rp__map_aligned(rp__os_map_request_t *req, size_t align, void **out) 
     return 0;
 }
 
-static rp_status_t rp__create(const rp_map_options_t *o, rp_map_t *m) {
+static rp_status_t rp__create(const rp_map_options_t *o, rp_map_t *m, bool *created) {
     m->page = rp__os_page_size();
     m->map_page = m->page;
     m->prot = o->prot;
@@ -301,7 +342,7 @@ static rp_status_t rp__create(const rp_map_options_t *o, rp_map_t *m) {
     m->source = o->source;
     size_t length = o->length;
     if (o->source != RP_MAP_ANONYMOUS) {
-        rp_status_t st = rp__open_file(o, m, &length);
+        rp_status_t st = rp__open_file(o, m, &length, created);
         if (st != RP_OK) return st;
         size_t gran = rp__os_alloc_granularity();
         m->delta = (size_t)(o->offset % gran);
@@ -343,7 +384,7 @@ static rp_status_t rp__create(const rp_map_options_t *o, rp_map_t *m) {
             .noreserve = (o->flags & (RP_MAP_NORESERVE | RP_MAP_RESERVE)) != 0,
             .stack = (o->flags & RP_MAP_STACK) != 0,
             .huge_size = huge,
-            .fixed = o->address != NULL ? (unsigned char *)o->address - m->guard : NULL,
+            .fixed = o->address != NULL ? (unsigned char *)o->address - m->delta : NULL,
         };
         void *p = NULL;
         int err = (m->thp && o->address == NULL) ? rp__map_aligned(&req, rp__thp_size(), &p) : rp__os_map(&req, &p);
@@ -400,10 +441,13 @@ rp_status_t rp_map_create(const rp_map_options_t *options, rp_map_t **out) {
     if (st != RP_OK) return st;
     rp_map_t *m = rp__handle_alloc();
     if (m == NULL) return rp__fail_os(rp__os_last_error(), "allocating a map handle");
-    st = rp__create(options, m);
+    bool created = false;
+    st = rp__create(options, m, &created);
     if (st != RP_OK) {
         int saved = rp__os_last_error();
         rp__handle_free(m);
+        /* A failed create leaves no file behind that it made (empty, or grown to the length). */
+        if (created) rp__os_file_remove(options->path);
         rp__os_set_last_error(saved);
         return st;
     }
@@ -520,6 +564,21 @@ static int rp__lock_counted(rp_map_t *m, size_t first, size_t end, bool committi
     return 0;
 }
 
+/* Drop the OS lock on every counted, lockable run (the undo of rp__lock_counted). */
+static void rp__unlock_counted(rp_map_t *m) {
+    size_t i = 0, end = rp__map_pages(m);
+    while (i < end) {
+        size_t j = i;
+        while (j < end && (m->state[j] & RP__PAGE_COUNT_MASK) && rp__lockable(m, j)) j++;
+        if (j == i) {
+            i++;
+            continue;
+        }
+        rp__os_unlock(rp__page_addr(m, i), (j - i) * m->page);
+        i = j;
+    }
+}
+
 rp_status_t rp_map_lock(rp_map_t *m, size_t offset, size_t len) {
     if (m == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_map_lock: map is NULL");
     size_t first, count;
@@ -559,8 +618,9 @@ rp_status_t rp_map_unlock_all(rp_map_t *m) { return rp_map_unlock(m, 0, m ? m->l
 
 /* ---- protection -------------------------------------------------------------------------------- */
 
-/* Apply prot to every committed run of pages in [first, end) past the guard; on failure undo the
- * runs already changed (back to old) and return the error. */
+/* Apply prot to every committed run of pages past the guard, flushing the instruction cache of
+ * runs that become executable; on failure undo the runs already changed (back to old) and return
+ * the error. */
 static int rp__protect_runs(rp_map_t *m, rp_map_prot_t prot, rp_map_prot_t old) {
     size_t first = m->guard / m->page, end = rp__map_pages(m), i = first;
     int err = 0;
@@ -570,6 +630,9 @@ static int rp__protect_runs(rp_map_t *m, rp_map_prot_t prot, rp_map_prot_t old) 
         while (j < end && !(m->state[j] & RP__PAGE_DECOMMITTED)) j++;
         err = rp__os_protect(rp__page_addr(m, i), (j - i) * m->page, rp__os_prot_of(prot));
         if (err != 0) break;
+        /* Code just became executable: make the instruction cache see what was written as data.
+         * Run by run: on ARM the cache maintenance faults on the no-access pages between them. */
+        if (rp__prot_exec(prot)) rp__os_icache_flush(rp__page_addr(m, i), (j - i) * m->page);
         i = j;
     }
     if (err == 0) return 0;
@@ -596,13 +659,15 @@ rp_status_t rp_map_protect(rp_map_t *m, rp_map_prot_t prot) {
         m->prot = prot;
         err = rp__lock_counted(m, 0, rp__map_pages(m), false);
         if (err != 0) {
+            /* The runs locked before the one that failed would stay charged to the memlock
+             * limit under a map that has no access again: let them go (unlocking a run that
+             * was not locked is harmless). */
+            rp__unlock_counted(m);
             m->prot = old;
             rp__protect_runs(m, old, prot);
             return rp__fail_lock(err, m->base_len, "mlock");
         }
     }
-    /* Code just became executable: make the instruction cache see what was written as data. */
-    if (rp__prot_exec(prot)) rp__os_icache_flush(m->base + m->guard, m->base_len - m->guard);
     m->prot = prot;
     return RP_OK;
 }
@@ -766,7 +831,7 @@ static bool rp__same_area(uint32_t a, uint32_t b) {
 /* Grow the OS mapping to total bytes: the last area in place, else (RP_MAP_MAY_MOVE) the whole
  * map, area by area, into a fresh reservation of the new size, since one mremap cannot span
  * areas. On failure nothing has changed. */
-static int rp__map_grow(rp_map_t *m, size_t total) {
+static int rp__map_grow_areas(rp_map_t *m, size_t total) {
     size_t n = rp__map_pages(m), last = n - 1, grow = total - m->base_len;
     while (last > 0 && rp__same_area(m->state[last - 1], m->state[n - 1])) last--;
     size_t last_bytes = (n - last) * m->page;
@@ -807,6 +872,24 @@ static int rp__map_grow(rp_map_t *m, size_t total) {
     return err;
 }
 
+/* A last area the OS holds locked grows with its lock: mremap faults every new page in and
+ * charges it to the memlock limit before rp_map_resize unlocks the growth, so one locked page
+ * would make growing a sparse map to 64 GiB need 64 GiB of RAM. Relocked on fault first
+ * (mlock2 MLOCK_ONFAULT: its own pages stay locked and resident, the growth is not faulted in)
+ * and back to a plain lock after. RP_MAP_LOCKED maps lock their growth anyway. */
+static int rp__map_grow(rp_map_t *m, size_t total) {
+    size_t n = rp__map_pages(m), run = n;
+    if (!(m->flags & RP_MAP_LOCKED))
+        while (run > 0 && (m->state[run - 1] & RP__PAGE_COUNT_MASK) && rp__lockable(m, run - 1)) run--;
+    size_t bytes = (n - run) * m->page;
+    if (bytes == 0 || rp__os_lock_onfault(rp__page_addr(m, run), bytes) != 0) return rp__map_grow_areas(m, total);
+    int err = rp__map_grow_areas(m, total);
+    /* The run is locked either way (m->base is where it is now): a failure here would only
+     * leave it in on-fault mode, with every page already resident. */
+    (void)rp__os_lock(rp__page_addr(m, run), bytes);
+    return err;
+}
+
 rp_status_t rp_map_resize(rp_map_t *m, size_t new_len) {
     if (m == NULL || new_len == 0) return rp__fail(RP_ERR_INVALID, 0, "rp_map_resize: NULL map or length 0");
     if (m->guard) return rp__fail(RP_ERR_INVALID, 0, "rp_map_resize: a stack map keeps its size (its guard sits below it)");
@@ -815,7 +898,12 @@ rp_status_t rp_map_resize(rp_map_t *m, size_t new_len) {
     if (rp__add_overflows(m->delta, new_len, &total) || (total = rp__align_up(total, m->map_page)) == 0)
         return rp__fail(RP_ERR_NOMEM, 0, "rp_map_resize: %zu bytes overflow the address space", new_len);
     if (m->source != RP_MAP_ANONYMOUS) {
-        uint64_t size = 0, want = m->file_offset + m->delta + new_len;
+        /* file_offset + delta + new_len can pass 2^64 even when delta + new_len fits. */
+        uint64_t size = 0, want = m->file_offset + m->delta;
+        if (want > UINT64_MAX - new_len)
+            return rp__fail(RP_ERR_NOMEM, 0, "rp_map_resize: %zu bytes at file offset %llu overflow the file's offsets",
+                            new_len, (unsigned long long)want);
+        want += new_len;
         int err = rp__os_file_size(m->file, &size);
         if (err != 0) return rp__fail_os(err, "rp_map_resize: reading the file size");
         if (want > size && !(m->flags & RP_MAP_GROW))

@@ -254,8 +254,9 @@ void rp__os_mutex_unlock(rp__os_mutex_t *m);
 typedef intptr_t rp__os_file_t;
 #define RP__OS_FILE_NONE ((rp__os_file_t)-1)
 
-/* Open path for mapping: read-only, or read-write (creating it with mode 0600 when create). */
-int rp__os_file_open(const char *path, bool write, bool create, rp__os_file_t *out);
+/* Open path for mapping: read-only, or read-write (creating it with mode 0600 when create;
+ * *created says whether this call made it, so a map that then fails can remove it again). */
+int rp__os_file_open(const char *path, bool write, bool create, rp__os_file_t *out, bool *created);
 /* The OS file behind a C runtime descriptor (the same number on POSIX), duplicated so the map
  * owns it and the caller may close theirs. Whether it is writable goes to *writable. */
 int rp__os_file_dup(int fd, rp__os_file_t *out, bool *writable);
@@ -302,6 +303,20 @@ int rp__os_flush(void *addr, size_t size, bool async, rp__os_file_t file);
 /* Make newly written code in [addr, addr+size) visible to instruction fetch
  * (__builtin___clear_cache / FlushInstructionCache). Cannot fail. */
 void rp__os_icache_flush(void *addr, size_t size);
+
+/* ---- map review: residency and mappable files (the map layer) --------------------------------- */
+
+/* Which pages of [addr, addr+size) are resident: vec[i] bit 0 for page i (mincore). Lets a wipe
+ * skip pages that were never touched instead of faulting every one of them in.
+ * rp__os_err_unsupported() where the OS cannot tell (the caller then treats every page as
+ * resident). pre: addr page-aligned; memory mapped by this layer; vec has size / page bytes. */
+int rp__os_resident(void *addr, size_t size, unsigned char *vec);
+/* 0 when file is something a map can use (a regular file); otherwise the OS's error for it:
+ * "is a directory" (EISDIR) for a directory, "no such device" (ENODEV) for pipes, sockets and
+ * devices, whose size the OS does not report. */
+int rp__os_file_mappable(rp__os_file_t file);
+/* Remove the file at path (unlink / DeleteFile). */
+int rp__os_file_remove(const char *path);
 
 /* ---- threads and randomness (the pool and heap layers) ---------------------------------------- */
 

@@ -674,7 +674,8 @@ int rp__os_areas(int pid, rp__os_area_fn fn, void *ctx) {
     char path[64];
     rp__proc_path(path, sizeof path, pid, "smaps");
     FILE *f = fopen(path, "re");
-    if (f == NULL) return errno;
+    /* No /proc/PID means no such process: say that, not "no such file or directory". */
+    if (f == NULL) return errno == ENOENT ? ESRCH : errno;
     char line[512];
     rp__os_area_t a;
     bool have = false, go_on = true;
@@ -774,9 +775,16 @@ void rp__os_mutex_unlock(rp__os_mutex_t *m) { pthread_mutex_unlock(&m->m); }
 #  define MAP_POPULATE 0
 #endif
 
-int rp__os_file_open(const char *path, bool write, bool create, rp__os_file_t *out) {
-    int flags = (write ? O_RDWR : O_RDONLY) | O_CLOEXEC | (create ? O_CREAT : 0);
-    int fd = open(path, flags, 0600);
+int rp__os_file_open(const char *path, bool write, bool create, rp__os_file_t *out, bool *created) {
+    int flags = (write ? O_RDWR : O_RDONLY) | O_CLOEXEC, fd = -1;
+    *created = false;
+    if (create) {
+        /* Exclusively first: only then is it known that this call made the file. */
+        fd = open(path, flags | O_CREAT | O_EXCL, 0600);
+        if (fd < 0 && errno != EEXIST) return errno;
+        *created = fd >= 0;
+    }
+    if (fd < 0) fd = open(path, flags);
     if (fd < 0) return errno;
     *out = fd;
     return 0;
@@ -912,6 +920,24 @@ void rp__os_icache_flush(void *addr, size_t size) {
     /* A no-op on x86 (coherent caches); a real flush on ARM, POWER, RISC-V. */
     __builtin___clear_cache((char *)addr, (char *)addr + size);
 }
+
+/* ---- map review: residency and mappable files (the map layer) --------------------------------- */
+
+int rp__os_resident(void *addr, size_t size, unsigned char *vec) {
+    RP_ASSERT(rp__is_aligned((uintptr_t)addr, rp__os_page_size()) && vec != NULL);
+    /* The vector is unsigned char * on Linux, char * on the BSDs and macOS; bit 0 is "resident"
+     * everywhere. */
+    return mincore(addr, size, (void *)vec) == 0 ? 0 : errno;
+}
+
+int rp__os_file_mappable(rp__os_file_t file) {
+    struct stat st;
+    if (fstat((int)file, &st) != 0) return errno;
+    if (S_ISDIR(st.st_mode)) return EISDIR;
+    return S_ISREG(st.st_mode) ? 0 : ENODEV;
+}
+
+int rp__os_file_remove(const char *path) { return unlink(path) == 0 ? 0 : errno; }
 
 /* ---- the pool layer ---------------------------------------------------------------------------- */
 

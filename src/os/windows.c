@@ -444,11 +444,13 @@ void rp__os_mutex_unlock(rp__os_mutex_t *m) { ReleaseSRWLockExclusive((PSRWLOCK)
  * closed at once: the view keeps the section alive. Views cannot be split, resized or unmapped in
  * part, so rp__os_remap_available() is false here. */
 
-int rp__os_file_open(const char *path, bool write, bool create, rp__os_file_t *out) {
+int rp__os_file_open(const char *path, bool write, bool create, rp__os_file_t *out, bool *created) {
     HANDLE h = CreateFileA(path, GENERIC_READ | (write ? GENERIC_WRITE : 0),
                            FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
                            create ? OPEN_ALWAYS : OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
     if (h == INVALID_HANDLE_VALUE) return (int)GetLastError();
+    /* OPEN_ALWAYS succeeds either way and says ERROR_ALREADY_EXISTS when the file was there. */
+    *created = create && GetLastError() != ERROR_ALREADY_EXISTS;
     *out = (rp__os_file_t)h;
     return 0;
 }
@@ -613,6 +615,27 @@ int rp__os_flush(void *addr, size_t size, bool async, rp__os_file_t file) {
 }
 
 void rp__os_icache_flush(void *addr, size_t size) { FlushInstructionCache(GetCurrentProcess(), addr, size); }
+
+/* ---- map review: residency and mappable files (the map layer) --------------------------------- */
+
+/* Pages of a secret map here are locked (VirtualLock faults them all in), so a wipe loses nothing
+ * by treating every page as resident. */
+int rp__os_resident(void *addr, size_t size, unsigned char *vec) {
+    (void)addr;
+    (void)size;
+    (void)vec;
+    return rp__os_err_unsupported();
+}
+
+int rp__os_file_mappable(rp__os_file_t file) {
+    /* Directories do not open without FILE_FLAG_BACKUP_SEMANTICS; pipes and consoles are not disk
+     * files and have no size to map. */
+    DWORD type = GetFileType((HANDLE)file);
+    if (type == FILE_TYPE_DISK) return 0;
+    return type == FILE_TYPE_UNKNOWN && GetLastError() != NO_ERROR ? (int)GetLastError() : ERROR_NOT_SUPPORTED;
+}
+
+int rp__os_file_remove(const char *path) { return DeleteFileA(path) ? 0 : (int)GetLastError(); }
 
 /* ---- the pool layer ---------------------------------------------------------------------------- */
 

@@ -106,6 +106,10 @@ int rp_cli_maps(int argc, char **argv) {
     rp_status_t st = rp_areas_foreach(pid, rp_maps_row, &t);
     if (st != RP_OK) {
         fprintf(stderr, "rampart maps: %s\n", rp_last_error()->message);
+        /* The OS says only "permission denied": name the usual reason and the way round it. */
+        if (st == RP_ERR_PERMISSION)
+            fprintf(stderr, "rampart maps: process %d belongs to another user (or is protected from tracing); "
+                            "run rampart as its owner or as root\n", pid);
         return 1;
     }
     char a[32], b[32], c[32], d[32], e[32], f[32], g[32];
