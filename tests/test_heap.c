@@ -585,6 +585,92 @@ static void *fork_thread(void *arg) {
     return NULL;
 }
 
+/* Syscalls outside the heap lock (design.md): a page source whose callbacks check, from another
+ * thread, that the heap's lock can be taken while they run. A callback run under the lock would
+ * keep the probe waiting; it gives up after two seconds and counts a failure. */
+static rp_heap_t *probe_heap;
+static int probe_runs, probe_blocked;
+static _Atomic int probe_done;
+static void *probe_thread(void *arg) {
+    rp_heap_stats_t st;
+    (void)rp_heap_stats(arg, &st); /* takes the heap lock */
+    atomic_store(&probe_done, 1);
+    return NULL;
+}
+static void probe_lock(void) {
+    if (probe_heap == NULL) return;
+    pthread_t t;
+    atomic_store(&probe_done, 0);
+    if (pthread_create(&t, NULL, probe_thread, probe_heap) != 0) return;
+    for (int i = 0; i < 2000 && !atomic_load(&probe_done); i++) nanosleep(&(struct timespec){0, 1000000}, NULL);
+    probe_runs++;
+    if (!atomic_load(&probe_done)) probe_blocked++;
+    pthread_detach(t); /* if it is blocked it finishes once the lock is released */
+}
+static void *probe_alloc(void *ctx, size_t len, bool *locked) {
+    (void)ctx;
+    probe_lock();
+    return rp_pages_allocate_locked(rp_pages_plain(), len, locked);
+}
+static rp_status_t probe_free(void *ctx, void *addr, size_t len) {
+    (void)ctx;
+    probe_lock();
+    return rp_pages_free_locked(rp_pages_plain(), addr, len);
+}
+
+static void test_syscalls_outside_lock(void) {
+    rp_page_allocator_t src = {"probe", probe_alloc, probe_free, fake_limit, NULL};
+    rp_heap_options_t o = {.pages = &src};
+    rp_heap_t *h = rp_heap_create(&o);
+    REQUIRE(h != NULL);
+    probe_heap = h;
+    void *small = rp_heap_malloc(h, 64);             /* a segment, mapped for the shared cache */
+    void *large = rp_heap_malloc(h, 200 * 1024);     /* a large block's span */
+    void *huge = rp_heap_malloc(h, (size_t)80 << 20); /* above the span cache's 64 MiB */
+    CHECK(small != NULL && large != NULL && huge != NULL);
+    int maps = probe_runs;
+    CHECK(maps >= 3);
+    rp_free(large); /* cached */
+    rp_free(huge);  /* too big for the cache: given back at once, after the unlock */
+    CHECK(probe_runs == maps + 1);
+    rp_heap_collect(h, true); /* the cached span goes back */
+    CHECK(probe_runs == maps + 2);
+    CHECK(probe_blocked == 0);
+    probe_heap = NULL;
+    rp_free(small);
+    CHECK(rp_heap_validate(h) == RP_OK);
+    rp_heap_destroy(h);
+    /* Give detached probes that were blocked (on failure) time to finish before the next test. */
+    nanosleep(&(struct timespec){0, 20000000}, NULL);
+
+    /* A first-class heap on OS pages purges its free slices in place, releasing its lock around
+     * madvise: the pages made meanwhile and afterwards are intact. */
+    h = rp_heap_create(NULL);
+    REQUIRE(h != NULL);
+    enum { N = 4000 };
+    static unsigned char *blocks[N];
+    for (int i = 0; i < N; i++) {
+        blocks[i] = rp_heap_malloc(h, 48 + (size_t)(i % 8) * 512);
+        REQUIRE(blocks[i] != NULL);
+        memset(blocks[i], (int)(i & 0xff), 48);
+    }
+    for (int i = 0; i < N; i += 2) rp_free(blocks[i]);
+    rp_heap_stats_t before, after;
+    CHECK(rp_heap_stats(h, &before) == RP_OK);
+    rp_heap_collect(h, true);
+    CHECK(rp_heap_stats(h, &after) == RP_OK);
+    CHECK(after.resident <= before.resident);
+    bool intact = true;
+    for (int i = 1; i < N; i += 2) intact = intact && blocks[i][0] == (unsigned char)(i & 0xff) && blocks[i][47] == (unsigned char)(i & 0xff);
+    CHECK(intact);
+    for (int i = 0; i < N; i += 2) {
+        blocks[i] = rp_heap_malloc(h, 64);
+        CHECK(blocks[i] != NULL);
+    }
+    CHECK(rp_heap_validate(h) == RP_OK);
+    rp_heap_destroy(h);
+}
+
 /* fork while other threads allocate: the child's heap works. */
 static void test_fork(void) {
     pthread_t t;
@@ -862,6 +948,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_libc_api);
 #if !defined(_WIN32)
     RP_TEST(test_stress_threads);
+    RP_TEST(test_syscalls_outside_lock);
     RP_TEST(test_fork);
     RP_TEST(test_death);
     RP_TEST(test_corruption_message);

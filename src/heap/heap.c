@@ -41,7 +41,11 @@ static rp_heap_t *rp__heaps; /* first-class heaps, for fork */
 static rp__os_mutex_t rp__heaps_lock = RP__OS_MUTEX_INIT;
 
 void rp__heap_lock(rp_heap_t *heap) { rp__os_mutex_lock(&heap->lock); }
-void rp__heap_unlock(rp_heap_t *heap) { rp__os_mutex_unlock(&heap->lock); }
+void rp__heap_unlock(rp_heap_t *heap) {
+    rp__os_mutex_unlock(&heap->lock);
+    /* Spans given back under the lock are unmapped here, after it (syscalls outside locks). */
+    if (atomic_load_explicit(&heap->doomed, memory_order_relaxed) != NULL) rp__span_flush(heap);
+}
 
 /* ---- options ------------------------------------------------------------------------------------- */
 
@@ -84,19 +88,17 @@ static void rp__read_env(void) {
 
 static void rp__fork_prepare(void) {
     rp__os_mutex_lock(&rp__heaps_lock);
-    rp__heap_lock(&rp__default);
-    for (rp_heap_t *h = rp__heaps; h != NULL; h = h->next_heap) rp__heap_lock(h);
+    rp__os_mutex_lock(&rp__default.lock);
+    for (rp_heap_t *h = rp__heaps; h != NULL; h = h->next_heap) rp__os_mutex_lock(&h->lock);
     rp__partial_fork(0);
     rp__segment_fork_lock(true);
-    rp__segmap_fork(0);
 }
 
 static void rp__fork_parent(void) {
-    rp__segmap_fork(1);
     rp__segment_fork_lock(false);
     rp__partial_fork(1);
-    for (rp_heap_t *h = rp__heaps; h != NULL; h = h->next_heap) rp__heap_unlock(h);
-    rp__heap_unlock(&rp__default);
+    for (rp_heap_t *h = rp__heaps; h != NULL; h = h->next_heap) rp__os_mutex_unlock(&h->lock);
+    rp__os_mutex_unlock(&rp__default.lock);
     rp__os_mutex_unlock(&rp__heaps_lock);
 }
 
@@ -104,7 +106,6 @@ static void rp__fork_parent(void) {
  * Pages owned by the caches of those threads stay where they are (their frees go to the pages'
  * remote lists), as every multi-threaded allocator does after fork. */
 static void rp__fork_child(void) {
-    rp__segmap_fork(2);
     rp__segment_fork_reset();
     rp__partial_fork(2);
     for (rp_heap_t *h = rp__heaps; h != NULL; h = h->next_heap) rp__os_mutex_reset(&h->lock);
@@ -277,16 +278,17 @@ void rp_heap_destroy(rp_heap_t *heap) {
     }
     rp__os_mutex_unlock(&rp__heaps_lock);
     rp__partial_forget_heap(heap);
-    rp__heap_lock(heap);
+    /* No other thread may use the heap any more (the API's contract), so its lock is not taken:
+     * the spans go back to the source without holding anything. */
     rp__segment_destroy_all(heap);
     rp__large_destroy_all(heap);
     rp__donated_destroy_all(heap);
     rp__cache_purge(heap, true);
+    rp__span_flush(heap);
     for (rp__local_t *l = heap->locals, *next; l != NULL; l = next) {
         next = l->next_all;
         rp__os_release(l, rp__align_up(sizeof(rp__local_t), rp__os_page_size()));
     }
-    rp__heap_unlock(heap);
     rp__os_release(heap, rp__align_up(sizeof(rp_heap_t), rp__os_page_size()));
     rp__os_set_last_error(saved);
 }

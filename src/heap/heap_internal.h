@@ -69,8 +69,6 @@ typedef struct rp__span {
 int rp__segmap_set(const void *base, size_t size, rp__span_t *span);
 /* Whether any 4 KiB granule of the range is already mapped to a span. */
 bool rp__segmap_any(const void *base, size_t size);
-/* Fork hooks: 0 = lock before fork, 1 = unlock in the parent, 2 = reset in the child. */
-void rp__segmap_fork(int phase);
 
 #define RP__MAP_L1_BITS 18                    /* 48-bit addresses: 18 + 18 + 12 */
 #define RP__MAP_L2_BITS 18
@@ -219,6 +217,7 @@ struct rp_heap {
     rp__donated_t *donated;
     rp__span_cached_t cache[RP__CACHE_SLOTS];
     unsigned ncache;
+    _Atomic(struct rp__doomed *) doomed; /* spans to give back once the lock is released */
     struct rp_heap *next_heap;
     _Atomic size_t mapped, decommitted, cached, large_bytes, large_count, donated_bytes, purges, unlocked;
 };
@@ -260,16 +259,20 @@ rp__local_t *rp__local_new(rp_heap_t *heap); /* under heap->lock */
 rp__local_t *rp__local_new_locked_default(void);
 bool rp__oom(rp_heap_t *heap, size_t size); /* run the handlers: true = retry */
 void rp__heap_lock(rp_heap_t *heap);
-void rp__heap_unlock(rp_heap_t *heap);
+void rp__heap_unlock(rp_heap_t *heap);      /* then gives back the spans doomed under the lock */
 
 /* segment.c: memory from the page source, the span cache, purging, descriptors */
-/* Under heap->lock. large: NULL for a segment (a cached large descriptor is dropped), else it
- * receives the cached span's descriptor, or NULL. */
+/* pre: heap->lock NOT held (it is taken for the cache and the reservation, and released before
+ * any mapping). large: NULL for a segment (a cached large descriptor is dropped), else it
+ * receives the cached span's descriptor, or NULL. fresh: the span comes zeroed from the source. */
 void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh, struct rp__large **large);
-/* Under heap->lock: cache the span (with its large descriptor, which stays in the segment map). */
+/* Under heap->lock: cache the span (with its large descriptor, which stays in the segment map);
+ * spans pushed out of the cache are given back at the unlock. */
 void rp__span_release(rp_heap_t *heap, void *base, size_t size, struct rp__large *large);
 void rp__span_return(rp_heap_t *heap, void *base, size_t size);   /* give back to the source now */
-void rp__cache_purge(rp_heap_t *heap, bool force);                /* under heap->lock */
+void rp__span_flush(rp_heap_t *heap);      /* give back the doomed spans (no lock needed) */
+/* Under heap->lock: cached spans past the delay (all if force) are given back at the unlock. */
+void rp__cache_purge(rp_heap_t *heap, bool force);
 rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls);
 void rp__segment_page_free(rp__local_t *local, rp__page_t *page);
 void rp__segment_release(rp__local_t *local, rp__segment_t *seg); /* an empty segment to the cache */
