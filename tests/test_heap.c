@@ -718,6 +718,21 @@ static void die_double_free_remote(void) {
     pthread_join(t, NULL);
     for (int i = 0; i < 100000; i++) (void)rp_malloc(48); /* the owner runs out, collects and finds it */
 }
+/* Caught at once by the freeing thread (the block already carries the freed mark). */
+static void die_double_free_remote_at_once(void) {
+    void *p = rp_malloc(48);
+    pthread_t t;
+    pthread_create(&t, NULL, free_in_thread, p);
+    pthread_join(t, NULL);
+    rp_free(p);
+}
+/* Another thread's free of an interior pointer. */
+static void die_invalid_interior_remote(void) {
+    char *p = rp_malloc(64);
+    pthread_t t;
+    pthread_create(&t, NULL, free_in_thread, p + 16);
+    pthread_join(t, NULL);
+}
 static void die_double_free_large(void) {
     void *p = rp_malloc(1u << 20);
     rp_free(p);
@@ -778,6 +793,8 @@ static void test_death(void) {
     CHECK(rp_test_dies_with(die_double_free, SIGABRT));
     CHECK(rp_test_dies_with(die_double_free_later, SIGABRT));
     CHECK(rp_test_dies_with(die_double_free_remote, SIGABRT));
+    CHECK(rp_test_dies_with(die_double_free_remote_at_once, SIGABRT));
+    CHECK(rp_test_dies_with(die_invalid_interior_remote, SIGABRT));
     CHECK(rp_test_dies_with(die_double_free_large, SIGABRT));
     CHECK(rp_test_dies_with(die_invalid_stack, SIGABRT));
     CHECK(rp_test_dies_with(die_invalid_interior, SIGABRT));

@@ -44,14 +44,15 @@ static void rp__free_segment(void *p, rp__segment_t *seg) {
     rp__page_t *page = seg->slice_page[(size_t)((uint8_t *)p - seg->span.base) >> RP__SLICE_SHIFT];
     if (page == NULL || (uint8_t *)p < page->start) rp__bad_free(p, page);
     size_t off = (size_t)((uint8_t *)p - page->start);
-    if (((uint64_t)off * page->magic >> RP__MAGIC_SHIFT) * page->bsize != off) rp__bad_free(p, page);
+    uint64_t idx = (uint64_t)off * page->magic >> RP__MAGIC_SHIFT;
+    if (idx * page->bsize != off || idx >= page->capacity) rp__bad_free(p, page);
     if (atomic_load_explicit(&page->partials, memory_order_relaxed) != 0 && rp__partial_has(p))
         rp__corrupt("double free (part of this block was already released with rp_free_part)", p);
     if (rp__is_marked(p)) rp__corrupt("double free", p);
     if (page->wipe) rp_memzero(p, page->bsize);
     rp__block_t *b = p;
     rp__local_t *local = rp__tls_local;
-    if (page->local->shared) {
+    if (page->shared) {
         /* A first-class heap: its one cache is used under the heap lock, so free into it directly
          * (the block is reusable at once and the counts are exact). */
         rp_heap_t *heap = page->local->heap;

@@ -108,35 +108,40 @@ struct rp__segment;
 #define RP__PAGE_WIPE 1u  /* RP_HEAP_WIPE */
 #define RP__PAGE_FULL 2u  /* marked full (RP__XFREE_FULL), on no list of the owner */
 
+/* Three cache lines, split by who writes them, so that a thread freeing into another thread's
+ * page never reads a line its owner is writing (each such read costs the owner a miss on its next
+ * malloc or free there). */
 typedef struct rp__page {
-    /* First cache line: everything the malloc and free fast paths touch. */
-    rp__block_t *free;            /* owner's free list: malloc pops here */
-    rp__block_t *local_free;      /* owner's frees go here, and become the free list when it is
-                                     empty (free-list sharding: allocation walks a page's blocks
-                                     in order instead of bouncing between recently freed ones) */
+    /* Line 1: fixed while the page is in use (or written rarely); read by the owner's fast paths
+     * and by other threads' frees. */
     struct rp__local *local;
     uint8_t *start;
     uint64_t magic;
+    struct rp__segment *seg;
+    uint32_t bsize;
+    uint32_t capacity;
+    _Atomic int partials;         /* blocks of this page with a partial-release record */
+    uint8_t wipe;                 /* RP_HEAP_WIPE */
+    uint8_t shared;               /* the owner is a shared local: frees take the heap lock */
+    _Atomic uint8_t cls;          /* cls and in_use: written when the page is made, read by stats */
+    _Atomic uint8_t in_use;
+    uint8_t slices;
+    uint8_t purged;               /* the slices were purged since last in use */
+    /* Line 2: written by the owner only. */
+    _Alignas(64) rp__block_t *free; /* owner's free list: malloc pops here */
+    rp__block_t *local_free;      /* owner's frees go here, and become the free list when it is
+                                     empty (free-list sharding: allocation walks a page's blocks
+                                     in order instead of bouncing between recently freed ones) */
     _Atomic uint32_t used;        /* blocks out, including remote frees not yet collected;
                                      written by the owner only (relaxed), read by rp_heap_stats */
-    uint32_t bsize;
     uint32_t carved;
-    _Atomic int partials;         /* blocks of this page with a partial-release record */
     uint8_t flags;                /* RP__PAGE_WIPE | RP__PAGE_FULL: the owner's frees take the slow path */
-    uint8_t wipe;                 /* RP_HEAP_WIPE, fixed while the page is in use (other threads read it) */
-    _Atomic uint8_t cls;          /* cls and in_use: written when the page is made, read by stats */
-    uint8_t slices;
-    _Atomic uint8_t in_use;
-    uint8_t purged;               /* the slices were purged since last in use */
-    /* Second line: the rest, and the remote free list (so other threads' CAS does not bounce the
-     * owner's hot line). */
-    _Alignas(64) uint32_t capacity;
-    struct rp__segment *seg;
     struct rp__page *next, *prev; /* the owner's class list */
+    /* Line 3: written by other threads: the remote free list and the hand-back link. */
+    _Alignas(64) _Atomic uintptr_t xfree;
     struct rp__page *reclaim_next;
-    _Atomic uintptr_t xfree;
 } rp__page_t;
-_Static_assert(sizeof(rp__page_t) == 128, "a page descriptor is two cache lines");
+_Static_assert(sizeof(rp__page_t) == 192, "a page descriptor is three cache lines");
 
 typedef struct rp__segment {
     rp__span_t span;
@@ -155,8 +160,9 @@ typedef struct rp__segment {
 typedef struct rp__local {
     rp__page_t *cur[RP__CLASSES];     /* never NULL: &rp__empty_page when there is none */
     rp__page_t *pages[RP__CLASSES];   /* class lists (pages not marked full) */
-    _Atomic(rp__page_t *) reclaim;    /* full pages that got remote frees */
-    rp__segment_t *segs;
+    /* Full pages that got remote frees: the only field other threads write, on a line of its own. */
+    _Alignas(64) _Atomic(rp__page_t *) reclaim;
+    _Alignas(64) rp__segment_t *segs;
     rp_heap_t *heap;
     struct rp__local *next_all, *next_orphan;
     uint32_t ops;                     /* slow-path calls, to pace purging */
@@ -364,7 +370,12 @@ static inline void *rp__local_pop(rp__local_t *local, unsigned cls) {
         if (b == NULL) return NULL;
         page->local_free = NULL;
     }
-    page->free = b->next;
+    rp__block_t *next = b->next;
+    page->free = next;
+    /* The next pop of this class reads that block's link and hands the block out to be written:
+     * fetch its line now, so the miss overlaps the caller's work instead of stalling the pop
+     * (blocks freed long ago or by other threads are rarely in this core's cache). */
+    __builtin_prefetch(next, 1);
     ((uintptr_t *)b)[1] = 0; /* no longer freed */
     atomic_store_explicit(&page->used, atomic_load_explicit(&page->used, memory_order_relaxed) + 1,
                           memory_order_relaxed);
@@ -389,19 +400,32 @@ static inline void rp__free_inline(void *p) {
     if (RP_LIKELY(e != 0 && (e & RP__MAP_SPAN) == 0)) {
         rp__page_t *page = (rp__page_t *)e;
         rp__local_t *local = rp__tls_local;
-        /* page->local is never NULL, so a thread without a cache never matches */
-        if (RP_LIKELY(page->local == local && page->flags == 0 &&
-                      atomic_load_explicit(&page->partials, memory_order_relaxed) == 0)) {
-            if (RP_UNLIKELY(!rp__is_block(page, p) || rp__is_marked(p))) rp__bad_free(p, page);
-            rp__block_t *b = p;
-            if (RP__DEBUG) rp__debug_on_free(page, b);
-            rp__mark(b);
-            b->next = page->local_free;
-            page->local_free = b;
-            uint32_t used = atomic_load_explicit(&page->used, memory_order_relaxed) - 1;
-            atomic_store_explicit(&page->used, used, memory_order_relaxed);
-            if (RP_UNLIKELY(used == 0)) rp__page_retire(local, page);
-            return;
+        if (RP_LIKELY(atomic_load_explicit(&page->partials, memory_order_relaxed) == 0)) {
+            /* page->local is never NULL, so a thread without a cache never matches */
+            if (RP_LIKELY(page->local == local)) {
+                if (RP_LIKELY(page->flags == 0)) {
+                    if (RP_UNLIKELY(!rp__is_block(page, p) || rp__is_marked(p))) rp__bad_free(p, page);
+                    rp__block_t *b = p;
+                    if (RP__DEBUG) rp__debug_on_free(page, b);
+                    rp__mark(b);
+                    b->next = page->local_free;
+                    page->local_free = b;
+                    uint32_t used = atomic_load_explicit(&page->used, memory_order_relaxed) - 1;
+                    atomic_store_explicit(&page->used, used, memory_order_relaxed);
+                    if (RP_UNLIKELY(used == 0)) rp__page_retire(local, page);
+                    return;
+                }
+            } else if (RP_LIKELY(page->wipe == 0 && page->shared == 0)) {
+                /* Another thread's block: straight to the page's remote list (no errno to keep:
+                 * this path makes no call that could change it). carved is the owner's to
+                 * change, so the block check uses the fixed capacity; rp__free_remote checks
+                 * the mark and rp__page_collect the rest. */
+                size_t off = (size_t)((uint8_t *)p - page->start);
+                uint64_t idx = (uint64_t)off * page->magic >> RP__MAGIC_SHIFT;
+                if (RP_UNLIKELY(idx * page->bsize != off || idx >= page->capacity)) rp__bad_free(p, NULL);
+                rp__free_remote(page, (rp__block_t *)p);
+                return;
+            }
         }
     }
     if (p != NULL) rp__heap_free_slow(p, rp__segmap_get(p));

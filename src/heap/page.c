@@ -168,10 +168,9 @@ void *rp__page_malloc_slow(rp__local_t *local, unsigned cls, bool donated_ok) {
             page->free = page->local_free;
             page->local_free = NULL;
         }
-        if (page->free == NULL) {
-            if (page->carved < page->capacity) rp__page_extend(page);
-            else rp__page_collect(local, page);
-        }
+        /* Blocks other threads gave back first (their lines are warm somewhere), fresh ones after. */
+        if (page->free == NULL) rp__page_collect(local, page);
+        if (page->free == NULL && page->carved < page->capacity) rp__page_extend(page);
         if (page->free != NULL) {
             local->cur[cls] = page;
             return rp__local_pop(local, cls);

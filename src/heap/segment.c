@@ -435,6 +435,7 @@ rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
     page->bsize = (uint32_t)bsize;
     atomic_store_explicit(&page->partials, 0, memory_order_relaxed);
     page->wipe = (local->heap->flags & RP_HEAP_WIPE) ? 1 : 0;
+    page->shared = local->shared ? 1 : 0;
     page->flags = page->wipe ? RP__PAGE_WIPE : 0;
     atomic_store_explicit(&page->cls, (uint8_t)cls, memory_order_relaxed);
     page->slices = (uint8_t)k;
