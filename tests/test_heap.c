@@ -691,6 +691,68 @@ static void test_fork(void) {
     pthread_join(t, NULL);
 }
 
+/* After fork the caches of the parent's other threads are taken over by the child's new threads:
+ * blocks the child frees into an idle thread's pages come back to a thread of the child. */
+enum { ADOPT_N = 100 };
+static void *adopt_blocks[ADOPT_N];
+static pthread_mutex_t adopt_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t adopt_cv = PTHREAD_COND_INITIALIZER;
+static int adopt_stage;
+static bool in_donation(const void *p) {
+    const unsigned char *q = p;
+    return (q >= donated_buffer && q < donated_buffer + sizeof donated_buffer) ||
+           (q >= donated_other && q < donated_other + sizeof donated_other);
+}
+static void *adopt_owner(void *arg) {
+    (void)arg;
+    /* Blocks from the buffers test_donate gave the default heap are anyone's: not counted. */
+    for (int i = 0; i < ADOPT_N; i++) {
+        adopt_blocks[i] = rp_malloc(40);
+        if (in_donation(adopt_blocks[i])) i--;
+    }
+    pthread_mutex_lock(&adopt_mu);
+    adopt_stage = 1; /* idle (outside the allocator) until the parent has forked */
+    pthread_cond_broadcast(&adopt_cv);
+    while (adopt_stage != 2) pthread_cond_wait(&adopt_cv, &adopt_mu);
+    pthread_mutex_unlock(&adopt_mu);
+    for (int i = 0; i < ADOPT_N; i++) rp_free(adopt_blocks[i]);
+    return NULL;
+}
+static void *adopt_child_thread(void *arg) {
+    int *found = arg;
+    static void *got[4000];
+    for (int i = 0; i < 4000; i++) {
+        got[i] = rp_malloc(40);
+        for (int k = 0; k < ADOPT_N && !*found; k++) *found = got[i] == adopt_blocks[k];
+    }
+    for (int i = 0; i < 4000; i++) rp_free(got[i]);
+    return NULL;
+}
+static void test_fork_adopts_caches(void) {
+    pthread_t owner;
+    REQUIRE(pthread_create(&owner, NULL, adopt_owner, NULL) == 0);
+    pthread_mutex_lock(&adopt_mu);
+    while (adopt_stage != 1) pthread_cond_wait(&adopt_cv, &adopt_mu);
+    pthread_mutex_unlock(&adopt_mu);
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (int i = 0; i < ADOPT_N; i++) rp_free(adopt_blocks[i]); /* into the dead thread's pages */
+        int found = 0;
+        pthread_t t;
+        if (pthread_create(&t, NULL, adopt_child_thread, &found) != 0) _exit(2);
+        pthread_join(t, NULL);
+        _exit(found && rp_heap_validate(rp_heap_default()) == RP_OK ? 0 : 1);
+    }
+    int status = -1;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    pthread_mutex_lock(&adopt_mu);
+    adopt_stage = 2;
+    pthread_cond_broadcast(&adopt_cv);
+    pthread_mutex_unlock(&adopt_mu);
+    pthread_join(owner, NULL);
+}
+
 /* ---- death tests ------------------------------------------------------------------------------------ */
 
 static void die_double_free(void) {
@@ -967,6 +1029,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_stress_threads);
     RP_TEST(test_syscalls_outside_lock);
     RP_TEST(test_fork);
+    RP_TEST(test_fork_adopts_caches);
     RP_TEST(test_death);
     RP_TEST(test_corruption_message);
 #endif

@@ -72,6 +72,7 @@ static void rp__free_local(rp__local_t *local, rp__page_t *page, rp__block_t *b)
     void *p = b;
     if (!rp__is_block(page, p) || rp__is_marked(p)) rp__bad_free(p, page);
     if (RP__DEBUG) rp__debug_on_free(page, b);
+    rp__local_enter(local);
     rp__mark(b);
     b->next = page->local_free;
     page->local_free = b;
@@ -79,6 +80,7 @@ static void rp__free_local(rp__local_t *local, rp__page_t *page, rp__block_t *b)
     uint32_t used = atomic_load_explicit(&page->used, memory_order_relaxed) - 1;
     atomic_store_explicit(&page->used, used, memory_order_relaxed);
     if (used == 0) rp__page_retire(local, page);
+    rp__local_leave(local);
 }
 
 void rp__heap_free_slow(void *p, rp__span_t *span) {

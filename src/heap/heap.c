@@ -103,9 +103,18 @@ static void rp__fork_parent(void) {
 }
 
 /* In the child only the forking thread exists; locks held by others at fork time are reset.
- * Pages owned by the caches of those threads stay where they are (their frees go to the pages'
- * remote lists), as every multi-threaded allocator does after fork. */
+ * The caches of the other threads become orphans, so the child's next new threads take them over
+ * with their pages and the blocks freed into them. A cache whose thread was inside a slow path at
+ * the instant of fork (busy) may have half-changed lists: it is left alone, and its pages stay
+ * mapped and unused in the child (docs/heap.md, "Fork"). */
 static void rp__fork_child(void) {
+    for (rp__local_t *l = rp__default.locals; l != NULL; l = l->next_all) {
+        if (l->shared || l->orphan || l == rp__tls_local || atomic_load_explicit(&l->busy, memory_order_relaxed) != 0)
+            continue;
+        l->orphan = true;
+        l->next_orphan = rp__default.orphans;
+        rp__default.orphans = l;
+    }
     rp__segment_fork_reset();
     rp__partial_fork(2);
     for (rp_heap_t *h = rp__heaps; h != NULL; h = h->next_heap) rp__os_mutex_reset(&h->lock);
@@ -119,9 +128,12 @@ static void rp__thread_exit(void *value) {
     rp__local_t *local = value;
     rp__tls_local = NULL;
     rp__tls_dead = true;
+    rp__local_enter(local);
     rp__local_release(local);
+    rp__local_leave(local);
     rp_heap_t *heap = local->heap;
     rp__heap_lock(heap);
+    local->orphan = true;
     local->next_orphan = heap->orphans;
     heap->orphans = local;
     rp__heap_unlock(heap);
@@ -151,6 +163,7 @@ rp__local_t *rp__local_new(rp_heap_t *heap) {
     if (local != NULL) {
         heap->orphans = local->next_orphan;
         local->next_orphan = NULL;
+        local->orphan = false;
         return local;
     }
     void *mem = NULL;

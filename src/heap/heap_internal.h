@@ -166,8 +166,21 @@ typedef struct rp__local {
     rp_heap_t *heap;
     struct rp__local *next_all, *next_orphan;
     uint32_t ops;                     /* slow-path calls, to pace purging */
+    _Atomic uint32_t busy;            /* inside a slow path that changes the lists (for fork) */
     bool shared;                      /* used under the heap lock, not by one thread */
+    bool orphan;                      /* on heap->orphans (under the heap lock) */
 } rp__local_t;
+
+/* A thread marks its cache busy while a slow path changes its lists, so that a fork child knows
+ * which caches of threads it does not have are consistent enough to take over (heap.c,
+ * rp__fork_child). The fast paths are not marked: cut short, they leave a block counted as in use
+ * or lost from a list, which only keeps a page from being reused. */
+static inline void rp__local_enter(rp__local_t *local) {
+    atomic_fetch_add_explicit(&local->busy, 1, memory_order_seq_cst);
+}
+static inline void rp__local_leave(rp__local_t *local) {
+    atomic_fetch_sub_explicit(&local->busy, 1, memory_order_release);
+}
 
 extern rp__page_t rp__empty_page;
 

@@ -101,8 +101,7 @@ void rp__page_collect(rp__local_t *local, rp__page_t *page) {
                           memory_order_relaxed);
 }
 
-void rp__page_retire(rp__local_t *local, rp__page_t *page) {
-    if (page == local->cur[page->cls] || page->used != 0) return;
+static void rp__page_retire_now(rp__local_t *local, rp__page_t *page) {
     if (page->flags & RP__PAGE_FULL) {
         uintptr_t expect = RP__XFREE_FULL;
         /* A remote free took the mark: the page is on the reclaim stack and comes back there. */
@@ -114,6 +113,13 @@ void rp__page_retire(rp__local_t *local, rp__page_t *page) {
     int saved = rp__os_last_error();
     rp__segment_page_free(local, page);
     rp__os_set_last_error(saved);
+}
+
+void rp__page_retire(rp__local_t *local, rp__page_t *page) {
+    if (page == local->cur[page->cls] || page->used != 0) return;
+    rp__local_enter(local);
+    rp__page_retire_now(local, page);
+    rp__local_leave(local);
 }
 
 void rp__local_reclaim(rp__local_t *local) {
@@ -142,7 +148,16 @@ void rp__page_unfull(rp__local_t *local, rp__page_t *page) {
 
 /* ---- the slow path of malloc ---------------------------------------------------------------------- */
 
+static void *rp__page_malloc_slow_marked(rp__local_t *local, unsigned cls, bool donated_ok);
+
 void *rp__page_malloc_slow(rp__local_t *local, unsigned cls, bool donated_ok) {
+    rp__local_enter(local);
+    void *b = rp__page_malloc_slow_marked(local, cls, donated_ok);
+    rp__local_leave(local);
+    return b;
+}
+
+static void *rp__page_malloc_slow_marked(rp__local_t *local, unsigned cls, bool donated_ok) {
     if ((++local->ops & 255) == 0) {
         rp__local_purge(local, false);
         /* Only take the heap lock when the span cache holds something to age out. */
