@@ -354,6 +354,27 @@ static void test_partial_free(void) {
     CHECK(rp_free_part(lg, 512u << 10) == RP_OK);
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.large_blocks == 0);
 
+    /* The rule's edges (heap.h): a 200-byte request gets a 208-byte block, T = 192. */
+    size_t c200 = class_blocks(h, 200);
+    unsigned char *e = rp_heap_malloc(h, 200);
+    REQUIRE(e != NULL && rp_usable_size(e) == 208);
+    CHECK(rp_free_part(e + 192, 8) == RP_OK);  /* a kept piece starting at T: not the tail case */
+    CHECK(rp_free_part(e, 150) == RP_OK);
+    CHECK(rp_free_part(e + 150, 40) == RP_OK); /* bytes 190 and 191 still live */
+    CHECK(class_blocks(h, 200) == c200 + 1);
+    CHECK(rp_free_part(e + 190, 2) == RP_OK);  /* all of 0..199 released: the block goes back */
+    CHECK(class_blocks(h, 200) == c200);
+    e = rp_heap_malloc(h, 200);
+    REQUIRE(e != NULL);
+    CHECK(rp_free_part(e + 196, 4) == RP_OK);  /* the tail released first */
+    CHECK(rp_free_part(e, 196) == RP_OK);      /* the front completes the block */
+    CHECK(class_blocks(h, 200) == c200);
+    /* The documented early case: keep 196..199 (after T) and release the whole front first. */
+    e = rp_heap_malloc(h, 200);
+    REQUIRE(e != NULL);
+    CHECK(rp_free_part(e, 196) == RP_OK);
+    CHECK(class_blocks(h, 200) == c200); /* gone, although 196..199 were kept */
+
     /* bad input */
     unsigned char *c = rp_heap_malloc(h, 64);
     REQUIRE(c != NULL);
