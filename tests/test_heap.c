@@ -140,6 +140,19 @@ static void test_free_keeps_errno(void) {
     rp_free(q);
     rp_heap_collect(rp_heap_default(), true);
     CHECK(errno == 1234);
+    /* a first-class heap's frees (the unmapping happens after its lock) and partial frees */
+    rp_heap_t *h = rp_heap_create(NULL);
+    REQUIRE(h != NULL);
+    unsigned char *big = rp_heap_malloc(h, (size_t)80 << 20), *s = rp_heap_malloc(h, 100);
+    REQUIRE(big != NULL && s != NULL);
+    errno = 4321;
+    rp_free(big); /* too big for the span cache: unmapped at once */
+    CHECK(rp_free_part(s, 50) == RP_OK);
+    CHECK(rp_free_part(s, 0) == RP_ERR_INVALID);
+    CHECK(rp_free_part(s + 50, 50) == RP_OK);
+    CHECK(errno == 4321);
+    rp_heap_destroy(h);
+    CHECK(errno == 4321);
 }
 
 static void test_sized_free_and_in_place(void) {

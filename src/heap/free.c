@@ -225,9 +225,8 @@ static bool rp__part_block(void *p, uint8_t **block, size_t *extent, size_t *thr
     return true;
 }
 
-rp_status_t rp_free_part(void *p, size_t n) {
+static rp_status_t rp__free_part(void *p, size_t n) {
     if (p == NULL || n == 0) return rp__fail(RP_ERR_INVALID, 0, "rp_free_part: %s", p == NULL ? "NULL pointer" : "0 bytes");
-    int saved = rp__os_last_error();
     uint8_t *block;
     size_t extent, threshold;
     _Atomic int *counter;
@@ -246,7 +245,6 @@ rp_status_t rp_free_part(void *p, size_t n) {
         if (lo == 0 && hi > threshold) { /* the whole block in one piece */
             rp__os_mutex_unlock(&rp__part_lock);
             rp__free(block);
-            rp__os_set_last_error(saved);
             return RP_OK;
         }
         e = rp__meta_alloc(sizeof *e);
@@ -302,6 +300,13 @@ rp_status_t rp_free_part(void *p, size_t n) {
         rp__meta_free(e, sizeof *e);
         rp__free(block);
     }
-    rp__os_set_last_error(saved);
     return RP_OK;
+}
+
+/* Like every free, it leaves errno as it was, on errors too (a record that cannot be mapped). */
+rp_status_t rp_free_part(void *p, size_t n) {
+    int saved = rp__os_last_error();
+    rp_status_t st = rp__free_part(p, n);
+    rp__os_set_last_error(saved);
+    return st;
 }

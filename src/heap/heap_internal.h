@@ -304,7 +304,7 @@ void rp__segment_fork_reset(void);
 
 /* page.c: the slow paths of one local */
 void *rp__page_malloc_slow(rp__local_t *local, unsigned cls, bool donated_ok);
-void rp__page_collect(rp__local_t *local, rp__page_t *page);
+void rp__page_collect(rp__page_t *page);
 void rp__page_retire(rp__local_t *local, rp__page_t *page);
 void rp__local_reclaim(rp__local_t *local);
 void rp__page_unfull(rp__local_t *local, rp__page_t *page);

@@ -80,7 +80,7 @@ RP_NORETURN void rp__bad_free(const void *p, rp__page_t *page) {
 }
 
 /* Move the blocks other threads freed into the owner's list. pre: the page is not marked full. */
-void rp__page_collect(rp__local_t *local, rp__page_t *page) {
+void rp__page_collect(rp__page_t *page) {
     uintptr_t x = atomic_load_explicit(&page->xfree, memory_order_relaxed);
     if (x == 0) return;
     x = atomic_exchange_explicit(&page->xfree, 0, memory_order_acquire);
@@ -96,7 +96,6 @@ void rp__page_collect(rp__local_t *local, rp__page_t *page) {
         page->free = b;
         b = next;
     }
-    (void)local;
     atomic_store_explicit(&page->used, atomic_load_explicit(&page->used, memory_order_relaxed) - n,
                           memory_order_relaxed);
 }
@@ -131,7 +130,7 @@ void rp__local_reclaim(rp__local_t *local) {
             page->flags &= (uint8_t)~RP__PAGE_FULL;
             rp__list_push(local, page);
         }
-        rp__page_collect(local, page);
+        rp__page_collect(page);
         rp__page_retire(local, page);
         page = next;
     }
@@ -184,7 +183,7 @@ static void *rp__page_malloc_slow_marked(rp__local_t *local, unsigned cls, bool 
             page->local_free = NULL;
         }
         /* Blocks other threads gave back first (their lines are warm somewhere), fresh ones after. */
-        if (page->free == NULL) rp__page_collect(local, page);
+        if (page->free == NULL) rp__page_collect(page);
         if (page->free == NULL && page->carved < page->capacity) rp__page_extend(page);
         if (page->free != NULL) {
             local->cur[cls] = page;
@@ -224,7 +223,7 @@ void rp__local_release(rp__local_t *local) {
         local->cur[c] = &rp__empty_page;
         for (rp__page_t *page = local->pages[c], *next; page != NULL; page = next) {
             next = page->next;
-            rp__page_collect(local, page);
+            rp__page_collect(page);
             rp__page_retire(local, page);
         }
     }
