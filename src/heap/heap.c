@@ -106,7 +106,7 @@ static void rp__fork_parent(void) {
  * The caches of the other threads become orphans, so the child's next new threads take them over
  * with their pages and the blocks freed into them. A cache whose thread was inside a slow path at
  * the instant of fork (busy) may have half-changed lists: it is left alone, and its pages stay
- * mapped and unused in the child (docs/heap.md, "Fork"). */
+ * mapped and unused in the child (docs/heap.md, drop-in section). */
 static void rp__fork_child(void) {
     for (rp__local_t *l = rp__default.locals; l != NULL; l = l->next_all) {
         if (l->shared || l->orphan || l == rp__tls_local || atomic_load_explicit(&l->busy, memory_order_relaxed) != 0)
