@@ -147,7 +147,7 @@ static void rp__global_init(void) {
         rp__cookie = rp__mix((uint64_t)(uintptr_t)&stack_var ^ ((uint64_t)(uintptr_t)&rp__cookie << 17) ^
                              rp__os_clock_ms() ^ ((uint64_t)(unsigned)rp__os_getpid() << 40)) | 1;
         rp__read_env();
-        rp__default.shared = rp__local_new_locked_default();
+        rp__default.shared = rp__local_new(&rp__default, true);
         rp__key_ok = rp__os_thread_key_create(rp__thread_exit, &rp__key) == 0;
         atomic_store(&rp__init_state, 2);
         /* After the state is published: pthread_atfork may allocate. */
@@ -158,38 +158,36 @@ static void rp__global_init(void) {
     while (atomic_load(&rp__init_state) != 2 && !rp__tls_initing) rp__os_yield();
 }
 
-rp__local_t *rp__local_new(rp_heap_t *heap) {
-    rp__local_t *local = heap->orphans;
-    if (local != NULL) {
-        heap->orphans = local->next_orphan;
-        local->next_orphan = NULL;
-        local->orphan = false;
-        return local;
+rp__local_t *rp__local_new(rp_heap_t *heap, bool shared) {
+    rp__local_t *local = NULL;
+    if (!shared) {
+        rp__heap_lock(heap);
+        local = heap->orphans;
+        if (local != NULL) {
+            heap->orphans = local->next_orphan;
+            local->next_orphan = NULL;
+            local->orphan = false;
+        }
+        rp__heap_unlock(heap);
+        if (local != NULL) return local;
     }
-    void *mem = NULL;
+    void *mem = NULL; /* mapped outside the heap lock */
     if (rp__os_alloc(rp__align_up(sizeof(rp__local_t), rp__os_page_size()), &mem) != 0) return NULL;
     local = mem;
     for (unsigned c = 0; c < RP__CLASSES; c++) local->cur[c] = &rp__empty_page;
     local->heap = heap;
+    local->shared = shared;
+    rp__heap_lock(heap);
     local->next_all = heap->locals;
     heap->locals = local;
+    rp__heap_unlock(heap);
     return local;
-}
-
-rp__local_t *rp__local_new_locked_default(void) {
-    rp__heap_lock(&rp__default);
-    rp__local_t *l = rp__local_new(&rp__default);
-    if (l != NULL) l->shared = true;
-    rp__heap_unlock(&rp__default);
-    return l;
 }
 
 rp__local_t *rp__local_slow(void) {
     if (atomic_load_explicit(&rp__init_state, memory_order_acquire) != 2) rp__global_init();
     if (rp__tls_dead || rp__tls_initing) return NULL;
-    rp__heap_lock(&rp__default);
-    rp__local_t *local = rp__local_new(&rp__default);
-    rp__heap_unlock(&rp__default);
+    rp__local_t *local = rp__local_new(&rp__default, false);
     if (local == NULL) return NULL;
     rp__tls_local = local;
     if (rp__key_ok) rp__os_thread_key_set(rp__key, local);
@@ -265,13 +263,12 @@ rp_heap_t *rp_heap_create(const rp_heap_options_t *options) {
     heap->limit = o.limit == 0 ? SIZE_MAX : o.limit;
     heap->flags = o.flags;
     heap->seg_slices = RP__SEG_SLICES_SOURCE; /* small heaps, limits and locked pages favour 1 MiB */
-    heap->shared = rp__local_new(heap);
+    heap->shared = rp__local_new(heap, true);
     if (heap->shared == NULL) {
         rp__fail(RP_ERR_NOMEM, rp__os_err_nomem(), "rp_heap_create: mapping the heap's cache");
         rp__os_release(mem, rp__align_up(sizeof(rp_heap_t), rp__os_page_size()));
         return NULL;
     }
-    heap->shared->shared = true;
     rp__os_mutex_lock(&rp__heaps_lock);
     heap->next_heap = rp__heaps;
     rp__heaps = heap;

@@ -274,8 +274,9 @@ static inline unsigned rp__heap_class_slices(unsigned c) {
 /* heap.c */
 rp_heap_t *rp__heap_default(void);
 rp__local_t *rp__local_slow(void);          /* this thread's local for the default heap */
-rp__local_t *rp__local_new(rp_heap_t *heap); /* under heap->lock */
-rp__local_t *rp__local_new_locked_default(void);
+/* A cache for heap (takes heap->lock): a thread's takes an orphan if there is one; a shared one
+ * is used under the heap lock by any thread. */
+rp__local_t *rp__local_new(rp_heap_t *heap, bool shared);
 bool rp__oom(rp_heap_t *heap, size_t size); /* run the handlers: true = retry */
 void rp__heap_lock(rp_heap_t *heap);
 void rp__heap_unlock(rp_heap_t *heap);      /* then gives back the spans doomed under the lock */
