@@ -140,6 +140,19 @@ static void test_free_keeps_errno(void) {
     rp_free(q);
     rp_heap_collect(rp_heap_default(), true);
     CHECK(errno == 1234);
+    /* a first-class heap's frees (the unmapping happens after its lock) and partial frees */
+    rp_heap_t *h = rp_heap_create(NULL);
+    REQUIRE(h != NULL);
+    unsigned char *big = rp_heap_malloc(h, (size_t)80 << 20), *s = rp_heap_malloc(h, 100);
+    REQUIRE(big != NULL && s != NULL);
+    errno = 4321;
+    rp_free(big); /* too big for the span cache: unmapped at once */
+    CHECK(rp_free_part(s, 50) == RP_OK);
+    CHECK(rp_free_part(s, 0) == RP_ERR_INVALID);
+    CHECK(rp_free_part(s + 50, 50) == RP_OK);
+    CHECK(errno == 4321);
+    rp_heap_destroy(h);
+    CHECK(errno == 4321);
 }
 
 static void test_sized_free_and_in_place(void) {
@@ -353,6 +366,27 @@ static void test_partial_free(void) {
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.large_blocks == 1);
     CHECK(rp_free_part(lg, 512u << 10) == RP_OK);
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.large_blocks == 0);
+
+    /* The rule's edges (heap.h): a 200-byte request gets a 208-byte block, T = 192. */
+    size_t c200 = class_blocks(h, 200);
+    unsigned char *e = rp_heap_malloc(h, 200);
+    REQUIRE(e != NULL && rp_usable_size(e) == 208);
+    CHECK(rp_free_part(e + 192, 8) == RP_OK);  /* a kept piece starting at T: not the tail case */
+    CHECK(rp_free_part(e, 150) == RP_OK);
+    CHECK(rp_free_part(e + 150, 40) == RP_OK); /* bytes 190 and 191 still live */
+    CHECK(class_blocks(h, 200) == c200 + 1);
+    CHECK(rp_free_part(e + 190, 2) == RP_OK);  /* all of 0..199 released: the block goes back */
+    CHECK(class_blocks(h, 200) == c200);
+    e = rp_heap_malloc(h, 200);
+    REQUIRE(e != NULL);
+    CHECK(rp_free_part(e + 196, 4) == RP_OK);  /* the tail released first */
+    CHECK(rp_free_part(e, 196) == RP_OK);      /* the front completes the block */
+    CHECK(class_blocks(h, 200) == c200);
+    /* The documented early case: keep 196..199 (after T) and release the whole front first. */
+    e = rp_heap_malloc(h, 200);
+    REQUIRE(e != NULL);
+    CHECK(rp_free_part(e, 196) == RP_OK);
+    CHECK(class_blocks(h, 200) == c200); /* gone, although 196..199 were kept */
 
     /* bad input */
     unsigned char *c = rp_heap_malloc(h, 64);
@@ -585,6 +619,92 @@ static void *fork_thread(void *arg) {
     return NULL;
 }
 
+/* Syscalls outside the heap lock (design.md): a page source whose callbacks check, from another
+ * thread, that the heap's lock can be taken while they run. A callback run under the lock would
+ * keep the probe waiting; it gives up after two seconds and counts a failure. */
+static rp_heap_t *probe_heap;
+static int probe_runs, probe_blocked;
+static _Atomic int probe_done;
+static void *probe_thread(void *arg) {
+    rp_heap_stats_t st;
+    (void)rp_heap_stats(arg, &st); /* takes the heap lock */
+    atomic_store(&probe_done, 1);
+    return NULL;
+}
+static void probe_lock(void) {
+    if (probe_heap == NULL) return;
+    pthread_t t;
+    atomic_store(&probe_done, 0);
+    if (pthread_create(&t, NULL, probe_thread, probe_heap) != 0) return;
+    for (int i = 0; i < 2000 && !atomic_load(&probe_done); i++) nanosleep(&(struct timespec){0, 1000000}, NULL);
+    probe_runs++;
+    if (!atomic_load(&probe_done)) probe_blocked++;
+    pthread_detach(t); /* if it is blocked it finishes once the lock is released */
+}
+static void *probe_alloc(void *ctx, size_t len, bool *locked) {
+    (void)ctx;
+    probe_lock();
+    return rp_pages_allocate_locked(rp_pages_plain(), len, locked);
+}
+static rp_status_t probe_free(void *ctx, void *addr, size_t len) {
+    (void)ctx;
+    probe_lock();
+    return rp_pages_free_locked(rp_pages_plain(), addr, len);
+}
+
+static void test_syscalls_outside_lock(void) {
+    rp_page_allocator_t src = {"probe", probe_alloc, probe_free, fake_limit, NULL};
+    rp_heap_options_t o = {.pages = &src};
+    rp_heap_t *h = rp_heap_create(&o);
+    REQUIRE(h != NULL);
+    probe_heap = h;
+    void *small = rp_heap_malloc(h, 64);             /* a segment, mapped for the shared cache */
+    void *large = rp_heap_malloc(h, 200 * 1024);     /* a large block's span */
+    void *huge = rp_heap_malloc(h, (size_t)80 << 20); /* above the span cache's 64 MiB */
+    CHECK(small != NULL && large != NULL && huge != NULL);
+    int maps = probe_runs;
+    CHECK(maps >= 3);
+    rp_free(large); /* cached */
+    rp_free(huge);  /* too big for the cache: given back at once, after the unlock */
+    CHECK(probe_runs == maps + 1);
+    rp_heap_collect(h, true); /* the cached span goes back */
+    CHECK(probe_runs == maps + 2);
+    CHECK(probe_blocked == 0);
+    probe_heap = NULL;
+    rp_free(small);
+    CHECK(rp_heap_validate(h) == RP_OK);
+    rp_heap_destroy(h);
+    /* Give detached probes that were blocked (on failure) time to finish before the next test. */
+    nanosleep(&(struct timespec){0, 20000000}, NULL);
+
+    /* A first-class heap on OS pages purges its free slices in place, releasing its lock around
+     * madvise: the pages made meanwhile and afterwards are intact. */
+    h = rp_heap_create(NULL);
+    REQUIRE(h != NULL);
+    enum { N = 4000 };
+    static unsigned char *blocks[N];
+    for (int i = 0; i < N; i++) {
+        blocks[i] = rp_heap_malloc(h, 48 + (size_t)(i % 8) * 512);
+        REQUIRE(blocks[i] != NULL);
+        memset(blocks[i], (int)(i & 0xff), 48);
+    }
+    for (int i = 0; i < N; i += 2) rp_free(blocks[i]);
+    rp_heap_stats_t before, after;
+    CHECK(rp_heap_stats(h, &before) == RP_OK);
+    rp_heap_collect(h, true);
+    CHECK(rp_heap_stats(h, &after) == RP_OK);
+    CHECK(after.resident <= before.resident);
+    bool intact = true;
+    for (int i = 1; i < N; i += 2) intact = intact && blocks[i][0] == (unsigned char)(i & 0xff) && blocks[i][47] == (unsigned char)(i & 0xff);
+    CHECK(intact);
+    for (int i = 0; i < N; i += 2) {
+        blocks[i] = rp_heap_malloc(h, 64);
+        CHECK(blocks[i] != NULL);
+    }
+    CHECK(rp_heap_validate(h) == RP_OK);
+    rp_heap_destroy(h);
+}
+
 /* fork while other threads allocate: the child's heap works. */
 static void test_fork(void) {
     pthread_t t;
@@ -603,6 +723,74 @@ static void test_fork(void) {
         CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
     pthread_join(t, NULL);
+}
+
+/* After fork the caches of the parent's other threads are taken over by the child's new threads:
+ * blocks the child frees into an idle thread's pages come back to a thread of the child. */
+enum { ADOPT_N = 100 };
+static void *adopt_blocks[ADOPT_N];
+static pthread_mutex_t adopt_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t adopt_cv = PTHREAD_COND_INITIALIZER;
+static int adopt_stage;
+static bool in_donation(const void *p) {
+    const unsigned char *q = p;
+    return (q >= donated_buffer && q < donated_buffer + sizeof donated_buffer) ||
+           (q >= donated_other && q < donated_other + sizeof donated_other);
+}
+static void *adopt_owner(void *arg) {
+    (void)arg;
+    /* Blocks from the buffers test_donate gave the default heap are anyone's: not counted. */
+    for (int i = 0; i < ADOPT_N; i++) {
+        adopt_blocks[i] = rp_malloc(40);
+        if (in_donation(adopt_blocks[i])) i--;
+    }
+    pthread_mutex_lock(&adopt_mu);
+    adopt_stage = 1; /* idle (outside the allocator) until the parent has forked */
+    pthread_cond_broadcast(&adopt_cv);
+    while (adopt_stage != 2) pthread_cond_wait(&adopt_cv, &adopt_mu);
+    pthread_mutex_unlock(&adopt_mu);
+    for (int i = 0; i < ADOPT_N; i++) rp_free(adopt_blocks[i]);
+    return NULL;
+}
+static void *adopt_child_thread(void *arg) {
+    int *found = arg;
+    static void *got[4000];
+    for (int i = 0; i < 4000; i++) {
+        got[i] = rp_malloc(40);
+        for (int k = 0; k < ADOPT_N && !*found; k++) *found = got[i] == adopt_blocks[k];
+    }
+    for (int i = 0; i < 4000; i++) rp_free(got[i]);
+    return NULL;
+}
+static void test_fork_adopts_caches(void) {
+#if defined(__SANITIZE_THREAD__)
+    /* TSan cannot start a thread in the child of a multi-threaded fork; the plain build and the
+     * preload run of this binary cover it. */
+    fprintf(stderr, "    (not under ThreadSanitizer: no threads after a multi-threaded fork)\n");
+    return;
+#endif
+    pthread_t owner;
+    REQUIRE(pthread_create(&owner, NULL, adopt_owner, NULL) == 0);
+    pthread_mutex_lock(&adopt_mu);
+    while (adopt_stage != 1) pthread_cond_wait(&adopt_cv, &adopt_mu);
+    pthread_mutex_unlock(&adopt_mu);
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (int i = 0; i < ADOPT_N; i++) rp_free(adopt_blocks[i]); /* into the dead thread's pages */
+        int found = 0;
+        pthread_t t;
+        if (pthread_create(&t, NULL, adopt_child_thread, &found) != 0) _exit(2);
+        pthread_join(t, NULL);
+        _exit(found && rp_heap_validate(rp_heap_default()) == RP_OK ? 0 : 1);
+    }
+    int status = -1;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    pthread_mutex_lock(&adopt_mu);
+    adopt_stage = 2;
+    pthread_cond_broadcast(&adopt_cv);
+    pthread_mutex_unlock(&adopt_mu);
+    pthread_join(owner, NULL);
 }
 
 /* ---- death tests ------------------------------------------------------------------------------------ */
@@ -631,6 +819,21 @@ static void die_double_free_remote(void) {
     pthread_create(&t, NULL, free_in_thread, ps[5]);
     pthread_join(t, NULL);
     for (int i = 0; i < 100000; i++) (void)rp_malloc(48); /* the owner runs out, collects and finds it */
+}
+/* Caught at once by the freeing thread (the block already carries the freed mark). */
+static void die_double_free_remote_at_once(void) {
+    void *p = rp_malloc(48);
+    pthread_t t;
+    pthread_create(&t, NULL, free_in_thread, p);
+    pthread_join(t, NULL);
+    rp_free(p);
+}
+/* Another thread's free of an interior pointer. */
+static void die_invalid_interior_remote(void) {
+    char *p = rp_malloc(64);
+    pthread_t t;
+    pthread_create(&t, NULL, free_in_thread, p + 16);
+    pthread_join(t, NULL);
 }
 static void die_double_free_large(void) {
     void *p = rp_malloc(1u << 20);
@@ -692,6 +895,8 @@ static void test_death(void) {
     CHECK(rp_test_dies_with(die_double_free, SIGABRT));
     CHECK(rp_test_dies_with(die_double_free_later, SIGABRT));
     CHECK(rp_test_dies_with(die_double_free_remote, SIGABRT));
+    CHECK(rp_test_dies_with(die_double_free_remote_at_once, SIGABRT));
+    CHECK(rp_test_dies_with(die_invalid_interior_remote, SIGABRT));
     CHECK(rp_test_dies_with(die_double_free_large, SIGABRT));
     CHECK(rp_test_dies_with(die_invalid_stack, SIGABRT));
     CHECK(rp_test_dies_with(die_invalid_interior, SIGABRT));
@@ -862,7 +1067,9 @@ int main(int argc, char **argv) {
     RP_TEST(test_libc_api);
 #if !defined(_WIN32)
     RP_TEST(test_stress_threads);
+    RP_TEST(test_syscalls_outside_lock);
     RP_TEST(test_fork);
+    RP_TEST(test_fork_adopts_caches);
     RP_TEST(test_death);
     RP_TEST(test_corruption_message);
 #endif

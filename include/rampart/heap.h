@@ -86,11 +86,18 @@ RP_API size_t rp_usable_size(const void *p);
  * (the block is then unchanged). Shrinking always succeeds. */
 RP_API void *rp_realloc_in_place(void *p, size_t size);
 /* Partial deallocation: give back the n bytes at p, which must lie inside one live block. The
- * block returns to its heap once the released ranges form one run from its start that is longer
- * than the next smaller size class (every byte a request for this block could have used). Until
- * then the remaining bytes stay valid. Releasing a byte twice is a double free (corruption).
- * RP_ERR_INVALID for NULL / n == 0 / a range that leaves the block, RP_ERR_LIMIT when a block
- * would be cut into more than 12 separate released pieces. */
+ * heap does not store the size each block was asked for, so the block returns to its heap once
+ * the released ranges form one run [0, x) from its start with x > T, T being the largest request
+ * that would have got a smaller block: rp_usable_size(block) - 16 up to 128 bytes, the next
+ * smaller size class up to 128 KiB (at most 12.5% below), rp_usable_size - page size (and at least
+ * 128 KiB) for large blocks, rp_usable_size - 16 for blocks of a donated buffer. Until then the
+ * remaining bytes stay valid. So freeing a malloc(200) block as two 100-byte halves leaks nothing.
+ * The rule frees a block early in one case only: you keep a last piece that starts after T and
+ * release everything before it while still using it. Release such a tail piece before the front
+ * is complete (or keep one byte at or below T until the end) and the block stays live exactly as
+ * long as any piece of it. Releasing a byte twice is a double free (corruption). RP_ERR_INVALID
+ * for NULL / n == 0 / a range that leaves the block, RP_ERR_LIMIT when a block would be cut into
+ * more than 12 separate released pieces. */
 RP_API rp_status_t rp_free_part(void *p, size_t n);
 
 /* ---- any heap ------------------------------------------------------------------------------------ */

@@ -22,16 +22,15 @@ static unsigned rp__aligned_class(size_t size, size_t alignment) {
     return RP__CLASSES;
 }
 
-static void *rp__alloc_with(rp_heap_t *heap, rp__local_t *local, size_t size, size_t alignment, bool zero) {
+/* pre: a small block (rp__alloc_once sends the others to large.c before any lock is taken). */
+static void *rp__alloc_with(rp__local_t *local, size_t size, size_t alignment, bool zero) {
     void *p;
     if (alignment <= RP__GRAN) {
-        if (size > RP__SMALL_MAX) return rp__large_alloc(heap, size, alignment, zero);
         unsigned c = rp__heap_size_class(size);
         p = rp__local_pop(local, c);
         if (p == NULL) p = rp__page_malloc_slow(local, c, true);
     } else {
         unsigned c = rp__aligned_class(size, alignment);
-        if (c == RP__CLASSES) return rp__large_alloc(heap, size, alignment, zero);
         p = rp__local_pop(local, c);
         if (p == NULL) p = rp__page_malloc_slow(local, c, false);
     }
@@ -40,16 +39,16 @@ static void *rp__alloc_with(rp_heap_t *heap, rp__local_t *local, size_t size, si
 }
 
 static void *rp__alloc_once(rp_heap_t *heap, size_t size, size_t alignment, bool zero) {
-    /* Large blocks take the heap lock themselves. */
+    /* Large blocks take the heap lock themselves, and only around their bookkeeping. */
     if (alignment <= RP__GRAN ? size > RP__SMALL_MAX : rp__aligned_class(size, alignment) == RP__CLASSES)
         return rp__large_alloc(heap, size, alignment, zero);
     if (heap->is_default) {
         rp__local_t *local = rp__tls_local;
         if (local == NULL) local = rp__local_slow();
-        if (local != NULL) return rp__alloc_with(heap, local, size, alignment, zero);
+        if (local != NULL) return rp__alloc_with(local, size, alignment, zero);
     }
     rp__heap_lock(heap);
-    void *p = rp__alloc_with(heap, heap->shared, size, alignment, zero);
+    void *p = rp__alloc_with(heap->shared, size, alignment, zero);
     rp__heap_unlock(heap);
     return p;
 }

@@ -44,14 +44,15 @@ static void rp__free_segment(void *p, rp__segment_t *seg) {
     rp__page_t *page = seg->slice_page[(size_t)((uint8_t *)p - seg->span.base) >> RP__SLICE_SHIFT];
     if (page == NULL || (uint8_t *)p < page->start) rp__bad_free(p, page);
     size_t off = (size_t)((uint8_t *)p - page->start);
-    if (((uint64_t)off * page->magic >> RP__MAGIC_SHIFT) * page->bsize != off) rp__bad_free(p, page);
+    uint64_t idx = (uint64_t)off * page->magic >> RP__MAGIC_SHIFT;
+    if (idx * page->bsize != off || idx >= page->capacity) rp__bad_free(p, page);
     if (atomic_load_explicit(&page->partials, memory_order_relaxed) != 0 && rp__partial_has(p))
         rp__corrupt("double free (part of this block was already released with rp_free_part)", p);
     if (rp__is_marked(p)) rp__corrupt("double free", p);
     if (page->wipe) rp_memzero(p, page->bsize);
     rp__block_t *b = p;
     rp__local_t *local = rp__tls_local;
-    if (page->local->shared) {
+    if (page->shared) {
         /* A first-class heap: its one cache is used under the heap lock, so free into it directly
          * (the block is reusable at once and the counts are exact). */
         rp_heap_t *heap = page->local->heap;
@@ -71,6 +72,7 @@ static void rp__free_local(rp__local_t *local, rp__page_t *page, rp__block_t *b)
     void *p = b;
     if (!rp__is_block(page, p) || rp__is_marked(p)) rp__bad_free(p, page);
     if (RP__DEBUG) rp__debug_on_free(page, b);
+    rp__local_enter(local);
     rp__mark(b);
     b->next = page->local_free;
     page->local_free = b;
@@ -78,6 +80,7 @@ static void rp__free_local(rp__local_t *local, rp__page_t *page, rp__block_t *b)
     uint32_t used = atomic_load_explicit(&page->used, memory_order_relaxed) - 1;
     atomic_store_explicit(&page->used, used, memory_order_relaxed);
     if (used == 0) rp__page_retire(local, page);
+    rp__local_leave(local);
 }
 
 void rp__heap_free_slow(void *p, rp__span_t *span) {
@@ -222,9 +225,8 @@ static bool rp__part_block(void *p, uint8_t **block, size_t *extent, size_t *thr
     return true;
 }
 
-rp_status_t rp_free_part(void *p, size_t n) {
+static rp_status_t rp__free_part(void *p, size_t n) {
     if (p == NULL || n == 0) return rp__fail(RP_ERR_INVALID, 0, "rp_free_part: %s", p == NULL ? "NULL pointer" : "0 bytes");
-    int saved = rp__os_last_error();
     uint8_t *block;
     size_t extent, threshold;
     _Atomic int *counter;
@@ -243,7 +245,6 @@ rp_status_t rp_free_part(void *p, size_t n) {
         if (lo == 0 && hi > threshold) { /* the whole block in one piece */
             rp__os_mutex_unlock(&rp__part_lock);
             rp__free(block);
-            rp__os_set_last_error(saved);
             return RP_OK;
         }
         e = rp__meta_alloc(sizeof *e);
@@ -299,6 +300,13 @@ rp_status_t rp_free_part(void *p, size_t n) {
         rp__meta_free(e, sizeof *e);
         rp__free(block);
     }
-    rp__os_set_last_error(saved);
     return RP_OK;
+}
+
+/* Like every free, it leaves errno as it was, on errors too (a record that cannot be mapped). */
+rp_status_t rp_free_part(void *p, size_t n) {
+    int saved = rp__os_last_error();
+    rp_status_t st = rp__free_part(p, n);
+    rp__os_set_last_error(saved);
+    return st;
 }

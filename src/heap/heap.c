@@ -41,7 +41,11 @@ static rp_heap_t *rp__heaps; /* first-class heaps, for fork */
 static rp__os_mutex_t rp__heaps_lock = RP__OS_MUTEX_INIT;
 
 void rp__heap_lock(rp_heap_t *heap) { rp__os_mutex_lock(&heap->lock); }
-void rp__heap_unlock(rp_heap_t *heap) { rp__os_mutex_unlock(&heap->lock); }
+void rp__heap_unlock(rp_heap_t *heap) {
+    rp__os_mutex_unlock(&heap->lock);
+    /* Spans given back under the lock are unmapped here, after it (syscalls outside locks). */
+    if (atomic_load_explicit(&heap->doomed, memory_order_relaxed) != NULL) rp__span_flush(heap);
+}
 
 /* ---- options ------------------------------------------------------------------------------------- */
 
@@ -84,27 +88,33 @@ static void rp__read_env(void) {
 
 static void rp__fork_prepare(void) {
     rp__os_mutex_lock(&rp__heaps_lock);
-    rp__heap_lock(&rp__default);
-    for (rp_heap_t *h = rp__heaps; h != NULL; h = h->next_heap) rp__heap_lock(h);
+    rp__os_mutex_lock(&rp__default.lock);
+    for (rp_heap_t *h = rp__heaps; h != NULL; h = h->next_heap) rp__os_mutex_lock(&h->lock);
     rp__partial_fork(0);
     rp__segment_fork_lock(true);
-    rp__segmap_fork(0);
 }
 
 static void rp__fork_parent(void) {
-    rp__segmap_fork(1);
     rp__segment_fork_lock(false);
     rp__partial_fork(1);
-    for (rp_heap_t *h = rp__heaps; h != NULL; h = h->next_heap) rp__heap_unlock(h);
-    rp__heap_unlock(&rp__default);
+    for (rp_heap_t *h = rp__heaps; h != NULL; h = h->next_heap) rp__os_mutex_unlock(&h->lock);
+    rp__os_mutex_unlock(&rp__default.lock);
     rp__os_mutex_unlock(&rp__heaps_lock);
 }
 
 /* In the child only the forking thread exists; locks held by others at fork time are reset.
- * Pages owned by the caches of those threads stay where they are (their frees go to the pages'
- * remote lists), as every multi-threaded allocator does after fork. */
+ * The caches of the other threads become orphans, so the child's next new threads take them over
+ * with their pages and the blocks freed into them. A cache whose thread was inside a slow path at
+ * the instant of fork (busy) may have half-changed lists: it is left alone, and its pages stay
+ * mapped and unused in the child (docs/heap.md, drop-in section). */
 static void rp__fork_child(void) {
-    rp__segmap_fork(2);
+    for (rp__local_t *l = rp__default.locals; l != NULL; l = l->next_all) {
+        if (l->shared || l->orphan || l == rp__tls_local || atomic_load_explicit(&l->busy, memory_order_relaxed) != 0)
+            continue;
+        l->orphan = true;
+        l->next_orphan = rp__default.orphans;
+        rp__default.orphans = l;
+    }
     rp__segment_fork_reset();
     rp__partial_fork(2);
     for (rp_heap_t *h = rp__heaps; h != NULL; h = h->next_heap) rp__os_mutex_reset(&h->lock);
@@ -118,9 +128,12 @@ static void rp__thread_exit(void *value) {
     rp__local_t *local = value;
     rp__tls_local = NULL;
     rp__tls_dead = true;
+    rp__local_enter(local);
     rp__local_release(local);
+    rp__local_leave(local);
     rp_heap_t *heap = local->heap;
     rp__heap_lock(heap);
+    local->orphan = true;
     local->next_orphan = heap->orphans;
     heap->orphans = local;
     rp__heap_unlock(heap);
@@ -134,7 +147,7 @@ static void rp__global_init(void) {
         rp__cookie = rp__mix((uint64_t)(uintptr_t)&stack_var ^ ((uint64_t)(uintptr_t)&rp__cookie << 17) ^
                              rp__os_clock_ms() ^ ((uint64_t)(unsigned)rp__os_getpid() << 40)) | 1;
         rp__read_env();
-        rp__default.shared = rp__local_new_locked_default();
+        rp__default.shared = rp__local_new(&rp__default, true);
         rp__key_ok = rp__os_thread_key_create(rp__thread_exit, &rp__key) == 0;
         atomic_store(&rp__init_state, 2);
         /* After the state is published: pthread_atfork may allocate. */
@@ -145,37 +158,36 @@ static void rp__global_init(void) {
     while (atomic_load(&rp__init_state) != 2 && !rp__tls_initing) rp__os_yield();
 }
 
-rp__local_t *rp__local_new(rp_heap_t *heap) {
-    rp__local_t *local = heap->orphans;
-    if (local != NULL) {
-        heap->orphans = local->next_orphan;
-        local->next_orphan = NULL;
-        return local;
+rp__local_t *rp__local_new(rp_heap_t *heap, bool shared) {
+    rp__local_t *local = NULL;
+    if (!shared) {
+        rp__heap_lock(heap);
+        local = heap->orphans;
+        if (local != NULL) {
+            heap->orphans = local->next_orphan;
+            local->next_orphan = NULL;
+            local->orphan = false;
+        }
+        rp__heap_unlock(heap);
+        if (local != NULL) return local;
     }
-    void *mem = NULL;
+    void *mem = NULL; /* mapped outside the heap lock */
     if (rp__os_alloc(rp__align_up(sizeof(rp__local_t), rp__os_page_size()), &mem) != 0) return NULL;
     local = mem;
     for (unsigned c = 0; c < RP__CLASSES; c++) local->cur[c] = &rp__empty_page;
     local->heap = heap;
+    local->shared = shared;
+    rp__heap_lock(heap);
     local->next_all = heap->locals;
     heap->locals = local;
+    rp__heap_unlock(heap);
     return local;
-}
-
-rp__local_t *rp__local_new_locked_default(void) {
-    rp__heap_lock(&rp__default);
-    rp__local_t *l = rp__local_new(&rp__default);
-    if (l != NULL) l->shared = true;
-    rp__heap_unlock(&rp__default);
-    return l;
 }
 
 rp__local_t *rp__local_slow(void) {
     if (atomic_load_explicit(&rp__init_state, memory_order_acquire) != 2) rp__global_init();
     if (rp__tls_dead || rp__tls_initing) return NULL;
-    rp__heap_lock(&rp__default);
-    rp__local_t *local = rp__local_new(&rp__default);
-    rp__heap_unlock(&rp__default);
+    rp__local_t *local = rp__local_new(&rp__default, false);
     if (local == NULL) return NULL;
     rp__tls_local = local;
     if (rp__key_ok) rp__os_thread_key_set(rp__key, local);
@@ -251,13 +263,12 @@ rp_heap_t *rp_heap_create(const rp_heap_options_t *options) {
     heap->limit = o.limit == 0 ? SIZE_MAX : o.limit;
     heap->flags = o.flags;
     heap->seg_slices = RP__SEG_SLICES_SOURCE; /* small heaps, limits and locked pages favour 1 MiB */
-    heap->shared = rp__local_new(heap);
+    heap->shared = rp__local_new(heap, true);
     if (heap->shared == NULL) {
         rp__fail(RP_ERR_NOMEM, rp__os_err_nomem(), "rp_heap_create: mapping the heap's cache");
         rp__os_release(mem, rp__align_up(sizeof(rp_heap_t), rp__os_page_size()));
         return NULL;
     }
-    heap->shared->shared = true;
     rp__os_mutex_lock(&rp__heaps_lock);
     heap->next_heap = rp__heaps;
     rp__heaps = heap;
@@ -277,16 +288,17 @@ void rp_heap_destroy(rp_heap_t *heap) {
     }
     rp__os_mutex_unlock(&rp__heaps_lock);
     rp__partial_forget_heap(heap);
-    rp__heap_lock(heap);
+    /* No other thread may use the heap any more (the API's contract), so its lock is not taken:
+     * the spans go back to the source without holding anything. */
     rp__segment_destroy_all(heap);
     rp__large_destroy_all(heap);
     rp__donated_destroy_all(heap);
     rp__cache_purge(heap, true);
+    rp__span_flush(heap);
     for (rp__local_t *l = heap->locals, *next; l != NULL; l = next) {
         next = l->next_all;
         rp__os_release(l, rp__align_up(sizeof(rp__local_t), rp__os_page_size()));
     }
-    rp__heap_unlock(heap);
     rp__os_release(heap, rp__align_up(sizeof(rp_heap_t), rp__os_page_size()));
     rp__os_set_last_error(saved);
 }

@@ -69,8 +69,6 @@ typedef struct rp__span {
 int rp__segmap_set(const void *base, size_t size, rp__span_t *span);
 /* Whether any 4 KiB granule of the range is already mapped to a span. */
 bool rp__segmap_any(const void *base, size_t size);
-/* Fork hooks: 0 = lock before fork, 1 = unlock in the parent, 2 = reset in the child. */
-void rp__segmap_fork(int phase);
 
 #define RP__MAP_L1_BITS 18                    /* 48-bit addresses: 18 + 18 + 12 */
 #define RP__MAP_L2_BITS 18
@@ -110,35 +108,40 @@ struct rp__segment;
 #define RP__PAGE_WIPE 1u  /* RP_HEAP_WIPE */
 #define RP__PAGE_FULL 2u  /* marked full (RP__XFREE_FULL), on no list of the owner */
 
+/* Three cache lines, split by who writes them, so that a thread freeing into another thread's
+ * page never reads a line its owner is writing (each such read costs the owner a miss on its next
+ * malloc or free there). */
 typedef struct rp__page {
-    /* First cache line: everything the malloc and free fast paths touch. */
-    rp__block_t *free;            /* owner's free list: malloc pops here */
-    rp__block_t *local_free;      /* owner's frees go here, and become the free list when it is
-                                     empty (free-list sharding: allocation walks a page's blocks
-                                     in order instead of bouncing between recently freed ones) */
+    /* Line 1: fixed while the page is in use (or written rarely); read by the owner's fast paths
+     * and by other threads' frees. */
     struct rp__local *local;
     uint8_t *start;
     uint64_t magic;
+    struct rp__segment *seg;
+    uint32_t bsize;
+    uint32_t capacity;
+    _Atomic int partials;         /* blocks of this page with a partial-release record */
+    uint8_t wipe;                 /* RP_HEAP_WIPE */
+    uint8_t shared;               /* the owner is a shared local: frees take the heap lock */
+    _Atomic uint8_t cls;          /* cls and in_use: written when the page is made, read by stats */
+    _Atomic uint8_t in_use;
+    uint8_t slices;
+    uint8_t purged;               /* the slices were purged since last in use */
+    /* Line 2: written by the owner only. */
+    _Alignas(64) rp__block_t *free; /* owner's free list: malloc pops here */
+    rp__block_t *local_free;      /* owner's frees go here, and become the free list when it is
+                                     empty (free-list sharding: allocation walks a page's blocks
+                                     in order instead of bouncing between recently freed ones) */
     _Atomic uint32_t used;        /* blocks out, including remote frees not yet collected;
                                      written by the owner only (relaxed), read by rp_heap_stats */
-    uint32_t bsize;
     uint32_t carved;
-    _Atomic int partials;         /* blocks of this page with a partial-release record */
     uint8_t flags;                /* RP__PAGE_WIPE | RP__PAGE_FULL: the owner's frees take the slow path */
-    uint8_t wipe;                 /* RP_HEAP_WIPE, fixed while the page is in use (other threads read it) */
-    _Atomic uint8_t cls;          /* cls and in_use: written when the page is made, read by stats */
-    uint8_t slices;
-    _Atomic uint8_t in_use;
-    uint8_t purged;               /* the slices were purged since last in use */
-    /* Second line: the rest, and the remote free list (so other threads' CAS does not bounce the
-     * owner's hot line). */
-    _Alignas(64) uint32_t capacity;
-    struct rp__segment *seg;
     struct rp__page *next, *prev; /* the owner's class list */
+    /* Line 3: written by other threads: the remote free list and the hand-back link. */
+    _Alignas(64) _Atomic uintptr_t xfree;
     struct rp__page *reclaim_next;
-    _Atomic uintptr_t xfree;
 } rp__page_t;
-_Static_assert(sizeof(rp__page_t) == 128, "a page descriptor is two cache lines");
+_Static_assert(sizeof(rp__page_t) == 192, "a page descriptor is three cache lines");
 
 typedef struct rp__segment {
     rp__span_t span;
@@ -157,13 +160,27 @@ typedef struct rp__segment {
 typedef struct rp__local {
     rp__page_t *cur[RP__CLASSES];     /* never NULL: &rp__empty_page when there is none */
     rp__page_t *pages[RP__CLASSES];   /* class lists (pages not marked full) */
-    _Atomic(rp__page_t *) reclaim;    /* full pages that got remote frees */
-    rp__segment_t *segs;
+    /* Full pages that got remote frees: the only field other threads write, on a line of its own. */
+    _Alignas(64) _Atomic(rp__page_t *) reclaim;
+    _Alignas(64) rp__segment_t *segs;
     rp_heap_t *heap;
     struct rp__local *next_all, *next_orphan;
     uint32_t ops;                     /* slow-path calls, to pace purging */
+    _Atomic uint32_t busy;            /* inside a slow path that changes the lists (for fork) */
     bool shared;                      /* used under the heap lock, not by one thread */
+    bool orphan;                      /* on heap->orphans (under the heap lock) */
 } rp__local_t;
+
+/* A thread marks its cache busy while a slow path changes its lists, so that a fork child knows
+ * which caches of threads it does not have are consistent enough to take over (heap.c,
+ * rp__fork_child). The fast paths are not marked: cut short, they leave a block counted as in use
+ * or lost from a list, which only keeps a page from being reused. */
+static inline void rp__local_enter(rp__local_t *local) {
+    atomic_fetch_add_explicit(&local->busy, 1, memory_order_seq_cst);
+}
+static inline void rp__local_leave(rp__local_t *local) {
+    atomic_fetch_sub_explicit(&local->busy, 1, memory_order_release);
+}
 
 extern rp__page_t rp__empty_page;
 
@@ -219,6 +236,7 @@ struct rp_heap {
     rp__donated_t *donated;
     rp__span_cached_t cache[RP__CACHE_SLOTS];
     unsigned ncache;
+    _Atomic(struct rp__doomed *) doomed; /* spans to give back once the lock is released */
     struct rp_heap *next_heap;
     _Atomic size_t mapped, decommitted, cached, large_bytes, large_count, donated_bytes, purges, unlocked;
 };
@@ -256,20 +274,25 @@ static inline unsigned rp__heap_class_slices(unsigned c) {
 /* heap.c */
 rp_heap_t *rp__heap_default(void);
 rp__local_t *rp__local_slow(void);          /* this thread's local for the default heap */
-rp__local_t *rp__local_new(rp_heap_t *heap); /* under heap->lock */
-rp__local_t *rp__local_new_locked_default(void);
+/* A cache for heap (takes heap->lock): a thread's takes an orphan if there is one; a shared one
+ * is used under the heap lock by any thread. */
+rp__local_t *rp__local_new(rp_heap_t *heap, bool shared);
 bool rp__oom(rp_heap_t *heap, size_t size); /* run the handlers: true = retry */
 void rp__heap_lock(rp_heap_t *heap);
-void rp__heap_unlock(rp_heap_t *heap);
+void rp__heap_unlock(rp_heap_t *heap);      /* then gives back the spans doomed under the lock */
 
 /* segment.c: memory from the page source, the span cache, purging, descriptors */
-/* Under heap->lock. large: NULL for a segment (a cached large descriptor is dropped), else it
- * receives the cached span's descriptor, or NULL. */
+/* pre: heap->lock NOT held (it is taken for the cache and the reservation, and released before
+ * any mapping). large: NULL for a segment (a cached large descriptor is dropped), else it
+ * receives the cached span's descriptor, or NULL. fresh: the span comes zeroed from the source. */
 void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh, struct rp__large **large);
-/* Under heap->lock: cache the span (with its large descriptor, which stays in the segment map). */
+/* Under heap->lock: cache the span (with its large descriptor, which stays in the segment map);
+ * spans pushed out of the cache are given back at the unlock. */
 void rp__span_release(rp_heap_t *heap, void *base, size_t size, struct rp__large *large);
 void rp__span_return(rp_heap_t *heap, void *base, size_t size);   /* give back to the source now */
-void rp__cache_purge(rp_heap_t *heap, bool force);                /* under heap->lock */
+void rp__span_flush(rp_heap_t *heap);      /* give back the doomed spans (no lock needed) */
+/* Under heap->lock: cached spans past the delay (all if force) are given back at the unlock. */
+void rp__cache_purge(rp_heap_t *heap, bool force);
 rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls);
 void rp__segment_page_free(rp__local_t *local, rp__page_t *page);
 void rp__segment_release(rp__local_t *local, rp__segment_t *seg); /* an empty segment to the cache */
@@ -282,7 +305,7 @@ void rp__segment_fork_reset(void);
 
 /* page.c: the slow paths of one local */
 void *rp__page_malloc_slow(rp__local_t *local, unsigned cls, bool donated_ok);
-void rp__page_collect(rp__local_t *local, rp__page_t *page);
+void rp__page_collect(rp__page_t *page);
 void rp__page_retire(rp__local_t *local, rp__page_t *page);
 void rp__local_reclaim(rp__local_t *local);
 void rp__page_unfull(rp__local_t *local, rp__page_t *page);
@@ -361,7 +384,12 @@ static inline void *rp__local_pop(rp__local_t *local, unsigned cls) {
         if (b == NULL) return NULL;
         page->local_free = NULL;
     }
-    page->free = b->next;
+    rp__block_t *next = b->next;
+    page->free = next;
+    /* The next pop of this class reads that block's link and hands the block out to be written:
+     * fetch its line now, so the miss overlaps the caller's work instead of stalling the pop
+     * (blocks freed long ago or by other threads are rarely in this core's cache). */
+    __builtin_prefetch(next, 1);
     ((uintptr_t *)b)[1] = 0; /* no longer freed */
     atomic_store_explicit(&page->used, atomic_load_explicit(&page->used, memory_order_relaxed) + 1,
                           memory_order_relaxed);
@@ -386,19 +414,32 @@ static inline void rp__free_inline(void *p) {
     if (RP_LIKELY(e != 0 && (e & RP__MAP_SPAN) == 0)) {
         rp__page_t *page = (rp__page_t *)e;
         rp__local_t *local = rp__tls_local;
-        /* page->local is never NULL, so a thread without a cache never matches */
-        if (RP_LIKELY(page->local == local && page->flags == 0 &&
-                      atomic_load_explicit(&page->partials, memory_order_relaxed) == 0)) {
-            if (RP_UNLIKELY(!rp__is_block(page, p) || rp__is_marked(p))) rp__bad_free(p, page);
-            rp__block_t *b = p;
-            if (RP__DEBUG) rp__debug_on_free(page, b);
-            rp__mark(b);
-            b->next = page->local_free;
-            page->local_free = b;
-            uint32_t used = atomic_load_explicit(&page->used, memory_order_relaxed) - 1;
-            atomic_store_explicit(&page->used, used, memory_order_relaxed);
-            if (RP_UNLIKELY(used == 0)) rp__page_retire(local, page);
-            return;
+        if (RP_LIKELY(atomic_load_explicit(&page->partials, memory_order_relaxed) == 0)) {
+            /* page->local is never NULL, so a thread without a cache never matches */
+            if (RP_LIKELY(page->local == local)) {
+                if (RP_LIKELY(page->flags == 0)) {
+                    if (RP_UNLIKELY(!rp__is_block(page, p) || rp__is_marked(p))) rp__bad_free(p, page);
+                    rp__block_t *b = p;
+                    if (RP__DEBUG) rp__debug_on_free(page, b);
+                    rp__mark(b);
+                    b->next = page->local_free;
+                    page->local_free = b;
+                    uint32_t used = atomic_load_explicit(&page->used, memory_order_relaxed) - 1;
+                    atomic_store_explicit(&page->used, used, memory_order_relaxed);
+                    if (RP_UNLIKELY(used == 0)) rp__page_retire(local, page);
+                    return;
+                }
+            } else if (RP_LIKELY(page->wipe == 0 && page->shared == 0)) {
+                /* Another thread's block: straight to the page's remote list (no errno to keep:
+                 * this path makes no call that could change it). carved is the owner's to
+                 * change, so the block check uses the fixed capacity; rp__free_remote checks
+                 * the mark and rp__page_collect the rest. */
+                size_t off = (size_t)((uint8_t *)p - page->start);
+                uint64_t idx = (uint64_t)off * page->magic >> RP__MAGIC_SHIFT;
+                if (RP_UNLIKELY(idx * page->bsize != off || idx >= page->capacity)) rp__bad_free(p, NULL);
+                rp__free_remote(page, (rp__block_t *)p);
+                return;
+            }
         }
     }
     if (p != NULL) rp__heap_free_slow(p, rp__segmap_get(p));

@@ -20,34 +20,34 @@ void *rp__large_alloc(rp_heap_t *heap, size_t size, size_t alignment, bool zero)
     bool fresh = false;
     rp__large_t *lg = NULL;
     uint8_t *block = NULL;
-    rp__heap_lock(heap);
+    /* Mapped and registered without the heap lock; only the list link is made under it. */
     uint8_t *base = rp__span_acquire(heap, need, &got, &fresh, &lg);
-    if (base != NULL) {
-        bool mapped = lg != NULL; /* a cached descriptor is still in the segment map */
-        if (lg == NULL) lg = rp__meta_alloc(sizeof *lg);
-        if (lg == NULL) {
-            rp__fail(RP_ERR_NOMEM, rp__os_err_nomem(), "heap: no memory for a large block's descriptor");
-        } else {
-            lg->span = (rp__span_t){RP__SPAN_LARGE, base, got, heap};
-            if (!mapped && rp__segmap_set(base, got, &lg->span) != 0) {
-                rp__segmap_set(base, got, NULL);
-                rp__meta_free(lg, sizeof *lg);
-                lg = NULL;
-            }
+    if (base == NULL) return NULL;
+    bool mapped = lg != NULL; /* a cached descriptor is still in the segment map */
+    if (lg == NULL) lg = rp__meta_alloc(sizeof *lg);
+    if (lg == NULL) {
+        rp__fail(RP_ERR_NOMEM, rp__os_err_nomem(), "heap: no memory for a large block's descriptor");
+    } else {
+        lg->span = (rp__span_t){RP__SPAN_LARGE, base, got, heap};
+        if (!mapped && rp__segmap_set(base, got, &lg->span) != 0) {
+            rp__segmap_set(base, got, NULL);
+            rp__meta_free(lg, sizeof *lg);
+            lg = NULL;
         }
-        if (lg == NULL) {
-            rp__span_release(heap, base, got, NULL);
-        } else {
-            block = (uint8_t *)rp__align_up((uintptr_t)base, alignment > RP__GRAN ? alignment : RP__GRAN);
-            lg->block = block;
-            lg->usable = (size_t)(base + got - block);
-            lg->prev = NULL;
-            lg->next = heap->large;
-            if (heap->large) heap->large->prev = lg;
-            heap->large = lg;
-            atomic_fetch_add(&heap->large_bytes, got);
-            atomic_fetch_add(&heap->large_count, 1);
-        }
+    }
+    rp__heap_lock(heap);
+    if (lg == NULL) {
+        rp__span_release(heap, base, got, NULL);
+    } else {
+        block = (uint8_t *)rp__align_up((uintptr_t)base, alignment > RP__GRAN ? alignment : RP__GRAN);
+        lg->block = block;
+        lg->usable = (size_t)(base + got - block);
+        lg->prev = NULL;
+        lg->next = heap->large;
+        if (heap->large) heap->large->prev = lg;
+        heap->large = lg;
+        atomic_fetch_add(&heap->large_bytes, got);
+        atomic_fetch_add(&heap->large_count, 1);
     }
     rp__heap_unlock(heap);
     if (block != NULL && zero && !fresh) memset(block, 0, size);

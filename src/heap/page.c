@@ -80,7 +80,7 @@ RP_NORETURN void rp__bad_free(const void *p, rp__page_t *page) {
 }
 
 /* Move the blocks other threads freed into the owner's list. pre: the page is not marked full. */
-void rp__page_collect(rp__local_t *local, rp__page_t *page) {
+void rp__page_collect(rp__page_t *page) {
     uintptr_t x = atomic_load_explicit(&page->xfree, memory_order_relaxed);
     if (x == 0) return;
     x = atomic_exchange_explicit(&page->xfree, 0, memory_order_acquire);
@@ -96,13 +96,11 @@ void rp__page_collect(rp__local_t *local, rp__page_t *page) {
         page->free = b;
         b = next;
     }
-    (void)local;
     atomic_store_explicit(&page->used, atomic_load_explicit(&page->used, memory_order_relaxed) - n,
                           memory_order_relaxed);
 }
 
-void rp__page_retire(rp__local_t *local, rp__page_t *page) {
-    if (page == local->cur[page->cls] || page->used != 0) return;
+static void rp__page_retire_now(rp__local_t *local, rp__page_t *page) {
     if (page->flags & RP__PAGE_FULL) {
         uintptr_t expect = RP__XFREE_FULL;
         /* A remote free took the mark: the page is on the reclaim stack and comes back there. */
@@ -116,6 +114,13 @@ void rp__page_retire(rp__local_t *local, rp__page_t *page) {
     rp__os_set_last_error(saved);
 }
 
+void rp__page_retire(rp__local_t *local, rp__page_t *page) {
+    if (page == local->cur[page->cls] || page->used != 0) return;
+    rp__local_enter(local);
+    rp__page_retire_now(local, page);
+    rp__local_leave(local);
+}
+
 void rp__local_reclaim(rp__local_t *local) {
     if (atomic_load_explicit(&local->reclaim, memory_order_relaxed) == NULL) return;
     rp__page_t *page = atomic_exchange_explicit(&local->reclaim, NULL, memory_order_acquire);
@@ -125,7 +130,7 @@ void rp__local_reclaim(rp__local_t *local) {
             page->flags &= (uint8_t)~RP__PAGE_FULL;
             rp__list_push(local, page);
         }
-        rp__page_collect(local, page);
+        rp__page_collect(page);
         rp__page_retire(local, page);
         page = next;
     }
@@ -142,7 +147,16 @@ void rp__page_unfull(rp__local_t *local, rp__page_t *page) {
 
 /* ---- the slow path of malloc ---------------------------------------------------------------------- */
 
+static void *rp__page_malloc_slow_marked(rp__local_t *local, unsigned cls, bool donated_ok);
+
 void *rp__page_malloc_slow(rp__local_t *local, unsigned cls, bool donated_ok) {
+    rp__local_enter(local);
+    void *b = rp__page_malloc_slow_marked(local, cls, donated_ok);
+    rp__local_leave(local);
+    return b;
+}
+
+static void *rp__page_malloc_slow_marked(rp__local_t *local, unsigned cls, bool donated_ok) {
     if ((++local->ops & 255) == 0) {
         rp__local_purge(local, false);
         /* Only take the heap lock when the span cache holds something to age out. */
@@ -168,10 +182,9 @@ void *rp__page_malloc_slow(rp__local_t *local, unsigned cls, bool donated_ok) {
             page->free = page->local_free;
             page->local_free = NULL;
         }
-        if (page->free == NULL) {
-            if (page->carved < page->capacity) rp__page_extend(page);
-            else rp__page_collect(local, page);
-        }
+        /* Blocks other threads gave back first (their lines are warm somewhere), fresh ones after. */
+        if (page->free == NULL) rp__page_collect(page);
+        if (page->free == NULL && page->carved < page->capacity) rp__page_extend(page);
         if (page->free != NULL) {
             local->cur[cls] = page;
             return rp__local_pop(local, cls);
@@ -210,7 +223,7 @@ void rp__local_release(rp__local_t *local) {
         local->cur[c] = &rp__empty_page;
         for (rp__page_t *page = local->pages[c], *next; page != NULL; page = next) {
             next = page->next;
-            rp__page_collect(local, page);
+            rp__page_collect(page);
             rp__page_retire(local, page);
         }
     }

@@ -5,12 +5,11 @@
  * the touched part becomes resident: 8 KiB per 4 MiB segment). A lookup is two dependent loads and
  * never touches the address itself, so rp_free of a pointer the heap never handed out (a stack
  * address, an unmapped one, memory of another allocator) is recognised instead of crashing.
- * Writers (span registration) hold one lock for leaf creation only; entries are atomic.
+ * Entries are atomic and leaves are installed with a compare-and-swap: no lock.
  */
 #include "heap/heap_internal.h"
 
 _Atomic(rp__segmap_leaf_t *) rp__segmap_root[(size_t)1 << RP__MAP_L1_BITS];
-static rp__os_mutex_t rp__segmap_lock = RP__OS_MUTEX_INIT;
 
 #define RP__MAP_L2_MASK (((size_t)1 << RP__MAP_L2_BITS) - 1)
 
@@ -18,18 +17,16 @@ static rp__segmap_leaf_t *rp__segmap_leaf(uintptr_t a, bool create, int *err) {
     size_t top = a >> (RP__MAP_L2_BITS + RP__MAP_SHIFT);
     rp__segmap_leaf_t *leaf = atomic_load_explicit(&rp__segmap_root[top], memory_order_acquire);
     if (leaf != NULL || !create) return leaf;
-    rp__os_mutex_lock(&rp__segmap_lock);
-    leaf = atomic_load_explicit(&rp__segmap_root[top], memory_order_acquire);
-    if (leaf == NULL) {
-        void *fresh = NULL;
-        *err = rp__os_alloc(sizeof(rp__segmap_leaf_t), &fresh);
-        if (*err == 0) {
-            leaf = fresh;
-            atomic_store_explicit(&rp__segmap_root[top], leaf, memory_order_release);
-        }
-    }
-    rp__os_mutex_unlock(&rp__segmap_lock);
-    return leaf;
+    /* Map the leaf outside any lock; the first to install one wins, the loser gives its back. */
+    void *fresh = NULL;
+    *err = rp__os_alloc(sizeof(rp__segmap_leaf_t), &fresh);
+    if (*err != 0) return NULL;
+    rp__segmap_leaf_t *expect = NULL;
+    if (atomic_compare_exchange_strong_explicit(&rp__segmap_root[top], &expect, (rp__segmap_leaf_t *)fresh,
+                                                memory_order_acq_rel, memory_order_acquire))
+        return fresh;
+    rp__os_release(fresh, sizeof(rp__segmap_leaf_t));
+    return expect;
 }
 
 int rp__segmap_set(const void *base, size_t size, rp__span_t *span) {
@@ -65,10 +62,4 @@ bool rp__segmap_any(const void *base, size_t size) {
     for (; a < end; a += RP__MAP_PAGE)
         if (rp__segmap_get((const void *)a) != NULL) return true;
     return false;
-}
-
-void rp__segmap_fork(int phase) {
-    if (phase == 0) rp__os_mutex_lock(&rp__segmap_lock);
-    else if (phase == 1) rp__os_mutex_unlock(&rp__segmap_lock);
-    else rp__os_mutex_reset(&rp__segmap_lock);
 }

@@ -13,7 +13,8 @@
  *   - On a heap with its own page source (locked, secret, yours) nothing is purged in place,
  *     since locked pages cannot be discarded: whole spans go back through free_locked, which
  *     wipes them.
- * Syscalls happen under the heap lock (the lock is only taken on these slow paths).
+ * Syscalls (mapping, unmapping, remapping, purging) happen outside the heap lock: see "spans
+ * from the page source" below and rp__local_purge.
  */
 #include "heap/heap_internal.h"
 
@@ -36,25 +37,29 @@ void *rp__meta_alloc(size_t size) {
     RP_ASSERT(size <= 256);
     unsigned c = rp__meta_class(size);
     size_t bytes = (size_t)64 << c;
-    void *p = NULL;
-    rp__os_mutex_lock(&rp__meta_lock);
-    if (rp__meta_lists[c] != NULL) {
-        p = rp__meta_lists[c];
-        rp__meta_lists[c] = rp__meta_lists[c]->next;
-    } else {
-        if (rp__meta_bump == NULL || (size_t)(rp__meta_end - rp__meta_bump) < bytes) {
-            void *chunk = NULL;
-            if (rp__os_alloc(RP__META_CHUNK, &chunk) == 0) {
-                rp__meta_bump = chunk;
+    void *p = NULL, *chunk = NULL;
+    for (;;) {
+        rp__os_mutex_lock(&rp__meta_lock);
+        if (rp__meta_lists[c] != NULL) {
+            p = rp__meta_lists[c];
+            rp__meta_lists[c] = rp__meta_lists[c]->next;
+        } else {
+            if (chunk != NULL && (rp__meta_bump == NULL || (size_t)(rp__meta_end - rp__meta_bump) < bytes)) {
+                rp__meta_bump = chunk; /* the tail of the old chunk (under 256 bytes) is dropped */
                 rp__meta_end = rp__meta_bump + RP__META_CHUNK;
+                chunk = NULL;
+            }
+            if (rp__meta_bump != NULL && (size_t)(rp__meta_end - rp__meta_bump) >= bytes) {
+                p = rp__meta_bump;
+                rp__meta_bump += bytes;
             }
         }
-        if (rp__meta_bump != NULL && (size_t)(rp__meta_end - rp__meta_bump) >= bytes) {
-            p = rp__meta_bump;
-            rp__meta_bump += bytes;
-        }
+        rp__os_mutex_unlock(&rp__meta_lock);
+        if (p != NULL || chunk != NULL) break;
+        /* Map a new chunk outside the lock, then try again (another thread may have been first). */
+        if (rp__os_alloc(RP__META_CHUNK, &chunk) != 0) return NULL;
     }
-    rp__os_mutex_unlock(&rp__meta_lock);
+    if (chunk != NULL) rp__os_release(chunk, RP__META_CHUNK);
     if (p != NULL) memset(p, 0, bytes);
     return p;
 }
@@ -114,11 +119,50 @@ void rp__segment_fork_reset(void) {
 
 /* ---- spans from the page source and the cache ------------------------------------------------------ */
 
-void rp__span_return(rp_heap_t *heap, void *base, size_t size) {
+/* Syscalls happen outside the heap lock (design.md). Giving a span back is decided under the lock
+ * and done after it: the span is "doomed" (it leaves the heap's books and the segment map, and a
+ * node written into its own first bytes puts it on heap->doomed), and rp__heap_unlock returns the
+ * doomed spans once the lock is released. Taking a span reserves its bytes against the limit under
+ * the lock and maps them after it. */
+typedef struct rp__doomed {
+    struct rp__doomed *next;
+    size_t size;
+} rp__doomed_t;
+
+/* Give a span back to the page source now. pre: it left heap->mapped. */
+static void rp__span_unmap(rp_heap_t *heap, void *base, size_t size) {
     if (heap->pages == NULL) rp__os_release(base, size);
     else rp_pages_free_locked(heap->pages, base, size);
-    atomic_fetch_sub(&heap->mapped, size);
     atomic_fetch_add(&heap->purges, 1);
+}
+
+void rp__span_return(rp_heap_t *heap, void *base, size_t size) {
+    atomic_fetch_sub(&heap->mapped, size);
+    rp__span_unmap(heap, base, size);
+}
+
+/* Under heap->lock: the span leaves the books now and the address space at the next unlock. */
+static void rp__span_doom(rp_heap_t *heap, void *base, size_t size) {
+    atomic_fetch_sub(&heap->mapped, size);
+    rp__doomed_t *d = base;
+    d->size = size;
+    d->next = atomic_load_explicit(&heap->doomed, memory_order_relaxed);
+    /* The only other writer is rp__span_flush, which swaps the whole list out. */
+    while (!atomic_compare_exchange_weak_explicit(&heap->doomed, &d->next, d, memory_order_release,
+                                                  memory_order_relaxed)) {
+    }
+}
+
+void rp__span_flush(rp_heap_t *heap) {
+    rp__doomed_t *d = atomic_exchange_explicit(&heap->doomed, NULL, memory_order_acquire);
+    if (d == NULL) return;
+    int saved = rp__os_last_error(); /* free never changes errno, malloc only on failure */
+    while (d != NULL) {
+        rp__doomed_t *next = d->next;
+        rp__span_unmap(heap, d, d->size);
+        d = next;
+    }
+    rp__os_set_last_error(saved);
 }
 
 static void rp__cache_take(rp_heap_t *heap, unsigned i) {
@@ -126,13 +170,18 @@ static void rp__cache_take(rp_heap_t *heap, unsigned i) {
     heap->cache[i] = heap->cache[--heap->ncache];
 }
 
-/* A cached span leaves for the OS: its large descriptor leaves the map first. */
+/* A cached large block's descriptor leaves the map (the span is about to be reused as something
+ * else or given back). */
+static void rp__cache_forget_large(rp__span_cached_t c) {
+    if (c.large == NULL) return;
+    rp__segmap_set(c.base, c.size, NULL);
+    rp__meta_free(c.large, sizeof *c.large);
+}
+
+/* Under heap->lock: a cached span leaves for the OS at the next unlock. */
 static void rp__cache_drop(rp_heap_t *heap, rp__span_cached_t c) {
-    if (c.large != NULL) {
-        rp__segmap_set(c.base, c.size, NULL);
-        rp__meta_free(c.large, sizeof *c.large);
-    }
-    rp__span_return(heap, c.base, c.size);
+    rp__cache_forget_large(c);
+    rp__span_doom(heap, c.base, c.size);
 }
 
 void rp__cache_purge(rp_heap_t *heap, bool force) {
@@ -150,9 +199,39 @@ void rp__cache_purge(rp_heap_t *heap, bool force) {
     }
 }
 
+/* Map size fresh bytes from the heap's page source. No lock held; the bytes were reserved. */
+static void *rp__span_map(rp_heap_t *heap, size_t size) {
+    void *p = NULL;
+    if (heap->pages == NULL) {
+        int err = rp__os_alloc(size, &p);
+        if (err != 0) {
+            rp__fail_os(err, "heap: mapping %zu bytes", size);
+            return NULL;
+        }
+        return p;
+    }
+    bool locked = false;
+    p = rp_pages_allocate_locked(heap->pages, size, &locked);
+    if (p != NULL && !locked) {
+        if (heap->flags & RP_HEAP_REQUIRE_LOCKED) {
+            /* The page source recorded why the lock failed (with the remedy); keep that. */
+            rp_error_t why = *rp_last_error();
+            rp_pages_free_locked(heap->pages, p, size);
+            rp__fail(why.status == RP_OK ? RP_ERR_LIMIT : why.status, why.os_error,
+                     "heap: %zu bytes from the %s page source could not be locked (RP_HEAP_REQUIRE_LOCKED): %s", size,
+                     heap->pages->name, why.message);
+            if (why.remedy != NULL) rp__error_set_remedy(why.remedy);
+            return NULL;
+        }
+        atomic_fetch_add(&heap->unlocked, size);
+    }
+    return p;
+}
+
 void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh, rp__large_t **large) {
     *fresh = false;
     if (large != NULL) *large = NULL;
+    rp__heap_lock(heap);
     rp__cache_purge(heap, false);
     int best = -1;
     for (unsigned i = 0; i < heap->ncache; i++) {
@@ -163,7 +242,8 @@ void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh, r
         rp__span_cached_t c = heap->cache[best];
         rp__cache_take(heap, (unsigned)best);
         if (large != NULL) *large = c.large;
-        else if (c.large != NULL) rp__meta_free(c.large, sizeof *c.large); /* the segment re-maps the range */
+        else rp__cache_forget_large(c); /* the segment re-maps the range */
+        rp__heap_unlock(heap);
         *got = c.size;
         return c.base;
     }
@@ -171,24 +251,15 @@ void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh, r
      * the new tail faults in); cached spans smaller than this request would otherwise pile up
      * behind ever larger ones (a program that reuses blocks of varying size): give them back. */
     int grow = -1;
-    if (heap->pages == NULL && rp__os_remap_available()) {
+    if (heap->pages == NULL && heap->limit == SIZE_MAX && rp__os_remap_available()) {
         for (unsigned i = 0; i < heap->ncache; i++)
             if (heap->cache[i].size < size && (grow < 0 || heap->cache[i].size > heap->cache[grow].size)) grow = (int)i;
     }
-    void *grown = NULL;
-    if (grow >= 0 && heap->limit == SIZE_MAX) {
-        rp__span_cached_t c = heap->cache[grow];
+    rp__span_cached_t old = {0};
+    if (grow >= 0) {
+        old = heap->cache[grow];
         rp__cache_take(heap, (unsigned)grow);
-        if (c.large != NULL) {
-            rp__segmap_set(c.base, c.size, NULL);
-            rp__meta_free(c.large, sizeof *c.large);
-        }
-        if (rp__os_remap(c.base, c.size, size, true, NULL, &grown) == 0) {
-            atomic_fetch_add(&heap->mapped, size - c.size);
-        } else {
-            grown = NULL;
-            rp__span_return(heap, c.base, c.size);
-        }
+        rp__cache_forget_large(old);
     }
     for (unsigned i = 0; i < heap->ncache;) {
         if (heap->cache[i].size < size) {
@@ -199,49 +270,37 @@ void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh, r
             i++;
         }
     }
-    if (grown != NULL) {
-        *got = size;
-        return grown;
-    }
+    /* Reserve the bytes against the limit (cached spans count: drop them before refusing). */
     size_t mapped = atomic_load(&heap->mapped);
-    if (heap->limit != SIZE_MAX && (size > heap->limit || mapped > heap->limit - size)) {
-        /* Cached spans count against the limit: give them back before refusing. */
+    size_t need = old.base != NULL ? size - old.size : size;
+    if (heap->limit != SIZE_MAX && (need > heap->limit || mapped > heap->limit - need)) {
         rp__cache_purge(heap, true);
         mapped = atomic_load(&heap->mapped);
-        if (size > heap->limit || mapped > heap->limit - size) {
-            rp__fail(RP_ERR_LIMIT, 0, "heap limit: %zu bytes held, %zu more needed, limit %zu", mapped, size,
+        if (need > heap->limit || mapped > heap->limit - need) {
+            rp__heap_unlock(heap);
+            rp__fail(RP_ERR_LIMIT, 0, "heap limit: %zu bytes held, %zu more needed, limit %zu", mapped, need,
                      heap->limit);
             return NULL;
         }
     }
+    atomic_fetch_add(&heap->mapped, need);
+    rp__heap_unlock(heap);
+
     void *p = NULL;
-    if (heap->pages == NULL) {
-        int err = rp__os_alloc(size, &p);
-        if (err != 0) {
-            rp__fail_os(err, "heap: mapping %zu bytes", size);
-            p = NULL;
-        }
-    } else {
-        bool locked = false;
-        p = rp_pages_allocate_locked(heap->pages, size, &locked);
-        if (p != NULL && !locked) {
-            if (heap->flags & RP_HEAP_REQUIRE_LOCKED) {
-                /* The page source recorded why the lock failed (with the remedy); keep that. */
-                rp_error_t why = *rp_last_error();
-                rp_pages_free_locked(heap->pages, p, size);
-                rp__fail(why.status == RP_OK ? RP_ERR_LIMIT : why.status, why.os_error,
-                         "heap: %zu bytes from the %s page source could not be locked (RP_HEAP_REQUIRE_LOCKED): %s",
-                         size, heap->pages->name, why.message);
-                if (why.remedy != NULL) rp__error_set_remedy(why.remedy);
-                return NULL;
-            }
-            atomic_fetch_add(&heap->unlocked, size);
-        }
+    if (old.base != NULL && rp__os_remap(old.base, old.size, size, true, NULL, &p) != 0) {
+        /* Growth only happens without a limit, so widening the reservation to a fresh map is fine. */
+        p = NULL;
+        rp__span_return(heap, old.base, old.size);
+        atomic_fetch_add(&heap->mapped, old.size);
+        need = size;
     }
-    if (p == NULL) return NULL;
-    atomic_fetch_add(&heap->mapped, size);
+    *fresh = p == NULL; /* a grown span keeps its old contents */
+    if (p == NULL) p = rp__span_map(heap, size);
+    if (p == NULL) {
+        atomic_fetch_sub(&heap->mapped, need);
+        return NULL;
+    }
     *got = size;
-    *fresh = true;
     return p;
 }
 
@@ -280,10 +339,12 @@ static int rp__find_run(uint64_t free, unsigned nslices, unsigned count) {
     return -1;
 }
 
+/* A new segment for local. A shared local's caller holds heap->lock: it is released while the
+ * span is mapped and registered (the new segment is nobody else's yet) and held again on return. */
 static rp__segment_t *rp__segment_new(rp__local_t *local) {
     rp_heap_t *heap = local->heap;
     size_t size = (size_t)heap->seg_slices * RP__SLICE_SIZE;
-    if (!local->shared) rp__heap_lock(heap);
+    if (local->shared) rp__heap_unlock(heap);
     rp__segment_t *seg = NULL;
     size_t got = 0;
     bool fresh;
@@ -295,22 +356,25 @@ static rp__segment_t *rp__segment_new(rp__local_t *local) {
             rp__desc_put(seg);
             seg = NULL;
         }
-        if (seg == NULL) {
-            rp__span_release(heap, base, got, NULL);
-        } else {
+        if (seg != NULL) {
             seg->span = (rp__span_t){RP__SPAN_SEGMENT, base, got, heap};
             seg->local = local;
             seg->nslices = heap->seg_slices;
             seg->free_slices = rp__slice_mask(0, seg->nslices);
             seg->dirty_slices = 0;
-            seg->hnext = heap->segs;
-            seg->hprev = NULL;
-            if (heap->segs) heap->segs->hprev = seg;
-            heap->segs = seg;
             /* Slices never touched are not resident: count them as purged until a page uses them. */
             for (unsigned i = 0; i < seg->nslices; i++) seg->pages[i].purged = 1;
-            atomic_fetch_add(&heap->decommitted, size);
         }
+    }
+    rp__heap_lock(heap);
+    if (seg != NULL) {
+        seg->hnext = heap->segs;
+        seg->hprev = NULL;
+        if (heap->segs) heap->segs->hprev = seg;
+        heap->segs = seg;
+        atomic_fetch_add(&heap->decommitted, size);
+    } else if (base != NULL) {
+        rp__span_release(heap, base, got, NULL);
     }
     if (!local->shared) rp__heap_unlock(heap);
     if (seg != NULL) {
@@ -371,6 +435,7 @@ rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
     page->bsize = (uint32_t)bsize;
     atomic_store_explicit(&page->partials, 0, memory_order_relaxed);
     page->wipe = (local->heap->flags & RP_HEAP_WIPE) ? 1 : 0;
+    page->shared = local->shared ? 1 : 0;
     page->flags = page->wipe ? RP__PAGE_WIPE : 0;
     atomic_store_explicit(&page->cls, (uint8_t)cls, memory_order_relaxed);
     page->slices = (uint8_t)k;
@@ -405,34 +470,45 @@ void rp__segment_page_free(rp__local_t *local, rp__page_t *page) {
         rp__segment_release(local, seg);
 }
 
+/* Purge the dirty free slices of local's segments (all of them if force; else those free for the
+ * delay), and with force give back its empty segments. A shared local's caller holds heap->lock:
+ * it is released around each madvise, with the slices being purged taken out of free_slices
+ * meanwhile, so no page is made on them and their segment cannot be released under us. */
 void rp__local_purge(rp__local_t *local, bool force) {
     rp_heap_t *heap = local->heap;
     uint64_t now = rp__os_clock_ms();
     for (rp__segment_t *seg = local->segs, *next; seg != NULL; seg = next) {
         next = seg->next;
-        if (seg->free_slices == rp__slice_mask(0, seg->nslices) && force) {
+        uint64_t all = rp__slice_mask(0, seg->nslices);
+        if (seg->free_slices == all && force) {
             rp__segment_release(local, seg);
             continue;
         }
         if (seg->dirty_slices == 0 || heap->pages != NULL) continue;
         if (!force && (rp__config.purge_off || now - seg->dirty_since < rp__config.purge_delay_ms)) continue;
-        unsigned i = 0;
-        while (i < seg->nslices) {
-            if (!(seg->dirty_slices >> i & 1)) {
+        uint64_t dirty = seg->dirty_slices, done = 0;
+        seg->dirty_slices = 0;
+        seg->free_slices &= ~dirty;
+        if (local->shared) rp__heap_unlock(heap);
+        for (unsigned i = 0; i < seg->nslices;) {
+            if (!(dirty >> i & 1)) {
                 i++;
                 continue;
             }
             unsigned j = i;
-            while (j < seg->nslices && (seg->dirty_slices >> j & 1)) j++;
+            while (j < seg->nslices && (dirty >> j & 1)) j++;
             if (rp__os_advise(seg->span.base + ((size_t)i << RP__SLICE_SHIFT), (size_t)(j - i) << RP__SLICE_SHIFT,
-                              RP__OS_ADV_FREE) == 0) {
-                for (unsigned s = i; s < j; s++) seg->pages[s].purged = 1;
-                atomic_fetch_add(&heap->decommitted, (size_t)(j - i) << RP__SLICE_SHIFT);
-            }
+                              RP__OS_ADV_FREE) == 0)
+                done |= rp__slice_mask(i, j - i);
             i = j;
         }
-        seg->dirty_slices = 0;
+        if (local->shared) rp__heap_lock(heap);
+        seg->free_slices |= dirty;
+        for (unsigned s = 0; s < seg->nslices; s++)
+            if (done >> s & 1) seg->pages[s].purged = 1;
+        atomic_fetch_add(&heap->decommitted, (size_t)__builtin_popcountll(done) << RP__SLICE_SHIFT);
         atomic_fetch_add(&heap->purges, 1);
+        next = seg->next; /* the list may have changed while the lock was released */
     }
 }
 

@@ -108,8 +108,10 @@ void rp_heap_collect(rp_heap_t *heap, bool force) {
     if (heap->is_default) {
         rp__local_t *local = rp__tls_local;
         if (local != NULL) {
+            rp__local_enter(local);
             rp__local_reclaim(local);
             rp__local_purge(local, force);
+            rp__local_leave(local);
         }
         rp__heap_lock(heap);
     } else {
