@@ -16,7 +16,7 @@ if(NOT WIN32)
     set_target_properties(${t}_plain PROPERTIES LINK_OPTIONS "")
     target_link_libraries(${t}_plain PRIVATE Threads::Threads)
   endforeach()
-  foreach(what python gcc git make suite)
+  foreach(what python gcc git make suite oom)
     add_test(NAME test_heap_preload_${what}
       COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/heap_preload.sh ${what} $<TARGET_FILE:rampart_malloc>
         $<TARGET_FILE:test_core_plain> $<TARGET_FILE:test_pages_plain> $<TARGET_FILE:test_heap_plain>)

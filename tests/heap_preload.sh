@@ -1,7 +1,8 @@
 #!/bin/sh
 # heap_preload.sh WHAT LIB [TEST BINARIES...] — run real programs unchanged under
 # LD_PRELOAD=librampart-malloc.so (issue 6 item 5): python3 running a script, gcc compiling and
-# linking a file, git init/add/commit/log, make building with two rules, or the test suite itself.
+# linking a file, git init/add/commit/log, make building with two rules, the test suite itself, or
+# a program that runs out of address space (malloc must fail cleanly, never hang or crash).
 # Each first checks that the preload is really mapped into the program. Exit 77 (skipped) only
 # when the program is missing.
 set -u
@@ -84,6 +85,22 @@ suite)
         echo "== $t under the preload"
         pre "$t" || { echo "FAILED: $t under the preload"; exit 1; }
     done
+    ;;
+oom)
+    # cat sets up its locale first; glibc allocates inside textdomain() while holding its locale
+    # lock, so a failing malloc must not reach anything that takes that lock (strerror's
+    # translation did, and the program hung). Under each address-space limit the program must
+    # finish: it may print "memory exhausted", or the loader may refuse, but it may not hang or
+    # die of a signal.
+    need timeout coreutils
+    for kib in 5000 6000 7000 8000 10000 12000 16000; do
+        ( ulimit -v $kib; timeout 20 env LD_PRELOAD="$lib" cat /proc/self/status >/dev/null 2>err )
+        rc=$?
+        echo "address space ${kib} KiB: exit $rc $(head -c 80 err)"
+        [ $rc -eq 124 ] && { echo "FAILED: hung under a ${kib} KiB address-space limit"; exit 1; }
+        [ $rc -gt 128 ] && { echo "FAILED: killed by signal $((rc - 128)) under a ${kib} KiB limit"; exit 1; }
+    done
+    echo "oom ok"
     ;;
 *)
     echo "unknown case $what"; exit 2 ;;

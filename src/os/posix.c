@@ -95,9 +95,14 @@ rp_status_t rp__os_classify_lock(int err) {
 }
 
 const char *rp__os_errstr(int err, char *buf, size_t size) {
-    /* strerror_r comes in two flavours; strerror is not thread-safe for unknown codes but is
-     * for the fixed table glibc and musl use. Use the GNU variant where it exists. */
-#if defined(__GLIBC__) && defined(_GNU_SOURCE)
+    /* The words come from glibc's untranslated table where it has one (strerrordesc_np, 2.32+):
+     * strerror_r translates through gettext, which takes glibc's locale lock and may allocate.
+     * This runs on malloc's failure path inside librampart-malloc.so, where the caller may hold
+     * that very lock (textdomain() allocates under it), and the translation deadlocked there. */
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+    const char *s = strerrordesc_np(err);
+    snprintf(buf, size, "%s (errno %d)", s != NULL ? s : "unknown error", err);
+#elif defined(__GLIBC__) && defined(_GNU_SOURCE)
     char tmp[128];
     const char *s = strerror_r(err, tmp, sizeof tmp);
     snprintf(buf, size, "%s (errno %d)", s, err);
