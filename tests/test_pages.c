@@ -199,7 +199,9 @@ static void check_bad_inputs(const rp_page_allocator_t *pa) {
     REQUIRE(p != NULL);
     p[0] = 1;
     static unsigned char not_ours[64];
+    errno = 4244;
     CHECK(rp_pages_free_locked(pa, not_ours, sizeof not_ours) == RP_ERR_NOT_OWNED);
+    CHECK(errno == 4244);
     CHECK(rp_pages_free_locked(pa, p + ps, ps) == RP_ERR_NOT_OWNED);   /* inside, not the start */
     CHECK(rp_pages_free_locked(pa, p, ps) == RP_ERR_NOT_OWNED);        /* wrong length */
     CHECK(rp_pages_free_locked(pa, p, 0) == RP_ERR_INVALID);
@@ -270,6 +272,65 @@ static void test_os_pages_locked_as_privileged(void) {
     CHECK(after == before);
 }
 
+/* ---- concurrency: the region records and the last-error record under threads ------------------ */
+
+#include <pthread.h>
+#include <stdio.h>
+
+enum { RACE_THREADS = 4, RACE_ROUNDS = 200, RACE_LIVE = 8 };
+
+/* Each thread keeps up to RACE_LIVE regions of its own live, filled with its own byte, and frees
+ * them in a different order than it took them, so inserts and removals in the shared sorted
+ * record interleave across threads (and the record grows while others search it). A region
+ * handed to two threads at once, a record that lost an entry, or a last error written by another
+ * thread shows up as a wrong byte, a refused free, or a foreign message. */
+static void *race_worker(void *arg) {
+    const unsigned char tag = (unsigned char)(uintptr_t)arg;
+    const size_t ps = rp_page_size();
+    const rp_page_allocator_t *sources[2] = {rp_pages_os(), rp_pages_plain()};
+    void *live[RACE_LIVE] = {0};
+    size_t lens[RACE_LIVE] = {0};
+    int bad = 0;
+    for (int r = 0; r < RACE_ROUNDS; r++) {
+        const rp_page_allocator_t *pa = sources[r & 1];
+        int slot = (r * 5 + tag) % RACE_LIVE;
+        if (live[slot] != NULL) {
+            const unsigned char *b = live[slot];
+            for (size_t i = 0; i < lens[slot]; i += 512) bad += b[i] != tag;
+            bad += rp_pages_free_locked(sources[(slot & 1)], live[slot], lens[slot]) != RP_OK;
+            live[slot] = NULL;
+        }
+        /* A refused free: the message must name this thread's pointer, not another thread's. */
+        char expect[32];
+        snprintf(expect, sizeof expect, "%p", (void *)((uintptr_t)(tag + 1) * 0x10000u));
+        bad += rp_pages_free_locked(pa, (void *)((uintptr_t)(tag + 1) * 0x10000u), ps) != RP_ERR_NOT_OWNED;
+        bad += strstr(rp_last_error()->message, expect) == NULL;
+
+        pa = sources[slot & 1];
+        lens[slot] = (size_t)(1 + (r + tag) % 3) * ps;
+        live[slot] = rp_pages_allocate_locked(pa, lens[slot], NULL);
+        if (live[slot] == NULL) {
+            bad++;
+            continue;
+        }
+        memset(live[slot], tag, lens[slot]);
+    }
+    for (int slot = 0; slot < RACE_LIVE; slot++)
+        if (live[slot] != NULL) bad += rp_pages_free_locked(sources[slot & 1], live[slot], lens[slot]) != RP_OK;
+    return (void *)(intptr_t)bad;
+}
+
+static void test_threads_allocate_and_free(void) {
+    pthread_t t[RACE_THREADS];
+    for (int i = 0; i < RACE_THREADS; i++)
+        REQUIRE(pthread_create(&t[i], NULL, race_worker, (void *)(uintptr_t)(i + 1)) == 0);
+    for (int i = 0; i < RACE_THREADS; i++) {
+        void *bad = NULL;
+        REQUIRE(pthread_join(t[i], &bad) == 0);
+        CHECK((intptr_t)bad == 0);
+    }
+}
+
 /* ---- the unprivileged re-runs (argv[1] selects the case) ------------------------------------------ */
 
 static struct rlimit memlock_now(void) {
@@ -317,10 +378,24 @@ static int unprivileged_no_limit(void) {
     return rp_test_exit();
 }
 
+/* As nobody with RLIMIT_MEMLOCK 100 bytes, less than one page: get_limit says 100, and no page
+ * can be locked, yet every allocation still succeeds unlocked with the limit named. */
+static int unprivileged_sub_page_limit(void) {
+    CHECK(rp_pages_get_limit(rp_pages_os()) == 100);
+    bool locked = true;
+    void *p = rp_pages_allocate_locked(rp_pages_os(), 1, &locked);
+    CHECK(p != NULL && !locked);
+    CHECK(rp_last_error()->status == RP_ERR_LIMIT);
+    CHECK(strstr(rp_last_error()->message, "100 B") != NULL);
+    CHECK(rp_pages_free_locked(rp_pages_os(), p, 1) == RP_OK);
+    return rp_test_exit();
+}
+
 /* Its own CTest entry (test_pages_unprivileged), so a machine that cannot run it shows SKIPPED. */
 static void test_unprivileged(void) {
     CHECK(rp_test_unprivileged("65536:65536", "unprivileged-small-limit") == 0);
     CHECK(rp_test_unprivileged("0:0", "unprivileged-no-limit") == 0);
+    CHECK(rp_test_unprivileged("100:100", "unprivileged-sub-page-limit") == 0);
 }
 #endif
 
@@ -328,6 +403,7 @@ int main(int argc, char **argv) {
 #if !defined(_WIN32)
     if (argc > 1 && !strcmp(argv[1], "unprivileged-small-limit")) return unprivileged_small_limit();
     if (argc > 1 && !strcmp(argv[1], "unprivileged-no-limit")) return unprivileged_no_limit();
+    if (argc > 1 && !strcmp(argv[1], "unprivileged-sub-page-limit")) return unprivileged_sub_page_limit();
     if (argc > 1 && !strcmp(argv[1], "unprivileged")) {
         const char *why = rp_test_unprivileged_unavailable();
         if (why != NULL) rp_test_skip(why);
@@ -347,6 +423,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_get_limit_matches_rlimit);
 #if !defined(_WIN32)
     RP_TEST(test_os_pages_locked_as_privileged);
+    RP_TEST(test_threads_allocate_and_free);
 #endif
     return rp_test_exit();
 }
