@@ -15,6 +15,22 @@ for want in "page size" "memlock limit" "CAP_IPC_LOCK" "secret memory" "guard pa
 done
 echo "$out" | grep -q " FAIL " && { echo "FAILED: a row failed"; fail=1; }
 
+# Doctor must be able to fail: with /proc hidden (a private mount namespace with an empty tmpfs
+# over it) no page source can be checked, every such row fails with the real cause, and the exit
+# status says so.
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
+  out=$(unshare -m sh -c 'mount -t tmpfs none /proc && exec "$0" doctor' "$bin" 2>&1); rc=$?
+  echo "$out"
+  [ $rc -ne 0 ] || { echo "FAILED: doctor exited 0 though it could not check its pages"; fail=1; }
+  echo "$out" | grep -q "os: excluded from core dumps *FAIL *cannot tell" ||
+    { echo "FAILED: without /proc, doctor must say it cannot tell whether pages are dumped"; fail=1; }
+  echo "$out" | grep -q "No such file or directory" ||
+    { echo "FAILED: without /proc, doctor must say the file is missing"; fail=1; }
+  echo "$out" | grep -q "mount -t proc" || { echo "FAILED: without /proc, doctor must say how to mount it"; fail=1; }
+else
+  echo "SKIPPED the failing half: needs root and unshare -m (util-linux)"
+fi
+
 if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null || ! command -v prlimit >/dev/null; then
   echo "SKIPPED the unprivileged half: needs root, setpriv and prlimit (util-linux)"
   exit $fail

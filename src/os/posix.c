@@ -679,8 +679,9 @@ int rp__os_areas(int pid, rp__os_area_fn fn, void *ctx) {
     char path[64];
     rp__proc_path(path, sizeof path, pid, "smaps");
     FILE *f = fopen(path, "re");
-    /* No /proc/PID means no such process: say that, not "no such file or directory". */
-    if (f == NULL) return errno == ENOENT ? ESRCH : errno;
+    /* No /proc/PID means no such process: say that, not "no such file or directory". For this
+     * process (pid 0) it means /proc is not mounted, and ENOENT says so. */
+    if (f == NULL) return errno == ENOENT && pid > 0 ? ESRCH : errno;
     char line[512];
     rp__os_area_t a;
     bool have = false, go_on = true;
