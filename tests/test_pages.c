@@ -388,6 +388,14 @@ static int unprivileged_sub_page_limit(void) {
     CHECK(rp_last_error()->status == RP_ERR_LIMIT);
     CHECK(strstr(rp_last_error()->message, "100 B") != NULL);
     CHECK(rp_pages_free_locked(rp_pages_os(), p, 1) == RP_OK);
+    /* Secret memory cannot be had unlocked: the mapping is refused, and the error says why. */
+    const rp_page_allocator_t *secret = rp_pages_secret();
+    if (secret != NULL) {
+        CHECK(rp_pages_allocate_locked(secret, 1, &locked) == NULL && !locked);
+        CHECK(rp_last_error()->status == RP_ERR_LIMIT);
+        CHECK(strstr(rp_last_error()->message, "memlock limit soft 100 B") != NULL);
+        CHECK(rp_last_error()->remedy != NULL && strstr(rp_last_error()->remedy, "ulimit -l") != NULL);
+    }
     return rp_test_exit();
 }
 

@@ -223,7 +223,12 @@ void *rp_pages_allocate_locked(const rp_page_allocator_t *pa, size_t len, bool *
     if (p == NULL) {
         int err = rp__os_last_error();
         if (err == 0) err = rp__os_err_nomem();
-        rp__fail_os(err, "%s pages: allocate_locked of %zu bytes", pa->name, rounded);
+        /* Secret memory is locked by being mapped, so the memlock limit refuses the mapping
+         * itself (EAGAIN): report it as the lock failure it is, with the limits and the remedy. */
+        if (pa == &rp__secret_pages && rp__os_classify(err) == RP_ERR_LIMIT)
+            rp__fail_lock(err, rounded, "secret pages: allocate_locked");
+        else
+            rp__fail_os(err, "%s pages: allocate_locked of %zu bytes", pa->name, rounded);
         *locked = false;
     }
     return p;
