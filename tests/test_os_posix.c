@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "os/os.h"
 #include "rampart.h"
@@ -155,6 +157,33 @@ static void test_guard_pages(void) {
     }
 }
 
+/* The answer "memfd_secret is unavailable" is kept for the life of the process, so it must come
+ * only from the kernel saying so, never from a passing shortage such as running out of file
+ * descriptors. Runs in a child forked before anything in this process has asked. */
+static void test_secret_probe_not_fooled_by_emfile(void) {
+    void *probe = NULL;
+    int err = rp__os_secret_alloc(rp__os_page_size(), &probe);
+    if (err == 0) rp__os_release(probe, rp__os_page_size());
+    if (err == ENOSYS) {
+        fprintf(stderr, "    (memfd_secret unavailable on this kernel)\n");
+        return;
+    }
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        struct rlimit rl;
+        getrlimit(RLIMIT_NOFILE, &rl);
+        struct rlimit none = {0, rl.rlim_max};
+        setrlimit(RLIMIT_NOFILE, &none);
+        bool while_out_of_fds = rp__os_secret_available();
+        setrlimit(RLIMIT_NOFILE, &rl);
+        _exit(!while_out_of_fds && rp__os_secret_available() ? 0 : 1);
+    }
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 static void test_secret_memory(void) {
     void *p;
     size_t ps = rp__os_page_size();
@@ -220,6 +249,7 @@ static void test_core_info(void) {
 }
 
 int main(void) {
+    RP_TEST(test_secret_probe_not_fooled_by_emfile); /* first: nothing has probed yet */
     RP_TEST(test_sizes);
     RP_TEST(test_reserve_commit_decommit);
     RP_TEST(test_protect);

@@ -616,8 +616,11 @@ bool rp__os_secret_available(void) {
     int s = __atomic_load_n(&state, __ATOMIC_RELAXED);
     if (s == 0) {
         int fd = (int)syscall(SYS_memfd_secret, (unsigned)O_CLOEXEC);
-        s = fd >= 0 ? 1 : 2;
         if (fd >= 0) close(fd);
+        /* Only the kernel's "no such call" (old kernel, secretmem disabled, seccomp) is kept;
+         * a shortage of descriptors or memory says nothing about the next call. */
+        else if (errno != ENOSYS && errno != EPERM) return false;
+        s = fd >= 0 ? 1 : 2;
         __atomic_store_n(&state, s, __ATOMIC_RELAXED);
     }
     return s == 1;
