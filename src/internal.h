@@ -62,8 +62,8 @@ static inline size_t rp__align_up(size_t x, size_t pow2) {
 static inline bool rp__is_aligned(uintptr_t x, size_t pow2) { return (x & (pow2 - 1)) == 0; }
 
 /* Record the failure for rp_last_error() and return status. os_error is the raw OS error or 0.
- * rp__fail_os classifies an OS error, appends the OS's words and, for lock failures, the brief
- * remedy. */
+ * rp__fail_os classifies an OS error and appends the OS's words; it attaches no remedy (an EPERM
+ * from mprotect is no memlock problem): lock failures go through rp__fail_lock. */
 rp_status_t rp__fail(rp_status_t status, int os_error, const char *fmt, ...) RP_PRINTF(3, 4);
 rp_status_t rp__fail_os(int os_error, const char *fmt, ...) RP_PRINTF(2, 3);
 /* A failed lock of len bytes (what: "mlock", "mlockall", ...): classifies the OS error as
