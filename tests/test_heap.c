@@ -315,6 +315,15 @@ static bool oom_thread(rp_heap_t *heap, size_t size, void *ctx) {
     return true;
 }
 
+static int oom_gave_up;
+static bool oom_thread_gives_up(rp_heap_t *heap, size_t size, void *ctx) {
+    (void)heap;
+    (void)size;
+    (void)ctx;
+    oom_gave_up++;
+    return false;
+}
+
 static void test_oom_handlers(void) {
     rp_heap_options_t o = {.limit = (size_t)2 << 20};
     rp_heap_t *h = rp_heap_create(&o);
@@ -332,8 +341,12 @@ static void test_oom_handlers(void) {
     /* one-shot: the next failure goes to the process-wide handler again */
     CHECK(rp_heap_malloc(h, (size_t)3 << 20) == NULL);
     CHECK(oom_thread_calls == 1 && oom_process_calls == 2);
+    /* a one-shot handler that cannot help (returns false) leaves the turn to the process-wide one */
+    rp_set_thread_oom_handler(oom_thread_gives_up, NULL);
+    CHECK(rp_heap_malloc(h, (size_t)3 << 20) == NULL);
+    CHECK(oom_gave_up == 1 && oom_process_calls == 3);
     rp_set_oom_handler(NULL, NULL);
-    CHECK(rp_heap_malloc(h, (size_t)3 << 20) == NULL && oom_process_calls == 2);
+    CHECK(rp_heap_malloc(h, (size_t)3 << 20) == NULL && oom_process_calls == 3 && oom_gave_up == 1);
     rp_heap_destroy(h);
 }
 
@@ -451,6 +464,45 @@ static void test_donate(void) {
     rp_heap_destroy(h);
     /* after destroy the buffer is forgotten and can be donated again (here to the default heap) */
     CHECK(rp_heap_donate(rp_heap_default(), donated_buffer, sizeof donated_buffer) == RP_OK);
+}
+
+/* RP_HEAP_WIPE on the free paths beyond rp_free: a range released with rp_free_part, and the live
+ * blocks of a donated buffer when the heap is destroyed (the buffer stays with its owner). */
+static unsigned char wipe_donation[4096] __attribute__((aligned(4096)));
+
+static bool all_bytes(const unsigned char *p, size_t n, unsigned char v) {
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != v) return false;
+    return true;
+}
+
+static void test_wipe_paths(void) {
+    rp_heap_options_t o = {.flags = RP_HEAP_WIPE};
+    rp_heap_t *h = rp_heap_create(&o);
+    REQUIRE(h != NULL);
+    unsigned char *p = rp_heap_malloc(h, 1000);
+    REQUIRE(p != NULL);
+    size_t usable = rp_usable_size(p);
+    memset(p, 0xaa, usable);
+    CHECK(rp_free_part(p + 200, 100) == RP_OK);
+    CHECK(all_bytes(p + 200, 100, 0));     /* released: wiped at once */
+    CHECK(all_bytes(p, 200, 0xaa));        /* still the caller's */
+    CHECK(all_bytes(p + 300, 100, 0xaa));
+    CHECK(rp_free_part(p + 300, usable - 300) == RP_OK);
+    CHECK(all_bytes(p + 300, usable - 300, 0));
+    CHECK(all_bytes(p, 200, 0xaa));
+    CHECK(rp_free_part(p, 200) == RP_OK); /* completes the block */
+    CHECK(rp_heap_validate(h) == RP_OK);
+
+    memset(wipe_donation, 0x55, sizeof wipe_donation);
+    CHECK(rp_heap_donate(h, wipe_donation, sizeof wipe_donation) == RP_OK);
+    unsigned char *d = rp_heap_malloc(h, 48);
+    REQUIRE(d != NULL);
+    CHECK(d >= wipe_donation && d < wipe_donation + sizeof wipe_donation);
+    memset(d, 0xaa, 48);
+    rp_heap_destroy(h);
+    /* still mapped (never unmapped: it is not the heap's) and holding no secret */
+    CHECK(all_bytes(wipe_donation, sizeof wipe_donation, 0));
 }
 
 static void test_stats_and_validate(void) {
@@ -1061,6 +1113,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_oom_handlers);
     RP_TEST(test_partial_free);
     RP_TEST(test_donate);
+    RP_TEST(test_wipe_paths);
     RP_TEST(test_stats_and_validate);
     RP_TEST(test_junk_fill);
     RP_TEST(test_delayed_release);

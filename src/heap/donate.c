@@ -135,6 +135,9 @@ void rp__donated_free(rp__donated_t *d, void *p) {
 void rp__donated_destroy_all(rp_heap_t *heap) {
     for (rp__donated_t *d = heap->donated, *next; d != NULL; d = next) {
         next = d->next;
+        /* The buffer stays with its owner, so destroying a wiping heap must wipe the blocks still
+         * live in it (free granules are zero already; wiping all of them is simpler). */
+        if (heap->flags & RP_HEAP_WIPE) rp_memzero(d->start, d->ngran << RP__GRAN_SHIFT);
         rp__segmap_set(d->span.base, d->span.size, NULL);
         rp__os_release(d->used, d->meta_size);
         rp__meta_free(d, sizeof *d);

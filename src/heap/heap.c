@@ -225,7 +225,8 @@ bool rp__oom(rp_heap_t *heap, size_t size) {
     rp__oom_slot_t once = rp__oom_thread;
     if (once.fn != NULL) {
         rp__oom_thread = (rp__oom_slot_t){NULL, NULL};
-        return once.fn(heap, size, once.ctx);
+        /* A one-shot handler that could not help leaves the turn to the process-wide one. */
+        if (once.fn(heap, size, once.ctx)) return true;
     }
     rp__os_mutex_lock(&rp__oom_lock);
     rp__oom_slot_t all = rp__oom_process;
