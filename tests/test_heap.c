@@ -21,6 +21,7 @@
 
 #if !defined(_WIN32)
 #  include <pthread.h>
+#  include <sched.h>
 #  include <sys/resource.h>
 #  include <time.h>
 #endif
@@ -704,6 +705,39 @@ static rp_status_t probe_free(void *ctx, void *addr, size_t len) {
     return rp_pages_free_locked(rp_pages_plain(), addr, len);
 }
 
+/* A donation to the default heap while another thread allocates: the thread's slow path asks
+ * whether the heap has donations without the heap lock, so that question must be an atomic one
+ * (under TSan a plain read of the list head is a data race). The stages are relaxed atomics on
+ * purpose, so they give TSan no ordering that would hide the race. */
+static unsigned char race_donation[8192] __attribute__((aligned(4096)));
+static _Atomic int race_stage;
+static void *race_thread(void *arg) {
+    (void)arg;
+    void *first = rp_malloc(24); /* this thread's cache and first segment: the locking part */
+    atomic_store_explicit(&race_stage, 1, memory_order_relaxed);
+    while (atomic_load_explicit(&race_stage, memory_order_relaxed) != 2) sched_yield();
+    bool ok = first != NULL;
+    for (size_t size = 100; size <= 4000; size += size / 4) {
+        void *p = rp_malloc(size); /* a class this thread has no page of yet: the slow path */
+        ok = ok && p != NULL;
+        rp_free(p);
+    }
+    rp_free(first);
+    return ok ? arg : (void *)1;
+}
+
+static void test_donate_while_allocating(void) {
+    pthread_t t;
+    atomic_store(&race_stage, 0);
+    REQUIRE(pthread_create(&t, NULL, race_thread, NULL) == 0);
+    while (atomic_load_explicit(&race_stage, memory_order_relaxed) != 1) sched_yield();
+    CHECK(rp_heap_donate(rp_heap_default(), race_donation, sizeof race_donation) == RP_OK);
+    atomic_store_explicit(&race_stage, 2, memory_order_relaxed);
+    void *res = (void *)1;
+    pthread_join(t, &res);
+    CHECK(res == NULL);
+}
+
 static void test_syscalls_outside_lock(void) {
     rp_page_allocator_t src = {"probe", probe_alloc, probe_free, fake_limit, NULL};
     rp_heap_options_t o = {.pages = &src};
@@ -1120,6 +1154,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_libc_api);
 #if !defined(_WIN32)
     RP_TEST(test_stress_threads);
+    RP_TEST(test_donate_while_allocating);
     RP_TEST(test_syscalls_outside_lock);
     RP_TEST(test_fork);
     RP_TEST(test_fork_adopts_caches);
