@@ -255,6 +255,32 @@ static size_t fake_limit(void *ctx) {
     return SIZE_MAX;
 }
 
+/* A page source that hands out dirty pages (its contract promises read-write memory, not zeros):
+ * calloc on a heap over it must still clear what it returns, large blocks too. */
+static void *dirty_alloc(void *ctx, size_t len, bool *locked) {
+    void *p = fake_alloc(ctx, len, locked);
+    if (p) memset(p, 0xa5, len);
+    return p;
+}
+
+static void test_calloc_on_dirty_source(void) {
+    rp_page_allocator_t dirty = {"dirty", dirty_alloc, fake_free, fake_limit, NULL};
+    rp_heap_options_t o = {.pages = &dirty};
+    rp_heap_t *h = rp_heap_create(&o);
+    REQUIRE(h != NULL);
+    size_t sizes[] = {24, 5000, (size_t)300 << 10, (size_t)3 << 20};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        unsigned char *p = rp_heap_calloc(h, 1, sizes[i]);
+        REQUIRE(p != NULL);
+        bool zero = true;
+        for (size_t k = 0; k < sizes[i]; k++) zero = zero && p[k] == 0;
+        CHECK(zero);
+        rp_free(p);
+    }
+    rp_heap_destroy(h);
+    CHECK(fake_out == 0);
+}
+
 static void test_heap_page_sources(void) {
     rp_page_allocator_t fake = {"fake", fake_alloc, fake_free, fake_limit, NULL};
     rp_heap_options_t o = {.pages = &fake};
@@ -1143,6 +1169,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_heap_create_destroy);
     RP_TEST(test_heap_limit);
     RP_TEST(test_heap_page_sources);
+    RP_TEST(test_calloc_on_dirty_source);
     RP_TEST(test_locked_heap);
     RP_TEST(test_oom_handlers);
     RP_TEST(test_partial_free);
