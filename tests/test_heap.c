@@ -351,6 +351,16 @@ static bool oom_thread_gives_up(rp_heap_t *heap, size_t size, void *ctx) {
     return false;
 }
 
+/* A handler whose own allocation fails (the heap is still full): that allocation just fails. */
+static int oom_nested_calls;
+static void *oom_nested_result = (void *)1;
+static bool oom_nested(rp_heap_t *heap, size_t size, void *ctx) {
+    (void)ctx;
+    oom_nested_calls++;
+    oom_nested_result = rp_heap_malloc(heap, size);
+    return false;
+}
+
 static void test_oom_handlers(void) {
     rp_heap_options_t o = {.limit = (size_t)2 << 20};
     rp_heap_t *h = rp_heap_create(&o);
@@ -374,6 +384,10 @@ static void test_oom_handlers(void) {
     CHECK(oom_gave_up == 1 && oom_process_calls == 3);
     rp_set_oom_handler(NULL, NULL);
     CHECK(rp_heap_malloc(h, (size_t)3 << 20) == NULL && oom_process_calls == 3 && oom_gave_up == 1);
+    rp_set_oom_handler(oom_nested, NULL);
+    CHECK(rp_heap_malloc(h, (size_t)3 << 20) == NULL);
+    CHECK(oom_nested_calls == 1 && oom_nested_result == NULL);
+    rp_set_oom_handler(NULL, NULL);
     rp_heap_destroy(h);
 }
 

@@ -221,17 +221,28 @@ void rp_set_thread_oom_handler(rp_oom_handler_t handler, void *ctx) {
     rp__oom_thread = (rp__oom_slot_t){handler, ctx};
 }
 
+/* Set while this thread runs a handler: an allocation that fails inside one (a handler that
+ * logs, say) just fails, instead of calling the handler again without end. */
+static _Thread_local bool rp__oom_running RP__TLS_MODEL;
+
 bool rp__oom(rp_heap_t *heap, size_t size) {
+    if (rp__oom_running) return false;
+    rp__oom_running = true;
+    bool retry = false;
     rp__oom_slot_t once = rp__oom_thread;
     if (once.fn != NULL) {
         rp__oom_thread = (rp__oom_slot_t){NULL, NULL};
-        /* A one-shot handler that could not help leaves the turn to the process-wide one. */
-        if (once.fn(heap, size, once.ctx)) return true;
+        retry = once.fn(heap, size, once.ctx);
     }
-    rp__os_mutex_lock(&rp__oom_lock);
-    rp__oom_slot_t all = rp__oom_process;
-    rp__os_mutex_unlock(&rp__oom_lock);
-    return all.fn != NULL && all.fn(heap, size, all.ctx);
+    /* A one-shot handler that could not help leaves the turn to the process-wide one. */
+    if (!retry) {
+        rp__os_mutex_lock(&rp__oom_lock);
+        rp__oom_slot_t all = rp__oom_process;
+        rp__os_mutex_unlock(&rp__oom_lock);
+        retry = all.fn != NULL && all.fn(heap, size, all.ctx);
+    }
+    rp__oom_running = false;
+    return retry;
 }
 
 /* ---- first-class heaps ----------------------------------------------------------------------------- */
