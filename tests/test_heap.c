@@ -778,6 +778,32 @@ static void test_donate_while_allocating(void) {
     CHECK(res == NULL);
 }
 
+/* A thread allocates and exits; another frees its blocks. Those frees wait on the dead thread's
+ * pages until someone collects them: rp_heap_collect does (before it, only a new thread that
+ * adopted the cache did), so the counts drop and the pages can go back. */
+#define ORPHAN_N 2000
+static void *orphan_blocks[ORPHAN_N];
+static void *orphan_worker(void *arg) {
+    for (int i = 0; i < ORPHAN_N; i++) orphan_blocks[i] = rp_malloc(1000);
+    return arg;
+}
+
+static void test_collect_exited_thread(void) {
+    rp_heap_t *d = rp_heap_default();
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, orphan_worker, NULL) == 0);
+    pthread_join(t, NULL);
+    bool all = true;
+    for (int i = 0; i < ORPHAN_N; i++) all = all && orphan_blocks[i] != NULL;
+    REQUIRE(all);
+    size_t live = class_blocks(d, 1000); /* the worker's blocks, and maybe others' */
+    CHECK(live >= ORPHAN_N && live != SIZE_MAX);
+    for (int i = 0; i < ORPHAN_N; i++) rp_free(orphan_blocks[i]);
+    rp_heap_collect(d, true);
+    CHECK(class_blocks(d, 1000) <= live - ORPHAN_N);
+    CHECK(rp_heap_validate(d) == RP_OK);
+}
+
 static void test_syscalls_outside_lock(void) {
     rp_page_allocator_t src = {"probe", probe_alloc, probe_free, fake_limit, NULL};
     rp_heap_options_t o = {.pages = &src};
@@ -1196,6 +1222,7 @@ int main(int argc, char **argv) {
 #if !defined(_WIN32)
     RP_TEST(test_stress_threads);
     RP_TEST(test_donate_while_allocating);
+    RP_TEST(test_collect_exited_thread);
     RP_TEST(test_syscalls_outside_lock);
     RP_TEST(test_fork);
     RP_TEST(test_fork_adopts_caches);

@@ -149,7 +149,8 @@ RP_API rp_status_t rp_heap_stats(rp_heap_t *heap, rp_heap_stats_t *out);
  * rp_last_error() (validation reports, it does not call the corruption handler). */
 RP_API rp_status_t rp_heap_validate(rp_heap_t *heap);
 /* Return cached memory to the OS now (force), or only what has waited longer than the purge
- * delay (!force). */
+ * delay (!force). On the default heap it first collects the caches of exited threads: blocks
+ * other threads freed into them then count as freed (rp_heap_stats) and their pages can go. */
 RP_API void rp_heap_collect(rp_heap_t *heap, bool force);
 
 /* Debug builds fill freed blocks with this byte and check it when the block is handed out
