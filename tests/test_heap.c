@@ -21,6 +21,7 @@
 
 #if !defined(_WIN32)
 #  include <pthread.h>
+#  include <sched.h>
 #  include <sys/resource.h>
 #  include <time.h>
 #endif
@@ -254,6 +255,32 @@ static size_t fake_limit(void *ctx) {
     return SIZE_MAX;
 }
 
+/* A page source that hands out dirty pages (its contract promises read-write memory, not zeros):
+ * calloc on a heap over it must still clear what it returns, large blocks too. */
+static void *dirty_alloc(void *ctx, size_t len, bool *locked) {
+    void *p = fake_alloc(ctx, len, locked);
+    if (p) memset(p, 0xa5, len);
+    return p;
+}
+
+static void test_calloc_on_dirty_source(void) {
+    rp_page_allocator_t dirty = {"dirty", dirty_alloc, fake_free, fake_limit, NULL};
+    rp_heap_options_t o = {.pages = &dirty};
+    rp_heap_t *h = rp_heap_create(&o);
+    REQUIRE(h != NULL);
+    size_t sizes[] = {24, 5000, (size_t)300 << 10, (size_t)3 << 20};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        unsigned char *p = rp_heap_calloc(h, 1, sizes[i]);
+        REQUIRE(p != NULL);
+        bool zero = true;
+        for (size_t k = 0; k < sizes[i]; k++) zero = zero && p[k] == 0;
+        CHECK(zero);
+        rp_free(p);
+    }
+    rp_heap_destroy(h);
+    CHECK(fake_out == 0);
+}
+
 static void test_heap_page_sources(void) {
     rp_page_allocator_t fake = {"fake", fake_alloc, fake_free, fake_limit, NULL};
     rp_heap_options_t o = {.pages = &fake};
@@ -315,6 +342,25 @@ static bool oom_thread(rp_heap_t *heap, size_t size, void *ctx) {
     return true;
 }
 
+static int oom_gave_up;
+static bool oom_thread_gives_up(rp_heap_t *heap, size_t size, void *ctx) {
+    (void)heap;
+    (void)size;
+    (void)ctx;
+    oom_gave_up++;
+    return false;
+}
+
+/* A handler whose own allocation fails (the heap is still full): that allocation just fails. */
+static int oom_nested_calls;
+static void *oom_nested_result = (void *)1;
+static bool oom_nested(rp_heap_t *heap, size_t size, void *ctx) {
+    (void)ctx;
+    oom_nested_calls++;
+    oom_nested_result = rp_heap_malloc(heap, size);
+    return false;
+}
+
 static void test_oom_handlers(void) {
     rp_heap_options_t o = {.limit = (size_t)2 << 20};
     rp_heap_t *h = rp_heap_create(&o);
@@ -332,8 +378,16 @@ static void test_oom_handlers(void) {
     /* one-shot: the next failure goes to the process-wide handler again */
     CHECK(rp_heap_malloc(h, (size_t)3 << 20) == NULL);
     CHECK(oom_thread_calls == 1 && oom_process_calls == 2);
+    /* a one-shot handler that cannot help (returns false) leaves the turn to the process-wide one */
+    rp_set_thread_oom_handler(oom_thread_gives_up, NULL);
+    CHECK(rp_heap_malloc(h, (size_t)3 << 20) == NULL);
+    CHECK(oom_gave_up == 1 && oom_process_calls == 3);
     rp_set_oom_handler(NULL, NULL);
-    CHECK(rp_heap_malloc(h, (size_t)3 << 20) == NULL && oom_process_calls == 2);
+    CHECK(rp_heap_malloc(h, (size_t)3 << 20) == NULL && oom_process_calls == 3 && oom_gave_up == 1);
+    rp_set_oom_handler(oom_nested, NULL);
+    CHECK(rp_heap_malloc(h, (size_t)3 << 20) == NULL);
+    CHECK(oom_nested_calls == 1 && oom_nested_result == NULL);
+    rp_set_oom_handler(NULL, NULL);
     rp_heap_destroy(h);
 }
 
@@ -451,6 +505,45 @@ static void test_donate(void) {
     rp_heap_destroy(h);
     /* after destroy the buffer is forgotten and can be donated again (here to the default heap) */
     CHECK(rp_heap_donate(rp_heap_default(), donated_buffer, sizeof donated_buffer) == RP_OK);
+}
+
+/* RP_HEAP_WIPE on the free paths beyond rp_free: a range released with rp_free_part, and the live
+ * blocks of a donated buffer when the heap is destroyed (the buffer stays with its owner). */
+static unsigned char wipe_donation[4096] __attribute__((aligned(4096)));
+
+static bool all_bytes(const unsigned char *p, size_t n, unsigned char v) {
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != v) return false;
+    return true;
+}
+
+static void test_wipe_paths(void) {
+    rp_heap_options_t o = {.flags = RP_HEAP_WIPE};
+    rp_heap_t *h = rp_heap_create(&o);
+    REQUIRE(h != NULL);
+    unsigned char *p = rp_heap_malloc(h, 1000);
+    REQUIRE(p != NULL);
+    size_t usable = rp_usable_size(p);
+    memset(p, 0xaa, usable);
+    CHECK(rp_free_part(p + 200, 100) == RP_OK);
+    CHECK(all_bytes(p + 200, 100, 0));     /* released: wiped at once */
+    CHECK(all_bytes(p, 200, 0xaa));        /* still the caller's */
+    CHECK(all_bytes(p + 300, 100, 0xaa));
+    CHECK(rp_free_part(p + 300, usable - 300) == RP_OK);
+    CHECK(all_bytes(p + 300, usable - 300, 0));
+    CHECK(all_bytes(p, 200, 0xaa));
+    CHECK(rp_free_part(p, 200) == RP_OK); /* completes the block */
+    CHECK(rp_heap_validate(h) == RP_OK);
+
+    memset(wipe_donation, 0x55, sizeof wipe_donation);
+    CHECK(rp_heap_donate(h, wipe_donation, sizeof wipe_donation) == RP_OK);
+    unsigned char *d = rp_heap_malloc(h, 48);
+    REQUIRE(d != NULL);
+    CHECK(d >= wipe_donation && d < wipe_donation + sizeof wipe_donation);
+    memset(d, 0xaa, 48);
+    rp_heap_destroy(h);
+    /* still mapped (never unmapped: it is not the heap's) and holding no secret */
+    CHECK(all_bytes(wipe_donation, sizeof wipe_donation, 0));
 }
 
 static void test_stats_and_validate(void) {
@@ -650,6 +743,65 @@ static rp_status_t probe_free(void *ctx, void *addr, size_t len) {
     (void)ctx;
     probe_lock();
     return rp_pages_free_locked(rp_pages_plain(), addr, len);
+}
+
+/* A donation to the default heap while another thread allocates: the thread's slow path asks
+ * whether the heap has donations without the heap lock, so that question must be an atomic one
+ * (under TSan a plain read of the list head is a data race). The stages are relaxed atomics on
+ * purpose, so they give TSan no ordering that would hide the race. */
+static unsigned char race_donation[8192] __attribute__((aligned(4096)));
+static _Atomic int race_stage;
+static void *race_thread(void *arg) {
+    (void)arg;
+    void *first = rp_malloc(24); /* this thread's cache and first segment: the locking part */
+    atomic_store_explicit(&race_stage, 1, memory_order_relaxed);
+    while (atomic_load_explicit(&race_stage, memory_order_relaxed) != 2) sched_yield();
+    bool ok = first != NULL;
+    for (size_t size = 100; size <= 4000; size += size / 4) {
+        void *p = rp_malloc(size); /* a class this thread has no page of yet: the slow path */
+        ok = ok && p != NULL;
+        rp_free(p);
+    }
+    rp_free(first);
+    return ok ? arg : (void *)1;
+}
+
+static void test_donate_while_allocating(void) {
+    pthread_t t;
+    atomic_store(&race_stage, 0);
+    REQUIRE(pthread_create(&t, NULL, race_thread, NULL) == 0);
+    while (atomic_load_explicit(&race_stage, memory_order_relaxed) != 1) sched_yield();
+    CHECK(rp_heap_donate(rp_heap_default(), race_donation, sizeof race_donation) == RP_OK);
+    atomic_store_explicit(&race_stage, 2, memory_order_relaxed);
+    void *res = (void *)1;
+    pthread_join(t, &res);
+    CHECK(res == NULL);
+}
+
+/* A thread allocates and exits; another frees its blocks. Those frees wait on the dead thread's
+ * pages until someone collects them: rp_heap_collect does (before it, only a new thread that
+ * adopted the cache did), so the counts drop and the pages can go back. */
+#define ORPHAN_N 2000
+static void *orphan_blocks[ORPHAN_N];
+static void *orphan_worker(void *arg) {
+    for (int i = 0; i < ORPHAN_N; i++) orphan_blocks[i] = rp_malloc(1000);
+    return arg;
+}
+
+static void test_collect_exited_thread(void) {
+    rp_heap_t *d = rp_heap_default();
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, orphan_worker, NULL) == 0);
+    pthread_join(t, NULL);
+    bool all = true;
+    for (int i = 0; i < ORPHAN_N; i++) all = all && orphan_blocks[i] != NULL;
+    REQUIRE(all);
+    size_t live = class_blocks(d, 1000); /* the worker's blocks, and maybe others' */
+    CHECK(live >= ORPHAN_N && live != SIZE_MAX);
+    for (int i = 0; i < ORPHAN_N; i++) rp_free(orphan_blocks[i]);
+    rp_heap_collect(d, true);
+    CHECK(class_blocks(d, 1000) <= live - ORPHAN_N);
+    CHECK(rp_heap_validate(d) == RP_OK);
 }
 
 static void test_syscalls_outside_lock(void) {
@@ -1057,16 +1209,20 @@ int main(int argc, char **argv) {
     RP_TEST(test_heap_create_destroy);
     RP_TEST(test_heap_limit);
     RP_TEST(test_heap_page_sources);
+    RP_TEST(test_calloc_on_dirty_source);
     RP_TEST(test_locked_heap);
     RP_TEST(test_oom_handlers);
     RP_TEST(test_partial_free);
     RP_TEST(test_donate);
+    RP_TEST(test_wipe_paths);
     RP_TEST(test_stats_and_validate);
     RP_TEST(test_junk_fill);
     RP_TEST(test_delayed_release);
     RP_TEST(test_libc_api);
 #if !defined(_WIN32)
     RP_TEST(test_stress_threads);
+    RP_TEST(test_donate_while_allocating);
+    RP_TEST(test_collect_exited_thread);
     RP_TEST(test_syscalls_outside_lock);
     RP_TEST(test_fork);
     RP_TEST(test_fork_adopts_caches);

@@ -117,9 +117,10 @@ RP_API rp_status_t rp_heap_donate(rp_heap_t *heap, void *buf, size_t len);
 
 /* ---- out of memory --------------------------------------------------------------------------------
  * When an allocation cannot be served, the handlers run before NULL is returned: first this
- * thread's one-shot handler (it is cleared before it is called), then the process-wide one. A
- * handler returns true to have the allocation retried once (it freed something), false to let it
- * fail; it may also abort or exit. NULL removes a handler. */
+ * thread's one-shot handler (it is cleared before it is called), then, unless that one asked for
+ * a retry, the process-wide one. A handler returns true to have the allocation retried once (it
+ * freed something), false to let it fail; it may also abort or exit. An allocation that fails
+ * inside a handler fails without running the handlers again. NULL removes a handler. */
 typedef bool (*rp_oom_handler_t)(rp_heap_t *heap, size_t size, void *ctx);
 RP_API void rp_set_oom_handler(rp_oom_handler_t handler, void *ctx);
 RP_API void rp_set_thread_oom_handler(rp_oom_handler_t handler, void *ctx);
@@ -148,7 +149,8 @@ RP_API rp_status_t rp_heap_stats(rp_heap_t *heap, rp_heap_stats_t *out);
  * rp_last_error() (validation reports, it does not call the corruption handler). */
 RP_API rp_status_t rp_heap_validate(rp_heap_t *heap);
 /* Return cached memory to the OS now (force), or only what has waited longer than the purge
- * delay (!force). */
+ * delay (!force). On the default heap it first collects the caches of exited threads: blocks
+ * other threads freed into them then count as freed (rp_heap_stats) and their pages can go. */
 RP_API void rp_heap_collect(rp_heap_t *heap, bool force);
 
 /* Debug builds fill freed blocks with this byte and check it when the block is handed out

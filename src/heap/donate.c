@@ -12,6 +12,14 @@
 
 static rp__os_mutex_t rp__donate_lock = RP__OS_MUTEX_INIT;
 
+/* Fork (heap.c): held across it (0: lock, 1: parent unlocks), reset in the child (2), so a
+ * donation under way in another thread at fork time cannot leave the child's lock taken. */
+void rp__donate_fork(int phase) {
+    if (phase == 0) rp__os_mutex_lock(&rp__donate_lock);
+    else if (phase == 1) rp__os_mutex_unlock(&rp__donate_lock);
+    else rp__os_mutex_reset(&rp__donate_lock);
+}
+
 static bool rp__bit(const uint64_t *w, size_t i) { return (w[i >> 6] >> (i & 63)) & 1; }
 static void rp__bit_set(uint64_t *w, size_t i) { w[i >> 6] |= (uint64_t)1 << (i & 63); }
 static void rp__bit_clear(uint64_t *w, size_t i) { w[i >> 6] &= ~((uint64_t)1 << (i & 63)); }
@@ -135,6 +143,9 @@ void rp__donated_free(rp__donated_t *d, void *p) {
 void rp__donated_destroy_all(rp_heap_t *heap) {
     for (rp__donated_t *d = heap->donated, *next; d != NULL; d = next) {
         next = d->next;
+        /* The buffer stays with its owner, so destroying a wiping heap must wipe the blocks still
+         * live in it (free granules are zero already; wiping all of them is simpler). */
+        if (heap->flags & RP_HEAP_WIPE) rp_memzero(d->start, d->ngran << RP__GRAN_SHIFT);
         rp__segmap_set(d->span.base, d->span.size, NULL);
         rp__os_release(d->used, d->meta_size);
         rp__meta_free(d, sizeof *d);

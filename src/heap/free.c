@@ -294,6 +294,12 @@ static rp_status_t rp__free_part(void *p, size_t n) {
     if (complete) {
         *rp__part_find(block) = e->next;
         atomic_fetch_sub(counter, 1);
+    } else if (heap->flags & RP_HEAP_WIPE) {
+        /* A released range is freed memory: on a wiping heap no secret may wait in it for the rest
+         * of the block (which may never come). Under the lock, so the bytes cannot have been
+         * handed out again by a completion on another thread; a completed block is wiped whole by
+         * rp__free. */
+        rp_memzero(block + lo, hi - lo);
     }
     rp__os_mutex_unlock(&rp__part_lock);
     if (complete) {

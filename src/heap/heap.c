@@ -86,7 +86,13 @@ static void rp__read_env(void) {
 
 /* ---- fork ---------------------------------------------------------------------------------------- */
 
+static rp__os_mutex_t rp__oom_lock = RP__OS_MUTEX_INIT; /* the process-wide OOM handler */
+
+/* The locks other threads may hold at fork: the short ones of donations and OOM handlers first
+ * (no path takes another lock while holding them), then the heaps' and the side tables'. */
 static void rp__fork_prepare(void) {
+    rp__donate_fork(0);
+    rp__os_mutex_lock(&rp__oom_lock);
     rp__os_mutex_lock(&rp__heaps_lock);
     rp__os_mutex_lock(&rp__default.lock);
     for (rp_heap_t *h = rp__heaps; h != NULL; h = h->next_heap) rp__os_mutex_lock(&h->lock);
@@ -100,6 +106,8 @@ static void rp__fork_parent(void) {
     for (rp_heap_t *h = rp__heaps; h != NULL; h = h->next_heap) rp__os_mutex_unlock(&h->lock);
     rp__os_mutex_unlock(&rp__default.lock);
     rp__os_mutex_unlock(&rp__heaps_lock);
+    rp__os_mutex_unlock(&rp__oom_lock);
+    rp__donate_fork(1);
 }
 
 /* In the child only the forking thread exists; locks held by others at fork time are reset.
@@ -120,6 +128,8 @@ static void rp__fork_child(void) {
     for (rp_heap_t *h = rp__heaps; h != NULL; h = h->next_heap) rp__os_mutex_reset(&h->lock);
     rp__os_mutex_reset(&rp__default.lock);
     rp__os_mutex_reset(&rp__heaps_lock);
+    rp__os_mutex_reset(&rp__oom_lock);
+    rp__donate_fork(2);
 }
 
 /* ---- threads ------------------------------------------------------------------------------------- */
@@ -208,7 +218,6 @@ typedef struct rp__oom_slot {
     void *ctx;
 } rp__oom_slot_t;
 static rp__oom_slot_t rp__oom_process;
-static rp__os_mutex_t rp__oom_lock = RP__OS_MUTEX_INIT;
 static _Thread_local rp__oom_slot_t rp__oom_thread RP__TLS_MODEL;
 
 void rp_set_oom_handler(rp_oom_handler_t handler, void *ctx) {
@@ -221,16 +230,28 @@ void rp_set_thread_oom_handler(rp_oom_handler_t handler, void *ctx) {
     rp__oom_thread = (rp__oom_slot_t){handler, ctx};
 }
 
+/* Set while this thread runs a handler: an allocation that fails inside one (a handler that
+ * logs, say) just fails, instead of calling the handler again without end. */
+static _Thread_local bool rp__oom_running RP__TLS_MODEL;
+
 bool rp__oom(rp_heap_t *heap, size_t size) {
+    if (rp__oom_running) return false;
+    rp__oom_running = true;
+    bool retry = false;
     rp__oom_slot_t once = rp__oom_thread;
     if (once.fn != NULL) {
         rp__oom_thread = (rp__oom_slot_t){NULL, NULL};
-        return once.fn(heap, size, once.ctx);
+        retry = once.fn(heap, size, once.ctx);
     }
-    rp__os_mutex_lock(&rp__oom_lock);
-    rp__oom_slot_t all = rp__oom_process;
-    rp__os_mutex_unlock(&rp__oom_lock);
-    return all.fn != NULL && all.fn(heap, size, all.ctx);
+    /* A one-shot handler that could not help leaves the turn to the process-wide one. */
+    if (!retry) {
+        rp__os_mutex_lock(&rp__oom_lock);
+        rp__oom_slot_t all = rp__oom_process;
+        rp__os_mutex_unlock(&rp__oom_lock);
+        retry = all.fn != NULL && all.fn(heap, size, all.ctx);
+    }
+    rp__oom_running = false;
+    return retry;
 }
 
 /* ---- first-class heaps ----------------------------------------------------------------------------- */

@@ -342,6 +342,7 @@ void *rp__donated_alloc(rp_heap_t *heap, size_t size);  /* under heap->lock */
 void rp__donated_free(rp__donated_t *d, void *p);
 size_t rp__donated_usable(rp__donated_t *d, const void *p, bool *live);
 void rp__donated_destroy_all(rp_heap_t *heap);
+void rp__donate_fork(int phase); /* 0: before fork, 1: parent after, 2: child after */
 rp_status_t rp__donated_validate(rp_heap_t *heap); /* under heap->lock */
 
 /* ---- the fast paths -------------------------------------------------------------------------------- */

@@ -3,7 +3,8 @@
  * goes into the heap's span cache (segment.c) instead of back to the OS, together with its
  * descriptor, which stays in the segment map marked free (block NULL): reusing a multi-MiB block
  * then costs no page fault and no segment-map update; the cache gives it back after the purge
- * delay. calloc of a span fresh from the OS skips the memset (the OS hands out zeros).
+ * delay. calloc of a span fresh from the OS skips the memset (the OS hands out zeros; a page
+ * source of yours need not).
  */
 #include "heap/heap_internal.h"
 

@@ -201,7 +201,9 @@ static void *rp__page_malloc_slow_marked(rp__local_t *local, unsigned cls, bool 
     local->cur[cls] = &rp__empty_page;
 
     rp_heap_t *heap = local->heap;
-    if (donated_ok && heap->donated != NULL) {
+    /* Whether the heap has donations is asked without the lock (the default heap's threads take
+     * no lock here), so through the atomic byte count, not the list head donations write. */
+    if (donated_ok && atomic_load_explicit(&heap->donated_bytes, memory_order_relaxed) != 0) {
         if (!local->shared) rp__heap_lock(heap);
         void *b = rp__donated_alloc(heap, rp__heap_class_size(cls));
         if (!local->shared) rp__heap_unlock(heap);

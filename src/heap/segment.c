@@ -294,7 +294,9 @@ void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh, r
         atomic_fetch_add(&heap->mapped, old.size);
         need = size;
     }
-    *fresh = p == NULL; /* a grown span keeps its old contents */
+    /* A grown span keeps its old contents; a page source of yours promises only read-write
+     * memory (pages.h), not zeros, so only the OS's fresh pages let calloc skip its memset. */
+    *fresh = p == NULL && (heap->pages == NULL || heap->pages == rp_pages_os() || heap->pages == rp_pages_plain());
     if (p == NULL) p = rp__span_map(heap, size);
     if (p == NULL) {
         atomic_fetch_sub(&heap->mapped, need);
