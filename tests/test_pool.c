@@ -86,22 +86,6 @@ static bool dies_of(void (*fn)(void), int sig) {
     return WIFSIGNALED(status) && WTERMSIG(status) == sig;
 }
 
-/* Run fn in a fork child; true when it returned and the child exited 0 (no abort, no fault). */
-static bool exits_cleanly(void (*fn)(void)) {
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0) dup2(devnull, 2);
-        fn();
-        _exit(0);
-    }
-    int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) != pid) return false;
-    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) fprintf(stderr, "    (child status 0x%x)\n", status);
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
 /* ---- a fake page allocator, as Bitcoin's LockedPool tests use ---------------------------------------- */
 
 enum { FAKE_MAX = 512 };
@@ -314,10 +298,10 @@ static void shrink_large(void) { realloc_then_sized_free(0, 20000, 12000); }
 static void shrink_large_canary(void) { realloc_then_sized_free(RP_POOL_CANARY, 20000, 11000); }
 
 static void test_api_realloc_sized_free(void) {
-    CHECK(exits_cleanly(shrink_small));
-    CHECK(exits_cleanly(shrink_small_canary));
-    CHECK(exits_cleanly(shrink_large));
-    CHECK(exits_cleanly(shrink_large_canary));
+    CHECK(rp_test_exits_cleanly(shrink_small));
+    CHECK(rp_test_exits_cleanly(shrink_small_canary));
+    CHECK(rp_test_exits_cleanly(shrink_large));
+    CHECK(rp_test_exits_cleanly(shrink_large_canary));
 }
 
 /* free must leave errno alone even when it is the thread's first use of the pool and the
@@ -358,7 +342,7 @@ static void test_api_free_errno_first_use(void) {
 #if defined(RP_TEST_SANITIZED)
     fprintf(stderr, "    (skipped under a sanitizer: its runtime maps memory on thread start)\n");
 #else
-    CHECK(exits_cleanly(errno_free_first_use));
+    CHECK(rp_test_exits_cleanly(errno_free_first_use));
 #endif
 }
 
@@ -521,7 +505,7 @@ static void test_layout_guarded_huge(void) {
         fprintf(stderr, "    (32-bit size_t: no allocation of 4 GiB)\n");
         return;
     }
-    CHECK(exits_cleanly(guarded_huge));
+    CHECK(rp_test_exits_cleanly(guarded_huge));
 }
 
 /* A page allocator of the user's own need not hand out zeros; the pool's promise that every
@@ -1202,7 +1186,7 @@ static void test_fork_child_pool(void) {
     fork_g = rp_pool_alloc(fork_guarded, 100);
     fork_s = rp_secret_alloc(32);
     REQUIRE(fork_p && fork_q && fork_g && fork_s);
-    CHECK(exits_cleanly(fork_child_uses_pools));
+    CHECK(rp_test_exits_cleanly(fork_child_uses_pools));
     /* the parent is untouched */
     void *r = rp_pool_alloc(fork_pool, 32);
     CHECK(r != NULL);

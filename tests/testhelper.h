@@ -121,9 +121,9 @@ static inline int rp_test_unprivileged(const char *memlock, const char *mode) {
 #  endif
 #endif
 
-/* Run fn in a fork child and say whether it died of signal sig. Sanitizers catch SIGSEGV, print
- * a report and exit non-zero instead, so under a sanitizer a non-zero exit counts for SIGSEGV. */
-static inline bool rp_test_dies_with(void (*fn)(void), int sig) {
+/* Run fn in a fork child with its stderr silenced (death tests print their own verdicts); the
+ * child's wait status, or -1 when the fork or the wait failed. */
+static inline int rp_test_run_child(void (*fn)(void)) {
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
@@ -133,12 +133,28 @@ static inline bool rp_test_dies_with(void (*fn)(void), int sig) {
         _exit(0);
     }
     int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) != pid) return false;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid) return -1;
+    return status;
+}
+
+/* Run fn in a fork child and say whether it died of signal sig. Sanitizers catch SIGSEGV, print
+ * a report and exit non-zero instead, so under a sanitizer a non-zero exit counts for SIGSEGV. */
+static inline bool rp_test_dies_with(void (*fn)(void), int sig) {
+    int status = rp_test_run_child(fn);
+    if (status == -1) return false;
     if (WIFSIGNALED(status)) return WTERMSIG(status) == sig;
 #ifdef RP_TEST_SANITIZED
     if (sig == SIGSEGV || sig == SIGBUS) return WEXITSTATUS(status) != 0;
 #endif
     return false;
+}
+
+/* Run fn in a fork child; true when it returned and the child exited 0 (no abort, no fault). */
+static inline bool rp_test_exits_cleanly(void (*fn)(void)) {
+    int status = rp_test_run_child(fn);
+    if (status == -1) return false;
+    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) fprintf(stderr, "    (child status 0x%x)\n", status);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 #endif
 
