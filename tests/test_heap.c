@@ -503,6 +503,22 @@ static void test_donate(void) {
     CHECK(rp_heap_donate(NULL, donated_other, 4096) == RP_ERR_INVALID);
     CHECK(rp_heap_donate(h, NULL, 4096) == RP_ERR_INVALID);
     rp_heap_destroy(h);
+    /* Heaps that promise locked or secret memory refuse a buffer that is neither. */
+    rp_heap_options_t locked = {.pages = rp_pages_os(), .flags = RP_HEAP_REQUIRE_LOCKED};
+    rp_heap_t *hl = rp_heap_create(&locked);
+    if (hl != NULL) {
+        CHECK(rp_heap_donate(hl, donated_other, 4096) == RP_ERR_INVALID);
+        CHECK(strstr(rp_last_error()->message, "promises locked") != NULL);
+        rp_heap_destroy(hl);
+    }
+    if (rp_pages_secret() != NULL) {
+        rp_heap_options_t secret = {.pages = rp_pages_secret()};
+        rp_heap_t *hs = rp_heap_create(&secret);
+        REQUIRE(hs != NULL);
+        CHECK(rp_heap_donate(hs, donated_other, 4096) == RP_ERR_INVALID);
+        CHECK(strstr(rp_last_error()->message, "promises secret") != NULL);
+        rp_heap_destroy(hs);
+    }
     /* after destroy the buffer is forgotten and can be donated again (here to the default heap) */
     CHECK(rp_heap_donate(rp_heap_default(), donated_buffer, sizeof donated_buffer) == RP_OK);
 }

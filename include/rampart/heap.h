@@ -112,7 +112,10 @@ RP_API void *rp_heap_expand(rp_heap_t *heap, void *p, size_t size);
  * again while the heap lives: a static array, a stack buffer of main, a mapping). The heap serves
  * allocations from it when its own pages of a size class run out, and frees of those blocks are
  * recognised. At least 64 bytes; RP_ERR_EXISTS when the range overlaps the heap's own pages or an
- * earlier donation. The buffer is never given back (rp_heap_destroy just forgets it). */
+ * earlier donation; RP_ERR_INVALID for a heap with RP_HEAP_REQUIRE_LOCKED or on rp_pages_secret(),
+ * whose promise a donated buffer would break (on other locking sources donated bytes are served
+ * unlocked: stats.donated counts them). The buffer is never given back (rp_heap_destroy just
+ * forgets it). */
 RP_API rp_status_t rp_heap_donate(rp_heap_t *heap, void *buf, size_t len);
 
 /* ---- out of memory --------------------------------------------------------------------------------

@@ -26,6 +26,13 @@ static void rp__bit_clear(uint64_t *w, size_t i) { w[i >> 6] &= ~((uint64_t)1 <<
 
 rp_status_t rp_heap_donate(rp_heap_t *heap, void *buf, size_t len) {
     if (heap == NULL || buf == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_heap_donate: no %s given", heap ? "buffer" : "heap");
+    /* A heap that promises locked or secret memory would serve blocks from a buffer that is
+     * neither: a silent downgrade, so the donation is refused instead. */
+    const rp_page_allocator_t *secret = rp_pages_secret();
+    if ((heap->flags & RP_HEAP_REQUIRE_LOCKED) || (secret != NULL && heap->pages == secret))
+        return rp__fail(RP_ERR_INVALID, 0, "rp_heap_donate: this heap promises %s memory and a donated buffer is not; "
+                        "donate to a heap without RP_HEAP_REQUIRE_LOCKED on an ordinary page source",
+                        (heap->flags & RP_HEAP_REQUIRE_LOCKED) ? "locked" : "secret");
     uintptr_t end;
     if (len < 64 || rp__add_overflows((uintptr_t)buf, len, (size_t *)&end))
         return rp__fail(RP_ERR_INVALID, 0, "rp_heap_donate: %zu bytes at %p (at least 64 are needed)", len, buf);
