@@ -129,24 +129,31 @@ static bool rp_run_elf_read(const char *path, rp_run_elf_t *out) {
         memset(out, 0, sizeof *out);
         out->elf_class = ident[EI_CLASS];
         out->data = ident[EI_DATA];
+        /* The two classes differ only in where the header fields sit; the program-header scan
+         * is shared (p_type is the first word of both Elf32_Phdr and Elf64_Phdr). */
+        uint64_t phoff = 0;
+        unsigned phnum = 0, phentsize = 0;
         if (ident[EI_CLASS] == ELFCLASS64) {
             Elf64_Ehdr eh;
-            Elf64_Phdr ph;
             if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh) {
                 out->machine = eh.e_machine;
-                for (unsigned i = 0; i < eh.e_phnum && !out->dynamic; i++)
-                    if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (Elf64_Off)i * eh.e_phentsize)) == (ssize_t)sizeof ph)
-                        out->dynamic = ph.p_type == PT_INTERP;
+                phoff = eh.e_phoff;
+                phnum = eh.e_phnum;
+                phentsize = eh.e_phentsize;
             }
         } else if (ident[EI_CLASS] == ELFCLASS32) {
             Elf32_Ehdr eh;
-            Elf32_Phdr ph;
             if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh) {
                 out->machine = eh.e_machine;
-                for (unsigned i = 0; i < eh.e_phnum && !out->dynamic; i++)
-                    if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (Elf32_Off)i * eh.e_phentsize)) == (ssize_t)sizeof ph)
-                        out->dynamic = ph.p_type == PT_INTERP;
+                phoff = eh.e_phoff;
+                phnum = eh.e_phnum;
+                phentsize = eh.e_phentsize;
             }
+        }
+        for (unsigned i = 0; i < phnum && !out->dynamic; i++) {
+            Elf32_Word type;
+            if (pread(fd, &type, sizeof type, (off_t)(phoff + (uint64_t)i * phentsize)) == (ssize_t)sizeof type)
+                out->dynamic = type == PT_INTERP;
         }
     }
     close(fd);
