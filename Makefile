@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # rampart — everyday commands. CMake does the building; this file only names the jobs.
 #
 #   make run                 build, then run `rampart doctor` (the main job)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # bench/heap.cmake — the allocator benchmark (issue #6, item 7), included by bench/CMakeLists.txt.
 #
 # Builds the workloads in bench/heap/ (plain C11 + pthreads, no link to rampart: the allocator

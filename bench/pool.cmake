@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Secure pool benchmark (issue 5): rampart's pool against glibc malloc, libsodium, OpenSSL's
 # secure heap, libgcrypt and Botan, in one run. Writes docs/bench/pool.md and docs/bench/pool.png.
 # Peers that are not installed are left out with a warning (Debian: libsodium-dev libssl-dev

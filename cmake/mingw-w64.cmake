@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Cross-compile for 64-bit Windows with mingw-w64 (Debian package mingw-w64); tests run under
 # wine (Debian packages wine, wine64) through CMAKE_CROSSCOMPILING_EMULATOR.
 set(CMAKE_SYSTEM_NAME Windows)

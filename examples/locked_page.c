@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* locked_page.c — allocate a locked page, check it, wipe and free it. */
 #include <rampart.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rampart — memory that stays resident in RAM, out of swap and core dumps, wiped when it is done
  * with, and fast to get.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* internal.h — helpers shared by every layer inside the library (never installed).
  *
  *   RP_ASSERT(c)        debug-only invariant check (compiled out with NDEBUG)

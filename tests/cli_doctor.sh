@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # cli_doctor.sh — `rampart doctor` end to end: as root it must print the table and exit 0; with its
 # smaps hidden it must fail (exit 1) and say why; as an unprivileged user with a 64 KiB memlock limit
 # it must name the limit and how to lift it.

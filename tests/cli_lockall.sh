@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # cli_lockall.sh — `rampart run`, `rampart status` and librampart-lock.so, end to end, on
 # unmodified programs (cat, sh, touch): the child's own /proc status shows VmLck > 0, and so does
 # a fork child that does not exec; status reads the lock state of another process; a malformed

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # cli_maps.sh — `rampart maps PID` against a process that uses rampart (maps_helper): the rows of
 # its OS pages and of its map must show the flags L (locked), D (no core dump) and, for the map,
 # W (wiped on fork); the totals must count them; bad arguments exit 2; a missing process and

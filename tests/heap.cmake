@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Tests of the heap layer (issue 6). test_heap covers the API, ralloc's features, a threaded
 # stress and the death tests (POSIX); on Windows the same source runs its portable subset under
 # wine. test_heap_preload_* run real programs and the suite itself under librampart-malloc.so;

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # heap_preload.sh WHAT LIB [TEST BINARIES...] — run real programs unchanged under
 # LD_PRELOAD=librampart-malloc.so (issue 6 item 5): python3 running a script, gcc compiling and
 # linking a file, git init/add/commit/log, make building with two rules, the test suite itself, or

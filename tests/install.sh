@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # install.sh — install the build into a fresh prefix, then build examples/locked_page.c against
 # it twice: with pkg-config, and with CMake's find_package. Both programs must lock a page.
 # Usage: install.sh BUILD_DIR SOURCE_DIR

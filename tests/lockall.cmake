@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Tests of the lockall layer (issue 3). test_lockall covers the API on POSIX, each locking case in
 # a fork child; its "unprivileged" entry re-runs it as user nobody under small memlock limits
 # (root only). cli_lockall.sh drives `rampart run` / `rampart status` and librampart-lock.so

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Tests of the map layer (issue 4). test_map covers every feature and bad input on POSIX; its
 # "unprivileged" entry re-runs it as user nobody with small memlock limits (root only).
 # test_map_windows is the Windows subset (run under wine in CI); see docs/map.md.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* maps_helper.c — a process that uses rampart, for `rampart maps` to inspect: it takes pages from
  * the OS page source (locked, excluded from core dumps) and a map that is locked, excluded from
  * core dumps and wiped on fork, prints "PID ADDR1 ADDR2" (addresses as the table prints them),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Tests of the secure pool (issue 5). test_pool covers API, layout, fake-allocator growth and
 # policies, metadata placement, threads, death and security tests on POSIX; its "unprivileged"
 # entry re-runs it as user nobody with a 64 KiB (and a zero) memlock limit (root only).

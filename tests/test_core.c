@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_core.c — version, status names, last-error detail, remedies, byte formatting, wiping. */
 #include <errno.h>
 #include <string.h>

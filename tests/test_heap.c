@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_heap.c — the heap layer (issue 6): API edges (size 0, calloc overflow, huge sizes,
  * alignment rules, realloc cases), first-class heaps on every page source with limits, ralloc's
  * features (OOM handlers, double-free detection, partial and separate deallocation, in-place

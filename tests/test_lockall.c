@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_lockall.c — process-wide locking (issue 3) on POSIX: the RAMPART_LOCK grammar, invalid
  * configurations, locking as root with VmLck growing, future locking of a later allocation,
  * lock-on-fault (VmLck charged at once, smaps Locked: as pages are touched), the preflight, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_lockall_windows.c — process-wide locking on Windows (run under wine in CI): current memory
  * is locked region by region (every committed private region, after raising the working set);
  * future and on-fault locking are reported unsupported: refused when required, with the current

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_map.c — the map layer (issue 4; seeds 001 and 003): every creation option and its bad
  * inputs, file maps by path and descriptor, protections and the JIT flip, flush, range locks
  * (seed 001's three tests, made real: the kernel's own smaps account is checked), nested lock

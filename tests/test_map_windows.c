@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_map_windows.c — the map layer on Windows (run under wine in CI): anonymous and file maps
  * by path and descriptor (sections and views), protections and the JIT flip with
  * FlushInstructionCache, flush (FlushViewOfFile + FlushFileBuffers), range locks with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_os_posix.c — the POSIX platform layer, primitive by primitive, checked against the
  * kernel's own account (/proc smaps and status) and by faulting where access must fault. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_os_windows.c — the Windows platform layer under wine (or Windows): allocation, reserve and
  * commit, protection, VirtualLock with the working-set quota raised on demand, ERROR_NOT_LOCKED,
  * guard pages, unsupported advice, and memory areas with QueryWorkingSetEx's locked bit. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_pages.c — the page allocators (seed 000): rounding and alignment, best-effort locking,
  * get_limit against the real rlimit, wipe on free, a user-supplied (fake) allocator, and every
  * bad input. As root on Linux it also re-runs itself as user nobody with small memlock limits to

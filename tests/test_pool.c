@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_pool.c — the secure pool (issue 5), on POSIX.
  *
  * Sections, in the order main runs them:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_pool_windows.c — the secure pool on Windows (run under wine in CI): allocation of every
  * size, wipe on free, locked arenas (VirtualLock) with PAGE_NOACCESS guards around them, the
  * guarded mode's per-allocation guard, stats back to zero, threads with cross-thread frees, and

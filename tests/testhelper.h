@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* testhelper.h — a tiny test harness shared by the CTest programs (no macros that rewrite main
  * or printf; each test file has its own main that calls RP_TEST for each case).
  *

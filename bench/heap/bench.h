@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench/heap/bench.h — what every allocator workload shares: a deterministic PRNG, the scale
  * argument, memory touching and the checksum line.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench/heap/bigreuse.c — workload 7: reuse of multi-MiB blocks.
  *
  * Programs that process data in large buffers (decoders, compressors, request bodies) allocate a

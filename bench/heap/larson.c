@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench/heap/larson.c — workload 3: a server whose objects are freed by other threads (larson).
  *
  * Like Larson & Krishnan's server simulation: each worker owns an array of live objects (8 to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench/heap/launch.c — runs one workload under one allocator and measures it.
  *
  *   launch PRELOAD PROGRAM [ARGS...]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench/heap/pareto.c — workload 6: Pareto-distributed sizes up to 1 KiB.
  *
  * Object sizes in real programs follow a heavy-tailed law: most are tiny, a few are large. Here

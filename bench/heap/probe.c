@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench/heap/probe.c — says which loaded object serves malloc, free and realloc in this process.
  *
  * The runner starts it under each allocator's LD_PRELOAD before measuring: a library that failed

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """bench/heap/run.py — runs the heap workloads under several allocators side by side.
 
 Every workload runs under every allocator in ONE run, interleaved: each repetition runs each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench/heap/scratch.c — workload 5: passive false sharing between threads (cache-scratch).
  *
  * Like Hoard's cache-scratch: the main thread allocates one small object per worker (so the

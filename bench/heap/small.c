@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench/heap/small.c — workload 2: many small short-lived objects of mixed sizes.
  *
  * Models the allocation pattern of compilers and interpreters (the cfrac / espresso / mstress

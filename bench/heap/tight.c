@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench/heap/tight.c — workload 1: a tight single-thread malloc/free loop.
  *
  * Each step allocates one small block, writes its first and last bytes, reads them back and frees

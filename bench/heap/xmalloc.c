@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench/heap/xmalloc.c — workload 4: producers only allocate, consumers only free (xmalloc).
  *
  * Like Lever & Boreham's xmalloc-test: a producer thread allocates small objects (16-256 bytes),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_pool.c — the secure pool against glibc malloc and the secure allocators of libsodium,
  * OpenSSL, libgcrypt and Botan, side by side in one run (issue 5).
  *

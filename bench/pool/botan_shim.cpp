@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // botan_shim.cpp — C entry points to Botan's secure allocation for bench_pool.c.
 //
 // Botan::allocate_memory / deallocate_memory are what secure_vector's allocator uses: the mlock

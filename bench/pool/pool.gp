@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # pool.gp — the secure pool benchmark chart (docs/bench/pool.png) from bench_pool's data file.
 # gnuplot -e "data='pool.dat'" -e "out='pool.png'" pool.gp
 if (!exists("data")) data = 'pool.dat'

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rampart/common.h — what every layer shares: version and ABI rule, the export macro, status
  * codes with the thread's last-error detail, remediation hints for lock failures, the wipe that
  * the compiler cannot remove, and the one corruption handler.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rampart/heap.h — a general-purpose allocator with ralloc's features (seed 004).
  *
  * A heap hands out blocks of any size. There is one default process heap (rp_malloc, rp_free,

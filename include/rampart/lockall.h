@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rampart/lockall.h — process-wide memory locking for daemons that must never be swapped out
  * (duende-mlock, seed 002): lock every page of the process now, every page it maps later, or
  * both, optionally as pages are first touched; a status the caller can inspect; errors that name

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rampart/map.h — memory mappings: anonymous or file-backed, with protections, flushing, range
  * locking, huge pages, reserve/commit, split/merge and resize (mmap-rs's feature list and
  * mmap-io's range locking, seeds 003 and 001).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rampart/pages.h — page allocators: the seed's LockedPageAllocator as a C function table.
  *
  * A page allocator hands out whole pages and takes them back. Three operations, with the seed's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rampart/pool.h — a secure pool for secrets: many small allocations sharing a few locked arenas
  * (seed 000 with Bitcoin Core's LockedPool on top), fast enough for every key and every buffer.
  *

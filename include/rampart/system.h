@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rampart/system.h — facts about this machine and process, and its memory areas.
  *
  * What rampart doctor prints, as data: page sizes, huge pages, the memlock limit and privilege,

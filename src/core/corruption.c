@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* core/corruption.c — the one place where a failed security check ends.
  *
  * Double frees, foreign pointers, damaged canaries and damaged metadata all call rp__corrupt().

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* core/memzero.c — a wipe the compiler cannot remove.
  *
  * A plain memset before free() is a dead store the optimiser may delete. Two independent

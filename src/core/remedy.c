@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* core/remedy.c — what to do when memory cannot be locked, written once.
  *
  * Every layer that locks (page allocators, process-wide locking, mappings, pools) and the CLI

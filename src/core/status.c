@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* core/status.c — version, status names, and the thread's last-error record.
  *
  * Errors are reported twice: as the rp_status_t a function returns, and as a per-thread record

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* core/system.c — machine and process facts, and memory areas, from the platform layer.
  *
  * A thin public face over os/: it converts the private records to the public ones so the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* heap/alloc.c — the allocation entry points: malloc, calloc, realloc, aligned allocation,
  * in-place resizing, usable size, for the default heap and for first-class heaps.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* heap/donate.c — separate deallocation (ralloc's "free what was never allocated"): a buffer the
  * caller owns (a static array, a mapping) is handed to a heap, which serves blocks from it once
  * its own pages of a size class run out.

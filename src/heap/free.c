@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* heap/free.c — freeing: the slow paths of free (blocks of other threads, wiping heaps, large
  * blocks, donations), sized free, and partial deallocation with its side table.
  *

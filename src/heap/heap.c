@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* heap/heap.c — heaps and threads: the default process heap, first-class heaps, per-thread
  * local caches (created on a thread's first allocation, handed to the next new thread when the
  * thread exits), options from RAMPART_* variables, out-of-memory handlers, fork safety.

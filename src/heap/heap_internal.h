@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* heap/heap_internal.h — the heap layer's private types, constants and inline fast paths.
  *
  * Glossary (docs/heap.md draws it):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* heap/large.c — blocks above RP__SMALL_MAX (128 KiB): each gets a span of its own from the page
  * source, page-rounded (plus alignment slack when the alignment exceeds a page). A freed span
  * goes into the heap's span cache (segment.c) instead of back to the OS, together with its

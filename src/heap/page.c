@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* heap/page.c — the slow paths of a local cache: growing a page's free list, collecting frees
  * from other threads, marking pages full and taking them back, finding or making a page.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* heap/preload.c — librampart-malloc.so: the C allocator functions, backed by the default heap,
  * for LD_PRELOAD. Built only into that library (src/heap/targets.cmake), with its own object set
  * (no sanitizer, initial-exec TLS) and a version script that exports only these symbols.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* heap/segmap.c — the segment map: which span (segment, large block, donation) holds an address.
  *
  * Two levels over 48-bit addresses at 4 KiB granularity: a root of 2^18 leaf pointers (2 MiB of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* heap/segment.c — memory from the page source: segments and their slices, the span cache that
  * delays giving memory back, purging, and the descriptors that live outside the spans.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The heap layer: a general-purpose allocator with ralloc's features (issue 6, seed 004).
 # preload.c is not listed: it only goes into librampart-malloc.so (targets.cmake).
 list(APPEND RAMPART_SOURCES

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* heap/stats.c — diagnostics: statistics, validation of the metadata, collecting cached memory.
  *
  * Statistics are gathered without stopping other threads: under the heap lock the segments are

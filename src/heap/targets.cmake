@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # librampart-malloc.so (target rampart_malloc): the default heap behind malloc & co for
 # LD_PRELOAD (issue 6 item 5). POSIX only (Windows has no LD_PRELOAD).
 #

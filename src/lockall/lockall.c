@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lockall/lockall.c — process-wide memory locking (seed 002, duende-mlock): configuration and
  * its RAMPART_LOCK grammar, rp_lockall with a status a caller can inspect, the preflight, and the
  * lock state of any process.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lockall/preload.c — librampart-lock.so: preloaded into a dynamically linked program
  * (LD_PRELOAD, or `rampart run`), it locks the program's memory in a constructor, before main()
  * and before the program's own constructors, because memory locks do not survive exec.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The lockall layer: process-wide memory locking with a status, a preflight and the lock state of
 # any process (issue 3, seed 002).
 list(APPEND RAMPART_SOURCES src/lockall/lockall.c)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # librampart-lock.so (target rampart_lock, installed into lib/): preloaded into an unmodified
 # program it locks that program's memory before main() (RAMPART_LOCK; see src/lockall/preload.c).
 #

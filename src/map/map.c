@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* map/map.c — the mapping object: creation from options, protection transitions, flush, range
  * locks with per-page counts, reserve/commit, split/merge and resize. Policy only; every system
  * call goes through os/os.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* os/os.h — the platform layer: the only primitives that talk to the operating system.
  *
  * Every platform implements this same set in one file (os/posix.c, os/windows.c), chosen by

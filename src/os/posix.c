@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* os/posix.c — the platform layer for Linux (first), with BSD/macOS branches where they are
  * cheap. Implements every primitive of os/os.h; see there for the contracts.
  *

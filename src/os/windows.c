@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* os/windows.c — the platform layer for Windows (Vista and later; built with mingw-w64 and run
  * under wine in CI). Implements every primitive of os/os.h; see there for the contracts.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pages/pages.c — page allocators (seed 000): the checked entry points and the built-in sources.
  *
  * rp_pages_allocate_locked / rp_pages_free_locked / rp_pages_get_limit validate and round the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pool/arena.c — one arena: pages from the page allocator made fit for secrets, and given back.
  *
  *   create:  size it (and clamp it to the lock budget) -> allocate_locked -> apply the lock

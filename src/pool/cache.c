@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pool/cache.c — per-thread caches of free slots, and the registry of live pools.
  *
  * Each thread keeps, per pool, a cache (bins of free slot pointers per size class) so that an

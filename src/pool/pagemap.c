@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pool/pagemap.c — which arena holds an address: a process-wide radix tree over 4 KiB pages.
  *
  * free() must find a pointer's arena without trusting anything stored next to the pointer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pool/pool.c — the secure pool's public API: size classes, the fast paths, the shard paths,
  * stats and the process-wide default pool.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pool/pool_internal.h — the secure pool's private structures, shared by its four files:
  *
  *   pagemap.c  address -> arena, a process-wide radix tree over 4 KiB pages (lock-free reads)

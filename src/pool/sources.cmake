@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The secure pool (issue 5): size-class arenas of locked pages with out-of-band metadata, thread
 # caches, guards, canaries and a lock budget. See docs/pool.md.
 list(APPEND RAMPART_SOURCES src/pool/pagemap.c src/pool/arena.c src/pool/cache.c src/pool/pool.c)

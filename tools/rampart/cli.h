@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli.h — the rampart command-line tool: one function per command, and shared output helpers.
  * Each command takes the arguments after its name and returns the process exit status. */
 #ifndef RP_CLI_H

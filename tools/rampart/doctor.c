@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* doctor.c — `rampart doctor`: what this machine and process allow, then a live self-check of
  * each page source, as one table of ok / warn / fail rows with a one-line fix under every warn
  * and fail. Exit status 0 when no row failed.

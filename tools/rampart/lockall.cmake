@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # `rampart run` and `rampart status` (issue 3). Windows cannot preload a library into another
 # program: there `rampart run` says so and points at rp_lockall().
 if(WIN32)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* main.c — the rampart command-line tool: dispatches to one command per file. */
 #include <stdio.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* maps.c — `rampart maps [--flagged] [PID]`: the memory regions of a process as a table, with
  * one column per protection that matters for secrets (L locked in RAM, D excluded from core
  * dumps, W wiped in fork children), guards and huge pages, and totals at the end. Reads the same

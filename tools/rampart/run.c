@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* run.c — `rampart run [--onfault] [--best-effort] [--] CMD ARGS...`: run an unmodified program
  * with its memory locked. Memory locks do not survive exec, so this command does not lock
  * anything itself: it preloads librampart-lock.so into CMD (LD_PRELOAD) with RAMPART_LOCK set from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* run_unsupported.c — `rampart run` where programs cannot be preloaded (Windows): the command
  * exists so the CLI is the same everywhere, and says what to do instead. */
 #include <stdio.h>

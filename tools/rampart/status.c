@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* status.c — `rampart status [PID]`: the memory-lock state of a process (default: this one):
  * locked bytes as the kernel charges them (VmLck) and as resident (smaps Locked:), how many of
  * its regions are locked, its memlock limit (Linux: /proc/PID/limits), whether it has
