@@ -6,7 +6,8 @@
  * One opaque rp_map_t covers every kind. The caller sees [rp_map_ptr(m), + rp_map_len(m)); ranges
  * passed to the functions below are byte offsets into that view, bounds-checked against the
  * current length (RP_ERR_BOUNDS, with offset, length and size in rp_last_error()), and widened to
- * whole pages for the OS, so callers never align anything themselves.
+ * whole pages for the OS, so callers never align anything themselves. A range of length 0 is a
+ * no-op that succeeds at any offset, past the end too (seed 001).
  *
  *   layout of a stack map (RP_MAP_STACK):
  *
@@ -60,7 +61,7 @@ typedef enum rp_map_huge {
     RP_MAP_HUGE_REQUIRE
 } rp_map_huge_t;
 
-/* Option flags, OR-ed. */
+/* Option flags, OR-ed. Any other bit makes rp_map_create fail with RP_ERR_INVALID, naming it. */
 #define RP_MAP_SHARED     (1u << 0)   /* writes reach the file / other processes; default: private copy-on-write */
 #define RP_MAP_JIT        (1u << 1)   /* allow RP_MAP_PROT_READ_WRITE_EXEC */
 #define RP_MAP_POPULATE   (1u << 2)   /* fault every page in now */
@@ -102,7 +103,7 @@ typedef struct rp_map_info {
 } rp_map_info_t;
 
 /* Create a map. On failure *out is NULL and rp_last_error() says why: RP_ERR_INVALID for
- * contradictory options (rwx without RP_MAP_JIT, hugetlb with a file, a zero-length file),
+ * contradictory options and unknown flag bits (rwx without RP_MAP_JIT, hugetlb with a file, a zero-length file),
  * RP_ERR_BOUNDS for an offset at or past the end of the file, RP_ERR_EXISTS for a fixed address
  * in use, RP_ERR_NOMEM when huge pages are required and none are free, and lock failures with
  * their remedy. */
@@ -125,7 +126,7 @@ RP_API rp_status_t rp_map_protect(rp_map_t *map, rp_map_prot_t prot);
 RP_API rp_status_t rp_map_flush(rp_map_t *map, size_t offset, size_t len, bool async);
 RP_API rp_status_t rp_map_flush_all(rp_map_t *map, bool async);
 
-/* Range locking (seed 001). len 0 is a no-op that succeeds; a range past the end is
+/* Range locking (seed 001). len 0 is a no-op that succeeds at any offset; a range past the end is
  * RP_ERR_BOUNDS; a lock failure is RP_ERR_PERMISSION / RP_ERR_LIMIT with the remedy in
  * rp_last_error()->remedy, and leaves every page as it was. Counts nest (see the top). */
 RP_API rp_status_t rp_map_lock(rp_map_t *map, size_t offset, size_t len);

@@ -28,6 +28,12 @@
 #define RP__PAGE_COUNT_MASK 0x7fffffffu
 _Static_assert((RP__PAGE_DECOMMITTED & RP__PAGE_COUNT_MASK) == 0, "state bits overlap");
 
+/* Every RP_MAP_* flag map.h defines; any other bit is a caller's mistake (or a flag from a newer
+ * header) and is refused rather than ignored. */
+#define RP__KNOWN_FLAGS                                                                                       \
+    (RP_MAP_SHARED | RP_MAP_JIT | RP_MAP_POPULATE | RP_MAP_NORESERVE | RP_MAP_STACK | RP_MAP_NODUMP |          \
+     RP_MAP_LOCKED | RP_MAP_CREATE | RP_MAP_GROW | RP_MAP_RESERVE | RP_MAP_MAY_MOVE | RP_MAP_WIPEONFORK)
+
 /* Transparent huge pages are PMD-sized; used to align THP maps when the OS lists no size. */
 #define RP__THP_DEFAULT_SIZE ((size_t)2 << 20)
 
@@ -135,6 +141,8 @@ static void rp__handle_free(rp_map_t *m) {
 static rp_status_t rp__map_range(const rp_map_t *m, size_t offset, size_t len, const char *what, size_t *first,
                                  size_t *count) {
     *first = *count = 0;
+    /* An empty range names no byte, so no offset can be out of it (seed 001): a no-op anywhere. */
+    if (len == 0) return RP_OK;
     if (offset > m->len || len > m->len - offset)
         return rp__fail(RP_ERR_BOUNDS, 0, "%s: range at offset %zu with length %zu is past the end of the %zu-byte map",
                         what, offset, len, m->len);
@@ -201,6 +209,9 @@ static rp_status_t rp__check_options(const rp_map_options_t *o) {
     const bool file = o->source != RP_MAP_ANONYMOUS;
     if ((unsigned)o->source > (unsigned)RP_MAP_FD) return rp__fail(RP_ERR_INVALID, 0, "rp_map_create: unknown source %d", (int)o->source);
     if (!rp__prot_valid(o->prot)) return rp__fail(RP_ERR_INVALID, 0, "rp_map_create: unknown protection %d", (int)o->prot);
+    if (o->flags & ~RP__KNOWN_FLAGS)
+        return rp__fail(RP_ERR_INVALID, 0, "rp_map_create: unknown flag bits 0x%x in flags 0x%x (known: 0x%x)",
+                        o->flags & ~RP__KNOWN_FLAGS, o->flags, RP__KNOWN_FLAGS);
     if (o->prot == RP_MAP_PROT_READ_WRITE_EXEC && !(o->flags & RP_MAP_JIT))
         return rp__fail(RP_ERR_INVALID, 0, "rp_map_create: read-write-execute memory needs RP_MAP_JIT");
     if (o->source == RP_MAP_PATH && (o->path == NULL || o->path[0] == '\0'))
