@@ -174,6 +174,30 @@ static void test_bad_options(void) {
     unlink(path);
 }
 
+/* A FIFO by path: refused at once, never a wait in open() for a writer that never comes (the
+ * child has 10 seconds; a hang dies of SIGALRM and fails the test). Read-only opens block on a
+ * FIFO, read-write ones do not (Linux), so both are tried. */
+static char fifo_path[64];
+static void create_on_fifo(void) {
+    alarm(10);
+    static const struct { rp_map_prot_t prot; unsigned flags; } modes[] = {
+        {RP_MAP_PROT_READ, 0}, {RP_MAP_PROT_READ_WRITE, RP_MAP_SHARED}, {RP_MAP_PROT_READ, RP_MAP_CREATE}};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        rp_map_options_t o = {.source = RP_MAP_PATH, .path = fifo_path, .length = 4096, .prot = modes[i].prot,
+                              .flags = modes[i].flags};
+        rp_map_t *m = NULL;
+        if (rp_map_create(&o, &m) != RP_ERR_OS || m != NULL) _exit(1);
+        if (!strstr(rp_last_error()->message, "only regular files") || rp_last_error()->os_error != ENODEV) _exit(2);
+    }
+}
+static void test_fifo_refused(void) {
+    snprintf(fifo_path, sizeof fifo_path, "/tmp/rampart-map-fifo-%d", (int)getpid());
+    unlink(fifo_path);
+    REQUIRE(mkfifo(fifo_path, 0600) == 0);
+    CHECK(rp_test_exits_cleanly(create_on_fifo));
+    CHECK(unlink(fifo_path) == 0);
+}
+
 /* ---- file maps --------------------------------------------------------------------------------- */
 
 static void test_file_by_path_and_fd(void) {
@@ -1230,6 +1254,7 @@ int main(int argc, char **argv) {
     }
     RP_TEST(test_anonymous);
     RP_TEST(test_bad_options);
+    RP_TEST(test_fifo_refused);
     RP_TEST(test_file_by_path_and_fd);
     RP_TEST(test_file_offsets_and_sizes);
     RP_TEST(test_protections);

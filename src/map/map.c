@@ -257,7 +257,9 @@ static rp_status_t rp__open_file(const rp_map_options_t *o, rp_map_t *m, size_t 
                             ((o->flags & RP_MAP_SHARED) && rp__prot_write(o->prot));
     int err;
     if (o->source == RP_MAP_PATH) {
-        err = rp__os_file_open(o->path, want_write, (o->flags & RP_MAP_CREATE) != 0, &m->file, created);
+        bool not_regular = false;
+        err = rp__os_file_open(o->path, want_write, (o->flags & RP_MAP_CREATE) != 0, &m->file, created, &not_regular);
+        if (err != 0 && not_regular) return rp__fail_os(err, "%s cannot be mapped: only regular files can", o->path);
         if (err != 0) return rp__fail_os(err, "opening %s for mapping", o->path);
     } else {
         bool writable = false;

@@ -256,8 +256,13 @@ typedef intptr_t rp__os_file_t;
 #define RP__OS_FILE_NONE ((rp__os_file_t)-1)
 
 /* Open path for mapping: read-only, or read-write (creating it with mode 0600 when create;
- * *created says whether this call made it, so a map that then fails can remove it again). */
-int rp__os_file_open(const char *path, bool write, bool create, rp__os_file_t *out, bool *created);
+ * *created says whether this call made it, so a map that then fails can remove it again).
+ * POSIX refuses anything but a regular file without waiting on it: the type is checked before
+ * the open (a FIFO's open would block until a writer came, a device's can have side effects)
+ * and again after it (the open itself does not block, so a file swapped in between is caught);
+ * the error is then rp__os_file_mappable's and *not_regular is true. Windows checks after the
+ * open only (the caller's rp__os_file_mappable). */
+int rp__os_file_open(const char *path, bool write, bool create, rp__os_file_t *out, bool *created, bool *not_regular);
 /* The OS file behind a C runtime descriptor (the same number on POSIX), duplicated so the map
  * owns it and the caller may close theirs. Whether it is writable goes to *writable. */
 int rp__os_file_dup(int fd, rp__os_file_t *out, bool *writable);

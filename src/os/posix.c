@@ -785,17 +785,44 @@ void rp__os_mutex_unlock(rp__os_mutex_t *m) { pthread_mutex_unlock(&m->m); }
 #  define MAP_POPULATE 0
 #endif
 
-int rp__os_file_open(const char *path, bool write, bool create, rp__os_file_t *out, bool *created) {
-    int flags = (write ? O_RDWR : O_RDONLY) | O_CLOEXEC, fd = -1;
+/* 0 for a regular file, else EISDIR / ENODEV as rp__os_file_mappable says. */
+static int rp__regular_mode(mode_t mode) {
+    if (S_ISDIR(mode)) return EISDIR;
+    return S_ISREG(mode) ? 0 : ENODEV;
+}
+
+int rp__os_file_open(const char *path, bool write, bool create, rp__os_file_t *out, bool *created, bool *not_regular) {
+    /* O_NONBLOCK: an open of a FIFO would wait for a writer forever, and a file swapped for one
+     * after the stat below must not hang us either. It changes nothing for a regular file's
+     * mapping and is cleared again before the descriptor is handed out. */
+    int flags = (write ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, fd = -1;
     *created = false;
+    *not_regular = false;
     if (create) {
         /* Exclusively first: only then is it known that this call made the file. */
         fd = open(path, flags | O_CREAT | O_EXCL, 0600);
         if (fd < 0 && errno != EEXIST) return errno;
         *created = fd >= 0;
     }
-    if (fd < 0) fd = open(path, flags);
-    if (fd < 0) return errno;
+    struct stat st;
+    int err;
+    if (fd < 0) {
+        if (stat(path, &st) != 0) return errno;
+        if ((err = rp__regular_mode(st.st_mode)) != 0) {
+            *not_regular = true;
+            return err;
+        }
+        fd = open(path, flags);
+        if (fd < 0) return errno;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fstat(fd, &st) != 0 || fl < 0) err = errno;
+    else if ((err = rp__regular_mode(st.st_mode)) != 0) *not_regular = true;
+    else if (fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) err = errno;
+    if (err != 0) {
+        close(fd);
+        return err;
+    }
     *out = fd;
     return 0;
 }
@@ -943,8 +970,7 @@ int rp__os_resident(void *addr, size_t size, unsigned char *vec) {
 int rp__os_file_mappable(rp__os_file_t file) {
     struct stat st;
     if (fstat((int)file, &st) != 0) return errno;
-    if (S_ISDIR(st.st_mode)) return EISDIR;
-    return S_ISREG(st.st_mode) ? 0 : ENODEV;
+    return rp__regular_mode(st.st_mode);
 }
 
 int rp__os_file_remove(const char *path) { return unlink(path) == 0 ? 0 : errno; }

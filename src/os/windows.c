@@ -445,7 +445,8 @@ void rp__os_mutex_unlock(rp__os_mutex_t *m) { ReleaseSRWLockExclusive((PSRWLOCK)
  * closed at once: the view keeps the section alive. Views cannot be split, resized or unmapped in
  * part, so rp__os_remap_available() is false here. */
 
-int rp__os_file_open(const char *path, bool write, bool create, rp__os_file_t *out, bool *created) {
+int rp__os_file_open(const char *path, bool write, bool create, rp__os_file_t *out, bool *created, bool *not_regular) {
+    *not_regular = false;
     HANDLE h = CreateFileA(path, GENERIC_READ | (write ? GENERIC_WRITE : 0),
                            FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
                            create ? OPEN_ALWAYS : OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
