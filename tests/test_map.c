@@ -570,6 +570,43 @@ static void seed_multiple_lock_regions(void) {
     CHECK(unlink(path) == 0);
 }
 
+static size_t vm_locked(void) {
+    rp_system_info_t info;
+    return rp_system_info(&info) == RP_OK && info.locked_known ? info.locked_bytes : SIZE_MAX;
+}
+
+/* A file truncated under its map: locking pages past the new end fails (mlock cannot read them
+ * in) with RP_ERR_IO naming the file's size, not a memlock limit, and leaves no page locked
+ * (Linux marks the whole range locked before it faults pages in and keeps what it got). */
+static void test_lock_truncated_file(void) {
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/rampart-map-lock-trunc-%d", (int)getpid());
+    unlink(path);
+    rp_map_t *m = file_map(path, 3 * PAGE, RP_MAP_PROT_READ_WRITE, RP_MAP_SHARED);
+    REQUIRE(m != NULL);
+    REQUIRE(truncate(path, (off_t)PAGE) == 0);
+    size_t before = vm_locked();
+    rp_status_t st = rp_map_lock(m, 0, 3 * PAGE);
+    CHECK(st == RP_ERR_IO);
+    if (st != RP_OK) fprintf(stderr, "    (%s)\n", rp_last_error()->message);
+    char want[96];
+    snprintf(want, sizeof want, "the file is %zu bytes, shorter than the map", PAGE);
+    CHECK(strstr(rp_last_error()->message, want) != NULL);
+    CHECK(strstr(rp_last_error()->message, "memlock limit") == NULL);
+    CHECK(vm_locked() == before);
+    CHECK(locked_in(rp_map_ptr(m), 3 * PAGE) == 0);
+    rp_map_info_t info;
+    CHECK(rp_map_info(m, &info) == RP_OK && info.locked_pages == 0);
+    /* The part still inside the file locks as usual (within any user's limit). */
+    if (rp_map_lock(m, 0, PAGE) == RP_OK) {
+        CHECK(locked_in(rp_map_ptr(m), 3 * PAGE) == PAGE);
+        CHECK(rp_map_unlock(m, 0, PAGE) == RP_OK);
+    }
+    rp_map_destroy(m);
+    CHECK(vm_locked() == before);
+    CHECK(unlink(path) == 0);
+}
+
 /* Counts nest: two holders of a page each unlock once before the kernel lock goes. */
 static void test_nested_locks(void) {
     if (!privileged()) {
@@ -1265,6 +1302,7 @@ int main(int argc, char **argv) {
     RP_TEST(seed_lock_with_different_modes);
     RP_TEST(seed_multiple_lock_regions);
     RP_TEST(test_nested_locks);
+    RP_TEST(test_lock_truncated_file);
     RP_TEST(test_locked_nodump_populate);
     RP_TEST(test_wipe_on_fork);
     RP_TEST(test_wipe_only_resident);

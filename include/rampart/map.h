@@ -128,7 +128,9 @@ RP_API rp_status_t rp_map_flush_all(rp_map_t *map, bool async);
 
 /* Range locking (seed 001). len 0 is a no-op that succeeds at any offset; a range past the end is
  * RP_ERR_BOUNDS; a lock failure is RP_ERR_PERMISSION / RP_ERR_LIMIT with the remedy in
- * rp_last_error()->remedy, and leaves every page as it was. Counts nest (see the top). */
+ * rp_last_error()->remedy, and leaves every page as it was. Counts nest (see the top). Locking
+ * faults the pages in: on a file map whose file was truncated under it, pages past the file's
+ * end cannot be read, and the lock fails with RP_ERR_IO naming the file's size. */
 RP_API rp_status_t rp_map_lock(rp_map_t *map, size_t offset, size_t len);
 RP_API rp_status_t rp_map_unlock(rp_map_t *map, size_t offset, size_t len);
 RP_API rp_status_t rp_map_lock_all(rp_map_t *map);

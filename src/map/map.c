@@ -530,6 +530,27 @@ static bool rp__needs_os_lock(const rp_map_t *m, size_t i) {
     return !(m->state[i] & RP__PAGE_COUNT_MASK) && rp__lockable(m, i);
 }
 
+/* Whether pages [first, end) of a file map reach past the last page of its file, which may have
+ * been truncated under the map; *size gets the file's size. */
+static bool rp__file_short(const rp_map_t *m, size_t first, size_t end, uint64_t *size) {
+    *size = 0;
+    if (m->source == RP_MAP_ANONYMOUS || end <= first || rp__os_file_size(m->file, size) != 0) return false;
+    return m->file_offset + (uint64_t)(end - 1) * m->page >= *size;
+}
+
+/* A lock of pages [first, end) failed with err. mlock faults every page in, and a page past the
+ * end of a file cannot be read: the kernel then says ENOMEM, which reads as "over the memlock
+ * limit" (even for root). When the file is shorter than the map, say that instead, with sizes. */
+static rp_status_t rp__fail_map_lock(const rp_map_t *m, int err, size_t first, size_t end, size_t bytes) {
+    uint64_t size;
+    if (rp__os_classify_lock(err) != RP_ERR_LIMIT || !rp__file_short(m, first, end, &size))
+        return rp__fail_lock(err, bytes, "mlock");
+    return rp__fail(RP_ERR_IO, err,
+                    "mlock of %zu bytes failed: the file is %llu bytes, shorter than the map, which needs it to reach "
+                    "byte %llu (truncated under the map?); pages past the end of a file cannot be read or locked",
+                    bytes, (unsigned long long)size, (unsigned long long)(m->file_offset + (uint64_t)end * m->page));
+}
+
 /* Count one more lock on pages [first, first+count), taking the OS lock for pages that had none;
  * all or nothing. */
 static rp_status_t rp__lock_pages(rp_map_t *m, size_t first, size_t count) {
@@ -545,6 +566,9 @@ static rp_status_t rp__lock_pages(rp_map_t *m, size_t first, size_t count) {
         while (j < end && rp__needs_os_lock(m, j)) j++;
         int err = rp__os_lock(rp__page_addr(m, i), (j - i) * m->page);
         if (err != 0) {
+            /* The failed run too: Linux marks the whole range locked before it faults the pages
+             * in, and keeps the pages it got when a later one fails. */
+            rp__os_unlock(rp__page_addr(m, i), (j - i) * m->page);
             for (size_t k = first; k < i;) {
                 if (!rp__needs_os_lock(m, k)) { k++; continue; }
                 size_t r = k;
@@ -552,7 +576,7 @@ static rp_status_t rp__lock_pages(rp_map_t *m, size_t first, size_t count) {
                 rp__os_unlock(rp__page_addr(m, k), (r - k) * m->page);
                 k = r;
             }
-            return rp__fail_lock(err, count * m->page, "mlock");
+            return rp__fail_map_lock(m, err, i, j, count * m->page);
         }
         i = j;
     }
@@ -679,7 +703,7 @@ rp_status_t rp_map_protect(rp_map_t *m, rp_map_prot_t prot) {
             rp__unlock_counted(m);
             m->prot = old;
             rp__protect_runs(m, old, prot);
-            return rp__fail_lock(err, m->base_len, "mlock");
+            return rp__fail_map_lock(m, err, 0, rp__map_pages(m), m->base_len);
         }
     }
     m->prot = prot;
