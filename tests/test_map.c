@@ -607,6 +607,26 @@ static void test_lock_truncated_file(void) {
     CHECK(unlink(path) == 0);
 }
 
+/* Growing a locked map past the memlock limit is a lock failure with numbers and the remedy.
+ * Root holds CAP_IPC_LOCK and has no limit: test_map_unprivileged checks it there, as nobody. */
+static void test_grow_locked_over_limit(void) {
+    rp_system_info_t si;
+    REQUIRE(rp_system_info(&si) == RP_OK);
+    if (privileged() || si.memlock_soft == SIZE_MAX || si.memlock_soft > ((size_t)256 << 20)) {
+        fprintf(stderr, "    (no binding memlock limit here: checked by test_map_unprivileged as root)\n");
+        return;
+    }
+    rp_map_t *l = anon(4 * PAGE, RP_MAP_PROT_READ_WRITE, RP_MAP_LOCKED | RP_MAP_MAY_MOVE);
+    REQUIRE(l != NULL);
+    CHECK(rp_map_resize(l, si.memlock_soft + ((size_t)1 << 20)) == RP_ERR_LIMIT);
+    const rp_error_t *e = rp_last_error();
+    fprintf(stderr, "    grow failure: %s\n", e->message);
+    CHECK(strstr(e->message, "growing a locked map") != NULL && strstr(e->message, "memlock limit soft") != NULL);
+    CHECK(e->remedy != NULL);
+    CHECK(rp_map_len(l) == 4 * PAGE);
+    rp_map_destroy(l);
+}
+
 /* Counts nest: two holders of a page each unlock once before the kernel lock goes. */
 static void test_nested_locks(void) {
     if (!privileged()) {
@@ -1240,6 +1260,12 @@ static int unprivileged_small_limit(void) {
     rp_map_t *l = anon(4 * PAGE, RP_MAP_PROT_READ_WRITE, RP_MAP_LOCKED | RP_MAP_MAY_MOVE);
     REQUIRE_EXIT(l != NULL);
     CHECK(rp_map_resize(l, 256 * PAGE) == RP_ERR_LIMIT);
+    /* ... and says so like any lock failure: what it needed, the limits, the remedy. */
+    e = rp_last_error();
+    fprintf(stderr, "    grow failure: %s\n", e->message);
+    CHECK(strstr(e->message, "growing a locked map from 16 KiB to 1 MiB") != NULL);
+    CHECK(strstr(e->message, "1008 KiB") != NULL && strstr(e->message, "memlock limit soft 64 KiB") != NULL);
+    CHECK(e->remedy != NULL && strstr(e->remedy, "ulimit -l") != NULL);
     CHECK(rp_map_len(l) == 4 * PAGE);
     CHECK(locked_in(rp_map_ptr(l), 4 * PAGE) == 4 * PAGE);
     rp_map_destroy(l);
@@ -1303,6 +1329,7 @@ int main(int argc, char **argv) {
     RP_TEST(seed_multiple_lock_regions);
     RP_TEST(test_nested_locks);
     RP_TEST(test_lock_truncated_file);
+    RP_TEST(test_grow_locked_over_limit);
     RP_TEST(test_locked_nodump_populate);
     RP_TEST(test_wipe_on_fork);
     RP_TEST(test_wipe_only_resident);

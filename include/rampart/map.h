@@ -153,7 +153,8 @@ RP_API rp_status_t rp_map_merge(rp_map_t *a, rp_map_t *b);
 
 /* Grow or shrink to new_len bytes, in place or, with RP_MAP_MAY_MOVE, wherever the OS finds room
  * (rp_map_ptr may change). New pages of a reserve map are reserved, not committed; of a locked
- * map (RP_MAP_LOCKED), locked. File maps grow the file with RP_MAP_GROW. */
+ * map (RP_MAP_LOCKED), locked. File maps grow the file with RP_MAP_GROW. Growing a locked map
+ * past the memlock limit is RP_ERR_LIMIT with the sizes, the limits and the remedy. */
 RP_API rp_status_t rp_map_resize(rp_map_t *map, size_t new_len);
 
 /* The memory areas (see rampart/system.h) that overlap the map, in address order. */

@@ -18,6 +18,7 @@
  * heap, and a map may hold secrets (the resident pages of RP_MAP_LOCKED / RP_MAP_NODUMP maps are
  * wiped before they go back to the OS).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -961,6 +962,18 @@ rp_status_t rp_map_resize(rp_map_t *m, size_t new_len) {
         if (st != RP_OK) return st;
         int err = rp__map_grow(m, total);
         if (err != 0) {
+            /* The kernel grows a locked last area with its lock and refuses (EAGAIN) when that
+             * would pass the memlock limit: a lock failure, with the numbers and the remedy. */
+            if (rp__os_classify(err) == RP_ERR_LIMIT &&
+                ((m->flags & RP_MAP_LOCKED) || (m->state[old_pages - 1] & RP__PAGE_COUNT_MASK))) {
+                char from[32], to[32], held[32], what[160];
+                size_t vm_locked = 0, resident = 0;
+                int known = rp__os_locked_bytes(0, &vm_locked, &resident);
+                snprintf(what, sizeof what, "rp_map_resize: growing a locked map from %s to %s (this process holds %s "
+                         "locked now): the lock", rp_format_bytes(old_len, from, sizeof from),
+                         rp_format_bytes(total, to, sizeof to), known == 0 ? rp_format_bytes(vm_locked, held, sizeof held) : "an unknown amount");
+                return rp__fail_lock(err, total - old_len, what);
+            }
             if (rp__os_classify(err) == RP_ERR_NOMEM && !(m->flags & RP_MAP_MAY_MOVE))
                 return rp__fail(RP_ERR_NOMEM, err, "rp_map_resize: cannot grow %zu -> %zu bytes in place (the next pages "
                                 "are in use); create the map with RP_MAP_MAY_MOVE", old_len, total);
