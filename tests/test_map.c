@@ -932,6 +932,71 @@ static void test_fixed_address(void) {
 
 /* ---- reserve and commit ------------------------------------------------------------------------ */
 
+/* The VmFlags line of the smaps area that holds addr, into out ("" when not found). */
+static void vmflags_at(const void *addr, char *out, size_t size) {
+    out[0] = '\0';
+    FILE *f = fopen("/proc/self/smaps", "re");
+    if (f == NULL) return;
+    char line[512];
+    bool in = false;
+    while (fgets(line, sizeof line, f) != NULL) {
+        unsigned long long lo, hi;
+        if (sscanf(line, "%llx-%llx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+            in = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+        } else if (in && strncmp(line, "VmFlags:", 8) == 0) {
+            size_t n = strlen(line + 8);
+            if (n >= size) n = size - 1;
+            memcpy(out, line + 8, n);
+            out[n] = '\0';
+            break;
+        }
+    }
+    fclose(f);
+}
+static bool has_vmflag(const char *flags, const char *code) {
+    for (const char *p = flags; (p = strstr(p, code)) != NULL; p += 2)
+        if ((p == flags || p[-1] == ' ') && (p[2] == ' ' || p[2] == '\n' || p[2] == '\0')) return true;
+    return false;
+}
+
+/* Commit charges commit: the committed range of a reserve map is accounted (VmFlags "ac") and
+ * not exempt (no "nr", MAP_NORESERVE), so under a strict commit policy the charge is refused at
+ * commit rather than the first touch failing. Recommit after a decommit too. */
+static void test_commit_accounted(void) {
+    char flags[256];
+    vmflags_at(&flags, flags, sizeof flags);
+    if (flags[0] == '\0') {
+        fprintf(stderr, "    (no VmFlags in /proc/self/smaps: cannot tell here)\n");
+        return;
+    }
+    rp_map_t *m = anon(16 * PAGE, RP_MAP_PROT_READ_WRITE, RP_MAP_RESERVE);
+    REQUIRE(m != NULL);
+    unsigned char *p = rp_map_ptr(m);
+    vmflags_at(p, flags, sizeof flags);
+    CHECK(!has_vmflag(flags, "ac")); /* reserved: nothing charged */
+    CHECK(rp_map_commit(m, 4 * PAGE, 4 * PAGE) == RP_OK);
+    vmflags_at(p + 4 * PAGE, flags, sizeof flags);
+    fprintf(stderr, "    committed range VmFlags:%s", flags);
+    CHECK(!has_vmflag(flags, "nr"));
+    CHECK(has_vmflag(flags, "ac"));
+    vmflags_at(p + 12 * PAGE, flags, sizeof flags);
+    CHECK(!has_vmflag(flags, "ac")); /* still reserved: not charged */
+    CHECK(rp_map_decommit(m, 4 * PAGE, 2 * PAGE) == RP_OK);
+    vmflags_at(p + 4 * PAGE, flags, sizeof flags);
+    CHECK(!has_vmflag(flags, "ac")); /* decommitted: the charge is gone */
+    CHECK(rp_map_commit(m, 4 * PAGE, 2 * PAGE) == RP_OK);
+    vmflags_at(p + 4 * PAGE, flags, sizeof flags);
+    CHECK(!has_vmflag(flags, "nr") && has_vmflag(flags, "ac"));
+    /* Growth of a reserve map is reserved, not charged, and commits charged. */
+    if (rp_map_resize(m, 32 * PAGE) == RP_OK) {
+        p = rp_map_ptr(m);
+        CHECK(rp_map_commit(m, 24 * PAGE, PAGE) == RP_OK);
+        vmflags_at(p + 24 * PAGE, flags, sizeof flags);
+        CHECK(!has_vmflag(flags, "nr") && has_vmflag(flags, "ac"));
+    }
+    rp_map_destroy(m);
+}
+
 static void test_reserve_commit(void) {
     rp_map_t *m = anon(16 * PAGE, RP_MAP_PROT_READ_WRITE, RP_MAP_RESERVE | RP_MAP_NODUMP);
     REQUIRE(m != NULL);
@@ -1337,6 +1402,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_stack_guard);
     RP_TEST(test_fixed_address);
     RP_TEST(test_reserve_commit);
+    RP_TEST(test_commit_accounted);
     RP_TEST(test_split_merge);
     RP_TEST(test_resize);
     RP_TEST(test_areas);

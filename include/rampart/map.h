@@ -65,7 +65,7 @@ typedef enum rp_map_huge {
 #define RP_MAP_SHARED     (1u << 0)   /* writes reach the file / other processes; default: private copy-on-write */
 #define RP_MAP_JIT        (1u << 1)   /* allow RP_MAP_PROT_READ_WRITE_EXEC */
 #define RP_MAP_POPULATE   (1u << 2)   /* fault every page in now */
-#define RP_MAP_NORESERVE  (1u << 3)   /* no swap reservation (overcommit) */
+#define RP_MAP_NORESERVE  (1u << 3)   /* no swap reservation (overcommit); ignored with RP_MAP_RESERVE */
 #define RP_MAP_STACK      (1u << 4)   /* a stack, with a guard page below it (anonymous only) */
 #define RP_MAP_NODUMP     (1u << 5)   /* excluded from core dumps */
 #define RP_MAP_LOCKED     (1u << 6)   /* locked in RAM with a real lock (mlock after mapping) */
@@ -137,7 +137,10 @@ RP_API rp_status_t rp_map_lock_all(rp_map_t *map);
 RP_API rp_status_t rp_map_unlock_all(rp_map_t *map);
 
 /* Reserve maps: make a range accessible with the map's protection, or drop its contents and make
- * it inaccessible again (the address range stays reserved). Private anonymous maps only; commit
+ * it inaccessible again (the address range stays reserved). Commit charges the range against the
+ * OS's commit limit (Linux: the range is accounted, VmFlags "ac", never MAP_NORESERVE), so a
+ * commit the OS cannot back fails here with RP_ERR_NOMEM instead of the first touch failing;
+ * decommit gives the charge back. Private anonymous maps only; commit
  * widens the range to whole pages, decommit needs whole pages (it would drop bytes otherwise).
  * Locks are counted on reserved pages too and take effect when the pages are committed (and when
  * a RP_MAP_PROT_NONE map gets access): the OS cannot lock inaccessible memory. */

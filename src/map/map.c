@@ -396,7 +396,9 @@ static rp_status_t rp__create(const rp_map_options_t *o, rp_map_t *m, bool *crea
             .offset = m->file_offset,
             .shared = (o->flags & RP_MAP_SHARED) != 0,
             .populate = (o->flags & RP_MAP_POPULATE) != 0,
-            .noreserve = (o->flags & (RP_MAP_NORESERVE | RP_MAP_RESERVE)) != 0,
+            /* Not for a reserve map: its reservation is PROT_NONE, which costs no commit charge
+             * anyway, and MAP_NORESERVE would keep rp_map_commit from charging what it commits. */
+            .noreserve = (o->flags & (RP_MAP_NORESERVE | RP_MAP_RESERVE)) == RP_MAP_NORESERVE,
             .stack = (o->flags & RP_MAP_STACK) != 0,
             .huge_size = huge,
             .fixed = o->address != NULL ? (unsigned char *)o->address - m->delta : NULL,

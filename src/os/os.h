@@ -67,11 +67,15 @@ int rp__os_alloc(size_t size, void **out);
 /* Reserve size bytes of address space with no access and no commit charge.
  * pre: size > 0, page multiple; out != NULL. */
 int rp__os_reserve(size_t size, void **out);
-/* Make [addr, addr+size) of a reservation read-write and backed (zero-filled on first touch).
- * pre: page-aligned; inside one reservation. */
+/* Make [addr, addr+size) of a reservation read-write and backed (zero-filled on first touch),
+ * charged against the OS's commit limit now, so that first touch cannot fail for want of memory
+ * under a strict commit policy (Linux: the reservation is an ordinary PROT_NONE mapping, which
+ * is not charged, and mprotect charges it when it becomes writable; MAP_NORESERVE would exempt
+ * it for good). A charge the OS refuses is the error. pre: page-aligned; inside one reservation
+ * from rp__os_reserve / rp__os_decommit, or a PROT_NONE mapping made without noreserve. */
 int rp__os_commit(void *addr, size_t size);
-/* Drop the contents and backing of [addr, addr+size) and make it inaccessible again; the
- * address range stays reserved. pre: page-aligned; inside one reservation. */
+/* Drop the contents, backing and commit charge of [addr, addr+size) and make it inaccessible
+ * again; the address range stays reserved. pre: page-aligned; inside one reservation. */
 int rp__os_decommit(void *addr, size_t size);
 /* Return [addr, addr+size) to the OS. pre: exactly an address and size returned by
  * rp__os_alloc/rp__os_reserve/rp__os_secret_alloc (Windows cannot release part of one). */

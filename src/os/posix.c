@@ -218,8 +218,10 @@ int rp__os_alloc(size_t size, void **out) {
     return rp__mmap_anon(size, PROT_READ | PROT_WRITE, 0, out);
 }
 
+/* No MAP_NORESERVE: a private PROT_NONE mapping is not charged anyway, and with the flag the
+ * mprotect of rp__os_commit would never charge it either (VM_NORESERVE sticks to the area). */
 int rp__os_reserve(size_t size, void **out) {
-    return rp__mmap_anon(size, PROT_NONE, MAP_NORESERVE, out);
+    return rp__mmap_anon(size, PROT_NONE, 0, out);
 }
 
 int rp__os_commit(void *addr, size_t size) {
@@ -230,8 +232,9 @@ int rp__os_commit(void *addr, size_t size) {
 int rp__os_decommit(void *addr, size_t size) {
     RP_ASSERT(rp__is_aligned((uintptr_t)addr, rp__os_page_size()));
     /* Replacing the range with a fresh PROT_NONE mapping drops the pages and their commit
-     * charge in one call and cannot fail half-way the way madvise + mprotect can. */
-    void *p = mmap(addr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+     * charge in one call and cannot fail half-way the way madvise + mprotect can. Without
+     * MAP_NORESERVE, for the same reason as rp__os_reserve. */
+    void *p = mmap(addr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     return p == MAP_FAILED ? errno : 0;
 }
 
