@@ -8,6 +8,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -335,6 +337,144 @@ static void test_file_offsets_and_sizes(void) {
 static volatile unsigned char *fault_at;
 static void do_write(void) { *fault_at = 1; }
 static void do_read(void) { (void)*fault_at; }
+
+/* ---- guarded copies over a truncated file ------------------------------------------------------ */
+
+static rp_map_t *file_map(const char *path, size_t size, rp_map_prot_t prot, unsigned flags);
+
+/* A shared 3-page file map whose file then shrinks to one page and 100 bytes: page 2 is past the
+ * end (SIGBUS to touch), page 1 holds the last 100 bytes. */
+static rp_map_t *truncated_map(char *path, size_t size) {
+    snprintf(path, size, "/tmp/rampart-map-trunc-%d", (int)getpid());
+    unlink(path);
+    rp_map_t *m = file_map(path, 3 * PAGE, RP_MAP_PROT_READ_WRITE, RP_MAP_SHARED);
+    if (m == NULL) return NULL;
+    memset(rp_map_ptr(m), 0x5a, 3 * PAGE);
+    if (truncate(path, (off_t)(PAGE + 100)) != 0) {
+        rp_map_destroy(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* A SIGBUS handler the program had before the first guarded copy still gets the faults that are
+ * not inside a copy (run in a fresh child: the handler is installed once per process). */
+static sigjmp_buf user_bus_jump;
+static void user_bus_handler(int sig) {
+    (void)sig;
+    siglongjmp(user_bus_jump, 1);
+}
+static void chain_child(void) {
+    char path[64];
+    rp_map_t *m = truncated_map(path, sizeof path);
+    if (m == NULL) _exit(3);
+    signal(SIGBUS, user_bus_handler);
+    unsigned char buf[16];
+    if (rp_map_read(m, 2 * PAGE, buf, sizeof buf) != RP_ERR_IO) _exit(4);
+    if (sigsetjmp(user_bus_jump, 1) == 0) {
+        fault_at = (unsigned char *)rp_map_ptr(m) + 2 * PAGE;
+        do_read();
+        _exit(5); /* no fault at all */
+    }
+    rp_map_destroy(m);
+    unlink(path);
+    _exit(42); /* the program's own handler ran */
+}
+static void test_copy_chains_handler(void) {
+    int status = rp_test_run_child(chain_child);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 42);
+    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 42)) fprintf(stderr, "    (child status 0x%x)\n", status);
+}
+
+static void touch_past_end(void) {
+    char path[64];
+    rp_map_t *m = truncated_map(path, sizeof path);
+    if (m == NULL) _exit(3);
+    unsigned char buf[16];
+    if (rp_map_read(m, 2 * PAGE, buf, sizeof buf) != RP_ERR_IO) _exit(4); /* the handler is in place */
+    unlink(path);
+    fault_at = (unsigned char *)rp_map_ptr(m) + 2 * PAGE;
+    do_read(); /* outside the helper: dies as without it */
+}
+
+static void test_copy_truncated(void) {
+    char path[64];
+    rp_map_t *m = truncated_map(path, sizeof path);
+    REQUIRE(m != NULL);
+    unsigned char buf[256];
+    /* Inside the file: plain copies. */
+    CHECK(rp_map_read(m, 10, buf, 100) == RP_OK && buf[0] == 0x5a && buf[99] == 0x5a);
+    CHECK(rp_map_write(m, PAGE, "abc", 3) == RP_OK);
+    CHECK(rp_map_read(m, PAGE, buf, 3) == RP_OK && memcmp(buf, "abc", 3) == 0);
+    /* Past the end: RP_ERR_IO with the sizes, and the process goes on. */
+    CHECK(rp_map_read(m, 2 * PAGE + 8, buf, sizeof buf) == RP_ERR_IO);
+    char want[96];
+    snprintf(want, sizeof want, "the file is %zu bytes, shorter than the map", PAGE + 100);
+    CHECK(strstr(rp_last_error()->message, want) != NULL);
+    fprintf(stderr, "    read: %s\n", rp_last_error()->message);
+    CHECK(rp_map_read(m, 2 * PAGE - 10, buf, 20) == RP_ERR_IO); /* straddles into the lost page */
+    CHECK(rp_map_write(m, 2 * PAGE, "x", 1) == RP_ERR_IO);
+    CHECK(rp_map_read(m, 3 * PAGE, buf, 1) == RP_ERR_BOUNDS);
+    CHECK(rp_map_read(m, 3 * PAGE + 7, buf, 0) == RP_OK);
+    CHECK(rp_map_read(NULL, 0, buf, 1) == RP_ERR_INVALID);
+    /* Flushing does not pretend the bytes past the end were written. */
+    CHECK(rp_map_flush_all(m, false) == RP_ERR_IO);
+    CHECK(strstr(rp_last_error()->message, "shorter than the map") != NULL);
+    CHECK(rp_map_flush(m, 0, PAGE, false) == RP_OK); /* within the file: fine */
+    CHECK(file_size(path) == (off_t)(PAGE + 100));
+    /* A plain access past the end still kills, also once the handler is installed. */
+    CHECK(rp_test_dies_with(touch_past_end, SIGBUS));
+    rp_map_destroy(m);
+    CHECK(unlink(path) == 0);
+    /* Access the map does not give. */
+    rp_map_t *ro = anon(PAGE, RP_MAP_PROT_READ, 0);
+    REQUIRE(ro != NULL);
+    CHECK(rp_map_write(ro, 0, "x", 1) == RP_ERR_PERMISSION);
+    CHECK(rp_map_read(ro, 0, buf, 1) == RP_OK && buf[0] == 0);
+    rp_map_destroy(ro);
+    rp_map_t *r = anon(4 * PAGE, RP_MAP_PROT_READ_WRITE, RP_MAP_RESERVE);
+    REQUIRE(r != NULL);
+    CHECK(rp_map_read(r, PAGE, buf, 1) == RP_ERR_INVALID);
+    CHECK(rp_map_commit(r, PAGE, PAGE) == RP_OK);
+    CHECK(rp_map_write(r, PAGE, "y", 1) == RP_OK && rp_map_read(r, PAGE, buf, 1) == RP_OK && buf[0] == 'y');
+    rp_map_destroy(r);
+}
+
+/* Threads copying at once, half of them faulting: each gets its own answer. */
+typedef struct copy_worker {
+    rp_map_t *map;
+    int faults_ok, reads_ok;
+} copy_worker_t;
+static void *copy_worker(void *arg) {
+    copy_worker_t *w = arg;
+    unsigned char buf[64];
+    for (int i = 0; i < 2000; i++) {
+        if (rp_map_read(w->map, 2 * PAGE + (size_t)(i % 64), buf, sizeof buf) == RP_ERR_IO &&
+            rp_last_error()->status == RP_ERR_IO)
+            w->faults_ok++;
+        if (rp_map_read(w->map, (size_t)(i % 64), buf, sizeof buf) == RP_OK && buf[0] == 0x5a && buf[63] == 0x5a)
+            w->reads_ok++;
+    }
+    return NULL;
+}
+static void test_copy_threads(void) {
+    char path[64];
+    rp_map_t *m = truncated_map(path, sizeof path);
+    REQUIRE(m != NULL);
+    enum { N = 4 };
+    pthread_t t[N];
+    copy_worker_t w[N];
+    for (int i = 0; i < N; i++) {
+        w[i] = (copy_worker_t){m, 0, 0};
+        CHECK(pthread_create(&t[i], NULL, copy_worker, &w[i]) == 0);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        CHECK(w[i].faults_ok == 2000 && w[i].reads_ok == 2000);
+    }
+    rp_map_destroy(m);
+    CHECK(unlink(path) == 0);
+}
 
 static void test_protections(void) {
     static const struct { rp_map_prot_t prot; unsigned want; } cases[] = {
@@ -1394,6 +1534,9 @@ int main(int argc, char **argv) {
     RP_TEST(seed_multiple_lock_regions);
     RP_TEST(test_nested_locks);
     RP_TEST(test_lock_truncated_file);
+    RP_TEST(test_copy_chains_handler);
+    RP_TEST(test_copy_truncated);
+    RP_TEST(test_copy_threads);
     RP_TEST(test_grow_locked_over_limit);
     RP_TEST(test_locked_nodump_populate);
     RP_TEST(test_wipe_on_fork);

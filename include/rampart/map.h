@@ -122,9 +122,25 @@ RP_API rp_status_t rp_map_protect(rp_map_t *map, rp_map_prot_t prot);
 
 /* Write dirty pages of a file map back: synchronously (waits, file metadata included) or
  * asynchronously (starts the writeback). len 0 is a no-op; flush_all covers the whole map.
- * Anonymous maps succeed without doing anything. */
+ * Anonymous maps succeed without doing anything. When the file is now shorter than the range
+ * (truncated under the map), the bytes past its end are not in the file: RP_ERR_IO with the
+ * sizes, after flushing the rest. */
 RP_API rp_status_t rp_map_flush(rp_map_t *map, size_t offset, size_t len, bool async);
 RP_API rp_status_t rp_map_flush_all(rp_map_t *map, bool async);
+
+/* Copy len bytes out of the map at offset into dst, or from src into the map (shared file maps
+ * write the file). A plain load or store through rp_map_ptr() on a page past the end of a file
+ * that was truncated under the map (or a page the OS cannot read in) raises SIGBUS, which kills
+ * the process unless it handles the signal; these copies turn that into RP_ERR_IO (with the
+ * file's size when it is shorter than the map), and the process goes on. Bytes before the
+ * failing page may have been copied. Checked like every range (RP_ERR_BOUNDS; len 0 is a no-op);
+ * a map without the access is RP_ERR_PERMISSION, a reserved (uncommitted) page RP_ERR_INVALID.
+ * Safe from any number of threads at once. POSIX: the first call installs a SIGBUS handler that
+ * catches only faults inside a copy running on the same thread, on the map it copies; every other
+ * SIGBUS goes to the handler that was installed before (or the default action: the process dies
+ * as it would have). A SIGBUS handler installed after the first call replaces it. */
+RP_API rp_status_t rp_map_read(const rp_map_t *map, size_t offset, void *dst, size_t len);
+RP_API rp_status_t rp_map_write(rp_map_t *map, size_t offset, const void *src, size_t len);
 
 /* Range locking (seed 001). len 0 is a no-op that succeeds at any offset; a range past the end is
  * RP_ERR_BOUNDS; a lock failure is RP_ERR_PERMISSION / RP_ERR_LIMIT with the remedy in

@@ -722,11 +722,63 @@ rp_status_t rp_map_flush(rp_map_t *m, size_t offset, size_t len, bool async) {
     if (st != RP_OK || len == 0 || m->source == RP_MAP_ANONYMOUS) return st;
     int err = rp__os_flush(rp__page_addr(m, first), count * m->page, async, m->file);
     if (err != 0) return rp__fail_os(err, "flushing %zu bytes at offset %zu of the map (%s)", len, offset, async ? "async" : "sync");
+    /* The OS flushes what it can and says nothing of bytes past the end of a file that shrank
+     * under the map: they are not in the file, and reading them kills with SIGBUS. */
+    uint64_t size = 0, end = m->file_offset + m->delta + offset + len;
+    err = rp__os_file_size(m->file, &size);
+    if (err != 0) return rp__fail_os(err, "flushing: reading the size of the map's file");
+    if (size < end)
+        return rp__fail(RP_ERR_IO, 0, "flushing %zu bytes at offset %zu of the map: the file is %llu bytes, shorter than "
+                        "the map (the range ends at byte %llu of the file; truncated under the map?): bytes past its end "
+                        "are not in the file", len, offset, (unsigned long long)size, (unsigned long long)end);
     return RP_OK;
 }
 
 rp_status_t rp_map_flush_all(rp_map_t *m, bool async) {
     return rp_map_flush(m, 0, m ? m->len : 0, async);
+}
+
+/* ---- guarded copies ---------------------------------------------------------------------------- */
+
+/* Check a copy of len bytes at offset: in the view, every page committed, the access allowed. */
+static rp_status_t rp__check_copy(const rp_map_t *m, size_t offset, const void *buf, size_t len, bool write,
+                                  const char *what) {
+    if (m == NULL || (buf == NULL && len != 0)) return rp__fail(RP_ERR_INVALID, 0, "%s: NULL map or buffer", what);
+    size_t first, count;
+    rp_status_t st = rp__map_range(m, offset, len, what, &first, &count);
+    if (st != RP_OK || len == 0) return st;
+    if (m->prot == RP_MAP_PROT_NONE || (write && !rp__prot_write(m->prot)))
+        return rp__fail(RP_ERR_PERMISSION, 0, "%s: the map is not %s", what, write ? "writable" : "readable");
+    for (size_t i = first; i < first + count; i++)
+        if (m->state[i] & RP__PAGE_DECOMMITTED)
+            return rp__fail(RP_ERR_INVALID, 0, "%s: byte %zu of the map is reserved, not committed", what,
+                            i * m->page > m->delta ? i * m->page - m->delta : 0);
+    return RP_OK;
+}
+
+/* A guarded copy faulted: say why, with the file's size when it is shorter than the map. */
+static rp_status_t rp__fail_copy(const rp_map_t *m, int err, size_t offset, size_t len, const char *what) {
+    uint64_t size = 0, end = m->file_offset + m->delta + offset + len;
+    if (m->source != RP_MAP_ANONYMOUS && rp__os_file_size(m->file, &size) == 0 && size < end)
+        return rp__fail(RP_ERR_IO, err, "%s: %zu bytes at offset %zu of the map: the file is %llu bytes, shorter than the map "
+                        "(the range ends at byte %llu of the file; truncated under the map?)", what, len, offset,
+                        (unsigned long long)size, (unsigned long long)end);
+    return rp__fail(RP_ERR_IO, err, "%s: %zu bytes at offset %zu of the map: the OS could not supply a page (I/O error "
+                    "on the map's file?)", what, len, offset);
+}
+
+rp_status_t rp_map_read(const rp_map_t *m, size_t offset, void *dst, size_t len) {
+    rp_status_t st = rp__check_copy(m, offset, dst, len, false, "rp_map_read");
+    if (st != RP_OK || len == 0) return st;
+    int err = rp__os_copy_guarded(dst, m->base + m->delta + offset, len, m->base, m->base_len);
+    return err == 0 ? RP_OK : rp__fail_copy(m, err, offset, len, "rp_map_read");
+}
+
+rp_status_t rp_map_write(rp_map_t *m, size_t offset, const void *src, size_t len) {
+    rp_status_t st = rp__check_copy(m, offset, src, len, true, "rp_map_write");
+    if (st != RP_OK || len == 0) return st;
+    int err = rp__os_copy_guarded(m->base + m->delta + offset, src, len, m->base, m->base_len);
+    return err == 0 ? RP_OK : rp__fail_copy(m, err, offset, len, "rp_map_write");
 }
 
 /* ---- reserve and commit ------------------------------------------------------------------------ */

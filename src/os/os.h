@@ -298,6 +298,19 @@ int rp__os_map(const rp__os_map_request_t *req, void **out);
 /* Unmap [addr, addr+size): any page-aligned part of what rp__os_map returned on POSIX, exactly
  * one whole view on Windows. */
 int rp__os_unmap(void *addr, size_t size);
+/* Copy len bytes from src to dst, where one of them lies in [span, span + span_len), a file
+ * mapping whose pages the OS may fail to supply (a page past the end of a file truncated under
+ * the mapping; an I/O error reading it in). Such a fault inside the span ends the copy with
+ * rp__os_err_io() instead of killing the process; bytes before the failing page may have been
+ * copied. Faults anywhere else behave as they would without this call.
+ * POSIX: a SIGBUS handler, installed on the first call, catches the fault through a per-thread
+ * jump buffer set around the copy (thread-safe, reentrant), and chains every other SIGBUS to
+ * the handler that was there before it (the default action kills, as before). A handler that
+ * someone installs after the first call replaces this one. Windows: a plain copy (a file cannot
+ * be shrunk under a view; an in-page error raises EXCEPTION_IN_PAGE_ERROR as before). */
+int rp__os_copy_guarded(void *dst, const void *src, size_t len, const void *span, size_t span_len);
+/* The error rp__os_copy_guarded returns for a fault (EIO / ERROR_IO_DEVICE). */
+int rp__os_err_io(void);
 /* Grow or shrink a mapping from old_size to new_size bytes (mremap); the range must lie in one
  * OS area. In place unless may_move; with dest != NULL it moves exactly to dest, replacing what
  * is there (a reservation of the caller's). ENOMEM when it cannot grow in place.

@@ -24,6 +24,8 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -954,6 +956,80 @@ int rp__os_flush(void *addr, size_t size, bool async, rp__os_file_t file) {
     RP_ASSERT(rp__is_aligned((uintptr_t)addr, rp__os_page_size()));
     (void)file; /* MS_SYNC already writes the file's data and metadata for the range */
     return msync(addr, size, async ? MS_ASYNC : MS_SYNC) == 0 ? 0 : errno;
+}
+
+/* ---- guarded copies (the map layer) ------------------------------------------------------------ */
+
+/* The copy a thread is running now, if any: the span a SIGBUS may come from, and where to go. */
+typedef struct rp__bus_guard {
+    sigjmp_buf jump;
+    uintptr_t lo, hi;
+} rp__bus_guard_t;
+static _Thread_local rp__bus_guard_t *volatile rp__bus_current;
+static struct sigaction rp__bus_previous;
+static pthread_once_t rp__bus_once = PTHREAD_ONCE_INIT;
+static int rp__bus_install_error;
+
+static void rp__bus_handler(int sig, siginfo_t *info, void *uctx) {
+    rp__bus_guard_t *g = rp__bus_current;
+    uintptr_t at = (uintptr_t)info->si_addr;
+    /* si_code > 0: the kernel raised it for a fault, not kill() or sigqueue(). */
+    if (g != NULL && info->si_code > 0 && at >= g->lo && at < g->hi) siglongjmp(g->jump, 1);
+    /* Not ours: do what would have happened without this handler. */
+    if (rp__bus_previous.sa_flags & SA_SIGINFO) {
+        rp__bus_previous.sa_sigaction(sig, info, uctx);
+        return;
+    }
+    if (rp__bus_previous.sa_handler == SIG_IGN && info->si_code <= 0) return; /* a sent one is ignored */
+    if (rp__bus_previous.sa_handler != SIG_IGN && rp__bus_previous.sa_handler != SIG_DFL) {
+        rp__bus_previous.sa_handler(sig);
+        return;
+    }
+    /* The default action (a fault cannot be ignored either): restore it and raise the signal
+     * again; it is blocked until this handler returns, then kills the process as it would have.
+     * A fault would also recur when the instruction runs again. */
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(SIGBUS, &dfl, NULL);
+    raise(SIGBUS);
+}
+
+static void rp__bus_install(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = rp__bus_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGBUS, &sa, &rp__bus_previous) != 0) rp__bus_install_error = errno;
+}
+
+int rp__os_err_io(void) { return EIO; }
+
+int rp__os_copy_guarded(void *dst, const void *src, size_t len, const void *span, size_t span_len) {
+    pthread_once(&rp__bus_once, rp__bus_install);
+    if (rp__bus_install_error != 0) return rp__bus_install_error;
+    rp__bus_guard_t guard;
+    guard.lo = (uintptr_t)span;
+    guard.hi = (uintptr_t)span + span_len;
+    rp__bus_guard_t *outer = rp__bus_current; /* a handler of another signal may copy too */
+    /* No saved signal mask (that costs a system call per copy): after a fault only SIGBUS,
+     * blocked while its handler ran, needs unblocking. */
+    if (sigsetjmp(guard.jump, 0) != 0) {
+        rp__bus_current = outer;
+        sigset_t bus;
+        sigemptyset(&bus);
+        sigaddset(&bus, SIGBUS);
+        pthread_sigmask(SIG_UNBLOCK, &bus, NULL);
+        return EIO;
+    }
+    rp__bus_current = &guard;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the guard is in place before the first access */
+    memcpy(dst, src, len);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    rp__bus_current = outer;
+    return 0;
 }
 
 void rp__os_icache_flush(void *addr, size_t size) {

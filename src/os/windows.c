@@ -616,6 +616,18 @@ int rp__os_flush(void *addr, size_t size, bool async, rp__os_file_t file) {
     return 0;
 }
 
+/* A file cannot be shrunk while a view of it exists (SetEndOfFile fails with
+ * ERROR_USER_MAPPED_FILE), so the fault POSIX guards against cannot come from truncation here;
+ * an in-page I/O error still raises EXCEPTION_IN_PAGE_ERROR (mingw has no __try to catch it). */
+int rp__os_copy_guarded(void *dst, const void *src, size_t len, const void *span, size_t span_len) {
+    (void)span;
+    (void)span_len;
+    memcpy(dst, src, len);
+    return 0;
+}
+
+int rp__os_err_io(void) { return ERROR_IO_DEVICE; }
+
 void rp__os_icache_flush(void *addr, size_t size) { FlushInstructionCache(GetCurrentProcess(), addr, size); }
 
 /* ---- map review: residency and mappable files (the map layer) --------------------------------- */
