@@ -1028,6 +1028,53 @@ static void test_stack_guard(void) {
     rp_map_destroy(m);
 }
 
+/* Lightweight guard pages (MADV_GUARD_INSTALL) are counted from the page tables, per area:
+ * rp_area_of and rp_map_areas report them (smaps has no line for them on 6.18). */
+typedef struct guard_sum {
+    size_t pages, unknown;
+} guard_sum_t;
+static bool sum_guards(const rp_area_t *a, void *ctx) {
+    guard_sum_t *g = ctx;
+    /* Without PAGEMAP_SCAN's PAGE_IS_GUARD (before 6.16) areas over 4 GiB are not read. */
+    if (a->guard_pages == SIZE_MAX) g->unknown += a->end - a->start <= ((uint64_t)4 << 30);
+    else g->pages += a->guard_pages;
+    return true;
+}
+static void test_guard_pages_reported(void) {
+    if (!rp__os_guard_lightweight_available()) {
+        fprintf(stderr, "    (this kernel has no MADV_GUARD_INSTALL: only the count of 0 is checked)\n");
+        rp_area_t a = area_at(&a);
+        CHECK(a.guard_pages == 0);
+        return;
+    }
+    rp_map_t *m = anon(8 * PAGE, RP_MAP_PROT_READ_WRITE, 0);
+    REQUIRE(m != NULL);
+    unsigned char *p = rp_map_ptr(m);
+    memset(p, 1, 8 * PAGE);
+    CHECK(area_at(p).guard_pages == 0);
+    bool light = false;
+    REQUIRE(rp__os_guard_install(p + 2 * PAGE, 3 * PAGE, &light) == 0);
+    CHECK(light);
+    rp_area_t a = area_at(p);
+    CHECK(a.guard_pages == 3);
+    CHECK(!(a.flags & RP_AREA_NOACCESS)); /* one area, still read-write around the guards */
+    guard_sum_t g = {0, 0};
+    CHECK(rp_map_areas(m, sum_guards, &g) == RP_OK);
+    CHECK(g.pages == 3 && g.unknown == 0);
+    CHECK(rp__os_guard_remove(p + 2 * PAGE, 3 * PAGE, light) == 0);
+    CHECK(area_at(p).guard_pages == 0);
+    rp_map_destroy(m);
+    /* A stack map's guard below the stack. */
+    rp_map_t *st = anon(4 * PAGE, RP_MAP_PROT_READ_WRITE, RP_MAP_STACK);
+    REQUIRE(st != NULL);
+    CHECK(area_at((unsigned char *)rp_map_ptr(st) - 1).guard_pages == 1);
+    rp_map_destroy(st);
+    /* The whole process: every area counted (this process may read its own page map). */
+    g = (guard_sum_t){0, 0};
+    CHECK(rp_areas_foreach(0, sum_guards, &g) == RP_OK);
+    CHECK(g.unknown == 0);
+}
+
 static void test_fixed_address(void) {
     /* Find a free spot: map, note the address, unmap. */
     rp_map_t *probe = anon(4 * PAGE, RP_MAP_PROT_NONE, 0);
@@ -1543,6 +1590,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_wipe_only_resident);
     RP_TEST(test_huge_pages);
     RP_TEST(test_stack_guard);
+    RP_TEST(test_guard_pages_reported);
     RP_TEST(test_fixed_address);
     RP_TEST(test_reserve_commit);
     RP_TEST(test_commit_accounted);

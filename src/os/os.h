@@ -212,7 +212,8 @@ typedef struct rp__os_area {
     size_t rss;               /* resident bytes */
     size_t locked;            /* resident locked bytes */
     size_t anon_huge;         /* bytes in transparent huge pages */
-    size_t guard_pages;       /* lightweight guard pages in the region (Linux 6.15+ smaps) */
+    size_t guard_pages;       /* lightweight guard pages in the region; SIZE_MAX: not counted
+                                 here (Linux: smaps does not say; see rp__os_guard_count) */
     size_t hugetlb;           /* bytes of hugetlbfs pages mapped (private + shared) */
     size_t swapped;           /* bytes of the region in swap */
     size_t page_size;         /* the page size the region is mapped with (KernelPageSize) */
@@ -222,6 +223,20 @@ typedef struct rp__os_area {
  * to stop early. */
 typedef bool (*rp__os_area_fn)(const rp__os_area_t *area, void *ctx);
 int rp__os_areas(int pid, rp__os_area_fn fn, void *ctx);
+/* Lightweight guard pages (MADV_GUARD_INSTALL markers) of process pid (0: this process). They
+ * live in the page tables, not in smaps: Linux reports them in /proc/PID/pagemap (bit 58,
+ * PM_GUARD_REGION, 6.14+) and to its PAGEMAP_SCAN ioctl (PAGE_IS_GUARD), which skips page tables
+ * that do not exist and is used where the kernel has it. Reading another process's page map
+ * needs ptrace-read permission; without it open fails (EACCES / EPERM) and the count is unknown.
+ * Open once per walk over the areas, count per area, close. Windows has no such guard pages:
+ * open returns rp__os_err_unsupported() and the areas say 0. */
+typedef intptr_t rp__os_guard_reader_t;
+int rp__os_guard_reader_open(int pid, rp__os_guard_reader_t *out);
+/* Guard pages in [start, end) into *count; an error when they cannot be counted (an area of
+ * more than 4 GiB on a kernel without PAGE_IS_GUARD counts as unknown: reading 8 bytes per page
+ * of it would cost more than the whole listing). pre: page-aligned; start < end. */
+int rp__os_guard_count(rp__os_guard_reader_t reader, uintptr_t start, uintptr_t end, size_t *count);
+void rp__os_guard_reader_close(rp__os_guard_reader_t reader);
 
 /* ---- process facts ----------------------------------------------------------------------------- */
 

@@ -7,7 +7,9 @@
  *     MADV_GUARD_INSTALL since 6.13 (rejected with EINVAL on VM_LOCKED ranges, so callers
  *     install guards before locking); memfd_secret since 5.14 (off unless the kernel was booted
  *     with secretmem enabled on some distributions).
- *   - /proc/PID/status gives VmLck; /proc/PID/smaps gives per-region "Locked:" and "VmFlags:".
+ *   - /proc/PID/status gives VmLck; /proc/PID/smaps gives per-region "Locked:" and "VmFlags:";
+ *     lightweight guard pages appear only in /proc/PID/pagemap (bit 58 since 6.14; PAGEMAP_SCAN's
+ *     PAGE_IS_GUARD since 6.16), not as an smaps line.
  * Constants missing from older libc headers are defined here with their kernel values.
  */
 #define _GNU_SOURCE 1
@@ -31,6 +33,7 @@
 
 #if defined(__linux__)
 #  include <dirent.h>
+#  include <sys/ioctl.h>
 #  include <sys/prctl.h>
 #  include <sys/syscall.h>
 #endif
@@ -646,6 +649,7 @@ static bool rp__parse_area_header(const char *line, rp__os_area_t *a) {
     if (sscanf(line, "%llx-%llx %7s %llx %15s %llu %n", &start, &end, perms, &offset, dev, &inode, &path_at) < 6)
         return false;
     memset(a, 0, sizeof *a);
+    a->guard_pages = SIZE_MAX; /* smaps does not count them: rp__os_guard_count does */
     a->start = (uintptr_t)start;
     a->end = (uintptr_t)end;
     a->offset = offset;
@@ -709,8 +713,6 @@ int rp__os_areas(int pid, rp__os_area_fn fn, void *ctx) {
             a.locked = (size_t)kib * 1024;
         } else if (sscanf(line, "AnonHugePages: %llu kB", &kib) == 1) {
             a.anon_huge = (size_t)kib * 1024;
-        } else if (sscanf(line, "GuardRegions: %llu kB", &kib) == 1 || sscanf(line, "Guard: %llu kB", &kib) == 1) {
-            a.guard_pages = (size_t)kib * 1024 / rp__os_page_size();
         } else if (sscanf(line, "Private_Hugetlb: %llu kB", &kib) == 1 || sscanf(line, "Shared_Hugetlb: %llu kB", &kib) == 1) {
             a.hugetlb += (size_t)kib * 1024;
         } else if (sscanf(line, "Swap: %llu kB", &kib) == 1) {
@@ -730,6 +732,114 @@ int rp__os_areas(int pid, rp__os_area_fn fn, void *ctx) {
     (void)ctx;
     return ENOSYS;
 #endif
+}
+
+#if defined(__linux__)
+/* PAGEMAP_SCAN (Linux 6.7) and its PAGE_IS_GUARD category (6.16), with the kernel's layout, for
+ * libc headers that predate them. */
+typedef struct rp__pm_region {
+    uint64_t start, end, categories;
+} rp__pm_region_t;
+typedef struct rp__pm_scan_arg {
+    uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted, category_mask,
+        category_anyof_mask, return_mask;
+} rp__pm_scan_arg_t;
+#  define RP__PAGEMAP_SCAN _IOWR('f', 16, rp__pm_scan_arg_t)
+#  define RP__PAGE_IS_GUARD (UINT64_C(1) << 8)
+#  define RP__PM_GUARD_REGION (UINT64_C(1) << 58)
+/* Areas larger than this are not read entry by entry (8 bytes per page) without PAGEMAP_SCAN. */
+#  define RP__GUARD_READ_MAX ((uint64_t)4 << 30)
+
+/* 0 unknown, 1 PAGEMAP_SCAN knows PAGE_IS_GUARD, 2 it does not (read the entries). */
+static int rp__guard_scan_state;
+
+/* The PAGEMAP_SCAN way: regions of guard pages, a batch at a time. */
+static int rp__guard_scan(int fd, uintptr_t start, uintptr_t end, size_t *count) {
+    rp__pm_region_t vec[32];
+    size_t pages = 0, page = rp__os_page_size();
+    for (uintptr_t at = start; at < end;) {
+        rp__pm_scan_arg_t arg;
+        memset(&arg, 0, sizeof arg);
+        arg.size = sizeof arg;
+        arg.start = at;
+        arg.end = end;
+        arg.vec = (uintptr_t)vec;
+        arg.vec_len = sizeof vec / sizeof vec[0];
+        arg.category_mask = arg.return_mask = RP__PAGE_IS_GUARD;
+        long n = ioctl(fd, RP__PAGEMAP_SCAN, &arg);
+        if (n < 0) return errno;
+        for (long i = 0; i < n; i++) pages += (size_t)((vec[i].end - vec[i].start) / page);
+        if (arg.walk_end <= at) break; /* no progress: the walk is done */
+        at = (uintptr_t)arg.walk_end;
+    }
+    *count = pages;
+    return 0;
+}
+
+/* The entry-by-entry way: bit 58 of each 8-byte entry. */
+static int rp__guard_read(int fd, uintptr_t start, uintptr_t end, size_t *count) {
+    size_t page = rp__os_page_size(), pages = 0;
+    if ((uint64_t)(end - start) > RP__GUARD_READ_MAX) return EFBIG;
+    uint64_t entries[512];
+    for (uintptr_t at = start; at < end;) {
+        size_t want = (end - at) / page;
+        if (want > sizeof entries / sizeof entries[0]) want = sizeof entries / sizeof entries[0];
+        ssize_t got = pread(fd, entries, want * sizeof entries[0], (off_t)(at / page * sizeof entries[0]));
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) return errno;
+        if (got == 0) break; /* past the user address range ([vsyscall]): no page tables, no guards */
+        size_t n = (size_t)got / sizeof entries[0];
+        for (size_t i = 0; i < n; i++) pages += (entries[i] & RP__PM_GUARD_REGION) != 0;
+        at += n * page;
+    }
+    *count = pages;
+    return 0;
+}
+#endif
+
+int rp__os_guard_reader_open(int pid, rp__os_guard_reader_t *out) {
+#if defined(__linux__)
+    char path[64];
+    rp__proc_path(path, sizeof path, pid, "pagemap");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    *out = fd;
+    return 0;
+#else
+    (void)pid;
+    *out = -1;
+    return ENOSYS;
+#endif
+}
+
+int rp__os_guard_count(rp__os_guard_reader_t reader, uintptr_t start, uintptr_t end, size_t *count) {
+    *count = 0;
+#if defined(__linux__)
+    RP_ASSERT(start < end && rp__is_aligned(start, rp__os_page_size()));
+    int fd = (int)reader, state = __atomic_load_n(&rp__guard_scan_state, __ATOMIC_RELAXED);
+    if (state != 2) {
+        int err = rp__guard_scan(fd, start, end, count);
+        if (err == 0) {
+            if (state == 0) __atomic_store_n(&rp__guard_scan_state, 1, __ATOMIC_RELAXED);
+            return 0;
+        }
+        /* No such ioctl (before 6.7) or no such category (before 6.16): read the entries. An
+         * area outside the walkable user range ([vsyscall]) fails the same way once it is known
+         * to work, and is read entry by entry, which reports it as empty. */
+        if (state == 0 && (err == ENOTTY || err == EINVAL || err == EOPNOTSUPP))
+            __atomic_store_n(&rp__guard_scan_state, 2, __ATOMIC_RELAXED);
+    }
+    return rp__guard_read(fd, start, end, count);
+#else
+    (void)reader;
+    (void)start;
+    (void)end;
+    return ENOSYS;
+#endif
+}
+
+void rp__os_guard_reader_close(rp__os_guard_reader_t reader) {
+    if (reader >= 0) close((int)reader);
 }
 
 /* ---- process facts ----------------------------------------------------------------------------- */

@@ -389,7 +389,8 @@ int rp__os_areas(int pid, rp__os_area_fn fn, void *ctx) {
             memset(&a, 0, sizeof a);
             a.start = (uintptr_t)mbi.BaseAddress;
             a.end = next;
-            a.anon_huge = a.guard_pages = a.hugetlb = a.swapped = SIZE_MAX;
+            a.anon_huge = a.hugetlb = a.swapped = SIZE_MAX;
+            a.guard_pages = 0; /* no lightweight guard pages on Windows (PAGE_NOACCESS is flagged) */
             a.page_size = rp__os_page_size();
             a.flags = mbi.State == MEM_RESERVE ? RP__OS_AREA_GUARD : rp__prot_flags(mbi.Protect);
             if (mbi.Type == MEM_MAPPED || mbi.Type == MEM_IMAGE) {
@@ -615,6 +616,22 @@ int rp__os_flush(void *addr, size_t size, bool async, rp__os_file_t file) {
     if (!async && file != RP__OS_FILE_NONE && !FlushFileBuffers((HANDLE)file)) return (int)GetLastError();
     return 0;
 }
+
+int rp__os_guard_reader_open(int pid, rp__os_guard_reader_t *out) {
+    (void)pid;
+    *out = 0;
+    return rp__os_err_unsupported();
+}
+
+int rp__os_guard_count(rp__os_guard_reader_t reader, uintptr_t start, uintptr_t end, size_t *count) {
+    (void)reader;
+    (void)start;
+    (void)end;
+    *count = 0;
+    return 0;
+}
+
+void rp__os_guard_reader_close(rp__os_guard_reader_t reader) { (void)reader; }
 
 /* A file cannot be shrunk while a view of it exists (SetEndOfFile fails with
  * ERROR_USER_MAPPED_FILE), so the fault POSIX guards against cannot come from truncation here;
