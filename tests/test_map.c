@@ -1151,7 +1151,8 @@ static bool has_vmflag(const char *flags, const char *code) {
  * commit rather than the first touch failing. Recommit after a decommit too. */
 static void test_commit_accounted(void) {
     char flags[256];
-    vmflags_at(&flags, flags, sizeof flags);
+    static int probe; /* any mapped address: are there VmFlags at all? */
+    vmflags_at(&probe, flags, sizeof flags);
     if (flags[0] == '\0') {
         fprintf(stderr, "    (no VmFlags in /proc/self/smaps: cannot tell here)\n");
         return;
@@ -1581,9 +1582,6 @@ int main(int argc, char **argv) {
     RP_TEST(seed_multiple_lock_regions);
     RP_TEST(test_nested_locks);
     RP_TEST(test_lock_truncated_file);
-    RP_TEST(test_copy_chains_handler);
-    RP_TEST(test_copy_truncated);
-    RP_TEST(test_copy_threads);
     RP_TEST(test_grow_locked_over_limit);
     RP_TEST(test_locked_nodump_populate);
     RP_TEST(test_wipe_on_fork);
@@ -1597,5 +1595,12 @@ int main(int argc, char **argv) {
     RP_TEST(test_split_merge);
     RP_TEST(test_resize);
     RP_TEST(test_areas);
+    /* Last: under ThreadSanitizer, once a SIGBUS handler has been left by siglongjmp, a fork
+     * child's raise(SIGUSR1) no longer kills it (test_wipe_on_fork would fail); plain and ASan
+     * builds are unaffected. test_copy_chains_handler also needs a process whose SIGBUS
+     * handler rampart has not installed yet. */
+    RP_TEST(test_copy_chains_handler);
+    RP_TEST(test_copy_truncated);
+    RP_TEST(test_copy_threads);
     return rp_test_exit();
 }
