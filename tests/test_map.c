@@ -1035,7 +1035,7 @@ typedef struct guard_sum {
 } guard_sum_t;
 static bool sum_guards(const rp_area_t *a, void *ctx) {
     guard_sum_t *g = ctx;
-    /* Without PAGEMAP_SCAN's PAGE_IS_GUARD (before 6.16) areas over 4 GiB are not read. */
+    /* Without PAGEMAP_SCAN's PAGE_IS_GUARD (older kernels) areas over 4 GiB are not read. */
     if (a->guard_pages == SIZE_MAX) g->unknown += a->end - a->start <= ((uint64_t)4 << 30);
     else g->pages += a->guard_pages;
     return true;

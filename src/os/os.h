@@ -225,7 +225,7 @@ typedef bool (*rp__os_area_fn)(const rp__os_area_t *area, void *ctx);
 int rp__os_areas(int pid, rp__os_area_fn fn, void *ctx);
 /* Lightweight guard pages (MADV_GUARD_INSTALL markers) of process pid (0: this process). They
  * live in the page tables, not in smaps: Linux reports them in /proc/PID/pagemap (bit 58,
- * PM_GUARD_REGION, 6.14+) and to its PAGEMAP_SCAN ioctl (PAGE_IS_GUARD), which skips page tables
+ * PM_GUARD_REGION) and to its PAGEMAP_SCAN ioctl (PAGE_IS_GUARD), which skips page tables
  * that do not exist and is used where the kernel has it. Reading another process's page map
  * needs ptrace-read permission; without it open fails (EACCES / EPERM) and the count is unknown.
  * Open once per walk over the areas, count per area, close. Windows has no such guard pages:

@@ -8,8 +8,9 @@
  *     install guards before locking); memfd_secret since 5.14 (off unless the kernel was booted
  *     with secretmem enabled on some distributions).
  *   - /proc/PID/status gives VmLck; /proc/PID/smaps gives per-region "Locked:" and "VmFlags:";
- *     lightweight guard pages appear only in /proc/PID/pagemap (bit 58 since 6.14; PAGEMAP_SCAN's
- *     PAGE_IS_GUARD since 6.16), not as an smaps line.
+ *     lightweight guard pages appear only in /proc/PID/pagemap (bit 58, PM_GUARD_REGION, and
+ *     PAGEMAP_SCAN's PAGE_IS_GUARD: both added after MADV_GUARD_INSTALL, in 2025; 6.18 has them),
+ *     not as an smaps line.
  * Constants missing from older libc headers are defined here with their kernel values.
  */
 #define _GNU_SOURCE 1
@@ -735,7 +736,7 @@ int rp__os_areas(int pid, rp__os_area_fn fn, void *ctx) {
 }
 
 #if defined(__linux__)
-/* PAGEMAP_SCAN (Linux 6.7) and its PAGE_IS_GUARD category (6.16), with the kernel's layout, for
+/* PAGEMAP_SCAN (Linux 6.7) and its later PAGE_IS_GUARD category, with the kernel's layout, for
  * libc headers that predate them. */
 typedef struct rp__pm_region {
     uint64_t start, end, categories;
@@ -823,7 +824,7 @@ int rp__os_guard_count(rp__os_guard_reader_t reader, uintptr_t start, uintptr_t 
             if (state == 0) __atomic_store_n(&rp__guard_scan_state, 1, __ATOMIC_RELAXED);
             return 0;
         }
-        /* No such ioctl (before 6.7) or no such category (before 6.16): read the entries. An
+        /* No such ioctl (before 6.7) or no such category (older kernels): read the entries. An
          * area outside the walkable user range ([vsyscall]) fails the same way once it is known
          * to work, and is read entry by entry, which reports it as empty. */
         if (state == 0 && (err == ENOTTY || err == EINVAL || err == EOPNOTSUPP))
