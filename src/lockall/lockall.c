@@ -42,16 +42,6 @@ static bool rp__word_is(const char *word, size_t len, const char *name) {
 /* Around words: what a shell, an env file or a YAML block may leave there (a trailing newline). */
 #define RP__LOCKALL_SPACE " \t\r\n\v\f"
 
-/* At most size - 1 bytes of src[0..len) with control characters shown as '?': the value comes
- * from the environment and goes to a terminal. */
-static const char *rp__printable(const char *src, size_t len, char *dst, size_t size) {
-    size_t i = 0;
-    for (; i < len && i + 1 < size && src[i] != '\0'; i++)
-        dst[i] = ((unsigned char)src[i] < 0x20 || src[i] == 0x7f) ? '?' : src[i];
-    dst[i] = '\0';
-    return dst;
-}
-
 rp_status_t rp_lockall_config_parse(const char *spec, rp_lockall_config_t *out) {
     if (out == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_lockall_config_parse: out is NULL");
     if (spec == NULL || spec[strspn(spec, RP__LOCKALL_SPACE)] == '\0') {
@@ -59,7 +49,7 @@ rp_status_t rp_lockall_config_parse(const char *spec, rp_lockall_config_t *out) 
         return RP_OK;
     }
     char shown[65], word[33];
-    rp__printable(spec, strlen(spec), shown, sizeof shown);
+    rp__env_printable(spec, strlen(spec), shown, sizeof shown);
     rp_lockall_config_t c = {0};
     bool required = false, best_effort = false;
     for (const char *p = spec;;) {
@@ -76,7 +66,7 @@ rp_status_t rp_lockall_config_parse(const char *spec, rp_lockall_config_t *out) 
         else if (rp__word_is(p, len, "best-effort")) best_effort = true;
         else
             return rp__fail(RP_ERR_INVALID, 0, "RAMPART_LOCK=\"%s\": unknown word '%s' (expected %s)", shown,
-                            rp__printable(p, len, word, sizeof word), RP__LOCKALL_WORDS);
+                            rp__env_printable(p, len, word, sizeof word), RP__LOCKALL_WORDS);
         p += n;
         if (*p == '\0') break;
         p++; /* the comma */

@@ -79,7 +79,7 @@ __attribute__((constructor)) static void rp__preload_lock(void) {
     rp__preload_who(who, sizeof who);
 
     rp_lockall_config_t cfg;
-    if (rp_lockall_config_parse(getenv("RAMPART_LOCK"), &cfg) != RP_OK) {
+    if (rp_lockall_config_parse(rp__env_get("RAMPART_LOCK", true), &cfg) != RP_OK) {
         snprintf(line, sizeof line, "rampart-lock: %s: not starting %s\n", rp_last_error()->message, who);
         rp__preload_say(line);
         _exit(RP_LOCKALL_EXIT_FAILURE);

@@ -228,6 +228,11 @@ typedef struct rp__os_core_info {
 } rp__os_core_info_t;
 int rp__os_core_info(rp__os_core_info_t *out);
 
+/* getenv for security-relevant settings: NULL (as if unset) in a secure-execution process, one
+ * that runs with more privilege than the user who chose its environment (Linux AT_SECURE:
+ * set-user-ID, set-group-ID or file-capability programs; issetugid on the BSDs and macOS).
+ * Windows has no such programs and reads the variable as it is (see os/windows.c). */
+const char *rp__os_getenv_secure(const char *name);
 /* Write len bytes to standard error with one system call: no stdio buffer, no allocation, so it
  * is safe on a corrupted heap. */
 void rp__os_write_stderr(const char *text, size_t len);

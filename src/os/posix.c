@@ -752,6 +752,19 @@ void rp__os_describe(char *buf, size_t size) {
 
 int rp__os_getpid(void) { return (int)getpid(); }
 
+/* Linux: glibc and musl both have secure_getenv (AT_SECURE from the kernel: set-user-ID,
+ * set-group-ID, file capabilities, or an LSM's transition). The BSDs and macOS: issetugid.
+ * Elsewhere: a differing real and effective user or group. */
+const char *rp__os_getenv_secure(const char *name) {
+#if defined(__linux__)
+    return secure_getenv(name);
+#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__) || defined(__DragonFly__)
+    return issetugid() ? NULL : getenv(name);
+#else
+    return getuid() != geteuid() || getgid() != getegid() ? NULL : getenv(name);
+#endif
+}
+
 void rp__os_write_stderr(const char *text, size_t len) {
     while (len > 0) {
         ssize_t n = write(STDERR_FILENO, text, len);

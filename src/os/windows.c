@@ -17,6 +17,7 @@
 
 #include <io.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -425,6 +426,12 @@ void rp__os_describe(char *buf, size_t size) {
 }
 
 int rp__os_getpid(void) { return (int)GetCurrentProcessId(); }
+
+/* Windows has no set-user-ID or file-capability programs: a process runs with the token it was
+ * started with and the environment its starter gave it, so no process gains privilege over the
+ * one that chose its environment, and the variable is read as it is. A service that must not
+ * take a setting from its environment sets the variable itself (or clears it) before it starts. */
+const char *rp__os_getenv_secure(const char *name) { return getenv(name); }
 
 void rp__os_write_stderr(const char *text, size_t len) {
     HANDLE err = GetStdHandle(STD_ERROR_HANDLE);

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "internal.h"
 #include "rampart.h"
 
 #define RP_RUN_LIBRARY "librampart-lock.so"
@@ -56,7 +57,8 @@ static void rp_run_usage(FILE *out) {
 
 /* The preload library: an absolute path in out, or false with the places tried on stderr. */
 static bool rp_run_find_library(char *out, size_t size) {
-    const char *env = getenv("RAMPART_LOCK_LIBRARY");
+    /* Secure: a privileged rampart must not preload a library its caller chose. */
+    const char *env = rp__env_get("RAMPART_LOCK_LIBRARY", true);
     char path[PATH_MAX + sizeof RP_RUN_BIN_TO_LIB + sizeof RP_RUN_LIBRARY + 8], resolved[PATH_MAX];
     if (env != NULL && env[0] != '\0') {
         if (realpath(env, resolved) != NULL && access(resolved, R_OK) == 0) {
