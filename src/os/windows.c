@@ -187,6 +187,13 @@ int rp__os_raise_lock_limit(size_t want) {
     return SetProcessWorkingSetSize(self, want, max_ws) ? 0 : (int)GetLastError();
 }
 
+size_t rp__os_ram_total(void) {
+    MEMORYSTATUSEX ms;
+    ms.dwLength = sizeof ms;
+    if (!GlobalMemoryStatusEx(&ms)) return 0;
+    return ms.ullTotalPhys > SIZE_MAX ? SIZE_MAX : (size_t)ms.ullTotalPhys;
+}
+
 bool rp__os_can_lock_unlimited(void) { return false; }
 
 int rp__os_locked_bytes(int pid, size_t *vm_locked, size_t *resident_locked) {
@@ -426,6 +433,12 @@ void rp__os_describe(char *buf, size_t size) {
 }
 
 int rp__os_getpid(void) { return (int)GetCurrentProcessId(); }
+
+void rp__os_process_name(char *buf, size_t size) {
+    char name[MAX_PATH];
+    buf[0] = '\0';
+    if (GetModuleBaseNameA(GetCurrentProcess(), NULL, name, sizeof name)) snprintf(buf, size, "%s", name);
+}
 
 /* Windows has no set-user-ID or file-capability programs: a process runs with the token it was
  * started with and the environment its starter gave it, so no process gains privilege over the
