@@ -4,6 +4,10 @@
 #ifndef RP_CLI_H
 #define RP_CLI_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
 /* The exit status of `rampart status`: a health check (systemd ExecStartPost=, a Kubernetes exec
  * probe) passes on 0 only. 2 stays the usage error of every command. */
 enum {
@@ -19,5 +23,17 @@ int rp_cli_doctor(int argc, char **argv);
 int rp_cli_maps(int argc, char **argv);
 int rp_cli_run(int argc, char **argv);
 int rp_cli_status(int argc, char **argv);
+
+/* The PID argument of command cmd: 0 with *pid set, or RP_CLI_USAGE after a message on stderr
+ * naming the problem (an unknown option, a second argument, not a process id). have_pid: one
+ * was given already. */
+int rp_cli_pid_arg(const char *cmd, const char *arg, bool have_pid, int *pid);
+
+/* JSON output (json.c). Members of one object: pass the same `first` flag, true at the start. */
+void rp_json_string(FILE *out, const char *s);
+void rp_json_key(FILE *out, bool *first, const char *key);
+void rp_json_bytes(FILE *out, bool *first, const char *key, size_t n);   /* SIZE_MAX: null */
+void rp_json_text(FILE *out, bool *first, const char *key, const char *s); /* NULL: null */
+void rp_json_bool(FILE *out, bool *first, const char *key, bool v);
 
 #endif /* RP_CLI_H */

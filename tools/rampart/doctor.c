@@ -71,9 +71,16 @@ static void rp_doctor_system(rp_doctor_t *d, const rp_system_info_t *si) {
            si->can_lock_unlimited ? "yes: locking is not limited by RLIMIT_MEMLOCK" : "no: locking is limited by RLIMIT_MEMLOCK",
            NULL);
 
-    if (si->locked_known) {
-        snprintf(line, sizeof line, "%s charged (VmLck), %s resident (smaps Locked:)",
-                 rp_format_bytes(si->locked_bytes, a, sizeof a), rp_format_bytes(si->resident_locked_bytes, b, sizeof b));
+    rp_lockall_process_t self;
+    if (si->locked_known && rp_lockall_query(0, &self) == RP_OK && self.resident_locked_bytes != SIZE_MAX) {
+        char c[32];
+        snprintf(line, sizeof line, "%s charged (VmLck), %s resident in locked areas (%s proportional, smaps Locked:)",
+                 rp_format_bytes(self.locked_bytes, a, sizeof a), rp_format_bytes(self.resident_locked_bytes, b, sizeof b),
+                 rp_format_bytes(self.locked_pss_bytes, c, sizeof c));
+        rp_row(d, ROW_OK, "locked by this process now", line, NULL);
+    } else if (si->locked_known) {
+        snprintf(line, sizeof line, "%s charged (VmLck); the locked areas cannot be read",
+                 rp_format_bytes(si->locked_bytes, a, sizeof a));
         rp_row(d, ROW_OK, "locked by this process now", line, NULL);
     } else {
         rp_row(d, ROW_OK, "locked by this process now", "not reported by this OS", NULL);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* main.c — the rampart command-line tool: dispatches to one command per file. */
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -59,6 +61,25 @@ static void rp_cli_usage(FILE *out) {
                  "  rampart run: CMD's own status, or 125 (lock failed or cannot preload), 126 (cannot execute),\n"
                  "  127 (not found).\n");
     rp_cli_variables_table(out);
+}
+
+int rp_cli_pid_arg(const char *cmd, const char *arg, bool have_pid, int *pid) {
+    if (arg[0] == '-' && arg[1] != '\0') {
+        fprintf(stderr, "rampart %s: unknown option '%s'\n", cmd, arg);
+        return RP_CLI_USAGE;
+    }
+    if (have_pid) {
+        fprintf(stderr, "rampart %s: unexpected argument '%s': one process id at most\n", cmd, arg);
+        return RP_CLI_USAGE;
+    }
+    char *end = NULL;
+    long v = strtol(arg, &end, 10);
+    if (end == arg || *end != '\0' || v <= 0 || v > INT32_MAX) {
+        fprintf(stderr, "rampart %s: '%s' is not a process id (a positive number)\n", cmd, arg);
+        return RP_CLI_USAGE;
+    }
+    *pid = (int)v;
+    return 0;
 }
 
 static const rp_cli_command_t *rp_cli_find(const char *name) {
