@@ -19,7 +19,7 @@ static const rp_cli_command_t rp_cli_commands[] = {
     {"doctor", rp_cli_doctor, "check what this machine and process allow, then self-test each page source"},
     {"maps", rp_cli_maps, "show a process's memory regions: locked, excluded from core dumps, wiped on fork"},
     {"run", rp_cli_run, "run a program with all of its memory locked in RAM (current and future pages)"},
-    {"status", rp_cli_status, "show a process's memory locks: locked bytes, limit, CAP_IPC_LOCK, room to lock more"},
+    {"status", rp_cli_status, "is a process locked in RAM? verdict from bytes, exit status for health checks"},
 };
 
 /* Every RAMPART_* variable (README "Environment variables" has the same table, with what a
