@@ -74,7 +74,10 @@ static bool rp_run_find_library(char *out, size_t size) {
             snprintf(out, size, "%s", resolved);
             return true;
         }
-        fprintf(stderr, "rampart run: RAMPART_LOCK_LIBRARY=%s: %s\n", env, strerror(errno));
+        int err = errno;
+        char shown[PATH_MAX];
+        fprintf(stderr, "rampart run: RAMPART_LOCK_LIBRARY=\"%s\": %s (expected the path of a readable "
+                        RP_RUN_LIBRARY ")\n", rp__env_printable(env, strlen(env), shown, sizeof shown), strerror(err));
         return false;
     }
     char exe[PATH_MAX];
