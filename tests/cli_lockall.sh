@@ -97,7 +97,8 @@ basic)
   "$bin" run >/dev/null 2>&1; [ $? -eq 2 ] || no "run without a command must exit 2"
   "$bin" run --bogus -- true >/dev/null 2>&1; [ $? -eq 2 ] || no "run with an unknown option must exit 2"
   "$bin" run -- /nonexistent/program >/dev/null 2>&1; [ $? -eq 127 ] || no "a missing program must exit 127"
-  "$bin" run -- no-such-command-anywhere >/dev/null 2>"$tmp/err"; rc=$?
+  # (A PATH that this user may search: a directory it may not enter makes execvp say EACCES.)
+  PATH=/usr/bin:/bin "$bin" run -- no-such-command-anywhere >/dev/null 2>"$tmp/err"; rc=$?
   [ $rc -eq 127 ] || no "a command not in PATH exited $rc, not 127"
   grep -q "no-such-command-anywhere: command not found" "$tmp/err" || no "not found: $(cat "$tmp/err")"
   # A directory named like the command earlier in PATH is passed over, as execvp does.

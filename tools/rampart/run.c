@@ -267,7 +267,12 @@ int rp_cli_run(int argc, char **argv) {
      * #! (ENOEXEC: run it with /bin/sh) and its own PATH rules. */
     execvp(cmd[0], cmd);
     int err = errno;
-    if (err == ENOENT) fprintf(stderr, "rampart run: %s: command not found\n", cmd[0]);
-    else fprintf(stderr, "rampart run: cannot run %s: %s\n", found ? exe : cmd[0], strerror(err));
+    if (err == ENOENT)
+        fprintf(stderr, "rampart run: %s: command not found\n", cmd[0]);
+    else if (!found && err == EACCES) /* execvp met a PATH entry it may not search or run, as env(1) does */
+        fprintf(stderr, "rampart run: %s: not found, and a directory or file on the way was not accessible: %s\n",
+                cmd[0], strerror(err));
+    else
+        fprintf(stderr, "rampart run: cannot run %s: %s\n", found ? exe : cmd[0], strerror(err));
     return err == ENOENT ? 127 : 126;
 }
