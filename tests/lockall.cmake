@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Tests of the lockall layer (issue 3). test_lockall covers the API on POSIX, each locking case in
-# a fork child; its "unprivileged" entry re-runs it as user nobody under small memlock limits
+# a fork child; its "privileged" entry runs the cases that lock the whole process (CAP_IPC_LOCK,
+# else skipped) and its "unprivileged" entry re-runs it as user nobody under small memlock limits
 # (root only). cli_lockall.sh drives `rampart run` / `rampart status` and librampart-lock.so
 # (built without sanitizers, so it runs in every build), one CTest test per group of cases, so a
 # group this machine cannot run shows as skipped with its reason. test_lockall_windows runs
@@ -9,8 +10,9 @@ if(WIN32)
   rp_add_test(test_lockall_windows)
 else()
   rp_add_test(test_lockall)
+  add_test(NAME test_lockall_privileged COMMAND test_lockall privileged)
   add_test(NAME test_lockall_unprivileged COMMAND test_lockall unprivileged)
-  set_tests_properties(test_lockall_unprivileged PROPERTIES SKIP_RETURN_CODE 77)
+  set_tests_properties(test_lockall_privileged test_lockall_unprivileged PROPERTIES SKIP_RETURN_CODE 77)
   if(RAMPART_BUILD_TOOLS AND TARGET rampart_lock)
     # A partly locked process (one secret) for `rampart status` to judge.
     add_executable(lock_helper lock_helper.c)

@@ -138,11 +138,9 @@ static void test_invalid_config(void) { CHECK(forked(body_invalid_config)); }
 
 /* ---- locking as root ------------------------------------------------------------------------------- */
 
-static bool privileged(void) {
-    if (rp__os_can_lock_unlimited()) return true;
-    fprintf(stderr, "    (no CAP_IPC_LOCK: this case runs as root only; the unprivileged re-runs cover the rest)\n");
-    return false;
-}
+/* These cases lock the whole test process (and, under a sanitizer, its shadow memory on fault):
+ * they run as "test_lockall privileged", a CTest test of its own that skips without
+ * CAP_IPC_LOCK; the unprivileged re-runs cover the limited cases. */
 
 static void body_lock_current_future(void) {
     size_t before = vm_locked();
@@ -177,7 +175,7 @@ static void body_lock_current_future(void) {
 }
 
 static void test_lock_current_future(void) {
-    if (privileged()) CHECK(forked(body_lock_current_future));
+    CHECK(forked(body_lock_current_future));
 }
 
 /* Future locking alone leaves what is mapped now unlocked and locks what comes later. */
@@ -215,7 +213,7 @@ static void body_future_covers_later_allocation(void) {
 }
 
 static void test_future_covers_later_allocation(void) {
-    if (privileged()) CHECK(forked(body_future_covers_later_allocation));
+    CHECK(forked(body_future_covers_later_allocation));
 }
 
 /* Lock on fault: the kernel charges whole mappings to VmLck at once; smaps Locked: counts only
@@ -250,7 +248,7 @@ static void body_onfault(void) {
 }
 
 static void test_onfault(void) {
-    if (privileged()) CHECK(forked(body_onfault));
+    CHECK(forked(body_onfault));
 }
 
 /* Some locked memory is not "locked": one 32-byte secret (a locked arena of the default pool)
@@ -314,7 +312,7 @@ static void body_whole_and_resident(void) {
 }
 
 static void test_whole_and_resident(void) {
-    if (privileged()) CHECK(forked(body_whole_and_resident));
+    CHECK(forked(body_whole_and_resident));
 }
 
 /* ---- preflight, query, rendering ------------------------------------------------------------------- */
@@ -566,13 +564,17 @@ int main(int argc, char **argv) {
         RP_TEST(test_unprivileged);
         return rp_test_exit();
     }
+    if (argc > 1 && !strcmp(argv[1], "privileged")) {
+        if (!rp__os_can_lock_unlimited()) rp_test_skip("no CAP_IPC_LOCK: these cases lock the whole process (root only)");
+        RP_TEST(test_lock_current_future);
+        RP_TEST(test_future_covers_later_allocation);
+        RP_TEST(test_onfault);
+        RP_TEST(test_whole_and_resident);
+        return rp_test_exit();
+    }
     RP_TEST(test_config_parse);
     RP_TEST(test_invalid_config);
-    RP_TEST(test_lock_current_future);
-    RP_TEST(test_future_covers_later_allocation);
-    RP_TEST(test_onfault);
     RP_TEST(test_one_secret_is_not_locked);
-    RP_TEST(test_whole_and_resident);
     RP_TEST(test_preflight_locks_nothing);
     RP_TEST(test_preflight_huge);
     RP_TEST(test_query);
