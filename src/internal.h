@@ -100,7 +100,7 @@ const char *rp__env_printable(const char *src, size_t len, char *dst, size_t siz
  * return an error (the heap's first allocation), when a RAMPART_* value is malformed: env(1)'s
  * 125, the same as RP_LOCKALL_EXIT_FAILURE. */
 #define RP__ENV_EXIT_FAILURE 125
-/* Write "who: <the thread's last error>; not starting ...\n" to stderr and _Exit with
+/* Write "who: <the thread's last error>; the process stops here ...\n" to stderr and _Exit with
  * RP__ENV_EXIT_FAILURE: for the places above, after an rp__env_* call failed. */
 RP_NORETURN void rp__env_exit(const char *who);
 

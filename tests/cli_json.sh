@@ -67,7 +67,7 @@ check(dr["warnings"] == sum(r["result"] == "warn" for r in dr["rows"]), "doctor:
 check(dr["failures"] == sum(r["result"] == "fail" for r in dr["rows"]), "doctor: failures do not add up")
 check({r["section"] for r in dr["rows"]} == {"system", "self-check"}, "doctor: sections")
 check(any(r["check"] == "os: wiped on free" for r in dr["rows"]), "doctor: no wipe check")
-check(all((r["fix"] is None) == (r["result"] == "ok") or r["result"] != "ok" for r in dr["rows"]), "doctor: a fix on an ok row")
+check(all(r["fix"] is None for r in dr["rows"] if r["result"] == "ok"), "doctor: a fix on an ok row")
 for line in bad:
     print("FAILED:", line)
 print("status verdict %r, %d areas, %d doctor rows" % (s["verdict"], len(mp["areas"]), len(dr["rows"])))

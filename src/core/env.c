@@ -133,7 +133,7 @@ void rp__env_exit(const char *who) {
     rp__os_write_stderr(who, strlen(who));
     rp__os_write_stderr(": ", 2);
     rp__os_write_stderr(msg, strlen(msg));
-    static const char tail[] = "; not starting (unset the variable for the default)\n";
+    static const char tail[] = "; the process stops here (exit 125): fix the value, or unset it for the default\n";
     rp__os_write_stderr(tail, sizeof tail - 1);
     _Exit(RP__ENV_EXIT_FAILURE);
 }
