@@ -80,4 +80,28 @@ void rp__error_append(const char *fmt, ...) RP_PRINTF(1, 2);
 /* Report corruption: call the handler, then abort. Never returns, never allocates. */
 RP_NORETURN void rp__corrupt(const char *what, const void *addr);
 
+/* ---- RAMPART_* environment variables (core/env.c) ----------------------------------------------
+ * The only way the library reads its environment. Unset or empty (white space only) means "not
+ * set": the functions return RP_OK and leave *out alone. A value outside the grammar is
+ * RP_ERR_INVALID with a message naming the variable, the value and the grammar. secure: a
+ * security-relevant setting, ignored (as if unset) in a secure-execution process (set-user-ID,
+ * set-group-ID, file capabilities), see rp__os_getenv_secure. */
+const char *rp__env_get(const char *name, bool secure);
+/* Digits with an optional k/m/g/t suffix (powers of 1024) and an optional iB or B: "64M", "512k". */
+rp_status_t rp__env_bytes(const char *name, bool secure, size_t *out);
+/* Digits only; with minus_one, "-1" too, which gives SIZE_MAX. */
+rp_status_t rp__env_count(const char *name, bool secure, bool minus_one, size_t *out);
+/* Exactly one of words[0..count): *out = its index. */
+rp_status_t rp__env_word(const char *name, bool secure, const char *const *words, size_t count, size_t *out);
+/* At most size - 1 bytes of src[0..len) with control characters shown as '?': values from the
+ * environment go to a terminal. Returns dst. */
+const char *rp__env_printable(const char *src, size_t len, char *dst, size_t size);
+/* The exit status of a preloaded library, or a process-wide setting read on a path that cannot
+ * return an error (the heap's first allocation), when a RAMPART_* value is malformed: env(1)'s
+ * 125, the same as RP_LOCKALL_EXIT_FAILURE. */
+#define RP__ENV_EXIT_FAILURE 125
+/* Write "who: <the thread's last error>; the process stops here ...\n" to stderr and _Exit with
+ * RP__ENV_EXIT_FAILURE: for the places above, after an rp__env_* call failed. */
+RP_NORETURN void rp__env_exit(const char *who);
+
 #endif /* RP_INTERNAL_H */

@@ -15,10 +15,21 @@
  *   char line[RP_LOCKALL_LINE_MAX];
  *   puts(rp_lockall_status_format(&st, line, sizeof line));   // "locked: current+future, ..."
  *
- * Linux counts locked memory two ways, and both are reported: VmLck (/proc/PID/status) is what
- * the kernel charges against RLIMIT_MEMLOCK, whole mappings as soon as they are locked; smaps
- * "Locked:" is the locked memory actually resident. They differ under lock-on-fault, where a
- * mapping is charged at once and its pages become resident (and locked) as they are touched.
+ * Linux counts locked memory in three ways, and this header names which one each field holds:
+ *   - VmLck (/proc/PID/status): what the kernel charges against RLIMIT_MEMLOCK, the whole size
+ *     of every locked mapping as soon as it is locked (lock-on-fault included);
+ *   - locked RAM: the resident bytes (smaps Rss) of the areas the kernel marks locked (VmFlags
+ *     "lo"): the memory those areas really hold in RAM now;
+ *   - smaps "Locked:", which is PROPORTIONAL like Pss: a page shared with N other processes
+ *     counts 1/N, so for shared libraries it is far below the locked RAM (818 KiB against
+ *     2940 KiB for `sleep` under `rampart run`). Reported only as locked_pss_bytes.
+ *
+ * "Locked as a whole" (RP_LOCKALL_WHOLE, rp_lockall_is_locked, `rampart status` exit 0) means:
+ * every memory area of the process that the kernel can lock carries the locked flag, so every
+ * byte mapped there is locked, resident now or when first touched (lock-on-fault). Areas the
+ * kernel never locks do not count against it: [vvar], [vdso], [vsyscall], device mappings
+ * (VM_IO, VM_PFNMAP, ...), and hugetlbfs mappings, whose pages are never swapped anyway.
+ * A process with some locked memory (a pool of secrets, one mlock) is RP_LOCKALL_PARTLY.
  *
  * Locking all current memory needs the whole mapped size of the process (VmSize, not just what
  * is resident) within the memlock limit, unless the process has CAP_IPC_LOCK. Future locking
@@ -89,7 +100,9 @@ typedef struct rp_lockall_status {
     bool current_locked;           /* current pages were locked by this call */
     bool future_locked;            /* future locking is in effect */
     size_t locked_bytes;           /* locked now (VmLck; bytes locked by the call on Windows) */
-    size_t resident_locked_bytes;  /* locked and resident now (smaps Locked:; SIZE_MAX unknown) */
+    size_t resident_locked_bytes;  /* locked RAM now: resident bytes of the locked areas (smaps Rss
+                                      of areas with VmFlags lo; not the proportional Locked:);
+                                      SIZE_MAX unknown */
     size_t needed_bytes;           /* what the lock charges: the mapped size (VmSize) with current */
     size_t resident_bytes;         /* resident size (VmRSS) at the call; SIZE_MAX unknown */
     size_t memlock_soft, memlock_hard;  /* the limit at the call; SIZE_MAX unlimited */
@@ -120,13 +133,18 @@ RP_API rp_status_t rp_lockall(const rp_lockall_config_t *config, rp_lockall_stat
  * or before handing memory back, not while secrets are live elsewhere. */
 RP_API rp_status_t rp_unlockall(void);
 
-/* Whether this process has memory locked now: VmLck > 0, or future locking by rp_lockall is in
- * effect, or (Windows, where the OS keeps no count) a lock-all by this library is. */
+/* Whether this process is locked as a whole now, as far as the OS shows: every area the kernel
+ * can lock carries the locked flag (RP_LOCKALL_WHOLE above; Linux: VmFlags lo in smaps). Some
+ * locked memory is not enough: a pool of secrets or one mlock leaves it false. Where the OS
+ * cannot lock future mappings and keeps no per-area lock flag for the whole process (Windows),
+ * and where the areas cannot be read (no /proc), it is true while an rp_lockall of this library
+ * is in effect in this process, false otherwise. One read of the memory areas per call. */
 RP_API bool rp_lockall_is_locked(void);
 
 /* Locked bytes of process pid (0: this process): *locked = VmLck (charged against the limit),
- * *resident_locked = smaps Locked: (resident). Either pointer may be NULL; a figure the OS does
- * not give is SIZE_MAX. */
+ * *resident_locked = locked RAM (resident bytes of the areas marked locked; reading it walks
+ * every area, so pass NULL when it is not wanted). Either pointer may be NULL; a figure the OS
+ * does not give is SIZE_MAX. */
 RP_API rp_status_t rp_lockall_locked_bytes(int pid, size_t *locked, size_t *resident_locked);
 
 /* One line describing st, into buf (always terminated; RP_LOCKALL_LINE_MAX is enough):
@@ -162,17 +180,36 @@ RP_API rp_status_t rp_lockall_preflight(int pid, const rp_lockall_config_t *conf
 
 /* ---- the lock state of any process -------------------------------------------------------------- */
 
+/* How much of a process is locked, from its memory areas (see "locked as a whole" above). */
+typedef enum rp_lockall_verdict {
+    RP_LOCKALL_UNKNOWN = 0,  /* cannot tell: the areas could not be read (another user's process,
+                                no /proc) and VmLck alone does not settle it */
+    RP_LOCKALL_WHOLE,        /* every lockable area is locked */
+    RP_LOCKALL_PARTLY,       /* some areas are locked, some lockable ones are not */
+    RP_LOCKALL_NONE          /* nothing is locked (VmLck 0, no area locked) */
+} rp_lockall_verdict_t;
+
 typedef struct rp_lockall_process {
     int pid;
     char name[64];                 /* the program's name; "" if unknown */
     size_t locked_bytes;           /* VmLck; SIZE_MAX unknown */
-    size_t resident_locked_bytes;  /* smaps Locked:; SIZE_MAX unknown (needs ptrace access) */
+    size_t resident_locked_bytes;  /* locked RAM: resident bytes of the areas marked locked (smaps
+                                      Rss where VmFlags has lo); SIZE_MAX unknown (the areas need
+                                      the process's owner or root) */
     size_t mapped_bytes;           /* VmSize; SIZE_MAX unknown */
     size_t resident_bytes;         /* VmRSS; SIZE_MAX unknown */
     size_t memlock_soft, memlock_hard;  /* SIZE_MAX unlimited */
     int cap_ipc_lock;              /* 1 has CAP_IPC_LOCK, 0 has not, -1 unknown */
     bool can_lock_more;            /* CAP_IPC_LOCK, or locked < soft limit */
     size_t lockable_bytes;         /* how much more it may lock: SIZE_MAX unlimited */
+    /* From the memory areas; SIZE_MAX when they could not be read. */
+    rp_lockall_verdict_t verdict;  /* locked as a whole, partly, not at all, or cannot tell */
+    size_t locked_area_bytes;      /* mapped bytes in areas marked locked */
+    size_t unlocked_area_bytes;    /* mapped bytes in lockable areas not marked locked */
+    size_t unlockable_bytes;       /* mapped bytes the kernel never locks ([vvar], [vdso], devices, hugetlb) */
+    size_t unlocked_resident_bytes;  /* resident bytes of the lockable areas not locked */
+    size_t locked_pss_bytes;       /* smaps Locked:, proportional (shared pages divided among the
+                                      processes mapping them); smaller than resident_locked_bytes */
 } rp_lockall_process_t;
 
 /* Fill *out for process pid (0: this process). RP_ERR_OS / RP_ERR_PERMISSION when it cannot be

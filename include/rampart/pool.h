@@ -159,7 +159,9 @@ RP_API rp_status_t rp_pool_stats(rp_pool_t *pool, rp_pool_stats_t *out);
 
 /* ---- the process-wide default pool ------------------------------------------------------------
  * Created on first use, thread-safely: OS locked pages, RP_POOL_LOCK_REQUIRED unless the
- * environment says RAMPART_POOL_LOCK=report or RAMPART_POOL_LOCK=silent. Never destroyed
+ * environment says RAMPART_POOL_LOCK=report or RAMPART_POOL_LOCK=silent (ignored in set-user-ID,
+ * set-group-ID and file-capability programs; any value other than required, report or silent
+ * fails the creation: NULL with RP_ERR_INVALID naming the variable). Never destroyed
  * (the kernel frees and zeroes the pages at exit). */
 RP_API RP_NODISCARD void *rp_secret_alloc(size_t size);
 RP_API void rp_secret_free(void *p);

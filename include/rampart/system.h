@@ -57,13 +57,16 @@ RP_API rp_status_t rp_system_info(rp_system_info_t *out);
 #define RP_AREA_DONTFORK    (1u << 7)   /* not mapped in fork children */
 #define RP_AREA_NOACCESS    (1u << 8)   /* no access: guard or reservation */
 #define RP_AREA_HUGETLB     (1u << 9)   /* backed by hugetlbfs pages */
+#define RP_AREA_UNLOCKABLE  (1u << 10)  /* the OS never locks it ([vvar], [vdso], device mappings) */
 
 typedef struct rp_area {
     uintptr_t start, end;   /* [start, end) */
     unsigned flags;         /* RP_AREA_* */
     uint64_t offset;        /* file offset of start */
     size_t resident;        /* resident bytes (SIZE_MAX: unknown) */
-    size_t locked;          /* resident locked bytes (SIZE_MAX: unknown) */
+    size_t locked;          /* locked resident bytes, proportional (Linux smaps Locked:, like Pss: a
+                               page shared by N processes counts 1/N; SIZE_MAX: unknown); the RAM
+                               a locked area holds is its resident figure */
     size_t anon_huge;       /* bytes in transparent huge pages (SIZE_MAX: unknown) */
     char path[256];         /* backing file, "[heap]", "[stack]", or "" for anonymous */
     size_t hugetlb;         /* bytes of explicit (hugetlbfs) huge pages (SIZE_MAX: unknown) */

@@ -48,7 +48,8 @@ static void rp__area_to_public(const rp__os_area_t *in, rp_area_t *out) {
     /* The private and public flag bits are the same numbers by construction. */
     _Static_assert(RP__OS_AREA_LOCKED == RP_AREA_LOCKED && RP__OS_AREA_DONTDUMP == RP_AREA_DONTDUMP &&
                        RP__OS_AREA_WIPEONFORK == RP_AREA_WIPEONFORK && RP__OS_AREA_GUARD == RP_AREA_NOACCESS &&
-                       RP__OS_AREA_HUGETLB == RP_AREA_HUGETLB && RP__OS_AREA_SHARED == RP_AREA_SHARED,
+                       RP__OS_AREA_HUGETLB == RP_AREA_HUGETLB && RP__OS_AREA_SHARED == RP_AREA_SHARED &&
+                       RP__OS_AREA_UNLOCKABLE == RP_AREA_UNLOCKABLE,
                    "area flag bits differ");
     out->start = in->start;
     out->end = in->end;

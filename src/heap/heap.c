@@ -4,7 +4,7 @@
  * thread exits), options from RAMPART_* variables, out-of-memory handlers, fork safety.
  *
  * Initialisation needs no allocation: the default heap is a static object, options come from
- * getenv, and the first allocation of a thread only maps a page for its local cache. Calls that
+ * core/env.c, and the first allocation of a thread only maps a page for its local cache. Calls that
  * arrive while the process-wide initialisation runs on the same thread (pthread_atfork may
  * allocate) and calls from a thread whose exit hook already ran use the heap's shared local
  * under its lock, so they never recurse and never lose memory.
@@ -50,39 +50,20 @@ void rp__heap_unlock(rp_heap_t *heap) {
 
 /* ---- options ------------------------------------------------------------------------------------- */
 
-/* A byte count with an optional k/m/g suffix (powers of 1024); false when malformed. */
-static bool rp__parse_size(const char *s, size_t *out) {
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (end == s) return false;
-    unsigned shift = 0;
-    switch (*end) {
-    case 'k': case 'K': shift = 10; end++; break;
-    case 'm': case 'M': shift = 20; end++; break;
-    case 'g': case 'G': shift = 30; end++; break;
-    default: break;
-    }
-    if (*end == 'i' || *end == 'b' || *end == 'B') end++;
-    if (*end == 'B') end++;
-    if (*end != '\0' || v > (SIZE_MAX >> shift)) return false;
-    *out = (size_t)v << shift;
-    return true;
-}
-
+/* Process-wide tuning, read at the first allocation, which has no way to return an error (in
+ * librampart-malloc.so it runs before main): a malformed value stops the process with the message
+ * (rp__env_exit) rather than run with a value the user did not ask for. Not secure: they change
+ * speed and memory use, and wiping can only be added, never removed. */
 static void rp__read_env(void) {
-    const char *v = getenv("RAMPART_PURGE_DELAY");
-    if (v != NULL && *v != '\0') {
-        size_t ms;
-        if (v[0] == '-') rp__config.purge_off = true;
-        else if (rp__parse_size(v, &ms)) rp__config.purge_delay_ms = ms;
-    }
-    v = getenv("RAMPART_CACHE_MAX");
-    if (v != NULL && *v != '\0') {
-        size_t bytes;
-        if (rp__parse_size(v, &bytes)) rp__config.cache_max = bytes;
-    }
-    v = getenv("RAMPART_HEAP_WIPE");
-    if (v != NULL && v[0] == '1') rp__default.flags |= RP_HEAP_WIPE;
+    static const char *const wipe_words[] = {"0", "1"};
+    size_t delay = rp__config.purge_delay_ms, wipe = 0;
+    if (rp__env_count("RAMPART_PURGE_DELAY", false, true, &delay) != RP_OK ||
+        rp__env_bytes("RAMPART_CACHE_MAX", false, &rp__config.cache_max) != RP_OK ||
+        rp__env_word("RAMPART_HEAP_WIPE", false, wipe_words, 2, &wipe) != RP_OK)
+        rp__env_exit("rampart heap");
+    if (delay == SIZE_MAX) rp__config.purge_off = true;
+    else rp__config.purge_delay_ms = delay;
+    if (wipe == 1) rp__default.flags |= RP_HEAP_WIPE;
 }
 
 /* ---- fork ---------------------------------------------------------------------------------------- */

@@ -42,16 +42,6 @@ static bool rp__word_is(const char *word, size_t len, const char *name) {
 /* Around words: what a shell, an env file or a YAML block may leave there (a trailing newline). */
 #define RP__LOCKALL_SPACE " \t\r\n\v\f"
 
-/* At most size - 1 bytes of src[0..len) with control characters shown as '?': the value comes
- * from the environment and goes to a terminal. */
-static const char *rp__printable(const char *src, size_t len, char *dst, size_t size) {
-    size_t i = 0;
-    for (; i < len && i + 1 < size && src[i] != '\0'; i++)
-        dst[i] = ((unsigned char)src[i] < 0x20 || src[i] == 0x7f) ? '?' : src[i];
-    dst[i] = '\0';
-    return dst;
-}
-
 rp_status_t rp_lockall_config_parse(const char *spec, rp_lockall_config_t *out) {
     if (out == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_lockall_config_parse: out is NULL");
     if (spec == NULL || spec[strspn(spec, RP__LOCKALL_SPACE)] == '\0') {
@@ -59,7 +49,7 @@ rp_status_t rp_lockall_config_parse(const char *spec, rp_lockall_config_t *out) 
         return RP_OK;
     }
     char shown[65], word[33];
-    rp__printable(spec, strlen(spec), shown, sizeof shown);
+    rp__env_printable(spec, strlen(spec), shown, sizeof shown);
     rp_lockall_config_t c = {0};
     bool required = false, best_effort = false;
     for (const char *p = spec;;) {
@@ -76,7 +66,7 @@ rp_status_t rp_lockall_config_parse(const char *spec, rp_lockall_config_t *out) 
         else if (rp__word_is(p, len, "best-effort")) best_effort = true;
         else
             return rp__fail(RP_ERR_INVALID, 0, "RAMPART_LOCK=\"%s\": unknown word '%s' (expected %s)", shown,
-                            rp__printable(p, len, word, sizeof word), RP__LOCKALL_WORDS);
+                            rp__env_printable(p, len, word, sizeof word), RP__LOCKALL_WORDS);
         p += n;
         if (*p == '\0') break;
         p++; /* the comma */
@@ -123,6 +113,42 @@ static bool rp__lockall_unlimited(const rp__os_lock_info_t *li) {
 }
 
 static size_t rp__known(size_t v) { return v == SIZE_MAX ? 0 : v; }
+
+/* ---- the memory areas: what is locked, in bytes ---------------------------------------------------- */
+
+typedef struct rp__lockall_areas {
+    size_t locked, unlocked, unlockable;  /* mapped bytes */
+    size_t locked_rss, unlocked_rss;      /* resident bytes */
+    size_t locked_pss;                    /* smaps Locked: (proportional) */
+} rp__lockall_areas_t;
+
+static bool rp__lockall_area_add(const rp__os_area_t *a, void *ctx) {
+    rp__lockall_areas_t *t = ctx;
+    size_t size = a->end - a->start, rss = rp__known(a->rss);
+    if (a->flags & RP__OS_AREA_LOCKED) {
+        t->locked += size;
+        t->locked_rss += rss;
+        t->locked_pss += rp__known(a->locked);
+    } else if (a->flags & (RP__OS_AREA_UNLOCKABLE | RP__OS_AREA_HUGETLB)) {
+        /* mlock passes these over; hugetlb pages are never swapped in the first place. */
+        t->unlockable += size;
+    } else {
+        t->unlocked += size;
+        t->unlocked_rss += rss;
+    }
+    return true;
+}
+
+/* Sum the areas of process pid; the OS error when they cannot be read. */
+static int rp__lockall_areas(int pid, rp__lockall_areas_t *t) {
+    memset(t, 0, sizeof *t);
+    return rp__os_areas(pid, rp__lockall_area_add, t);
+}
+
+static rp_lockall_verdict_t rp__lockall_verdict(const rp__lockall_areas_t *t) {
+    if (t->locked == 0) return RP_LOCKALL_NONE;
+    return t->unlocked == 0 ? RP_LOCKALL_WHOLE : RP_LOCKALL_PARTLY;
+}
 
 /* Room under the soft limit once locked_after bytes are locked, and whether future locking would
  * find it too small. */
@@ -233,7 +259,8 @@ rp_status_t rp_lockall(const rp_lockall_config_t *config, rp_lockall_status_t *o
     rp__os_lock_info_t after;
     rp__os_lock_info(0, &after);
     st.locked_bytes = after.vm_locked == SIZE_MAX || after.vm_locked < by_call ? by_call : after.vm_locked;
-    st.resident_locked_bytes = after.resident_locked;
+    rp__lockall_areas_t areas;
+    st.resident_locked_bytes = rp__lockall_areas(0, &areas) == 0 ? areas.locked_rss : SIZE_MAX;
     rp__lockall_headroom(&after, st.locked_bytes, st.future_locked, &st.headroom_bytes, &st.low_headroom);
     if (st.low_headroom) {
         char a[32], b[32];
@@ -253,11 +280,12 @@ rp_status_t rp_unlockall(void) {
 }
 
 bool rp_lockall_is_locked(void) {
-    if (__atomic_load_n(&rp__lockall_active, __ATOMIC_ACQUIRE) != 0 &&
-        __atomic_load_n(&rp__lockall_active_pid, __ATOMIC_RELAXED) == rp__os_getpid())
-        return true;
-    rp__os_lock_info_t li;
-    return rp__os_lock_info(0, &li) == 0 && li.vm_locked != SIZE_MAX && li.vm_locked > 0;
+    /* Where the kernel locks future mappings, it also marks every locked area: ask it. */
+    rp__lockall_areas_t areas;
+    if ((rp__os_lockall_supported() & RP__OS_LOCKALL_FUTURE) && rp__lockall_areas(0, &areas) == 0)
+        return rp__lockall_verdict(&areas) == RP_LOCKALL_WHOLE;
+    return __atomic_load_n(&rp__lockall_active, __ATOMIC_ACQUIRE) != 0 &&
+           __atomic_load_n(&rp__lockall_active_pid, __ATOMIC_RELAXED) == rp__os_getpid();
 }
 
 rp_status_t rp_lockall_locked_bytes(int pid, size_t *locked, size_t *resident_locked) {
@@ -266,7 +294,10 @@ rp_status_t rp_lockall_locked_bytes(int pid, size_t *locked, size_t *resident_lo
     int err = rp__os_lock_info(pid, &li);
     if (err != 0) return rp__fail_os(err, "reading the locked memory of process %d", pid ? pid : rp__os_getpid());
     if (locked) *locked = li.vm_locked;
-    if (resident_locked) *resident_locked = li.resident_locked;
+    if (resident_locked) {
+        rp__lockall_areas_t areas;
+        *resident_locked = rp__lockall_areas(pid, &areas) == 0 ? areas.locked_rss : SIZE_MAX;
+    }
     return RP_OK;
 }
 
@@ -342,8 +373,13 @@ rp_status_t rp_lockall_preflight(int pid, const rp_lockall_config_t *config, siz
         if (needed == 0) {
             s = rp__fail(RP_ERR_NOMEM, 0, "locking %zu bytes: the size overflows when rounded to pages", bytes);
         } else {
+            size_t ram = rp__os_ram_total();
             if (rp__add_overflows(locked_now, needed, &after)) after = SIZE_MAX;
-            if (!unlimited && li.limit_soft == 0)
+            if (ram != 0 && needed > ram)
+                s = rp__fail(RP_ERR_NOMEM, 0, "locking %s would need more than this machine's memory (%s): locked "
+                             "pages must all be resident", rp_format_bytes(needed, a, sizeof a),
+                             rp_format_bytes(ram, b, sizeof b));
+            else if (!unlimited && li.limit_soft == 0)
                 s = rp__fail(RP_ERR_PERMISSION, 0, "locking %s would be refused: no CAP_IPC_LOCK and memlock limit 0",
                              rp_format_bytes(needed, a, sizeof a));
             else if (!unlimited && after > li.limit_soft)
@@ -401,7 +437,7 @@ rp_status_t rp_lockall_query(int pid, rp_lockall_process_t *out) {
     out->pid = pid ? pid : rp__os_getpid();
     memcpy(out->name, li.name, sizeof out->name);
     out->locked_bytes = li.vm_locked;
-    out->resident_locked_bytes = li.resident_locked;
+    out->locked_pss_bytes = li.resident_locked;
     out->mapped_bytes = li.vm_size;
     out->resident_bytes = li.vm_rss;
     out->memlock_soft = li.limit_soft;
@@ -414,5 +450,24 @@ rp_status_t rp_lockall_query(int pid, rp_lockall_process_t *out) {
         out->lockable_bytes = li.limit_soft > locked ? li.limit_soft - locked : 0;
     }
     out->can_lock_more = out->lockable_bytes > 0;
+
+    rp__lockall_areas_t areas;
+    /* No area at all in a process with memory: the areas were hidden (a file bound over smaps). */
+    bool have = rp__lockall_areas(pid, &areas) == 0 &&
+                (areas.locked + areas.unlocked + areas.unlockable != 0 || li.vm_size == SIZE_MAX || li.vm_size == 0);
+    if (have) {
+        out->verdict = li.vm_size == SIZE_MAX ? RP_LOCKALL_UNKNOWN : rp__lockall_verdict(&areas);
+        out->resident_locked_bytes = areas.locked_rss;
+        out->locked_area_bytes = areas.locked;
+        out->unlocked_area_bytes = areas.unlocked;
+        out->unlockable_bytes = areas.unlockable;
+        out->unlocked_resident_bytes = areas.unlocked_rss;
+    } else {
+        /* Another user's process: its status is readable, its areas are not. VmLck 0 settles
+         * "not locked"; any other figure could be all of it or a part. */
+        out->verdict = li.vm_locked == 0 ? RP_LOCKALL_NONE : RP_LOCKALL_UNKNOWN;
+        out->resident_locked_bytes = out->locked_area_bytes = out->unlocked_area_bytes = SIZE_MAX;
+        out->unlockable_bytes = out->unlocked_resident_bytes = SIZE_MAX;
+    }
     return RP_OK;
 }

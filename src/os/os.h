@@ -113,6 +113,9 @@ int rp__os_raise_lock_limit(size_t want);
  * initial user namespace: inside any other the kernel still applies the memlock limit). */
 bool rp__os_can_lock_unlimited(void);
 
+/* The machine's physical memory in bytes (0 when the OS does not say): no lock can hold more. */
+size_t rp__os_ram_total(void);
+
 /* Bytes locked by process pid (0: this process): *vm_locked = what the kernel charges
  * (VmLck), *resident_locked = locked pages actually resident (smaps "Locked:"; smaller than
  * VmLck under lock-on-fault). rp__os_err_unsupported() where the OS does not tell. */
@@ -142,7 +145,8 @@ int rp__os_unlockall(void);
  * SIZE_MAX (sizes) or -1 (cap_ipc_lock). */
 typedef struct rp__os_lock_info {
     size_t vm_locked;         /* what the kernel charges against the limit (VmLck) */
-    size_t resident_locked;   /* locked and resident (smaps_rollup Locked:) */
+    size_t resident_locked;   /* smaps_rollup Locked:, proportional (a page shared by N processes
+                                 counts 1/N): not the RAM the locked areas hold, see rp__os_areas */
     size_t vm_size;           /* mapped (VmSize): what MCL_CURRENT must fit under the limit */
     size_t vm_rss;            /* resident (VmRSS) */
     size_t limit_soft, limit_hard;  /* memlock limit; SIZE_MAX unlimited (/proc/PID/limits) */
@@ -203,14 +207,18 @@ enum {
     RP__OS_AREA_WIPEONFORK = 1u << 6,  /* zero in fork children */
     RP__OS_AREA_DONTFORK = 1u << 7,
     RP__OS_AREA_GUARD = 1u << 8,       /* PROT_NONE / PAGE_NOACCESS / reserved */
-    RP__OS_AREA_HUGETLB = 1u << 9
+    RP__OS_AREA_HUGETLB = 1u << 9,
+    RP__OS_AREA_UNLOCKABLE = 1u << 10  /* the kernel never locks it: Linux VM_IO, VM_PFNMAP,
+                                          VM_DONTEXPAND, VM_MIXEDMAP, VM_DROPPABLE ([vvar],
+                                          [vdso], device mappings) and the [vsyscall] page */
 };
 typedef struct rp__os_area {
     uintptr_t start, end;
     unsigned flags;
     uint64_t offset;          /* file offset of start */
     size_t rss;               /* resident bytes */
-    size_t locked;            /* resident locked bytes */
+    size_t locked;            /* smaps Locked:, proportional like Pss (a shared page counts 1/N);
+                                 the locked RAM of a region is rss when RP__OS_AREA_LOCKED */
     size_t anon_huge;         /* bytes in transparent huge pages */
     size_t guard_pages;       /* lightweight guard pages in the region; SIZE_MAX: not counted
                                  here (Linux: smaps does not say; see rp__os_guard_count) */
@@ -247,12 +255,20 @@ typedef struct rp__os_core_info {
 } rp__os_core_info_t;
 int rp__os_core_info(rp__os_core_info_t *out);
 
+/* getenv for security-relevant settings: NULL (as if unset) in a secure-execution process, one
+ * that runs with more privilege than the user who chose its environment (Linux AT_SECURE:
+ * set-user-ID, set-group-ID or file-capability programs; issetugid on the BSDs and macOS).
+ * Windows has no such programs and reads the variable as it is (see os/windows.c). */
+const char *rp__os_getenv_secure(const char *name);
 /* Write len bytes to standard error with one system call: no stdio buffer, no allocation, so it
  * is safe on a corrupted heap. */
 void rp__os_write_stderr(const char *text, size_t len);
 /* Kernel name and release, e.g. "Linux 6.18.0". */
 void rp__os_describe(char *buf, size_t size);
 int rp__os_getpid(void);
+/* This program's name (Linux: comm; Windows: the module's base name), "" when unknown.
+ * pre: size > 0. */
+void rp__os_process_name(char *buf, size_t size);
 
 /* ---- threads ----------------------------------------------------------------------------------- */
 

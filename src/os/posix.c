@@ -388,8 +388,23 @@ static int rp__proc_cap_ipc_lock(const char *status, int pid) {
 }
 #endif
 
+size_t rp__os_ram_total(void) {
+#if defined(_SC_PHYS_PAGES)
+    long pages = sysconf(_SC_PHYS_PAGES);
+    size_t total;
+    if (pages <= 0 || rp__mul_overflows((size_t)pages, rp__os_page_size(), &total)) return 0;
+    return total;
+#else
+    return 0;
+#endif
+}
+
 bool rp__os_can_lock_unlimited(void) {
 #if defined(__linux__)
+    /* capget first: no file to open (the lock preload asks on every program start). */
+    struct { uint32_t version; int pid; } head = {0x20080522u, 0}; /* _LINUX_CAPABILITY_VERSION_3 */
+    struct { uint32_t effective, permitted, inheritable; } data[2];
+    if (syscall(SYS_capget, &head, data) == 0) return ((data[0].effective >> 14) & 1u) && rp__proc_initial_userns(0);
     char buf[4096];
     if (rp__read_small_file("/proc/self/status", buf, sizeof buf) < 0) return geteuid() == 0;
     int cap = rp__proc_cap_ipc_lock(buf, 0);
@@ -666,15 +681,20 @@ static bool rp__parse_area_header(const char *line, rp__os_area_t *a) {
         memcpy(a->path, p, n);
         a->path[n] = '\0';
     }
+    /* The gate area: mlock_fixup skips it by address, and its VmFlags say nothing special. */
+    if (strcmp(a->path, "[vsyscall]") == 0) a->flags |= RP__OS_AREA_UNLOCKABLE;
     return true;
 }
 
 static void rp__parse_vmflags(const char *flags, rp__os_area_t *a) {
     /* Two-letter codes separated by spaces: lo locked, dd dontdump, wf wipeonfork, dc dontcopy,
-     * ht hugetlb. */
+     * ht hugetlb; io, pf, de, mm, dp: areas mlock and mlockall pass over (mm/mlock.c,
+     * mlock_fixup: VM_SPECIAL and VM_DROPPABLE). */
     static const struct { char code[3]; unsigned flag; } known[] = {
         {"lo", RP__OS_AREA_LOCKED}, {"dd", RP__OS_AREA_DONTDUMP}, {"wf", RP__OS_AREA_WIPEONFORK},
-        {"dc", RP__OS_AREA_DONTFORK}, {"ht", RP__OS_AREA_HUGETLB},
+        {"dc", RP__OS_AREA_DONTFORK}, {"ht", RP__OS_AREA_HUGETLB}, {"io", RP__OS_AREA_UNLOCKABLE},
+        {"pf", RP__OS_AREA_UNLOCKABLE}, {"de", RP__OS_AREA_UNLOCKABLE}, {"mm", RP__OS_AREA_UNLOCKABLE},
+        {"dp", RP__OS_AREA_UNLOCKABLE},
     };
     const char *p = flags;
     for (;;) {
@@ -867,6 +887,28 @@ void rp__os_describe(char *buf, size_t size) {
 }
 
 int rp__os_getpid(void) { return (int)getpid(); }
+
+void rp__os_process_name(char *buf, size_t size) {
+    buf[0] = '\0';
+#if defined(__linux__)
+    if (rp__read_small_file("/proc/self/comm", buf, size) >= 0) buf[strcspn(buf, "\n")] = '\0';
+#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__) || defined(__DragonFly__)
+    snprintf(buf, size, "%s", getprogname());
+#endif
+}
+
+/* Linux: glibc and musl both have secure_getenv (AT_SECURE from the kernel: set-user-ID,
+ * set-group-ID, file capabilities, or an LSM's transition). The BSDs and macOS: issetugid.
+ * Elsewhere: a differing real and effective user or group. */
+const char *rp__os_getenv_secure(const char *name) {
+#if defined(__linux__)
+    return secure_getenv(name);
+#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__) || defined(__DragonFly__)
+    return issetugid() ? NULL : getenv(name);
+#else
+    return getuid() != geteuid() || getgid() != getegid() ? NULL : getenv(name);
+#endif
+}
 
 void rp__os_write_stderr(const char *text, size_t len) {
     while (len > 0) {

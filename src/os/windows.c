@@ -17,6 +17,7 @@
 
 #include <io.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -184,6 +185,13 @@ int rp__os_raise_lock_limit(size_t want) {
     if (min_ws >= want) return 0;
     if (max_ws < want) max_ws = want;
     return SetProcessWorkingSetSize(self, want, max_ws) ? 0 : (int)GetLastError();
+}
+
+size_t rp__os_ram_total(void) {
+    MEMORYSTATUSEX ms;
+    ms.dwLength = sizeof ms;
+    if (!GlobalMemoryStatusEx(&ms)) return 0;
+    return ms.ullTotalPhys > SIZE_MAX ? SIZE_MAX : (size_t)ms.ullTotalPhys;
 }
 
 bool rp__os_can_lock_unlimited(void) { return false; }
@@ -426,6 +434,18 @@ void rp__os_describe(char *buf, size_t size) {
 }
 
 int rp__os_getpid(void) { return (int)GetCurrentProcessId(); }
+
+void rp__os_process_name(char *buf, size_t size) {
+    char name[MAX_PATH];
+    buf[0] = '\0';
+    if (GetModuleBaseNameA(GetCurrentProcess(), NULL, name, sizeof name)) snprintf(buf, size, "%s", name);
+}
+
+/* Windows has no set-user-ID or file-capability programs: a process runs with the token it was
+ * started with and the environment its starter gave it, so no process gains privilege over the
+ * one that chose its environment, and the variable is read as it is. A service that must not
+ * take a setting from its environment sets the variable itself (or clears it) before it starts. */
+const char *rp__os_getenv_secure(const char *name) { return getenv(name); }
 
 void rp__os_write_stderr(const char *text, size_t len) {
     HANDLE err = GetStdHandle(STD_ERROR_HANDLE);

@@ -655,10 +655,15 @@ rp_pool_t *rp_secret_pool(void) {
     pool = atomic_load_explicit(&rp__default_pool, memory_order_relaxed);
     if (pool == NULL || rp__pool_inherited(pool)) {
         rp_pool_config_t cfg = rp_pool_config_default();
-        const char *env = getenv("RAMPART_POOL_LOCK");
-        if (env != NULL && strcmp(env, "report") == 0) cfg.lock_policy = RP_POOL_LOCK_REPORT;
-        if (env != NULL && strcmp(env, "silent") == 0) cfg.lock_policy = RP_POOL_LOCK_SILENT;
-        pool = rp_pool_create(&cfg);
+        /* Secure: a set-user-ID program must not let its caller downgrade it to unlocked memory.
+         * A malformed value fails the default pool (NULL, RP_ERR_INVALID naming it). */
+        static const char *const policies[] = {"required", "report", "silent"};
+        size_t policy = RP_POOL_LOCK_REQUIRED;
+        pool = NULL;
+        if (rp__env_word("RAMPART_POOL_LOCK", true, policies, 3, &policy) == RP_OK) {
+            cfg.lock_policy = (rp_pool_lock_policy_t)policy;
+            pool = rp_pool_create(&cfg);
+        }
         if (pool != NULL) {
             pool->is_default = true;
             atomic_store_explicit(&rp__default_pool, pool, memory_order_release);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* doctor.c — `rampart doctor`: what this machine and process allow, then a live self-check of
  * each page source, as one table of ok / warn / fail rows with a one-line fix under every warn
- * and fail. Exit status 0 when no row failed.
+ * and fail (--json: one object, docs/cli-json.md). Exit status 0 when no row failed, 1 when one
+ * did, 2 for bad arguments.
  *
  * The self-check does for real what a user's program would: allocate from the source, read the
  * kernel's own account of those pages (smaps: "Locked:" and VmFlags "dd"), and free them while an
@@ -16,13 +17,29 @@
 typedef enum { ROW_OK, ROW_WARN, ROW_FAIL } rp_row_t;
 
 typedef struct rp_doctor {
-    int warns, fails;
+    int oks, warns, fails;
+    bool json;            /* --json: rows are objects of the "rows" array */
+    const char *section;  /* "system" or "self-check" */
 } rp_doctor_t;
 
 static void rp_row(rp_doctor_t *d, rp_row_t kind, const char *check, const char *detail, const char *fix) {
     static const char *const names[] = {"ok", "warn", "FAIL"};
-    printf("  %-34s %-5s %s\n", check, names[kind], detail);
-    if (kind != ROW_OK && fix != NULL) printf("  %-34s %-5s fix: %s\n", "", "", fix);
+    if (d->json) {
+        static const char *const results[] = {"ok", "warn", "fail"};
+        bool f = true;
+        if (d->warns + d->fails + d->oks > 0) fputc(',', stdout);
+        fputc('{', stdout);
+        rp_json_text(stdout, &f, "section", d->section);
+        rp_json_text(stdout, &f, "check", check);
+        rp_json_text(stdout, &f, "result", results[kind]);
+        rp_json_text(stdout, &f, "detail", detail);
+        rp_json_text(stdout, &f, "fix", kind != ROW_OK ? fix : NULL);
+        fputc('}', stdout);
+    } else {
+        printf("  %-34s %-5s %s\n", check, names[kind], detail);
+        if (kind != ROW_OK && fix != NULL) printf("  %-34s %-5s fix: %s\n", "", "", fix);
+    }
+    if (kind == ROW_OK) d->oks++;
     if (kind == ROW_WARN) d->warns++;
     if (kind == ROW_FAIL) d->fails++;
 }
@@ -71,9 +88,16 @@ static void rp_doctor_system(rp_doctor_t *d, const rp_system_info_t *si) {
            si->can_lock_unlimited ? "yes: locking is not limited by RLIMIT_MEMLOCK" : "no: locking is limited by RLIMIT_MEMLOCK",
            NULL);
 
-    if (si->locked_known) {
-        snprintf(line, sizeof line, "%s charged (VmLck), %s resident (smaps Locked:)",
-                 rp_format_bytes(si->locked_bytes, a, sizeof a), rp_format_bytes(si->resident_locked_bytes, b, sizeof b));
+    rp_lockall_process_t self;
+    if (si->locked_known && rp_lockall_query(0, &self) == RP_OK && self.resident_locked_bytes != SIZE_MAX) {
+        char c[32];
+        snprintf(line, sizeof line, "%s charged (VmLck), %s resident in locked areas (%s proportional, smaps Locked:)",
+                 rp_format_bytes(self.locked_bytes, a, sizeof a), rp_format_bytes(self.resident_locked_bytes, b, sizeof b),
+                 rp_format_bytes(self.locked_pss_bytes, c, sizeof c));
+        rp_row(d, ROW_OK, "locked by this process now", line, NULL);
+    } else if (si->locked_known) {
+        snprintf(line, sizeof line, "%s charged (VmLck); the locked areas cannot be read",
+                 rp_format_bytes(si->locked_bytes, a, sizeof a));
         rp_row(d, ROW_OK, "locked by this process now", line, NULL);
     } else {
         rp_row(d, ROW_OK, "locked by this process now", "not reported by this OS", NULL);
@@ -198,26 +222,67 @@ static void rp_doctor_source(rp_doctor_t *d, const char *name, const rp_page_all
     }
 }
 
+static void rp_doctor_usage(FILE *out) {
+    fprintf(out, "usage: rampart doctor [--json]\n"
+                 "  what this machine and process allow (page sizes, huge pages, the memlock limit,\n"
+                 "  CAP_IPC_LOCK, secret memory, guard pages, core dumps), then a live self-check of each\n"
+                 "  page source: allocate, locked in RAM, excluded from core dumps, wiped on free. One row\n"
+                 "  per check, ok / warn / FAIL, with a fix under every warn and FAIL.\n"
+                 "  --json   one JSON object instead (schema: docs/cli-json.md)\n"
+                 "exit status: 0 no check failed (warnings allowed), 1 a check failed, 2 bad arguments.\n");
+}
+
 int rp_cli_doctor(int argc, char **argv) {
-    (void)argv;
-    if (argc != 0) {
-        fprintf(stderr, "usage: rampart doctor\n");
-        return 2;
+    rp_doctor_t d = {0};
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            rp_doctor_usage(stdout);
+            return 0;
+        }
+        if (!strcmp(argv[i], "--json")) {
+            d.json = true;
+            continue;
+        }
+        fprintf(stderr, "rampart doctor: %s '%s'\n", argv[i][0] == '-' ? "unknown option" : "unexpected argument",
+                argv[i]);
+        rp_doctor_usage(stderr);
+        return RP_CLI_USAGE;
     }
     rp_system_info_t si;
     if (rp_system_info(&si) != RP_OK) {
         fprintf(stderr, "rampart doctor: %s\n", rp_last_error()->message);
         return 1;
     }
-    rp_doctor_t d = {0};
-    printf("rampart %s doctor on %s\n\n", rp_version(), si.os);
-    printf("  %-34s %-5s %s\n", "SYSTEM", "", "");
+    if (d.json) {
+        bool f = true;
+        fputc('{', stdout);
+        rp_json_text(stdout, &f, "version", rp_version());
+        rp_json_text(stdout, &f, "os", si.os);
+        rp_json_key(stdout, &f, "rows");
+        fputc('[', stdout);
+    } else {
+        printf("rampart %s doctor on %s\n\n", rp_version(), si.os);
+        printf("  %-34s %-5s %s\n", "SYSTEM", "", "");
+    }
+    d.section = "system";
     rp_doctor_system(&d, &si);
-    printf("\n  %-34s %-5s %s\n", "SELF-CHECK OF PAGE SOURCES", "", "");
+    if (!d.json) printf("\n  %-34s %-5s %s\n", "SELF-CHECK OF PAGE SOURCES", "", "");
+    d.section = "self-check";
     rp_doctor_source(&d, "os", rp_pages_os(), true, true);
     rp_doctor_source(&d, "secret", rp_pages_secret(), true, true);
     rp_doctor_source(&d, "plain", rp_pages_plain(), false, false);
 
+    if (d.json) {
+        bool f = false;
+        fputc(']', stdout);
+        rp_json_key(stdout, &f, "warnings");
+        printf("%d", d.warns);
+        rp_json_key(stdout, &f, "failures");
+        printf("%d", d.fails);
+        rp_json_bool(stdout, &f, "ok", d.fails == 0);
+        fputs("}\n", stdout);
+        return d.fails ? 1 : 0;
+    }
     printf("\n%s: %d warning%s, %d failure%s\n", d.fails ? "FAILED" : "OK", d.warns, d.warns == 1 ? "" : "s",
            d.fails, d.fails == 1 ? "" : "s");
     if (d.warns || d.fails) {

@@ -14,8 +14,11 @@
  * set-group-ID or file-capability programs, and skips a library built for another ELF class or
  * machine (a 32-bit program on a 64-bit system); CMD is checked for those first, so a required
  * lock is never silently skipped; so is a library path that LD_PRELOAD cannot carry (a space or a
- * colon in it). Exit status: CMD's own, or 125 (lock failed / cannot preload), 126
- * (CMD cannot be executed), 127 (CMD not found), 2 (bad arguments). POSIX only.
+ * colon in it). Programs CMD starts are not checked (rampart is gone by then): static,
+ * set-user-ID and file-capability ones run unlocked, which --help says. CMD is run with execvp,
+ * so a file without #! runs in /bin/sh as a shell would run it. Exit status: CMD's own, or 125
+ * (lock failed / cannot preload), 126 (CMD cannot be executed), 127 (CMD not found), 2 (bad
+ * arguments). POSIX only.
  */
 /* realpath, readlink, pread, setenv, getxattr, O_CLOEXEC: POSIX and Linux, not ISO C. */
 #define _GNU_SOURCE 1
@@ -32,6 +35,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "internal.h"
 #include "rampart.h"
 
 #define RP_RUN_LIBRARY "librampart-lock.so"
@@ -48,22 +52,32 @@ static void rp_run_usage(FILE *out) {
             "  --onfault      lock pages as CMD first touches them instead of faulting them all in now\n"
             "  --best-effort  run CMD unlocked (with a warning) when locking fails; by default CMD\n"
             "                 does not run and the exit status is %d\n"
-            "  Programs CMD starts inherit the preload and lock themselves too; its fork children are\n"
-            "  locked again. RAMPART_LOCK_LIBRARY=PATH overrides where the library is found.\n"
-            "  Check the result with `rampart status PID`.\n",
+            "  CMD is found and started as execvp does (PATH search; a file without #! runs in /bin/sh).\n"
+            "  CMD itself is checked first: a statically linked, set-user-ID, set-group-ID or\n"
+            "  file-capability CMD cannot take the preload and is refused (exit %d; --best-effort runs\n"
+            "  it unlocked, with a warning). Its fork children are locked again. Dynamically linked\n"
+            "  programs CMD starts inherit the preload and lock themselves; static, set-user-ID and\n"
+            "  file-capability programs it starts do NOT: they run unlocked, and nothing warns.\n"
+            "  RAMPART_LOCK_LIBRARY=PATH overrides where the library is found.\n"
+            "  Check the result with `rampart status PID` (exit 0 only when locked as a whole).\n",
+            RP_LOCKALL_EXIT_FAILURE,
             RP_LOCKALL_EXIT_FAILURE);
 }
 
 /* The preload library: an absolute path in out, or false with the places tried on stderr. */
 static bool rp_run_find_library(char *out, size_t size) {
-    const char *env = getenv("RAMPART_LOCK_LIBRARY");
+    /* Secure: a privileged rampart must not preload a library its caller chose. */
+    const char *env = rp__env_get("RAMPART_LOCK_LIBRARY", true);
     char path[PATH_MAX + sizeof RP_RUN_BIN_TO_LIB + sizeof RP_RUN_LIBRARY + 8], resolved[PATH_MAX];
     if (env != NULL && env[0] != '\0') {
         if (realpath(env, resolved) != NULL && access(resolved, R_OK) == 0) {
             snprintf(out, size, "%s", resolved);
             return true;
         }
-        fprintf(stderr, "rampart run: RAMPART_LOCK_LIBRARY=%s: %s\n", env, strerror(errno));
+        int err = errno;
+        char shown[PATH_MAX];
+        fprintf(stderr, "rampart run: RAMPART_LOCK_LIBRARY=\"%s\": %s (expected the path of a readable "
+                        RP_RUN_LIBRARY ")\n", rp__env_printable(env, strlen(env), shown, sizeof shown), strerror(err));
         return false;
     }
     char exe[PATH_MAX];
@@ -95,7 +109,8 @@ static bool rp_run_executable(const char *path) {
     return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
 }
 
-/* CMD as the kernel will find it (PATH search for a bare name), or false when it is not found. */
+/* The file execvp will run for CMD (its PATH search for a bare name), or false when there is
+ * none: then execvp itself fails and says why. Only for the checks below; the exec is execvp's. */
 static bool rp_run_which(const char *cmd, char *out, size_t size) {
     if (strchr(cmd, '/') != NULL) {
         snprintf(out, size, "%s", cmd);
@@ -211,10 +226,7 @@ int rp_cli_run(int argc, char **argv) {
     char **cmd = argv + i;
 
     char exe[PATH_MAX];
-    if (!rp_run_which(cmd[0], exe, sizeof exe)) {
-        fprintf(stderr, "rampart run: %s: command not found\n", cmd[0]);
-        return 127;
-    }
+    bool found = rp_run_which(cmd[0], exe, sizeof exe);
     char lib[PATH_MAX];
     if (!rp_run_find_library(lib, sizeof lib)) return RP_LOCKALL_EXIT_FAILURE;
     /* LD_PRELOAD splits its value at spaces and colons, with no way to quote them: the loader
@@ -225,7 +237,7 @@ int rp_cli_run(int argc, char **argv) {
                         "RAMPART_LOCK_LIBRARY=/that/path/" RP_RUN_LIBRARY "\n", lib, cmd[0]);
         return RP_LOCKALL_EXIT_FAILURE;
     }
-    const char *why = rp_run_unpreloadable(exe, lib);
+    const char *why = found ? rp_run_unpreloadable(exe, lib) : NULL;
     if (why != NULL) {
         fprintf(stderr, "rampart run: %s cannot be locked this way: %s.\n"
                         "  Call rp_lockall() in the program instead%s.\n",
@@ -251,8 +263,16 @@ int rp_cli_run(int argc, char **argv) {
     }
     free(preload);
     fflush(NULL);
-    execv(exe, cmd);
+    /* execvp, not execv of the file found above: it keeps the shell's fallback for a file without
+     * #! (ENOEXEC: run it with /bin/sh) and its own PATH rules. */
+    execvp(cmd[0], cmd);
     int err = errno;
-    fprintf(stderr, "rampart run: cannot run %s: %s\n", exe, strerror(err));
+    if (err == ENOENT)
+        fprintf(stderr, "rampart run: %s: command not found\n", cmd[0]);
+    else if (!found && err == EACCES) /* execvp met a PATH entry it may not search or run, as env(1) does */
+        fprintf(stderr, "rampart run: %s: not found, and a directory or file on the way was not accessible: %s\n",
+                cmd[0], strerror(err));
+    else
+        fprintf(stderr, "rampart run: cannot run %s: %s\n", found ? exe : cmd[0], strerror(err));
     return err == ENOENT ? 127 : 126;
 }
