@@ -67,8 +67,9 @@ endif()
 add_custom_target(bench_heap_run
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/heap/run.py
           --bindir ${RAMPART_HEAP_BENCH_DIR} --out ${RAMPART_BENCH_OUT} --threads ${RAMPART_BENCH_THREADS}
+          --reps 5 --scale 0.4
           ${RAMPART_HEAP_CHART_ARG} ${RAMPART_HEAP_ALLOCATORS}
-  COMMENT "heap benchmark: 14 workloads x ${RAMPART_HEAP_COMMENT}, ${RAMPART_BENCH_THREADS} threads, 5 repetitions (about 10 minutes on 2 cores)"
+  COMMENT "heap benchmark: 14 workloads x ${RAMPART_HEAP_COMMENT}, ${RAMPART_BENCH_THREADS} threads, 5 repetitions at scale 0.4 (about 10 minutes on 2 cores)"
   USES_TERMINAL
   VERBATIM)
 add_dependencies(bench_heap_run ${RAMPART_HEAP_BENCH_DEPENDS})

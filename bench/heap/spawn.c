@@ -27,8 +27,10 @@ int main(int argc, char **argv) {
   uint64_t n = bench_count(300, bench_scale(argc, argv));
   char *const t[] = {"/bin/true", NULL};
   char *const sh[] = {"/bin/sh", "-c", "echo started >/dev/null", NULL};
+  /* a fork-heavy script: every $(...) forks a subshell that runs cut */
+  char *const script[] = {"/bin/sh", "-c", "for i in 1 2 3 4; do x=$(echo $i | cut -c1); done", NULL};
   uint64_t ok = 0;
-  for (uint64_t i = 0; i < n; i++) ok += (uint64_t)run(t) + (uint64_t)run(sh);
+  for (uint64_t i = 0; i < n; i++) ok += (uint64_t)run(t) + (uint64_t)run(sh) + (i % 10 == 0 ? (uint64_t)run(script) : 0);
   bench_report(ok);
   return 0;
 }
