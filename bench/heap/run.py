@@ -23,6 +23,7 @@ directory, so an allocator developer can run, from any checkout:
 import argparse
 import datetime
 import hashlib
+import json
 import math
 import os
 import platform
@@ -675,8 +676,16 @@ def main():
                          "written as heap-tN.md/heap-tN.png for N != 2)")
     ap.add_argument("--gnuplot", help="gnuplot executable (default: found on PATH)")
     ap.add_argument("--no-chart", action="store_true", help="write the table only")
+    ap.add_argument("--replot", metavar="JSON",
+                    help="run nothing: write the page (and chart) again from a heap*.json a run "
+                         "saved next to its page")
     args = ap.parse_args()
 
+    if args.replot:
+        ctx = load_raw(args.replot)
+        gnuplot = None if args.no_chart else (args.gnuplot or shutil.which("gnuplot"))
+        publish(args, ctx, gnuplot, None if gnuplot else "no gnuplot")
+        return
     reps = args.reps if args.reps is not None else (1 if args.quick else 5)
     scale = args.scale if args.scale is not None else (QUICK_SCALE if args.quick else FULL_SCALE)
     if reps < 1 or not (0 < scale <= 100) or not (1 <= args.threads <= 1024):
@@ -779,6 +788,43 @@ def main():
         "elapsed": time.monotonic() - t0, "chart": False, "threads": args.threads, "stem": stem,
         "results": results,
     }
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        save_raw(os.path.join(args.out, stem + ".json"), ctx)
+    publish(args, ctx, gnuplot, chart_why)
+
+
+def save_raw(path, ctx):
+    """Every run's numbers, so the page and chart can be made again (--replot) without rerunning."""
+    raw = {k: ctx[k] for k in ("allocators", "missing", "workloads", "reps", "scale", "mode", "date",
+                               "facts", "load_before", "load_after", "elapsed", "threads", "stem")}
+    raw["failed"] = [[wl, n, why] for (wl, n), why in ctx["failed"].items()]
+    raw["runs"] = [[wl, n, r.rep, r.wall, r.rss_kib] for (wl, n), runs in ctx["results"].items() for r in runs]
+    with open(path, "w") as f:
+        json.dump(raw, f, indent=0)
+
+
+def load_raw(path):
+    with open(path) as f:
+        raw = json.load(f)
+    ctx = dict(raw)
+    ctx["allocators"] = [tuple(a) for a in raw["allocators"]]
+    ctx["missing"] = [tuple(m) for m in raw["missing"]]
+    ctx["failed"] = {(wl, n): why for wl, n, why in raw["failed"]}
+    results = {}
+    for wl, n, rep, wall, rss in raw["runs"]:
+        r = Result(wall, rss, "")
+        r.rep = rep
+        results.setdefault((wl, n), []).append(r)
+    ctx["results"] = results
+    ctx["med"] = summarize(results, ctx["allocators"], ctx["workloads"])
+    ctx["chart"] = False
+    return ctx
+
+
+def publish(args, ctx, gnuplot, chart_why):
+    med, allocators, workloads, stem, failed = (ctx["med"], ctx["allocators"], ctx["workloads"],
+                                                ctx["stem"], ctx["failed"])
     if args.out:
         os.makedirs(args.out, exist_ok=True)
         if gnuplot and not chart_why:

@@ -459,7 +459,11 @@ static inline void rp__free_at(void *p, uintptr_t e) {
                     page->local_free = b;
                     uint32_t used = atomic_load_explicit(&page->used, memory_order_relaxed) - 1;
                     atomic_store_explicit(&page->used, used, memory_order_relaxed);
-                    if (RP_UNLIKELY(used == 0)) rp__page_retire(local, page);
+                    /* An emptied page goes back unless it is the one its class allocates from
+                     * (a malloc/free loop empties that one on every free: no call then). */
+                    if (RP_UNLIKELY(used == 0) &&
+                        local->cur[atomic_load_explicit(&page->cls, memory_order_relaxed)] != page)
+                        rp__page_retire(local, page);
                     return;
                 }
             } else if (RP_LIKELY(page->wipe == 0 && page->shared == 0)) {
