@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # cli_maps.sh — `rampart maps PID` against a process that uses rampart (maps_helper): the rows of
 # its OS pages and of its map must show the flags L (locked), D (no core dump) and, for the map,
-# W (wiped on fork); the totals must count them; bad arguments exit 2; a missing process and
+# W (wiped on fork), and its stack map's guard page G (a lightweight guard is found in the page
+# tables, not in smaps); the totals must count them; bad arguments exit 2; a missing process and
 # another user's process exit 1 and say which it is.
 # Usage: cli_maps.sh PATH/TO/rampart PATH/TO/maps_helper
 set -u
@@ -16,7 +17,7 @@ hpid=$!
 exec 3>"$dir/in"
 tries=0
 while [ ! -s "$dir/out" ] && [ $tries -lt 100 ]; do sleep 0.1; tries=$((tries + 1)); done
-read -r pid pages map <"$dir/out" || { echo "FAILED: the helper did not start"; exit 1; }
+read -r pid pages map guard light <"$dir/out" || { echo "FAILED: the helper did not start"; exit 1; }
 out=$("$bin" maps "$pid" 2>&1); rc=$?
 echo "$out"
 [ $rc -eq 0 ] || { echo "FAILED: maps exited $rc"; fail=1; }
@@ -25,6 +26,8 @@ echo "$out" | grep -Eq "^$map-[0-9a-f]+ .* LDW.. " || { echo "FAILED: the map at
 echo "$out" | grep -Eq "^ +L locked: +[0-9.]+ [KM]iB in [1-9]" || { echo "FAILED: the totals count no locked bytes"; fail=1; }
 echo "$out" | grep -Eq "^ +W wipe on fork: +[0-9.]+ [KM]iB in [1-9]" || { echo "FAILED: the totals count no wipe-on-fork bytes"; fail=1; }
 echo "$out" | grep -q "^totals: " || { echo "FAILED: no totals line"; fail=1; }
+# The stack map's guard page: G, also when it is a lightweight guard inside a read-write area.
+echo "$out" | grep -Eq "^$guard-[0-9a-f]+ .* ...G. " || { echo "FAILED: the stack guard at $guard (lightweight: $light) is not shown G"; fail=1; }
 flagged=$("$bin" maps --flagged "$pid")
 echo "$flagged" | grep -Eq "^$map-" || { echo "FAILED: --flagged hides the map"; fail=1; }
 echo "$flagged" | grep -q "r-xp" && { echo "FAILED: --flagged shows unflagged code regions"; fail=1; }

@@ -97,6 +97,10 @@ static void test_file_maps_and_flush(void) {
     unsigned char *w = rp_map_ptr(m);
     CHECK(w[0] == (unsigned char)(5 * 7 + 3));
     w[0] = 0xee;
+    /* The guarded copies are plain copies here (a mapped file cannot shrink); checks the same. */
+    unsigned char rb[2] = {0};
+    CHECK(rp_map_write(m, 1, "\x77", 1) == RP_OK && rp_map_read(m, 0, rb, 2) == RP_OK && rb[0] == 0xee && rb[1] == 0x77);
+    CHECK(rp_map_read(m, PAGE, rb, 1) == RP_ERR_BOUNDS);
     CHECK(rp_map_flush(m, 0, 1, true) == RP_OK);
     CHECK(rp_map_flush_all(m, false) == RP_OK);
     CHECK(rp_map_flush(m, PAGE, 1, false) == RP_ERR_BOUNDS);

@@ -65,7 +65,9 @@ typedef enum rp_status {
     RP_ERR_NOT_OWNED,    /* a pointer this object did not hand out */
     RP_ERR_EXISTS,       /* something is already there (a fixed address that is mapped) */
     RP_ERR_CORRUPT,      /* metadata or a canary was found damaged */
-    RP_ERR_OS            /* any other OS failure; see rp_last_error()->os_error */
+    RP_ERR_OS,           /* any other OS failure; see rp_last_error()->os_error */
+    RP_ERR_IO            /* the backing store cannot supply the memory: a file map's file is now
+                            shorter than the map, or reading or writing it failed */
 } rp_status_t;
 
 /* A short, static, English description of a status ("resource limit exceeded"). Never NULL. */

@@ -6,7 +6,8 @@
  * One opaque rp_map_t covers every kind. The caller sees [rp_map_ptr(m), + rp_map_len(m)); ranges
  * passed to the functions below are byte offsets into that view, bounds-checked against the
  * current length (RP_ERR_BOUNDS, with offset, length and size in rp_last_error()), and widened to
- * whole pages for the OS, so callers never align anything themselves.
+ * whole pages for the OS, so callers never align anything themselves. A range of length 0 is a
+ * no-op that succeeds at any offset, past the end too (seed 001).
  *
  *   layout of a stack map (RP_MAP_STACK):
  *
@@ -60,11 +61,11 @@ typedef enum rp_map_huge {
     RP_MAP_HUGE_REQUIRE
 } rp_map_huge_t;
 
-/* Option flags, OR-ed. */
+/* Option flags, OR-ed. Any other bit makes rp_map_create fail with RP_ERR_INVALID, naming it. */
 #define RP_MAP_SHARED     (1u << 0)   /* writes reach the file / other processes; default: private copy-on-write */
 #define RP_MAP_JIT        (1u << 1)   /* allow RP_MAP_PROT_READ_WRITE_EXEC */
 #define RP_MAP_POPULATE   (1u << 2)   /* fault every page in now */
-#define RP_MAP_NORESERVE  (1u << 3)   /* no swap reservation (overcommit) */
+#define RP_MAP_NORESERVE  (1u << 3)   /* no swap reservation (overcommit); ignored with RP_MAP_RESERVE */
 #define RP_MAP_STACK      (1u << 4)   /* a stack, with a guard page below it (anonymous only) */
 #define RP_MAP_NODUMP     (1u << 5)   /* excluded from core dumps */
 #define RP_MAP_LOCKED     (1u << 6)   /* locked in RAM with a real lock (mlock after mapping) */
@@ -102,7 +103,7 @@ typedef struct rp_map_info {
 } rp_map_info_t;
 
 /* Create a map. On failure *out is NULL and rp_last_error() says why: RP_ERR_INVALID for
- * contradictory options (rwx without RP_MAP_JIT, hugetlb with a file, a zero-length file),
+ * contradictory options and unknown flag bits (rwx without RP_MAP_JIT, hugetlb with a file, a zero-length file),
  * RP_ERR_BOUNDS for an offset at or past the end of the file, RP_ERR_EXISTS for a fixed address
  * in use, RP_ERR_NOMEM when huge pages are required and none are free, and lock failures with
  * their remedy. */
@@ -121,20 +122,41 @@ RP_API rp_status_t rp_map_protect(rp_map_t *map, rp_map_prot_t prot);
 
 /* Write dirty pages of a file map back: synchronously (waits, file metadata included) or
  * asynchronously (starts the writeback). len 0 is a no-op; flush_all covers the whole map.
- * Anonymous maps succeed without doing anything. */
+ * Anonymous maps succeed without doing anything. When the file is now shorter than the range
+ * (truncated under the map), the bytes past its end are not in the file: RP_ERR_IO with the
+ * sizes, after flushing the rest. */
 RP_API rp_status_t rp_map_flush(rp_map_t *map, size_t offset, size_t len, bool async);
 RP_API rp_status_t rp_map_flush_all(rp_map_t *map, bool async);
 
-/* Range locking (seed 001). len 0 is a no-op that succeeds; a range past the end is
+/* Copy len bytes out of the map at offset into dst, or from src into the map (shared file maps
+ * write the file). A plain load or store through rp_map_ptr() on a page past the end of a file
+ * that was truncated under the map (or a page the OS cannot read in) raises SIGBUS, which kills
+ * the process unless it handles the signal; these copies turn that into RP_ERR_IO (with the
+ * file's size when it is shorter than the map), and the process goes on. Bytes before the
+ * failing page may have been copied. Checked like every range (RP_ERR_BOUNDS; len 0 is a no-op);
+ * a map without the access is RP_ERR_PERMISSION, a reserved (uncommitted) page RP_ERR_INVALID.
+ * Safe from any number of threads at once. POSIX: the first call installs a SIGBUS handler that
+ * catches only faults inside a copy running on the same thread, on the map it copies; every other
+ * SIGBUS goes to the handler that was installed before (or the default action: the process dies
+ * as it would have). A SIGBUS handler installed after the first call replaces it. */
+RP_API rp_status_t rp_map_read(const rp_map_t *map, size_t offset, void *dst, size_t len);
+RP_API rp_status_t rp_map_write(rp_map_t *map, size_t offset, const void *src, size_t len);
+
+/* Range locking (seed 001). len 0 is a no-op that succeeds at any offset; a range past the end is
  * RP_ERR_BOUNDS; a lock failure is RP_ERR_PERMISSION / RP_ERR_LIMIT with the remedy in
- * rp_last_error()->remedy, and leaves every page as it was. Counts nest (see the top). */
+ * rp_last_error()->remedy, and leaves every page as it was. Counts nest (see the top). Locking
+ * faults the pages in: on a file map whose file was truncated under it, pages past the file's
+ * end cannot be read, and the lock fails with RP_ERR_IO naming the file's size. */
 RP_API rp_status_t rp_map_lock(rp_map_t *map, size_t offset, size_t len);
 RP_API rp_status_t rp_map_unlock(rp_map_t *map, size_t offset, size_t len);
 RP_API rp_status_t rp_map_lock_all(rp_map_t *map);
 RP_API rp_status_t rp_map_unlock_all(rp_map_t *map);
 
 /* Reserve maps: make a range accessible with the map's protection, or drop its contents and make
- * it inaccessible again (the address range stays reserved). Private anonymous maps only; commit
+ * it inaccessible again (the address range stays reserved). Commit charges the range against the
+ * OS's commit limit (Linux: the range is accounted, VmFlags "ac", never MAP_NORESERVE), so a
+ * commit the OS cannot back fails here with RP_ERR_NOMEM instead of the first touch failing;
+ * decommit gives the charge back. Private anonymous maps only; commit
  * widens the range to whole pages, decommit needs whole pages (it would drop bytes otherwise).
  * Locks are counted on reserved pages too and take effect when the pages are committed (and when
  * a RP_MAP_PROT_NONE map gets access): the OS cannot lock inaccessible memory. */
@@ -150,7 +172,8 @@ RP_API rp_status_t rp_map_merge(rp_map_t *a, rp_map_t *b);
 
 /* Grow or shrink to new_len bytes, in place or, with RP_MAP_MAY_MOVE, wherever the OS finds room
  * (rp_map_ptr may change). New pages of a reserve map are reserved, not committed; of a locked
- * map (RP_MAP_LOCKED), locked. File maps grow the file with RP_MAP_GROW. */
+ * map (RP_MAP_LOCKED), locked. File maps grow the file with RP_MAP_GROW. Growing a locked map
+ * past the memlock limit is RP_ERR_LIMIT with the sizes, the limits and the remedy. */
 RP_API rp_status_t rp_map_resize(rp_map_t *map, size_t new_len);
 
 /* The memory areas (see rampart/system.h) that overlap the map, in address order. */

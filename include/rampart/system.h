@@ -69,7 +69,9 @@ typedef struct rp_area {
     size_t hugetlb;         /* bytes of explicit (hugetlbfs) huge pages (SIZE_MAX: unknown) */
     size_t swapped;         /* bytes in swap (SIZE_MAX: unknown) */
     size_t page_size;       /* page size the region is mapped with (0: unknown) */
-    size_t guard_pages;     /* lightweight guard pages installed (MADV_GUARD_INSTALL) */
+    size_t guard_pages;     /* lightweight guard pages installed (MADV_GUARD_INSTALL), counted
+                               from the page tables (Linux: /proc/PID/pagemap); SIZE_MAX: cannot
+                               tell (another user's process without ptrace-read access) */
 } rp_area_t;
 
 /* Call fn for each region of process pid (0 = this process) in address order until fn returns

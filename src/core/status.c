@@ -35,6 +35,7 @@ const char *rp_strerror(rp_status_t status) {
     case RP_ERR_EXISTS: return "already exists";
     case RP_ERR_CORRUPT: return "corruption detected";
     case RP_ERR_OS: return "operating system error";
+    case RP_ERR_IO: return "input/output error (the backing file cannot supply the memory)";
     }
     return "unknown status";
 }

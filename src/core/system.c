@@ -64,22 +64,45 @@ static void rp__area_to_public(const rp__os_area_t *in, rp_area_t *out) {
     out->guard_pages = in->guard_pages;
 }
 
+/* Guard pages are counted from the page tables, apart from the other figures (smaps does not
+ * have them): reader_err is 0 when the reader is open, rp__os_err_unsupported() where the OS has
+ * no lightweight guard pages (the area's own 0 stands), anything else when they cannot be read
+ * (another user's process): then, and when one area cannot be counted, SIZE_MAX, "cannot tell". */
+typedef struct rp__guards {
+    rp__os_guard_reader_t reader;
+    int reader_err;
+} rp__guards_t;
+
+static void rp__guards_open(rp__guards_t *g, int pid) { g->reader_err = rp__os_guard_reader_open(pid, &g->reader); }
+static void rp__guards_close(rp__guards_t *g) {
+    if (g->reader_err == 0) rp__os_guard_reader_close(g->reader);
+}
+static void rp__guards_fill(const rp__guards_t *g, rp_area_t *pub) {
+    if (g->reader_err == rp__os_err_unsupported()) return;
+    size_t n = 0;
+    pub->guard_pages = g->reader_err == 0 && rp__os_guard_count(g->reader, pub->start, pub->end, &n) == 0 ? n : SIZE_MAX;
+}
+
 typedef struct rp__area_relay {
     rp_area_fn fn;
     void *ctx;
+    rp__guards_t guards;
 } rp__area_relay_t;
 
 static bool rp__area_relay(const rp__os_area_t *area, void *ctx) {
     rp__area_relay_t *relay = ctx;
     rp_area_t pub;
     rp__area_to_public(area, &pub);
+    rp__guards_fill(&relay->guards, &pub);
     return relay->fn(&pub, relay->ctx);
 }
 
 rp_status_t rp_areas_foreach(int pid, rp_area_fn fn, void *ctx) {
     if (fn == NULL || pid < 0) return rp__fail(RP_ERR_INVALID, 0, "rp_areas_foreach: bad pid %d or NULL callback", pid);
-    rp__area_relay_t relay = {fn, ctx};
+    rp__area_relay_t relay = {fn, ctx, {0, 0}};
+    rp__guards_open(&relay.guards, pid);
     int err = rp__os_areas(pid, rp__area_relay, &relay);
+    rp__guards_close(&relay.guards);
     return err == 0 ? RP_OK : rp__fail_os(err, "reading the memory areas of process %d", pid ? pid : rp__os_getpid());
 }
 
@@ -104,5 +127,11 @@ rp_status_t rp_area_of(const void *addr, rp_area_t *out) {
     rp__area_search_t search = {(uintptr_t)addr, out, false};
     int err = rp__os_areas(0, rp__area_match, &search);
     if (err != 0) return rp__fail_os(err, "reading the memory areas to find %p", addr);
-    return search.found ? RP_OK : rp__fail(RP_ERR_BOUNDS, 0, "no mapped region holds %p", addr);
+    if (!search.found) return rp__fail(RP_ERR_BOUNDS, 0, "no mapped region holds %p", addr);
+    /* The page tables of this one area only. */
+    rp__guards_t guards;
+    rp__guards_open(&guards, 0);
+    rp__guards_fill(&guards, out);
+    rp__guards_close(&guards);
+    return RP_OK;
 }

@@ -18,6 +18,7 @@
  * heap, and a map may hold secrets (the resident pages of RP_MAP_LOCKED / RP_MAP_NODUMP maps are
  * wiped before they go back to the OS).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -27,6 +28,12 @@
 #define RP__PAGE_DECOMMITTED 0x80000000u
 #define RP__PAGE_COUNT_MASK 0x7fffffffu
 _Static_assert((RP__PAGE_DECOMMITTED & RP__PAGE_COUNT_MASK) == 0, "state bits overlap");
+
+/* Every RP_MAP_* flag map.h defines; any other bit is a caller's mistake (or a flag from a newer
+ * header) and is refused rather than ignored. */
+#define RP__KNOWN_FLAGS                                                                                       \
+    (RP_MAP_SHARED | RP_MAP_JIT | RP_MAP_POPULATE | RP_MAP_NORESERVE | RP_MAP_STACK | RP_MAP_NODUMP |          \
+     RP_MAP_LOCKED | RP_MAP_CREATE | RP_MAP_GROW | RP_MAP_RESERVE | RP_MAP_MAY_MOVE | RP_MAP_WIPEONFORK)
 
 /* Transparent huge pages are PMD-sized; used to align THP maps when the OS lists no size. */
 #define RP__THP_DEFAULT_SIZE ((size_t)2 << 20)
@@ -135,6 +142,8 @@ static void rp__handle_free(rp_map_t *m) {
 static rp_status_t rp__map_range(const rp_map_t *m, size_t offset, size_t len, const char *what, size_t *first,
                                  size_t *count) {
     *first = *count = 0;
+    /* An empty range names no byte, so no offset can be out of it (seed 001): a no-op anywhere. */
+    if (len == 0) return RP_OK;
     if (offset > m->len || len > m->len - offset)
         return rp__fail(RP_ERR_BOUNDS, 0, "%s: range at offset %zu with length %zu is past the end of the %zu-byte map",
                         what, offset, len, m->len);
@@ -201,6 +210,9 @@ static rp_status_t rp__check_options(const rp_map_options_t *o) {
     const bool file = o->source != RP_MAP_ANONYMOUS;
     if ((unsigned)o->source > (unsigned)RP_MAP_FD) return rp__fail(RP_ERR_INVALID, 0, "rp_map_create: unknown source %d", (int)o->source);
     if (!rp__prot_valid(o->prot)) return rp__fail(RP_ERR_INVALID, 0, "rp_map_create: unknown protection %d", (int)o->prot);
+    if (o->flags & ~RP__KNOWN_FLAGS)
+        return rp__fail(RP_ERR_INVALID, 0, "rp_map_create: unknown flag bits 0x%x in flags 0x%x (known: 0x%x)",
+                        o->flags & ~RP__KNOWN_FLAGS, o->flags, RP__KNOWN_FLAGS);
     if (o->prot == RP_MAP_PROT_READ_WRITE_EXEC && !(o->flags & RP_MAP_JIT))
         return rp__fail(RP_ERR_INVALID, 0, "rp_map_create: read-write-execute memory needs RP_MAP_JIT");
     if (o->source == RP_MAP_PATH && (o->path == NULL || o->path[0] == '\0'))
@@ -246,7 +258,9 @@ static rp_status_t rp__open_file(const rp_map_options_t *o, rp_map_t *m, size_t 
                             ((o->flags & RP_MAP_SHARED) && rp__prot_write(o->prot));
     int err;
     if (o->source == RP_MAP_PATH) {
-        err = rp__os_file_open(o->path, want_write, (o->flags & RP_MAP_CREATE) != 0, &m->file, created);
+        bool not_regular = false;
+        err = rp__os_file_open(o->path, want_write, (o->flags & RP_MAP_CREATE) != 0, &m->file, created, &not_regular);
+        if (err != 0 && not_regular) return rp__fail_os(err, "%s cannot be mapped: only regular files can", o->path);
         if (err != 0) return rp__fail_os(err, "opening %s for mapping", o->path);
     } else {
         bool writable = false;
@@ -382,7 +396,9 @@ static rp_status_t rp__create(const rp_map_options_t *o, rp_map_t *m, bool *crea
             .offset = m->file_offset,
             .shared = (o->flags & RP_MAP_SHARED) != 0,
             .populate = (o->flags & RP_MAP_POPULATE) != 0,
-            .noreserve = (o->flags & (RP_MAP_NORESERVE | RP_MAP_RESERVE)) != 0,
+            /* Not for a reserve map: its reservation is PROT_NONE, which costs no commit charge
+             * anyway, and MAP_NORESERVE would keep rp_map_commit from charging what it commits. */
+            .noreserve = (o->flags & (RP_MAP_NORESERVE | RP_MAP_RESERVE)) == RP_MAP_NORESERVE,
             .stack = (o->flags & RP_MAP_STACK) != 0,
             .huge_size = huge,
             .fixed = o->address != NULL ? (unsigned char *)o->address - m->delta : NULL,
@@ -517,6 +533,27 @@ static bool rp__needs_os_lock(const rp_map_t *m, size_t i) {
     return !(m->state[i] & RP__PAGE_COUNT_MASK) && rp__lockable(m, i);
 }
 
+/* Whether pages [first, end) of a file map reach past the last page of its file, which may have
+ * been truncated under the map; *size gets the file's size. */
+static bool rp__file_short(const rp_map_t *m, size_t first, size_t end, uint64_t *size) {
+    *size = 0;
+    if (m->source == RP_MAP_ANONYMOUS || end <= first || rp__os_file_size(m->file, size) != 0) return false;
+    return m->file_offset + (uint64_t)(end - 1) * m->page >= *size;
+}
+
+/* A lock of pages [first, end) failed with err. mlock faults every page in, and a page past the
+ * end of a file cannot be read: the kernel then says ENOMEM, which reads as "over the memlock
+ * limit" (even for root). When the file is shorter than the map, say that instead, with sizes. */
+static rp_status_t rp__fail_map_lock(const rp_map_t *m, int err, size_t first, size_t end, size_t bytes) {
+    uint64_t size;
+    if (rp__os_classify_lock(err) != RP_ERR_LIMIT || !rp__file_short(m, first, end, &size))
+        return rp__fail_lock(err, bytes, "mlock");
+    return rp__fail(RP_ERR_IO, err,
+                    "mlock of %zu bytes failed: the file is %llu bytes, shorter than the map, which needs it to reach "
+                    "byte %llu (truncated under the map?); pages past the end of a file cannot be read or locked",
+                    bytes, (unsigned long long)size, (unsigned long long)(m->file_offset + (uint64_t)end * m->page));
+}
+
 /* Count one more lock on pages [first, first+count), taking the OS lock for pages that had none;
  * all or nothing. */
 static rp_status_t rp__lock_pages(rp_map_t *m, size_t first, size_t count) {
@@ -532,6 +569,9 @@ static rp_status_t rp__lock_pages(rp_map_t *m, size_t first, size_t count) {
         while (j < end && rp__needs_os_lock(m, j)) j++;
         int err = rp__os_lock(rp__page_addr(m, i), (j - i) * m->page);
         if (err != 0) {
+            /* The failed run too: Linux marks the whole range locked before it faults the pages
+             * in, and keeps the pages it got when a later one fails. */
+            rp__os_unlock(rp__page_addr(m, i), (j - i) * m->page);
             for (size_t k = first; k < i;) {
                 if (!rp__needs_os_lock(m, k)) { k++; continue; }
                 size_t r = k;
@@ -539,7 +579,7 @@ static rp_status_t rp__lock_pages(rp_map_t *m, size_t first, size_t count) {
                 rp__os_unlock(rp__page_addr(m, k), (r - k) * m->page);
                 k = r;
             }
-            return rp__fail_lock(err, count * m->page, "mlock");
+            return rp__fail_map_lock(m, err, i, j, count * m->page);
         }
         i = j;
     }
@@ -666,7 +706,7 @@ rp_status_t rp_map_protect(rp_map_t *m, rp_map_prot_t prot) {
             rp__unlock_counted(m);
             m->prot = old;
             rp__protect_runs(m, old, prot);
-            return rp__fail_lock(err, m->base_len, "mlock");
+            return rp__fail_map_lock(m, err, 0, rp__map_pages(m), m->base_len);
         }
     }
     m->prot = prot;
@@ -682,11 +722,63 @@ rp_status_t rp_map_flush(rp_map_t *m, size_t offset, size_t len, bool async) {
     if (st != RP_OK || len == 0 || m->source == RP_MAP_ANONYMOUS) return st;
     int err = rp__os_flush(rp__page_addr(m, first), count * m->page, async, m->file);
     if (err != 0) return rp__fail_os(err, "flushing %zu bytes at offset %zu of the map (%s)", len, offset, async ? "async" : "sync");
+    /* The OS flushes what it can and says nothing of bytes past the end of a file that shrank
+     * under the map: they are not in the file, and reading them kills with SIGBUS. */
+    uint64_t size = 0, end = m->file_offset + m->delta + offset + len;
+    err = rp__os_file_size(m->file, &size);
+    if (err != 0) return rp__fail_os(err, "flushing: reading the size of the map's file");
+    if (size < end)
+        return rp__fail(RP_ERR_IO, 0, "flushing %zu bytes at offset %zu of the map: the file is %llu bytes, shorter than "
+                        "the map (the range ends at byte %llu of the file; truncated under the map?): bytes past its end "
+                        "are not in the file", len, offset, (unsigned long long)size, (unsigned long long)end);
     return RP_OK;
 }
 
 rp_status_t rp_map_flush_all(rp_map_t *m, bool async) {
     return rp_map_flush(m, 0, m ? m->len : 0, async);
+}
+
+/* ---- guarded copies ---------------------------------------------------------------------------- */
+
+/* Check a copy of len bytes at offset: in the view, every page committed, the access allowed. */
+static rp_status_t rp__check_copy(const rp_map_t *m, size_t offset, const void *buf, size_t len, bool write,
+                                  const char *what) {
+    if (m == NULL || (buf == NULL && len != 0)) return rp__fail(RP_ERR_INVALID, 0, "%s: NULL map or buffer", what);
+    size_t first, count;
+    rp_status_t st = rp__map_range(m, offset, len, what, &first, &count);
+    if (st != RP_OK || len == 0) return st;
+    if (m->prot == RP_MAP_PROT_NONE || (write && !rp__prot_write(m->prot)))
+        return rp__fail(RP_ERR_PERMISSION, 0, "%s: the map is not %s", what, write ? "writable" : "readable");
+    for (size_t i = first; i < first + count; i++)
+        if (m->state[i] & RP__PAGE_DECOMMITTED)
+            return rp__fail(RP_ERR_INVALID, 0, "%s: byte %zu of the map is reserved, not committed", what,
+                            i * m->page > m->delta ? i * m->page - m->delta : 0);
+    return RP_OK;
+}
+
+/* A guarded copy faulted: say why, with the file's size when it is shorter than the map. */
+static rp_status_t rp__fail_copy(const rp_map_t *m, int err, size_t offset, size_t len, const char *what) {
+    uint64_t size = 0, end = m->file_offset + m->delta + offset + len;
+    if (m->source != RP_MAP_ANONYMOUS && rp__os_file_size(m->file, &size) == 0 && size < end)
+        return rp__fail(RP_ERR_IO, err, "%s: %zu bytes at offset %zu of the map: the file is %llu bytes, shorter than the map "
+                        "(the range ends at byte %llu of the file; truncated under the map?)", what, len, offset,
+                        (unsigned long long)size, (unsigned long long)end);
+    return rp__fail(RP_ERR_IO, err, "%s: %zu bytes at offset %zu of the map: the OS could not supply a page (I/O error "
+                    "on the map's file?)", what, len, offset);
+}
+
+rp_status_t rp_map_read(const rp_map_t *m, size_t offset, void *dst, size_t len) {
+    rp_status_t st = rp__check_copy(m, offset, dst, len, false, "rp_map_read");
+    if (st != RP_OK || len == 0) return st;
+    int err = rp__os_copy_guarded(dst, m->base + m->delta + offset, len, m->base, m->base_len);
+    return err == 0 ? RP_OK : rp__fail_copy(m, err, offset, len, "rp_map_read");
+}
+
+rp_status_t rp_map_write(rp_map_t *m, size_t offset, const void *src, size_t len) {
+    rp_status_t st = rp__check_copy(m, offset, src, len, true, "rp_map_write");
+    if (st != RP_OK || len == 0) return st;
+    int err = rp__os_copy_guarded(m->base + m->delta + offset, src, len, m->base, m->base_len);
+    return err == 0 ? RP_OK : rp__fail_copy(m, err, offset, len, "rp_map_write");
 }
 
 /* ---- reserve and commit ------------------------------------------------------------------------ */
@@ -924,6 +1016,18 @@ rp_status_t rp_map_resize(rp_map_t *m, size_t new_len) {
         if (st != RP_OK) return st;
         int err = rp__map_grow(m, total);
         if (err != 0) {
+            /* The kernel grows a locked last area with its lock and refuses (EAGAIN) when that
+             * would pass the memlock limit: a lock failure, with the numbers and the remedy. */
+            if (rp__os_classify(err) == RP_ERR_LIMIT &&
+                ((m->flags & RP_MAP_LOCKED) || (m->state[old_pages - 1] & RP__PAGE_COUNT_MASK))) {
+                char from[32], to[32], held[32], what[160];
+                size_t vm_locked = 0, resident = 0;
+                int known = rp__os_locked_bytes(0, &vm_locked, &resident);
+                snprintf(what, sizeof what, "rp_map_resize: growing a locked map from %s to %s (this process holds %s "
+                         "locked now): the lock", rp_format_bytes(old_len, from, sizeof from),
+                         rp_format_bytes(total, to, sizeof to), known == 0 ? rp_format_bytes(vm_locked, held, sizeof held) : "an unknown amount");
+                return rp__fail_lock(err, total - old_len, what);
+            }
             if (rp__os_classify(err) == RP_ERR_NOMEM && !(m->flags & RP_MAP_MAY_MOVE))
                 return rp__fail(RP_ERR_NOMEM, err, "rp_map_resize: cannot grow %zu -> %zu bytes in place (the next pages "
                                 "are in use); create the map with RP_MAP_MAY_MOVE", old_len, total);

@@ -70,11 +70,15 @@ int rp__os_alloc(size_t size, void **out);
 /* Reserve size bytes of address space with no access and no commit charge.
  * pre: size > 0, page multiple; out != NULL. */
 int rp__os_reserve(size_t size, void **out);
-/* Make [addr, addr+size) of a reservation read-write and backed (zero-filled on first touch).
- * pre: page-aligned; inside one reservation. */
+/* Make [addr, addr+size) of a reservation read-write and backed (zero-filled on first touch),
+ * charged against the OS's commit limit now, so that first touch cannot fail for want of memory
+ * under a strict commit policy (Linux: the reservation is an ordinary PROT_NONE mapping, which
+ * is not charged, and mprotect charges it when it becomes writable; MAP_NORESERVE would exempt
+ * it for good). A charge the OS refuses is the error. pre: page-aligned; inside one reservation
+ * from rp__os_reserve / rp__os_decommit, or a PROT_NONE mapping made without noreserve. */
 int rp__os_commit(void *addr, size_t size);
-/* Drop the contents and backing of [addr, addr+size) and make it inaccessible again; the
- * address range stays reserved. pre: page-aligned; inside one reservation. */
+/* Drop the contents, backing and commit charge of [addr, addr+size) and make it inaccessible
+ * again; the address range stays reserved. pre: page-aligned; inside one reservation. */
 int rp__os_decommit(void *addr, size_t size);
 /* Return [addr, addr+size) to the OS. pre: exactly an address and size returned by
  * rp__os_alloc/rp__os_reserve/rp__os_secret_alloc (Windows cannot release part of one). */
@@ -211,7 +215,8 @@ typedef struct rp__os_area {
     size_t rss;               /* resident bytes */
     size_t locked;            /* resident locked bytes */
     size_t anon_huge;         /* bytes in transparent huge pages */
-    size_t guard_pages;       /* lightweight guard pages in the region (Linux 6.15+ smaps) */
+    size_t guard_pages;       /* lightweight guard pages in the region; SIZE_MAX: not counted
+                                 here (Linux: smaps does not say; see rp__os_guard_count) */
     size_t hugetlb;           /* bytes of hugetlbfs pages mapped (private + shared) */
     size_t swapped;           /* bytes of the region in swap */
     size_t page_size;         /* the page size the region is mapped with (KernelPageSize) */
@@ -221,6 +226,20 @@ typedef struct rp__os_area {
  * to stop early. */
 typedef bool (*rp__os_area_fn)(const rp__os_area_t *area, void *ctx);
 int rp__os_areas(int pid, rp__os_area_fn fn, void *ctx);
+/* Lightweight guard pages (MADV_GUARD_INSTALL markers) of process pid (0: this process). They
+ * live in the page tables, not in smaps: Linux reports them in /proc/PID/pagemap (bit 58,
+ * PM_GUARD_REGION) and to its PAGEMAP_SCAN ioctl (PAGE_IS_GUARD), which skips page tables
+ * that do not exist and is used where the kernel has it. Reading another process's page map
+ * needs ptrace-read permission; without it open fails (EACCES / EPERM) and the count is unknown.
+ * Open once per walk over the areas, count per area, close. Windows has no such guard pages:
+ * open returns rp__os_err_unsupported() and the areas say 0. */
+typedef intptr_t rp__os_guard_reader_t;
+int rp__os_guard_reader_open(int pid, rp__os_guard_reader_t *out);
+/* Guard pages in [start, end) into *count; an error when they cannot be counted (an area of
+ * more than 4 GiB on a kernel without PAGE_IS_GUARD counts as unknown: reading 8 bytes per page
+ * of it would cost more than the whole listing). pre: page-aligned; start < end. */
+int rp__os_guard_count(rp__os_guard_reader_t reader, uintptr_t start, uintptr_t end, size_t *count);
+void rp__os_guard_reader_close(rp__os_guard_reader_t reader);
 
 /* ---- process facts ----------------------------------------------------------------------------- */
 
@@ -259,8 +278,13 @@ typedef intptr_t rp__os_file_t;
 #define RP__OS_FILE_NONE ((rp__os_file_t)-1)
 
 /* Open path for mapping: read-only, or read-write (creating it with mode 0600 when create;
- * *created says whether this call made it, so a map that then fails can remove it again). */
-int rp__os_file_open(const char *path, bool write, bool create, rp__os_file_t *out, bool *created);
+ * *created says whether this call made it, so a map that then fails can remove it again).
+ * POSIX refuses anything but a regular file without waiting on it: the type is checked before
+ * the open (a FIFO's open would block until a writer came, a device's can have side effects)
+ * and again after it (the open itself does not block, so a file swapped in between is caught);
+ * the error is then rp__os_file_mappable's and *not_regular is true. Windows checks after the
+ * open only (the caller's rp__os_file_mappable). */
+int rp__os_file_open(const char *path, bool write, bool create, rp__os_file_t *out, bool *created, bool *not_regular);
 /* The OS file behind a C runtime descriptor (the same number on POSIX), duplicated so the map
  * owns it and the caller may close theirs. Whether it is writable goes to *writable. */
 int rp__os_file_dup(int fd, rp__os_file_t *out, bool *writable);
@@ -292,6 +316,19 @@ int rp__os_map(const rp__os_map_request_t *req, void **out);
 /* Unmap [addr, addr+size): any page-aligned part of what rp__os_map returned on POSIX, exactly
  * one whole view on Windows. */
 int rp__os_unmap(void *addr, size_t size);
+/* Copy len bytes from src to dst, where one of them lies in [span, span + span_len), a file
+ * mapping whose pages the OS may fail to supply (a page past the end of a file truncated under
+ * the mapping; an I/O error reading it in). Such a fault inside the span ends the copy with
+ * rp__os_err_io() instead of killing the process; bytes before the failing page may have been
+ * copied. Faults anywhere else behave as they would without this call.
+ * POSIX: a SIGBUS handler, installed on the first call, catches the fault through a per-thread
+ * jump buffer set around the copy (thread-safe, reentrant), and chains every other SIGBUS to
+ * the handler that was there before it (the default action kills, as before). A handler that
+ * someone installs after the first call replaces this one. Windows: a plain copy (a file cannot
+ * be shrunk under a view; an in-page error raises EXCEPTION_IN_PAGE_ERROR as before). */
+int rp__os_copy_guarded(void *dst, const void *src, size_t len, const void *span, size_t span_len);
+/* The error rp__os_copy_guarded returns for a fault (EIO / ERROR_IO_DEVICE). */
+int rp__os_err_io(void);
 /* Grow or shrink a mapping from old_size to new_size bytes (mremap); the range must lie in one
  * OS area. In place unless may_move; with dest != NULL it moves exactly to dest, replacing what
  * is there (a reservation of the caller's). ENOMEM when it cannot grow in place.

@@ -7,7 +7,10 @@
  *     MADV_GUARD_INSTALL since 6.13 (rejected with EINVAL on VM_LOCKED ranges, so callers
  *     install guards before locking); memfd_secret since 5.14 (off unless the kernel was booted
  *     with secretmem enabled on some distributions).
- *   - /proc/PID/status gives VmLck; /proc/PID/smaps gives per-region "Locked:" and "VmFlags:".
+ *   - /proc/PID/status gives VmLck; /proc/PID/smaps gives per-region "Locked:" and "VmFlags:";
+ *     lightweight guard pages appear only in /proc/PID/pagemap (bit 58, PM_GUARD_REGION, and
+ *     PAGEMAP_SCAN's PAGE_IS_GUARD: both added after MADV_GUARD_INSTALL, in 2025; 6.18 has them),
+ *     not as an smaps line.
  * Constants missing from older libc headers are defined here with their kernel values.
  */
 #define _GNU_SOURCE 1
@@ -24,11 +27,14 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
 #if defined(__linux__)
 #  include <dirent.h>
+#  include <sys/ioctl.h>
 #  include <sys/prctl.h>
 #  include <sys/syscall.h>
 #endif
@@ -226,8 +232,10 @@ int rp__os_alloc(size_t size, void **out) {
     return rp__mmap_anon(size, PROT_READ | PROT_WRITE, 0, out);
 }
 
+/* No MAP_NORESERVE: a private PROT_NONE mapping is not charged anyway, and with the flag the
+ * mprotect of rp__os_commit would never charge it either (VM_NORESERVE sticks to the area). */
 int rp__os_reserve(size_t size, void **out) {
-    return rp__mmap_anon(size, PROT_NONE, MAP_NORESERVE, out);
+    return rp__mmap_anon(size, PROT_NONE, 0, out);
 }
 
 int rp__os_commit(void *addr, size_t size) {
@@ -238,8 +246,9 @@ int rp__os_commit(void *addr, size_t size) {
 int rp__os_decommit(void *addr, size_t size) {
     RP_ASSERT(rp__is_aligned((uintptr_t)addr, rp__os_page_size()));
     /* Replacing the range with a fresh PROT_NONE mapping drops the pages and their commit
-     * charge in one call and cannot fail half-way the way madvise + mprotect can. */
-    void *p = mmap(addr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+     * charge in one call and cannot fail half-way the way madvise + mprotect can. Without
+     * MAP_NORESERVE, for the same reason as rp__os_reserve. */
+    void *p = mmap(addr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     return p == MAP_FAILED ? errno : 0;
 }
 
@@ -649,6 +658,7 @@ static bool rp__parse_area_header(const char *line, rp__os_area_t *a) {
     if (sscanf(line, "%llx-%llx %7s %llx %15s %llu %n", &start, &end, perms, &offset, dev, &inode, &path_at) < 6)
         return false;
     memset(a, 0, sizeof *a);
+    a->guard_pages = SIZE_MAX; /* smaps does not count them: rp__os_guard_count does */
     a->start = (uintptr_t)start;
     a->end = (uintptr_t)end;
     a->offset = offset;
@@ -712,8 +722,6 @@ int rp__os_areas(int pid, rp__os_area_fn fn, void *ctx) {
             a.locked = (size_t)kib * 1024;
         } else if (sscanf(line, "AnonHugePages: %llu kB", &kib) == 1) {
             a.anon_huge = (size_t)kib * 1024;
-        } else if (sscanf(line, "GuardRegions: %llu kB", &kib) == 1 || sscanf(line, "Guard: %llu kB", &kib) == 1) {
-            a.guard_pages = (size_t)kib * 1024 / rp__os_page_size();
         } else if (sscanf(line, "Private_Hugetlb: %llu kB", &kib) == 1 || sscanf(line, "Shared_Hugetlb: %llu kB", &kib) == 1) {
             a.hugetlb += (size_t)kib * 1024;
         } else if (sscanf(line, "Swap: %llu kB", &kib) == 1) {
@@ -733,6 +741,114 @@ int rp__os_areas(int pid, rp__os_area_fn fn, void *ctx) {
     (void)ctx;
     return ENOSYS;
 #endif
+}
+
+#if defined(__linux__)
+/* PAGEMAP_SCAN (Linux 6.7) and its later PAGE_IS_GUARD category, with the kernel's layout, for
+ * libc headers that predate them. */
+typedef struct rp__pm_region {
+    uint64_t start, end, categories;
+} rp__pm_region_t;
+typedef struct rp__pm_scan_arg {
+    uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted, category_mask,
+        category_anyof_mask, return_mask;
+} rp__pm_scan_arg_t;
+#  define RP__PAGEMAP_SCAN _IOWR('f', 16, rp__pm_scan_arg_t)
+#  define RP__PAGE_IS_GUARD (UINT64_C(1) << 8)
+#  define RP__PM_GUARD_REGION (UINT64_C(1) << 58)
+/* Areas larger than this are not read entry by entry (8 bytes per page) without PAGEMAP_SCAN. */
+#  define RP__GUARD_READ_MAX ((uint64_t)4 << 30)
+
+/* 0 unknown, 1 PAGEMAP_SCAN knows PAGE_IS_GUARD, 2 it does not (read the entries). */
+static int rp__guard_scan_state;
+
+/* The PAGEMAP_SCAN way: regions of guard pages, a batch at a time. */
+static int rp__guard_scan(int fd, uintptr_t start, uintptr_t end, size_t *count) {
+    rp__pm_region_t vec[32];
+    size_t pages = 0, page = rp__os_page_size();
+    for (uintptr_t at = start; at < end;) {
+        rp__pm_scan_arg_t arg;
+        memset(&arg, 0, sizeof arg);
+        arg.size = sizeof arg;
+        arg.start = at;
+        arg.end = end;
+        arg.vec = (uintptr_t)vec;
+        arg.vec_len = sizeof vec / sizeof vec[0];
+        arg.category_mask = arg.return_mask = RP__PAGE_IS_GUARD;
+        long n = ioctl(fd, RP__PAGEMAP_SCAN, &arg);
+        if (n < 0) return errno;
+        for (long i = 0; i < n; i++) pages += (size_t)((vec[i].end - vec[i].start) / page);
+        if (arg.walk_end <= at) break; /* no progress: the walk is done */
+        at = (uintptr_t)arg.walk_end;
+    }
+    *count = pages;
+    return 0;
+}
+
+/* The entry-by-entry way: bit 58 of each 8-byte entry. */
+static int rp__guard_read(int fd, uintptr_t start, uintptr_t end, size_t *count) {
+    size_t page = rp__os_page_size(), pages = 0;
+    if ((uint64_t)(end - start) > RP__GUARD_READ_MAX) return EFBIG;
+    uint64_t entries[512];
+    for (uintptr_t at = start; at < end;) {
+        size_t want = (end - at) / page;
+        if (want > sizeof entries / sizeof entries[0]) want = sizeof entries / sizeof entries[0];
+        ssize_t got = pread(fd, entries, want * sizeof entries[0], (off_t)(at / page * sizeof entries[0]));
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) return errno;
+        if (got == 0) break; /* past the user address range ([vsyscall]): no page tables, no guards */
+        size_t n = (size_t)got / sizeof entries[0];
+        for (size_t i = 0; i < n; i++) pages += (entries[i] & RP__PM_GUARD_REGION) != 0;
+        at += n * page;
+    }
+    *count = pages;
+    return 0;
+}
+#endif
+
+int rp__os_guard_reader_open(int pid, rp__os_guard_reader_t *out) {
+#if defined(__linux__)
+    char path[64];
+    rp__proc_path(path, sizeof path, pid, "pagemap");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    *out = fd;
+    return 0;
+#else
+    (void)pid;
+    *out = -1;
+    return ENOSYS;
+#endif
+}
+
+int rp__os_guard_count(rp__os_guard_reader_t reader, uintptr_t start, uintptr_t end, size_t *count) {
+    *count = 0;
+#if defined(__linux__)
+    RP_ASSERT(start < end && rp__is_aligned(start, rp__os_page_size()));
+    int fd = (int)reader, state = __atomic_load_n(&rp__guard_scan_state, __ATOMIC_RELAXED);
+    if (state != 2) {
+        int err = rp__guard_scan(fd, start, end, count);
+        if (err == 0) {
+            if (state == 0) __atomic_store_n(&rp__guard_scan_state, 1, __ATOMIC_RELAXED);
+            return 0;
+        }
+        /* No such ioctl (before 6.7) or no such category (older kernels): read the entries. An
+         * area outside the walkable user range ([vsyscall]) fails the same way once it is known
+         * to work, and is read entry by entry, which reports it as empty. */
+        if (state == 0 && (err == ENOTTY || err == EINVAL || err == EOPNOTSUPP))
+            __atomic_store_n(&rp__guard_scan_state, 2, __ATOMIC_RELAXED);
+    }
+    return rp__guard_read(fd, start, end, count);
+#else
+    (void)reader;
+    (void)start;
+    (void)end;
+    return ENOSYS;
+#endif
+}
+
+void rp__os_guard_reader_close(rp__os_guard_reader_t reader) {
+    if (reader >= 0) close((int)reader);
 }
 
 /* ---- process facts ----------------------------------------------------------------------------- */
@@ -793,17 +909,44 @@ void rp__os_mutex_unlock(rp__os_mutex_t *m) { pthread_mutex_unlock(&m->m); }
 #  define MAP_POPULATE 0
 #endif
 
-int rp__os_file_open(const char *path, bool write, bool create, rp__os_file_t *out, bool *created) {
-    int flags = (write ? O_RDWR : O_RDONLY) | O_CLOEXEC, fd = -1;
+/* 0 for a regular file, else EISDIR / ENODEV as rp__os_file_mappable says. */
+static int rp__regular_mode(mode_t mode) {
+    if (S_ISDIR(mode)) return EISDIR;
+    return S_ISREG(mode) ? 0 : ENODEV;
+}
+
+int rp__os_file_open(const char *path, bool write, bool create, rp__os_file_t *out, bool *created, bool *not_regular) {
+    /* O_NONBLOCK: an open of a FIFO would wait for a writer forever, and a file swapped for one
+     * after the stat below must not hang us either. It changes nothing for a regular file's
+     * mapping and is cleared again before the descriptor is handed out. */
+    int flags = (write ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, fd = -1;
     *created = false;
+    *not_regular = false;
     if (create) {
         /* Exclusively first: only then is it known that this call made the file. */
         fd = open(path, flags | O_CREAT | O_EXCL, 0600);
         if (fd < 0 && errno != EEXIST) return errno;
         *created = fd >= 0;
     }
-    if (fd < 0) fd = open(path, flags);
-    if (fd < 0) return errno;
+    struct stat st;
+    int err;
+    if (fd < 0) {
+        if (stat(path, &st) != 0) return errno;
+        if ((err = rp__regular_mode(st.st_mode)) != 0) {
+            *not_regular = true;
+            return err;
+        }
+        fd = open(path, flags);
+        if (fd < 0) return errno;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fstat(fd, &st) != 0 || fl < 0) err = errno;
+    else if ((err = rp__regular_mode(st.st_mode)) != 0) *not_regular = true;
+    else if (fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) err = errno;
+    if (err != 0) {
+        close(fd);
+        return err;
+    }
     *out = fd;
     return 0;
 }
@@ -934,6 +1077,80 @@ int rp__os_flush(void *addr, size_t size, bool async, rp__os_file_t file) {
     return msync(addr, size, async ? MS_ASYNC : MS_SYNC) == 0 ? 0 : errno;
 }
 
+/* ---- guarded copies (the map layer) ------------------------------------------------------------ */
+
+/* The copy a thread is running now, if any: the span a SIGBUS may come from, and where to go. */
+typedef struct rp__bus_guard {
+    sigjmp_buf jump;
+    uintptr_t lo, hi;
+} rp__bus_guard_t;
+static _Thread_local rp__bus_guard_t *volatile rp__bus_current;
+static struct sigaction rp__bus_previous;
+static pthread_once_t rp__bus_once = PTHREAD_ONCE_INIT;
+static int rp__bus_install_error;
+
+static void rp__bus_handler(int sig, siginfo_t *info, void *uctx) {
+    rp__bus_guard_t *g = rp__bus_current;
+    uintptr_t at = (uintptr_t)info->si_addr;
+    /* si_code > 0: the kernel raised it for a fault, not kill() or sigqueue(). */
+    if (g != NULL && info->si_code > 0 && at >= g->lo && at < g->hi) siglongjmp(g->jump, 1);
+    /* Not ours: do what would have happened without this handler. */
+    if (rp__bus_previous.sa_flags & SA_SIGINFO) {
+        rp__bus_previous.sa_sigaction(sig, info, uctx);
+        return;
+    }
+    if (rp__bus_previous.sa_handler == SIG_IGN && info->si_code <= 0) return; /* a sent one is ignored */
+    if (rp__bus_previous.sa_handler != SIG_IGN && rp__bus_previous.sa_handler != SIG_DFL) {
+        rp__bus_previous.sa_handler(sig);
+        return;
+    }
+    /* The default action (a fault cannot be ignored either): restore it and raise the signal
+     * again; it is blocked until this handler returns, then kills the process as it would have.
+     * A fault would also recur when the instruction runs again. */
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(SIGBUS, &dfl, NULL);
+    raise(SIGBUS);
+}
+
+static void rp__bus_install(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = rp__bus_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGBUS, &sa, &rp__bus_previous) != 0) rp__bus_install_error = errno;
+}
+
+int rp__os_err_io(void) { return EIO; }
+
+int rp__os_copy_guarded(void *dst, const void *src, size_t len, const void *span, size_t span_len) {
+    pthread_once(&rp__bus_once, rp__bus_install);
+    if (rp__bus_install_error != 0) return rp__bus_install_error;
+    rp__bus_guard_t guard;
+    guard.lo = (uintptr_t)span;
+    guard.hi = (uintptr_t)span + span_len;
+    rp__bus_guard_t *outer = rp__bus_current; /* a handler of another signal may copy too */
+    /* No saved signal mask (that costs a system call per copy): after a fault only SIGBUS,
+     * blocked while its handler ran, needs unblocking. */
+    if (sigsetjmp(guard.jump, 0) != 0) {
+        rp__bus_current = outer;
+        sigset_t bus;
+        sigemptyset(&bus);
+        sigaddset(&bus, SIGBUS);
+        pthread_sigmask(SIG_UNBLOCK, &bus, NULL);
+        return EIO;
+    }
+    rp__bus_current = &guard;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the guard is in place before the first access */
+    memcpy(dst, src, len);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    rp__bus_current = outer;
+    return 0;
+}
+
 void rp__os_icache_flush(void *addr, size_t size) {
     /* A no-op on x86 (coherent caches); a real flush on ARM, POWER, RISC-V. */
     __builtin___clear_cache((char *)addr, (char *)addr + size);
@@ -951,8 +1168,7 @@ int rp__os_resident(void *addr, size_t size, unsigned char *vec) {
 int rp__os_file_mappable(rp__os_file_t file) {
     struct stat st;
     if (fstat((int)file, &st) != 0) return errno;
-    if (S_ISDIR(st.st_mode)) return EISDIR;
-    return S_ISREG(st.st_mode) ? 0 : ENODEV;
+    return rp__regular_mode(st.st_mode);
 }
 
 int rp__os_file_remove(const char *path) { return unlink(path) == 0 ? 0 : errno; }

@@ -395,7 +395,8 @@ int rp__os_areas(int pid, rp__os_area_fn fn, void *ctx) {
             memset(&a, 0, sizeof a);
             a.start = (uintptr_t)mbi.BaseAddress;
             a.end = next;
-            a.anon_huge = a.guard_pages = a.hugetlb = a.swapped = SIZE_MAX;
+            a.anon_huge = a.hugetlb = a.swapped = SIZE_MAX;
+            a.guard_pages = 0; /* no lightweight guard pages on Windows (PAGE_NOACCESS is flagged) */
             a.page_size = rp__os_page_size();
             a.flags = mbi.State == MEM_RESERVE ? RP__OS_AREA_GUARD : rp__prot_flags(mbi.Protect);
             if (mbi.Type == MEM_MAPPED || mbi.Type == MEM_IMAGE) {
@@ -451,7 +452,8 @@ void rp__os_mutex_unlock(rp__os_mutex_t *m) { ReleaseSRWLockExclusive((PSRWLOCK)
  * closed at once: the view keeps the section alive. Views cannot be split, resized or unmapped in
  * part, so rp__os_remap_available() is false here. */
 
-int rp__os_file_open(const char *path, bool write, bool create, rp__os_file_t *out, bool *created) {
+int rp__os_file_open(const char *path, bool write, bool create, rp__os_file_t *out, bool *created, bool *not_regular) {
+    *not_regular = false;
     HANDLE h = CreateFileA(path, GENERIC_READ | (write ? GENERIC_WRITE : 0),
                            FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
                            create ? OPEN_ALWAYS : OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
@@ -620,6 +622,34 @@ int rp__os_flush(void *addr, size_t size, bool async, rp__os_file_t file) {
     if (!async && file != RP__OS_FILE_NONE && !FlushFileBuffers((HANDLE)file)) return (int)GetLastError();
     return 0;
 }
+
+int rp__os_guard_reader_open(int pid, rp__os_guard_reader_t *out) {
+    (void)pid;
+    *out = 0;
+    return rp__os_err_unsupported();
+}
+
+int rp__os_guard_count(rp__os_guard_reader_t reader, uintptr_t start, uintptr_t end, size_t *count) {
+    (void)reader;
+    (void)start;
+    (void)end;
+    *count = 0;
+    return 0;
+}
+
+void rp__os_guard_reader_close(rp__os_guard_reader_t reader) { (void)reader; }
+
+/* A file cannot be shrunk while a view of it exists (SetEndOfFile fails with
+ * ERROR_USER_MAPPED_FILE), so the fault POSIX guards against cannot come from truncation here;
+ * an in-page I/O error still raises EXCEPTION_IN_PAGE_ERROR (mingw has no __try to catch it). */
+int rp__os_copy_guarded(void *dst, const void *src, size_t len, const void *span, size_t span_len) {
+    (void)span;
+    (void)span_len;
+    memcpy(dst, src, len);
+    return 0;
+}
+
+int rp__os_err_io(void) { return ERROR_IO_DEVICE; }
 
 void rp__os_icache_flush(void *addr, size_t size) { FlushInstructionCache(GetCurrentProcess(), addr, size); }
 

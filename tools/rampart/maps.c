@@ -65,7 +65,9 @@ static bool rp_maps_row(const rp_area_t *a, void *ctx) {
     char flags[6] = {
         a->flags & RP_AREA_LOCKED ? 'L' : '.', a->flags & RP_AREA_DONTDUMP ? 'D' : '.',
         a->flags & RP_AREA_WIPEONFORK ? 'W' : '.',
-        (a->flags & RP_AREA_NOACCESS) || a->guard_pages ? 'G' : '.',
+        (a->flags & RP_AREA_NOACCESS) || (a->guard_pages && a->guard_pages != SIZE_MAX) ? 'G'
+        : a->guard_pages == SIZE_MAX                                                    ? '?' /* cannot tell */
+                                                                                        : '.',
         (a->flags & RP_AREA_HUGETLB) || huge ? 'H' : '.', '\0'};
     char s[32], r[32], l[32];
     printf("%012llx-%012llx %10s %10s %10s %s %s %s\n", (unsigned long long)a->start, (unsigned long long)a->end,
@@ -79,7 +81,8 @@ static void rp_maps_usage(FILE *out) {
     fprintf(out, "usage: rampart maps [--flagged] [PID]\n"
                  "  the memory regions of process PID (default: this one) with their protections:\n"
                  "  L locked in RAM, D excluded from core dumps, W wiped in fork children,\n"
-                 "  G guard / no access, H huge pages. --flagged shows only regions with L, D or W.\n");
+                 "  G guard pages / no access (? guard pages cannot be read), H huge pages.\n"
+                 "  --flagged shows only regions with L, D or W.\n");
 }
 
 int rp_cli_maps(int argc, char **argv) {
