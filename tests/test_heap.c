@@ -1112,6 +1112,7 @@ static void test_corruption_message(void) {
 }
 #endif /* !_WIN32 */
 
+#if !defined(_WIN32)
 /* Bytes this process has locked now (VmLck), 0 where it cannot tell. */
 static size_t locked_now(void) {
     size_t kib = 0;
@@ -1160,6 +1161,7 @@ static void locked_heap_limited(size_t limit) {
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.unlocked == 0);
     rp_heap_destroy(h);
 }
+#endif
 
 /* A locked heap: with unlimited locking (root) every span is locked (counted in the process's
  * locked areas); under a finite limit, the limited checks above. */
@@ -1176,9 +1178,15 @@ static void test_locked_heap(void) {
         CHECK(p != NULL && rp_area_of(p, &a) == RP_OK && (a.flags & RP_AREA_LOCKED));
         CHECK(big != NULL && rp_area_of(big, &a) == RP_OK && (a.flags & RP_AREA_LOCKED));
     } else {
+#if defined(_WIN32)
+        /* Windows bounds locking by the working set, which the process can grow itself: the
+         * memlock-limit behaviour checked below is POSIX's. */
+        fprintf(stderr, "    (Windows: the finite-limit checks are POSIX's, not run)\n");
+#else
         rp_heap_destroy(h);
         h = NULL;
         locked_heap_limited(rp_pages_get_limit(rp_pages_os()));
+#endif
     }
     if (h != NULL) rp_heap_destroy(h);
     rp_heap_options_t plain = {.flags = RP_HEAP_REQUIRE_LOCKED};
