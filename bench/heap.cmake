@@ -22,7 +22,18 @@ if(NOT Python3_Interpreter_FOUND)
 endif()
 
 set(RAMPART_HEAP_BENCH_DIR ${CMAKE_CURRENT_BINARY_DIR}/heap)
-set(RAMPART_HEAP_WORKLOADS tight small larson xmalloc scratch pareto bigreuse)
+set(RAMPART_HEAP_WORKLOADS tight simple small cfrac alloctest larson larsonsized mstress xmalloc scratch pareto
+    bigreuse spawn)
+# Threads of the threaded workloads: `make bench THREADS=16` (make exports a command-line variable
+# to the configure step it runs) or -DRAMPART_BENCH_THREADS=N; 2 by default, the cores of the
+# reference machine. Results for N != 2 go to docs/bench/heap-tN.{md,png}.
+if(NOT RAMPART_BENCH_THREADS)
+  if(DEFINED ENV{THREADS} AND "$ENV{THREADS}" MATCHES "^[1-9][0-9]*$")
+    set(RAMPART_BENCH_THREADS $ENV{THREADS})
+  else()
+    set(RAMPART_BENCH_THREADS 2)
+  endif()
+endif()
 set(RAMPART_HEAP_BENCH_TARGETS)
 foreach(prog ${RAMPART_HEAP_WORKLOADS} launch probe)
   add_executable(bench_heap_${prog} heap/${prog}.c)
@@ -55,9 +66,10 @@ endif()
 
 add_custom_target(bench_heap_run
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/heap/run.py
-          --bindir ${RAMPART_HEAP_BENCH_DIR} --out ${RAMPART_BENCH_OUT}
+          --bindir ${RAMPART_HEAP_BENCH_DIR} --out ${RAMPART_BENCH_OUT} --threads ${RAMPART_BENCH_THREADS}
+          --reps 5 --scale 0.4
           ${RAMPART_HEAP_CHART_ARG} ${RAMPART_HEAP_ALLOCATORS}
-  COMMENT "heap benchmark: 7 workloads x ${RAMPART_HEAP_COMMENT}, 5 repetitions (about 2 minutes)"
+  COMMENT "heap benchmark: 14 workloads x ${RAMPART_HEAP_COMMENT}, ${RAMPART_BENCH_THREADS} threads, 5 repetitions at scale 0.4 (about 10 minutes on 2 cores)"
   USES_TERMINAL
   VERBATIM)
 add_dependencies(bench_heap_run ${RAMPART_HEAP_BENCH_DEPENDS})

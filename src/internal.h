@@ -77,6 +77,12 @@ void rp__error_set_remedy(const char *remedy);
  * after rp__fail_lock has written the common part. */
 void rp__error_append(const char *fmt, ...) RP_PRINTF(1, 2);
 
+/* rp_memzero of the resident pages of [p, p+len) only: a page never touched holds nothing, and
+ * writing it would fault it in (a sparse 1 GiB block would need 1 GiB of RAM to be freed). A page
+ * swapped out is skipped too: writing it would not reach the copy on the swap device. Where the OS
+ * cannot tell, every page is wiped. pre: p and len page-aligned, memory mapped by rampart. */
+void rp__memzero_resident(void *p, size_t len);
+
 /* Report corruption: call the handler, then abort. Never returns, never allocates. */
 RP_NORETURN void rp__corrupt(const char *what, const void *addr);
 

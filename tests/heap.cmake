@@ -17,6 +17,12 @@ if(NOT WIN32)
     set_target_properties(${t}_plain PROPERTIES LINK_OPTIONS "")
     target_link_libraries(${t}_plain PRIVATE Threads::Threads)
   endforeach()
+  add_executable(heap_asprobe heap_asprobe.c)
+  target_compile_options(heap_asprobe PRIVATE ${RAMPART_WARNINGS} -fno-sanitize=all)
+  set_target_properties(heap_asprobe PROPERTIES LINK_OPTIONS "")
+  add_test(NAME test_heap_preload_aslimit
+    COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/heap_preload.sh aslimit $<TARGET_FILE:rampart_malloc> $<TARGET_FILE:heap_asprobe>)
+  set_tests_properties(test_heap_preload_aslimit PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
   foreach(what python gcc git make suite oom)
     add_test(NAME test_heap_preload_${what}
       COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/heap_preload.sh ${what} $<TARGET_FILE:rampart_malloc>

@@ -3,7 +3,8 @@
 # heap_preload.sh WHAT LIB [TEST BINARIES...] — run real programs unchanged under
 # LD_PRELOAD=librampart-malloc.so (issue 6 item 5): python3 running a script, gcc compiling and
 # linking a file, git init/add/commit/log, make building with two rules, the test suite itself, or
-# a program that runs out of address space (malloc must fail cleanly, never hang or crash).
+# a program that runs out of address space (malloc must fail cleanly, never hang or crash), or a
+# probe under small address-space limits against glibc's malloc.
 # Each first checks that the preload is really mapped into the program. Exit 77 (skipped) only
 # when the program is missing.
 set -u
@@ -102,6 +103,26 @@ oom)
         [ $rc -gt 128 ] && { echo "FAILED: killed by signal $((rc - 128)) under a ${kib} KiB limit"; exit 1; }
     done
     echo "oom ok"
+    ;;
+aslimit)
+    # A preloaded program that allocates little maps little (issue 12): under address-space
+    # limits of 6, 12 and 18 MiB the probe ($1) must load and serve within 3 MiB of what it gets
+    # from glibc's malloc (the library's own mapping and one segment). Before, the first malloc
+    # mapped a 4 MiB segment and a 2 MiB map leaf next to a 2 MiB .bss root: nothing was served
+    # under 6 MiB and 5-6 MiB less than glibc under 12 and 18 MiB.
+    need prlimit util-linux
+    probe=$1
+    for mib in 6 12 18; do
+        as=$((mib * 1024 * 1024))
+        glibc=$(prlimit --as=$as "$probe") || { echo "FAILED: the probe fails under glibc at $mib MiB"; exit 1; }
+        ours=$(LD_PRELOAD="$lib" prlimit --as=$as "$probe" 2>err) || { echo "FAILED: exit $? at $mib MiB: $(head -c 200 err)"; exit 1; }
+        grep -q "cannot be preloaded" err && { echo "FAILED: the preload did not load at $mib MiB"; exit 1; }
+        echo "address space $mib MiB: glibc serves $glibc bytes, the preload $ours"
+        [ "$ours" -gt 0 ] || { echo "FAILED: no malloc succeeded under the preload at $mib MiB"; exit 1; }
+        [ $((glibc - ours)) -le $((3 * 1024 * 1024)) ] || { echo "FAILED: more than 3 MiB below glibc at $mib MiB"; exit 1; }
+    done
+    LD_PRELOAD="$lib" sh -c 'grep -q librampart-malloc /proc/$$/maps' || { echo "preload not mapped"; exit 1; }
+    echo "aslimit ok"
     ;;
 *)
     echo "unknown case $what"; exit 2 ;;

@@ -4,8 +4,9 @@
  *
  * The workloads are plain C11 + pthreads and call only malloc, free and realloc, so any allocator
  * can be swapped in with LD_PRELOAD and measured on the same binary. Every workload:
- *   - takes one optional argument, a scale factor (default 1.0) that multiplies its iteration
- *     count: the runner uses 1.0 for measurements, less for --quick and for the smoke check;
+ *   - takes two optional arguments, a scale factor (default 1.0) that multiplies its iteration
+ *     count (the runner uses 1.0 for measurements, less for --quick and for the smoke check) and
+ *     a thread count for the threaded ones (default 2);
  *   - draws every size and decision from a seeded PRNG, so the work is the same under every
  *     allocator, and derives its checksum only from values it wrote and read back (never from
  *     addresses), so the checksum must be identical under every allocator: a mismatch means an
@@ -16,14 +17,15 @@
 #ifndef RAMPART_BENCH_HEAP_H
 #define RAMPART_BENCH_HEAP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Threads used by the multi-threaded workloads: the reference machine has two cores, and more
- * threads than cores would measure the scheduler rather than the allocator. */
-#define BENCH_THREADS 2
+/* Threads used by the multi-threaded workloads: the second argument (default 2, the reference
+ * machine's core count; `make bench THREADS=16` passes 16). Single-threaded workloads ignore it. */
+static int bench_threads = 2;
 
 /* xorshift64*: tiny, fast, good enough for choosing sizes and slots. State must be non-zero. */
 typedef struct {
@@ -52,15 +54,24 @@ static inline size_t bench_below(bench_rng_t *r, size_t n) {
   return (size_t)(((bench_next(r) >> 32) * (uint64_t)n) >> 32);
 }
 
-/* The scale factor from argv[1]; exits with a usage line on anything else. */
+/* The arguments: [SCALE [THREADS]]. SCALE (default 1) multiplies the work, THREADS (default 2)
+ * sets bench_threads. Exits with a usage line on anything else. Returns the scale. */
 static inline double bench_scale(int argc, char **argv) {
-  if (argc == 1)
-    return 1.0;
+  double s = 1.0;
   char *end = NULL;
-  double s = argc == 2 ? strtod(argv[1], &end) : 0.0;
-  if (argc != 2 || end == argv[1] || *end != '\0' || !(s > 0.0) || s > 100.0) {
-    fprintf(stderr, "usage: %s [SCALE]   (0 < SCALE <= 100, default 1: multiplies the work)\n",
-            argv[0]);
+  bool ok = argc <= 3;
+  if (ok && argc >= 2) {
+    s = strtod(argv[1], &end);
+    ok = end != argv[1] && *end == '\0' && s > 0.0 && s <= 100.0;
+  }
+  if (ok && argc == 3) {
+    long t = strtol(argv[2], &end, 10);
+    ok = end != argv[2] && *end == '\0' && t >= 1 && t <= 1024;
+    bench_threads = (int)t;
+  }
+  if (!ok) {
+    fprintf(stderr, "usage: %s [SCALE [THREADS]]   (0 < SCALE <= 100, default 1: multiplies the work; "
+                    "1 <= THREADS <= 1024, default 2)\n", argv[0]);
     exit(2);
   }
   return s;
@@ -86,6 +97,13 @@ static inline void bench_fill(void *p, size_t n, uint64_t tag) {
   memset(p, (int)(tag & 0xff), n);
   if (n >= sizeof(uint64_t))
     memcpy(p, &tag, sizeof tag);
+}
+
+/* Like bench_fill for objects of any size, but writes only the first 64 bytes and the last one
+ * (bench_read checks both ends): for workloads whose subject is the allocator, not memset. */
+static inline void bench_touch(void *p, size_t n, uint64_t tag) {
+  bench_fill(p, n < 64 ? n : 64, tag);
+  ((unsigned char *)p)[n - 1] = (unsigned char)(tag & 0xff);
 }
 
 /* Reads back what bench_fill wrote (n > 0): the tag, or the fill byte for objects under 8 bytes,

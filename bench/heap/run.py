@@ -23,6 +23,7 @@ directory, so an allocator developer can run, from any checkout:
 import argparse
 import datetime
 import hashlib
+import json
 import math
 import os
 import platform
@@ -37,35 +38,60 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-# (program, title, what it models). The order is the order of the tables and the chart.
+# (name, program, title, what it models, threads): threads None = the run's --threads, a number =
+# fixed (1 for the single-thread variant of a threaded program). The order is the order of the
+# tables and the chart. "N" in a description is the run's thread count.
 WORKLOADS = [
-    ("tight", "tight loop",
+    ("tight", "tight", "tight loop",
      "one thread, malloc then free at once, sizes cycling over 8 classes of 16-256 bytes: the "
-     "fast path alone (glibc bench-malloc-simple style), 50 M pairs"),
-    ("small", "small mixed",
+     "fast path alone, 50 M pairs", 1),
+    ("simple", "simple", "glibc-simple",
+     "N threads, each allocates batches of 25-1600 blocks of one size (16-256 B), writes them and "
+     "frees them in order (glibc bench-malloc-simple), 21 M pairs in all", None),
+    ("small", "small", "small mixed",
      "one thread, bursts of 1-64 short-lived objects (70% 16-64 B, 25% up to 256 B, 5% up to "
      "1 KiB) built and freed together, LIFO or random order, over a slowly replaced window of "
-     "4096 longer-lived objects (cfrac/espresso style), 1 M bursts"),
-    ("larson", "larson server",
-     "2 threads each replace random objects (8-1000 B) in a 4000-slot array; every round the "
+     "4096 longer-lived objects (espresso style), 1 M bursts", 1),
+    ("cfrac", "cfrac", "cfrac bignums",
+     "one thread, multi-precision add/multiply into fresh numbers (8-176 B) with temporaries "
+     "freed at once, 64 live numbers (cfrac style), 4 M steps", 1),
+    ("alloctest1", "alloctest", "alloc-test 1 thread",
+     "one thread replaces random slots of 8192 with sizes 60% 8-128 B, 30% up to 1 KiB, 9% up "
+     "to 8 KiB, 1% up to 64 KiB (alloc-test style), 20 M steps", 1),
+    ("alloctestN", "alloctest", "alloc-test N threads",
+     "the same 20 M steps split over N threads, each with its own 8192 slots", None),
+    ("larson", "larson", "larson server",
+     "N threads each replace random objects (8-1000 B) in a 4000-slot array; every round the "
      "arrays pass to newly created threads, so every object is freed by a thread other than its "
-     "allocator, which has exited (Larson & Krishnan), 20 rounds x 0.5 M replacements per thread"),
-    ("xmalloc", "xmalloc prod/cons",
-     "1 producer thread only allocates (16-256 B), 1 consumer thread only frees, batches of 256 "
-     "through a bounded queue: every free is remote (xmalloc-test style), 5 M objects"),
-    ("scratch", "cache-scratch",
-     "the main thread allocates one 8-byte object per thread; each of 2 threads frees it, then "
+     "allocator, which has exited (Larson & Krishnan), 20 rounds x 0.5 M replacements per thread", None),
+    ("larsonsized", "larsonsized", "larson sized frees",
+     "larson with every free sized, through the allocator's own sized free (C23 free_sized for "
+     "rampart, mi_free_size, sdallocx, tc_free_sized; glibc 2.36 has none: plain free)", None),
+    ("mstress", "mstress", "mstress phases",
+     "N threads run rounds of 2000 allocations (90% 8-256 B, 9% up to 4 KiB, 1% up to 256 KiB), "
+     "free half and swap the rest into a shared 4096-slot transfer array, freeing what they take "
+     "out (mstress style), 3000 rounds in all", None),
+    ("xmalloc", "xmalloc", "xmalloc prod/cons",
+     "N/2 producer threads only allocate (16-256 B), as many consumers only free, batches of 256 "
+     "through bounded queues: every free is remote (xmalloc-test style), 5 M objects per pair", None),
+    ("scratch", "scratch", "cache-scratch",
+     "the main thread allocates one 8-byte object per thread; each of N threads frees it, then "
      "repeatedly allocates 8 bytes, writes them 500 times and frees them: passive false sharing "
-     "(Hoard cache-scratch), 180 k objects per thread"),
-    ("pareto", "Pareto sizes",
+     "(Hoard cache-scratch), 180 k objects per thread", None),
+    ("pareto", "pareto", "Pareto sizes",
      "one thread replaces random objects in a working set of 20000, sizes Pareto-distributed "
      "(min 8 B, shape 1.1, capped at 1 KiB), every 8th step a realloc that must keep the "
-     "contents, 25 M steps"),
-    ("bigreuse", "big block reuse",
+     "contents, 25 M steps", 1),
+    ("bigreuse", "bigreuse", "big block reuse",
      "one thread allocates a 1-8 MiB block, writes one cache line per 4 KiB, reads it back, "
      "frees it, 12 k times: returning large blocks to the OS at once costs a page fault per "
-     "page on every reuse"),
+     "page on every reuse", 1),
+    ("spawn", "spawn", "process start",
+     "starts /bin/true and `sh -c echo` 300 times each and a fork-heavy shell loop 30 times, "
+     "which inherit the preload: the cost of loading the allocator and of the first mallocs in "
+     "short-lived processes", 1),
 ]
+WL = {w[0]: w for w in WORKLOADS}
 
 # Known peers: sonames to look for and the Debian package that provides them.
 PEERS = {
@@ -177,7 +203,7 @@ def parse_allocators(specs):
 
 # ---- building and running ---------------------------------------------------------------------
 
-PROGRAMS = [w[0] for w in WORKLOADS] + ["launch", "probe"]
+PROGRAMS = sorted({w[1] for w in WORKLOADS}) + ["launch", "probe"]
 
 
 def build_programs():
@@ -195,6 +221,8 @@ def build_programs():
     os.makedirs(outdir, exist_ok=True)
     for prog in PROGRAMS:
         out = os.path.join(outdir, prog)
+        if not os.path.exists(os.path.join(HERE, prog + ".c")):
+            continue
         if os.path.exists(out):
             continue
         cmd = [cc, "-std=c11", "-O2", "-pthread", "-o", out + ".tmp",
@@ -210,6 +238,7 @@ def build_programs():
 class Result:
     def __init__(self, wall=None, rss_kib=None, checksum=None, error=None):
         self.wall, self.rss_kib, self.checksum, self.error = wall, rss_kib, checksum, error
+        self.rep = None
 
 
 def clean_env():
@@ -244,9 +273,10 @@ def launch(bindir, preload, argv):
     return Result(wall, rss, cs.group(1) if cs else None), out
 
 
-def run_workload(bindir, preload, wl, scale):
+def run_workload(bindir, preload, wl, scale, threads):
     """One workload run: a Result whose checksum is present, or whose error says why not."""
-    res, _ = launch(bindir, preload, [os.path.join(bindir, wl), f"{scale:g}"])
+    _, prog, _, _, fixed = WL[wl]
+    res, _ = launch(bindir, preload, [os.path.join(bindir, prog), f"{scale:g}", str(fixed or threads)])
     if not res.error and res.checksum is None:
         res.error = "no checksum line in the output"
     return res
@@ -373,32 +403,49 @@ def summarize(results, allocators, workloads):
     return med
 
 
+def paired(results, wl, a, b, metric):
+    """Ratios a/b of one metric ("wall" or "rss_kib"), paired within each repetition (both ran
+    back to back in it) -> (median, min, max) or None."""
+    ra = {r.rep: getattr(r, metric) for r in results.get((wl, a), [])}
+    rb = {r.rep: getattr(r, metric) for r in results.get((wl, b), [])}
+    xs = [ra[k] / rb[k] for k in ra if k in rb and rb[k] > 0]
+    return (statistics.median(xs), min(xs), max(xs)) if xs else None
+
+
+def fmt_paired(p):
+    return "—" if p is None else f"{fmt_ratio(p[0])} ({fmt_ratio(p[1])}-{fmt_ratio(p[2])})"
+
+
+PEER_NAMES = ("glibc", "mimalloc", "jemalloc", "tcmalloc")
+
+
 def write_markdown(path, ctx):
-    med, allocators, failed = ctx["med"], ctx["allocators"], ctx["failed"]
+    med, allocators, failed, results = ctx["med"], ctx["allocators"], ctx["failed"], ctx["results"]
     names = [n for n, _ in allocators]
     wls = ctx["workloads"]
-    titles = {w[0]: w[1] for w in WORKLOADS}
+    nt = ctx["threads"]
     lines = []
     add = lines.append
-    add("# Heap benchmark: rampart against glibc, mimalloc, jemalloc and tcmalloc")
+    add(f"# Heap benchmark at {nt} thread{'s' if nt > 1 else ''}: rampart against glibc, mimalloc, jemalloc and tcmalloc")
     add("")
-    add(f"Generated by `bench/heap/run.py` on {ctx['date']} ({ctx['mode']}). "
-        "Regenerate with `make bench` (it builds `librampart-malloc.so`, the workloads and the "
-        "launcher, then runs this script and rewrites this page and `heap.png`).")
+    add(f"Generated by `bench/heap/run.py --threads {nt}` on {ctx['date']} ({ctx['mode']}). "
+        "Regenerate with `make bench` (2 threads) or `make bench THREADS=N` (it builds "
+        "`librampart-malloc.so`, the workloads and the launcher, then runs this script and "
+        f"rewrites this page and `{ctx['stem']}.png`).")
     add("")
     add("## What is measured")
     add("")
-    add("Seven workloads written in this repository (`bench/heap/*.c`), plain C11 + pthreads "
-        "calling only `malloc`, `free` and `realloc`, so the same binary runs under every "
+    add(f"{len(WORKLOADS)} workloads written in this repository (`bench/heap/*.c`), plain C11 + "
+        "pthreads calling only the C allocator functions, so the same binary runs under every "
         "allocator through `LD_PRELOAD` (glibc: no preload). Each uses a seeded PRNG, writes the "
         "memory it gets and prints a checksum of what it read back; the checksum must be equal "
-        "under every allocator (the run fails otherwise). Threaded workloads use 2 threads.")
+        f"under every allocator (the run fails otherwise). Threaded workloads use N = {nt} threads.")
     add("")
     add("| workload | models |")
     add("|---|---|")
-    for prog, title, what in WORKLOADS:
-        if prog in wls:
-            add(f"| `{prog}` ({title}) | {what} |")
+    for name, prog, title, what, fixed in WORKLOADS:
+        if name in wls:
+            add(f"| `{name}` ({title}{', ' + prog + '.c' if prog != name else ''}) | {what} |")
     add("")
     add(f"Each workload runs {ctx['reps']} time{'s' if ctx['reps'] > 1 else ''} under each "
         f"allocator at scale {ctx['scale']:g} (the counts above are for scale 1), "
@@ -407,8 +454,10 @@ def write_markdown(path, ctx):
         "launcher (`bench/heap/launch.c`) forks the workload, times it with CLOCK_MONOTONIC "
         "(process start to exit, allocator loading included) and reads its peak RSS "
         "(`ru_maxrss`) from `wait4`. Tables show medians; *spread* is (max - min) / median of "
-        "the times. Before measuring, a probe checks that `malloc`, `free` and `realloc` really "
-        "come from the preloaded library, and a short smoke pass runs every workload once.")
+        "the times; ratios marked *paired* are taken within each repetition (the two runs were "
+        "back to back) and shown as median (min-max) over the repetitions. Before measuring, a "
+        "probe checks that `malloc`, `free` and `realloc` really come from the preloaded "
+        "library, and a short smoke pass runs every workload once.")
     add("")
     add("## Machine")
     add("")
@@ -429,7 +478,6 @@ def write_markdown(path, ctx):
         add(f"- *{name}: not measured*: {why}")
     add("")
 
-    # Summary: geometric means over the workloads every allocator completed.
     complete = [wl for wl in wls if all((wl, n) in med for n in names)]
     add("## Summary (geometric mean over the workloads)")
     add("")
@@ -451,19 +499,55 @@ def write_markdown(path, ctx):
             f"{fmt_ratio(gr[n] / gr['glibc'] if base else None)} | "
             f"{fmt_ratio(gr[n] / gr['mimalloc'] if mi else None)} |")
     add("")
-    add("Targets (issue #6): rampart's geometric-mean time at or below mimalloc's, and its "
-        "geometric-mean peak RSS at or below mimalloc's.")
-    add("")
-    if "rampart" in names and mi and gt.get("rampart") and gt.get("mimalloc"):
-        t = gt["rampart"] / gt["mimalloc"]
-        r = gr["rampart"] / gr["mimalloc"]
-        add(f"- **geomean time <= mimalloc: {'yes' if t <= 1.0 else 'no'}** "
-            f"(rampart {fmt_time(gt['rampart'])} s, mimalloc {fmt_time(gt['mimalloc'])} s, ratio {t:.3f})")
-        add(f"- **geomean peak RSS <= mimalloc: {'yes' if r <= 1.0 else 'no'}** "
-            f"(rampart {fmt_mib(gr['rampart'])} MiB, mimalloc {fmt_mib(gr['mimalloc'])} MiB, ratio {r:.3f})")
-    else:
-        add("- not evaluated: this run did not measure both rampart and mimalloc.")
-    add("")
+
+    peers = [n for n in names if n in PEER_NAMES]
+    if "rampart" in names and peers:
+        add("## rampart against the peers, per workload (paired ratios)")
+        add("")
+        add("*fastest peer* is the peer with the lowest median time on that workload; the ratio "
+            "is rampart's time over that peer's, paired per repetition.")
+        add("")
+        add("| workload | fastest peer | time vs fastest peer | time vs mimalloc | time vs tcmalloc | RSS vs glibc | RSS vs mimalloc |")
+        add("|---|---|---:|---:|---:|---:|---:|")
+        worst_fast, worst_rss = [], []
+        for wl in wls:
+            if (wl, "rampart") not in med:
+                add(f"| `{wl}` | — | failed | | | | |")
+                continue
+            have = [n for n in peers if (wl, n) in med]
+            fastest = min(have, key=lambda n: med[(wl, n)][0]) if have else None
+            pf = paired(results, wl, "rampart", fastest, "wall") if fastest else None
+            pm = paired(results, wl, "rampart", "mimalloc", "wall")
+            pt = paired(results, wl, "rampart", "tcmalloc", "wall")
+            rg = paired(results, wl, "rampart", "glibc", "rss_kib")
+            rm = paired(results, wl, "rampart", "mimalloc", "rss_kib")
+            if pf:
+                worst_fast.append((pf[0], wl, fastest))
+            if rg:
+                worst_rss.append((rg[0], wl))
+            add(f"| `{wl}` | {fastest or '—'} | {fmt_paired(pf)} | {fmt_paired(pm)} | {fmt_paired(pt)} | "
+                f"{fmt_paired(rg)} | {fmt_paired(rm)} |")
+        add("")
+        add("### Targets (issue 12)")
+        add("")
+        over = [f"`{wl}` {r:.2f}x {p}" for r, wl, p in sorted(worst_fast, reverse=True) if r > 1.05]
+        if worst_fast:
+            add(f"- **every workload at most 1.05x the fastest peer: {'no' if over else 'yes'}**"
+                + (f" (above: {', '.join(over)})" if over else ""))
+        else:
+            add("- every workload at most 1.05x the fastest peer: not evaluated (no peer measured)")
+        if mi and gt.get("rampart") and gt.get("mimalloc"):
+            t = gt["rampart"] / gt["mimalloc"]
+            r = gr["rampart"] / gr["mimalloc"]
+            add(f"- **geomean time at most 0.9x mimalloc's: {'yes' if t <= 0.9 else 'no'}** (ratio {t:.3f})")
+            add(f"- **geomean peak RSS at most mimalloc's: {'yes' if r <= 1.0 else 'no'}** (ratio {r:.3f})")
+        rover = [f"`{wl}` {r:.2f}x" for r, wl in sorted(worst_rss, reverse=True) if r > 1.25]
+        if worst_rss:
+            add(f"- **no workload above 1.25x glibc's peak RSS: {'no' if rover else 'yes'}**"
+                + (f" (above: {', '.join(rover)})" if rover else ""))
+        else:
+            add("- no workload above 1.25x glibc's peak RSS: not evaluated (glibc not measured)")
+        add("")
     if failed:
         add("## Failures")
         add("")
@@ -474,10 +558,10 @@ def write_markdown(path, ctx):
     add("## Per workload")
     add("")
     if ctx["chart"]:
-        add("![time and peak RSS relative to glibc](heap.png)")
+        add(f"![time and peak RSS relative to glibc]({ctx['stem']}.png)")
         add("")
     for wl in wls:
-        add(f"### `{wl}` — {titles[wl]}")
+        add(f"### `{wl}` — {WL[wl][2]}")
         add("")
         add("| allocator | time (s) | spread | time vs glibc | time vs mimalloc | peak RSS (MiB) | RSS vs glibc | RSS vs mimalloc |")
         add("|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -587,18 +671,30 @@ def main():
                     help="only check that every workload runs and gives the same checksum under "
                          "every allocator (a few seconds), no timing")
     ap.add_argument("--only", help="comma-separated workloads to run (default: all)")
+    ap.add_argument("--threads", type=int, default=2,
+                    help="threads of the threaded workloads (default 2; heap.md/heap.png are then "
+                         "written as heap-tN.md/heap-tN.png for N != 2)")
     ap.add_argument("--gnuplot", help="gnuplot executable (default: found on PATH)")
     ap.add_argument("--no-chart", action="store_true", help="write the table only")
+    ap.add_argument("--replot", metavar="JSON",
+                    help="run nothing: write the page (and chart) again from a heap*.json a run "
+                         "saved next to its page")
     args = ap.parse_args()
 
+    if args.replot:
+        ctx = load_raw(args.replot)
+        gnuplot = None if args.no_chart else (args.gnuplot or shutil.which("gnuplot"))
+        publish(args, ctx, gnuplot, None if gnuplot else "no gnuplot")
+        return
     reps = args.reps if args.reps is not None else (1 if args.quick else 5)
     scale = args.scale if args.scale is not None else (QUICK_SCALE if args.quick else FULL_SCALE)
-    if reps < 1 or not (0 < scale <= 100):
-        ap.error("--reps must be >= 1 and 0 < --scale <= 100")
+    if reps < 1 or not (0 < scale <= 100) or not (1 <= args.threads <= 1024):
+        ap.error("--reps must be >= 1, 0 < --scale <= 100 and 1 <= --threads <= 1024")
     workloads = [w[0] for w in WORKLOADS]
+    stem = "heap" if args.threads == 2 else f"heap-t{args.threads}"
     if args.only:
         workloads = [w for w in args.only.split(",") if w]
-        unknown = [w for w in workloads if w not in {x[0] for x in WORKLOADS}]
+        unknown = [w for w in workloads if w not in WL]
         if unknown:
             ap.error(f"unknown workload(s): {', '.join(unknown)}; known: "
                      + ", ".join(x[0] for x in WORKLOADS))
@@ -613,7 +709,7 @@ def main():
         sys.exit(2)
 
     bindir = os.path.abspath(args.bindir) if args.bindir else build_programs()
-    for prog in PROGRAMS:
+    for prog in sorted({WL[w][1] for w in workloads}) + ["launch", "probe"]:
         if not os.access(os.path.join(bindir, prog), os.X_OK):
             sys.exit(f"run.py: {os.path.join(bindir, prog)} is missing (build the bench target first)")
 
@@ -649,7 +745,7 @@ def main():
     smoke = {}
     for wl in workloads:
         for name, preload in allocators:
-            res = run_workload(bindir, preload, wl, SMOKE_SCALE)
+            res = run_workload(bindir, preload, wl, SMOKE_SCALE, args.threads)
             if res.error:
                 failed[(wl, name)] = res.error
                 log(f"run.py: FAIL {wl} under {name}: {res.error}")
@@ -670,12 +766,13 @@ def main():
             for name, preload in order:
                 if (wl, name) in failed:
                     continue
-                res = run_workload(bindir, preload, wl, scale)
+                res = run_workload(bindir, preload, wl, scale, args.threads)
                 if res.error:
                     failed[(wl, name)] = res.error
                     results.pop((wl, name), None)
                     log(f"run.py: FAIL {wl} under {name}: {res.error}")
                     continue
+                res.rep = rep
                 results.setdefault((wl, name), []).append(res)
         log(f"run.py: repetition {rep + 1}/{reps} done, {time.monotonic() - t0:.0f} s")
     check_checksums(results, failed, workloads)
@@ -688,19 +785,57 @@ def main():
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "facts": machine_facts(), "load_before": load_before,
         "load_after": " ".join(f"{x:.2f}" for x in os.getloadavg()),
-        "elapsed": time.monotonic() - t0, "chart": False,
+        "elapsed": time.monotonic() - t0, "chart": False, "threads": args.threads, "stem": stem,
+        "results": results,
     }
     if args.out:
         os.makedirs(args.out, exist_ok=True)
+        save_raw(os.path.join(args.out, stem + ".json"), ctx)
+    publish(args, ctx, gnuplot, chart_why)
+
+
+def save_raw(path, ctx):
+    """Every run's numbers, so the page and chart can be made again (--replot) without rerunning."""
+    raw = {k: ctx[k] for k in ("allocators", "missing", "workloads", "reps", "scale", "mode", "date",
+                               "facts", "load_before", "load_after", "elapsed", "threads", "stem")}
+    raw["failed"] = [[wl, n, why] for (wl, n), why in ctx["failed"].items()]
+    raw["runs"] = [[wl, n, r.rep, r.wall, r.rss_kib] for (wl, n), runs in ctx["results"].items() for r in runs]
+    with open(path, "w") as f:
+        json.dump(raw, f, indent=0)
+
+
+def load_raw(path):
+    with open(path) as f:
+        raw = json.load(f)
+    ctx = dict(raw)
+    ctx["allocators"] = [tuple(a) for a in raw["allocators"]]
+    ctx["missing"] = [tuple(m) for m in raw["missing"]]
+    ctx["failed"] = {(wl, n): why for wl, n, why in raw["failed"]}
+    results = {}
+    for wl, n, rep, wall, rss in raw["runs"]:
+        r = Result(wall, rss, "")
+        r.rep = rep
+        results.setdefault((wl, n), []).append(r)
+    ctx["results"] = results
+    ctx["med"] = summarize(results, ctx["allocators"], ctx["workloads"])
+    ctx["chart"] = False
+    return ctx
+
+
+def publish(args, ctx, gnuplot, chart_why):
+    med, allocators, workloads, stem, failed = (ctx["med"], ctx["allocators"], ctx["workloads"],
+                                                ctx["stem"], ctx["failed"])
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
         if gnuplot and not chart_why:
-            png = os.path.join(os.path.abspath(args.out), "heap.png")
+            png = os.path.join(os.path.abspath(args.out), stem + ".png")
             chart_why = write_chart(gnuplot, png, med, allocators, workloads)
             if chart_why:
                 log(f"run.py: no chart: {chart_why}")
             else:
                 ctx["chart"] = True
-        md = write_markdown(os.path.join(args.out, "heap.md"), ctx)
-        log(f"run.py: wrote {os.path.join(args.out, 'heap.md')}" + (" and heap.png" if ctx["chart"] else ""))
+        md = write_markdown(os.path.join(args.out, stem + ".md"), ctx)
+        log(f"run.py: wrote {os.path.join(args.out, stem + '.md')}" + (f" and {stem}.png" if ctx["chart"] else ""))
     else:
         with tempfile.TemporaryDirectory() as tmp:
             md = write_markdown(os.path.join(tmp, "heap.md"), ctx)

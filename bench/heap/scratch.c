@@ -6,7 +6,7 @@
  * its object, then repeatedly allocates an object of the same size, writes it many times and frees
  * it. An allocator that gives a worker the block it just freed, or one next to another thread's,
  * makes the workers write the same cache line and the time explodes; one that keeps each
- * thread's small objects apart runs at memory-write speed. BENCH_THREADS workers run at once.
+ * thread's small objects apart runs at memory-write speed. bench_threads workers run at once.
  */
 #include "bench.h"
 
@@ -44,26 +44,29 @@ static void *work(void *arg) {
 
 int main(int argc, char **argv) {
   uint64_t iterations = bench_count(180000, bench_scale(argc, argv));
-  worker_t w[BENCH_THREADS];
-  pthread_t th[BENCH_THREADS];
-  for (int t = 0; t < BENCH_THREADS; t++) {
+  const int nt = bench_threads;
+  worker_t *w = bench_check(calloc((size_t)nt, sizeof *w), (size_t)nt * sizeof *w);
+  pthread_t *th = bench_check(calloc((size_t)nt, sizeof *th), (size_t)nt * sizeof *th);
+  for (int t = 0; t < nt; t++) {
     w[t].first = bench_check(malloc(OBJ_SIZE), OBJ_SIZE);
     memset(w[t].first, 0, OBJ_SIZE);
     w[t].iterations = iterations;
     w[t].sum = 0;
     w[t].id = t;
   }
-  for (int t = 0; t < BENCH_THREADS; t++) {
+  for (int t = 0; t < nt; t++) {
     if (pthread_create(&th[t], NULL, work, &w[t]) != 0) {
       fprintf(stderr, "scratch: pthread_create failed\n");
       return 1;
     }
   }
   uint64_t h = 0;
-  for (int t = 0; t < BENCH_THREADS; t++) {
+  for (int t = 0; t < nt; t++) {
     pthread_join(th[t], NULL);
     h = bench_mix(h, w[t].sum);
   }
+  free(w);
+  free(th);
   bench_report(h);
   return 0;
 }

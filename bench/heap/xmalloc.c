@@ -6,7 +6,7 @@
  * and frees them. Every free is remote and no thread ever reuses its own frees, so an allocator
  * must move memory from the consumer back to the producer efficiently (and not hoard it: the
  * queue bounds the live set, so peak RSS shows whether freed memory really comes back). Uses
- * BENCH_THREADS threads, half producers and half consumers, paired by queue.
+ * bench_threads threads, half producers and half consumers, paired by queue.
  *
  * The consumer adds up the values it reads; addition is order-independent, so the checksum does
  * not depend on scheduling.
@@ -82,10 +82,10 @@ static void *consume(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  enum { PAIRS = BENCH_THREADS / 2 > 0 ? BENCH_THREADS / 2 : 1 };
   uint64_t batches = bench_count(20000, bench_scale(argc, argv));
-  pair_t *q = bench_check(calloc(PAIRS, sizeof *q), PAIRS * sizeof *q);
-  pthread_t th[2 * PAIRS];
+  const int PAIRS = bench_threads / 2 > 0 ? bench_threads / 2 : 1;
+  pair_t *q = bench_check(calloc((size_t)PAIRS, sizeof *q), (size_t)PAIRS * sizeof *q);
+  pthread_t *th = bench_check(calloc(2 * (size_t)PAIRS, sizeof *th), 2 * (size_t)PAIRS * sizeof *th);
   for (int p = 0; p < PAIRS; p++) {
     pthread_mutex_init(&q[p].lock, NULL);
     pthread_cond_init(&q[p].not_full, NULL);
@@ -108,6 +108,7 @@ int main(int argc, char **argv) {
     pthread_cond_destroy(&q[p].not_empty);
   }
   free(q);
+  free(th);
   bench_report(h);
   return 0;
 }

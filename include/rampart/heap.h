@@ -12,12 +12,15 @@
  * corruption handler, never dereferenced).
  *
  * Layout (docs/heap.md has the full story):
- *   segment  4 MiB from the page source (1 MiB on a first-class heap's own source), cut into
- *            64 KiB slices; its metadata lives outside it
+ *   segment  256 KiB from the page source at first, doubling per segment a cache holds up to
+ *            4 MiB (1 MiB on a first-class heap), cut into 64 KiB slices; its metadata lives
+ *            outside it
  *   page     1..16 slices holding blocks of one size class (88 classes, 16 B .. 128 KiB, about
  *            12.5% apart), owned by one thread's cache
- *   large    blocks above 128 KiB get their own span from the page source; freed spans wait in a
- *            cache and go back to the OS after RAMPART_PURGE_DELAY milliseconds
+ *   large    blocks above 128 KiB get their own span from the page source (two address-map
+ *            entries whatever the size); freed spans wait in a cache and go back to the OS after
+ *            RAMPART_PURGE_DELAY milliseconds; on a locked or secret source a block larger than
+ *            the machine's memory is refused before anything is mapped
  *
  * ralloc's features:
  *   out-of-memory handlers     rp_set_oom_handler (process-wide), rp_set_thread_oom_handler

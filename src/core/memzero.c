@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "os/os.h"
 
 static void *(*volatile rp__memset_fn)(void *, int, size_t) = memset;
 
@@ -18,4 +19,30 @@ void rp_memzero(void *p, size_t len) {
 #if defined(__GNUC__)
     __asm__ __volatile__("" : : "r"(p) : "memory");
 #endif
+}
+
+/* Pages asked about per rp__os_resident call (one byte each, on the stack). */
+#define RP__WIPE_CHUNK_PAGES 1024u
+
+void rp__memzero_resident(void *p, size_t len) {
+    size_t page = rp__os_page_size();
+    unsigned char vec[RP__WIPE_CHUNK_PAGES];
+    unsigned char *at = p;
+    size_t pages = len / page;
+    for (size_t done = 0; done < pages;) {
+        size_t n = pages - done < RP__WIPE_CHUNK_PAGES ? pages - done : RP__WIPE_CHUNK_PAGES;
+        unsigned char *chunk = at + done * page;
+        if (rp__os_resident(chunk, n * page, vec) != 0) memset(vec, 1, n);
+        for (size_t i = 0; i < n;) {
+            if (!(vec[i] & 1)) {
+                i++;
+                continue;
+            }
+            size_t j = i;
+            while (j < n && (vec[j] & 1)) j++;
+            rp_memzero(chunk + i * page, (j - i) * page);
+            i = j;
+        }
+        done += n;
+    }
 }

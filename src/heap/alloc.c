@@ -74,6 +74,14 @@ static bool rp__heap_ok(rp_heap_t *heap, const char *what) {
 
 void *rp__malloc_default(size_t size) { return rp__alloc(rp__heap_default(), size, 0, false); }
 
+void *rp__malloc_failed(size_t size) {
+    rp_heap_t *heap = rp__heap_default();
+    void *p = NULL;
+    if (rp__oom(heap, size)) p = rp__alloc_once(heap, size, 0, false);
+    if (p == NULL) errno = ENOMEM;
+    return p;
+}
+
 void *rp__heap_malloc(rp_heap_t *heap, size_t size) { return rp__alloc(heap, size, 0, false); }
 
 static void *rp__calloc(rp_heap_t *heap, size_t count, size_t size) {

@@ -97,11 +97,7 @@ void rp__heap_free_slow(void *p, rp__span_t *span) {
 
 void rp_free(void *p) { rp__free_inline(p); }
 
-void rp_free_sized(void *p, size_t size) {
-    if (p == NULL) return;
-    if (size > rp__usable(p)) rp__corrupt("sized free with a size larger than the block", p);
-    rp__free_inline(p);
-}
+void rp_free_sized(void *p, size_t size) { rp__free_sized_inline(p, size); }
 
 /* ---- partial deallocation -------------------------------------------------------------------------- */
 

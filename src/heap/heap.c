@@ -265,6 +265,7 @@ rp_heap_t *rp_heap_create(const rp_heap_options_t *options) {
     heap->pages = o.pages;
     heap->limit = o.limit == 0 ? SIZE_MAX : o.limit;
     heap->flags = o.flags;
+    heap->resident = o.pages == rp_pages_os() || (rp__os_secret_available() && o.pages == rp_pages_secret());
     heap->seg_slices = RP__SEG_SLICES_SOURCE; /* small heaps, limits and locked pages favour 1 MiB */
     heap->shared = rp__local_new(heap, true);
     if (heap->shared == NULL) {

@@ -65,29 +65,39 @@ typedef struct rp__span {
     rp_heap_t *heap;
 } rp__span_t;
 
-/* Map [base, base+size) to span (or to NULL to forget it). pre: base, size multiples of
+/* Map [base, base+size) to span (or to NULL to forget it): every 4 KiB granule, for segments and
+ * donations, whose every address must resolve in one lookup. pre: base, size multiples of
  * RP__MAP_PAGE (donations are widened by the caller). 0 or an OS error. */
 int rp__segmap_set(const void *base, size_t size, rp__span_t *span);
-/* Whether any 4 KiB granule of the range is already mapped to a span. */
+/* Whether any 4 KiB granule of the range is already mapped to a span, or the range overlaps a
+ * large block. */
 bool rp__segmap_any(const void *base, size_t size);
 
-#define RP__MAP_L1_BITS 18                    /* 48-bit addresses: 18 + 18 + 12 */
-#define RP__MAP_L2_BITS 18
-/* An entry is 0, a span descriptor with bit 0 set (segment slices that hold no page, large
- * blocks, donations), or a page descriptor (bit 0 clear): the slices of a page map straight to
- * it, so rp_free reaches the page in one lookup. */
-typedef _Atomic uintptr_t rp__segmap_leaf_t[(size_t)1 << RP__MAP_L2_BITS];
-extern _Atomic(rp__segmap_leaf_t *) rp__segmap_root[(size_t)1 << RP__MAP_L1_BITS];
+/* Three levels over 48-bit addresses at 4 KiB granularity: 12 + 12 + 12 bits. The root is 32 KiB
+ * of .bss, middles and leaves 32 KiB each, mapped on first use (a leaf covers 16 MiB), so a
+ * process that allocates little maps little. */
+#define RP__MAP_BITS 12
+#define RP__MAP_FAN ((size_t)1 << RP__MAP_BITS)
+#define RP__MAP_MASK (RP__MAP_FAN - 1)
+#define RP__MAP_ADDR_BITS (3 * RP__MAP_BITS + RP__MAP_SHIFT)
+/* An entry is 0, a span descriptor with bit 0 set (segment slices that hold no page, the first
+ * granule of a large block and of its block, donations), or a page descriptor (bit 0 clear): the
+ * slices of a page map straight to it, so rp_free reaches the page in one lookup. */
+typedef _Atomic uintptr_t rp__segmap_leaf_t[RP__MAP_FAN];
+typedef _Atomic(rp__segmap_leaf_t *) rp__segmap_mid_t[RP__MAP_FAN];
+extern _Atomic(rp__segmap_mid_t *) rp__segmap_root[RP__MAP_FAN];
 #define RP__MAP_SPAN ((uintptr_t)1)
 
 static inline uintptr_t rp__segmap_entry(const void *p) {
     uintptr_t a = (uintptr_t)p;
-    if (RP_UNLIKELY(a >> (RP__MAP_L1_BITS + RP__MAP_L2_BITS + RP__MAP_SHIFT))) return 0;
+    if (RP_UNLIKELY(a >> RP__MAP_ADDR_BITS)) return 0;
+    rp__segmap_mid_t *mid =
+        atomic_load_explicit(&rp__segmap_root[a >> (2 * RP__MAP_BITS + RP__MAP_SHIFT)], memory_order_acquire);
+    if (RP_UNLIKELY(mid == NULL)) return 0;
     rp__segmap_leaf_t *leaf =
-        atomic_load_explicit(&rp__segmap_root[a >> (RP__MAP_L2_BITS + RP__MAP_SHIFT)], memory_order_acquire);
+        atomic_load_explicit(&(*mid)[(a >> (RP__MAP_BITS + RP__MAP_SHIFT)) & RP__MAP_MASK], memory_order_acquire);
     if (RP_UNLIKELY(leaf == NULL)) return 0;
-    return atomic_load_explicit(&(*leaf)[(a >> RP__MAP_SHIFT) & (((size_t)1 << RP__MAP_L2_BITS) - 1)],
-                                memory_order_acquire);
+    return atomic_load_explicit(&(*leaf)[(a >> RP__MAP_SHIFT) & RP__MAP_MASK], memory_order_acquire);
 }
 
 /* ---- pages, segments, locals --------------------------------------------------------------------- */
@@ -185,24 +195,42 @@ static inline void rp__local_leave(rp__local_t *local) {
 
 extern rp__page_t rp__empty_page;
 
+/* The large block whose span holds p (a list walk under a lock: only for addresses the map does
+ * not resolve, which are interior pointers of large blocks or not the heap's), or NULL. */
+rp__span_t *rp__range_find(const void *p);
+
 /* The descriptor of the span holding p, or NULL when p is not in any span (never touches p). */
 static inline rp__span_t *rp__segmap_get(const void *p) {
     uintptr_t e = rp__segmap_entry(p);
     if (e & RP__MAP_SPAN) return (rp__span_t *)(e - RP__MAP_SPAN);
-    return e != 0 ? &((rp__page_t *)e)->seg->span : NULL;
+    return e != 0 ? &((rp__page_t *)e)->seg->span : rp__range_find(p);
 }
 /* Map the slices of page to it (or back to its segment). */
 void rp__segmap_set_page(rp__page_t *page, bool in_use);
 
 /* ---- large blocks, donations, the span cache ------------------------------------------------------ */
 
+/* A large block costs the segment map two entries whatever its size (its span's first granule and
+ * its block's), and a place on the global range list, which resolves interior addresses on the
+ * slow paths (rp_free_part, reports of bad frees, donation overlaps). */
 typedef struct rp__large {
     rp__span_t span;
     uint8_t *block;
     size_t usable;
     _Atomic int partials;
     struct rp__large *next, *prev;
+    uint8_t *mapped_block;        /* the block granule entered in the map (NULL: only the base's) */
+    struct rp__large *rnext, *rprev; /* the range list (segmap.c) */
 } rp__large_t;
+
+/* Enter lg (span and block set) in the map and the range list; 0 or an OS error (nothing
+ * entered). */
+int rp__segmap_add_large(rp__large_t *lg);
+/* lg's block moved inside its span (a cached span reused with another alignment). */
+int rp__segmap_move_large(rp__large_t *lg);
+void rp__segmap_remove_large(rp__large_t *lg);
+void rp__segmap_fork_lock(bool lock);
+void rp__segmap_fork_reset(void);
 
 typedef struct rp__donated {
     rp__span_t span;              /* base/size: the page-widened range registered in the map */
@@ -229,6 +257,7 @@ struct rp_heap {
     size_t limit;                     /* SIZE_MAX: none */
     unsigned flags;
     bool is_default;
+    bool resident;                    /* the page source keeps every page in RAM (os: locked; secret) */
     unsigned seg_slices;
     rp__local_t *shared;              /* the local used under the lock */
     rp__local_t *locals, *orphans;
@@ -318,6 +347,7 @@ void *rp__heap_malloc(rp_heap_t *heap, size_t size);
 void *rp__heap_aligned(rp_heap_t *heap, size_t alignment, size_t size);
 void *rp__heap_realloc(rp_heap_t *heap, void *p, size_t size);
 void *rp__malloc_default(size_t size);
+void *rp__malloc_failed(size_t size);  /* a small request of the default heap failed: the handlers */
 void *rp__calloc_default(size_t count, size_t size);
 void *rp__realloc_default(void *p, size_t size);
 void *rp__aligned_default(size_t alignment, size_t size);
@@ -407,12 +437,13 @@ static inline void *rp__malloc_inline(size_t size) {
         if (RP_LIKELY(b != NULL)) return b;
         b = rp__page_malloc_slow(local, cls, true);
         if (RP_LIKELY(b != NULL)) return b;
+        return rp__malloc_failed(size); /* no second attempt unless an OOM handler asks for one */
     }
     return rp__malloc_default(size); /* first call of a thread, large blocks, out of memory */
 }
 
-static inline void rp__free_inline(void *p) {
-    uintptr_t e = rp__segmap_entry(p);
+/* Free p, whose map entry is e. */
+static inline void rp__free_at(void *p, uintptr_t e) {
     if (RP_LIKELY(e != 0 && (e & RP__MAP_SPAN) == 0)) {
         rp__page_t *page = (rp__page_t *)e;
         rp__local_t *local = rp__tls_local;
@@ -428,7 +459,11 @@ static inline void rp__free_inline(void *p) {
                     page->local_free = b;
                     uint32_t used = atomic_load_explicit(&page->used, memory_order_relaxed) - 1;
                     atomic_store_explicit(&page->used, used, memory_order_relaxed);
-                    if (RP_UNLIKELY(used == 0)) rp__page_retire(local, page);
+                    /* An emptied page goes back unless it is the one its class allocates from
+                     * (a malloc/free loop empties that one on every free: no call then). */
+                    if (RP_UNLIKELY(used == 0) &&
+                        local->cur[atomic_load_explicit(&page->cls, memory_order_relaxed)] != page)
+                        rp__page_retire(local, page);
                     return;
                 }
             } else if (RP_LIKELY(page->wipe == 0 && page->shared == 0)) {
@@ -445,6 +480,20 @@ static inline void rp__free_inline(void *p) {
         }
     }
     if (p != NULL) rp__heap_free_slow(p, rp__segmap_get(p));
+}
+
+static inline void rp__free_inline(void *p) { rp__free_at(p, rp__segmap_entry(p)); }
+
+/* Sized free: one lookup, the size checked against the block's (a larger one is corruption). */
+static inline void rp__free_sized_inline(void *p, size_t size) {
+    uintptr_t e = rp__segmap_entry(p);
+    if (RP_LIKELY(e != 0 && (e & RP__MAP_SPAN) == 0)) {
+        if (RP_UNLIKELY(size > ((const rp__page_t *)e)->bsize))
+            rp__corrupt("sized free with a size larger than the block", p);
+    } else if (p != NULL && size > rp__usable(p)) {
+        rp__corrupt("sized free with a size larger than the block", p);
+    }
+    rp__free_at(p, e);
 }
 
 #endif /* RP_HEAP_INTERNAL_H */

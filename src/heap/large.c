@@ -26,13 +26,17 @@ void *rp__large_alloc(rp_heap_t *heap, size_t size, size_t alignment, bool zero)
     uint8_t *base = rp__span_acquire(heap, need, &got, &fresh, &lg);
     if (base == NULL) return NULL;
     bool mapped = lg != NULL; /* a cached descriptor is still in the segment map */
+    uint8_t *at = (uint8_t *)rp__align_up((uintptr_t)base, alignment > RP__GRAN ? alignment : RP__GRAN);
     if (lg == NULL) lg = rp__meta_alloc(sizeof *lg);
     if (lg == NULL) {
         rp__fail(RP_ERR_NOMEM, rp__os_err_nomem(), "heap: no memory for a large block's descriptor");
     } else {
         lg->span = (rp__span_t){RP__SPAN_LARGE, base, got, heap};
-        if (!mapped && rp__segmap_set(base, got, &lg->span) != 0) {
-            rp__segmap_set(base, got, NULL);
+        lg->block = at;
+        int err = mapped ? rp__segmap_move_large(lg) : rp__segmap_add_large(lg);
+        if (err != 0) {
+            rp__fail(RP_ERR_NOMEM, err, "heap: no memory for the segment map of a large block");
+            if (mapped) rp__segmap_remove_large(lg);
             rp__meta_free(lg, sizeof *lg);
             lg = NULL;
         }
@@ -41,7 +45,7 @@ void *rp__large_alloc(rp_heap_t *heap, size_t size, size_t alignment, bool zero)
     if (lg == NULL) {
         rp__span_release(heap, base, got, NULL);
     } else {
-        block = (uint8_t *)rp__align_up((uintptr_t)base, alignment > RP__GRAN ? alignment : RP__GRAN);
+        block = at;
         lg->block = block;
         lg->usable = (size_t)(base + got - block);
         lg->prev = NULL;
@@ -62,7 +66,7 @@ void rp__large_free(rp__large_t *lg, void *p) {
     if (atomic_load_explicit(&lg->partials, memory_order_relaxed) != 0 && rp__partial_has(p))
         rp__corrupt("double free (part of this block was already released with rp_free_part)", p);
     rp_heap_t *heap = lg->span.heap;
-    if (heap->flags & RP_HEAP_WIPE) rp_memzero(lg->block, lg->usable);
+    if (heap->flags & RP_HEAP_WIPE) rp__memzero_resident(lg->block, lg->usable);
     rp__heap_lock(heap);
     if (lg->prev) lg->prev->next = lg->next;
     else heap->large = lg->next;
@@ -82,7 +86,7 @@ void *rp__large_expand(rp__large_t *lg, void *p, size_t size) {
 void rp__large_destroy_all(rp_heap_t *heap) {
     for (rp__large_t *lg = heap->large, *next; lg != NULL; lg = next) {
         next = lg->next;
-        rp__segmap_set(lg->span.base, lg->span.size, NULL);
+        rp__segmap_remove_large(lg);
         rp__span_return(heap, lg->span.base, lg->span.size);
         rp__meta_free(lg, sizeof *lg);
     }

@@ -7,7 +7,8 @@
  * changes errno; realloc(NULL, n) is malloc(n) and realloc(p, 0) frees p and returns NULL;
  * failures set errno = ENOMEM; posix_memalign returns EINVAL for an alignment that is not a power
  * of two multiple of sizeof(void *) and leaves errno alone; memalign rounds a non-power-of-two
- * alignment up; valloc/pvalloc align to the page size and pvalloc rounds the size up to pages.
+ * alignment up; free_sized/free_aligned_sized (C23) check the size against the block;
+ * valloc/pvalloc align to the page size and pvalloc rounds the size up to pages.
  * No function here calls into the system allocator, and none needs initialisation first.
  */
 #include <errno.h>
@@ -28,12 +29,23 @@ RP__EXPORT void *memalign(size_t alignment, size_t size);
 RP__EXPORT void *valloc(size_t size);
 RP__EXPORT void *pvalloc(size_t size);
 RP__EXPORT size_t malloc_usable_size(void *p);
+RP__EXPORT void free_sized(void *p, size_t size);
+RP__EXPORT void free_aligned_sized(void *p, size_t alignment, size_t size);
 
 void *malloc(size_t size) { return rp__malloc_inline(size); }
 
 void free(void *p) { rp__free_inline(p); }
 
 void cfree(void *p) { rp__free_inline(p); }
+
+/* C23: the size (and alignment) the block was asked for; a size larger than the block is
+ * reported as corruption, as rp_free_sized does. */
+void free_sized(void *p, size_t size) { rp__free_sized_inline(p, size); }
+
+void free_aligned_sized(void *p, size_t alignment, size_t size) {
+    (void)alignment; /* the block's own placement already satisfies it; nothing to look up */
+    rp__free_sized_inline(p, size);
+}
 
 void *calloc(size_t count, size_t size) { return rp__calloc_default(count, size); }
 

@@ -107,7 +107,9 @@ void rp__segment_fork_lock(bool lock) {
     if (lock) {
         rp__os_mutex_lock(&rp__desc_lock);
         rp__os_mutex_lock(&rp__meta_lock);
+        rp__segmap_fork_lock(true);
     } else {
+        rp__segmap_fork_lock(false);
         rp__os_mutex_unlock(&rp__meta_lock);
         rp__os_mutex_unlock(&rp__desc_lock);
     }
@@ -116,6 +118,7 @@ void rp__segment_fork_lock(bool lock) {
 void rp__segment_fork_reset(void) {
     rp__os_mutex_reset(&rp__meta_lock);
     rp__os_mutex_reset(&rp__desc_lock);
+    rp__segmap_fork_reset();
 }
 
 /* ---- spans from the page source and the cache ------------------------------------------------------ */
@@ -175,7 +178,7 @@ static void rp__cache_take(rp_heap_t *heap, unsigned i) {
  * else or given back). */
 static void rp__cache_forget_large(rp__span_cached_t c) {
     if (c.large == NULL) return;
-    rp__segmap_set(c.base, c.size, NULL);
+    rp__segmap_remove_large(c.large);
     rp__meta_free(c.large, sizeof *c.large);
 }
 
@@ -232,6 +235,16 @@ static void *rp__span_map(rp_heap_t *heap, size_t size) {
 void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh, rp__large_t **large) {
     *fresh = false;
     if (large != NULL) *large = NULL;
+    /* Locked and secret pages stay in RAM: a span larger than the machine's memory cannot be
+     * honoured, and mapping it would only defer the failure to mlock (which faults pages in until
+     * the OOM killer steps in) or to the wipe at free. Refuse it before anything is mapped. */
+    size_t ram = rp__os_physical_memory();
+    if (heap->resident && size > ram) {
+        rp__fail(RP_ERR_NOMEM, 0,
+                 "heap: %zu bytes from the %s page source would stay resident, more than the %zu bytes of "
+                 "physical memory", size, heap->pages->name, ram);
+        return NULL;
+    }
     rp__heap_lock(heap);
     rp__cache_purge(heap, false);
     int best = -1;
@@ -342,11 +355,21 @@ static int rp__find_run(uint64_t free, unsigned nslices, unsigned count) {
     return -1;
 }
 
-/* A new segment for local. A shared local's caller holds heap->lock: it is released while the
- * span is mapped and registered (the new segment is nobody else's yet) and held again on return. */
-static rp__segment_t *rp__segment_new(rp__local_t *local) {
+/* The first segment of a cache has this many slices (256 KiB); each further one doubles, up to
+ * the heap's segment size: a process that allocates little maps little, one that allocates much
+ * soon gets whole segments. */
+#define RP__SEG_SLICES_FIRST 4u
+
+/* A new segment for local, of at least min_slices slices. A shared local's caller holds
+ * heap->lock: it is released while the span is mapped and registered (the new segment is nobody
+ * else's yet) and held again on return. */
+static rp__segment_t *rp__segment_new(rp__local_t *local, unsigned min_slices) {
     rp_heap_t *heap = local->heap;
-    size_t size = (size_t)heap->seg_slices * RP__SLICE_SIZE;
+    unsigned nslices = RP__SEG_SLICES_FIRST;
+    for (rp__segment_t *s = local->segs; s != NULL && nslices < heap->seg_slices; s = s->next) nslices *= 2;
+    if (nslices > heap->seg_slices) nslices = heap->seg_slices;
+    if (nslices < min_slices) nslices = min_slices;
+    size_t size = (size_t)nslices * RP__SLICE_SIZE;
     if (local->shared) rp__heap_unlock(heap);
     rp__segment_t *seg = NULL;
     size_t got = 0;
@@ -362,7 +385,7 @@ static rp__segment_t *rp__segment_new(rp__local_t *local) {
         if (seg != NULL) {
             seg->span = (rp__span_t){RP__SPAN_SEGMENT, base, got, heap};
             seg->local = local;
-            seg->nslices = heap->seg_slices;
+            seg->nslices = nslices;
             seg->free_slices = rp__slice_mask(0, seg->nslices);
             seg->dirty_slices = 0;
             /* Slices never touched are not resident: count them as purged until a page uses them. */
@@ -416,7 +439,7 @@ rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
         if (at >= 0) break;
     }
     if (seg == NULL) {
-        seg = rp__segment_new(local);
+        seg = rp__segment_new(local, k);
         if (seg == NULL) return NULL;
         at = 0;
     }

@@ -44,6 +44,9 @@ void rp__os_set_last_error(int err);
 size_t rp__os_page_size(void);
 /* The granularity of address-space reservations (64 KiB on Windows, the page size elsewhere). */
 size_t rp__os_alloc_granularity(void);
+/* Bytes of physical memory (sysconf _SC_PHYS_PAGES / GlobalMemoryStatusEx); SIZE_MAX when the OS
+ * cannot tell. A page source that keeps every page resident (locked, secret) cannot honour more. */
+size_t rp__os_physical_memory(void);
 
 /* Huge page sizes the OS supports, with how many pages of each are reserved and free right now
  * (hugetlbfs pools on Linux; on Windows, the large-page minimum with counts unknown = SIZE_MAX). */

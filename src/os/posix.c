@@ -141,6 +141,14 @@ size_t rp__os_page_size(void) {
 
 size_t rp__os_alloc_granularity(void) { return rp__os_page_size(); }
 
+size_t rp__os_physical_memory(void) {
+#if defined(_SC_PHYS_PAGES)
+    long pages = sysconf(_SC_PHYS_PAGES);
+    if (pages > 0 && (unsigned long)pages <= SIZE_MAX / rp__os_page_size()) return (size_t)pages * rp__os_page_size();
+#endif
+    return SIZE_MAX;
+}
+
 #if defined(__linux__)
 /* Read a small sysfs/procfs file into buf; returns bytes read or -1 (errno set). */
 static ssize_t rp__read_small_file(const char *path, char *buf, size_t size) {

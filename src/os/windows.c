@@ -86,6 +86,12 @@ size_t rp__os_page_size(void) {
 
 size_t rp__os_alloc_granularity(void) { return rp__system_info().dwAllocationGranularity; }
 
+size_t rp__os_physical_memory(void) {
+    MEMORYSTATUSEX st = {.dwLength = sizeof st};
+    if (!GlobalMemoryStatusEx(&st) || st.ullTotalPhys > SIZE_MAX) return SIZE_MAX;
+    return (size_t)st.ullTotalPhys;
+}
+
 size_t rp__os_huge_sizes(rp__os_huge_size_t *out, size_t max) {
     size_t large = GetLargePageMinimum();
     if (large == 0) return 0;

@@ -155,7 +155,7 @@ fail:
 static rp_status_t rp__source_free(void *ctx, void *addr, size_t len) {
     rp__source_t *src = ctx;
     if (!rp__registry_take(&src->registry, (uintptr_t)addr, len)) return RP_ERR_NOT_OWNED;
-    rp_memzero(addr, len);
+    rp__memzero_resident(addr, len); /* an untouched page holds nothing: no need to fault it in */
     rp__observe(addr, len);
     if (src->kind == RP__SOURCE_OS) rp__os_unlock(addr, len);
     int err = rp__os_release(addr, len);
