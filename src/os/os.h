@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* os/os.h — the platform layer: the only primitives that talk to the operating system.
  *
- * Every platform implements this same set in one file (os/posix.c, os/windows.c), chosen by
- * CMake. Nothing outside src/os/ has a platform #ifdef. The primitives do one thing each and
+ * Every platform implements this same set in one file (os/linux.c, os/posix.c for other POSIX
+ * systems, os/windows.c), chosen by CMake; the two POSIX files share os/posix_common.c. Nothing
+ * outside src/os/ has a platform #ifdef. The primitives do one thing each and
  * return the raw OS error (errno, or GetLastError() on Windows) as an int: 0 means success.
  * Policy (retry, fall back, give up, explain) lives in the layers above, which turn an error into
  * an rp_status_t with rp__os_classify() and into words with rp__os_errstr().
