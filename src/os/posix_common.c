@@ -9,6 +9,7 @@
  * header feature, not for a platform.
  */
 #define _GNU_SOURCE 1
+#define __STDC_WANT_LIB_EXT1__ 1 /* memset_s, where the C library has it */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -196,16 +198,6 @@ int rp__os_lock_limit(size_t *soft, size_t *hard) {
     return 0;
 }
 
-int rp__os_raise_lock_limit(size_t want) {
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_MEMLOCK, &rl) != 0) return errno;
-    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= (rlim_t)want) return 0;
-    rlim_t target = (rlim_t)want;
-    if (rl.rlim_max != RLIM_INFINITY && target > rl.rlim_max) return ENOMEM;
-    rl.rlim_cur = target;
-    return setrlimit(RLIMIT_MEMLOCK, &rl) == 0 ? 0 : errno;
-}
-
 size_t rp__os_ram_total(void) {
 #if defined(_SC_PHYS_PAGES)
     long pages = sysconf(_SC_PHYS_PAGES);
@@ -263,6 +255,34 @@ int rp__os_guard_remove(void *addr, size_t size, bool lightweight) {
     if (lightweight) return rp__posix_guard_madvise(addr, size, false);
     return mprotect(addr, size, PROT_READ | PROT_WRITE) == 0 ? 0 : errno;
 }
+
+/* ---- wiping ------------------------------------------------------------------------------------ */
+
+/* CMake defines RP_HAVE_<NAME> for the first primitive the C library declares (see
+ * CMakeLists.txt). Without any, two independent defences keep the stores: memset is called
+ * through a volatile function pointer (the compiler cannot know what it calls), and an empty asm
+ * statement takes the pointer and clobbers memory afterwards (the compiler must assume the bytes
+ * are read). Either alone suffices with GCC and Clang. */
+#if defined(RP_HAVE_EXPLICIT_BZERO)
+void rp__os_wipe(void *p, size_t len) { explicit_bzero(p, len); }
+const char *rp__os_wipe_primitive(void) { return "explicit_bzero"; }
+#elif defined(RP_HAVE_EXPLICIT_MEMSET)
+void rp__os_wipe(void *p, size_t len) { explicit_memset(p, 0, len); }
+const char *rp__os_wipe_primitive(void) { return "explicit_memset"; }
+#elif defined(RP_HAVE_MEMSET_S)
+void rp__os_wipe(void *p, size_t len) { memset_s(p, len, 0, len); }
+const char *rp__os_wipe_primitive(void) { return "memset_s"; }
+#else
+static void *(*volatile rp__memset_fn)(void *, int, size_t) = memset;
+
+void rp__os_wipe(void *p, size_t len) {
+    rp__memset_fn(p, 0, len);
+#  if defined(__GNUC__)
+    __asm__ __volatile__("" : : "r"(p) : "memory");
+#  endif
+}
+const char *rp__os_wipe_primitive(void) { return "barrier"; }
+#endif
 
 /* ---- process facts ----------------------------------------------------------------------------- */
 
