@@ -67,32 +67,6 @@ rp_status_t rp__map_range(const rp_map_t *m, size_t offset, size_t len, const ch
     return RP_OK;
 }
 
-/* Pages asked about per rp__os_resident call while wiping (one byte each, on the stack). */
-#define RP__WIPE_CHUNK_PAGES 1024u
-
-/* Zero the resident pages of [p, p + pages pages). A page that was never touched holds nothing
- * and writing it would fault it in: a sparse 64 GiB no-dump map would need 64 GiB of RAM to be
- * destroyed. Where the OS cannot tell, every page counts as resident. */
-static void rp__wipe_resident(const rp_map_t *m, unsigned char *p, size_t pages) {
-    unsigned char vec[RP__WIPE_CHUNK_PAGES];
-    for (size_t done = 0; done < pages;) {
-        size_t n = pages - done < RP__WIPE_CHUNK_PAGES ? pages - done : RP__WIPE_CHUNK_PAGES;
-        unsigned char *at = p + done * m->page;
-        if (rp__os_resident(at, n * m->page, vec) != 0) memset(vec, 1, n);
-        for (size_t i = 0; i < n;) {
-            if (!(vec[i] & 1)) {
-                i++;
-                continue;
-            }
-            size_t j = i;
-            while (j < n && (vec[j] & 1)) j++;
-            rp_memzero(at + i * m->page, (j - i) * m->page);
-            i = j;
-        }
-        done += n;
-    }
-}
-
 /* Wipe pages [first, first+count) of a secret map that are committed, run by run (a run of a
  * hugetlb map is whole huge pages, which is what mprotect needs there). */
 void rp__map_wipe(rp_map_t *m, size_t first, size_t count) {
@@ -108,7 +82,7 @@ void rp__map_wipe(rp_map_t *m, size_t first, size_t count) {
         void *p = rp__page_addr(m, i);
         /* Read-only secrets still get wiped: open the pages for writing first. */
         if (rp__prot_write(m->prot) || rp__os_protect(p, (j - i) * m->page, RP__OS_PROT_READ_WRITE) == 0)
-            rp__wipe_resident(m, p, j - i);
+            rp__memzero_resident(p, (j - i) * m->page); /* untouched pages stay untouched */
         i = j;
     }
 }
