@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Tests of the secure pool (issue 5). test_pool covers API, layout, fake-allocator growth and
-# policies, metadata placement, threads, death and security tests on POSIX; its "unprivileged"
+# policies, metadata placement, threads, death and security tests on POSIX; test_pool_core_dump
+# checks that pool secrets stay out of a core dump (kernel core or gdb's gcore); its "unprivileged"
 # entry re-runs it as user nobody with a 64 KiB (and a zero) memlock limit (root only).
 # test_pool_windows is the Windows subset (wine). See docs/pool.md.
 if(WIN32)
@@ -9,4 +10,7 @@ else()
   rp_add_test(test_pool)
   add_test(NAME test_pool_unprivileged COMMAND test_pool unprivileged)
   set_tests_properties(test_pool_unprivileged PROPERTIES SKIP_RETURN_CODE 77)
+  # The core-dump exclusion check alone: the kernel's core or gdb's gcore, else skip (77).
+  add_test(NAME test_pool_core_dump COMMAND test_pool core_dump)
+  set_tests_properties(test_pool_core_dump PROPERTIES SKIP_RETURN_CODE 77)
 endif()
