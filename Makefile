@@ -13,6 +13,8 @@ MAKEFLAGS += --no-print-directory
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
+# Extra ctest options for `make test` (CI: --output-junit FILE for tests/must_run.py).
+CTEST_FLAGS ?=
 
 .PHONY: all build run test test-unprivileged bench install test-asan test-tsan test-windows deps clean
 
@@ -40,7 +42,7 @@ run: build
 
 test: build
 	@command -v setpriv >/dev/null 2>&1 || echo "rampart: note: setpriv/prlimit missing (package util-linux); privilege tests will say so and skip" >&2
-	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
 
 # Root hides lock-budget bugs (CAP_IPC_LOCK ignores RLIMIT_MEMLOCK): run the committed checkout's
 # suite again as nobody under the default 8 MiB limit. Needs root, setpriv, prlimit and git.
