@@ -12,5 +12,9 @@ else()
   set_tests_properties(test_pool_unprivileged PROPERTIES SKIP_RETURN_CODE 77)
   # The core-dump exclusion check alone: the kernel's core or gdb's gcore, else skip (77).
   add_test(NAME test_pool_core_dump COMMAND test_pool core_dump)
-  set_tests_properties(test_pool_core_dump PROPERTIES SKIP_RETURN_CODE 77)
+  # MADV_GUARD_INSTALL (Linux 6.13+) and memfd_secret pages: skip (77) where the kernel lacks them.
+  add_test(NAME test_pool_guarded_map_count COMMAND test_pool guarded_map_count)
+  add_test(NAME test_pool_secret_pages COMMAND test_pool secret_pages)
+  set_tests_properties(test_pool_core_dump test_pool_guarded_map_count test_pool_secret_pages
+                       PROPERTIES SKIP_RETURN_CODE 77)
 endif()
