@@ -1339,6 +1339,27 @@ static void test_split_merge(void) {
     unlink(path);
 }
 
+/* Found by fuzz/fuzz_map.c: growing a plain map whose last pages were decommitted. The kernel
+ * grows the last area with its flags, and a decommitted area has no access: the new pages, which
+ * the map counts as committed, faulted on the first touch (SIGSEGV). They must be usable. */
+static void test_grow_after_decommit(void) {
+    rp_map_options_t o = {.source = RP_MAP_ANONYMOUS, .length = 2 * PAGE, .prot = RP_MAP_PROT_READ_WRITE,
+                          .flags = RP_MAP_MAY_MOVE};
+    rp_map_t *m = NULL;
+    CHECK(rp_map_create(&o, &m) == RP_OK);
+    CHECK(rp_map_decommit(m, 0, 2 * PAGE) == RP_OK);
+    CHECK(rp_map_resize(m, 8 * PAGE) == RP_OK);
+    unsigned char *p = rp_map_ptr(m);
+    unsigned char buf[16] = {1, 2, 3};
+    CHECK(rp_map_write(m, 3 * PAGE, buf, sizeof buf) == RP_OK);
+    CHECK(rp_map_read(m, 3 * PAGE, buf, sizeof buf) == RP_OK && buf[0] == 1 && buf[2] == 3);
+    p[7 * PAGE] = 7; /* a plain store: faulted before the fix */
+    CHECK(p[7 * PAGE] == 7 && p[2 * PAGE] == 0);
+    /* The decommitted pages stay reserved. */
+    CHECK(rp_map_read(m, 0, buf, 1) == RP_ERR_INVALID);
+    rp_map_destroy(m);
+}
+
 static void test_resize(void) {
     rp_map_t *m = anon(4 * PAGE, RP_MAP_PROT_READ_WRITE, RP_MAP_MAY_MOVE);
     REQUIRE(m != NULL);
@@ -1602,5 +1623,6 @@ int main(int argc, char **argv) {
     RP_TEST(test_copy_chains_handler);
     RP_TEST(test_copy_truncated);
     RP_TEST(test_copy_threads);
+    RP_TEST(test_grow_after_decommit); /* copies: after test_copy_chains_handler (see above) */
     return rp_test_exit();
 }

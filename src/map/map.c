@@ -1043,6 +1043,15 @@ rp_status_t rp_map_resize(rp_map_t *m, size_t new_len) {
         if (m->flags & RP_MAP_RESERVE) {
             rp__decommit_pages(m, grown, bytes);
             for (size_t i = old_pages; i < new_pages; i++) m->state[i] = RP__PAGE_DECOMMITTED;
+        } else if (m->state[old_pages - 1] & RP__PAGE_DECOMMITTED) {
+            /* A decommitted last area grew with its no access: the new pages of a map that is not
+             * a reserve map are committed (found by fuzz/fuzz_map.c: they faulted on first touch). */
+            int e = rp__os_commit(grown, bytes);
+            if (e == 0 && m->prot != RP_MAP_PROT_READ_WRITE) e = rp__os_protect(grown, bytes, rp__os_prot_of(m->prot));
+            if (e != 0) {
+                if (rp__os_unmap(grown, bytes) == 0) m->base_len = old_len;
+                return rp__fail_os(e, "rp_map_resize: committing the %zu bytes it grew by", bytes);
+            }
         }
         if (m->flags & RP_MAP_LOCKED) {
             st = rp__lock_pages(m, old_pages, new_pages - old_pages);
