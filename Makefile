@@ -6,14 +6,18 @@
 #   make bench               build the benchmarks against the peer libraries and run them
 #   make install PREFIX=DIR  install headers, libraries, pkg-config and CMake files, the CLI
 #   make test-asan | test-tsan | test-windows   the suite under sanitizers / under wine
+#   make fuzz [FUZZ_SECONDS=60]   libFuzzer (clang) + ASan + UBSan on each fuzz target (fuzz/)
 BUILD ?= build
 # Sub-makes run by CMake would otherwise print "Entering directory" around every step.
 MAKEFLAGS += --no-print-directory
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
+# Seconds `make fuzz` runs each fuzz target.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = heap pool map
 
-.PHONY: all build run test bench install test-asan test-tsan test-windows deps clean
+.PHONY: all build run test bench install test-asan test-tsan test-windows fuzz deps clean
 
 all: build
 
@@ -79,5 +83,26 @@ test-windows: deps
 	cmake --build $(BUILD)-windows -j $(JOBS)
 	ctest --test-dir $(BUILD)-windows --output-on-failure
 
+# libFuzzer needs clang. Each target starts from a scratch copy of its committed corpus
+# (fuzz/corpus/<target>, left untouched) and runs FUZZ_SECONDS; a model check that fails or a
+# sanitizer report stops it, and libFuzzer writes the input to $(BUILD)-fuzz/crash-* (replay it
+# with $(BUILD)-fuzz/fuzz/fuzz_<target> FILE). New inputs it finds stay in $(BUILD)-fuzz/corpus/.
+fuzz: deps
+	@command -v clang >/dev/null 2>&1 || { echo "rampart: make fuzz needs clang (libFuzzer); install it with: sudo apt-get install -y clang libclang-rt-dev" >&2; exit 1; }
+	@mkdir -p $(BUILD)-fuzz && printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return d && n; }\n' > $(BUILD)-fuzz/probe.c && \
+	  clang -fsanitize=fuzzer,address,undefined $(BUILD)-fuzz/probe.c -o $(BUILD)-fuzz/probe >/dev/null 2>&1 || \
+	  { echo "rampart: clang cannot link libFuzzer with ASan + UBSan here; install the runtime with: sudo apt-get install -y libclang-rt-dev" >&2; exit 1; }
+	CC=clang cmake -S . -B $(BUILD)-fuzz -DCMAKE_BUILD_TYPE=Debug -DRAMPART_FUZZ=ON -DRAMPART_SANITIZE=address,undefined \
+	  -DRAMPART_BUILD_TESTS=OFF -DRAMPART_BUILD_TOOLS=OFF $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD)-fuzz -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  rm -rf $(BUILD)-fuzz/corpus/$$t; mkdir -p $(BUILD)-fuzz/corpus/$$t; \
+	  cp fuzz/corpus/$$t/* $(BUILD)-fuzz/corpus/$$t/; \
+	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+	  (cd $(BUILD)-fuzz && ./fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=4096 \
+	     -print_final_stats=1 corpus/$$t 2>&1 | grep -v '^#[0-9].*\(NEW\|REDUCE\|pulse\)') || \
+	  { echo "rampart: fuzz_$$t found a failure; the input is in $(BUILD)-fuzz/ (crash-*)" >&2; exit 1; }; \
+	done
+
 clean:
-	rm -rf $(BUILD) $(BUILD)-bench $(BUILD)-asan $(BUILD)-tsan $(BUILD)-windows
+	rm -rf $(BUILD) $(BUILD)-bench $(BUILD)-asan $(BUILD)-tsan $(BUILD)-windows $(BUILD)-fuzz
