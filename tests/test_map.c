@@ -1360,6 +1360,38 @@ static void test_grow_after_decommit(void) {
     rp_map_destroy(m);
 }
 
+/* Found by fuzz/fuzz_map.c: rp_map_commit on a locked read-only map leaves the committed range
+ * an area of its own, and resize assumed areas split only where page states differ: growing
+ * failed with EFAULT (one mremap cannot span areas), in place and when moving. */
+static void test_grow_split_areas(void) {
+    for (int move = 0; move < 2; move++) {
+        /* Room for 9 pages (freed again), so growing in place has space. */
+        rp_map_t *room = anon(9 * PAGE, RP_MAP_PROT_NONE, 0);
+        REQUIRE(room != NULL);
+        void *at = rp_map_ptr(room);
+        rp_map_destroy(room);
+        rp_map_options_t mo = {.source = RP_MAP_ANONYMOUS, .length = 5 * PAGE, .prot = RP_MAP_PROT_READ,
+                               .flags = RP_MAP_LOCKED | (move ? RP_MAP_MAY_MOVE : 0), .address = at};
+        rp_map_t *m = NULL;
+        REQUIRE(rp_map_create(&mo, &m) == RP_OK);
+        CHECK(rp_map_commit(m, PAGE, 100) == RP_OK);
+        rp_map_t *blocker = NULL;
+        if (move) {
+            /* Something right after the map: it must move to grow. */
+            rp_map_options_t o = {.source = RP_MAP_ANONYMOUS, .length = PAGE, .prot = RP_MAP_PROT_READ,
+                                  .address = (unsigned char *)rp_map_ptr(m) + 5 * PAGE};
+            if (rp_map_create(&o, &blocker) != RP_OK) blocker = NULL;
+        }
+        rp_status_t st = rp_map_resize(m, 9 * PAGE);
+        CHECK(st == RP_OK);
+        if (st != RP_OK) fprintf(stderr, "    (%s)\n", rp_last_error()->message);
+        const unsigned char *p = rp_map_ptr(m);
+        CHECK(rp_map_len(m) == 9 * PAGE && p[8 * PAGE] == 0 && p[PAGE] == 0);
+        rp_map_destroy(blocker);
+        rp_map_destroy(m);
+    }
+}
+
 static void test_resize(void) {
     rp_map_t *m = anon(4 * PAGE, RP_MAP_PROT_READ_WRITE, RP_MAP_MAY_MOVE);
     REQUIRE(m != NULL);
@@ -1615,6 +1647,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_commit_accounted);
     RP_TEST(test_split_merge);
     RP_TEST(test_resize);
+    RP_TEST(test_grow_split_areas);
     RP_TEST(test_areas);
     /* Last: under ThreadSanitizer, once a SIGBUS handler has been left by siglongjmp, a fork
      * child's raise(SIGUSR1) no longer kills it (test_wipe_on_fork would fail); plain and ASan
