@@ -98,10 +98,11 @@ fuzz: deps
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  rm -rf $(BUILD)-fuzz/corpus/$$t; mkdir -p $(BUILD)-fuzz/corpus/$$t; \
 	  cp fuzz/corpus/$$t/* $(BUILD)-fuzz/corpus/$$t/; \
-	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
-	  (cd $(BUILD)-fuzz && ./fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=4096 \
-	     -print_final_stats=1 corpus/$$t 2>&1 | grep -v '^#[0-9].*\(NEW\|REDUCE\|pulse\)') || \
-	  { echo "rampart: fuzz_$$t found a failure; the input is in $(BUILD)-fuzz/ (crash-*)" >&2; exit 1; }; \
+	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s (log: $(BUILD)-fuzz/fuzz_$$t.log)"; \
+	  if (cd $(BUILD)-fuzz && ./fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=4096 \
+	        -print_final_stats=1 corpus/$$t >fuzz_$$t.log 2>&1); then rc=0; else rc=$$?; fi; \
+	  grep -v -e '^#[0-9]' -e '^INFO:' $(BUILD)-fuzz/fuzz_$$t.log | tail -n 40; \
+	  [ $$rc -eq 0 ] || { echo "rampart: fuzz_$$t failed (exit $$rc); the input is in $(BUILD)-fuzz/ (crash-*, leak-*, oom-*)" >&2; exit 1; }; \
 	done
 
 clean:
