@@ -7,6 +7,7 @@
 #   make install PREFIX=DIR  install headers, libraries, pkg-config and CMake files, the CLI
 #   make test-asan | test-tsan | test-windows   the suite under sanitizers / under wine
 #   make test-unprivileged   (as root) the suite from a fresh clone as nobody, 8 MiB memlock limit
+#   make fuzz [FUZZ_SECONDS=60]   libFuzzer (clang) + ASan + UBSan on each fuzz target (fuzz/)
 BUILD ?= build
 # Sub-makes run by CMake would otherwise print "Entering directory" around every step.
 MAKEFLAGS += --no-print-directory
@@ -16,7 +17,11 @@ CMAKE_FLAGS ?=
 # Extra ctest options for `make test` (CI: --output-junit FILE for tests/must_run.py).
 CTEST_FLAGS ?=
 
-.PHONY: all build run test test-unprivileged bench install test-asan test-tsan test-windows deps clean
+# Seconds `make fuzz` runs each fuzz target.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = heap pool map
+
+.PHONY: all build run test test-unprivileged bench install test-asan test-tsan test-windows fuzz deps clean
 
 all: build
 
@@ -87,5 +92,27 @@ test-windows: deps
 	cmake --build $(BUILD)-windows -j $(JOBS)
 	ctest --test-dir $(BUILD)-windows --output-on-failure
 
+# libFuzzer needs clang. Each target starts from a scratch copy of its committed corpus
+# (fuzz/corpus/<target>, left untouched) and runs FUZZ_SECONDS; a model check that fails or a
+# sanitizer report stops it, and libFuzzer writes the input to $(BUILD)-fuzz/crash-* (replay it
+# with $(BUILD)-fuzz/fuzz/fuzz_<target> FILE). New inputs it finds stay in $(BUILD)-fuzz/corpus/.
+fuzz: deps
+	@command -v clang >/dev/null 2>&1 || { echo "rampart: make fuzz needs clang (libFuzzer); install it with: sudo apt-get install -y clang libclang-rt-dev" >&2; exit 1; }
+	@mkdir -p $(BUILD)-fuzz && printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return d && n; }\n' > $(BUILD)-fuzz/probe.c && \
+	  clang -fsanitize=fuzzer,address,undefined $(BUILD)-fuzz/probe.c -o $(BUILD)-fuzz/probe >/dev/null 2>&1 || \
+	  { echo "rampart: clang cannot link libFuzzer with ASan + UBSan here; install the runtime with: sudo apt-get install -y libclang-rt-dev" >&2; exit 1; }
+	CC=clang cmake -S . -B $(BUILD)-fuzz -DCMAKE_BUILD_TYPE=Debug -DRAMPART_FUZZ=ON -DRAMPART_SANITIZE=address,undefined \
+	  -DRAMPART_BUILD_TESTS=OFF -DRAMPART_BUILD_TOOLS=OFF $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD)-fuzz -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  rm -rf $(BUILD)-fuzz/corpus/$$t; mkdir -p $(BUILD)-fuzz/corpus/$$t; \
+	  cp fuzz/corpus/$$t/* $(BUILD)-fuzz/corpus/$$t/; \
+	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s (log: $(BUILD)-fuzz/fuzz_$$t.log)"; \
+	  if (cd $(BUILD)-fuzz && ./fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=4096 \
+	        -print_final_stats=1 corpus/$$t >fuzz_$$t.log 2>&1); then rc=0; else rc=$$?; fi; \
+	  grep -v -e '^#[0-9]' -e '^INFO:' $(BUILD)-fuzz/fuzz_$$t.log | tail -n 40; \
+	  [ $$rc -eq 0 ] || { echo "rampart: fuzz_$$t failed (exit $$rc); the input is in $(BUILD)-fuzz/ (crash-*, leak-*, oom-*)" >&2; exit 1; }; \
+	done
+
 clean:
-	rm -rf $(BUILD) $(BUILD)-bench $(BUILD)-asan $(BUILD)-tsan $(BUILD)-windows
+	rm -rf $(BUILD) $(BUILD)-bench $(BUILD)-asan $(BUILD)-tsan $(BUILD)-windows $(BUILD)-fuzz

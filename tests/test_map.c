@@ -1339,6 +1339,59 @@ static void test_split_merge(void) {
     unlink(path);
 }
 
+/* Found by fuzz/fuzz_map.c: growing a plain map whose last pages were decommitted. The kernel
+ * grows the last area with its flags, and a decommitted area has no access: the new pages, which
+ * the map counts as committed, faulted on the first touch (SIGSEGV). They must be usable. */
+static void test_grow_after_decommit(void) {
+    rp_map_options_t o = {.source = RP_MAP_ANONYMOUS, .length = 2 * PAGE, .prot = RP_MAP_PROT_READ_WRITE,
+                          .flags = RP_MAP_MAY_MOVE};
+    rp_map_t *m = NULL;
+    CHECK(rp_map_create(&o, &m) == RP_OK);
+    CHECK(rp_map_decommit(m, 0, 2 * PAGE) == RP_OK);
+    CHECK(rp_map_resize(m, 8 * PAGE) == RP_OK);
+    unsigned char *p = rp_map_ptr(m);
+    unsigned char buf[16] = {1, 2, 3};
+    CHECK(rp_map_write(m, 3 * PAGE, buf, sizeof buf) == RP_OK);
+    CHECK(rp_map_read(m, 3 * PAGE, buf, sizeof buf) == RP_OK && buf[0] == 1 && buf[2] == 3);
+    p[7 * PAGE] = 7; /* a plain store: faulted before the fix */
+    CHECK(p[7 * PAGE] == 7 && p[2 * PAGE] == 0);
+    /* The decommitted pages stay reserved. */
+    CHECK(rp_map_read(m, 0, buf, 1) == RP_ERR_INVALID);
+    rp_map_destroy(m);
+}
+
+/* Found by fuzz/fuzz_map.c: rp_map_commit on a locked read-only map leaves the committed range
+ * an area of its own, and resize assumed areas split only where page states differ: growing
+ * failed with EFAULT (one mremap cannot span areas), in place and when moving. */
+static void test_grow_split_areas(void) {
+    for (int move = 0; move < 2; move++) {
+        /* Room for 9 pages (freed again), so growing in place has space. */
+        rp_map_t *room = anon(9 * PAGE, RP_MAP_PROT_NONE, 0);
+        REQUIRE(room != NULL);
+        void *at = rp_map_ptr(room);
+        rp_map_destroy(room);
+        rp_map_options_t mo = {.source = RP_MAP_ANONYMOUS, .length = 5 * PAGE, .prot = RP_MAP_PROT_READ,
+                               .flags = RP_MAP_LOCKED | (move ? RP_MAP_MAY_MOVE : 0), .address = at};
+        rp_map_t *m = NULL;
+        REQUIRE(rp_map_create(&mo, &m) == RP_OK);
+        CHECK(rp_map_commit(m, PAGE, 100) == RP_OK);
+        rp_map_t *blocker = NULL;
+        if (move) {
+            /* Something right after the map: it must move to grow. */
+            rp_map_options_t o = {.source = RP_MAP_ANONYMOUS, .length = PAGE, .prot = RP_MAP_PROT_READ,
+                                  .address = (unsigned char *)rp_map_ptr(m) + 5 * PAGE};
+            if (rp_map_create(&o, &blocker) != RP_OK) blocker = NULL;
+        }
+        rp_status_t st = rp_map_resize(m, 9 * PAGE);
+        CHECK(st == RP_OK);
+        if (st != RP_OK) fprintf(stderr, "    (%s)\n", rp_last_error()->message);
+        const unsigned char *p = rp_map_ptr(m);
+        CHECK(rp_map_len(m) == 9 * PAGE && p[8 * PAGE] == 0 && p[PAGE] == 0);
+        rp_map_destroy(blocker);
+        rp_map_destroy(m);
+    }
+}
+
 static void test_resize(void) {
     rp_map_t *m = anon(4 * PAGE, RP_MAP_PROT_READ_WRITE, RP_MAP_MAY_MOVE);
     REQUIRE(m != NULL);
@@ -1594,6 +1647,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_commit_accounted);
     RP_TEST(test_split_merge);
     RP_TEST(test_resize);
+    RP_TEST(test_grow_split_areas);
     RP_TEST(test_areas);
     /* Last: under ThreadSanitizer, once a SIGBUS handler has been left by siglongjmp, a fork
      * child's raise(SIGUSR1) no longer kills it (test_wipe_on_fork would fail); plain and ASan
@@ -1602,5 +1656,6 @@ int main(int argc, char **argv) {
     RP_TEST(test_copy_chains_handler);
     RP_TEST(test_copy_truncated);
     RP_TEST(test_copy_threads);
+    RP_TEST(test_grow_after_decommit); /* copies: after test_copy_chains_handler (see above) */
     return rp_test_exit();
 }

@@ -18,20 +18,35 @@ static bool rp__same_area(uint32_t a, uint32_t b) {
            (a & RP__PAGE_DECOMMITTED) == (b & RP__PAGE_DECOMMITTED);
 }
 
-/* Grow the OS mapping to total bytes: the last area in place, else (RP_MAP_MAY_MOVE) the whole
- * map, area by area, into a fresh reservation of the new size, since one mremap cannot span
- * areas. On failure nothing has changed. */
-static int rp__map_grow_areas(rp_map_t *m, size_t total) {
-    size_t n = rp__map_pages(m), last = n - 1, grow = total - m->base_len;
-    while (last > 0 && rp__same_area(m->state[last - 1], m->state[n - 1])) last--;
-    size_t last_bytes = (n - last) * m->page;
+/* Move units of the mapping [i, j) (state[] indexes, whole mapping pages) between base and
+ * dest, unit by unit; the last unit of the map grows by grow bytes on the way. */
+static int rp__move_units(rp_map_t *m, unsigned char *from, unsigned char *to, size_t i, size_t j, size_t grow) {
+    size_t step = m->map_page / m->page, n = rp__map_pages(m);
     void *p = NULL;
-    int err = rp__os_remap(rp__page_addr(m, last), last_bytes, last_bytes + grow, false, NULL, &p);
+    for (size_t k = i; k < j; k += step) {
+        size_t bytes = m->map_page, extra = k + step >= n ? grow : 0;
+        int err = rp__os_remap(from + k * m->page, bytes, bytes + extra, true, to + k * m->page, &p);
+        if (err != 0) {
+            rp__move_units(m, to, from, i, k, 0); /* put back what moved (in the old size) */
+            return err;
+        }
+    }
+    return 0;
+}
+
+/* Grow the OS mapping to total bytes: in place, else (RP_MAP_MAY_MOVE) the whole map into a
+ * fresh reservation of the new size. One mremap cannot span areas, and the kernel may hold the
+ * map in more areas than its page states suggest (found by fuzz/fuzz_map.c: rp_map_commit of a
+ * range of a locked read-only map leaves that range an area of its own), so growing in place names only the last unit, and a move goes run by run of
+ * equal state, unit by unit where a run is split. On failure nothing has changed. */
+static int rp__map_grow_areas(rp_map_t *m, size_t total) {
+    size_t n = rp__map_pages(m), grow = total - m->base_len;
+    void *p = NULL;
+    int err = rp__os_remap(m->base + m->base_len - m->map_page, m->map_page, m->map_page + grow, false, NULL, &p);
     if (err == 0 || !(m->flags & RP_MAP_MAY_MOVE)) return err;
-    if (last == 0) {
-        err = rp__os_remap(m->base, m->base_len, total, true, NULL, &p);
-        if (err == 0) m->base = p;
-        return err;
+    if (rp__os_remap(m->base, m->base_len, total, true, NULL, &p) == 0) { /* one area */
+        m->base = p;
+        return 0;
     }
     void *reserved = NULL;
     err = rp__os_reserve(total, &reserved);
@@ -43,6 +58,7 @@ static int rp__map_grow_areas(rp_map_t *m, size_t total) {
         while (j < n && rp__same_area(m->state[i], m->state[j])) j++;
         size_t bytes = (j - i) * m->page;
         err = rp__os_remap(rp__page_addr(m, i), bytes, j == n ? bytes + grow : bytes, true, dest + i * m->page, &p);
+        if (err != 0) err = rp__move_units(m, m->base, dest, i, j, grow);
         if (err != 0) break;
         i = j;
     }
@@ -50,14 +66,8 @@ static int rp__map_grow_areas(rp_map_t *m, size_t total) {
         m->base = dest;
         return 0;
     }
-    /* Move the areas already moved back where they were, and drop the rest of the reservation. */
-    for (size_t k = 0; k < i;) {
-        size_t j = k + 1;
-        while (j < i && rp__same_area(m->state[k], m->state[j])) j++;
-        size_t bytes = (j - k) * m->page;
-        rp__os_remap(dest + k * m->page, bytes, bytes, true, rp__page_addr(m, k), &p);
-        k = j;
-    }
+    /* Move the runs already moved back where they were, and drop the rest of the reservation. */
+    rp__move_units(m, dest, m->base, 0, i, 0);
     rp__os_unmap(dest + i * m->page, total - i * m->page);
     return err;
 }
@@ -140,6 +150,15 @@ rp_status_t rp_map_resize(rp_map_t *m, size_t new_len) {
         if (m->flags & RP_MAP_RESERVE) {
             rp__decommit_pages(m, grown, bytes);
             for (size_t i = old_pages; i < new_pages; i++) m->state[i] = RP__PAGE_DECOMMITTED;
+        } else if (m->state[old_pages - 1] & RP__PAGE_DECOMMITTED) {
+            /* A decommitted last area grew with its no access: the new pages of a map that is not
+             * a reserve map are committed (found by fuzz/fuzz_map.c: they faulted on first touch). */
+            int e = rp__os_commit(grown, bytes);
+            if (e == 0 && m->prot != RP_MAP_PROT_READ_WRITE) e = rp__os_protect(grown, bytes, rp__os_prot_of(m->prot));
+            if (e != 0) {
+                if (rp__os_unmap(grown, bytes) == 0) m->base_len = old_len;
+                return rp__fail_os(e, "rp_map_resize: committing the %zu bytes it grew by", bytes);
+            }
         }
         if (m->flags & RP_MAP_LOCKED) {
             st = rp__lock_pages(m, old_pages, new_pages - old_pages);
