@@ -20,7 +20,9 @@ enum {
 #define RP_CLI_STATUS_CODES "0 locked, 1 partly locked, 3 not locked, 4 cannot tell"
 
 int rp_cli_doctor(int argc, char **argv);
+int rp_cli_lock(int argc, char **argv);
 int rp_cli_maps(int argc, char **argv);
+int rp_cli_unlock(int argc, char **argv);
 int rp_cli_run(int argc, char **argv);
 int rp_cli_status(int argc, char **argv);
 

@@ -17,9 +17,11 @@ typedef struct rp_cli_command {
 
 static const rp_cli_command_t rp_cli_commands[] = {
     {"doctor", rp_cli_doctor, "check what this machine and process allow, then self-test each page source"},
+    {"lock", rp_cli_lock, "lock all memory of a running process (ptrace; no restart): rampart lock PID"},
     {"maps", rp_cli_maps, "show a process's memory regions: locked, excluded from core dumps, wiped on fork"},
     {"run", rp_cli_run, "run a program with all of its memory locked in RAM (current and future pages)"},
     {"status", rp_cli_status, "is a process locked in RAM? verdict from bytes, exit status for health checks"},
+    {"unlock", rp_cli_unlock, "unlock all memory of a running process (munlockall, injected like lock)"},
 };
 
 /* Every RAMPART_* variable (README "Environment variables" has the same table, with what a
