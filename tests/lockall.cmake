@@ -25,3 +25,15 @@ else()
     endforeach()
   endif()
 endif()
+# `rampart lock PID` / `rampart unlock PID` (issue 15, Linux): cli_lock.sh drives them on
+# lock_target, a multi-threaded checksum printer and a program blocked in read and nanosleep.
+if(RAMPART_BUILD_TOOLS AND CMAKE_SYSTEM_NAME STREQUAL "Linux")
+  add_executable(lock_target lock_target.c)
+  target_link_libraries(lock_target PRIVATE Threads::Threads)
+  target_compile_options(lock_target PRIVATE ${RAMPART_WARNINGS})
+  foreach(group running blocked refusals yama usage)
+    add_test(NAME test_cli_lock_${group} COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli_lock.sh
+      $<TARGET_FILE:rampart_cli> $<TARGET_FILE:lock_target> ${group})
+    set_tests_properties(test_cli_lock_${group} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+  endforeach()
+endif()

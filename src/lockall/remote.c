@@ -103,9 +103,8 @@ rp_status_t rp_lockall_remote(int pid, const rp_lockall_config_t *config, unsign
     if ((s == RP_ERR_LIMIT || s == RP_ERR_PERMISSION) && (flags & RP_LOCKALL_REMOTE_RAISE_LIMIT)) {
         int err = rp__remote_raise(pid, &pf);
         if (err != 0) {
-            rp__fail(s, err, "%s; raising process %d's memlock limit (prlimit) failed: %s", pf.reason, pid,
-                     err == EPERM ? "raising a hard limit, or another user's limit, needs CAP_SYS_RESOURCE"
-                                  : "the hard limit is too small");
+            rp__fail(s, err, "process %d: %s; raising its limit (prlimit) failed: %s", pid, pf.reason,
+                     err == EPERM ? "a hard limit or another user's needs CAP_SYS_RESOURCE" : "hard limit too small");
             rp__error_set_remedy(rp_remedy(s, RP_REMEDY_BRIEF));
             return rp__remote_done(out, &st, s);
         }
@@ -118,9 +117,8 @@ rp_status_t rp_lockall_remote(int pid, const rp_lockall_config_t *config, unsign
     if (s != RP_OK) {
         /* Nothing was touched: the target keeps running unstopped. */
         if (s == RP_ERR_LIMIT || s == RP_ERR_PERMISSION)
-            rp__fail(s, 0, "process %d: %s (its own limit and capabilities count, not ours)%s", pid, pf.reason,
-                     (flags & RP_LOCKALL_REMOTE_RAISE_LIMIT) ? "" : "; --raise-limit (RP_LOCKALL_REMOTE_RAISE_LIMIT) "
-                     "raises it with prlimit where allowed");
+            rp__fail(s, 0, "process %d: %s (its own limit counts)%s", pid, pf.reason,
+                     (flags & RP_LOCKALL_REMOTE_RAISE_LIMIT) ? "" : "; --raise-limit raises it where allowed");
         if (s == RP_ERR_LIMIT || s == RP_ERR_PERMISSION) rp__error_set_remedy(rp_remedy(s, RP_REMEDY_BRIEF));
         return rp__remote_done(out, &st, s);
     }
