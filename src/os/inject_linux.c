@@ -213,28 +213,20 @@ static int rp__to_syscall_stop(pid_t tid, int *pending) {
     }
 }
 
-int rp__os_inject_syscall(int pid, long nr, const unsigned long args[6], long *result, rp__os_inject_info_t *info) {
-    rp__os_inject_info_t dummy;
-    if (info == NULL) info = &dummy;
-    info->step = "";
-    info->threads = 0;
-    info->restarted = 0;
-    rp__tracees_t ts = {NULL, 0, 0};
+/* Make the stopped, attached thread tid of process pid call nr(args), then restore its code and
+ * registers (an interrupted system call set to restart). *signal collects a signal that arrived
+ * meanwhile. Returns 0 or the errno, with the failed step in info->step; *changed tells whether
+ * the thread now sits at a syscall stop (where a signal given to PTRACE_DETACH may be lost). */
+static int rp__inject_stopped(pid_t pid, pid_t tid, long nr, const unsigned long args[6], long *result,
+                              rp__os_inject_info_t *info, int *signal, bool *changed) {
     char path[64];
     int err, memfd = -1;
-    pid_t tid = pid;
     rp__regs_t saved, call, after;
-    unsigned char code[sizeof rp__sys_insn];
-    bool code_written = false, regs_changed = false;
+    unsigned char code[sizeof rp__sys_insn], insn[sizeof rp__sys_insn];
+    bool code_written = false;
     uintptr_t pc = 0;
-    size_t self = 0;
+    *changed = false;
 
-    info->step = "attach";
-    err = rp__attach_all(pid, &ts);
-    info->threads = (int)ts.n;
-    if (err != 0) goto out;
-    /* The main thread if it is still there, else the first one attached. */
-    if (!rp__tracees_has(&ts, pid)) tid = ts.t[0].tid;
     info->step = "read registers";
     if ((err = rp__get_regs(tid, &saved)) != 0) goto out;
 #if defined(__x86_64__)
@@ -251,7 +243,6 @@ int rp__os_inject_syscall(int pid, long nr, const unsigned long args[6], long *r
     info->step = "read code";
     if ((err = rp__mem_rw(memfd, code, sizeof code, pc, false)) != 0) goto out;
     info->step = "write code";
-    unsigned char insn[sizeof rp__sys_insn];
     memcpy(insn, rp__sys_insn, sizeof insn);
     if ((err = rp__mem_rw(memfd, insn, sizeof insn, pc, true)) != 0) goto out;
     code_written = true;
@@ -259,12 +250,11 @@ int rp__os_inject_syscall(int pid, long nr, const unsigned long args[6], long *r
     rp__set_call(&call, pc, nr, args);
     info->step = "set registers";
     if ((err = rp__set_regs(tid, &call)) != 0) goto out;
-    regs_changed = true;
+    *changed = true;
     info->step = "run";
-    while (ts.t[self].tid != tid) self++;
     /* Entry stop, then exit stop, of our call. */
-    if ((err = rp__to_syscall_stop(tid, &ts.t[self].signal)) != 0) goto out;
-    if ((err = rp__to_syscall_stop(tid, &ts.t[self].signal)) != 0) goto out;
+    if ((err = rp__to_syscall_stop(tid, signal)) != 0) goto out;
+    if ((err = rp__to_syscall_stop(tid, signal)) != 0) goto out;
     if ((err = rp__get_regs(tid, &after)) != 0) goto out;
     *result = rp__return_value(&after);
     info->step = "";
@@ -276,7 +266,7 @@ out:
             err = e2;
             info->step = "restore code";
         }
-        if (regs_changed) {
+        if (*changed) {
             rp__regs_t back = saved;
             info->restarted += rp__restart_fixup(&back);
             if ((e2 = rp__set_regs(tid, &back)) != 0 && err == 0) {
@@ -287,14 +277,35 @@ out:
         /* Registers never changed: the kernel restarts an interrupted call itself on resume. */
     }
     if (memfd >= 0) close(memfd);
-    /* The injecting thread stopped at a syscall stop, where a signal given to PTRACE_DETACH may be
+    return err;
+}
+
+int rp__os_inject_syscall(int pid, long nr, const unsigned long args[6], long *result, rp__os_inject_info_t *info) {
+    rp__os_inject_info_t dummy;
+    if (info == NULL) info = &dummy;
+    info->step = "attach";
+    info->threads = 0;
+    info->restarted = 0;
+    rp__tracees_t ts = {NULL, 0, 0};
+    bool changed = false;
+    pid_t tid = pid;
+    size_t self = 0;
+    int err = rp__attach_all(pid, &ts);
+    info->threads = (int)ts.n;
+    if (err == 0) {
+        /* The main thread if it is still there, else the first one attached. */
+        if (!rp__tracees_has(&ts, pid)) tid = ts.t[0].tid;
+        while (ts.t[self].tid != tid) self++;
+        err = rp__inject_stopped(pid, tid, nr, args, result, info, &ts.t[self].signal, &changed);
+    }
+    /* The injecting thread sits at a syscall stop, where a signal given to PTRACE_DETACH may be
      * lost: send it again instead. */
     int own_signal = 0;
-    if (regs_changed) {
+    if (changed) {
         own_signal = ts.t[self].signal;
         ptrace(PTRACE_DETACH, tid, NULL, NULL);
     }
-    rp__detach_all(&ts, regs_changed ? tid : 0);
+    rp__detach_all(&ts, changed ? tid : 0);
     if (own_signal != 0) syscall(SYS_tgkill, pid, tid, own_signal);
     free(ts.t);
     return err;
