@@ -12,9 +12,13 @@
 #             user's process, a process already traced (usage: a missing pid)
 #   yama      needs Yama: with ptrace_scope >= 1 a non-child of the same user is refused, naming it
 #   usage     bad arguments (exit 2), --help
-# Usage: cli_lock.sh PATH/TO/rampart PATH/TO/lock_target GROUP
+#   static    needs lock_target_static (glibc's libc.a): `rampart run` locks it at its exec stop,
+#             `rampart run --follow -- sh -c ./static` too, a fork child under --follow, --ptrace
+#             keeps execvp's sh fallback for a script without #!, CMD's exit status passes, and
+#             as nobody under a 64 KiB limit a required lock fails with exit 125 and its reason
+# Usage: cli_lock.sh PATH/TO/rampart PATH/TO/lock_target GROUP [PATH/TO/lock_target_static|none]
 set -u
-bin=$1 target=$2 group=$3
+bin=$1 target=$2 group=$3 static=${4:-none}
 fail=0
 tmp=$(mktemp -d)
 chmod 0755 "$tmp"
@@ -176,6 +180,47 @@ usage)
   "$bin" lock "$max" >"$tmp/msg" 2>&1; rc=$?
   cat "$tmp/msg"
   [ $rc -eq 1 ] || no "lock of a missing process exited $rc, not 1"
+  ;;
+static)
+  [ "$static" != none ] && [ -x "$static" ] || skip "no statically linked lock_target (glibc's libc.a missing?)"
+  [ "$(uname -m)" = x86_64 ] || skip "injection is tested on x86-64 only (this is $(uname -m))"
+  cp "$static" "$tmp/static" && chmod 0755 "$tmp/static"
+  # 1. rampart run STATIC: locked at its exec stop.
+  "$bin" run -- "$tmp/static" vmlck >"$tmp/out" 2>"$tmp/err"; rc=$?
+  cat "$tmp/out" "$tmp/err"
+  [ $rc -eq 0 ] || no "rampart run of a static program exited $rc"
+  v=$(awk '/^VmLck/ { print $2 }' "$tmp/out")
+  [ "${v:-0}" -gt 0 ] || no "the static program is not locked (VmLck ${v:-?} kB)"
+  # 2. started by a shell: --follow locks it at its exec.
+  "$bin" run --follow -- sh -c "$tmp/static vmlck" >"$tmp/out" 2>&1; rc=$?
+  cat "$tmp/out"
+  [ $rc -eq 0 ] || no "rampart run --follow -- sh -c static exited $rc"
+  v=$(awk '/^VmLck/ { print $2 }' "$tmp/out")
+  [ "${v:-0}" -gt 0 ] || no "--follow: the static program started by sh is not locked (VmLck ${v:-?} kB)"
+  # 3. a fork child under --follow is locked too (locks are not inherited).
+  "$bin" run --follow -- "$tmp/static" vmlck fork >"$tmp/out" 2>&1; rc=$?
+  cat "$tmp/out"
+  v=$(awk '/^child VmLck/ { print $3 }' "$tmp/out")
+  [ "${v:-0}" -gt 0 ] || no "--follow: the fork child is not locked (VmLck ${v:-?} kB)"
+  # 4. --ptrace keeps execvp's fallback: a script without #! runs in sh (locked).
+  printf '%s vmlck\nexit 3\n' "$tmp/static" >"$tmp/script"
+  chmod 0755 "$tmp/script"
+  "$bin" run --ptrace -- "$tmp/script" >"$tmp/out" 2>&1; rc=$?
+  cat "$tmp/out"
+  [ $rc -eq 3 ] || no "a script without #! under --ptrace exited $rc, not its own 3"
+  # 5. CMD not found: 127.
+  "$bin" run --ptrace -- "$tmp/nonexistent" >/dev/null 2>&1; rc=$?
+  [ $rc -eq 127 ] || no "a missing CMD under --ptrace exited $rc, not 127"
+  # 6. as an unprivileged user under a 64 KiB limit: the required lock fails, CMD does not run on.
+  asuser prlimit --memlock=65536:65536 "$bin" run -- "$tmp/static" vmlck >"$tmp/out" 2>"$tmp/err"; rc=$?
+  cat "$tmp/out" "$tmp/err"
+  [ $rc -eq 125 ] || no "a static program over the limit exited $rc, not 125"
+  grep -q "mlockall" "$tmp/err" && grep -q "^fix: " "$tmp/err" || no "the failed lock names no cause and fix"
+  [ -s "$tmp/out" ] && no "the program ran on after its required lock failed"
+  asuser prlimit --memlock=65536:65536 "$bin" run --best-effort -- "$tmp/static" vmlck >"$tmp/out" 2>"$tmp/err"; rc=$?
+  cat "$tmp/out" "$tmp/err"
+  [ $rc -eq 0 ] && grep -q "^VmLck 0 kB" "$tmp/out" && grep -q "warning: ran unlocked" "$tmp/err" ||
+    no "--best-effort did not run the static program unlocked with a warning"
   ;;
 *) echo "unknown group $group"; exit 2 ;;
 esac

@@ -7,6 +7,8 @@
  *                          same lines as an untouched one.
  *   blocked                blocks in read() on stdin, then in nanosleep() (1 s), and prints what each
  *                          returned: a lock injected meanwhile must not make either fail with EINTR.
+ *   vmlck [fork]           prints its VmLck ("VmLck N kB"); with fork, a fork child prints its own
+ *                          ("child VmLck N kB") first. Built static too (lock_target_static).
  *   traced                 forks a child, traces it (PTRACE_SEIZE, as a debugger would), prints its
  *                          pid and waits for stdin to close: the child is "already traced".
  * Small thread stacks and no malloc in the threads keep the mapped size (VmSize, what mlockall charges)
@@ -14,6 +16,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -104,10 +107,34 @@ static int traced(void) {
     return 0;
 }
 
+static long vmlck_kb(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "VmLck: %ld", &kb) == 1) break;
+    if (f != NULL) fclose(f);
+    return kb;
+}
+
+static int vmlck(bool fork_child) {
+    if (fork_child) {
+        pid_t c = fork();
+        if (c == 0) {
+            printf("child VmLck %ld kB\n", vmlck_kb());
+            return 0;
+        }
+        waitpid(c, NULL, 0);
+    }
+    printf("VmLck %ld kB\n", vmlck_kb());
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc >= 2 && argc <= 3 && !strcmp(argv[1], "vmlck")) return vmlck(argc == 3 && !strcmp(argv[2], "fork"));
     if (argc == 4 && !strcmp(argv[1], "checksum")) return checksum(atol(argv[2]), argv[3]);
     if (argc == 2 && !strcmp(argv[1], "blocked")) return blocked();
     if (argc == 2 && !strcmp(argv[1], "traced")) return traced();
-    fprintf(stderr, "usage: lock_target checksum MAX STOPFILE | blocked | traced\n");
+    fprintf(stderr, "usage: lock_target checksum MAX STOPFILE | vmlck [fork] | blocked | traced\n");
     return 2;
 }

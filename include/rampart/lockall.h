@@ -235,6 +235,20 @@ RP_API rp_status_t rp_lockall_query(int pid, rp_lockall_process_t *out);
  * Best effort (config->required false): RP_OK with out->state RP_LOCKALL_FAILED. */
 RP_API rp_status_t rp_lockall_remote(int pid, const rp_lockall_config_t *config, unsigned flags,
                                      rp_lockall_status_t *out);
+/* rp_lockall_run_traced flag: stay attached and lock every descendant too (see below). */
+#define RP_LOCKALL_RUN_FOLLOW 2u
+
+/* Run argv (found and started as execvp does) with its memory locked, for programs a preload
+ * cannot reach (statically linked: Go, Vault, etcd): it starts traced (ptrace), and at its exec
+ * stop, before the new image's first instruction, the program itself calls mlockall per *config;
+ * then it is detached and waited for. With RP_LOCKALL_RUN_FOLLOW it stays traced and every exec
+ * of every descendant, and every fork child, is locked the same way. Set-user-ID programs lose
+ * their privileges under ptrace: check before. *exit_status: the program's exit status (128 + the
+ * signal that killed it; 127 not found, 126 cannot run). A required lock that fails kills the
+ * program: the error names the cause (RP_ERR_LIMIT, RP_ERR_PERMISSION, ...). Best effort: RP_OK
+ * with out->state RP_LOCKALL_FAILED and the first failure. out may be NULL. Linux only. */
+RP_API rp_status_t rp_lockall_run_traced(char *const argv[], const rp_lockall_config_t *config, unsigned flags,
+                                         rp_lockall_status_t *out, int *exit_status);
 /* munlockall in the running process pid, the same way: every lock of it goes (see rp_unlockall). */
 RP_API rp_status_t rp_unlockall_remote(int pid);
 

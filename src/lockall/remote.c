@@ -165,3 +165,84 @@ rp_status_t rp_unlockall_remote(int pid) {
     if (result < 0) return rp__fail_os((int)-result, "munlockall in process %d", pid);
     return RP_OK;
 }
+
+/* ---- a program started traced ----------------------------------------------------------------------- */
+
+typedef struct rp__traced_ctx {
+    rp_lockall_status_t *st;
+    size_t needed;
+    unsigned locks;   /* successful calls */
+    bool failed;
+} rp__traced_ctx_t;
+
+static bool rp__traced_result(void *ctx, int pid, int err, long result, const char *step) {
+    rp__traced_ctx_t *c = ctx;
+    rp_status_t s = RP_OK;
+    if (err != 0) {
+        rp__os_inject_info_t info = {step, 1, 0};
+        s = rp__remote_attach_failure(pid, err, &info, "mlockall");
+    } else if (result < 0) {
+        s = rp__fail_lock((int)-result, c->needed, "mlockall");
+        rp__error_append(" (in process %d, at its exec)", pid);
+    } else {
+        c->locks++;
+        return true;
+    }
+    if (!c->failed) rp__remote_copy_error(c->st);
+    c->failed = true;
+    (void)s;
+    return !c->st->config.required;
+}
+
+rp_status_t rp_lockall_run_traced(char *const argv[], const rp_lockall_config_t *config, unsigned flags,
+                                  rp_lockall_status_t *out, int *exit_status) {
+    rp_lockall_status_t st;
+    memset(&st, 0, sizeof st);
+    st.config = config ? *config : rp_lockall_config_default();
+    st.resident_locked_bytes = st.resident_bytes = SIZE_MAX;
+    st.memlock_soft = st.memlock_hard = SIZE_MAX;
+    st.state = RP_LOCKALL_FAILED;
+    if (exit_status) *exit_status = RP_LOCKALL_EXIT_FAILURE;
+    if (argv == NULL || argv[0] == NULL || exit_status == NULL || (flags & ~(unsigned)RP_LOCKALL_RUN_FOLLOW)) {
+        st.config.required = true;
+        return rp__remote_done(out, &st, rp__fail(RP_ERR_INVALID, 0, "rp_lockall_run_traced: no program, no exit_status "
+                                                  "or unknown flags %#x", flags));
+    }
+    if (!st.config.current && !st.config.future) {
+        st.config.required = true;
+        return rp__remote_done(out, &st, rp__fail(RP_ERR_INVALID, 0, "rp_lockall_run_traced: nothing to lock: neither "
+                                                  "current nor future is set"));
+    }
+    unsigned long args[6] = {0};
+    args[0] = (st.config.current ? RP__MCL_CURRENT : 0u) | (st.config.future ? RP__MCL_FUTURE : 0u) |
+              (st.config.onfault ? RP__MCL_ONFAULT : 0u);
+    rp__os_lock_info_t li;
+    rp__traced_ctx_t ctx = {&st, 0, 0, false};
+    if (rp__os_lock_info(0, &li) == 0 && li.vm_size != SIZE_MAX) ctx.needed = li.vm_size;
+    int exec_error = 0, wstatus = 0;
+    int err = rp__os_run_traced(argv, (flags & RP_LOCKALL_RUN_FOLLOW) != 0, rp__os_inject_nr_mlockall(), args,
+                                rp__traced_result, &ctx, &exec_error, &wstatus);
+    if (err != 0) {
+        st.config.required = true;
+        rp_status_t s = err == rp__os_err_unsupported()
+                            ? rp__fail(RP_ERR_UNSUPPORTED, err, "running %s traced: not supported on this platform", argv[0])
+                            : rp__fail_os(err, "running %s traced (fork, ptrace)", argv[0]);
+        return rp__remote_done(out, &st, s);
+    }
+    if (exec_error != 0) {
+        st.config.required = true;
+        *exit_status = exec_error == ENOENT ? 127 : 126;
+        return rp__remote_done(out, &st, rp__fail_os(exec_error, "cannot run %s", argv[0]));
+    }
+    if (ctx.failed) {
+        if (!st.config.required) *exit_status = wstatus;
+        if (out) *out = st;
+        return st.config.required ? rp_last_error()->status : RP_OK;
+    }
+    st.state = RP_LOCKALL_LOCKED;
+    st.current_locked = st.config.current;
+    st.future_locked = st.config.future;
+    *exit_status = wstatus;
+    if (out) *out = st;
+    return RP_OK;
+}

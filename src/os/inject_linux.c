@@ -311,10 +311,158 @@ int rp__os_inject_syscall(int pid, long nr, const unsigned long args[6], long *r
     return err;
 }
 
+/* ---- a program started traced: the call injected at its exec stop ------------------------------- */
+
+/* Inject into tracee pid (stopped at a signal-delivery stop, or at the exit stop of execve) and
+ * report the result through on_call. */
+static void rp__traced_inject(pid_t pid, long nr, const unsigned long args[6], rp__os_traced_fn on_call, void *ctx,
+                              int *signal) {
+    rp__os_inject_info_t info = {"", 1, 0};
+    long result = 0;
+    bool changed;
+    int err = rp__inject_stopped(pid, pid, nr, args, &result, &info, signal, &changed);
+    if (!on_call(ctx, (int)pid, err, err == 0 ? result : 0, info.step) && err != ESRCH) kill(pid, SIGKILL);
+}
+
+static bool rp__is_process(pid_t pid) {
+    char path[64], line[128];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (f == NULL) return false;
+    long tgid = -1;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "Tgid: %ld", &tgid) == 1) break;
+    fclose(f);
+    return tgid == (long)pid;
+}
+
+int rp__os_run_traced(char *const argv[], bool follow, long nr, const unsigned long args[6], rp__os_traced_fn on_call,
+                      void *ctx, int *exec_error, int *wait_status) {
+    *exec_error = 0;
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) != 0) return errno;
+    pid_t child = fork();
+    if (child < 0) {
+        int e = errno;
+        close(pipefd[0]);
+        close(pipefd[1]);
+        return e;
+    }
+    if (child == 0) {
+        /* Stop until the parent has set the options, then exec as execvp does (a file without #!
+         * runs in /bin/sh). A failure goes back through the close-on-exec pipe. */
+        close(pipefd[0]);
+        int e = 0;
+        if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) != 0 || raise(SIGSTOP) != 0) e = errno;
+        else {
+            execvp(argv[0], argv);
+            e = errno;
+        }
+        if (write(pipefd[1], &e, sizeof e) != (ssize_t)sizeof e) _exit(126);
+        _exit(e == ENOENT ? 127 : 126);
+    }
+    close(pipefd[1]);
+    int st, err = 0;
+    *wait_status = 0;
+    if (waitpid(child, &st, __WALL) < 0 || !WIFSTOPPED(st)) {
+        err = errno ? errno : ECHILD;
+        close(pipefd[0]);
+        waitpid(child, wait_status, 0);
+        return err;
+    }
+    long options = PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD;
+    if (follow) options |= PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE;
+    if (ptrace(PTRACE_SETOPTIONS, child, NULL, (void *)options) != 0 || ptrace(PTRACE_CONT, child, NULL, NULL) != 0) {
+        err = errno;
+        kill(child, SIGKILL);
+        close(pipefd[0]);
+        waitpid(child, wait_status, 0);
+        return err;
+    }
+    /* Tracees seen (to tell a new process's first stop from a later one). */
+    rp__tracees_t seen = {NULL, 0, 0};
+    for (;;) {
+        pid_t pid = waitpid(-1, &st, __WALL);
+        if (pid < 0) {
+            if (errno == EINTR) continue;
+            break; /* ECHILD: nothing left to follow */
+        }
+        if (WIFEXITED(st) || WIFSIGNALED(st)) {
+            if (pid == child) {
+                *wait_status = st;
+                if (!follow) break;
+            }
+            continue;
+        }
+        if (!WIFSTOPPED(st)) continue;
+        int sig = WSTOPSIG(st), event = st >> 16;
+        if (sig == SIGTRAP && event == PTRACE_EVENT_EXEC) {
+            /* Inside execve: run to its exit stop, where the new image's registers are final. */
+            int pending = 0;
+            if (rp__to_syscall_stop(pid, &pending) == 0) rp__traced_inject(pid, nr, args, on_call, ctx, &pending);
+            if (!follow && pid == child) {
+                ptrace(PTRACE_DETACH, pid, NULL, NULL);
+                if (pending) kill(pid, pending);
+                int w;
+                while (waitpid(child, &w, 0) < 0 && errno == EINTR) {}
+                *wait_status = w;
+                break;
+            }
+            ptrace(PTRACE_CONT, pid, NULL, (void *)(long)pending);
+            continue;
+        }
+        if (sig == SIGTRAP && event != 0) { /* fork, vfork, clone events: the new tracee stops by itself */
+            ptrace(PTRACE_CONT, pid, NULL, NULL);
+            continue;
+        }
+        if (!rp__tracees_has(&seen, pid)) {
+            /* A new tracee's first stop (SIGSTOP). A new process (a fork child: locks are not
+             * inherited) gets the call too; a thread shares its process's memory and needs none. */
+            if (seen.n == seen.cap) {
+                size_t cap = seen.cap ? seen.cap * 2 : 16;
+                rp__tracee_t *t = realloc(seen.t, cap * sizeof *t);
+                if (t != NULL) {
+                    seen.t = t;
+                    seen.cap = cap;
+                }
+            }
+            if (seen.n < seen.cap) seen.t[seen.n++].tid = pid;
+            if (pid == child) {
+                ptrace(PTRACE_CONT, pid, NULL, NULL); /* our own raise(SIGSTOP) */
+                continue;
+            }
+            if (sig == SIGSTOP) {
+                int pending = 0;
+                if (rp__is_process(pid)) rp__traced_inject(pid, nr, args, on_call, ctx, &pending);
+                ptrace(PTRACE_CONT, pid, NULL, (void *)(long)pending);
+                continue;
+            }
+        }
+        /* Any other signal: deliver it. (A group stop of a process traced without PTRACE_SEIZE
+         * looks the same and is resumed: --follow does not keep job-control stops.) */
+        ptrace(PTRACE_CONT, pid, NULL, (void *)(long)(sig == (SIGTRAP | 0x80) ? 0 : sig));
+    }
+    free(seen.t);
+    int e = 0;
+    if (read(pipefd[0], &e, sizeof e) == (ssize_t)sizeof e) *exec_error = e;
+    close(pipefd[0]);
+    /* As a shell reports it: the exit code, or 128 + the signal. */
+    int w = *wait_status;
+    *wait_status = WIFEXITED(w) ? WEXITSTATUS(w) : WIFSIGNALED(w) ? 128 + WTERMSIG(w) : 1;
+    return 0;
+}
+
 long rp__os_inject_nr_mlockall(void) { return SYS_mlockall; }
 long rp__os_inject_nr_munlockall(void) { return SYS_munlockall; }
 
 #else /* Linux on another architecture */
+
+int rp__os_run_traced(char *const argv[], bool follow, long nr, const unsigned long args[6], rp__os_traced_fn on_call,
+                      void *ctx, int *exec_error, int *wait_status) {
+    (void)argv; (void)follow; (void)nr; (void)args; (void)on_call; (void)ctx; (void)wait_status;
+    *exec_error = 0;
+    return rp__os_err_unsupported();
+}
 
 int rp__os_inject_syscall(int pid, long nr, const unsigned long args[6], long *result, rp__os_inject_info_t *info) {
     (void)pid; (void)nr; (void)args; (void)result;

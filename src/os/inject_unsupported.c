@@ -11,6 +11,12 @@ int rp__os_inject_syscall(int pid, long nr, const unsigned long args[6], long *r
     }
     return rp__os_err_unsupported();
 }
+int rp__os_run_traced(char *const argv[], bool follow, long nr, const unsigned long args[6], rp__os_traced_fn on_call,
+                      void *ctx, int *exec_error, int *wait_status) {
+    (void)argv; (void)follow; (void)nr; (void)args; (void)on_call; (void)ctx; (void)wait_status;
+    *exec_error = 0;
+    return rp__os_err_unsupported();
+}
 long rp__os_inject_nr_mlockall(void) { return -1; }
 long rp__os_inject_nr_munlockall(void) { return -1; }
 int rp__os_set_lock_limit(int pid, size_t soft, size_t hard) {

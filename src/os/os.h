@@ -413,6 +413,16 @@ typedef struct rp__os_inject_info {
     int restarted;         /* threads whose interrupted system call was set to restart */
 } rp__os_inject_info_t;
 int rp__os_inject_syscall(int pid, long nr, const unsigned long args[6], long *result, rp__os_inject_info_t *info);
+/* Start argv (as execvp does: PATH search, a file without #! run by /bin/sh) traced; at its exec
+ * stop, before the new image's first instruction, make it call nr(args), report through on_call
+ * (err: 0 or the errno of a failed step named by step; result: the kernel's return), detach and
+ * wait for it. on_call returning false kills the program (a required lock that failed). follow:
+ * stay attached and do the same at every exec of every descendant and at the start of every fork
+ * child, until all have exited. *wait_status: the program's exit code (128 + a signal's number); *exec_error: the
+ * errno of a failed exec (then the status is 127 or 126). Returns 0, or the errno of starting. */
+typedef bool (*rp__os_traced_fn)(void *ctx, int pid, int err, long result, const char *step);
+int rp__os_run_traced(char *const argv[], bool follow, long nr, const unsigned long args[6], rp__os_traced_fn on_call,
+                      void *ctx, int *exec_error, int *wait_status);
 /* This build's numbers of mlockall and munlockall for rp__os_inject_syscall; -1 where unsupported. */
 long rp__os_inject_nr_mlockall(void);
 long rp__os_inject_nr_munlockall(void);

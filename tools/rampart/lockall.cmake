@@ -4,7 +4,7 @@
 if(WIN32)
   list(APPEND RAMPART_CLI_SOURCES run_unsupported.c status.c lock.c)
 else()
-  list(APPEND RAMPART_CLI_SOURCES run.c status.c lock.c)
+  list(APPEND RAMPART_CLI_SOURCES run.c run_traced.c status.c lock.c)
 endif()
 # `rampart run` finds the installed librampart-lock.so through the install's library directory as
 # seen from its binary directory: ../lib by default, but a packager may choose lib64 or
