@@ -55,3 +55,8 @@ if(RAMPART_BUILD_TOOLS AND CMAKE_SYSTEM_NAME STREQUAL "Linux")
     set_tests_properties(test_cli_lock_${group} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
   endforeach()
 endif()
+if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
+  # The aarch64 injection, cross-compiled and inspected (it cannot run on this machine).
+  add_test(NAME test_inject_aarch64 COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/inject_aarch64.sh ${PROJECT_SOURCE_DIR})
+  set_tests_properties(test_inject_aarch64 PROPERTIES SKIP_RETURN_CODE 77)
+endif()

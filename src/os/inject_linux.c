@@ -46,7 +46,7 @@ typedef struct user_regs_struct rp__regs_t;
 static const unsigned char rp__sys_insn[] = {0x0f, 0x05}; /* syscall */
 #define RP__PC(r) ((r).rip)
 #elif defined(__aarch64__)
-typedef struct user_pt_regs rp__regs_t;
+typedef struct user_regs_struct rp__regs_t; /* regs[31], sp, pc, pstate */
 static const unsigned char rp__sys_insn[] = {0x01, 0x00, 0x00, 0xd4}; /* svc #0 */
 #define RP__PC(r) ((r).pc)
 #endif
@@ -54,11 +54,11 @@ static const unsigned char rp__sys_insn[] = {0x01, 0x00, 0x00, 0xd4}; /* svc #0 
 #if defined(__x86_64__) || defined(__aarch64__)
 
 static int rp__get_regs(pid_t tid, rp__regs_t *r) {
-    struct iovec io = {r, sizeof *r};
+    struct iovec io = {.iov_base = r, .iov_len = sizeof *r};
     return ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &io) == 0 ? 0 : errno;
 }
 static int rp__set_regs(pid_t tid, const rp__regs_t *r) {
-    struct iovec io = {(void *)r, sizeof *r};
+    struct iovec io = {.iov_base = (void *)r, .iov_len = sizeof *r};
     return ptrace(PTRACE_SETREGSET, tid, (void *)NT_PRSTATUS, &io) == 0 ? 0 : errno;
 }
 
