@@ -13,7 +13,8 @@
  * The dynamic loader ignores LD_PRELOAD for statically linked programs and for set-user-ID,
  * set-group-ID or file-capability programs, and skips a library built for another ELF class or
  * machine (a 32-bit program on a 64-bit system); CMD is checked for those first, so a required
- * lock is never silently skipped; so is a library path that LD_PRELOAD cannot carry (a space or a
+ * lock is never silently skipped. A static CMD, or any with --ptrace / --follow, is run traced
+ * instead (run_traced.c: mlockall injected at its exec stop); so is a library path that LD_PRELOAD cannot carry (a space or a
  * colon in it). Programs CMD starts are not checked (rampart is gone by then): static,
  * set-user-ID and file-capability ones run unlocked, which --help says. CMD is run with execvp,
  * so a file without #! runs in /bin/sh as a shell would run it. Exit status: CMD's own, or 125
