@@ -208,6 +208,9 @@ static)
   "$bin" run --ptrace -- "$tmp/script" >"$tmp/out" 2>&1; rc=$?
   cat "$tmp/out"
   [ $rc -eq 3 ] || no "a script without #! under --ptrace exited $rc, not its own 3"
+  # Signals reach a followed program: sh's own SIGTERM kills it (128 + 15).
+  "$bin" run --follow -- sh -c 'kill -TERM $$; sleep 5' >/dev/null 2>&1; rc=$?
+  [ $rc -eq 143 ] || no "a followed sh killed by SIGTERM exited $rc, not 143"
   # 5. CMD not found: 127.
   "$bin" run --ptrace -- "$tmp/nonexistent" >/dev/null 2>&1; rc=$?
   [ $rc -eq 127 ] || no "a missing CMD under --ptrace exited $rc, not 127"

@@ -379,8 +379,11 @@ int rp__os_run_traced(char *const argv[], bool follow, long nr, const unsigned l
         waitpid(child, wait_status, 0);
         return err;
     }
-    /* Tracees seen (to tell a new process's first stop from a later one). */
-    rp__tracees_t seen = {NULL, 0, 0};
+    /* Tracees seen (to tell a new process's first stop from a later one); CMD's first stop, its
+     * own raise(SIGSTOP), is behind us. */
+    rp__tracees_t seen = {malloc(16 * sizeof(rp__tracee_t)), 0, 16};
+    if (seen.t == NULL) seen.cap = 0;
+    else seen.t[seen.n++].tid = child;
     for (;;) {
         pid_t pid = waitpid(-1, &st, __WALL);
         if (pid < 0) {
@@ -427,10 +430,6 @@ int rp__os_run_traced(char *const argv[], bool follow, long nr, const unsigned l
                 }
             }
             if (seen.n < seen.cap) seen.t[seen.n++].tid = pid;
-            if (pid == child) {
-                ptrace(PTRACE_CONT, pid, NULL, NULL); /* our own raise(SIGSTOP) */
-                continue;
-            }
             if (sig == SIGSTOP) {
                 int pending = 0;
                 if (rp__is_process(pid)) rp__traced_inject(pid, nr, args, on_call, ctx, &pending);
