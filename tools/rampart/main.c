@@ -61,7 +61,7 @@ static void rp_cli_usage(FILE *out) {
                  "  0 success; 1 failure (a check failed, the process cannot be read); 2 usage error (an unknown\n"
                  "  command, option or argument). rampart status: " RP_CLI_STATUS_CODES ".\n"
                  "  rampart run: CMD's own status, or 125 (lock failed or cannot preload), 126 (cannot execute),\n"
-                 "  127 (not found).\n");
+                 "  127 (not found). rampart lock / unlock: 0 done, 1 refused or failed (cause and fix on stderr).\n");
     rp_cli_variables_table(out);
 }
 
