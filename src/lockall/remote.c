@@ -90,7 +90,6 @@ rp_status_t rp_lockall_remote(int pid, const rp_lockall_config_t *config, unsign
     st.resident_locked_bytes = st.resident_bytes = SIZE_MAX;
     st.memlock_soft = st.memlock_hard = SIZE_MAX;
     st.state = RP_LOCKALL_FAILED;
-    st.config.required = config ? config->required : true;
     if (pid <= 0 || pid == rp__os_getpid() || (flags & ~(unsigned)RP_LOCKALL_REMOTE_RAISE_LIMIT)) {
         st.config.required = true;
         return rp__remote_done(out, &st, rp__fail(RP_ERR_INVALID, 0, "rp_lockall_remote: bad pid %d (another process's "
@@ -177,12 +176,11 @@ typedef struct rp__traced_ctx {
 
 static bool rp__traced_result(void *ctx, int pid, int err, long result, const char *step) {
     rp__traced_ctx_t *c = ctx;
-    rp_status_t s = RP_OK;
     if (err != 0) {
         rp__os_inject_info_t info = {step, 1, 0};
-        s = rp__remote_attach_failure(pid, err, &info, "mlockall");
+        rp__remote_attach_failure(pid, err, &info, "mlockall");
     } else if (result < 0) {
-        s = rp__fail_lock((int)-result, c->needed, "mlockall");
+        rp__fail_lock((int)-result, c->needed, "mlockall");
         rp__error_append(" (in process %d, at its exec)", pid);
     } else {
         c->locks++;
@@ -190,7 +188,6 @@ static bool rp__traced_result(void *ctx, int pid, int err, long result, const ch
     }
     if (!c->failed) rp__remote_copy_error(c->st);
     c->failed = true;
-    (void)s;
     return !c->st->config.required;
 }
 
@@ -237,7 +234,7 @@ rp_status_t rp_lockall_run_traced(char *const argv[], const rp_lockall_config_t 
     if (ctx.failed) {
         if (!st.config.required) *exit_status = wstatus;
         if (out) *out = st;
-        return st.config.required ? rp_last_error()->status : RP_OK;
+        return st.config.required ? st.error : RP_OK;
     }
     st.state = RP_LOCKALL_LOCKED;
     st.current_locked = st.config.current;
