@@ -216,6 +216,42 @@ typedef struct rp_lockall_process {
  * read (no such process, no access). */
 RP_API rp_status_t rp_lockall_query(int pid, rp_lockall_process_t *out);
 
+/* ---- another, running process (Linux; issue 15) ------------------------------------------------- */
+
+/* rp_lockall_remote flag: when the target's memlock limit is too small, raise it first (prlimit:
+ * to unlimited with CAP_SYS_RESOURCE, else its soft limit up to its hard one). */
+#define RP_LOCKALL_REMOTE_RAISE_LIMIT 1u
+
+/* Lock all memory of the running process pid per *config (NULL: the default), without restarting
+ * it: the target itself calls mlockall, injected with ptrace (every thread stopped for the call,
+ * registers and code restored exactly, a thread blocked in a system call resumes it, never seeing
+ * EINTR). Memory locks belong to the address space: one call covers every thread. The outcome is
+ * predicted first from the target's own limits and capabilities (rp_lockall_preflight(pid)); a
+ * predicted failure leaves the target untouched. Needs ptrace rights over pid (same user and Yama
+ * ptrace_scope 0, or CAP_SYS_PTRACE). Errors (out->message / rp_last_error() name cause and fix):
+ * RP_ERR_PERMISSION (ptrace refused: Yama, another user, already traced; or the target has no
+ * CAP_IPC_LOCK and a limit of 0), RP_ERR_LIMIT (the target's limit), RP_ERR_INVALID (bad pid,
+ * the target exited), RP_ERR_UNSUPPORTED (not Linux x86-64/aarch64, or a 32-bit target).
+ * Best effort (config->required false): RP_OK with out->state RP_LOCKALL_FAILED. */
+RP_API rp_status_t rp_lockall_remote(int pid, const rp_lockall_config_t *config, unsigned flags,
+                                     rp_lockall_status_t *out);
+/* rp_lockall_run_traced flag: stay attached and lock every descendant too (see below). */
+#define RP_LOCKALL_RUN_FOLLOW 2u
+
+/* Run argv (found and started as execvp does) with its memory locked, for programs a preload
+ * cannot reach (statically linked: Go, Vault, etcd): it starts traced (ptrace), and at its exec
+ * stop, before the new image's first instruction, the program itself calls mlockall per *config;
+ * then it is detached and waited for. With RP_LOCKALL_RUN_FOLLOW it stays traced and every exec
+ * of every descendant, and every fork child, is locked the same way. Set-user-ID programs lose
+ * their privileges under ptrace: check before. *exit_status: the program's exit status (128 + the
+ * signal that killed it; 127 not found, 126 cannot run). A required lock that fails kills the
+ * program: the error names the cause (RP_ERR_LIMIT, RP_ERR_PERMISSION, ...). Best effort: RP_OK
+ * with out->state RP_LOCKALL_FAILED and the first failure. out may be NULL. Linux only. */
+RP_API rp_status_t rp_lockall_run_traced(char *const argv[], const rp_lockall_config_t *config, unsigned flags,
+                                         rp_lockall_status_t *out, int *exit_status);
+/* munlockall in the running process pid, the same way: every lock of it goes (see rp_unlockall). */
+RP_API rp_status_t rp_unlockall_remote(int pid);
+
 #ifdef __cplusplus
 }
 #endif

@@ -410,4 +410,37 @@ int rp__os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(voi
 /* Re-initialise a mutex (in a fork child, where it may have been held by a thread that is gone). */
 void rp__os_mutex_reset(rp__os_mutex_t *m);
 
+/* ---- system calls made by another process (os/inject_linux.c; os/inject_unsupported.c elsewhere) ----
+ * rp__os_inject_syscall makes process pid itself call system call nr (a number of this build's
+ * architecture) with args: it attaches with ptrace (PTRACE_SEIZE), stops every thread, writes the
+ * system call instruction at one thread's PC, runs it, restores the bytes and every register
+ * exactly, and detaches. A thread stopped inside an interrupted system call (read, nanosleep) is
+ * set to restart it, never to return EINTR. *result is the kernel's return value (-errno on
+ * failure). Returns 0, or the errno of the step that failed, named in *step ("attach", ...);
+ * rp__os_err_unsupported() where the platform cannot. The target is left running in every case. */
+typedef struct rp__os_inject_info {
+    const char *step;      /* the step that failed, or "" */
+    int threads;           /* threads stopped */
+    int restarted;         /* threads whose interrupted system call was set to restart */
+} rp__os_inject_info_t;
+int rp__os_inject_syscall(int pid, long nr, const unsigned long args[6], long *result, rp__os_inject_info_t *info);
+/* Start argv (as execvp does: PATH search, a file without #! run by /bin/sh) traced; at its exec
+ * stop, before the new image's first instruction, make it call nr(args), report through on_call
+ * (err: 0 or the errno of a failed step named by step; result: the kernel's return), detach and
+ * wait for it. on_call returning false kills the program (a required lock that failed). follow:
+ * stay attached and do the same at every exec of every descendant and at the start of every fork
+ * child, until all have exited. *wait_status: the program's exit code (128 + a signal's number); *exec_error: the
+ * errno of a failed exec (then the status is 127 or 126). Returns 0, or the errno of starting. */
+typedef bool (*rp__os_traced_fn)(void *ctx, int pid, int err, long result, const char *step);
+int rp__os_run_traced(char *const argv[], bool follow, long nr, const unsigned long args[6], rp__os_traced_fn on_call,
+                      void *ctx, int *exec_error, int *wait_status);
+/* This build's numbers of mlockall and munlockall for rp__os_inject_syscall; -1 where unsupported. */
+long rp__os_inject_nr_mlockall(void);
+long rp__os_inject_nr_munlockall(void);
+/* Set process pid's RLIMIT_MEMLOCK (prlimit; SIZE_MAX unlimited). Returns 0 or the errno. */
+int rp__os_set_lock_limit(int pid, size_t soft, size_t hard);
+/* Why ptrace of pid may be refused: Yama's ptrace_scope (-1 absent), the pid of its tracer (0 none),
+ * and whether its real user differs from ours. Returns 0 or the errno of reading /proc. */
+int rp__os_trace_check(int pid, int *yama_scope, int *tracer, bool *other_user);
+
 #endif /* RP_OS_H */

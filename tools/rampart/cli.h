@@ -20,8 +20,12 @@ enum {
 #define RP_CLI_STATUS_CODES "0 locked, 1 partly locked, 3 not locked, 4 cannot tell"
 
 int rp_cli_doctor(int argc, char **argv);
+int rp_cli_lock(int argc, char **argv);
 int rp_cli_maps(int argc, char **argv);
+int rp_cli_unlock(int argc, char **argv);
 int rp_cli_run(int argc, char **argv);
+/* `rampart run` through ptrace (run_traced.c): CMD locked at its exec stop; follow: descendants too. */
+int rp_cli_run_traced(char **cmd, bool onfault, bool best_effort, bool follow);
 int rp_cli_status(int argc, char **argv);
 
 /* The PID argument of command cmd: 0 with *pid set, or RP_CLI_USAGE after a message on stderr

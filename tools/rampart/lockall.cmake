@@ -2,9 +2,9 @@
 # `rampart run` and `rampart status` (issue 3). Windows cannot preload a library into another
 # program: there `rampart run` says so and points at rp_lockall().
 if(WIN32)
-  list(APPEND RAMPART_CLI_SOURCES run_unsupported.c status.c)
+  list(APPEND RAMPART_CLI_SOURCES run_unsupported.c status.c lock.c)
 else()
-  list(APPEND RAMPART_CLI_SOURCES run.c status.c)
+  list(APPEND RAMPART_CLI_SOURCES run.c run_traced.c status.c lock.c)
 endif()
 # `rampart run` finds the installed librampart-lock.so through the install's library directory as
 # seen from its binary directory: ../lib by default, but a packager may choose lib64 or

@@ -17,9 +17,11 @@ typedef struct rp_cli_command {
 
 static const rp_cli_command_t rp_cli_commands[] = {
     {"doctor", rp_cli_doctor, "check what this machine and process allow, then self-test each page source"},
+    {"lock", rp_cli_lock, "lock all memory of a running process (ptrace; no restart): rampart lock PID"},
     {"maps", rp_cli_maps, "show a process's memory regions: locked, excluded from core dumps, wiped on fork"},
     {"run", rp_cli_run, "run a program with all of its memory locked in RAM (current and future pages)"},
     {"status", rp_cli_status, "is a process locked in RAM? verdict from bytes, exit status for health checks"},
+    {"unlock", rp_cli_unlock, "unlock all memory of a running process (munlockall, injected like lock)"},
 };
 
 /* Every RAMPART_* variable (README "Environment variables" has the same table, with what a
@@ -59,7 +61,7 @@ static void rp_cli_usage(FILE *out) {
                  "  0 success; 1 failure (a check failed, the process cannot be read); 2 usage error (an unknown\n"
                  "  command, option or argument). rampart status: " RP_CLI_STATUS_CODES ".\n"
                  "  rampart run: CMD's own status, or 125 (lock failed or cannot preload), 126 (cannot execute),\n"
-                 "  127 (not found).\n");
+                 "  127 (not found). rampart lock / unlock: 0 done, 1 refused or failed (cause and fix on stderr).\n");
     rp_cli_variables_table(out);
 }
 

@@ -13,7 +13,8 @@
  * The dynamic loader ignores LD_PRELOAD for statically linked programs and for set-user-ID,
  * set-group-ID or file-capability programs, and skips a library built for another ELF class or
  * machine (a 32-bit program on a 64-bit system); CMD is checked for those first, so a required
- * lock is never silently skipped; so is a library path that LD_PRELOAD cannot carry (a space or a
+ * lock is never silently skipped. A static CMD, or any with --ptrace / --follow, is run traced
+ * instead (run_traced.c: mlockall injected at its exec stop); so is a library path that LD_PRELOAD cannot carry (a space or a
  * colon in it). Programs CMD starts are not checked (rampart is gone by then): static,
  * set-user-ID and file-capability ones run unlocked, which --help says. CMD is run with execvp,
  * so a file without #! runs in /bin/sh as a shell would run it. Exit status: CMD's own, or 125
@@ -46,18 +47,23 @@
 
 static void rp_run_usage(FILE *out) {
     fprintf(out,
-            "usage: rampart run [--onfault] [--best-effort] [--] CMD [ARGS...]\n"
+            "usage: rampart run [--onfault] [--best-effort] [--ptrace | --follow] [--] CMD [ARGS...]\n"
             "  run CMD with all of its memory locked in RAM (current and future pages), through the\n"
             "  preload library " RP_RUN_LIBRARY " (RAMPART_LOCK=current,future[,onfault][,best-effort]).\n"
             "  --onfault      lock pages as CMD first touches them instead of faulting them all in now\n"
             "  --best-effort  run CMD unlocked (with a warning) when locking fails; by default CMD\n"
             "                 does not run and the exit status is %d\n"
             "  CMD is found and started as execvp does (PATH search; a file without #! runs in /bin/sh).\n"
-            "  CMD itself is checked first: a statically linked, set-user-ID, set-group-ID or\n"
-            "  file-capability CMD cannot take the preload and is refused (exit %d; --best-effort runs\n"
-            "  it unlocked, with a warning). Its fork children are locked again. Dynamically linked\n"
-            "  programs CMD starts inherit the preload and lock themselves; static, set-user-ID and\n"
-            "  file-capability programs it starts do NOT: they run unlocked, and nothing warns.\n"
+            "  --ptrace       lock CMD through ptrace instead of the preload: CMD starts traced and calls\n"
+            "                 mlockall at its exec stop, before its first instruction. A statically\n"
+            "                 linked CMD (Go, Vault, etcd) is always run this way.\n"
+            "  --follow       --ptrace, and stay attached: every program CMD and its descendants exec\n"
+            "                 (static or dynamic) and every fork child is locked the same way\n"
+            "  CMD itself is checked first: a set-user-ID, set-group-ID or file-capability CMD cannot\n"
+            "  take the preload nor keep its privileges under ptrace and is refused (exit %d;\n"
+            "  --best-effort runs it unlocked, with a warning). Its fork children are locked again.\n"
+            "  Dynamically linked programs CMD starts inherit the preload and lock themselves; without\n"
+            "  --follow, static, set-user-ID and file-capability programs it starts run unlocked.\n"
             "  RAMPART_LOCK_LIBRARY=PATH overrides where the library is found.\n"
             "  Check the result with `rampart status PID` (exit 0 only when locked as a whole).\n",
             RP_LOCKALL_EXIT_FAILURE,
@@ -199,7 +205,7 @@ static const char *rp_run_unpreloadable(const char *path, const char *lib) {
 }
 
 int rp_cli_run(int argc, char **argv) {
-    bool onfault = false, best_effort = false;
+    bool onfault = false, best_effort = false, traced = false, follow = false;
     int i = 0;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "--")) {
@@ -212,6 +218,8 @@ int rp_cli_run(int argc, char **argv) {
         }
         if (!strcmp(argv[i], "--onfault")) onfault = true;
         else if (!strcmp(argv[i], "--best-effort")) best_effort = true;
+        else if (!strcmp(argv[i], "--ptrace")) traced = true;
+        else if (!strcmp(argv[i], "--follow")) traced = follow = true;
         else {
             fprintf(stderr, "rampart run: unknown option '%s'\n", argv[i]);
             rp_run_usage(stderr);
@@ -227,23 +235,33 @@ int rp_cli_run(int argc, char **argv) {
 
     char exe[PATH_MAX];
     bool found = rp_run_which(cmd[0], exe, sizeof exe);
-    char lib[PATH_MAX];
-    if (!rp_run_find_library(lib, sizeof lib)) return RP_LOCKALL_EXIT_FAILURE;
-    /* LD_PRELOAD splits its value at spaces and colons, with no way to quote them: the loader
-     * would look for the pieces, warn, and run CMD unlocked. */
-    if (strpbrk(lib, " \t\n:") != NULL) {
-        fprintf(stderr, "rampart run: the path %s has a space or a colon, which LD_PRELOAD cannot carry, so %s "
-                        "would run unlocked; copy " RP_RUN_LIBRARY " to a path without them and set "
-                        "RAMPART_LOCK_LIBRARY=/that/path/" RP_RUN_LIBRARY "\n", lib, cmd[0]);
-        return RP_LOCKALL_EXIT_FAILURE;
+    /* What ptrace can lock and the preload cannot: a static program (no library needed then). */
+    static const char rp_run_static[] = "it is statically linked";
+    const char *why = found ? rp_run_unpreloadable(exe, "") : NULL;
+    if (why != NULL && !strncmp(why, rp_run_static, sizeof rp_run_static - 1)) traced = true;
+    char lib[PATH_MAX] = "";
+    if (!traced) {
+        if (!rp_run_find_library(lib, sizeof lib)) return RP_LOCKALL_EXIT_FAILURE;
+        /* LD_PRELOAD splits its value at spaces and colons, with no way to quote them: the loader
+         * would look for the pieces, warn, and run CMD unlocked. */
+        if (strpbrk(lib, " \t\n:") != NULL) {
+            fprintf(stderr, "rampart run: the path %s has a space or a colon, which LD_PRELOAD cannot carry, so %s "
+                            "would run unlocked; copy " RP_RUN_LIBRARY " to a path without them and set "
+                            "RAMPART_LOCK_LIBRARY=/that/path/" RP_RUN_LIBRARY "\n", lib, cmd[0]);
+            return RP_LOCKALL_EXIT_FAILURE;
+        }
     }
-    const char *why = found ? rp_run_unpreloadable(exe, lib) : NULL;
+    /* A set-user-ID or file-capability CMD would lose its privileges under ptrace too: refused. */
+    why = found ? rp_run_unpreloadable(exe, lib) : NULL;
+    if (why != NULL && !strncmp(why, rp_run_static, sizeof rp_run_static - 1)) why = NULL;
     if (why != NULL) {
         fprintf(stderr, "rampart run: %s cannot be locked this way: %s.\n"
                         "  Call rp_lockall() in the program instead%s.\n",
                 exe, why, best_effort ? "; running it unlocked (best effort)" : "");
         if (!best_effort) return RP_LOCKALL_EXIT_FAILURE;
+        traced = false; /* run it as it is: traced, it would lose its privileges */
     }
+    if (traced) return rp_cli_run_traced(cmd, onfault, best_effort, follow);
     char spec[64];
     snprintf(spec, sizeof spec, "current,future%s%s", onfault ? ",onfault" : "", best_effort ? ",best-effort" : "");
     /* Ours goes last: a sanitizer runtime the user preloads must stay first. */
