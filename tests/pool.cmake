@@ -10,3 +10,8 @@ else()
   add_test(NAME test_pool_unprivileged COMMAND test_pool unprivileged)
   set_tests_properties(test_pool_unprivileged PROPERTIES SKIP_RETURN_CODE 77)
 endif()
+# Issue 11: the lock budget is reserved atomically (threads racing arenas never pass get_limit()).
+if(NOT WIN32)
+  rp_add_test(test_pool_budget)
+  target_link_libraries(test_pool_budget PRIVATE pthread)
+endif()

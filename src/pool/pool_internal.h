@@ -81,6 +81,7 @@ struct rp__arena {
     bool guards_mixed;   /* some guards fell back to PROT_NONE, others did not */
     bool listed;         /* on its shard's partial list */
     uint32_t guard_count;
+    size_t reserved;     /* bytes of pool->reserved this arena holds (0 or len) */
     rp__arena_t *next, *prev;         /* shard partial list */
     rp__arena_t *all_next, *all_prev; /* the pool's list of every arena */
     size_t *sizes;                    /* guarded: requested size per slot */
@@ -139,6 +140,10 @@ struct rp_pool {
     size_t meta_size;             /* bytes of one arena's metadata block */
     size_t tcache_size;
     _Atomic uint32_t next_shard;
+    /* Bytes of the lock budget taken by arenas being created or held locked: reserved with a
+     * compare-and-swap before an arena is mapped, so that threads creating arenas at once
+     * never pass get_limit() together (arena.c). */
+    _Atomic size_t reserved;
 
     rp__os_mutex_t lock;          /* everything below */
     rp__arena_t *arenas;          /* every arena */
