@@ -15,3 +15,7 @@ if(NOT WIN32)
   rp_add_test(test_pool_budget)
   target_link_libraries(test_pool_budget PRIVATE pthread)
 endif()
+# Issue 11: a double free after the slot was reused is caught by the per-thread quarantine.
+if(NOT WIN32)
+  rp_add_test(test_pool_quarantine)
+endif()

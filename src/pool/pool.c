@@ -7,7 +7,8 @@
  *          slot live (one store) -> write the canary
  *   free:  page map -> this pool's arena? else corruption -> offset is a slot start? else
  *          corruption -> clear the live byte (atomic exchange; already clear = double free)
- *          -> check the canary -> wipe the whole slot -> push on the thread cache's bin
+ *          -> check the canary -> wipe the whole slot -> into the thread's quarantine ring;
+ *          the slot the ring pushes out (freed RP_POOL_QUARANTINE frees ago) goes on its bin
  * When a bin is empty it refills half of it from an arena of the thread's shard (shard lock);
  * when full it returns half to the slots' arenas. An arena whose slots are all back is released
  * at once, except one empty arena per shard and class kept against churn (rp_pool_trim gives
@@ -224,10 +225,6 @@ void rp__bin_flush(rp_pool_t *pool, rp__tcache_t *tc, unsigned cls, uint32_t kee
     rp__release_chain(pool, release);
 }
 
-void rp__tcache_flush_all(rp_pool_t *pool, rp__tcache_t *tc) {
-    for (unsigned c = 0; c < RP__CLASSES; c++) rp__bin_flush(pool, tc, c, 0);
-}
-
 /* Return one wiped small slot to its arena directly (no thread cache). */
 static void rp__return_one(rp_pool_t *pool, rp__arena_t *a, size_t idx) {
     rp__shard_t *sh = &pool->shards[a->shard];
@@ -236,6 +233,15 @@ static void rp__return_one(rp_pool_t *pool, rp__arena_t *a, size_t idx) {
     rp__return_locked(pool, sh, a, idx, &release);
     rp__os_mutex_unlock(&sh->lock);
     rp__release_chain(pool, release);
+}
+
+void rp__tcache_flush_all(rp_pool_t *pool, rp__tcache_t *tc) {
+    for (unsigned i = 0; i < RP_POOL_QUARANTINE; i++) {
+        rp__cached_t c = tc->quarantine[i];
+        tc->quarantine[i] = (rp__cached_t){NULL, NULL};
+        if (c.p != NULL) rp__return_one(pool, c.a, ((uintptr_t)c.p - c.a->first) / c.a->stride);
+    }
+    for (unsigned c = 0; c < RP__CLASSES; c++) rp__bin_flush(pool, tc, c, 0);
 }
 
 /* ---- large and guarded allocations --------------------------------------------------------------- */
@@ -510,6 +516,14 @@ static inline void rp__free_impl(rp_pool_t *pool, void *p, size_t want) {
         rp__wipe(p, a->stride);
         rp__tcache_t *tc = rp__tcache_get(pool);
         if (RP_LIKELY(tc != NULL)) {
+            /* Into the quarantine ring; what it pushes out (or nothing) goes on its bin. */
+            rp__cached_t *q = &tc->quarantine[tc->qpos];
+            tc->qpos = (tc->qpos + 1u) & (RP_POOL_QUARANTINE - 1u);
+            rp__cached_t out = *q;
+            *q = (rp__cached_t){p, a};
+            if (out.p == NULL) return;
+            p = out.p;
+            a = out.a;
             rp__bin_t *b = &tc->bins[a->cls];
             if (RP_LIKELY(b->count < b->cap)) {
                 b->slots[b->count++] = (rp__cached_t){p, a};
