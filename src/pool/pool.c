@@ -88,8 +88,13 @@ static bool rp__large_fits(const rp_pool_t *pool, const rp__arena_t *a, size_t s
 
 /* Slot index of an offset on the slow paths. The fast paths use the small arenas' magic
  * multiplier instead, exact there because offsets stay below 2^24 and strides below 2^16. */
+/* A stale page-map read (a query racing the arena's release) can meet a metadata block being
+ * recycled, whose stride reads 0 between its clearing and its new shape: that gives SIZE_MAX,
+ * which every caller's idx < slots check refuses, instead of a division by zero. */
 static inline size_t rp__slot_index(const rp__arena_t *a, size_t off) {
-    return a->slots == 1 ? 0 : off / a->stride;
+    size_t stride = *(const volatile size_t *)&a->stride; /* read once: tested value = divisor */
+    if (RP_UNLIKELY(stride == 0)) return SIZE_MAX;
+    return a->slots == 1 ? 0 : off / stride;
 }
 
 /* The live bytes (pool_internal.h). Clear slot idx's; it must have been set. */
@@ -574,9 +579,9 @@ size_t rp_pool_usable_size(rp_pool_t *pool, const void *p) {
 bool rp_pool_owns(rp_pool_t *pool, const void *p) {
     rp__arena_t *a = (pool && p) ? rp__pagemap_get((uintptr_t)p) : NULL;
     if (a == NULL || a->pool != pool) return false;
-    size_t off = (uintptr_t)p - a->first;
-    if (off >= a->span) return false;
-    return a->kind != RP__ARENA_GUARDED || off % a->stride < a->data;
+    size_t off = (uintptr_t)p - a->first, stride = *(const volatile size_t *)&a->stride;
+    if (off >= a->span || stride == 0) return false; /* stride 0: being recycled (rp__slot_index) */
+    return a->kind != RP__ARENA_GUARDED || off % stride < a->data;
 }
 
 void *rp_pool_realloc(rp_pool_t *pool, void *p, size_t size) {
