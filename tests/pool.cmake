@@ -19,3 +19,7 @@ endif()
 if(NOT WIN32)
   rp_add_test(test_pool_quarantine)
 endif()
+# Issue 11: an arena's release wipes once (the page source's resident-page wipe), faulting nothing in.
+if(NOT WIN32)
+  rp_add_test(test_pool_wipe)
+endif()

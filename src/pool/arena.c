@@ -8,7 +8,9 @@
  *            if the page allocator is the user's -> MADV_DONTDUMP and MADV_WIPEONFORK as two
  *            calls (DONTFORK where the pages cannot be wiped in a child, as for memfd_secret) ->
  *            published in the page map
- *   release: out of the page map -> guards removed -> every data page wiped -> free_locked
+ *   release: out of the page map -> guards removed -> every data page wiped (by the built-in
+ *            sources' free_locked, resident pages only; here for a page allocator of the user's)
+ *            -> free_locked
  *
  * Metadata blocks (header + bitmaps + guarded sizes) come from chunks of ordinary pages that the
  * pool owns (rp__os_alloc), never from the arena and never from malloc.
@@ -116,6 +118,12 @@ static void rp__arena_wipe(const rp__arena_t *a, size_t page) {
 }
 
 /* ---- create / release ----------------------------------------------------------------------------- */
+
+/* The built-in page sources hand out zero pages and wipe the resident pages of what they get
+ * back (rp__memzero_resident); a page allocator of the user's own promises only to wipe. */
+static bool rp__pages_builtin(const rp_page_allocator_t *pa) {
+    return pa == rp_pages_os() || pa == rp_pages_plain() || pa == rp_pages_secret();
+}
 
 /* Give back n bytes of the lock budget reserved by rp__arena_create. */
 static void rp__budget_return(rp_pool_t *pool, size_t n) {
@@ -294,8 +302,7 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
     /* Allocation never clears a slot: it relies on every free slot being zero. The built-in
      * sources hand out fresh OS pages, which are; a page allocator of the user's own need not
      * (its contract does not say so), so its pages are wiped here, before any slot goes out. */
-    bool builtin = unevictable || pa == rp_pages_os() || pa == rp_pages_plain();
-    if (!builtin) rp__arena_wipe(a, P);
+    if (!rp__pages_builtin(pa)) rp__arena_wipe(a, P);
     err = rp__os_advise(mem, len, RP__OS_ADV_DONTDUMP);
     if (err != 0 && err != rp__os_err_unsupported()) {
         rp__fail_os(err, "pool: excluding an arena of %zu bytes from core dumps", len);
@@ -376,7 +383,9 @@ void rp__arena_release(rp_pool_t *pool, rp__arena_t *a) {
     rp__os_mutex_unlock(&pool->lock);
 
     rp__guards_remove(a, P);
-    rp__arena_wipe(a, P);
+    /* A built-in source wipes the resident pages itself: wiping here too would do it twice and
+     * fault in every page never touched. Another source is wiped here, in case it does not. */
+    if (!rp__pages_builtin(pool->cfg.pages)) rp__arena_wipe(a, P);
     rp_status_t st = rp_pages_free_locked(pool->cfg.pages, (void *)a->base, a->len);
     if (st == RP_ERR_NOT_OWNED) rp__corrupt("pool: the page allocator does not know an arena it gave out", (void *)a->base);
     rp__budget_return(pool, a->reserved);
