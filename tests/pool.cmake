@@ -23,3 +23,8 @@ endif()
 if(NOT WIN32)
   rp_add_test(test_pool_wipe)
 endif()
+# Issue 11: the pool's secret page source refuses a request above physical memory before mapping
+# (pages layer; kept here with the other issue 11 tests).
+if(NOT WIN32)
+  rp_add_test(test_pages_huge)
+endif()
