@@ -51,9 +51,26 @@ static void double_free_within_the_window(void) {
     rp_pool_free(pool, p); /* must abort */
 }
 
+/* Guarded mode: a freed slot comes back only after the arena's other free slots (next fit). */
+static void guarded_reuse_then_double_free(void) {
+    rp_pool_config_t cfg = rp_pool_config_default();
+    cfg.lock_policy = RP_POOL_LOCK_SILENT;
+    cfg.flags = RP_POOL_GUARDED;
+    rp_pool_t *pool = rp_pool_create(&cfg);
+    if (pool == NULL) _exit(3);
+    char *keep = rp_pool_alloc(pool, 64); /* keeps the arena (an empty one is released) */
+    char *p = rp_pool_alloc(pool, 64);
+    if (keep == NULL || p == NULL) _exit(3);
+    rp_pool_free(pool, p);
+    char *q = rp_pool_alloc(pool, 64);
+    if (q == NULL || q == p) _exit(4);
+    rp_pool_free(pool, p); /* must abort */
+}
+
 static void reuse_is_caught(void) {
     CHECK(rp_test_dies_with(reuse_then_double_free, SIGABRT));
     CHECK(rp_test_dies_with(double_free_within_the_window, SIGABRT));
+    CHECK(rp_test_dies_with(guarded_reuse_then_double_free, SIGABRT));
 }
 
 /* The quarantine holds slots back but gives them up: trim returns them, so every arena goes

@@ -143,6 +143,19 @@ static size_t rp__take_free(rp__arena_t *a) {
     }
 }
 
+/* Take the first free slot of guarded arena a at or after its cursor, wrapping around (a has
+ * one, and at most RP__GUARDED_SLOTS_MAX slots: one bitmap word). Next fit rather than lowest
+ * first, so that a freed slot is not the very next one handed out: a double free after reuse is
+ * then caught unless every other free slot of the arena was handed out in between. */
+static size_t rp__take_next(rp__arena_t *a) {
+    uint64_t bits = a->freebits[0], ahead = bits & (~(uint64_t)0 << a->cursor);
+    unsigned b = rp__ctz(ahead != 0 ? ahead : bits);
+    a->freebits[0] = bits & ~((uint64_t)1 << b);
+    a->nfree--;
+    a->cursor = (b + 1u) % a->slots;
+    return b;
+}
+
 /* Put slot idx back into a's free bitmap. When a becomes empty it leaves its list and is either
  * kept as the class's spare or chained on *release (via next) for the caller to release after
  * unlocking. */
@@ -284,7 +297,7 @@ static void *rp__alloc_guarded(rp_pool_t *pool, size_t size, size_t need) {
         if (a == NULL) return NULL;
         rp__os_mutex_lock(&sh->lock);
     }
-    size_t idx = rp__take_free(a);
+    size_t idx = rp__take_next(a);
     if (a->nfree == 0 && a->listed) rp__list_remove(&sh->gpartial[a->cls], a);
     a->sizes[idx] = size;
     rp__os_mutex_unlock(&sh->lock);

@@ -82,6 +82,8 @@ struct rp__arena {
     bool guards_mixed;   /* some guards fell back to PROT_NONE, others did not */
     bool listed;         /* on its shard's partial list */
     uint32_t guard_count;
+    uint32_t cursor;     /* guarded: where the next slot search starts (next fit, so a freed
+                            slot comes back only after the arena's other free slots) */
     size_t reserved;     /* bytes of pool->reserved this arena holds (0 or len) */
     rp__arena_t *next, *prev;         /* shard partial list */
     rp__arena_t *all_next, *all_prev; /* the pool's list of every arena */
