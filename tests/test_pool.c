@@ -254,7 +254,11 @@ static void test_api_zalloc_realloc(void) {
     unsigned char *a = rp_pool_alloc(pool, 48);
     REQUIRE(a != NULL);
     memset(a, 0x77, 48);
+    void *others[RP_POOL_QUARANTINE];
+    for (int i = 0; i < RP_POOL_QUARANTINE; i++) REQUIRE((others[i] = rp_pool_alloc(pool, 48)) != NULL);
     rp_pool_free(pool, a);
+    /* RP_POOL_QUARANTINE later frees push a out of the quarantine onto its bin */
+    for (int i = 0; i < RP_POOL_QUARANTINE; i++) rp_pool_free(pool, others[i]);
     unsigned char *z = rp_pool_zalloc(pool, 6, 8);
     REQUIRE(z != NULL);
     CHECK(z == a); /* the same slot, from the thread cache */

@@ -72,6 +72,10 @@ extern "C" {
 #define RP_POOL_MAX_SMALL 4096
 /* Bytes of each slot a canary takes (RP_POOL_CANARY). */
 #define RP_POOL_CANARY_SIZE 8
+/* Frees each thread holds back before their small slots can be handed out again: a second free
+ * of a pointer within its thread's last RP_POOL_QUARANTINE frees is reported as a double free
+ * even after the slot was reused (docs/pool.md, "What is detected"). */
+#define RP_POOL_QUARANTINE 8
 /* Default bytes of slots per arena for the small classes (guard pages not included). */
 #define RP_POOL_ARENA_SIZE (64u * 1024u)
 

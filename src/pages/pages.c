@@ -219,6 +219,16 @@ void *rp_pages_allocate_locked(const rp_page_allocator_t *pa, size_t len, bool *
                  pa->name, len);
         return NULL;
     }
+    /* Secret pages are always resident: more than the machine's RAM can never be honoured, and
+     * with CAP_IPC_LOCK the kernel would map it lazily and fail only when touched. */
+    if (pa == &rp__secret_pages) {
+        size_t phys = rp__os_physical_memory();
+        if (rounded > phys) {
+            rp__fail(RP_ERR_NOMEM, 0, "secret pages: allocate_locked of %zu bytes is more than physical memory (%zu bytes)",
+                     rounded, phys);
+            return NULL;
+        }
+    }
     rp__os_set_last_error(0);
     void *p = pa->allocate_locked(pa->ctx, rounded, locked);
     if (p == NULL) {

@@ -8,7 +8,9 @@
  *            if the page allocator is the user's -> MADV_DONTDUMP and MADV_WIPEONFORK as two
  *            calls (DONTFORK where the pages cannot be wiped in a child, as for memfd_secret) ->
  *            published in the page map
- *   release: out of the page map -> guards removed -> every data page wiped -> free_locked
+ *   release: out of the page map -> guards removed -> every data page wiped (by the built-in
+ *            sources' free_locked, resident pages only; here for a page allocator of the user's)
+ *            -> free_locked
  *
  * Metadata blocks (header + bitmaps + guarded sizes) come from chunks of ordinary pages that the
  * pool owns (rp__os_alloc), never from the arena and never from malloc.
@@ -117,6 +119,17 @@ static void rp__arena_wipe(const rp__arena_t *a, size_t page) {
 
 /* ---- create / release ----------------------------------------------------------------------------- */
 
+/* The built-in page sources hand out zero pages and wipe the resident pages of what they get
+ * back (rp__memzero_resident); a page allocator of the user's own promises only to wipe. */
+static bool rp__pages_builtin(const rp_page_allocator_t *pa) {
+    return pa == rp_pages_os() || pa == rp_pages_plain() || pa == rp_pages_secret();
+}
+
+/* Give back n bytes of the lock budget reserved by rp__arena_create. */
+static void rp__budget_return(rp_pool_t *pool, size_t n) {
+    if (n != 0) atomic_fetch_sub_explicit(&pool->reserved, n, memory_order_relaxed);
+}
+
 static uint64_t rp__magic(size_t stride) { return (((uint64_t)1 << 40) + stride - 1) / stride; }
 
 rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls, size_t need, unsigned shard) {
@@ -150,23 +163,38 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
     if (rp__add_overflows(body, guards * P, &len)) goto too_large;
 
     /* The lock budget: what the page allocator says may be locked, less what this pool holds
-     * locked. A small arena shrinks to fit (Bitcoin clamps its first arena the same way); what
-     * cannot fit is over budget and the policy decides. */
-    size_t limit = rp_pages_get_limit(pa), held = 0;
+     * or is about to hold. The room is reserved with a compare-and-swap before anything is
+     * mapped, so two threads creating arenas at once cannot both take the same room. A small
+     * arena shrinks to fit (Bitcoin clamps its first arena the same way); what cannot fit is
+     * over budget and the policy decides (an arena made over budget reserves nothing). */
+    size_t limit = rp_pages_get_limit(pa), held = 0, reserved = 0;
     bool over = false;
     if (limit != SIZE_MAX) {
-        rp__os_mutex_lock(&pool->lock);
-        held = pool->locked_bytes;
-        rp__os_mutex_unlock(&pool->lock);
-        size_t avail = limit > held ? limit - held : 0;
-        if (len > avail) {
-            size_t fit = avail >= 2 * P ? ((avail - 2 * P) / P) * P : 0;
-            if (kind == RP__ARENA_SMALL && fit >= stride) {
-                slots = fit / stride;
-                body = fit;
-                len = fit + 2 * P;
-            } else {
-                over = true;
+        size_t cur = atomic_load_explicit(&pool->reserved, memory_order_relaxed);
+        for (;;) {
+            size_t avail = limit > cur ? limit - cur : 0, s = slots, b = body, l = len;
+            over = false;
+            if (l > avail) {
+                size_t fit = avail >= 2 * P ? ((avail - 2 * P) / P) * P : 0;
+                if (kind == RP__ARENA_SMALL && fit >= stride) {
+                    s = fit / stride;
+                    b = fit;
+                    l = fit + 2 * P;
+                } else {
+                    over = true;
+                }
+            }
+            if (over) {
+                held = cur;
+                break;
+            }
+            if (atomic_compare_exchange_weak_explicit(&pool->reserved, &cur, cur + l, memory_order_relaxed,
+                                                      memory_order_relaxed)) {
+                slots = s;
+                body = b;
+                len = l;
+                reserved = l;
+                break;
             }
         }
     }
@@ -180,7 +208,10 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
 
     bool locked = false;
     void *mem = rp_pages_allocate_locked(pa, len, &locked);
-    if (mem == NULL) return NULL;
+    if (mem == NULL) {
+        rp__budget_return(pool, reserved);
+        return NULL;
+    }
     rp_status_t why = RP_OK;
     if (!locked) {
         const rp_error_t *e = rp_last_error();
@@ -188,15 +219,20 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
                   ? e->status : RP_ERR_LIMIT;
         if (pool->cfg.lock_policy == RP_POOL_LOCK_REQUIRED) {
             rp_pages_free_locked(pa, mem, len);
+            rp__budget_return(pool, reserved);
             rp__fail(why, 0, "pool: the page allocator \"%s\" could not lock an arena of %zu bytes", pa->name, len);
             rp__error_set_remedy(rp_remedy(why, RP_REMEDY_BRIEF));
             return NULL;
         }
+        /* Unlocked pages take nothing from the lock budget. */
+        rp__budget_return(pool, reserved);
+        reserved = 0;
     }
 
     rp__arena_t *a = rp__meta_get(pool);
     if (a == NULL) {
         rp_pages_free_locked(pa, mem, len);
+        rp__budget_return(pool, reserved);
         return NULL;
     }
     memset(a, 0, sizeof *a);
@@ -214,6 +250,7 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
     a->kind = (uint8_t)kind;
     a->shard = (uint8_t)shard;
     a->locked = locked;
+    a->reserved = reserved;
     uint64_t *bits = (uint64_t *)((uintptr_t)a + rp__align_up(sizeof *a, RP__CACHELINE));
     size_t words = (pool->max_slots + 63u) / 64u;
     a->freebits = bits;
@@ -252,6 +289,8 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
             rp__fail_lock(err, len, "re-locking a guarded arena");
             if (pool->cfg.lock_policy == RP_POOL_LOCK_REQUIRED) goto undo;
             a->locked = false;
+            rp__budget_return(pool, a->reserved);
+            a->reserved = 0;
             why = rp_last_error()->status;
         }
         /* Fault every data page in now, so each is resident and locked before any secret. */
@@ -263,8 +302,7 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
     /* Allocation never clears a slot: it relies on every free slot being zero. The built-in
      * sources hand out fresh OS pages, which are; a page allocator of the user's own need not
      * (its contract does not say so), so its pages are wiped here, before any slot goes out. */
-    bool builtin = unevictable || pa == rp_pages_os() || pa == rp_pages_plain();
-    if (!builtin) rp__arena_wipe(a, P);
+    if (!rp__pages_builtin(pa)) rp__arena_wipe(a, P);
     err = rp__os_advise(mem, len, RP__OS_ADV_DONTDUMP);
     if (err != 0 && err != rp__os_err_unsupported()) {
         rp__fail_os(err, "pool: excluding an arena of %zu bytes from core dumps", len);
@@ -321,6 +359,7 @@ undo:;
     rp_error_t saved = *rp_last_error();
     rp__guards_remove(a, P);
     rp_pages_free_locked(pa, mem, len);
+    rp__budget_return(pool, a->reserved);
     rp__meta_put(pool, a);
     rp__fail(saved.status, saved.os_error, "%s", saved.message);
     return NULL;
@@ -344,8 +383,11 @@ void rp__arena_release(rp_pool_t *pool, rp__arena_t *a) {
     rp__os_mutex_unlock(&pool->lock);
 
     rp__guards_remove(a, P);
-    rp__arena_wipe(a, P);
+    /* A built-in source wipes the resident pages itself: wiping here too would do it twice and
+     * fault in every page never touched. Another source is wiped here, in case it does not. */
+    if (!rp__pages_builtin(pool->cfg.pages)) rp__arena_wipe(a, P);
     rp_status_t st = rp_pages_free_locked(pool->cfg.pages, (void *)a->base, a->len);
     if (st == RP_ERR_NOT_OWNED) rp__corrupt("pool: the page allocator does not know an arena it gave out", (void *)a->base);
+    rp__budget_return(pool, a->reserved);
     rp__meta_put(pool, a);
 }

@@ -7,7 +7,8 @@
  *          slot live (one store) -> write the canary
  *   free:  page map -> this pool's arena? else corruption -> offset is a slot start? else
  *          corruption -> clear the live byte (atomic exchange; already clear = double free)
- *          -> check the canary -> wipe the whole slot -> push on the thread cache's bin
+ *          -> check the canary -> wipe the whole slot -> into the thread's quarantine ring;
+ *          the slot the ring pushes out (freed RP_POOL_QUARANTINE frees ago) goes on its bin
  * When a bin is empty it refills half of it from an arena of the thread's shard (shard lock);
  * when full it returns half to the slots' arenas. An arena whose slots are all back is released
  * at once, except one empty arena per shard and class kept against churn (rp_pool_trim gives
@@ -87,8 +88,13 @@ static bool rp__large_fits(const rp_pool_t *pool, const rp__arena_t *a, size_t s
 
 /* Slot index of an offset on the slow paths. The fast paths use the small arenas' magic
  * multiplier instead, exact there because offsets stay below 2^24 and strides below 2^16. */
+/* A stale page-map read (a query racing the arena's release) can meet a metadata block being
+ * recycled, whose stride reads 0 between its clearing and its new shape: that gives SIZE_MAX,
+ * which every caller's idx < slots check refuses, instead of a division by zero. */
 static inline size_t rp__slot_index(const rp__arena_t *a, size_t off) {
-    return a->slots == 1 ? 0 : off / a->stride;
+    size_t stride = *(const volatile size_t *)&a->stride; /* read once: tested value = divisor */
+    if (RP_UNLIKELY(stride == 0)) return SIZE_MAX;
+    return a->slots == 1 ? 0 : off / stride;
 }
 
 /* The live bytes (pool_internal.h). Clear slot idx's; it must have been set. */
@@ -135,6 +141,19 @@ static size_t rp__take_free(rp__arena_t *a) {
             return w * 64u + b;
         }
     }
+}
+
+/* Take the first free slot of guarded arena a at or after its cursor, wrapping around (a has
+ * one, and at most RP__GUARDED_SLOTS_MAX slots: one bitmap word). Next fit rather than lowest
+ * first, so that a freed slot is not the very next one handed out: a double free after reuse is
+ * then caught unless every other free slot of the arena was handed out in between. */
+static size_t rp__take_next(rp__arena_t *a) {
+    uint64_t bits = a->freebits[0], ahead = bits & (~(uint64_t)0 << a->cursor);
+    unsigned b = rp__ctz(ahead != 0 ? ahead : bits);
+    a->freebits[0] = bits & ~((uint64_t)1 << b);
+    a->nfree--;
+    a->cursor = (b + 1u) % a->slots;
+    return b;
 }
 
 /* Put slot idx back into a's free bitmap. When a becomes empty it leaves its list and is either
@@ -224,10 +243,6 @@ void rp__bin_flush(rp_pool_t *pool, rp__tcache_t *tc, unsigned cls, uint32_t kee
     rp__release_chain(pool, release);
 }
 
-void rp__tcache_flush_all(rp_pool_t *pool, rp__tcache_t *tc) {
-    for (unsigned c = 0; c < RP__CLASSES; c++) rp__bin_flush(pool, tc, c, 0);
-}
-
 /* Return one wiped small slot to its arena directly (no thread cache). */
 static void rp__return_one(rp_pool_t *pool, rp__arena_t *a, size_t idx) {
     rp__shard_t *sh = &pool->shards[a->shard];
@@ -236,6 +251,15 @@ static void rp__return_one(rp_pool_t *pool, rp__arena_t *a, size_t idx) {
     rp__return_locked(pool, sh, a, idx, &release);
     rp__os_mutex_unlock(&sh->lock);
     rp__release_chain(pool, release);
+}
+
+void rp__tcache_flush_all(rp_pool_t *pool, rp__tcache_t *tc) {
+    for (unsigned i = 0; i < RP_POOL_QUARANTINE; i++) {
+        rp__cached_t c = tc->quarantine[i];
+        tc->quarantine[i] = (rp__cached_t){NULL, NULL};
+        if (c.p != NULL) rp__return_one(pool, c.a, ((uintptr_t)c.p - c.a->first) / c.a->stride);
+    }
+    for (unsigned c = 0; c < RP__CLASSES; c++) rp__bin_flush(pool, tc, c, 0);
 }
 
 /* ---- large and guarded allocations --------------------------------------------------------------- */
@@ -273,7 +297,7 @@ static void *rp__alloc_guarded(rp_pool_t *pool, size_t size, size_t need) {
         if (a == NULL) return NULL;
         rp__os_mutex_lock(&sh->lock);
     }
-    size_t idx = rp__take_free(a);
+    size_t idx = rp__take_next(a);
     if (a->nfree == 0 && a->listed) rp__list_remove(&sh->gpartial[a->cls], a);
     a->sizes[idx] = size;
     rp__os_mutex_unlock(&sh->lock);
@@ -510,6 +534,14 @@ static inline void rp__free_impl(rp_pool_t *pool, void *p, size_t want) {
         rp__wipe(p, a->stride);
         rp__tcache_t *tc = rp__tcache_get(pool);
         if (RP_LIKELY(tc != NULL)) {
+            /* Into the quarantine ring; what it pushes out (or nothing) goes on its bin. */
+            rp__cached_t *q = &tc->quarantine[tc->qpos];
+            tc->qpos = (tc->qpos + 1u) & (RP_POOL_QUARANTINE - 1u);
+            rp__cached_t out = *q;
+            *q = (rp__cached_t){p, a};
+            if (out.p == NULL) return;
+            p = out.p;
+            a = out.a;
             rp__bin_t *b = &tc->bins[a->cls];
             if (RP_LIKELY(b->count < b->cap)) {
                 b->slots[b->count++] = (rp__cached_t){p, a};
@@ -560,9 +592,9 @@ size_t rp_pool_usable_size(rp_pool_t *pool, const void *p) {
 bool rp_pool_owns(rp_pool_t *pool, const void *p) {
     rp__arena_t *a = (pool && p) ? rp__pagemap_get((uintptr_t)p) : NULL;
     if (a == NULL || a->pool != pool) return false;
-    size_t off = (uintptr_t)p - a->first;
-    if (off >= a->span) return false;
-    return a->kind != RP__ARENA_GUARDED || off % a->stride < a->data;
+    size_t off = (uintptr_t)p - a->first, stride = *(const volatile size_t *)&a->stride;
+    if (off >= a->span || stride == 0) return false; /* stride 0: being recycled (rp__slot_index) */
+    return a->kind != RP__ARENA_GUARDED || off % stride < a->data;
 }
 
 void *rp_pool_realloc(rp_pool_t *pool, void *p, size_t size) {

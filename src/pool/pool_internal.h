@@ -14,7 +14,8 @@
  *
  * Slot states, and where each is recorded (all outside the arena's pages):
  *   free in the arena   freebits bit set (shard lock), live byte 0
- *   in a thread cache   freebits bit clear, live byte 0; the pointer sits in the cache's bin
+ *   in a thread cache   freebits bit clear, live byte 0; the pointer sits in the cache's
+ *                       quarantine ring (just freed) or, pushed out of it, in a bin
  *   handed out          live byte 1
  * The live byte is set with a plain atomic store (the slot came out of this thread's cache, so
  * nobody else may touch it) and cleared with one atomic exchange on free: finding it already 0
@@ -81,6 +82,9 @@ struct rp__arena {
     bool guards_mixed;   /* some guards fell back to PROT_NONE, others did not */
     bool listed;         /* on its shard's partial list */
     uint32_t guard_count;
+    uint32_t cursor;     /* guarded: where the next slot search starts (next fit, so a freed
+                            slot comes back only after the arena's other free slots) */
+    size_t reserved;     /* bytes of pool->reserved this arena holds (0 or len) */
     rp__arena_t *next, *prev;         /* shard partial list */
     rp__arena_t *all_next, *all_prev; /* the pool's list of every arena */
     size_t *sizes;                    /* guarded: requested size per slot */
@@ -106,12 +110,19 @@ typedef struct rp__bin {
     rp__cached_t *slots;
 } rp__bin_t;
 
+_Static_assert((RP_POOL_QUARANTINE & (RP_POOL_QUARANTINE - 1)) == 0, "the quarantine ring wraps with a mask");
+
 typedef struct rp__tcache rp__tcache_t;
 struct rp__tcache {
     rp_pool_t *pool;
     uint32_t shard;
     rp__tcache_t *next, *prev; /* the pool's list */
     rp__bin_t bins[RP__CLASSES];
+    /* The thread's last RP_POOL_QUARANTINE small frees (wiped, live byte 0), oldest at qpos:
+     * a slot enters its bin only when RP_POOL_QUARANTINE later frees push it out, so a second
+     * free of it in that window still finds its live byte clear (pool.c). */
+    uint32_t qpos;
+    rp__cached_t quarantine[RP_POOL_QUARANTINE];
     rp__cached_t storage[];    /* the bins' slots */
 };
 
@@ -139,6 +150,10 @@ struct rp_pool {
     size_t meta_size;             /* bytes of one arena's metadata block */
     size_t tcache_size;
     _Atomic uint32_t next_shard;
+    /* Bytes of the lock budget taken by arenas being created or held locked: reserved with a
+     * compare-and-swap before an arena is mapped, so that threads creating arenas at once
+     * never pass get_limit() together (arena.c). */
+    _Atomic size_t reserved;
 
     rp__os_mutex_t lock;          /* everything below */
     rp__arena_t *arenas;          /* every arena */

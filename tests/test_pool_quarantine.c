@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/* test_pool_quarantine.c — a double free after the slot was reused is caught (issue 11 item 3).
+ *
+ * Without a quarantine, free(p) puts p on top of the thread's bin and the next allocation of
+ * that class returns p again, so a second free(p) frees the new owner's secret silently. Each
+ * thread cache now holds its last RP_POOL_QUARANTINE frees back before they can be handed out
+ * again; a second free of a pointer still in that window finds its live byte clear and aborts.
+ * Death cases run in a fork child that creates its own pool (a pool made before a fork hands
+ * out nothing in the child).
+ */
+#include <signal.h>
+#include <string.h>
+
+#include "rampart.h"
+#include "testhelper.h"
+
+static rp_pool_t *fresh_pool(void) {
+    rp_pool_config_t cfg = rp_pool_config_default();
+    cfg.lock_policy = RP_POOL_LOCK_SILENT; /* the check is about reuse, not locking */
+    rp_pool_t *pool = rp_pool_create(&cfg);
+    if (pool == NULL) _exit(3);
+    return pool;
+}
+
+/* free p, allocate the same size again (the old LIFO handed p back), free p again. */
+static void reuse_then_double_free(void) {
+    rp_pool_t *pool = fresh_pool();
+    char *p = rp_pool_alloc(pool, 32);
+    if (p == NULL) _exit(3);
+    rp_pool_free(pool, p);
+    char *q = rp_pool_alloc(pool, 32);
+    if (q == NULL || q == p) _exit(4); /* p came straight back: nothing left to catch it */
+    memset(q, 0x5a, 32);
+    rp_pool_free(pool, p); /* must abort */
+}
+
+/* The window: RP_POOL_QUARANTINE - 1 other frees after free(p), then as many allocations as
+ * the thread likes, and p is still not handed out again. */
+static void double_free_within_the_window(void) {
+    rp_pool_t *pool = fresh_pool();
+    enum { N = RP_POOL_QUARANTINE - 1 };
+    void *x[N], *y[N + 8];
+    char *p = rp_pool_alloc(pool, 100);
+    for (int i = 0; i < N; i++) x[i] = rp_pool_alloc(pool, 100);
+    rp_pool_free(pool, p);
+    for (int i = 0; i < N; i++) rp_pool_free(pool, x[i]);
+    for (int i = 0; i < N + 8; i++) {
+        y[i] = rp_pool_alloc(pool, 100);
+        if (y[i] == NULL || y[i] == p) _exit(4);
+    }
+    rp_pool_free(pool, p); /* must abort */
+}
+
+/* Guarded mode: a freed slot comes back only after the arena's other free slots (next fit). */
+static void guarded_reuse_then_double_free(void) {
+    rp_pool_config_t cfg = rp_pool_config_default();
+    cfg.lock_policy = RP_POOL_LOCK_SILENT;
+    cfg.flags = RP_POOL_GUARDED;
+    rp_pool_t *pool = rp_pool_create(&cfg);
+    if (pool == NULL) _exit(3);
+    char *keep = rp_pool_alloc(pool, 64); /* keeps the arena (an empty one is released) */
+    char *p = rp_pool_alloc(pool, 64);
+    if (keep == NULL || p == NULL) _exit(3);
+    rp_pool_free(pool, p);
+    char *q = rp_pool_alloc(pool, 64);
+    if (q == NULL || q == p) _exit(4);
+    rp_pool_free(pool, p); /* must abort */
+}
+
+static void reuse_is_caught(void) {
+    CHECK(rp_test_dies_with(reuse_then_double_free, SIGABRT));
+    CHECK(rp_test_dies_with(double_free_within_the_window, SIGABRT));
+    CHECK(rp_test_dies_with(guarded_reuse_then_double_free, SIGABRT));
+}
+
+/* The quarantine holds slots back but gives them up: trim returns them, so every arena goes
+ * back, and a thread that frees many keeps reusing slots (the pool does not grow without end). */
+static void quarantine_gives_slots_back(void) {
+    rp_pool_config_t cfg = rp_pool_config_default();
+    cfg.lock_policy = RP_POOL_LOCK_SILENT;
+    rp_pool_t *pool = rp_pool_create(&cfg);
+    REQUIRE(pool != NULL);
+    for (int i = 0; i < 100000; i++) {
+        void *p = rp_pool_alloc(pool, 16 + (size_t)(i % 7) * 48);
+        REQUIRE(p != NULL);
+        rp_pool_free(pool, p);
+    }
+    rp_pool_stats_t s;
+    CHECK(rp_pool_stats(pool, &s) == RP_OK);
+    CHECK(s.used == 0);
+    CHECK(s.arenas <= 7); /* one per class touched, no growth from held-back slots */
+    rp_pool_trim(pool);
+    CHECK(rp_pool_stats(pool, &s) == RP_OK);
+    CHECK(s.arenas == 0 && s.locked == 0 && s.unlocked == 0);
+    rp_pool_destroy(pool);
+}
+
+int main(void) {
+    RP_TEST(reuse_is_caught);
+    RP_TEST(quarantine_gives_slots_back);
+    return rp_test_exit();
+}
