@@ -85,6 +85,12 @@ typedef struct rp__file_sink { FILE *out; int error; } rp__file_sink_t;
 void rp__line_to_file(const char *line, void *ctx);
 rp_status_t rp__file_sink_status(const rp__file_sink_t *sink, const char *what);
 
+/* RAMPART_VERBOSE=1 (core/verbose.c): rp__verbose says whether it is on (read once, strictly; a
+ * malformed value is reported and counts as off); rp__verbose_failure writes the thread's last
+ * error to stderr when it is, and is called by rp__fail_os and rp__fail_lock. */
+bool rp__verbose(void);
+void rp__verbose_failure(void);
+
 /* rp_memzero of the resident pages of [p, p+len) only: a page never touched holds nothing, and
  * writing it would fault it in (a sparse 1 GiB block would need 1 GiB of RAM to be freed). A page
  * swapped out is skipped too: writing it would not reach the copy on the swap device. Where the OS

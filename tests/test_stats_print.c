@@ -3,7 +3,9 @@
  *
  * The line-function form is checked against rp_heap_stats / rp_pool_stats (one line per class in
  * use, the figures the snapshot holds), the stream form must print exactly the same lines, and
- * bad arguments and a failing stream give a status, never a crash.
+ * bad arguments and a failing stream give a status, never a crash. The modes "at-exit" and
+ * "verbose" are run by CTest with RAMPART_SHOW_STATS / RAMPART_VERBOSE set and unset, which
+ * checks their output with PASS/FAIL_REGULAR_EXPRESSION (tests/CMakeLists.txt).
  */
 #include <errno.h>
 #include <string.h>
@@ -127,7 +129,28 @@ static void test_stream_failure(void) {
 }
 #endif
 
-int main(void) {
+/* Leave one 100-byte block live and return: RAMPART_SHOW_STATS=1 must print it at exit. */
+static int at_exit_mode(void) {
+    void *kept = rp_malloc(100);
+    return kept != NULL ? 0 : 1;
+}
+
+/* An OS failure (opening a missing file): RAMPART_VERBOSE=1 must print it, and whatever the
+ * variable says, the caller's last error is the failure's own. */
+static int verbose_mode(void) {
+    rp_map_options_t o = {0};
+    o.source = RP_MAP_PATH;
+    o.path = "/nonexistent-rampart-dir/verbose-test";
+    o.length = 4096;
+    o.prot = RP_MAP_PROT_READ;
+    rp_map_t *m = NULL;
+    if (rp_map_create(&o, &m) == RP_OK) return 1;
+    return strncmp(rp_last_error()->message, "opening /nonexistent-rampart-dir", 32) == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "at-exit") == 0) return at_exit_mode();
+    if (argc > 1 && strcmp(argv[1], "verbose") == 0) return verbose_mode();
     RP_TEST(test_heap_lines);
     RP_TEST(test_pool_lines);
     RP_TEST(test_bad_arguments);
