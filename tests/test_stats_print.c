@@ -132,7 +132,9 @@ static void test_stream_failure(void) {
 /* Leave one 100-byte block live and return: RAMPART_SHOW_STATS=1 must print it at exit. */
 static int at_exit_mode(void) {
     void *kept = rp_malloc(100);
-    return kept != NULL ? 0 : 1;
+    if (kept == NULL) return 1;
+    fprintf(stderr, "block kept\n"); /* CTest matches the output, not the exit status */
+    return 0;
 }
 
 /* An OS failure (opening a missing file): RAMPART_VERBOSE=1 must print it, and whatever the
@@ -145,7 +147,10 @@ static int verbose_mode(void) {
     o.prot = RP_MAP_PROT_READ;
     rp_map_t *m = NULL;
     if (rp_map_create(&o, &m) == RP_OK) return 1;
-    return strncmp(rp_last_error()->message, "opening /nonexistent-rampart-dir", 32) == 0 ? 0 : 1;
+    /* CTest matches the output, not the exit status: say the check passed in words. */
+    if (strncmp(rp_last_error()->message, "opening /nonexistent-rampart-dir", 32) != 0) return 1;
+    fprintf(stderr, "last error kept\n");
+    return 0;
 }
 
 int main(int argc, char **argv) {
