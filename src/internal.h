@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "rampart/common.h"
 
@@ -76,6 +77,19 @@ void rp__error_set_remedy(const char *remedy);
 /* Append to the thread's last error message (cut at its size), to add numbers a layer knows
  * after rp__fail_lock has written the common part. */
 void rp__error_append(const char *fmt, ...) RP_PRINTF(1, 2);
+
+/* A line sink writing to a stream (core/lines.c), for the *_print functions over their *_print_to
+ * variants: rp__line_to_file appends a newline to each line and remembers the first failure;
+ * rp__file_sink_status turns it into the function's status. */
+typedef struct rp__file_sink { FILE *out; int error; } rp__file_sink_t;
+void rp__line_to_file(const char *line, void *ctx);
+rp_status_t rp__file_sink_status(const rp__file_sink_t *sink, const char *what);
+
+/* RAMPART_VERBOSE=1 (core/verbose.c): rp__verbose says whether it is on (read once, strictly; a
+ * malformed value is reported and counts as off); rp__verbose_failure writes the thread's last
+ * error to stderr when it is, and is called by rp__fail_os and rp__fail_lock. */
+bool rp__verbose(void);
+void rp__verbose_failure(void);
 
 /* rp_memzero of the resident pages of [p, p+len) only: a page never touched holds nothing, and
  * writing it would fault it in (a sparse 1 GiB block would need 1 GiB of RAM to be freed). A page

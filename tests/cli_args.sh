@@ -47,7 +47,7 @@ echo "$err" | grep -q "unexpected argument 'extra'" || no "rampart doctor extra:
 help=$("$bin" --help)
 echo "$help" | grep -q "2 usage error" || no "rampart --help does not document the usage error"
 echo "$help" | grep -q "0 locked, 1 partly locked, 3 not locked, 4 cannot tell" || no "rampart --help lacks the status codes"
-for v in RAMPART_LOCK RAMPART_LOCK_LIBRARY RAMPART_POOL_LOCK RAMPART_PURGE_DELAY RAMPART_CACHE_MAX RAMPART_HEAP_WIPE; do
+for v in RAMPART_LOCK RAMPART_LOCK_LIBRARY RAMPART_POOL_LOCK RAMPART_PURGE_DELAY RAMPART_CACHE_MAX RAMPART_HEAP_WIPE RAMPART_SHOW_STATS RAMPART_VERBOSE; do
   echo "$help" | grep -q "^  $v " || no "rampart --help does not list $v"
 done
 exit $fail

@@ -20,6 +20,19 @@ if(NOT WIN32)
   add_executable(heap_asprobe heap_asprobe.c)
   target_compile_options(heap_asprobe PRIVATE ${RAMPART_WARNINGS} -fno-sanitize=all)
   set_target_properties(heap_asprobe PROPERTIES LINK_OPTIONS "")
+  # glibc's introspection (mallinfo2, malloc_stats, malloc_info, malloc_trim) under the preload
+  # answers from rampart's heap (issue 13); the program fails when glibc answers.
+  add_executable(heap_preload_info heap_preload_info.c)
+  target_compile_options(heap_preload_info PRIVATE ${RAMPART_WARNINGS} -fno-sanitize=all -Wno-missing-prototypes -Wno-deprecated-declarations)
+  target_compile_definitions(heap_preload_info PRIVATE _GNU_SOURCE)
+  set_target_properties(heap_preload_info PROPERTIES LINK_OPTIONS "")
+  add_test(NAME test_heap_preload_info COMMAND heap_preload_info)
+  set_tests_properties(test_heap_preload_info PROPERTIES ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:rampart_malloc>")
+  # RAMPART_SHOW_STATS=1 under the preload: the program's heap is printed at exit.
+  add_test(NAME test_heap_preload_show_stats COMMAND heap_preload_info)
+  set_tests_properties(test_heap_preload_show_stats PROPERTIES
+    ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:rampart_malloc>;RAMPART_SHOW_STATS=1"
+    PASS_REGULAR_EXPRESSION "rampart heap 0x[0-9a-f]+: allocated [^\n]*\n  resident [^\n]*purges [0-9]+")
   add_test(NAME test_heap_preload_aslimit
     COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/heap_preload.sh aslimit $<TARGET_FILE:rampart_malloc> $<TARGET_FILE:heap_asprobe>)
   set_tests_properties(test_heap_preload_aslimit PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)

@@ -99,6 +99,10 @@ RP_API const char *rp_remedy(rp_status_t status, rp_remedy_form_t form);
 /* A byte count for people: "512 B", "64 KiB", "1.5 MiB", "unlimited" for SIZE_MAX. Returns buf. */
 RP_API const char *rp_format_bytes(size_t bytes, char *buf, size_t size);
 
+/* Receives one line of a human-readable report (rp_heap_stats_print_to, rp_pool_stats_print_to):
+ * NUL-terminated, without a newline. The line lives only for the call. */
+typedef void (*rp_line_fn)(const char *line, void *ctx);
+
 /* ---- wiping ------------------------------------------------------------------------------------ */
 /* Overwrite len bytes at p with zeros in a way the compiler cannot remove, even when p is freed
  * right after. p may be NULL when len is 0. */

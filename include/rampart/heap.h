@@ -36,6 +36,8 @@
 #ifndef RAMPART_HEAP_H
 #define RAMPART_HEAP_H
 
+#include <stdio.h>
+
 #include "rampart/common.h"
 #include "rampart/pages.h"
 
@@ -151,6 +153,12 @@ typedef struct rp_heap_stats {
     rp_heap_class_stats_t classes[RP_HEAP_CLASSES];
 } rp_heap_stats_t;
 RP_API rp_status_t rp_heap_stats(rp_heap_t *heap, rp_heap_stats_t *out);
+/* The heap's statistics for people: a summary line, then one line per size class with live
+ * blocks, to a stream (each line ends in a newline) or to a function called once per line.
+ * RP_ERR_INVALID for a NULL heap, stream or function; RP_ERR_OS (with errno) when the stream
+ * fails. docs/debugging.md shows the output. */
+RP_API rp_status_t rp_heap_stats_print(rp_heap_t *heap, FILE *out);
+RP_API rp_status_t rp_heap_stats_print_to(rp_heap_t *heap, rp_line_fn line, void *ctx);
 /* Check the heap's metadata: segments, the calling thread's pages and free lists, large blocks,
  * donations, partial-release records. RP_OK, or RP_ERR_CORRUPT with the detail in
  * rp_last_error() (validation reports, it does not call the corruption handler). */

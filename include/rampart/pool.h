@@ -59,6 +59,8 @@
 #ifndef RAMPART_POOL_H
 #define RAMPART_POOL_H
 
+#include <stdio.h>
+
 #include "rampart/common.h"
 #include "rampart/pages.h"
 
@@ -160,6 +162,11 @@ typedef struct rp_pool_stats {
     bool guards_lightweight; /* all guards are MADV_GUARD_INSTALL markers (no extra mappings) */
 } rp_pool_stats_t;
 RP_API rp_status_t rp_pool_stats(rp_pool_t *pool, rp_pool_stats_t *out);
+
+/* The pool's statistics for people (rp_pool_stats as labelled lines), to a stream or to a
+ * function called once per line; errors as rp_heap_stats_print. */
+RP_API rp_status_t rp_pool_stats_print(rp_pool_t *pool, FILE *out);
+RP_API rp_status_t rp_pool_stats_print_to(rp_pool_t *pool, rp_line_fn line, void *ctx);
 
 /* ---- the process-wide default pool ------------------------------------------------------------
  * Created on first use, thread-safely: OS locked pages, RP_POOL_LOCK_REQUIRED unless the

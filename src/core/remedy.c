@@ -89,5 +89,6 @@ rp_status_t rp__fail_lock(int os_error, size_t len, const char *what) {
         rp__fail(status, os_error, "%s of %s failed: %s", what, rp_format_bytes(len, n, sizeof n), words);
     }
     rp__error_set_remedy(rp_remedy(status, RP_REMEDY_BRIEF));
+    rp__verbose_failure();
     return status;
 }

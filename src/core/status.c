@@ -71,6 +71,7 @@ rp_status_t rp__fail_os(int os_error, const char *fmt, ...) {
     char words[128];
     snprintf(e->message + used, sizeof e->message - used, ": %s",
              rp__os_errstr(os_error, words, sizeof words));
+    rp__verbose_failure();
     return status;
 }
 

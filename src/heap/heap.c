@@ -64,6 +64,7 @@ static void rp__read_env(void) {
     if (delay == SIZE_MAX) rp__config.purge_off = true;
     else rp__config.purge_delay_ms = delay;
     if (wipe == 1) rp__default.flags |= RP_HEAP_WIPE;
+    rp__heap_show_env(wipe == 1); /* RAMPART_SHOW_STATS, RAMPART_VERBOSE (show.c) */
 }
 
 /* ---- fork ---------------------------------------------------------------------------------------- */

@@ -278,6 +278,8 @@ typedef struct rp__heap_config {
     bool purge_off;           /* RAMPART_PURGE_DELAY=-1 */
 } rp__heap_config_t;
 extern rp__heap_config_t rp__config;
+/* RAMPART_SHOW_STATS and the verbose options line, at the end of the heap's options (show.c). */
+void rp__heap_show_env(bool wipe);
 
 /* ---- size classes ------------------------------------------------------------------------------- */
 

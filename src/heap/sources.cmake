@@ -10,5 +10,7 @@ list(APPEND RAMPART_SOURCES
   src/heap/large.c
   src/heap/donate.c
   src/heap/stats.c
+  src/heap/stats_print.c
+  src/heap/show.c
   src/heap/heap.c)
 list(APPEND RAMPART_PUBLIC_HEADERS include/rampart/heap.h)

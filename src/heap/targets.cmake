@@ -15,7 +15,7 @@ if(NOT WIN32)
   target_compile_definitions(rampart_plain_objects PRIVATE RP_BUILDING_LIBRARY RP_HEAP_PRELOAD)
   target_compile_options(rampart_plain_objects PRIVATE ${RAMPART_WARNINGS} -fno-sanitize=all -ftls-model=initial-exec)
 
-  add_library(rampart_malloc SHARED src/heap/preload.c $<TARGET_OBJECTS:rampart_plain_objects>)
+  add_library(rampart_malloc SHARED src/heap/preload.c src/heap/preload_info.c $<TARGET_OBJECTS:rampart_plain_objects>)
   set_target_properties(rampart_malloc PROPERTIES
     OUTPUT_NAME rampart-malloc
     C_VISIBILITY_PRESET hidden
