@@ -5,6 +5,7 @@
 #   make test                build, then run every test (CTest)
 #   make bench               build the benchmarks against the peer libraries and run them
 #   make install PREFIX=DIR  install headers, libraries, pkg-config and CMake files, the CLI
+#   make abi-baseline        regenerate abi/librampart.abi after a deliberate ABI change
 #   make test-asan | test-tsan | test-windows   the suite under sanitizers / under wine
 BUILD ?= build
 # Sub-makes run by CMake would otherwise print "Entering directory" around every step.
@@ -13,7 +14,7 @@ PREFIX ?= /usr/local
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build run test bench install test-asan test-tsan test-windows deps clean
+.PHONY: all build run test bench install abi-baseline test-asan test-tsan test-windows deps clean
 
 all: build
 
@@ -59,6 +60,11 @@ bench: deps
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# Regenerate abi/librampart.abi (the ABI that test_abi holds the library to) from the default
+# build; run it after a deliberate ABI change and commit the file with the change.
+abi-baseline: build
+	sh abi/abi.sh baseline $(CURDIR) $(BUILD)/librampart.so
 
 test-asan: deps
 	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DRAMPART_SANITIZE=address,undefined $(CMAKE_FLAGS)
