@@ -6,6 +6,7 @@
 #   make bench               build the benchmarks against the peer libraries and run them
 #   make install PREFIX=DIR  install headers, libraries, pkg-config and CMake files, the CLI
 #   make abi-baseline        regenerate abi/librampart.abi after a deliberate ABI change
+#   make man3                rewrite man/rampart_*.3 from the public headers
 #   make test-asan | test-tsan | test-windows   the suite under sanitizers / under wine
 BUILD ?= build
 # Sub-makes run by CMake would otherwise print "Entering directory" around every step.
@@ -14,7 +15,7 @@ PREFIX ?= /usr/local
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build run test bench install abi-baseline test-asan test-tsan test-windows deps clean
+.PHONY: all build run test bench install abi-baseline man3 test-asan test-tsan test-windows deps clean
 
 all: build
 
@@ -60,6 +61,10 @@ bench: deps
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# Rewrite the section 3 man pages from the public headers (test_man fails while they are stale).
+man3:
+	python3 man/gen-man3.py $(CURDIR)
 
 # Regenerate abi/librampart.abi (the ABI that test_abi holds the library to) from the default
 # build; run it after a deliberate ABI change and commit the file with the change.
