@@ -5,6 +5,8 @@
 #   make test                build, then run every test (CTest)
 #   make bench               build the benchmarks against the peer libraries and run them
 #   make install PREFIX=DIR  install headers, libraries, pkg-config and CMake files, the CLI
+#   make abi-baseline        regenerate abi/librampart.abi after a deliberate ABI change
+#   make man3                rewrite man/rampart_*.3 from the public headers
 #   make test-asan | test-tsan | test-windows   the suite under sanitizers / under wine
 #   make test-unprivileged   (as root) the suite from a fresh clone as nobody, 8 MiB memlock limit
 #   make fuzz [FUZZ_SECONDS=60]   libFuzzer (clang) + ASan + UBSan on each fuzz target (fuzz/)
@@ -21,7 +23,7 @@ CTEST_FLAGS ?=
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS = heap pool map
 
-.PHONY: all build run test test-unprivileged bench install test-asan test-tsan test-windows fuzz deps clean
+.PHONY: all build run test test-unprivileged bench install test-asan test-tsan test-windows fuzz abi-baseline man3 deps clean
 
 all: build
 
@@ -72,6 +74,15 @@ bench: deps
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# Rewrite the section 3 man pages from the public headers (test_man fails while they are stale).
+man3:
+	python3 man/gen-man3.py $(CURDIR)
+
+# Regenerate abi/librampart.abi (the ABI that test_abi holds the library to) from the default
+# build; run it after a deliberate ABI change and commit the file with the change.
+abi-baseline: build
+	sh abi/abi.sh baseline $(CURDIR) $(BUILD)/librampart.so
 
 test-asan: deps
 	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DRAMPART_SANITIZE=address,undefined $(CMAKE_FLAGS)

@@ -10,7 +10,8 @@ trap 'rm -rf "$tmp"' EXIT
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 for f in include/rampart.h include/rampart/pages.h lib/librampart.so lib/librampart.a \
          lib/pkgconfig/rampart.pc lib/cmake/rampart/rampartConfig.cmake bin/rampart \
-         include/rampart/lockall.h lib/librampart-lock.so; do
+         include/rampart/lockall.h lib/librampart-lock.so share/bash-completion/completions/rampart \
+         share/man/man1/rampart.1 share/man/man3/rampart_pool.3; do
   [ -e "$tmp/prefix/$f" ] || { echo "FAILED: $f was not installed"; exit 1; }
 done
 command -v pkg-config >/dev/null || { echo "SKIPPED: pkg-config missing (Debian package pkgconf)"; exit 77; }

@@ -11,7 +11,7 @@ if ! command -v git >/dev/null 2>&1 || ! git rev-parse --git-dir >/dev/null 2>&1
 fi
 grep -q '^MIT License$' LICENSE || { echo "FAIL: LICENSE is missing or is not the MIT licence"; exit 1; }
 bad=0
-for f in $(git ls-files | grep -v -E '\.(md|png|json)$|^\.gitignore$|^LICENSE$|/corpus/|^debian/'); do
+for f in $(git ls-files | grep -v -E '\.(md|png|json|abi)$|^\.gitignore$|^LICENSE$|/corpus/|^debian/'); do
   [ -f "$f" ] || continue
   if ! head -n 2 "$f" | grep -q 'SPDX-License-Identifier: MIT'; then
     echo "FAIL: $f has no SPDX-License-Identifier: MIT line at its top"; bad=1
