@@ -36,6 +36,8 @@
 #ifndef RAMPART_HEAP_H
 #define RAMPART_HEAP_H
 
+#include <string.h> /* memset, for the inline *_default() */
+
 #include "rampart/common.h"
 #include "rampart/pages.h"
 
@@ -65,7 +67,8 @@ typedef struct rp_heap_options {
 /* The defaults (OS pages, no limit, no flags) with struct_size set. Inline on purpose: compiled
  * into the caller, it always matches the caller's struct. */
 static inline rp_heap_options_t rp_heap_options_default(void) {
-    rp_heap_options_t o = {0}; /* no designated initialiser: valid C and C++ */
+    rp_heap_options_t o;
+    memset(&o, 0, sizeof o); /* not an initialiser list: the same warning-free code in C and C++ */
     o.struct_size = sizeof o;
     return o;
 }
