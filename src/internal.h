@@ -66,7 +66,7 @@ static inline bool rp__is_aligned(uintptr_t x, size_t pow2) { return (x & (pow2 
  * rp__fail_os classifies an OS error and appends the OS's words; it attaches no remedy (an EPERM
  * from mprotect is no memlock problem): lock failures go through rp__fail_lock. */
 /* Check a growing struct's struct_size (the rule in rampart/common.h) and copy it into *known
- * (sizeof known_size, the library's own version, zeroed by the caller first): at most
+ * (sizeof known_size, the library's own version, set to the defaults by the caller first): at most
  * min(struct_size, known_size) bytes are copied. RP_ERR_INVALID with a message naming `what`
  * when struct_size is below size_v1 (0 included) or when a larger struct has a non-zero byte
  * past known_size. */
