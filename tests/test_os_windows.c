@@ -121,6 +121,17 @@ static void test_os_pages_locked(void) {
     CHECK(rp_pages_free_locked(rp_pages_os(), p, 8 * rp_page_size()) == RP_OK);
 }
 
+/* rp__os_wipe zeroes exactly the bytes asked for, with SecureZeroMemory. */
+static void test_wipe(void) {
+    unsigned char buf[64];
+    memset(buf, 0xa5, sizeof buf);
+    rp__os_wipe(buf + 1, sizeof buf - 2);
+    size_t zero = 0;
+    for (size_t i = 1; i < sizeof buf - 1; i++) zero += buf[i] == 0;
+    CHECK(zero == sizeof buf - 2 && buf[0] == 0xa5 && buf[sizeof buf - 1] == 0xa5);
+    CHECK(strcmp(rp__os_wipe_primitive(), "SecureZeroMemory") == 0);
+}
+
 int main(void) {
     RP_TEST(test_sizes);
     RP_TEST(test_reserve_commit);
@@ -128,5 +139,6 @@ int main(void) {
     RP_TEST(test_lock_raises_working_set);
     RP_TEST(test_unsupported_is_reported);
     RP_TEST(test_os_pages_locked);
+    RP_TEST(test_wipe);
     return rp_test_exit();
 }

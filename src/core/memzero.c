@@ -1,24 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* core/memzero.c — a wipe the compiler cannot remove.
+/* core/memzero.c — a wipe the compiler cannot remove, and a wipe of only the pages that hold
+ * anything.
  *
- * A plain memset before free() is a dead store the optimiser may delete. Two independent
- * defences: memset is called through a volatile function pointer (the compiler cannot know what
- * it calls), and an empty asm statement that takes the pointer and clobbers memory afterwards
- * (the compiler must assume the bytes are read). Either alone suffices with GCC and Clang.
+ * A plain memset before free() is a dead store the optimiser may delete. rp_memzero uses the
+ * platform's own primitive for that (explicit_bzero, SecureZeroMemory, ...: rp__os_wipe), which
+ * the os layer backs with a compiler barrier where the C library has none.
  */
 #include <string.h>
 
 #include "internal.h"
 #include "os/os.h"
 
-static void *(*volatile rp__memset_fn)(void *, int, size_t) = memset;
-
 void rp_memzero(void *p, size_t len) {
     if (len == 0) return;
-    rp__memset_fn(p, 0, len);
-#if defined(__GNUC__)
-    __asm__ __volatile__("" : : "r"(p) : "memory");
-#endif
+    rp__os_wipe(p, len);
 }
 
 /* Pages asked about per rp__os_resident call (one byte each, on the stack). */

@@ -15,14 +15,13 @@
  * Children: a program the locked one execs inherits LD_PRELOAD and RAMPART_LOCK and locks itself
  * the same way. A fork child that does not exec (a pre-fork server's worker) inherits neither the
  * locks nor future locking (the kernel clears both in the copy), so it is locked again in a
- * pthread_atfork child handler; a required lock that fails there ends the child the same way.
+ * fork child handler (rp__os_atfork); a required lock that fails there ends the child the same way.
  *
  * The library is built from its own objects without sanitizer flags (see targets.cmake) and
  * exports no symbols, so it can be injected into any program, and never interposes on the
  * rp_* functions of a program that links rampart itself.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,10 +85,12 @@ static void rp__preload_keep(const rp_lockall_config_t *cfg, bool current, bool 
     rp__preload_locked = *cfg;
     rp__preload_locked.current = current;
     rp__preload_locked.future = future;
-    if (pthread_atfork(NULL, NULL, rp__preload_relock) != 0 && cfg->required) {
-        char line[256], who[96];
+    int err = rp__os_atfork(NULL, NULL, rp__preload_relock);
+    if (err != 0 && cfg->required) {
+        char line[320], who[96], words[128];
         rp__preload_who(who, sizeof who);
-        snprintf(line, sizeof line, "rampart-lock: cannot lock the fork children of %s (pthread_atfork), so it does not run\n", who);
+        snprintf(line, sizeof line, "rampart-lock: cannot lock the fork children of %s (a fork handler: %s), so it does not run\n",
+                 who, rp__os_errstr(err, words, sizeof words));
         rp__preload_say(line);
         _exit(RP_LOCKALL_EXIT_FAILURE);
     }

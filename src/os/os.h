@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* os/os.h — the platform layer: the only primitives that talk to the operating system.
  *
- * Every platform implements this same set in one file (os/posix.c, os/windows.c), chosen by
- * CMake. Nothing outside src/os/ has a platform #ifdef. The primitives do one thing each and
+ * Every platform implements this same set in one file (os/linux.c, os/posix.c for other POSIX
+ * systems, os/windows.c), chosen by CMake; the two POSIX files share os/posix_common.c. Nothing
+ * outside src/os/ has a platform #ifdef. The primitives do one thing each and
  * return the raw OS error (errno, or GetLastError() on Windows) as an int: 0 means success.
  * Policy (retry, fall back, give up, explain) lives in the layers above, which turn an error into
  * an rp_status_t with rp__os_classify() and into words with rp__os_errstr().
@@ -110,8 +111,6 @@ bool rp__os_is_not_locked(int err);
 /* The memlock limit in bytes, soft and hard; SIZE_MAX means unlimited. POSIX: RLIMIT_MEMLOCK.
  * Windows: the working-set minimum and maximum. */
 int rp__os_lock_limit(size_t *soft, size_t *hard);
-/* Raise the soft memlock limit to at least want bytes (never beyond the hard limit on POSIX). */
-int rp__os_raise_lock_limit(size_t want);
 /* Whether this process may lock without limit (Linux: CAP_IPC_LOCK in the effective set, in the
  * initial user namespace: inside any other the kernel still applies the memlock limit). */
 bool rp__os_can_lock_unlimited(void);
@@ -248,6 +247,18 @@ int rp__os_guard_reader_open(int pid, rp__os_guard_reader_t *out);
  * of it would cost more than the whole listing). pre: page-aligned; start < end. */
 int rp__os_guard_count(rp__os_guard_reader_t reader, uintptr_t start, uintptr_t end, size_t *count);
 void rp__os_guard_reader_close(rp__os_guard_reader_t reader);
+
+/* ---- wiping ------------------------------------------------------------------------------------ */
+
+/* Zero len bytes at p with a store the compiler may not remove as dead (the memory is about to be
+ * freed or unmapped): the C library's own primitive where it has one (explicit_bzero on Linux
+ * and the BSDs, explicit_memset on NetBSD, memset_s on macOS, SecureZeroMemory on Windows), found
+ * by CMake; elsewhere memset through a volatile pointer followed by a compiler barrier.
+ * pre: p != NULL or len == 0. */
+void rp__os_wipe(void *p, size_t len);
+/* The name of what rp__os_wipe uses ("explicit_bzero", ..., "barrier" for the fallback), so a
+ * test can check that the build found the primitive the platform has. */
+const char *rp__os_wipe_primitive(void);
 
 /* ---- process facts ----------------------------------------------------------------------------- */
 

@@ -184,15 +184,6 @@ int rp__os_lock_limit(size_t *soft, size_t *hard) {
     return 0;
 }
 
-int rp__os_raise_lock_limit(size_t want) {
-    SIZE_T min_ws, max_ws;
-    HANDLE self = GetCurrentProcess();
-    if (!GetProcessWorkingSetSize(self, &min_ws, &max_ws)) return (int)GetLastError();
-    if (min_ws >= want) return 0;
-    if (max_ws < want) max_ws = want;
-    return SetProcessWorkingSetSize(self, want, max_ws) ? 0 : (int)GetLastError();
-}
-
 size_t rp__os_ram_total(void) {
     MEMORYSTATUSEX ms;
     ms.dwLength = sizeof ms;
@@ -420,6 +411,13 @@ int rp__os_areas(int pid, rp__os_area_fn fn, void *ctx) {
     if (pid != 0) CloseHandle(proc);
     return 0;
 }
+
+/* ---- wiping ------------------------------------------------------------------------------------ */
+
+/* SecureZeroMemory is an inline function of the Windows headers whose volatile stores the
+ * compiler keeps. */
+void rp__os_wipe(void *p, size_t len) { SecureZeroMemory(p, len); }
+const char *rp__os_wipe_primitive(void) { return "SecureZeroMemory"; }
 
 /* ---- process facts ----------------------------------------------------------------------------- */
 
