@@ -66,6 +66,12 @@ static inline bool rp__is_aligned(uintptr_t x, size_t pow2) { return (x & (pow2 
 /* Record the failure for rp_last_error() and return status. os_error is the raw OS error or 0.
  * rp__fail_os classifies an OS error and appends the OS's words; it attaches no remedy (an EPERM
  * from mprotect is no memlock problem): lock failures go through rp__fail_lock. */
+/* Check a growing struct's struct_size (the rule in rampart/common.h) and copy it into *known
+ * (sizeof known_size, the library's own version, set to the defaults by the caller first): at most
+ * min(struct_size, known_size) bytes are copied. RP_ERR_INVALID with a message naming `what`
+ * when struct_size is below size_v1 (0 included) or when a larger struct has a non-zero byte
+ * past known_size. */
+rp_status_t rp__read_sized(const void *given, size_t size_v1, void *known, size_t known_size, const char *what);
 rp_status_t rp__fail(rp_status_t status, int os_error, const char *fmt, ...) RP_PRINTF(3, 4);
 rp_status_t rp__fail_os(int os_error, const char *fmt, ...) RP_PRINTF(2, 3);
 /* A failed lock of len bytes (what: "mlock", "mlockall", ...): classifies the OS error as

@@ -16,11 +16,11 @@ int main(void) {
     const size_t len = 16 * rp_page_size();
     bool locked = false;
     void *pages = rp_pages_allocate_locked(rp_pages_os(), len, &locked);
-    rp_map_options_t o = {.length = 8 * rp_page_size(), .prot = RP_MAP_PROT_READ_WRITE,
+    rp_map_options_t o = {RP_SIZED(rp_map_options_t), .length = 8 * rp_page_size(), .prot = RP_MAP_PROT_READ_WRITE,
                           .flags = RP_MAP_LOCKED | RP_MAP_NODUMP | RP_MAP_WIPEONFORK};
     rp_map_t *map = NULL, *stack = NULL;
     /* A stack map: its guard page is a lightweight guard where the kernel has them. */
-    rp_map_options_t so = {.length = 4 * rp_page_size(), .prot = RP_MAP_PROT_READ_WRITE, .flags = RP_MAP_STACK};
+    rp_map_options_t so = {RP_SIZED(rp_map_options_t), .length = 4 * rp_page_size(), .prot = RP_MAP_PROT_READ_WRITE, .flags = RP_MAP_STACK};
     if (pages == NULL || !locked || rp_map_create(&o, &map) != RP_OK || rp_map_create(&so, &stack) != RP_OK) {
         fprintf(stderr, "maps_helper: %s\n", rp_last_error()->message);
         return 1;

@@ -213,12 +213,46 @@ static void test_heap_create_destroy(void) {
     rp_heap_destroy(NULL);
     rp_heap_destroy(rp_heap_default()); /* ignored */
     CHECK(rp_heap_malloc(NULL, 1) == NULL && rp_last_error()->status == RP_ERR_INVALID);
-    rp_heap_options_t bad = {.flags = 0x80};
+    rp_heap_options_t bad = {RP_SIZED(rp_heap_options_t), .flags = 0x80};
     CHECK(rp_heap_create(&bad) == NULL && rp_last_error()->status == RP_ERR_INVALID);
 }
 
+/* The growing-struct rule (rampart/common.h) on rp_heap_options_t: the defaults carry the size; an
+ * older caller's smaller struct still works; a zero, too small or garbage size is refused, and so
+ * is a newer caller's struct with a field this library does not know set. */
+static void test_options_struct_size(void) {
+    rp_heap_options_t d = rp_heap_options_default();
+    CHECK(d.struct_size == sizeof(rp_heap_options_t) && d.pages == NULL && d.limit == 0 && d.flags == 0);
+    rp_heap_t *h = rp_heap_create(&d);
+    CHECK(h != NULL);
+    rp_heap_destroy(h);
+    /* version 1 ends with flags; an "old" binary's struct_size is that, without trailing padding */
+    rp_heap_options_t old = {.struct_size = offsetof(rp_heap_options_t, flags) + sizeof(unsigned),
+                             .limit = (size_t)3 << 20, .flags = RP_HEAP_WIPE};
+    h = rp_heap_create(&old);
+    CHECK(h != NULL);
+    CHECK(rp_heap_malloc(h, (size_t)4 << 20) == NULL && rp_last_error()->status == RP_ERR_LIMIT);
+    rp_heap_destroy(h);
+    rp_heap_options_t zero = {.limit = 1 << 20};
+    CHECK(rp_heap_create(&zero) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    CHECK(strstr(rp_last_error()->message, "struct_size 0") != NULL);
+    rp_heap_options_t small = {.struct_size = offsetof(rp_heap_options_t, flags)};
+    CHECK(rp_heap_create(&small) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    rp_heap_options_t garbage = {.struct_size = (size_t)0xdeadbeefcafe};
+    CHECK(rp_heap_create(&garbage) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    /* a newer caller: its struct has one more field after ours */
+    struct { rp_heap_options_t v; uint64_t future; } newer = {{RP_SIZED(rp_heap_options_t)}, 0};
+    newer.v.struct_size = sizeof newer;
+    h = rp_heap_create(&newer.v);
+    CHECK(h != NULL); /* the unknown field is zero: nothing is asked that this library ignores */
+    rp_heap_destroy(h);
+    newer.future = 1;
+    CHECK(rp_heap_create(&newer.v) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    CHECK(strstr(rp_last_error()->message, "cannot honour") != NULL);
+}
+
 static void test_heap_limit(void) {
-    rp_heap_options_t o = {.limit = (size_t)3 << 20};
+    rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .limit = (size_t)3 << 20};
     rp_heap_t *h = rp_heap_create(&o);
     REQUIRE(h != NULL);
     void *a = rp_heap_malloc(h, (size_t)1 << 20);
@@ -266,7 +300,7 @@ static void *dirty_alloc(void *ctx, size_t len, bool *locked) {
 
 static void test_calloc_on_dirty_source(void) {
     rp_page_allocator_t dirty = {"dirty", dirty_alloc, fake_free, fake_limit, NULL};
-    rp_heap_options_t o = {.pages = &dirty};
+    rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .pages = &dirty};
     rp_heap_t *h = rp_heap_create(&o);
     REQUIRE(h != NULL);
     size_t sizes[] = {24, 5000, (size_t)300 << 10, (size_t)3 << 20};
@@ -284,7 +318,7 @@ static void test_calloc_on_dirty_source(void) {
 
 static void test_heap_page_sources(void) {
     rp_page_allocator_t fake = {"fake", fake_alloc, fake_free, fake_limit, NULL};
-    rp_heap_options_t o = {.pages = &fake};
+    rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .pages = &fake};
     rp_heap_t *h = rp_heap_create(&o);
     REQUIRE(h != NULL);
     for (int i = 0; i < 100; i++) CHECK(rp_heap_malloc(h, (size_t)i * 100 + 1) != NULL);
@@ -293,7 +327,7 @@ static void test_heap_page_sources(void) {
     rp_heap_destroy(h);
     CHECK(fake_out == 0); /* every page went back through the source */
 
-    rp_heap_options_t locked = {.pages = rp_pages_os(), .flags = RP_HEAP_WIPE};
+    rp_heap_options_t locked = {RP_SIZED(rp_heap_options_t), .pages = rp_pages_os(), .flags = RP_HEAP_WIPE};
     h = rp_heap_create(&locked);
     REQUIRE(h != NULL);
     unsigned char *s = rp_heap_malloc(h, 64);
@@ -310,7 +344,7 @@ static void test_heap_page_sources(void) {
 
     const rp_page_allocator_t *secret = rp_pages_secret();
     if (secret != NULL) {
-        rp_heap_options_t so = {.pages = secret};
+        rp_heap_options_t so = {RP_SIZED(rp_heap_options_t), .pages = secret};
         h = rp_heap_create(&so);
         REQUIRE(h != NULL);
         char *k = rp_heap_malloc(h, 32);
@@ -363,7 +397,7 @@ static bool oom_nested(rp_heap_t *heap, size_t size, void *ctx) {
 }
 
 static void test_oom_handlers(void) {
-    rp_heap_options_t o = {.limit = (size_t)2 << 20};
+    rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .limit = (size_t)2 << 20};
     rp_heap_t *h = rp_heap_create(&o);
     REQUIRE(h != NULL);
     oom_reserve = rp_heap_malloc(h, (size_t)1536 << 10);
@@ -505,7 +539,7 @@ static void test_donate(void) {
     CHECK(rp_heap_donate(h, NULL, 4096) == RP_ERR_INVALID);
     rp_heap_destroy(h);
     /* Heaps that promise locked or secret memory refuse a buffer that is neither. */
-    rp_heap_options_t locked = {.pages = rp_pages_os(), .flags = RP_HEAP_REQUIRE_LOCKED};
+    rp_heap_options_t locked = {RP_SIZED(rp_heap_options_t), .pages = rp_pages_os(), .flags = RP_HEAP_REQUIRE_LOCKED};
     rp_heap_t *hl = rp_heap_create(&locked);
     if (hl != NULL) {
         CHECK(rp_heap_donate(hl, donated_other, 4096) == RP_ERR_INVALID);
@@ -513,7 +547,7 @@ static void test_donate(void) {
         rp_heap_destroy(hl);
     }
     if (rp_pages_secret() != NULL) {
-        rp_heap_options_t secret = {.pages = rp_pages_secret()};
+        rp_heap_options_t secret = {RP_SIZED(rp_heap_options_t), .pages = rp_pages_secret()};
         rp_heap_t *hs = rp_heap_create(&secret);
         REQUIRE(hs != NULL);
         CHECK(rp_heap_donate(hs, donated_other, 4096) == RP_ERR_INVALID);
@@ -535,7 +569,7 @@ static bool all_bytes(const unsigned char *p, size_t n, unsigned char v) {
 }
 
 static void test_wipe_paths(void) {
-    rp_heap_options_t o = {.flags = RP_HEAP_WIPE};
+    rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .flags = RP_HEAP_WIPE};
     rp_heap_t *h = rp_heap_create(&o);
     REQUIRE(h != NULL);
     unsigned char *p = rp_heap_malloc(h, 1000);
@@ -823,7 +857,7 @@ static void test_collect_exited_thread(void) {
 
 static void test_syscalls_outside_lock(void) {
     rp_page_allocator_t src = {"probe", probe_alloc, probe_free, fake_limit, NULL};
-    rp_heap_options_t o = {.pages = &src};
+    rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .pages = &src};
     rp_heap_t *h = rp_heap_create(&o);
     REQUIRE(h != NULL);
     probe_heap = h;
@@ -1131,7 +1165,7 @@ static size_t locked_now(void) {
  * refused with the limit and its remedy with it; a small block within the budget is locked. */
 static void locked_heap_limited(size_t limit) {
     size_t over = limit + ((size_t)4 << 20);
-    rp_heap_options_t o = {.pages = rp_pages_os()};
+    rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .pages = rp_pages_os()};
     rp_heap_t *h = rp_heap_create(&o);
     REQUIRE(h != NULL);
     void *big = rp_heap_malloc(h, over);
@@ -1166,7 +1200,7 @@ static void locked_heap_limited(size_t limit) {
 /* A locked heap: with unlimited locking (root) every span is locked (counted in the process's
  * locked areas); under a finite limit, the limited checks above. */
 static void test_locked_heap(void) {
-    rp_heap_options_t o = {.pages = rp_pages_os(), .flags = RP_HEAP_REQUIRE_LOCKED};
+    rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .pages = rp_pages_os(), .flags = RP_HEAP_REQUIRE_LOCKED};
     rp_heap_t *h = rp_heap_create(&o);
     REQUIRE(h != NULL);
     char *p = rp_heap_malloc(h, 100), *big = rp_heap_malloc(h, 1u << 20);
@@ -1189,7 +1223,7 @@ static void test_locked_heap(void) {
 #endif
     }
     if (h != NULL) rp_heap_destroy(h);
-    rp_heap_options_t plain = {.flags = RP_HEAP_REQUIRE_LOCKED};
+    rp_heap_options_t plain = {RP_SIZED(rp_heap_options_t), .flags = RP_HEAP_REQUIRE_LOCKED};
     CHECK(rp_heap_create(&plain) == NULL && rp_last_error()->status == RP_ERR_INVALID);
 }
 
@@ -1273,10 +1307,10 @@ static size_t sparse_free_growth(rp_heap_options_t o, size_t size) {
  * secret pages within the memlock budget (they are charged whole when mapped). */
 static void test_sparse_wipe(void) {
     size_t gib = (size_t)1 << 30;
-    size_t grew = sparse_free_growth((rp_heap_options_t){.pages = rp_pages_plain()}, gib);
+    size_t grew = sparse_free_growth((rp_heap_options_t){RP_SIZED(rp_heap_options_t), .pages = rp_pages_plain()}, gib);
     fprintf(stderr, "    plain 1 GiB block: peak RSS +%zu KiB on free\n", grew / 1024);
     CHECK(grew < ((size_t)16 << 20));
-    grew = sparse_free_growth((rp_heap_options_t){.flags = RP_HEAP_WIPE}, gib);
+    grew = sparse_free_growth((rp_heap_options_t){RP_SIZED(rp_heap_options_t), .flags = RP_HEAP_WIPE}, gib);
     fprintf(stderr, "    wiping heap, 1 GiB block: peak RSS +%zu KiB on free\n", grew / 1024);
     CHECK(grew < ((size_t)16 << 20));
     const rp_page_allocator_t *secret = rp_pages_secret();
@@ -1286,7 +1320,7 @@ static void test_sparse_wipe(void) {
     }
     size_t budget = rp_pages_get_limit(secret);
     size_t size = budget >= 4 * gib ? gib : ((size_t)4 << 20);
-    grew = sparse_free_growth((rp_heap_options_t){.pages = secret}, size);
+    grew = sparse_free_growth((rp_heap_options_t){RP_SIZED(rp_heap_options_t), .pages = secret}, size);
     fprintf(stderr, "    secret %zu MiB block: peak RSS +%zu KiB on free\n", size >> 20, grew / 1024);
     CHECK(grew < size / 2);
 }
@@ -1298,7 +1332,7 @@ static void huge_secret_child(void) {
     const rp_page_allocator_t *secret = rp_pages_secret();
     const rp_page_allocator_t *sources[] = {secret != NULL ? secret : rp_pages_os(), rp_pages_os()};
     for (int i = 0; i < 2; i++) {
-        rp_heap_t *h = rp_heap_create(&(rp_heap_options_t){.pages = sources[i]});
+        rp_heap_t *h = rp_heap_create(&(rp_heap_options_t){RP_SIZED(rp_heap_options_t), .pages = sources[i]});
         if (h == NULL) _exit(2);
         errno = 0;
         if (rp_heap_malloc(h, (size_t)1 << 40) != NULL) _exit(10 + i); /* leaked on purpose: see above */
@@ -1350,7 +1384,7 @@ static void test_libc_api(void) {
  * unlocked pages and counts them; with it the allocation fails with the limit and its remedy. */
 static int unprivileged_locked(void) {
     CHECK(getuid() == 65534);
-    rp_heap_options_t o = {.pages = rp_pages_os()};
+    rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .pages = rp_pages_os()};
     rp_heap_t *h = rp_heap_create(&o);
     if (h == NULL) {
         CHECK(h != NULL);
@@ -1404,6 +1438,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_free_keeps_errno);
     RP_TEST(test_sized_free_and_in_place);
     RP_TEST(test_heap_create_destroy);
+    RP_TEST(test_options_struct_size);
     RP_TEST(test_heap_limit);
     RP_TEST(test_heap_page_sources);
     RP_TEST(test_calloc_on_dirty_source);

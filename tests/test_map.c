@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -46,7 +47,7 @@ static off_t file_size(const char *path) {
 }
 
 static rp_map_t *anon(size_t len, rp_map_prot_t prot, unsigned flags) {
-    rp_map_options_t o = {.length = len, .prot = prot, .flags = flags};
+    rp_map_options_t o = {RP_SIZED(rp_map_options_t), .length = len, .prot = prot, .flags = flags};
     rp_map_t *m = NULL;
     rp_status_t st = rp_map_create(&o, &m);
     if (st != RP_OK) fprintf(stderr, "    rp_map_create: %s\n", rp_last_error()->message);
@@ -129,9 +130,28 @@ static void expect_invalid(const rp_map_options_t *o, rp_status_t want, const ch
 static void test_bad_options(void) {
     rp_map_t *m = NULL;
     CHECK(rp_map_create(NULL, &m) == RP_ERR_INVALID && m == NULL);
-    rp_map_options_t ok = {.length = PAGE, .prot = RP_MAP_PROT_READ_WRITE};
+    rp_map_options_t ok = {RP_SIZED(rp_map_options_t), .length = PAGE, .prot = RP_MAP_PROT_READ_WRITE};
     CHECK(rp_map_create(&ok, NULL) == RP_ERR_INVALID);
     rp_map_options_t o;
+    /* the growing-struct rule (rampart/common.h): zero, too small and garbage sizes are refused; an
+     * older caller's smaller struct works; a newer caller's unknown field must be zero */
+    o = ok; o.struct_size = 0; expect_invalid(&o, RP_ERR_INVALID, "struct_size 0");
+    o = ok; o.struct_size = offsetof(rp_map_options_t, address); expect_invalid(&o, RP_ERR_INVALID, "first version");
+    o = ok; o.struct_size = (size_t)-1; expect_invalid(&o, RP_ERR_INVALID, "not a size");
+    o = rp_map_options_default();
+    CHECK(o.struct_size == sizeof(rp_map_options_t) && o.length == 0 && o.address == NULL);
+    o.length = PAGE; o.prot = RP_MAP_PROT_READ_WRITE;
+    o.struct_size = offsetof(rp_map_options_t, address) + sizeof(void *);
+    CHECK(rp_map_create(&o, &m) == RP_OK && m != NULL);
+    rp_map_destroy(m);
+    m = NULL;
+    struct { rp_map_options_t v; uint64_t future; } newer = {ok, 0};
+    newer.v.struct_size = sizeof newer;
+    CHECK(rp_map_create(&newer.v, &m) == RP_OK && m != NULL);
+    rp_map_destroy(m);
+    m = NULL;
+    newer.future = 7;
+    expect_invalid(&newer.v, RP_ERR_INVALID, "cannot honour");
     o = ok; o.prot = RP_MAP_PROT_READ_WRITE_EXEC; expect_invalid(&o, RP_ERR_INVALID, "RP_MAP_JIT");
     o = ok; o.prot = (rp_map_prot_t)42; expect_invalid(&o, RP_ERR_INVALID, "protection");
     o = ok; o.source = (rp_map_source_t)9; expect_invalid(&o, RP_ERR_INVALID, "source");
@@ -185,7 +205,7 @@ static void create_on_fifo(void) {
     static const struct { rp_map_prot_t prot; unsigned flags; } modes[] = {
         {RP_MAP_PROT_READ, 0}, {RP_MAP_PROT_READ_WRITE, RP_MAP_SHARED}, {RP_MAP_PROT_READ, RP_MAP_CREATE}};
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
-        rp_map_options_t o = {.source = RP_MAP_PATH, .path = fifo_path, .length = 4096, .prot = modes[i].prot,
+        rp_map_options_t o = {RP_SIZED(rp_map_options_t), .source = RP_MAP_PATH, .path = fifo_path, .length = 4096, .prot = modes[i].prot,
                               .flags = modes[i].flags};
         rp_map_t *m = NULL;
         if (rp_map_create(&o, &m) != RP_ERR_OS || m != NULL) _exit(1);
@@ -207,7 +227,7 @@ static void test_file_by_path_and_fd(void) {
     const size_t size = 3 * PAGE + 100;
     temp_file(path, size);
     /* Read-only by path, whole file (length 0). */
-    rp_map_options_t o = {.source = RP_MAP_PATH, .path = path, .prot = RP_MAP_PROT_READ};
+    rp_map_options_t o = {RP_SIZED(rp_map_options_t), .source = RP_MAP_PATH, .path = path, .prot = RP_MAP_PROT_READ};
     rp_map_t *m = NULL;
     REQUIRE(rp_map_create(&o, &m) == RP_OK);
     CHECK(rp_map_len(m) == size);
@@ -223,7 +243,7 @@ static void test_file_by_path_and_fd(void) {
     /* Shared read-write by descriptor: writes reach the file. */
     int fd = open(path, O_RDWR);
     REQUIRE(fd >= 0);
-    rp_map_options_t s = {.source = RP_MAP_FD, .fd = fd, .offset = PAGE, .length = PAGE, .prot = RP_MAP_PROT_READ_WRITE,
+    rp_map_options_t s = {RP_SIZED(rp_map_options_t), .source = RP_MAP_FD, .fd = fd, .offset = PAGE, .length = PAGE, .prot = RP_MAP_PROT_READ_WRITE,
                           .flags = RP_MAP_SHARED};
     REQUIRE(rp_map_create(&s, &m) == RP_OK);
     close(fd); /* the map keeps its own descriptor */
@@ -239,7 +259,7 @@ static void test_file_by_path_and_fd(void) {
     for (size_t i = 0; i < sizeof b; i++) CHECK(b[i] == 0x5a);
 
     /* Private copy-on-write: writes stay in memory. */
-    rp_map_options_t c = {.source = RP_MAP_FD, .fd = fd, .prot = RP_MAP_PROT_READ_WRITE};
+    rp_map_options_t c = {RP_SIZED(rp_map_options_t), .source = RP_MAP_FD, .fd = fd, .prot = RP_MAP_PROT_READ_WRITE};
     REQUIRE(rp_map_create(&c, &m) == RP_OK);
     w = rp_map_ptr(m);
     memset(w, 0x11, 16);
@@ -267,7 +287,7 @@ static void test_file_offsets_and_sizes(void) {
     const size_t size = 2 * PAGE;
     temp_file(path, size);
     /* An offset that is not page-aligned: the map starts exactly there. */
-    rp_map_options_t o = {.source = RP_MAP_PATH, .path = path, .offset = 100, .length = PAGE, .prot = RP_MAP_PROT_READ};
+    rp_map_options_t o = {RP_SIZED(rp_map_options_t), .source = RP_MAP_PATH, .path = path, .offset = 100, .length = PAGE, .prot = RP_MAP_PROT_READ};
     rp_map_t *m = NULL;
     REQUIRE(rp_map_create(&o, &m) == RP_OK);
     const unsigned char *p = rp_map_ptr(m);
@@ -292,14 +312,14 @@ static void test_file_offsets_and_sizes(void) {
 
     /* A zero-length file is an invalid argument, clearly said. */
     CHECK(truncate(path, 0) == 0);
-    rp_map_options_t z = {.source = RP_MAP_PATH, .path = path, .prot = RP_MAP_PROT_READ};
+    rp_map_options_t z = {RP_SIZED(rp_map_options_t), .source = RP_MAP_PATH, .path = path, .prot = RP_MAP_PROT_READ};
     expect_invalid(&z, RP_ERR_INVALID, "empty (0 bytes)");
     z.length = PAGE;
     expect_invalid(&z, RP_ERR_INVALID, "RP_MAP_GROW");
     unlink(path);
 
     /* RP_MAP_CREATE makes a missing file, with RP_MAP_GROW to size it. */
-    rp_map_options_t n = {.source = RP_MAP_PATH, .path = path, .length = PAGE, .prot = RP_MAP_PROT_READ_WRITE,
+    rp_map_options_t n = {RP_SIZED(rp_map_options_t), .source = RP_MAP_PATH, .path = path, .length = PAGE, .prot = RP_MAP_PROT_READ_WRITE,
                           .flags = RP_MAP_CREATE | RP_MAP_GROW | RP_MAP_SHARED};
     REQUIRE(rp_map_create(&n, &m) == RP_OK);
     CHECK(file_size(path) == (off_t)PAGE);
@@ -518,7 +538,7 @@ static void test_protections(void) {
 static void test_failed_transition_keeps_map(void) {
     char path[64];
     temp_file(path, PAGE);
-    rp_map_options_t o = {.source = RP_MAP_PATH, .path = path, .prot = RP_MAP_PROT_READ, .flags = RP_MAP_SHARED};
+    rp_map_options_t o = {RP_SIZED(rp_map_options_t), .source = RP_MAP_PATH, .path = path, .prot = RP_MAP_PROT_READ, .flags = RP_MAP_SHARED};
     rp_map_t *m = NULL;
     REQUIRE(rp_map_create(&o, &m) == RP_OK);
     CHECK(rp_map_protect(m, RP_MAP_PROT_READ_WRITE) == RP_ERR_PERMISSION);
@@ -559,7 +579,7 @@ static void test_jit(void) {
     rp_area_t a = area_at(rp_map_ptr(m));
     CHECK((a.flags & (RP_AREA_WRITE | RP_AREA_EXEC)) == (RP_AREA_WRITE | RP_AREA_EXEC));
     rp_map_destroy(m);
-    rp_map_options_t o = {.length = PAGE, .prot = RP_MAP_PROT_READ_WRITE_EXEC, .flags = RP_MAP_JIT};
+    rp_map_options_t o = {RP_SIZED(rp_map_options_t), .length = PAGE, .prot = RP_MAP_PROT_READ_WRITE_EXEC, .flags = RP_MAP_JIT};
     REQUIRE(rp_map_create(&o, &m) == RP_OK);
     rp_map_destroy(m);
 }
@@ -569,7 +589,7 @@ static void test_jit(void) {
 static void test_flush(void) {
     char path[64];
     temp_file(path, 4 * PAGE);
-    rp_map_options_t o = {.source = RP_MAP_PATH, .path = path, .offset = 10, .length = 3 * PAGE,
+    rp_map_options_t o = {RP_SIZED(rp_map_options_t), .source = RP_MAP_PATH, .path = path, .offset = 10, .length = 3 * PAGE,
                           .prot = RP_MAP_PROT_READ_WRITE, .flags = RP_MAP_SHARED};
     rp_map_t *m = NULL;
     REQUIRE(rp_map_create(&o, &m) == RP_OK);
@@ -601,7 +621,7 @@ static void test_flush(void) {
 /* ---- range locking: seed 001's three tests, made real ------------------------------------------ */
 
 static rp_map_t *file_map(const char *path, size_t size, rp_map_prot_t prot, unsigned flags) {
-    rp_map_options_t o = {.source = RP_MAP_PATH, .path = path, .length = size, .prot = prot,
+    rp_map_options_t o = {RP_SIZED(rp_map_options_t), .source = RP_MAP_PATH, .path = path, .length = size, .prot = prot,
                           .flags = flags | RP_MAP_CREATE | RP_MAP_GROW};
     if (!(flags & RP_MAP_SHARED) && prot == RP_MAP_PROT_READ) o.flags &= ~(unsigned)(RP_MAP_CREATE | RP_MAP_GROW);
     rp_map_t *m = NULL;
@@ -845,7 +865,7 @@ static void test_wipe_on_fork(void) {
     CHECK(rp_test_dies_with(child_sees_zeros, SIGUSR1));
     CHECK(fork_probe[0] == 0x5c); /* the parent keeps its bytes */
     rp_map_destroy(m);
-    rp_map_options_t o = {.length = PAGE, .prot = RP_MAP_PROT_READ_WRITE, .flags = RP_MAP_WIPEONFORK | RP_MAP_SHARED};
+    rp_map_options_t o = {RP_SIZED(rp_map_options_t), .length = PAGE, .prot = RP_MAP_PROT_READ_WRITE, .flags = RP_MAP_WIPEONFORK | RP_MAP_SHARED};
     expect_invalid(&o, RP_ERR_INVALID, "private anonymous");
 }
 
@@ -904,7 +924,7 @@ static void test_huge_pages(void) {
             free_2m = si.huge[i].free;
         }
 
-    rp_map_options_t o = {.length = 3 * PAGE, .prot = RP_MAP_PROT_READ_WRITE, .huge = RP_MAP_HUGE_TRY, .huge_size = two_mib};
+    rp_map_options_t o = {RP_SIZED(rp_map_options_t), .length = 3 * PAGE, .prot = RP_MAP_PROT_READ_WRITE, .huge = RP_MAP_HUGE_TRY, .huge_size = two_mib};
     rp_map_t *m = NULL;
     REQUIRE(rp_map_create(&o, &m) == RP_OK);
     rp_map_info_t info;
@@ -941,7 +961,7 @@ static void test_huge_pages(void) {
     rp_map_destroy(m);
 
     /* Transparent huge pages: aligned to the huge page size and advised when the kernel has them. */
-    rp_map_options_t t = {.length = 2 * two_mib, .prot = RP_MAP_PROT_READ_WRITE, .huge = RP_MAP_HUGE_TRY};
+    rp_map_options_t t = {RP_SIZED(rp_map_options_t), .length = 2 * two_mib, .prot = RP_MAP_PROT_READ_WRITE, .huge = RP_MAP_HUGE_TRY};
     REQUIRE(rp_map_create(&t, &m) == RP_OK);
     CHECK(rp_map_info(m, &info) == RP_OK);
     bool thp_on = strcmp(si.thp_mode, "madvise") == 0 || strcmp(si.thp_mode, "always") == 0;
@@ -986,7 +1006,7 @@ static int hugetlb_success_path(void) {
         rp_test_skip("the kernel would not grow the 2 MiB pool (no contiguous memory)");
     }
     const size_t two_mib = (size_t)2 << 20;
-    rp_map_options_t o = {.length = 3 * PAGE, .prot = RP_MAP_PROT_READ_WRITE, .huge = RP_MAP_HUGE_REQUIRE,
+    rp_map_options_t o = {RP_SIZED(rp_map_options_t), .length = 3 * PAGE, .prot = RP_MAP_PROT_READ_WRITE, .huge = RP_MAP_HUGE_REQUIRE,
                           .huge_size = two_mib, .flags = RP_MAP_LOCKED};
     rp_map_t *m = NULL;
     rp_status_t st = rp_map_create(&o, &m);
@@ -1081,7 +1101,7 @@ static void test_fixed_address(void) {
     REQUIRE(probe != NULL);
     void *where = rp_map_ptr(probe);
     rp_map_destroy(probe);
-    rp_map_options_t o = {.length = 4 * PAGE, .prot = RP_MAP_PROT_READ_WRITE, .address = where};
+    rp_map_options_t o = {RP_SIZED(rp_map_options_t), .length = 4 * PAGE, .prot = RP_MAP_PROT_READ_WRITE, .address = where};
     rp_map_t *m = NULL;
     REQUIRE(rp_map_create(&o, &m) == RP_OK);
     CHECK(rp_map_ptr(m) == where);
@@ -1100,7 +1120,7 @@ static void test_fixed_address(void) {
      * its page. */
     char path[64];
     temp_file(path, 2 * PAGE);
-    rp_map_options_t f = {.source = RP_MAP_PATH, .path = path, .offset = 100, .length = PAGE,
+    rp_map_options_t f = {RP_SIZED(rp_map_options_t), .source = RP_MAP_PATH, .path = path, .offset = 100, .length = PAGE,
                           .prot = RP_MAP_PROT_READ, .address = (unsigned char *)where + 100};
     REQUIRE(rp_map_create(&f, &m) == RP_OK);
     CHECK(rp_map_ptr(m) == f.address);
@@ -1109,7 +1129,7 @@ static void test_fixed_address(void) {
     f.address = where;
     expect_invalid(&f, RP_ERR_INVALID, "page-aligned plus the file offset");
     /* A stack map: the guard page sits below the address, the stack at it. */
-    rp_map_options_t s = {.length = 2 * PAGE, .prot = RP_MAP_PROT_READ_WRITE, .flags = RP_MAP_STACK,
+    rp_map_options_t s = {RP_SIZED(rp_map_options_t), .length = 2 * PAGE, .prot = RP_MAP_PROT_READ_WRITE, .flags = RP_MAP_STACK,
                           .address = (unsigned char *)where + PAGE};
     REQUIRE(rp_map_create(&s, &m) == RP_OK);
     CHECK(rp_map_ptr(m) == s.address);
@@ -1410,7 +1430,7 @@ static void test_resize(void) {
     /* In place only: a neighbour in the way is RP_ERR_NOMEM with the hint. */
     rp_map_t *a = anon(2 * PAGE, RP_MAP_PROT_READ_WRITE, 0);
     REQUIRE(a != NULL);
-    rp_map_options_t o = {.length = PAGE, .prot = RP_MAP_PROT_READ_WRITE,
+    rp_map_options_t o = {RP_SIZED(rp_map_options_t), .length = PAGE, .prot = RP_MAP_PROT_READ_WRITE,
                           .address = (unsigned char *)rp_map_ptr(a) + 2 * PAGE};
     rp_map_t *block = NULL;
     if (rp_map_create(&o, &block) == RP_OK) {
@@ -1459,7 +1479,7 @@ static void test_resize(void) {
     /* File maps: within the file, or growing it with RP_MAP_GROW. */
     char path[64];
     temp_file(path, 2 * PAGE);
-    rp_map_options_t f = {.source = RP_MAP_PATH, .path = path, .length = PAGE, .prot = RP_MAP_PROT_READ_WRITE,
+    rp_map_options_t f = {RP_SIZED(rp_map_options_t), .source = RP_MAP_PATH, .path = path, .length = PAGE, .prot = RP_MAP_PROT_READ_WRITE,
                           .flags = RP_MAP_SHARED | RP_MAP_MAY_MOVE};
     REQUIRE(rp_map_create(&f, &m) == RP_OK);
     CHECK(rp_map_resize(m, 2 * PAGE) == RP_OK);

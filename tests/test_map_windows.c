@@ -22,7 +22,7 @@
 static size_t PAGE;
 
 static rp_map_t *anon(size_t len, rp_map_prot_t prot, unsigned flags) {
-    rp_map_options_t o = {.length = len, .prot = prot, .flags = flags};
+    rp_map_options_t o = {RP_SIZED(rp_map_options_t), .length = len, .prot = prot, .flags = flags};
     rp_map_t *m = NULL;
     if (rp_map_create(&o, &m) != RP_OK) fprintf(stderr, "    rp_map_create: %s\n", rp_last_error()->message);
     return m;
@@ -58,7 +58,7 @@ static void test_anonymous_and_protect(void) {
     CHECK(rp_map_protect(m, RP_MAP_PROT_NONE) == RP_OK);
     CHECK(area_at(p).flags & RP_AREA_NOACCESS);
     rp_map_destroy(m);
-    rp_map_options_t bad = {.length = PAGE, .prot = RP_MAP_PROT_READ_WRITE_EXEC};
+    rp_map_options_t bad = {RP_SIZED(rp_map_options_t), .length = PAGE, .prot = RP_MAP_PROT_READ_WRITE_EXEC};
     CHECK(rp_map_create(&bad, &m) == RP_ERR_INVALID && m == NULL);
 }
 
@@ -81,7 +81,7 @@ static void test_jit(void) {
 static void test_file_maps_and_flush(void) {
     char path[MAX_PATH];
     temp_path(path, 2 * PAGE + 10);
-    rp_map_options_t o = {.source = RP_MAP_PATH, .path = path, .prot = RP_MAP_PROT_READ};
+    rp_map_options_t o = {RP_SIZED(rp_map_options_t), .source = RP_MAP_PATH, .path = path, .prot = RP_MAP_PROT_READ};
     rp_map_t *m = NULL;
     REQUIRE(rp_map_create(&o, &m) == RP_OK);
     CHECK(rp_map_len(m) == 2 * PAGE + 10);
@@ -90,7 +90,7 @@ static void test_file_maps_and_flush(void) {
 
     int fd = _open(path, _O_RDWR | _O_BINARY);
     REQUIRE(fd >= 0);
-    rp_map_options_t s = {.source = RP_MAP_FD, .fd = fd, .offset = 5, .length = PAGE, .prot = RP_MAP_PROT_READ_WRITE,
+    rp_map_options_t s = {RP_SIZED(rp_map_options_t), .source = RP_MAP_FD, .fd = fd, .offset = 5, .length = PAGE, .prot = RP_MAP_PROT_READ_WRITE,
                           .flags = RP_MAP_SHARED};
     REQUIRE(rp_map_create(&s, &m) == RP_OK);
     _close(fd);
@@ -111,7 +111,7 @@ static void test_file_maps_and_flush(void) {
     if (f) fclose(f);
 
     /* Private copy-on-write: the file keeps its bytes. */
-    rp_map_options_t c = {.source = RP_MAP_PATH, .path = path, .length = PAGE, .prot = RP_MAP_PROT_READ_WRITE};
+    rp_map_options_t c = {RP_SIZED(rp_map_options_t), .source = RP_MAP_PATH, .path = path, .length = PAGE, .prot = RP_MAP_PROT_READ_WRITE};
     REQUIRE(rp_map_create(&c, &m) == RP_OK);
     ((unsigned char *)rp_map_ptr(m))[5] = 0x11;
     rp_map_destroy(m);
@@ -120,14 +120,14 @@ static void test_file_maps_and_flush(void) {
     if (f) fclose(f);
 
     /* Out of range and empty files. */
-    rp_map_options_t r = {.source = RP_MAP_PATH, .path = path, .offset = 3 * PAGE, .prot = RP_MAP_PROT_READ};
+    rp_map_options_t r = {RP_SIZED(rp_map_options_t), .source = RP_MAP_PATH, .path = path, .offset = 3 * PAGE, .prot = RP_MAP_PROT_READ};
     CHECK(rp_map_create(&r, &m) == RP_ERR_BOUNDS);
     f = fopen(path, "wb");
     if (f) fclose(f);
     r.offset = 0;
     CHECK(rp_map_create(&r, &m) == RP_ERR_INVALID);
     CHECK(strstr(rp_last_error()->message, "empty") != NULL);
-    rp_map_options_t g = {.source = RP_MAP_PATH, .path = path, .length = PAGE, .prot = RP_MAP_PROT_READ_WRITE,
+    rp_map_options_t g = {RP_SIZED(rp_map_options_t), .source = RP_MAP_PATH, .path = path, .length = PAGE, .prot = RP_MAP_PROT_READ_WRITE,
                           .flags = RP_MAP_SHARED | RP_MAP_GROW};
     REQUIRE(rp_map_create(&g, &m) == RP_OK);
     ((unsigned char *)rp_map_ptr(m))[PAGE - 1] = 1;
@@ -186,7 +186,7 @@ static void test_reserve_commit(void) {
 static void test_huge_and_fixed(void) {
     /* Large pages need SeLockMemoryPrivilege, which a test process does not hold: try falls back
      * to base pages and says so, require fails. */
-    rp_map_options_t o = {.length = PAGE, .prot = RP_MAP_PROT_READ_WRITE, .huge = RP_MAP_HUGE_TRY, .huge_size = (size_t)2 << 20};
+    rp_map_options_t o = {RP_SIZED(rp_map_options_t), .length = PAGE, .prot = RP_MAP_PROT_READ_WRITE, .huge = RP_MAP_HUGE_TRY, .huge_size = (size_t)2 << 20};
     rp_map_t *m = NULL;
     REQUIRE(rp_map_create(&o, &m) == RP_OK);
     rp_map_info_t info;
@@ -198,7 +198,7 @@ static void test_huge_and_fixed(void) {
     o.huge = RP_MAP_HUGE_OFF;
     o.huge_size = 0;
     REQUIRE(rp_map_create(&o, &m) == RP_OK);
-    rp_map_options_t f = {.length = PAGE, .prot = RP_MAP_PROT_READ_WRITE, .address = rp_map_ptr(m)};
+    rp_map_options_t f = {RP_SIZED(rp_map_options_t), .length = PAGE, .prot = RP_MAP_PROT_READ_WRITE, .address = rp_map_ptr(m)};
     rp_map_t *again = NULL;
     CHECK(rp_map_create(&f, &again) == RP_ERR_EXISTS);
     rp_map_destroy(m);
@@ -213,14 +213,14 @@ static void test_huge_and_fixed(void) {
 static void test_not_regular_files(void) {
     char dir[MAX_PATH];
     GetTempPathA(sizeof dir, dir);
-    rp_map_options_t o = {.source = RP_MAP_PATH, .path = dir, .length = PAGE, .prot = RP_MAP_PROT_READ};
+    rp_map_options_t o = {RP_SIZED(rp_map_options_t), .source = RP_MAP_PATH, .path = dir, .length = PAGE, .prot = RP_MAP_PROT_READ};
     rp_map_t *m = (rp_map_t *)1;
     CHECK(rp_map_create(&o, &m) != RP_OK && m == NULL);
     CHECK(strstr(rp_last_error()->message, dir) != NULL);
     fprintf(stderr, "    directory: %s\n", rp_last_error()->message);
     int fds[2];
     REQUIRE(_pipe(fds, 4096, _O_BINARY) == 0);
-    rp_map_options_t p = {.source = RP_MAP_FD, .fd = fds[0], .length = PAGE, .prot = RP_MAP_PROT_READ};
+    rp_map_options_t p = {RP_SIZED(rp_map_options_t), .source = RP_MAP_FD, .fd = fds[0], .length = PAGE, .prot = RP_MAP_PROT_READ};
     CHECK(rp_map_create(&p, &m) != RP_OK && m == NULL);
     CHECK(strstr(rp_last_error()->message, "only regular files") != NULL);
     fprintf(stderr, "    pipe: %s\n", rp_last_error()->message);
@@ -234,7 +234,7 @@ static void test_failed_create_removes_file(void) {
     char path[MAX_PATH];
     temp_path(path, 0);
     DeleteFileA(path);
-    rp_map_options_t o = {.source = RP_MAP_PATH, .path = path, .length = PAGE, .prot = RP_MAP_PROT_READ_WRITE,
+    rp_map_options_t o = {RP_SIZED(rp_map_options_t), .source = RP_MAP_PATH, .path = path, .length = PAGE, .prot = RP_MAP_PROT_READ_WRITE,
                           .flags = RP_MAP_SHARED | RP_MAP_CREATE};
     rp_map_t *m = NULL;
     CHECK(rp_map_create(&o, &m) == RP_ERR_INVALID && m == NULL); /* made empty, and no GROW */

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -160,7 +161,7 @@ static void fake_reset(int fail_after, int lock_ok, size_t limit) {
 }
 
 static rp_pool_t *fake_pool(unsigned flags, rp_pool_lock_policy_t policy, size_t arena_size) {
-    rp_pool_config_t c = rp_pool_config_default();
+    rp_pool_options_t c = rp_pool_options_default();
     c.pages = &fake_pages;
     c.flags = flags;
     c.lock_policy = policy;
@@ -223,15 +224,38 @@ static void test_api_bad_input(void) {
     rp_pool_free(pool, NULL);
     rp_pool_free_sized(pool, NULL, 5);
 
-    rp_pool_config_t c = rp_pool_config_default();
+    rp_pool_options_t c = rp_pool_options_default();
     c.flags = 1u << 7;
     CHECK(rp_pool_create(&c) == NULL && rp_last_error()->status == RP_ERR_INVALID);
-    c = rp_pool_config_default();
+    c = rp_pool_options_default();
     c.lock_policy = (rp_pool_lock_policy_t)9;
     CHECK(rp_pool_create(&c) == NULL && rp_last_error()->status == RP_ERR_INVALID);
-    c = rp_pool_config_default();
+    c = rp_pool_options_default();
     c.arena_size = (size_t)1 << 30;
     CHECK(rp_pool_create(&c) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    /* the growing-struct rule (rampart/common.h): zero, too small and garbage sizes are refused;
+     * an older caller's smaller struct works; a newer caller's unknown field must be zero */
+    c = rp_pool_options_default();
+    CHECK(c.struct_size == sizeof(rp_pool_options_t) && c.arena_size == RP_POOL_ARENA_SIZE);
+    c.struct_size = 0;
+    CHECK(rp_pool_create(&c) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    CHECK(strstr(rp_last_error()->message, "struct_size 0") != NULL);
+    c.struct_size = offsetof(rp_pool_options_t, ctx);
+    CHECK(rp_pool_create(&c) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    c.struct_size = (size_t)0x7f7f7f7f7f7f;
+    CHECK(rp_pool_create(&c) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    c.struct_size = offsetof(rp_pool_options_t, ctx) + sizeof(void *);
+    rp_pool_t *old = rp_pool_create(&c);
+    CHECK(old != NULL);
+    rp_pool_destroy(old);
+    struct { rp_pool_options_t v; uint64_t future; } newer = {rp_pool_options_default(), 0};
+    newer.v.struct_size = sizeof newer;
+    rp_pool_t *fresh = rp_pool_create(&newer.v);
+    CHECK(fresh != NULL);
+    rp_pool_destroy(fresh);
+    newer.future = 3;
+    CHECK(rp_pool_create(&newer.v) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    CHECK(strstr(rp_last_error()->message, "cannot honour") != NULL);
     rp_pool_destroy(NULL);
 
     /* free and trim leave errno alone, on the fast path and when an arena is released */
@@ -289,7 +313,7 @@ static void test_api_zalloc_realloc(void) {
  * a sized free with the realloc'd size is not corruption. Each case runs in a child, which
  * must exit normally. */
 static void realloc_then_sized_free(unsigned flags, size_t from, size_t to) {
-    rp_pool_config_t c = rp_pool_config_default();
+    rp_pool_options_t c = rp_pool_options_default();
     c.flags = flags;
     rp_pool_t *pool = rp_pool_create(&c);
     unsigned char *p = pool ? rp_pool_alloc(pool, from) : NULL;
@@ -495,7 +519,7 @@ static void test_layout_guarded(void) {
  * guard, and a sized free. Plain (never locked) pages under the silent policy, so nothing is
  * locked or touched; the child exits without freeing, so nothing is wiped either. */
 static void guarded_huge(void) {
-    rp_pool_config_t c = rp_pool_config_default();
+    rp_pool_options_t c = rp_pool_options_default();
     c.pages = rp_pages_plain();
     c.flags = RP_POOL_GUARDED;
     c.lock_policy = RP_POOL_LOCK_SILENT;
@@ -615,7 +639,7 @@ static void test_fake_policies(void) {
         fake_reset(-1, 1, SIZE_MAX);
         lock_fail_calls = 0;
         lock_fail_bytes = 0;
-        rp_pool_config_t c = rp_pool_config_default();
+        rp_pool_options_t c = rp_pool_options_default();
         c.pages = &fake_pages;
         c.lock_policy = (rp_pool_lock_policy_t)policy;
         c.on_lock_failure = on_lock_failure;
@@ -764,7 +788,7 @@ static void test_no_malloc(void) {
 #else
     void *probe = malloc(1); /* the replacement is live */
     free(probe);
-    rp_pool_config_t c = rp_pool_config_default();
+    rp_pool_options_t c = rp_pool_options_default();
     c.flags = RP_POOL_CANARY;
     malloc_watch = 1;
     rp_pool_t *pool = rp_pool_create(&c);
@@ -917,7 +941,7 @@ static void test_threads_trim_race(void) {
 /* ---- death tests: each misuse reaches the corruption handler, in a fork child --------------------- */
 
 static rp_pool_t *death_pool(unsigned flags) {
-    rp_pool_config_t c = rp_pool_config_default();
+    rp_pool_options_t c = rp_pool_options_default();
     c.flags = flags;
     rp_pool_t *pool = rp_pool_create(&c);
     if (pool == NULL) _exit(3);
@@ -1251,7 +1275,7 @@ static void fork_child_uses_pools(void) {
 }
 
 static void test_fork_child_pool(void) {
-    rp_pool_config_t c = rp_pool_config_default();
+    rp_pool_options_t c = rp_pool_options_default();
     c.flags = RP_POOL_CANARY;
     fork_pool = rp_pool_create(&c);
     c.flags = RP_POOL_GUARDED | RP_POOL_CANARY;
@@ -1352,7 +1376,7 @@ static void test_stats_match_vmlck(void) {
         return;
     }
     rp_pool_t *pool = rp_pool_create(NULL);
-    rp_pool_config_t c = rp_pool_config_default();
+    rp_pool_options_t c = rp_pool_options_default();
     c.flags = RP_POOL_GUARDED | RP_POOL_CANARY;
     rp_pool_t *guarded = rp_pool_create(&c);
     REQUIRE(pool != NULL && guarded != NULL);
@@ -1400,7 +1424,7 @@ static void test_guarded_map_count(void) {
     if (!rp__os_guard_lightweight_available()) {
         rp_test_skip("no MADV_GUARD_INSTALL here (Linux 6.13+): guards are PROT_NONE and split mappings");
     }
-    rp_pool_config_t c = rp_pool_config_default();
+    rp_pool_options_t c = rp_pool_options_default();
     c.flags = RP_POOL_GUARDED;
     /* 1000 guarded slots lock more than an ordinary user's 8 MiB: this case counts mappings,
      * so what the budget cannot lock is served unlocked (silently) rather than refused. */
@@ -1428,7 +1452,7 @@ static void test_guarded_map_count(void) {
 
 /* memfd_secret pages: guards fall back to PROT_NONE (the mapping is locked), and still fault. */
 static void die_secret_guarded(void) {
-    rp_pool_config_t c = rp_pool_config_default();
+    rp_pool_options_t c = rp_pool_options_default();
     c.pages = rp_pages_secret();
     c.flags = RP_POOL_GUARDED;
     rp_pool_t *pool = rp_pool_create(&c);
@@ -1444,7 +1468,7 @@ static void test_secret_pages(void) {
         snprintf(why, sizeof why, "memfd_secret unavailable: %s", rp_last_error()->message);
         rp_test_skip(why);
     }
-    rp_pool_config_t c = rp_pool_config_default();
+    rp_pool_options_t c = rp_pool_options_default();
     c.pages = rp_pages_secret();
     rp_pool_t *pool = rp_pool_create(&c);
     REQUIRE(pool != NULL);
@@ -1475,7 +1499,7 @@ static void unpriv_on_failure(rp_pool_t *pool, size_t bytes, rp_status_t status,
 static int unprivileged_policies(void) {
     static const char *names[] = {"required", "report", "silent"};
     for (int policy = 0; policy < 3; policy++) {
-        rp_pool_config_t c = rp_pool_config_default();
+        rp_pool_options_t c = rp_pool_options_default();
         c.lock_policy = (rp_pool_lock_policy_t)policy;
         c.arena_size = 256 * 1024; /* more than the limit: the first arena is clamped to fit */
         c.on_lock_failure = unpriv_on_failure;

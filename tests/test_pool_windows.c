@@ -52,7 +52,7 @@ static void test_sizes_and_wipe(void) {
 
 /* The guard after a guarded allocation is PAGE_NOACCESS. */
 static void test_guarded(void) {
-    rp_pool_config_t c = rp_pool_config_default();
+    rp_pool_options_t c = rp_pool_options_default();
     c.flags = RP_POOL_GUARDED | RP_POOL_CANARY;
     rp_pool_t *pool = rp_pool_create(&c);
     REQUIRE(pool != NULL);

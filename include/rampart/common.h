@@ -5,7 +5,17 @@
  *
  * ABI rule: within one major version (RP_VERSION_MAJOR, which is also the shared library's
  * SOVERSION) functions are only added, never changed or removed, and the enums only grow at the
- * end. All objects are opaque handles, so their layout can change freely.
+ * end. Objects (rp_heap_t, rp_map_t, ...) are opaque handles whose layout can change freely.
+ *
+ * Growing structs: a struct the caller allocates and the library reads (options) starts with
+ * `size_t struct_size`, which the caller sets to sizeof the struct as its headers define it:
+ * `rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .limit = ...};` or the header's inline
+ * `rp_X_options_default()`, which is compiled into the caller (never exported, so it always
+ * uses the caller's sizeof). The library refuses (RP_ERR_INVALID, with a message) a struct_size
+ * of 0 or one smaller than the struct's first released version; it reads only struct_size bytes
+ * of a smaller (older) struct and gives every later field its default; of a larger (newer) struct
+ * it requires the bytes it does not know to be zero, so a field it cannot honour is never dropped
+ * in silence. New fields are only ever added at the end.
  */
 #ifndef RAMPART_COMMON_H
 #define RAMPART_COMMON_H
@@ -46,6 +56,9 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The first member of a growing struct's initialiser: `{RP_SIZED(type), .field = ...}`. */
+#define RP_SIZED(type) .struct_size = sizeof(type)
 
 /* The library version as "MAJOR.MINOR.PATCH", and as RP_VERSION_NUMBER, at run time. */
 RP_API const char *rp_version(void);

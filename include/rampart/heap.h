@@ -37,6 +37,7 @@
 #define RAMPART_HEAP_H
 
 #include <stdio.h>
+#include <string.h> /* memset, for the inline *_default() */
 
 #include "rampart/common.h"
 #include "rampart/pages.h"
@@ -56,13 +57,25 @@ enum {
      * rp_heap_stats().unlocked. */
     RP_HEAP_REQUIRE_LOCKED = 1u << 1
 };
+/* A growing struct (rampart/common.h): set struct_size with RP_SIZED(rp_heap_options_t) or start
+ * from rp_heap_options_default(). */
 typedef struct rp_heap_options {
+    size_t struct_size;               /* sizeof(rp_heap_options_t) as the caller's headers define it */
     const rp_page_allocator_t *pages; /* NULL: the OS default (plain pages, not locked) */
     size_t limit;                     /* bytes of pages the heap may hold; 0: no limit */
     unsigned flags;                   /* RP_HEAP_WIPE, RP_HEAP_REQUIRE_LOCKED */
 } rp_heap_options_t;
+/* The defaults (OS pages, no limit, no flags) with struct_size set. Inline on purpose: compiled
+ * into the caller, it always matches the caller's struct. */
+static inline rp_heap_options_t rp_heap_options_default(void) {
+    rp_heap_options_t o;
+    memset(&o, 0, sizeof o); /* not an initialiser list: the same warning-free code in C and C++ */
+    o.struct_size = sizeof o;
+    return o;
+}
 
-/* Create a heap (options may be NULL: OS pages, no limit). NULL + rp_last_error() on failure.
+/* Create a heap (options may be NULL: OS pages, no limit). NULL + rp_last_error() on failure,
+ * RP_ERR_INVALID for a bad struct_size.
  * A first-class heap is thread-safe: any thread may allocate (serialised by the heap's lock) and
  * free into it. */
 RP_API RP_NODISCARD rp_heap_t *rp_heap_create(const rp_heap_options_t *options);

@@ -28,6 +28,8 @@
 #ifndef RAMPART_MAP_H
 #define RAMPART_MAP_H
 
+#include <string.h> /* memset, for the inline *_default() */
+
 #include "rampart/common.h"
 #include "rampart/system.h"
 
@@ -75,7 +77,10 @@ typedef enum rp_map_huge {
 #define RP_MAP_MAY_MOVE   (1u << 10)  /* rp_map_resize may move the mapping to a new address */
 #define RP_MAP_WIPEONFORK (1u << 11)  /* private anonymous: fork children see zeros here */
 
+/* A growing struct (rampart/common.h): set struct_size with RP_SIZED(rp_map_options_t) or start
+ * from rp_map_options_default(). */
 typedef struct rp_map_options {
+    size_t struct_size;     /* sizeof(rp_map_options_t) as the caller's headers define it */
     rp_map_source_t source;
     const char *path;       /* RP_MAP_PATH */
     int fd;                 /* RP_MAP_FD */
@@ -88,6 +93,14 @@ typedef struct rp_map_options {
     void *address;          /* non-NULL: rp_map_ptr is exactly this; RP_ERR_EXISTS if anything is mapped
                                there. Page-aligned, plus offset % page for a file offset inside a page */
 } rp_map_options_t;
+/* All fields zero (anonymous, no access, length 0: set length and prot) with struct_size set.
+ * Inline on purpose: compiled into the caller, it always matches the caller's struct. */
+static inline rp_map_options_t rp_map_options_default(void) {
+    rp_map_options_t o;
+    memset(&o, 0, sizeof o); /* not an initialiser list: the same warning-free code in C and C++ */
+    o.struct_size = sizeof o;
+    return o;
+}
 
 /* What a map is now. */
 typedef struct rp_map_info {
@@ -104,7 +117,7 @@ typedef struct rp_map_info {
 
 /* Create a map. On failure *out is NULL and rp_last_error() says why: RP_ERR_INVALID for
  * contradictory options and unknown flag bits (rwx without RP_MAP_JIT, hugetlb with a file, a zero-length file),
- * RP_ERR_BOUNDS for an offset at or past the end of the file, RP_ERR_EXISTS for a fixed address
+ * a bad struct_size, RP_ERR_BOUNDS for an offset at or past the end of the file, RP_ERR_EXISTS for a fixed address
  * in use, RP_ERR_NOMEM when huge pages are required and none are free, and lock failures with
  * their remedy. */
 RP_API RP_NODISCARD rp_status_t rp_map_create(const rp_map_options_t *options, rp_map_t **out);

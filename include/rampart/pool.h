@@ -100,21 +100,34 @@ typedef enum rp_pool_lock_policy {
  * and rp_last_error() say why. Runs on the allocating thread, with no pool lock held. */
 typedef void (*rp_pool_lock_failure_fn)(rp_pool_t *pool, size_t bytes, rp_status_t status, void *ctx);
 
-typedef struct rp_pool_config {
+/* A growing struct (rampart/common.h): start from rp_pool_options_default() (or set struct_size
+ * with RP_SIZED(rp_pool_options_t) and every field yourself). */
+typedef struct rp_pool_options {
+    size_t struct_size;               /* sizeof(rp_pool_options_t) as the caller's headers define it */
     const rp_page_allocator_t *pages; /* NULL: rp_pages_os() */
     rp_pool_lock_policy_t lock_policy;
     unsigned flags;                   /* RP_POOL_* */
     size_t arena_size;                /* bytes of slots per small arena; 0: RP_POOL_ARENA_SIZE */
     rp_pool_lock_failure_fn on_lock_failure;
     void *ctx;                        /* passed to on_lock_failure */
-} rp_pool_config_t;
+} rp_pool_options_t;
 
-/* A configuration with the defaults: OS locked pages, RP_POOL_LOCK_REQUIRED, no flags. */
-RP_API rp_pool_config_t rp_pool_config_default(void);
+/* The defaults (OS locked pages, RP_POOL_LOCK_REQUIRED, no flags, RP_POOL_ARENA_SIZE) with
+ * struct_size set. Inline on purpose: compiled into the caller, it always matches the caller's
+ * struct (an exported function returning the struct by value would not). */
+static inline rp_pool_options_t rp_pool_options_default(void) {
+    rp_pool_options_t o;
+    memset(&o, 0, sizeof o); /* not an initialiser list: the same warning-free code in C and C++ */
+    o.struct_size = sizeof o;
+    o.lock_policy = RP_POOL_LOCK_REQUIRED;
+    o.arena_size = RP_POOL_ARENA_SIZE;
+    return o;
+}
 
-/* Create a pool; config NULL means the defaults. No memory is taken from the page allocator
- * until the first allocation. NULL + rp_last_error() on failure. */
-RP_API RP_NODISCARD rp_pool_t *rp_pool_create(const rp_pool_config_t *config);
+/* Create a pool; options NULL means the defaults. No memory is taken from the page allocator
+ * until the first allocation. NULL + rp_last_error() on failure (RP_ERR_INVALID for a bad
+ * struct_size). */
+RP_API RP_NODISCARD rp_pool_t *rp_pool_create(const rp_pool_options_t *options);
 /* Wipe and release every arena and all metadata, whatever is still allocated. Every pointer
  * from the pool becomes invalid; no thread may use the pool during or after the call. NULL is a
  * no-op; a pool destroyed already goes to the corruption handler. Does not change errno. */

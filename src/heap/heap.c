@@ -239,9 +239,13 @@ bool rp__oom(rp_heap_t *heap, size_t size) {
 
 /* ---- first-class heaps ----------------------------------------------------------------------------- */
 
+/* rp_heap_options_t as first released (struct_size, pages, limit, flags); later fields go after. */
+#define RP__HEAP_OPTIONS_V1 (offsetof(rp_heap_options_t, flags) + sizeof(unsigned))
+
 rp_heap_t *rp_heap_create(const rp_heap_options_t *options) {
     rp_heap_options_t o = {0};
-    if (options != NULL) o = *options;
+    if (options != NULL && rp__read_sized(options, RP__HEAP_OPTIONS_V1, &o, sizeof o, "rp_heap_create") != RP_OK)
+        return NULL;
     if (o.flags & ~(unsigned)(RP_HEAP_WIPE | RP_HEAP_REQUIRE_LOCKED)) {
         rp__fail(RP_ERR_INVALID, 0, "rp_heap_create: unknown flags 0x%x", o.flags);
         return NULL;

@@ -263,11 +263,18 @@ static rp_status_t rp__create(const rp_map_options_t *o, rp_map_t *m, bool *crea
     return st;
 }
 
+/* rp_map_options_t as first released (struct_size ... address); later fields go after. */
+#define RP__MAP_OPTIONS_V1 (offsetof(rp_map_options_t, address) + sizeof(void *))
+
 rp_status_t rp_map_create(const rp_map_options_t *options, rp_map_t **out) {
     if (out == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_map_create: out is NULL");
     *out = NULL;
     if (options == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_map_create: options is NULL");
-    rp_status_t st = rp__check_options(options);
+    rp_map_options_t known = {0};
+    rp_status_t st = rp__read_sized(options, RP__MAP_OPTIONS_V1, &known, sizeof known, "rp_map_create");
+    if (st != RP_OK) return st;
+    options = &known; /* from here on only the fields this library knows */
+    st = rp__check_options(options);
     if (st != RP_OK) return st;
     rp_map_t *m = rp__handle_alloc();
     if (m == NULL) return rp__fail_os(rp__os_last_error(), "allocating a map handle");

@@ -340,17 +340,14 @@ static RP__NOINLINE void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p
 
 /* ---- the API --------------------------------------------------------------------------------------- */
 
-rp_pool_config_t rp_pool_config_default(void) {
-    rp_pool_config_t c;
-    memset(&c, 0, sizeof c);
-    c.pages = NULL;
-    c.lock_policy = RP_POOL_LOCK_REQUIRED;
-    c.arena_size = RP_POOL_ARENA_SIZE;
-    return c;
-}
+/* rp_pool_options_t as first released (struct_size ... ctx); later fields go after. */
+#define RP__POOL_OPTIONS_V1 (offsetof(rp_pool_options_t, ctx) + sizeof(void *))
 
-rp_pool_t *rp_pool_create(const rp_pool_config_t *config) {
-    rp_pool_config_t cfg = config ? *config : rp_pool_config_default();
+rp_pool_t *rp_pool_create(const rp_pool_options_t *options) {
+    /* an older caller's smaller struct leaves the later fields at their defaults */
+    rp_pool_options_t cfg = rp_pool_options_default();
+    if (options != NULL && rp__read_sized(options, RP__POOL_OPTIONS_V1, &cfg, sizeof cfg, "rp_pool_create") != RP_OK)
+        return NULL;
     if (cfg.pages == NULL) cfg.pages = rp_pages_os();
     if (cfg.pages->allocate_locked == NULL || cfg.pages->free_locked == NULL) {
         rp__fail(RP_ERR_INVALID, 0, "pool: the page allocator lacks allocate_locked or free_locked");
@@ -686,7 +683,7 @@ rp_pool_t *rp_secret_pool(void) {
     rp__os_mutex_lock(&rp__default_lock);
     pool = atomic_load_explicit(&rp__default_pool, memory_order_relaxed);
     if (pool == NULL || rp__pool_inherited(pool)) {
-        rp_pool_config_t cfg = rp_pool_config_default();
+        rp_pool_options_t cfg = rp_pool_options_default();
         /* Secure: a set-user-ID program must not let its caller downgrade it to unlocked memory.
          * A malformed value fails the default pool (NULL, RP_ERR_INVALID naming it). */
         static const char *const policies[] = {"required", "report", "silent"};

@@ -140,7 +140,7 @@ struct rp_pool {
     uint32_t epoch;               /* rp__fork_epoch when created: another value means a fork
                                      child inherited the pool (see rp__pool_inherited) */
     bool is_default;              /* made by rp_secret_pool */
-    rp_pool_config_t cfg;
+    rp_pool_options_t cfg;
     size_t page;
     size_t canary;                /* 0 or RP_POOL_CANARY_SIZE */
     uint64_t canary_key;
