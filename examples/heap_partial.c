@@ -12,7 +12,7 @@ static unsigned char spare[16 * 1024];
 
 int main(void) {
     /* A heap on locked OS pages that wipes every block it frees. */
-    rp_heap_options_t opt = {0};
+    rp_heap_options_t opt = rp_heap_options_default();
     opt.pages = rp_pages_os();
     opt.flags = RP_HEAP_WIPE;
     rp_heap_t *heap = rp_heap_create(&opt);

@@ -18,7 +18,7 @@ static size_t locked_pages(const rp_map_t *map) {
 int main(void) {
     size_t page = rp_page_size();
     /* 64 pages, read-write, left out of core dumps and zero in fork children. */
-    rp_map_options_t opt = {0};
+    rp_map_options_t opt = rp_map_options_default();
     opt.source = RP_MAP_ANONYMOUS;
     opt.length = 64 * page;
     opt.prot = RP_MAP_PROT_READ_WRITE;

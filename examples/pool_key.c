@@ -15,7 +15,7 @@ int main(void) {
     /* A pool of its own, with the strictest settings: every allocation ends against a guard
      * page, a canary guards its other side. The default lock policy is REQUIRED: if the memlock
      * limit does not allow the arena, allocation fails rather than hand out unlocked memory. */
-    rp_pool_config_t cfg = rp_pool_config_default();
+    rp_pool_options_t cfg = rp_pool_options_default();
     cfg.flags = RP_POOL_GUARDED | RP_POOL_CANARY;
     rp_pool_t *pool = rp_pool_create(&cfg);
     if (pool == NULL) {

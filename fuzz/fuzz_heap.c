@@ -284,8 +284,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fz_state_t s;
     memset(&s, 0, sizeof s);
     s.next_seed = 1;
-    rp_heap_options_t wipe = {.pages = NULL, .limit = (size_t)4 << 20, .flags = RP_HEAP_WIPE};
-    rp_heap_options_t locked = {.pages = rp_pages_os(), .limit = (size_t)2 << 20, .flags = RP_HEAP_WIPE};
+    rp_heap_options_t wipe = {RP_SIZED(rp_heap_options_t), .pages = NULL, .limit = (size_t)4 << 20, .flags = RP_HEAP_WIPE};
+    rp_heap_options_t locked = {RP_SIZED(rp_heap_options_t), .pages = rp_pages_os(), .limit = (size_t)2 << 20, .flags = RP_HEAP_WIPE};
     s.heaps[1] = rp_heap_create(NULL);
     s.heaps[2] = rp_heap_create(&wipe);
     s.heaps[3] = rp_heap_create(&locked);

@@ -165,8 +165,7 @@ static void range_pages(const fz_state_t *s, const fz_map_t *m, size_t off, size
 static bool out_of_bounds(const fz_map_t *m, size_t off, size_t len) { return len != 0 && (off > m->len || len > m->len - off); }
 
 static void op_create(fz_state_t *s, fz_input_t *in, fz_map_t *m) {
-    rp_map_options_t o;
-    memset(&o, 0, sizeof o);
+    rp_map_options_t o = rp_map_options_default();
     uint8_t kind = fz_u8(in);
     size_t len = 1 + fz_size(in, FZ_MAX_LEN - FZ_MAX_FOFF - 1);
     static const rp_map_prot_t prots[4] = {RP_MAP_PROT_READ_WRITE, RP_MAP_PROT_READ_WRITE, RP_MAP_PROT_READ,

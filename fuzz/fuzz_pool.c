@@ -182,7 +182,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     s.next_seed = 1;
     static const unsigned flags[FZ_POOLS] = {0, RP_POOL_CANARY, RP_POOL_GUARDED, RP_POOL_GUARDED | RP_POOL_CANARY};
     for (int i = 0; i < FZ_POOLS; i++) {
-        rp_pool_config_t c = rp_pool_config_default();
+        rp_pool_options_t c = rp_pool_options_default();
         c.lock_policy = RP_POOL_LOCK_SILENT;
         c.flags = flags[i];
         if (i == 2) c.pages = rp_pages_plain();

@@ -1363,7 +1363,7 @@ static void test_split_merge(void) {
  * grows the last area with its flags, and a decommitted area has no access: the new pages, which
  * the map counts as committed, faulted on the first touch (SIGSEGV). They must be usable. */
 static void test_grow_after_decommit(void) {
-    rp_map_options_t o = {.source = RP_MAP_ANONYMOUS, .length = 2 * PAGE, .prot = RP_MAP_PROT_READ_WRITE,
+    rp_map_options_t o = {RP_SIZED(rp_map_options_t), .source = RP_MAP_ANONYMOUS, .length = 2 * PAGE, .prot = RP_MAP_PROT_READ_WRITE,
                           .flags = RP_MAP_MAY_MOVE};
     rp_map_t *m = NULL;
     CHECK(rp_map_create(&o, &m) == RP_OK);
@@ -1390,7 +1390,7 @@ static void test_grow_split_areas(void) {
         REQUIRE(room != NULL);
         void *at = rp_map_ptr(room);
         rp_map_destroy(room);
-        rp_map_options_t mo = {.source = RP_MAP_ANONYMOUS, .length = 5 * PAGE, .prot = RP_MAP_PROT_READ,
+        rp_map_options_t mo = {RP_SIZED(rp_map_options_t), .source = RP_MAP_ANONYMOUS, .length = 5 * PAGE, .prot = RP_MAP_PROT_READ,
                                .flags = RP_MAP_LOCKED | (move ? RP_MAP_MAY_MOVE : 0), .address = at};
         rp_map_t *m = NULL;
         REQUIRE(rp_map_create(&mo, &m) == RP_OK);
@@ -1398,7 +1398,7 @@ static void test_grow_split_areas(void) {
         rp_map_t *blocker = NULL;
         if (move) {
             /* Something right after the map: it must move to grow. */
-            rp_map_options_t o = {.source = RP_MAP_ANONYMOUS, .length = PAGE, .prot = RP_MAP_PROT_READ,
+            rp_map_options_t o = {RP_SIZED(rp_map_options_t), .source = RP_MAP_ANONYMOUS, .length = PAGE, .prot = RP_MAP_PROT_READ,
                                   .address = (unsigned char *)rp_map_ptr(m) + 5 * PAGE};
             if (rp_map_create(&o, &blocker) != RP_OK) blocker = NULL;
         }

@@ -855,7 +855,7 @@ static void test_threads_stress(void) {
     /* This case checks threads, not locking: the silent policy locks what the memlock budget
      * allows (all of it as root) and serves the rest unlocked, so an ordinary user's 8 MiB limit
      * does not end the stress early. */
-    rp_pool_config_t c = rp_pool_config_default();
+    rp_pool_options_t c = rp_pool_options_default();
     c.lock_policy = RP_POOL_LOCK_SILENT;
     stress_pool = rp_pool_create(&c);
     REQUIRE(stress_pool != NULL);

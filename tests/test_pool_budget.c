@@ -64,7 +64,7 @@ static void *racer(void *arg) {
 static void threads_never_pass_the_limit(void) {
     size_t P = rp_page_size();
     budget = ARENAS_IN_BUDGET * (rp_page_round(BIG) + 2 * P); /* slots + the two guard pages */
-    rp_pool_config_t cfg = rp_pool_config_default();
+    rp_pool_options_t cfg = rp_pool_options_default();
     cfg.pages = &counting;
     cfg.lock_policy = RP_POOL_LOCK_REQUIRED;
     racing_pool = rp_pool_create(&cfg);
@@ -93,7 +93,7 @@ static void threads_never_pass_the_limit(void) {
 static void budget_comes_back(void) {
     size_t P = rp_page_size();
     budget = 2 * (rp_page_round(BIG) + 2 * P);
-    rp_pool_config_t cfg = rp_pool_config_default();
+    rp_pool_options_t cfg = rp_pool_options_default();
     cfg.pages = &counting;
     rp_pool_t *pool = rp_pool_create(&cfg);
     REQUIRE(pool != NULL);

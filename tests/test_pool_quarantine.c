@@ -15,7 +15,7 @@
 #include "testhelper.h"
 
 static rp_pool_t *fresh_pool(void) {
-    rp_pool_config_t cfg = rp_pool_config_default();
+    rp_pool_options_t cfg = rp_pool_options_default();
     cfg.lock_policy = RP_POOL_LOCK_SILENT; /* the check is about reuse, not locking */
     rp_pool_t *pool = rp_pool_create(&cfg);
     if (pool == NULL) _exit(3);
@@ -53,7 +53,7 @@ static void double_free_within_the_window(void) {
 
 /* Guarded mode: a freed slot comes back only after the arena's other free slots (next fit). */
 static void guarded_reuse_then_double_free(void) {
-    rp_pool_config_t cfg = rp_pool_config_default();
+    rp_pool_options_t cfg = rp_pool_options_default();
     cfg.lock_policy = RP_POOL_LOCK_SILENT;
     cfg.flags = RP_POOL_GUARDED;
     rp_pool_t *pool = rp_pool_create(&cfg);
@@ -76,7 +76,7 @@ static void reuse_is_caught(void) {
 /* The quarantine holds slots back but gives them up: trim returns them, so every arena goes
  * back, and a thread that frees many keeps reusing slots (the pool does not grow without end). */
 static void quarantine_gives_slots_back(void) {
-    rp_pool_config_t cfg = rp_pool_config_default();
+    rp_pool_options_t cfg = rp_pool_options_default();
     cfg.lock_policy = RP_POOL_LOCK_SILENT;
     rp_pool_t *pool = rp_pool_create(&cfg);
     REQUIRE(pool != NULL);

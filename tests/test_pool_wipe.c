@@ -36,7 +36,7 @@ static long minor_faults(void) {
 }
 
 static void free_faults_nothing_in(void) {
-    rp_pool_config_t cfg = rp_pool_config_default();
+    rp_pool_options_t cfg = rp_pool_options_default();
     cfg.pages = rp_pages_plain();
     cfg.lock_policy = RP_POOL_LOCK_SILENT;
     rp_pool_t *pool = rp_pool_create(&cfg);

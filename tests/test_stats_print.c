@@ -140,7 +140,7 @@ static int at_exit_mode(void) {
 /* An OS failure (opening a missing file): RAMPART_VERBOSE=1 must print it, and whatever the
  * variable says, the caller's last error is the failure's own. */
 static int verbose_mode(void) {
-    rp_map_options_t o = {0};
+    rp_map_options_t o = rp_map_options_default();
     o.source = RP_MAP_PATH;
     o.path = "/nonexistent-rampart-dir/verbose-test";
     o.length = 4096;

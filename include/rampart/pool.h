@@ -92,7 +92,7 @@ typedef enum rp_pool_lock_policy {
     RP_POOL_LOCK_SILENT = 2    /* go on with unlocked pages, no report; stats still count them */
 } rp_pool_lock_policy_t;
 
-/* Flags for rp_pool_config_t.flags. */
+/* Flags for rp_pool_options_t.flags. */
 #define RP_POOL_GUARDED (1u << 0) /* every allocation ends against its own guard page */
 #define RP_POOL_CANARY  (1u << 1) /* a keyed canary behind (guarded: before) every allocation */
 
