@@ -17,14 +17,16 @@ expect() {
   got=$(printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "); got=${got% }
   if [ "$got" = "$2" ]; then echo "ok: [$1] -> $got"; else echo "FAIL: [$1] -> [$got], expected [$2]"; fail=1; fi
 }
-expect "rampart " "--help --version doctor help maps run status version"
+expect "rampart " "--help --version doctor help lock maps run status unlock version"
 expect "rampart st" "status"
 expect "rampart d" "doctor"
 expect "rampart doctor " "--help --json"
 expect "rampart maps --f" "--flagged"
 expect "rampart maps --" "--flagged --help --json"
 expect "rampart status --j" "--json"
-expect "rampart run --" "-- --best-effort --help --onfault"
+expect "rampart run --" "-- --best-effort --follow --help --onfault --ptrace"
+expect "rampart lock --" "--best-effort --current-only --help --onfault --raise-limit"
+expect "rampart unl" "unlock"
 expect "rampart run --b" "--best-effort"
 expect "rampart help ma" "maps"
 expect "rampart run -- trueXYZnonexistent" ""
