@@ -45,7 +45,7 @@ typedef struct fz_block {
     int heap;         /* index into heaps[] */
     size_t align;     /* the alignment the block was made with (kept while it stays in place) */
     uint32_t seed;
-    size_t part_end;  /* where rp_free_part pieces end: size, or usable for aligned blocks */
+    size_t part_end;  /* where rp_free_part pieces end: size, or usable (see adopt) */
     size_t released;  /* rp_free_part: [released, part_end) has been given back; == part_end: none */
 } fz_block_t;
 
@@ -91,15 +91,13 @@ static void adopt(fz_state_t *s, fz_block_t *b, uint8_t *p, size_t size, int hea
     b->usable = usable;
     b->heap = heap;
     b->align = align;
-    bool donated = false;
-    for (int i = 0; i < s->donations; i++)
-        donated |= p >= (uint8_t *)s->donated[i] && p < (uint8_t *)s->donated[i] + s->donated_len[i];
-    /* rp_free_part's completion rule (heap.h: the released run from the block's start must pass
-     * the largest request that would have got a smaller block) holds for blocks a request of
-     * this size got fresh; not for blocks cut from a donated buffer (rounded up further) nor for
-     * one resized in place (a shrink keeps the larger block): release those up to their usable
-     * size, as heap.h allows. */
-    b->part_end = donated || p == b->p ? usable : size;
+    /* rp_free_part's contract (heap.h): releasing the size asked for frees any block (donated
+     * ones too), except a small one that is over-aligned or was kept in place by a resize: that
+     * one keeps a larger size class, and releasing its usable size frees it. A block is surely
+     * large when it is above 128 KiB or aligned to more than 4 KiB (no size class serves it);
+     * any other block kept in place or over-aligned is released up to its usable size. */
+    bool large = size > ((size_t)128 << 10) || align > 4096;
+    b->part_end = !large && (align > 16 || p == b->p) ? usable : size;
     b->released = b->part_end;
     /* The kept bytes keep their old pattern: rewrite them with the block's own (same seed). */
     b->seed = keep ? old_seed : s->next_seed++;
@@ -215,12 +213,6 @@ static void op_free(fz_block_t *b, int how) {
 /* Release [released - n, released) of the block; the last piece (down to 0) frees it. */
 static void op_free_part(fz_input_t *in, fz_block_t *b) {
     check_block(b, "before free_part");
-    if (b->align > 16 && b->released == b->part_end) {
-        /* Known bug, left out of the model (docs/fuzzing.md): an over-aligned block can start
-         * inside a larger heap block, and releasing it piece by piece never gives that back. */
-        op_free(b, 0);
-        return;
-    }
     if (fz_u8(in) & 1) {
         /* A range leaving the block: refused, nothing changes. */
         rp_status_t st = rp_free_part(b->p, b->usable + 1);

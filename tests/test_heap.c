@@ -500,6 +500,63 @@ static void test_partial_free(void) {
     CHECK(class_blocks(rp_heap_default(), 200) == before);
 }
 
+/* rp_free_part's contract for blocks whose usable size says little about the request (heap.h):
+ * a donated block (served at its class size), a large block made over-aligned (alignment slack
+ * behind it) and a large block shrunk in place each go back once the bytes last asked for are
+ * released; small aligned or shrunk blocks once their usable size is. */
+static unsigned char donated_parts[4096] __attribute__((aligned(4096)));
+static void test_partial_free_whole(void) {
+    rp_heap_t *h = rp_heap_create(NULL);
+    REQUIRE(h != NULL);
+    rp_heap_stats_t st;
+    REQUIRE(rp_heap_donate(h, donated_parts, sizeof donated_parts) == RP_OK);
+    REQUIRE(rp_heap_stats(h, &st) == RP_OK);
+    size_t before = st.allocated;
+    unsigned char *d = rp_heap_malloc(h, 1001);
+    REQUIRE(d != NULL && d >= donated_parts && d < donated_parts + sizeof donated_parts);
+    CHECK(rp_usable_size(d) == 1024);
+    CHECK(rp_free_part(d + 500, 501) == RP_OK);
+    CHECK(rp_free_part(d, 500) == RP_OK); /* all 1001 bytes asked for: the block goes back */
+    CHECK(rp_heap_stats(h, &st) == RP_OK && st.allocated == before);
+    CHECK(rp_heap_validate(h) == RP_OK);
+
+    /* over-aligned large block: its span has alignment slack past the bytes asked for */
+    size_t align = (size_t)1 << 20, size = 200000;
+    unsigned char *a = rp_heap_aligned_alloc(h, align, size);
+    REQUIRE(a != NULL && ((uintptr_t)a & (align - 1)) == 0);
+    CHECK(rp_free_part(a + size / 2, size - size / 2) == RP_OK);
+    CHECK(rp_free_part(a, size / 2) == RP_OK);
+    CHECK(rp_heap_stats(h, &st) == RP_OK && st.large_blocks == 0);
+
+    /* large block shrunk in place: the new size is what must be released */
+    unsigned char *g = rp_heap_malloc(h, 1u << 20);
+    REQUIRE(g != NULL);
+    CHECK(rp_realloc_in_place(g, 300000) == g);
+    CHECK(rp_free_part(g, 150000) == RP_OK);
+    CHECK(rp_heap_stats(h, &st) == RP_OK && st.large_blocks == 1);
+    CHECK(rp_free_part(g + 150000, 150000) == RP_OK);
+    CHECK(rp_heap_stats(h, &st) == RP_OK && st.large_blocks == 0);
+    /* and grown in place again: the larger size is then the one to release */
+    g = rp_heap_malloc(h, 1u << 20);
+    REQUIRE(g != NULL);
+    CHECK(rp_realloc_in_place(g, 300000) == g && rp_realloc_in_place(g, 900000) == g);
+    CHECK(rp_free_part(g, 300000) == RP_OK);
+    CHECK(rp_heap_stats(h, &st) == RP_OK && st.large_blocks == 1);
+    CHECK(rp_free_part(g + 300000, 600000) == RP_OK);
+    CHECK(rp_heap_stats(h, &st) == RP_OK && st.large_blocks == 0);
+
+    /* small over-aligned and small shrunk blocks keep their class: release the usable size */
+    size_t c64 = class_blocks(h, 64);
+    unsigned char *s = rp_heap_aligned_alloc(h, 64, 40);
+    REQUIRE(s != NULL && rp_usable_size(s) == 64);
+    CHECK(rp_free_part(s, 40) == RP_OK);
+    CHECK(class_blocks(h, 64) == c64 + 1);
+    CHECK(rp_free_part(s + 40, 24) == RP_OK);
+    CHECK(class_blocks(h, 64) == c64);
+    CHECK(rp_heap_validate(h) == RP_OK);
+    rp_heap_destroy(h);
+}
+
 static unsigned char donated_buffer[256] __attribute__((aligned(64)));
 static unsigned char donated_other[4096 * 3];
 
@@ -1445,6 +1502,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_locked_heap);
     RP_TEST(test_oom_handlers);
     RP_TEST(test_partial_free);
+    RP_TEST(test_partial_free_whole);
     RP_TEST(test_donate);
     RP_TEST(test_wipe_paths);
     RP_TEST(test_stats_and_validate);

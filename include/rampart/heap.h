@@ -105,18 +105,26 @@ RP_API size_t rp_usable_size(const void *p);
  * (the block is then unchanged). Shrinking always succeeds. */
 RP_API void *rp_realloc_in_place(void *p, size_t size);
 /* Partial deallocation: give back the n bytes at p, which must lie inside one live block. The
- * heap does not store the size each block was asked for, so the block returns to its heap once
- * the released ranges form one run [0, x) from its start with x > T, T being the largest request
- * that would have got a smaller block: rp_usable_size(block) - 16 up to 128 bytes, the next
- * smaller size class up to 128 KiB (at most 12.5% below), rp_usable_size - page size (and at least
- * 128 KiB) for large blocks, rp_usable_size - 16 for blocks of a donated buffer. Until then the
- * remaining bytes stay valid. So freeing a malloc(200) block as two 100-byte halves leaks nothing.
- * The rule frees a block early in one case only: you keep a last piece that starts after T and
- * release everything before it while still using it. Release such a tail piece before the front
- * is complete (or keep one byte at or below T until the end) and the block stays live exactly as
- * long as any piece of it. Releasing a byte twice is a double free (corruption). RP_ERR_INVALID
- * for NULL / n == 0 / a range that leaves the block, RP_ERR_LIMIT when a block would be cut into
- * more than 12 separate released pieces. */
+ * block returns to its heap once the released ranges form one run [0, x) from its start with
+ * x > T. Until then the remaining bytes stay valid. T is set so that releasing every byte of the
+ * size last asked for is always enough:
+ *   - large blocks (above 128 KiB, or aligned to more than 4 KiB): the heap keeps
+ *     the size last asked for (malloc, realloc, aligned allocation, rp_realloc_in_place), so T is
+ *     that size - 1: release [0, size) and the block goes, whatever alignment slack follows it;
+ *   - small blocks and blocks of a donated buffer: the heap does not store the size asked for, so
+ *     T is the largest request that would have got a smaller block: rp_usable_size(block) - 16 up
+ *     to 128 bytes, the next smaller size class up to 128 KiB (at most 12.5% below). Two kinds of
+ *     small block keep a size class larger than that rule assumes: one from aligned allocation
+ *     (alignment above 16) and one shrunk with rp_realloc_in_place (or kept in place by realloc).
+ *     For those, release [0, rp_usable_size(block)): every byte up to the usable size always frees
+ *     any block.
+ * So freeing a malloc(200) block as two 100-byte halves leaks nothing. The rule frees a block
+ * early in one case only: you keep a last piece that starts after T and release everything before
+ * it while still using it. Release such a tail piece before the front is complete (or keep one
+ * byte at or below T until the end) and the block stays live exactly as long as any piece of it.
+ * Releasing a byte twice is a double free (corruption). RP_ERR_INVALID for NULL / n == 0 / a
+ * range that leaves the block, RP_ERR_LIMIT when a block would be cut into more than 12 separate
+ * released pieces. */
 RP_API rp_status_t rp_free_part(void *p, size_t n);
 
 /* ---- any heap ------------------------------------------------------------------------------------ */
@@ -130,8 +138,10 @@ RP_API void *rp_heap_expand(rp_heap_t *heap, void *p, size_t size);
 /* Separate deallocation: hand the heap len bytes at buf (any memory you own and will not touch
  * again while the heap lives: a static array, a stack buffer of main, a mapping). The heap serves
  * allocations from it when its own pages of a size class run out, and frees of those blocks are
- * recognised. At least 64 bytes; RP_ERR_EXISTS when the range overlaps the heap's own pages or an
- * earlier donation; RP_ERR_INVALID for a heap with RP_HEAP_REQUIRE_LOCKED or on rp_pages_secret(),
+ * recognised. At least 64 bytes; RP_ERR_EXISTS when the range overlaps memory any heap manages
+ * or shares a 4 KiB page with an earlier donation (the heap's address map works in 4 KiB pages,
+ * so two buffers of one page, e.g. two malloc blocks, cannot both be donated; give each donation
+ * whole pages of its own); RP_ERR_INVALID for a heap with RP_HEAP_REQUIRE_LOCKED or on rp_pages_secret(),
  * whose promise a donated buffer would break (on other locking sources donated bytes are served
  * unlocked: stats.donated counts them). The buffer is never given back (rp_heap_destroy just
  * forgets it). */

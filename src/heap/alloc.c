@@ -145,10 +145,9 @@ size_t rp__usable(const void *p) {
 /* Resize in place: p, or NULL (block unchanged). */
 static void *rp__expand(void *p, size_t size, rp_heap_t **heap) {
     size_t usable = rp__block_info(p, heap, "in-place realloc of a pointer that is not a heap block");
-    if (size <= usable) return p;
     rp__span_t *span = rp__segmap_get(p);
     if (span->kind == RP__SPAN_LARGE) return rp__large_expand((rp__large_t *)span, p, size);
-    return NULL;
+    return size <= usable ? p : NULL;
 }
 
 void *rp__heap_realloc(rp_heap_t *heap, void *p, size_t size) {
@@ -162,7 +161,11 @@ void *rp__heap_realloc(rp_heap_t *heap, void *p, size_t size) {
     if (heap == NULL) heap = owner;
     if (heap == owner && size <= usable) {
         /* Keep the block unless it would waste more than half of it. */
-        if (size >= usable / 2 || usable <= 64) return p;
+        if (size >= usable / 2 || usable <= 64) {
+            rp__span_t *span = rp__segmap_get(p);
+            if (span->kind == RP__SPAN_LARGE) rp__large_expand((rp__large_t *)span, p, size); /* the asked size */
+            return p;
+        }
     } else if (heap == owner && rp__segmap_get(p)->kind == RP__SPAN_LARGE) {
         void *q = rp__large_expand((rp__large_t *)rp__segmap_get(p), p, size);
         if (q != NULL) return q;

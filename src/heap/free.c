@@ -199,8 +199,8 @@ static bool rp__part_block(void *p, uint8_t **block, size_t *extent, size_t *thr
         if ((uint8_t *)p < lg->block || (uint8_t *)p >= lg->block + lg->usable) return false;
         *block = lg->block;
         *extent = lg->usable;
-        *threshold = lg->usable > rp__os_page_size() ? lg->usable - rp__os_page_size() : 0;
-        if (*threshold < RP__SMALL_MAX) *threshold = RP__SMALL_MAX;
+        /* The size last asked for is known exactly (alignment slack and page rounding follow it). */
+        *threshold = lg->asked - 1;
         *counter = &lg->partials;
         return true;
     }
@@ -217,7 +217,9 @@ static bool rp__part_block(void *p, uint8_t **block, size_t *extent, size_t *thr
     *block = d->start + (g << RP__GRAN_SHIFT);
     *extent = rp__donated_usable(d, *block, &live);
     if (!live) return false;
-    *threshold = *extent - RP__GRAN;
+    /* Donated blocks are served at a size class's size (page.c), so the class rule applies. */
+    unsigned cls = rp__heap_size_class(*extent);
+    *threshold = cls == 0 ? 0 : rp__heap_class_size(cls - 1u);
     *counter = &d->partials;
     return true;
 }

@@ -217,6 +217,7 @@ typedef struct rp__large {
     rp__span_t span;
     uint8_t *block;
     size_t usable;
+    size_t asked;     /* the size last asked for (>= 1): where rp_free_part completes the block */
     _Atomic int partials;
     struct rp__large *next, *prev;
     uint8_t *mapped_block;        /* the block granule entered in the map (NULL: only the base's) */

@@ -48,6 +48,7 @@ void *rp__large_alloc(rp_heap_t *heap, size_t size, size_t alignment, bool zero)
         block = at;
         lg->block = block;
         lg->usable = (size_t)(base + got - block);
+        lg->asked = size == 0 ? 1 : size;
         lg->prev = NULL;
         lg->next = heap->large;
         if (heap->large) heap->large->prev = lg;
@@ -78,9 +79,11 @@ void rp__large_free(rp__large_t *lg, void *p) {
     rp__heap_unlock(heap);
 }
 
+/* Kept in place, the block's asked size follows (rp_free_part completes it there). */
 void *rp__large_expand(rp__large_t *lg, void *p, size_t size) {
-    if ((uint8_t *)p != lg->block) return NULL;
-    return size <= lg->usable ? p : NULL;
+    if ((uint8_t *)p != lg->block || size > lg->usable) return NULL;
+    lg->asked = size == 0 ? 1 : size;
+    return p;
 }
 
 void rp__large_destroy_all(rp_heap_t *heap) {
