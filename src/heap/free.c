@@ -22,6 +22,7 @@ void rp__free_remote(rp__page_t *page, rp__block_t *b) {
     /* Freed twice by other threads (or by one after its owner): the mark is already there. */
     if (rp__is_marked(b)) rp__corrupt("double free", b);
     if (RP__DEBUG) rp__debug_on_free(page, b);
+    rp__asan_block_freed(page, b); /* before the push: then the owner may pop it at once */
     rp__mark(b);
     uintptr_t old = atomic_load_explicit(&page->xfree, memory_order_relaxed);
     do {
@@ -73,6 +74,7 @@ static void rp__free_local(rp__local_t *local, rp__page_t *page, rp__block_t *b)
     void *p = b;
     if (!rp__is_block(page, p) || rp__is_marked(p)) rp__bad_free(p, page);
     if (RP__DEBUG) rp__debug_on_free(page, b);
+    rp__asan_block_freed(page, b);
     rp__local_enter(local);
     rp__mark(b);
     b->next = page->local_free;
@@ -298,9 +300,16 @@ static rp_status_t rp__free_part(void *p, size_t n) {
          * rp__free. */
         rp_memzero(block + lo, hi - lo);
     }
+    if (!complete && hi > RP__FREE_WORDS) {
+        /* Released bytes are free memory to ASan; the first RP__FREE_WORDS stay readable, as in
+         * every free block, for the free that completes the block. */
+        size_t from = lo > RP__FREE_WORDS ? lo : RP__FREE_WORDS;
+        rp__asan_poison(block + from, hi - from);
+    }
     rp__os_mutex_unlock(&rp__part_lock);
     if (complete) {
         rp__meta_free(e, sizeof *e);
+        rp__asan_unpoison(block, extent); /* the released pieces: free wipes and marks the block */
         rp__free(block);
     }
     return RP_OK;
