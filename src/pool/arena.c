@@ -354,8 +354,10 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
         }
     }
     /* Under ASan every slot is free memory until it is handed out (core/annotate.h); a large
-     * arena's one slot goes out at once. */
-    if (kind != RP__ARENA_LARGE) rp__asan_poison((void *)a->first, a->span);
+     * arena's one slot goes out at once. Guard pages stay unpoisoned: a touch there must fault. */
+    if (kind == RP__ARENA_SMALL) rp__asan_poison((void *)a->first, a->span);
+    else if (kind == RP__ARENA_GUARDED)
+        for (uint32_t i = 0; i < a->slots; i++) rp__asan_poison((void *)(a->first + (size_t)i * stride), data);
     return a;
 
 undo:;
