@@ -153,7 +153,6 @@ void rp__donated_destroy_all(rp_heap_t *heap) {
         next = d->next;
         /* The buffer stays with its owner, so destroying a wiping heap must wipe the blocks still
          * live in it (free granules are zero already; wiping all of them is simpler). */
-        rp__asan_unpoison(d->start, d->ngran << RP__GRAN_SHIFT); /* released pieces; back to its owner */
         if (heap->flags & RP_HEAP_WIPE) rp_memzero(d->start, d->ngran << RP__GRAN_SHIFT);
         rp__segmap_set(d->span.base, d->span.size, NULL);
         rp__os_release(d->used, d->meta_size);

@@ -300,16 +300,19 @@ static rp_status_t rp__free_part(void *p, size_t n) {
          * rp__free. */
         rp_memzero(block + lo, hi - lo);
     }
-    if (!complete && hi > RP__FREE_WORDS) {
-        /* Released bytes are free memory to ASan; the first RP__FREE_WORDS stay readable, as in
+#if defined(RP__ASAN)
+    if (!complete && hi > RP__FREE_WORDS && rp__segmap_get(block)->kind == RP__SPAN_SEGMENT) {
+        /* Released bytes of a small block are free memory to ASan (large and donated blocks are
+         * never poisoned: rp__asan_span_clean); the first RP__FREE_WORDS stay readable, as in
          * every free block, for the free that completes the block. */
         size_t from = lo > RP__FREE_WORDS ? lo : RP__FREE_WORDS;
         rp__asan_poison(block + from, hi - from);
     }
+#endif
     rp__os_mutex_unlock(&rp__part_lock);
     if (complete) {
         rp__meta_free(e, sizeof *e);
-        rp__asan_unpoison(block, extent); /* the released pieces: free wipes and marks the block */
+        if (extent <= RP__SMALL_MAX) rp__asan_unpoison(block, extent); /* released pieces: free wipes and marks it */
         rp__free(block);
     }
     return RP_OK;

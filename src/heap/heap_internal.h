@@ -409,6 +409,14 @@ static inline bool rp__is_block(const rp__page_t *page, const void *p) {
 void rp__debug_on_alloc(rp__page_t *page, rp__block_t *b);
 void rp__debug_on_free(rp__page_t *page, rp__block_t *b);
 
+/* Under ASan, give a span that may hold poisoned blocks clean shadow before it is reused or given
+ * back. Only segment blocks are poisoned, and a segment takes a cached span of at most 16 times
+ * its size (segment.c): larger spans are large blocks, never poisoned, and skipped (unpoisoning
+ * writes an eighth of the range in shadow: 2 GiB for a 16 GiB block). */
+static inline void rp__asan_span_clean(const void *base, size_t size) {
+    if (size <= 16 * RP__SEG_SIZE_MAX) rp__asan_unpoison(base, size);
+}
+
 /* Under ASan, a free block is poisoned past its link and freed mark, which rampart reads and
  * writes (core/annotate.h); the pop unpoisons the whole block. */
 static inline void rp__asan_block_freed(const rp__page_t *page, void *b) {

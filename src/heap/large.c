@@ -67,7 +67,6 @@ void rp__large_free(rp__large_t *lg, void *p) {
         rp__corrupt("double free (part of this block was already released with rp_free_part)", p);
     rp_heap_t *heap = lg->span.heap;
     if (heap->flags & RP_HEAP_WIPE) rp__memzero_resident(lg->block, lg->usable);
-    rp__asan_poison(lg->block, lg->usable); /* until the span is reused or given back */
     rp__heap_lock(heap);
     if (lg->prev) lg->prev->next = lg->next;
     else heap->large = lg->next;
