@@ -15,7 +15,7 @@
 #include <string.h>
 
 int main(int argc, char **argv) {
-    rp_lockall_config_t cfg = rp_lockall_config_default();   /* current + future, required */
+    rp_lockall_options_t cfg = rp_lockall_options_default();   /* current + future, required */
     cfg.required = argc > 1 && strcmp(argv[1], "--required") == 0;
     rp_lockall_status_t st;
     if (rp_lockall(&cfg, &st) != RP_OK) {

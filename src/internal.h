@@ -72,6 +72,15 @@ static inline bool rp__is_aligned(uintptr_t x, size_t pow2) { return (x & (pow2 
  * when struct_size is below size_v1 (0 included) or when a larger struct has a non-zero byte
  * past known_size. */
 rp_status_t rp__read_sized(const void *given, size_t size_v1, void *known, size_t known_size, const char *what);
+/* No growing struct will ever be this large; a bigger struct_size is garbage (an uninitialised
+ * field), refused before a single byte past the known part is read. */
+#define RP__SIZED_MAX 4096
+/* rp_lockall_options_t as given (NULL: the defaults) into *out, checked by rp__read_sized; out is
+ * always usable afterwards (the defaults where the check failed), its struct_size the library's.
+ * Shared by lockall.c and remote.c. */
+struct rp_lockall_options;
+rp_status_t rp__lockall_options(const struct rp_lockall_options *given, struct rp_lockall_options *out,
+                                const char *who);
 rp_status_t rp__fail(rp_status_t status, int os_error, const char *fmt, ...) RP_PRINTF(3, 4);
 rp_status_t rp__fail_os(int os_error, const char *fmt, ...) RP_PRINTF(2, 3);
 /* A failed lock of len bytes (what: "mlock", "mlockall", ...): classifies the OS error as

@@ -15,8 +15,10 @@ else()
   # MADV_GUARD_INSTALL (Linux 6.13+) and memfd_secret pages: skip (77) where the kernel lacks them.
   add_test(NAME test_pool_guarded_map_count COMMAND test_pool guarded_map_count)
   add_test(NAME test_pool_secret_pages COMMAND test_pool secret_pages)
+  # stats.locked against the kernel's VmLck: skip (77) where /proc/self/status has none.
+  add_test(NAME test_pool_stats_match_vmlck COMMAND test_pool stats_match_vmlck)
   set_tests_properties(test_pool_core_dump test_pool_guarded_map_count test_pool_secret_pages
-                       PROPERTIES SKIP_RETURN_CODE 77)
+                       test_pool_stats_match_vmlck PROPERTIES SKIP_RETURN_CODE 77)
 endif()
 # Issue 11: the lock budget is reserved atomically (threads racing arenas never pass get_limit()).
 if(NOT WIN32)

@@ -43,7 +43,7 @@ static void test_lock_current(void) {
     REQUIRE(p != NULL);
     memset(p, 7, 1 << 20);
     size_t expect = committed_private();
-    rp_lockall_config_t cfg = {.current = true, .required = true};
+    rp_lockall_options_t cfg = {RP_SIZED(rp_lockall_options_t), .current = true, .required = true};
     rp_lockall_status_t st;
     REQUIRE(rp_lockall(&cfg, &st) == RP_OK);
     CHECK(st.state == RP_LOCKALL_LOCKED && st.current_locked && !st.future_locked);
@@ -76,12 +76,12 @@ static void test_future_unsupported(void) {
     CHECK(strstr(st.message, "future locking is not supported") != NULL);
     CHECK(strstr(st.message, "nothing was locked") != NULL);
     CHECK(!rp_lockall_is_locked());
-    rp_lockall_config_t onfault = {.current = true, .onfault = true, .required = true};
+    rp_lockall_options_t onfault = {RP_SIZED(rp_lockall_options_t), .current = true, .onfault = true, .required = true};
     CHECK(rp_lockall(&onfault, &st) == RP_ERR_UNSUPPORTED);
     CHECK(strstr(st.message, "onfault locking is not supported") != NULL);
 
     /* Best effort: the current part is done, and the status says what was not. */
-    rp_lockall_config_t best = {.current = true, .future = true, .required = false};
+    rp_lockall_options_t best = {RP_SIZED(rp_lockall_options_t), .current = true, .future = true, .required = false};
     CHECK(rp_lockall(&best, &st) == RP_OK);
     CHECK(st.state == RP_LOCKALL_UNSUPPORTED && st.current_locked && !st.future_locked && st.locked_bytes > 0);
     char line[RP_LOCKALL_LINE_MAX];
@@ -89,23 +89,23 @@ static void test_future_unsupported(void) {
     fprintf(stderr, "    %s\n", line);
     CHECK(rp_unlockall() == RP_OK);
     /* Best effort with nothing the platform can do: unsupported, RP_OK, nothing locked. */
-    rp_lockall_config_t future_only = {.future = true, .required = false};
+    rp_lockall_options_t future_only = {RP_SIZED(rp_lockall_options_t), .future = true, .required = false};
     CHECK(rp_lockall(&future_only, &st) == RP_OK);
     CHECK(st.state == RP_LOCKALL_UNSUPPORTED && !st.current_locked);
     CHECK(!rp_lockall_is_locked());
 }
 
 static void test_invalid_and_parse(void) {
-    rp_lockall_config_t bad = {.onfault = true};
+    rp_lockall_options_t bad = {RP_SIZED(rp_lockall_options_t), .onfault = true};
     CHECK(rp_lockall(&bad, NULL) == RP_ERR_INVALID);
-    rp_lockall_config_t c;
-    CHECK(rp_lockall_config_parse("current,best-effort", &c) == RP_OK && c.current && !c.future && !c.required);
-    CHECK(rp_lockall_config_parse("forever", &c) == RP_ERR_INVALID);
+    rp_lockall_options_t c = rp_lockall_options_default();
+    CHECK(rp_lockall_options_parse("current,best-effort", &c) == RP_OK && c.current && !c.future && !c.required);
+    CHECK(rp_lockall_options_parse("forever", &c) == RP_ERR_INVALID);
 }
 
 static void test_preflight_and_query(void) {
     rp_lockall_preflight_t pf;
-    rp_lockall_config_t cur = {.current = true, .required = true};
+    rp_lockall_options_t cur = {RP_SIZED(rp_lockall_options_t), .current = true, .required = true};
     CHECK(rp_lockall_preflight(0, &cur, 0, &pf) == RP_OK && pf.unlimited);
     CHECK(strstr(pf.reason, "raised on demand") != NULL);
     CHECK(rp_lockall_preflight(0, NULL, 0, &pf) == RP_ERR_UNSUPPORTED); /* default asks for future */

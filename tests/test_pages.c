@@ -252,7 +252,8 @@ static void test_get_limit_matches_rlimit(void) {
 
 static void test_os_pages_locked_as_privileged(void) {
     if (!rp__os_can_lock_unlimited()) {
-        fprintf(stderr, "    (not privileged: the locked=true case runs in the unprivileged re-run instead)\n");
+        fprintf(stderr, "    (not privileged: test_pages runs this as root; test_pages_unprivileged checks "
+                        "locked=true as nobody)\n");
         return;
     }
     size_t before = 0, after = 0, resident = 0;

@@ -6,7 +6,7 @@
  * preflight that answers "would this succeed here?" without locking anything; and the lock state
  * of any process.
  *
- *   rp_lockall_config_t cfg = rp_lockall_config_default();   // current + future, required
+ *   rp_lockall_options_t cfg = rp_lockall_options_default();   // current + future, required
  *   rp_lockall_status_t st;
  *   if (rp_lockall(&cfg, &st) != RP_OK) {                      // required: an error names the cause
  *       fprintf(stderr, "%s\n%s\n", rp_last_error()->message, rp_last_error()->remedy);
@@ -39,7 +39,7 @@
  *
  * Locks are not inherited across exec, nor by a fork child (the kernel clears the locks and future
  * locking in the copy: call rp_lockall again in a child that must stay locked). To lock an
- * unmodified program, preload librampart-lock.so (RAMPART_LOCK, see rp_lockall_config_parse) or
+ * unmodified program, preload librampart-lock.so (RAMPART_LOCK, see rp_lockall_options_parse) or
  * use `rampart run`: that library also re-locks the program's fork children.
  * Windows: current memory is locked (every committed private region, after raising the working
  * set); future and on-fault locking are unsupported there (RP_LOCKALL_UNSUPPORTED).
@@ -56,17 +56,25 @@
 extern "C" {
 #endif
 
-typedef struct rp_lockall_config {
+/* A growing struct (rampart/common.h, "Growing structs"): set struct_size with
+ * RP_SIZED(rp_lockall_options_t) or start from rp_lockall_options_default(). */
+typedef struct rp_lockall_options {
+    size_t struct_size; /* sizeof(rp_lockall_options_t) as the caller's headers define it */
     bool current;   /* lock every page mapped now (MCL_CURRENT) */
     bool future;    /* lock every page mapped from now on (MCL_FUTURE) */
     bool onfault;   /* lock pages when first touched instead of faulting them all in now
                        (MCL_ONFAULT); needs current or future */
     bool required;  /* true: a failure is an error; false (best effort): rp_lockall returns
                        RP_OK with state RP_LOCKALL_FAILED and the cause in the status */
-} rp_lockall_config_t;
+} rp_lockall_options_t;
 
-/* current + future, required: the seed's lock_all(). */
-RP_API rp_lockall_config_t rp_lockall_config_default(void);
+/* current + future, required (the seed's lock_all()), with struct_size set. Inline on purpose:
+ * compiled into the caller, so struct_size is the caller's sizeof (never exported). */
+static inline rp_lockall_options_t rp_lockall_options_default(void) {
+    rp_lockall_options_t o = {RP_SIZED(rp_lockall_options_t), .current = true, .future = true,
+                              .onfault = false, .required = true};
+    return o;
+}
 
 /* Parse the RAMPART_LOCK grammar into *out:
  *     spec  := "" | word ("," word)*          (white space around words is ignored)
@@ -74,8 +82,10 @@ RP_API rp_lockall_config_t rp_lockall_config_default(void);
  * NULL or "" gives the default (current,future,required). When neither current nor future is
  * named, both are meant ("onfault" = "current,future,onfault"). "required" is the default;
  * naming both required and best-effort, an unknown word or an empty word is RP_ERR_INVALID with
- * the offending word in rp_last_error(). *out is written only on success. */
-RP_API rp_status_t rp_lockall_config_parse(const char *spec, rp_lockall_config_t *out);
+ * the offending word in rp_last_error(). out->struct_size must be set first (start from
+ * rp_lockall_options_default()); the fields up to it are written, struct_size kept, and only on
+ * success. RP_ERR_INVALID for a bad struct_size. */
+RP_API rp_status_t rp_lockall_options_parse(const char *spec, rp_lockall_options_t *out);
 
 typedef enum rp_lockall_state {
     RP_LOCKALL_LOCKED = 0,     /* everything asked for is locked */
@@ -96,7 +106,7 @@ typedef enum rp_lockall_state {
 
 typedef struct rp_lockall_status {
     rp_lockall_state_t state;
-    rp_lockall_config_t config;    /* what was asked */
+    rp_lockall_options_t options;  /* what was asked (struct_size: this library's sizeof) */
     bool current_locked;           /* current pages were locked by this call */
     bool future_locked;            /* future locking is in effect */
     size_t locked_bytes;           /* locked now (VmLck; bytes locked by the call on Windows) */
@@ -118,15 +128,15 @@ typedef struct rp_lockall_status {
     char warning[160];             /* "" unless low_headroom */
 } rp_lockall_status_t;
 
-/* Lock all memory of this process per *config (NULL: rp_lockall_config_default()). out may be
+/* Lock all memory of this process per *options (NULL: rp_lockall_options_default()). out may be
  * NULL. Returns RP_OK when locked, and with best effort also when the lock failed or is
- * unsupported (out->state says which). Errors: RP_ERR_INVALID for a configuration that asks for
+ * unsupported (out->state says which). Errors: RP_ERR_INVALID for a bad struct_size or options that ask for
  * nothing (onfault alone, or neither current nor future), before any system call;
  * RP_ERR_PERMISSION (no CAP_IPC_LOCK and a memlock limit of 0); RP_ERR_LIMIT (the mapped size is
  * over RLIMIT_MEMLOCK: the message gives the soft and hard limits and the bytes needed);
  * RP_ERR_UNSUPPORTED (required, and the platform lacks a part: nothing is locked then). Every
  * failure carries the remedy in rp_last_error()->remedy and out->remedy. */
-RP_API rp_status_t rp_lockall(const rp_lockall_config_t *config, rp_lockall_status_t *out);
+RP_API rp_status_t rp_lockall(const rp_lockall_options_t *options, rp_lockall_status_t *out);
 
 /* Undo every memory lock of this process and stop future locking (munlockall). The OS has no
  * narrower call: locks taken by page allocators, maps and pools go too, so use it at shutdown
@@ -171,11 +181,11 @@ typedef struct rp_lockall_preflight {
 
 /* Would locking succeed in process pid (0: this process), and if not, why? Locks nothing.
  * bytes > 0: would locking that many more bytes (mlock) fit beside what is locked now?
- * bytes == 0: would rp_lockall(config) (NULL: the default) lock the whole process?
+ * bytes == 0: would rp_lockall(options) (NULL: the default) lock the whole process?
  * Returns the verdict (also in out->verdict and, when not RP_OK, rp_last_error()); out must not
- * be NULL. RP_ERR_INVALID for a bad config or pid, or a process without user memory (a kernel
+ * be NULL. RP_ERR_INVALID for a bad options or pid, or a process without user memory (a kernel
  * thread, a zombie); another error when the process's state cannot be read. */
-RP_API rp_status_t rp_lockall_preflight(int pid, const rp_lockall_config_t *config, size_t bytes,
+RP_API rp_status_t rp_lockall_preflight(int pid, const rp_lockall_options_t *options, size_t bytes,
                                         rp_lockall_preflight_t *out);
 
 /* ---- the lock state of any process -------------------------------------------------------------- */
@@ -222,7 +232,7 @@ RP_API rp_status_t rp_lockall_query(int pid, rp_lockall_process_t *out);
  * to unlimited with CAP_SYS_RESOURCE, else its soft limit up to its hard one). */
 #define RP_LOCKALL_REMOTE_RAISE_LIMIT 1u
 
-/* Lock all memory of the running process pid per *config (NULL: the default), without restarting
+/* Lock all memory of the running process pid per *options (NULL: the default), without restarting
  * it: the target itself calls mlockall, injected with ptrace (every thread stopped for the call,
  * registers and code restored exactly, a thread blocked in a system call resumes it, never seeing
  * EINTR). Memory locks belong to the address space: one call covers every thread. The outcome is
@@ -232,22 +242,22 @@ RP_API rp_status_t rp_lockall_query(int pid, rp_lockall_process_t *out);
  * RP_ERR_PERMISSION (ptrace refused: Yama, another user, already traced; or the target has no
  * CAP_IPC_LOCK and a limit of 0), RP_ERR_LIMIT (the target's limit), RP_ERR_INVALID (bad pid,
  * the target exited), RP_ERR_UNSUPPORTED (not Linux x86-64/aarch64, or a 32-bit target).
- * Best effort (config->required false): RP_OK with out->state RP_LOCKALL_FAILED. */
-RP_API rp_status_t rp_lockall_remote(int pid, const rp_lockall_config_t *config, unsigned flags,
+ * Best effort (options->required false): RP_OK with out->state RP_LOCKALL_FAILED. */
+RP_API rp_status_t rp_lockall_remote(int pid, const rp_lockall_options_t *options, unsigned flags,
                                      rp_lockall_status_t *out);
 /* rp_lockall_run_traced flag: stay attached and lock every descendant too (see below). */
 #define RP_LOCKALL_RUN_FOLLOW 2u
 
 /* Run argv (found and started as execvp does) with its memory locked, for programs a preload
  * cannot reach (statically linked: Go, Vault, etcd): it starts traced (ptrace), and at its exec
- * stop, before the new image's first instruction, the program itself calls mlockall per *config;
+ * stop, before the new image's first instruction, the program itself calls mlockall per *options;
  * then it is detached and waited for. With RP_LOCKALL_RUN_FOLLOW it stays traced and every exec
  * of every descendant, and every fork child, is locked the same way. Set-user-ID programs lose
  * their privileges under ptrace: check before. *exit_status: the program's exit status (128 + the
  * signal that killed it; 127 not found, 126 cannot run). A required lock that fails kills the
  * program: the error names the cause (RP_ERR_LIMIT, RP_ERR_PERMISSION, ...). Best effort: RP_OK
  * with out->state RP_LOCKALL_FAILED and the first failure. out may be NULL. Linux only. */
-RP_API rp_status_t rp_lockall_run_traced(char *const argv[], const rp_lockall_config_t *config, unsigned flags,
+RP_API rp_status_t rp_lockall_run_traced(char *const argv[], const rp_lockall_options_t *options, unsigned flags,
                                          rp_lockall_status_t *out, int *exit_status);
 /* munlockall in the running process pid, the same way: every lock of it goes (see rp_unlockall). */
 RP_API rp_status_t rp_unlockall_remote(int pid);

@@ -10,10 +10,6 @@
 
 #include "internal.h"
 
-/* No options struct will ever be this large; a bigger struct_size is garbage (an uninitialised
- * field), refused before a single byte past the known part is read. */
-#define RP__SIZED_MAX 4096
-
 rp_status_t rp__read_sized(const void *given, size_t size_v1, void *known, size_t known_size, const char *what) {
     size_t size;
     memcpy(&size, given, sizeof size); /* struct_size is the first member of every growing struct */

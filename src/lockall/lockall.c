@@ -27,9 +27,15 @@
 static unsigned rp__lockall_active;
 static int rp__lockall_active_pid;
 
-rp_lockall_config_t rp_lockall_config_default(void) {
-    rp_lockall_config_t c = {.current = true, .future = true, .onfault = false, .required = true};
-    return c;
+/* The first released rp_lockall_options_t: struct_size and the four flags. */
+#define RP__LOCKALL_OPTIONS_V1 sizeof(rp_lockall_options_t)
+
+rp_status_t rp__lockall_options(const rp_lockall_options_t *given, rp_lockall_options_t *out, const char *who) {
+    *out = rp_lockall_options_default();
+    if (given == NULL) return RP_OK;
+    rp_status_t s = rp__read_sized(given, RP__LOCKALL_OPTIONS_V1, out, sizeof *out, who);
+    out->struct_size = sizeof *out; /* what the library holds now is its own version */
+    return s;
 }
 
 /* ---- the RAMPART_LOCK grammar ------------------------------------------------------------------- */
@@ -42,15 +48,24 @@ static bool rp__word_is(const char *word, size_t len, const char *name) {
 /* Around words: what a shell, an env file or a YAML block may leave there (a trailing newline). */
 #define RP__LOCKALL_SPACE " \t\r\n\v\f"
 
-rp_status_t rp_lockall_config_parse(const char *spec, rp_lockall_config_t *out) {
-    if (out == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_lockall_config_parse: out is NULL");
+rp_status_t rp_lockall_options_parse(const char *spec, rp_lockall_options_t *out) {
+    if (out == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_lockall_options_parse: out is NULL");
+    /* Written back only up to the caller's struct_size: an older caller's struct is smaller. */
+    size_t size = out->struct_size;
+    if (size < RP__LOCKALL_OPTIONS_V1 || size > RP__SIZED_MAX)
+        return rp__fail(RP_ERR_INVALID, 0,
+                        "rp_lockall_options_parse: struct_size %zu is not a size of rp_lockall_options_t "
+                        "(set it with RP_SIZED() or rp_lockall_options_default())", size);
+    if (size > sizeof *out) size = sizeof *out; /* a newer caller's later fields keep their values */
+    rp_lockall_options_t c = rp_lockall_options_default();
     if (spec == NULL || spec[strspn(spec, RP__LOCKALL_SPACE)] == '\0') {
-        *out = rp_lockall_config_default();
+        c.struct_size = out->struct_size;
+        memcpy(out, &c, size);
         return RP_OK;
     }
     char shown[65], word[33];
     rp__env_printable(spec, strlen(spec), shown, sizeof shown);
-    rp_lockall_config_t c = {0};
+    c.current = c.future = c.onfault = false;
     bool required = false, best_effort = false;
     for (const char *p = spec;;) {
         p += strspn(p, RP__LOCKALL_SPACE);
@@ -75,13 +90,14 @@ rp_status_t rp_lockall_config_parse(const char *spec, rp_lockall_config_t *out) 
         return rp__fail(RP_ERR_INVALID, 0, "RAMPART_LOCK=\"%s\": both required and best-effort", shown);
     if (!c.current && !c.future) c.current = c.future = true;
     c.required = !best_effort;
-    *out = c;
+    c.struct_size = out->struct_size;
+    memcpy(out, &c, size);
     return RP_OK;
 }
 
 /* ---- helpers ------------------------------------------------------------------------------------- */
 
-static unsigned rp__lockall_flags(const rp_lockall_config_t *c) {
+static unsigned rp__lockall_flags(const rp_lockall_options_t *c) {
     return (c->current ? RP__OS_LOCKALL_CURRENT : 0u) | (c->future ? RP__OS_LOCKALL_FUTURE : 0u) |
            (c->onfault ? RP__OS_LOCKALL_ONFAULT : 0u);
 }
@@ -99,7 +115,7 @@ static const char *rp__lockall_scope(unsigned flags, char *buf, size_t size) {
 }
 
 /* A configuration that asks for nothing is a caller's mistake: refused before any system call. */
-static rp_status_t rp__lockall_check(const rp_lockall_config_t *c, const char *who) {
+static rp_status_t rp__lockall_check(const rp_lockall_options_t *c, const char *who) {
     if (c->current || c->future) return RP_OK;
     if (c->onfault)
         return rp__fail(RP_ERR_INVALID, 0,
@@ -204,14 +220,14 @@ static rp_status_t rp__lockall_done(rp_lockall_status_t *out, const rp_lockall_s
     return s;
 }
 
-rp_status_t rp_lockall(const rp_lockall_config_t *config, rp_lockall_status_t *out) {
+rp_status_t rp_lockall(const rp_lockall_options_t *config, rp_lockall_status_t *out) {
     rp_lockall_status_t st;
     memset(&st, 0, sizeof st);
-    st.config = config ? *config : rp_lockall_config_default();
     st.resident_locked_bytes = st.resident_bytes = SIZE_MAX;
     st.memlock_soft = st.memlock_hard = SIZE_MAX;
     st.state = RP_LOCKALL_FAILED;
-    rp_status_t s = rp__lockall_check(&st.config, "rp_lockall");
+    rp_status_t s = rp__lockall_options(config, &st.options, "rp_lockall");
+    if (s == RP_OK) s = rp__lockall_check(&st.options, "rp_lockall");
     if (s != RP_OK) {
         rp__lockall_copy_error(&st);
         return rp__lockall_done(out, &st, s);
@@ -220,12 +236,12 @@ rp_status_t rp_lockall(const rp_lockall_config_t *config, rp_lockall_status_t *o
     /* The figures before the call explain a failure; a failure to read them is no reason not to lock. */
     rp__os_lock_info_t li;
     rp__os_lock_info(0, &li);
-    unsigned want = rp__lockall_flags(&st.config), supported = rp__os_lockall_supported();
+    unsigned want = rp__lockall_flags(&st.options), supported = rp__os_lockall_supported();
     st.memlock_soft = li.limit_soft;
     st.memlock_hard = li.limit_hard;
     st.unlimited = rp__lockall_unlimited(&li);
     st.resident_bytes = li.vm_rss;
-    st.needed_bytes = st.config.current ? rp__known(li.vm_size) : 0;
+    st.needed_bytes = st.options.current ? rp__known(li.vm_size) : 0;
 
     bool partial = false;
     if (want & ~supported) {
@@ -233,12 +249,12 @@ rp_status_t rp_lockall(const rp_lockall_config_t *config, rp_lockall_status_t *o
         s = rp__fail(RP_ERR_UNSUPPORTED, rp__os_err_unsupported(),
                      "lock-all: %s locking is not supported on this platform (it can lock: %s)%s",
                      rp__lockall_scope(want & ~supported, missing, sizeof missing),
-                     rp__lockall_scope(supported, can, sizeof can), st.config.required ? "; nothing was locked" : "");
+                     rp__lockall_scope(supported, can, sizeof can), st.options.required ? "; nothing was locked" : "");
         rp__lockall_copy_error(&st);
         st.state = RP_LOCKALL_UNSUPPORTED;
         want &= supported;
         /* Required: all or nothing. Best effort: do the part the platform can, if any. */
-        if (st.config.required) return rp__lockall_done(out, &st, s);
+        if (st.options.required) return rp__lockall_done(out, &st, s);
         if (!(want & (RP__OS_LOCKALL_CURRENT | RP__OS_LOCKALL_FUTURE))) return rp__lockall_done(out, &st, RP_OK);
         partial = true;
     }
@@ -249,7 +265,7 @@ rp_status_t rp_lockall(const rp_lockall_config_t *config, rp_lockall_status_t *o
         s = rp__lockall_failure(err, want, &li);
         rp__lockall_copy_error(&st);
         st.state = RP_LOCKALL_FAILED;
-        return rp__lockall_done(out, &st, st.config.required ? s : RP_OK);
+        return rp__lockall_done(out, &st, st.options.required ? s : RP_OK);
     }
     __atomic_store_n(&rp__lockall_active_pid, rp__os_getpid(), __ATOMIC_RELAXED);
     __atomic_store_n(&rp__lockall_active, want, __ATOMIC_RELEASE);
@@ -311,14 +327,14 @@ const char *rp_lockall_status_format(const rp_lockall_status_t *st, char *buf, s
     int n = 0;
     switch (st->state) {
     case RP_LOCKALL_LOCKED:
-        n = snprintf(buf, size, "locked: %s, %s locked", rp__lockall_scope(rp__lockall_flags(&st->config), scope, sizeof scope),
+        n = snprintf(buf, size, "locked: %s, %s locked", rp__lockall_scope(rp__lockall_flags(&st->options), scope, sizeof scope),
                      rp_format_bytes(st->locked_bytes, a, sizeof a));
         if (st->resident_locked_bytes != SIZE_MAX && n >= 0 && (size_t)n < size)
             n += snprintf(buf + n, size - (size_t)n, ", %s of it resident",
                           rp_format_bytes(st->resident_locked_bytes, b, sizeof b));
         break;
     case RP_LOCKALL_FAILED:
-        n = snprintf(buf, size, "not locked (%s): %s: %s", st->config.required ? "required" : "best effort",
+        n = snprintf(buf, size, "not locked (%s): %s: %s", st->options.required ? "required" : "best effort",
                      rp_strerror(st->error), st->message);
         break;
     case RP_LOCKALL_UNSUPPORTED:
@@ -336,11 +352,12 @@ const char *rp_lockall_status_format(const rp_lockall_status_t *st, char *buf, s
 
 /* ---- preflight ------------------------------------------------------------------------------------ */
 
-rp_status_t rp_lockall_preflight(int pid, const rp_lockall_config_t *config, size_t bytes, rp_lockall_preflight_t *out) {
+rp_status_t rp_lockall_preflight(int pid, const rp_lockall_options_t *config, size_t bytes, rp_lockall_preflight_t *out) {
     if (out == NULL || pid < 0) return rp__fail(RP_ERR_INVALID, 0, "rp_lockall_preflight: bad pid %d or NULL out", pid);
     memset(out, 0, sizeof *out);
-    rp_lockall_config_t cfg = config ? *config : rp_lockall_config_default();
-    rp_status_t s = bytes == 0 ? rp__lockall_check(&cfg, "rp_lockall_preflight") : RP_OK;
+    rp_lockall_options_t cfg;
+    rp_status_t s = rp__lockall_options(config, &cfg, "rp_lockall_preflight");
+    if (s == RP_OK && bytes == 0) s = rp__lockall_check(&cfg, "rp_lockall_preflight");
     rp__os_lock_info_t li;
     int err = 0;
     if (s == RP_OK && (err = rp__os_lock_info(pid, &li)) != 0)

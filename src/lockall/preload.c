@@ -3,7 +3,7 @@
  * (LD_PRELOAD, or `rampart run`), it locks the program's memory in a constructor, before main()
  * and before the program's own constructors, because memory locks do not survive exec.
  *
- * RAMPART_LOCK configures it (grammar in rampart/lockall.h, rp_lockall_config_parse; unset means
+ * RAMPART_LOCK configures it (grammar in rampart/lockall.h, rp_lockall_options_parse; unset means
  * current,future,required). A malformed value, or a required lock that fails, prints the diagnosis
  * and the remedy to stderr and ends the process with RP_LOCKALL_EXIT_FAILURE before the program
  * runs. Best effort prints one warning line and lets the program run unlocked. Success is silent,
@@ -56,9 +56,9 @@ static void rp__preload_refuse(const rp_lockall_status_t *st) {
 }
 
 /* What the constructor locked, for fork children. */
-static rp_lockall_config_t rp__preload_locked;
+static rp_lockall_options_t rp__preload_locked;
 
-static unsigned rp__preload_flags(const rp_lockall_config_t *cfg) {
+static unsigned rp__preload_flags(const rp_lockall_options_t *cfg) {
     return (cfg->current ? RP__OS_LOCKALL_CURRENT : 0u) | (cfg->future ? RP__OS_LOCKALL_FUTURE : 0u) |
            (cfg->onfault ? RP__OS_LOCKALL_ONFAULT : 0u);
 }
@@ -68,7 +68,7 @@ static unsigned rp__preload_flags(const rp_lockall_config_t *cfg) {
  * would copy every writable page (breaking copy-on-write) in a child that often execs at once.
  * One system call on success; the diagnosis is built only when it fails. */
 static void rp__preload_relock(void) {
-    rp_lockall_config_t cfg = rp__preload_locked;
+    rp_lockall_options_t cfg = rp__preload_locked;
     if (rp__os_lockall_supported() & RP__OS_LOCKALL_ONFAULT) cfg.onfault = true;
     size_t by_call;
     int saved_errno = errno; /* the program may look at errno after fork() returns */
@@ -81,7 +81,7 @@ static void rp__preload_relock(void) {
 }
 
 /* Locked: remember it for fork children. A required lock whose children cannot be locked ends here. */
-static void rp__preload_keep(const rp_lockall_config_t *cfg, bool current, bool future) {
+static void rp__preload_keep(const rp_lockall_options_t *cfg, bool current, bool future) {
     rp__preload_locked = *cfg;
     rp__preload_locked.current = current;
     rp__preload_locked.future = future;
@@ -119,8 +119,8 @@ static void rp__preload_headroom(void) {
  * the diagnosis built, only when the lock fails or the platform cannot do all that was asked. */
 __attribute__((constructor)) static void rp__preload_lock(void) {
     char line[1024], who[96];
-    rp_lockall_config_t cfg;
-    if (rp_lockall_config_parse(rp__env_get("RAMPART_LOCK", true), &cfg) != RP_OK) {
+    rp_lockall_options_t cfg = rp_lockall_options_default();
+    if (rp_lockall_options_parse(rp__env_get("RAMPART_LOCK", true), &cfg) != RP_OK) {
         rp__preload_who(who, sizeof who);
         snprintf(line, sizeof line, "rampart-lock: %s: not starting %s\n", rp_last_error()->message, who);
         rp__preload_say(line);

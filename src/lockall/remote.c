@@ -71,7 +71,7 @@ static void rp__remote_copy_error(rp_lockall_status_t *st) {
 static rp_status_t rp__remote_done(rp_lockall_status_t *out, rp_lockall_status_t *st, rp_status_t s) {
     if (s != RP_OK) rp__remote_copy_error(st);
     if (out) *out = *st;
-    return st->config.required ? s : RP_OK;
+    return st->options.required ? s : RP_OK;
 }
 
 /* Raise pid's memlock limit so that needed bytes fit: unlimited when we may (CAP_SYS_RESOURCE),
@@ -83,22 +83,25 @@ static int rp__remote_raise(int pid, const rp_lockall_preflight_t *pf) {
     return rp__os_set_lock_limit(pid, pf->memlock_hard, pf->memlock_hard);
 }
 
-rp_status_t rp_lockall_remote(int pid, const rp_lockall_config_t *config, unsigned flags, rp_lockall_status_t *out) {
+rp_status_t rp_lockall_remote(int pid, const rp_lockall_options_t *config, unsigned flags, rp_lockall_status_t *out) {
     rp_lockall_status_t st;
     memset(&st, 0, sizeof st);
-    st.config = config ? *config : rp_lockall_config_default();
     st.resident_locked_bytes = st.resident_bytes = SIZE_MAX;
     st.memlock_soft = st.memlock_hard = SIZE_MAX;
     st.state = RP_LOCKALL_FAILED;
+    if (rp__lockall_options(config, &st.options, "rp_lockall_remote") != RP_OK) {
+        st.options.required = true;
+        return rp__remote_done(out, &st, RP_ERR_INVALID);
+    }
     if (pid <= 0 || pid == rp__os_getpid() || (flags & ~(unsigned)RP_LOCKALL_REMOTE_RAISE_LIMIT)) {
-        st.config.required = true;
+        st.options.required = true;
         return rp__remote_done(out, &st, rp__fail(RP_ERR_INVALID, 0, "rp_lockall_remote: bad pid %d (another process's "
                                                   "id) or unknown flags %#x", pid, flags));
     }
     char a[32], b[32];
     /* Predict from the target's own limits and capabilities; an invalid config fails here. */
     rp_lockall_preflight_t pf;
-    rp_status_t s = rp_lockall_preflight(pid, &st.config, 0, &pf);
+    rp_status_t s = rp_lockall_preflight(pid, &st.options, 0, &pf);
     if ((s == RP_ERR_LIMIT || s == RP_ERR_PERMISSION) && (flags & RP_LOCKALL_REMOTE_RAISE_LIMIT)) {
         int err = rp__remote_raise(pid, &pf);
         if (err != 0) {
@@ -107,7 +110,7 @@ rp_status_t rp_lockall_remote(int pid, const rp_lockall_config_t *config, unsign
             rp__error_set_remedy(rp_remedy(s, RP_REMEDY_BRIEF));
             return rp__remote_done(out, &st, s);
         }
-        s = rp_lockall_preflight(pid, &st.config, 0, &pf);
+        s = rp_lockall_preflight(pid, &st.options, 0, &pf);
     }
     st.memlock_soft = pf.memlock_soft;
     st.memlock_hard = pf.memlock_hard;
@@ -123,8 +126,8 @@ rp_status_t rp_lockall_remote(int pid, const rp_lockall_config_t *config, unsign
     }
 
     unsigned long args[6] = {0};
-    args[0] = (st.config.current ? RP__MCL_CURRENT : 0u) | (st.config.future ? RP__MCL_FUTURE : 0u) |
-              (st.config.onfault ? RP__MCL_ONFAULT : 0u);
+    args[0] = (st.options.current ? RP__MCL_CURRENT : 0u) | (st.options.future ? RP__MCL_FUTURE : 0u) |
+              (st.options.onfault ? RP__MCL_ONFAULT : 0u);
     long result = 0;
     rp__os_inject_info_t info;
     int err = rp__os_inject_syscall(pid, rp__os_inject_nr_mlockall(), args, &result, &info);
@@ -137,8 +140,8 @@ rp_status_t rp_lockall_remote(int pid, const rp_lockall_config_t *config, unsign
         return rp__remote_done(out, &st, s);
     }
     st.state = RP_LOCKALL_LOCKED;
-    st.current_locked = st.config.current;
-    st.future_locked = st.config.future;
+    st.current_locked = st.options.current;
+    st.future_locked = st.options.future;
     rp_lockall_locked_bytes(pid, &st.locked_bytes, &st.resident_locked_bytes);
     if (st.locked_bytes == SIZE_MAX) st.locked_bytes = 0;
     rp_lockall_process_t q;
@@ -188,31 +191,34 @@ static bool rp__traced_result(void *ctx, int pid, int err, long result, const ch
     }
     if (!c->failed) rp__remote_copy_error(c->st);
     c->failed = true;
-    return !c->st->config.required;
+    return !c->st->options.required;
 }
 
-rp_status_t rp_lockall_run_traced(char *const argv[], const rp_lockall_config_t *config, unsigned flags,
+rp_status_t rp_lockall_run_traced(char *const argv[], const rp_lockall_options_t *config, unsigned flags,
                                   rp_lockall_status_t *out, int *exit_status) {
     rp_lockall_status_t st;
     memset(&st, 0, sizeof st);
-    st.config = config ? *config : rp_lockall_config_default();
     st.resident_locked_bytes = st.resident_bytes = SIZE_MAX;
     st.memlock_soft = st.memlock_hard = SIZE_MAX;
     st.state = RP_LOCKALL_FAILED;
     if (exit_status) *exit_status = RP_LOCKALL_EXIT_FAILURE;
+    if (rp__lockall_options(config, &st.options, "rp_lockall_run_traced") != RP_OK) {
+        st.options.required = true;
+        return rp__remote_done(out, &st, RP_ERR_INVALID);
+    }
     if (argv == NULL || argv[0] == NULL || exit_status == NULL || (flags & ~(unsigned)RP_LOCKALL_RUN_FOLLOW)) {
-        st.config.required = true;
+        st.options.required = true;
         return rp__remote_done(out, &st, rp__fail(RP_ERR_INVALID, 0, "rp_lockall_run_traced: no program, no exit_status "
                                                   "or unknown flags %#x", flags));
     }
-    if (!st.config.current && !st.config.future) {
-        st.config.required = true;
+    if (!st.options.current && !st.options.future) {
+        st.options.required = true;
         return rp__remote_done(out, &st, rp__fail(RP_ERR_INVALID, 0, "rp_lockall_run_traced: nothing to lock: neither "
                                                   "current nor future is set"));
     }
     unsigned long args[6] = {0};
-    args[0] = (st.config.current ? RP__MCL_CURRENT : 0u) | (st.config.future ? RP__MCL_FUTURE : 0u) |
-              (st.config.onfault ? RP__MCL_ONFAULT : 0u);
+    args[0] = (st.options.current ? RP__MCL_CURRENT : 0u) | (st.options.future ? RP__MCL_FUTURE : 0u) |
+              (st.options.onfault ? RP__MCL_ONFAULT : 0u);
     rp__os_lock_info_t li;
     rp__traced_ctx_t ctx = {&st, 0, 0, false};
     if (rp__os_lock_info(0, &li) == 0 && li.vm_size != SIZE_MAX) ctx.needed = li.vm_size;
@@ -220,25 +226,25 @@ rp_status_t rp_lockall_run_traced(char *const argv[], const rp_lockall_config_t 
     int err = rp__os_run_traced(argv, (flags & RP_LOCKALL_RUN_FOLLOW) != 0, rp__os_inject_nr_mlockall(), args,
                                 rp__traced_result, &ctx, &exec_error, &wstatus);
     if (err != 0) {
-        st.config.required = true;
+        st.options.required = true;
         rp_status_t s = err == rp__os_err_unsupported()
                             ? rp__fail(RP_ERR_UNSUPPORTED, err, "running %s traced: not supported on this platform", argv[0])
                             : rp__fail_os(err, "running %s traced (fork, ptrace)", argv[0]);
         return rp__remote_done(out, &st, s);
     }
     if (exec_error != 0) {
-        st.config.required = true;
+        st.options.required = true;
         *exit_status = exec_error == ENOENT ? 127 : 126;
         return rp__remote_done(out, &st, rp__fail_os(exec_error, "cannot run %s", argv[0]));
     }
     if (ctx.failed) {
-        if (!st.config.required) *exit_status = wstatus;
+        if (!st.options.required) *exit_status = wstatus;
         if (out) *out = st;
-        return st.config.required ? st.error : RP_OK;
+        return st.options.required ? st.error : RP_OK;
     }
     st.state = RP_LOCKALL_LOCKED;
-    st.current_locked = st.config.current;
-    st.future_locked = st.config.future;
+    st.current_locked = st.options.current;
+    st.future_locked = st.options.future;
     *exit_status = wstatus;
     if (out) *out = st;
     return RP_OK;

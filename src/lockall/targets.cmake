@@ -8,7 +8,7 @@
 # program's own rampart. POSIX only: Windows has no preloading.
 if(NOT WIN32)
   add_library(rampart_lock SHARED
-    ${RAMPART_OS_SOURCE} src/core/status.c src/core/remedy.c src/core/memzero.c src/core/corruption.c src/core/env.c src/core/verbose.c
+    ${RAMPART_OS_SOURCE} src/core/status.c src/core/remedy.c src/core/memzero.c src/core/corruption.c src/core/env.c src/core/verbose.c src/core/sized.c
     src/lockall/lockall.c src/lockall/preload.c)
   # Drop the directory-wide sanitizer options this target inherited, then forbid any that
   # CMAKE_C_FLAGS may still carry.

@@ -31,7 +31,7 @@ static void rp_cli_lock_usage(FILE *out) {
 }
 
 static int rp_cli_lock_common(const char *cmd, int argc, char **argv, bool unlock) {
-    rp_lockall_config_t cfg = rp_lockall_config_default();
+    rp_lockall_options_t cfg = rp_lockall_options_default();
     unsigned flags = 0;
     int pid = 0;
     bool have_pid = false;

@@ -11,7 +11,7 @@
 #include "rampart.h"
 
 int rp_cli_run_traced(char **cmd, bool onfault, bool best_effort, bool follow) {
-    rp_lockall_config_t cfg = rp_lockall_config_default();
+    rp_lockall_options_t cfg = rp_lockall_options_default();
     cfg.onfault = onfault;
     cfg.required = !best_effort;
     rp_lockall_status_t st;

@@ -137,7 +137,7 @@ int rp_cli_status(int argc, char **argv) {
         return RP_CLI_CANNOT_TELL;
     }
     /* Would a lock-all of this process (as it is now, current + future) fit? */
-    rp_lockall_config_t cfg = rp_lockall_config_default();
+    rp_lockall_options_t cfg = rp_lockall_options_default();
     rp_lockall_preflight_t pf;
     rp_lockall_preflight(pid, &cfg, 0, &pf);
     if (json) {
