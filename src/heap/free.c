@@ -22,6 +22,7 @@ void rp__free_remote(rp__page_t *page, rp__block_t *b) {
     /* Freed twice by other threads (or by one after its owner): the mark is already there. */
     if (rp__is_marked(b)) rp__corrupt("double free", b);
     if (RP__DEBUG) rp__debug_on_free(page, b);
+    rp__asan_block_freed(page, b); /* before the push: then the owner may pop it at once */
     rp__mark(b);
     uintptr_t old = atomic_load_explicit(&page->xfree, memory_order_relaxed);
     do {
@@ -73,6 +74,7 @@ static void rp__free_local(rp__local_t *local, rp__page_t *page, rp__block_t *b)
     void *p = b;
     if (!rp__is_block(page, p) || rp__is_marked(p)) rp__bad_free(p, page);
     if (RP__DEBUG) rp__debug_on_free(page, b);
+    rp__asan_block_freed(page, b);
     rp__local_enter(local);
     rp__mark(b);
     b->next = page->local_free;
@@ -300,9 +302,19 @@ static rp_status_t rp__free_part(void *p, size_t n) {
          * rp__free. */
         rp_memzero(block + lo, hi - lo);
     }
+#if defined(RP__ASAN)
+    if (!complete && hi > RP__FREE_WORDS && rp__segmap_get(block)->kind == RP__SPAN_SEGMENT) {
+        /* Released bytes of a small block are free memory to ASan (large and donated blocks are
+         * never poisoned: rp__asan_span_clean); the first RP__FREE_WORDS stay readable, as in
+         * every free block, for the free that completes the block. */
+        size_t from = lo > RP__FREE_WORDS ? lo : RP__FREE_WORDS;
+        rp__asan_poison(block + from, hi - from);
+    }
+#endif
     rp__os_mutex_unlock(&rp__part_lock);
     if (complete) {
         rp__meta_free(e, sizeof *e);
+        if (extent <= RP__SMALL_MAX) rp__asan_unpoison(block, extent); /* released pieces: free wipes and marks it */
         rp__free(block);
     }
     return RP_OK;

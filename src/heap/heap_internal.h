@@ -27,6 +27,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "core/annotate.h"
 #include "internal.h"
 #include "os/os.h"
 #include "rampart/heap.h"
@@ -409,6 +410,20 @@ static inline bool rp__is_block(const rp__page_t *page, const void *p) {
 void rp__debug_on_alloc(rp__page_t *page, rp__block_t *b);
 void rp__debug_on_free(rp__page_t *page, rp__block_t *b);
 
+/* Under ASan, give a span that may hold poisoned blocks clean shadow before it is reused or given
+ * back. Only segment blocks are poisoned, and a segment takes a cached span of at most 16 times
+ * its size (segment.c): larger spans are large blocks, never poisoned, and skipped (unpoisoning
+ * writes an eighth of the range in shadow: 2 GiB for a 16 GiB block). */
+static inline void rp__asan_span_clean(const void *base, size_t size) {
+    if (size <= 16 * RP__SEG_SIZE_MAX) rp__asan_unpoison(base, size);
+}
+
+/* Under ASan, a free block is poisoned past its link and freed mark, which rampart reads and
+ * writes (core/annotate.h); the pop unpoisons the whole block. */
+static inline void rp__asan_block_freed(const rp__page_t *page, void *b) {
+    rp__asan_poison((uint8_t *)b + RP__FREE_WORDS, page->bsize - RP__FREE_WORDS);
+}
+
 /* Pop a block of class cls from the local's current page; NULL when the slow path must run. */
 static inline void *rp__local_pop(rp__local_t *local, unsigned cls) {
     rp__page_t *page = local->cur[cls];
@@ -421,6 +436,7 @@ static inline void *rp__local_pop(rp__local_t *local, unsigned cls) {
     }
     rp__block_t *next = b->next;
     page->free = next;
+    rp__asan_unpoison(b, page->bsize);
     /* The next pop of this class reads that block's link and hands the block out to be written:
      * fetch its line now, so the miss overlaps the caller's work instead of stalling the pop
      * (blocks freed long ago or by other threads are rarely in this core's cache). */
@@ -457,6 +473,7 @@ static inline void rp__free_at(void *p, uintptr_t e) {
                     if (RP_UNLIKELY(!rp__is_block(page, p) || rp__is_marked(p))) rp__bad_free(p, page);
                     rp__block_t *b = p;
                     if (RP__DEBUG) rp__debug_on_free(page, b);
+                    rp__asan_block_freed(page, b);
                     rp__mark(b);
                     b->next = page->local_free;
                     page->local_free = b;

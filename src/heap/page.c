@@ -66,6 +66,7 @@ static void rp__page_extend(rp__page_t *page) {
     for (uint32_t i = n; i-- > 0;) {
         rp__block_t *b = (rp__block_t *)(first + (size_t)i * page->bsize);
         if (RP__DEBUG) rp__debug_on_free(page, b);
+        rp__asan_block_freed(page, b);
         rp__mark(b); /* free, never handed out: freeing it is an invalid free */
         b->next = tail;
         tail = b;

@@ -135,6 +135,7 @@ typedef struct rp__doomed {
 
 /* Give a span back to the page source now. pre: it left heap->mapped. */
 static void rp__span_unmap(rp_heap_t *heap, void *base, size_t size) {
+    rp__asan_span_clean(base, size); /* the next user of these addresses starts clean */
     if (heap->pages == NULL) rp__os_release(base, size);
     else rp_pages_free_locked(heap->pages, base, size);
     atomic_fetch_add(&heap->purges, 1);
@@ -148,6 +149,7 @@ void rp__span_return(rp_heap_t *heap, void *base, size_t size) {
 /* Under heap->lock: the span leaves the books now and the address space at the next unlock. */
 static void rp__span_doom(rp_heap_t *heap, void *base, size_t size) {
     atomic_fetch_sub(&heap->mapped, size);
+    rp__asan_span_clean(base, size);
     rp__doomed_t *d = base;
     d->size = size;
     d->next = atomic_load_explicit(&heap->doomed, memory_order_relaxed);
@@ -258,6 +260,7 @@ void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh, r
         if (large != NULL) *large = c.large;
         else rp__cache_forget_large(c); /* the segment re-maps the range */
         rp__heap_unlock(heap);
+        rp__asan_span_clean(c.base, c.size); /* freed blocks of its last use */
         *got = c.size;
         return c.base;
     }
@@ -274,6 +277,7 @@ void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh, r
         old = heap->cache[grow];
         rp__cache_take(heap, (unsigned)grow);
         rp__cache_forget_large(old);
+        rp__asan_span_clean(old.base, old.size);
     }
     for (unsigned i = 0; i < heap->ncache;) {
         if (heap->cache[i].size < size) {
@@ -467,6 +471,7 @@ rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
     page->slices = (uint8_t)k;
     atomic_store_explicit(&page->in_use, 1, memory_order_relaxed);
     page->start = seg->span.base + ((size_t)at << RP__SLICE_SHIFT);
+    rp__asan_unpoison(page->start, (size_t)k << RP__SLICE_SHIFT); /* blocks of a page there before */
     page->capacity = (uint32_t)(((size_t)k << RP__SLICE_SHIFT) / bsize);
     page->carved = 0;
     page->magic = (((uint64_t)1 << RP__MAGIC_SHIFT) + bsize - 1) / bsize;

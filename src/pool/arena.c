@@ -353,6 +353,11 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
             if (n > 0) rp__os_write_stderr(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
         }
     }
+    /* Under ASan every slot is free memory until it is handed out (core/annotate.h); a large
+     * arena's one slot goes out at once. Guard pages stay unpoisoned: a touch there must fault. */
+    if (kind == RP__ARENA_SMALL) rp__asan_poison((void *)a->first, a->span);
+    else if (kind == RP__ARENA_GUARDED)
+        for (uint32_t i = 0; i < a->slots; i++) rp__asan_poison((void *)(a->first + (size_t)i * stride), data);
     return a;
 
 undo:;
@@ -382,6 +387,7 @@ void rp__arena_release(rp_pool_t *pool, rp__arena_t *a) {
     else pool->unlocked_bytes -= a->len;
     rp__os_mutex_unlock(&pool->lock);
 
+    rp__asan_unpoison((void *)a->base, a->len); /* free slots, canaries: wiped and given back */
     rp__guards_remove(a, P);
     /* A built-in source wipes the resident pages itself: wiping here too would do it twice and
      * fault in every page never touched. Another source is wiped here, in case it does not. */

@@ -55,12 +55,17 @@ static inline uint64_t rp__canary_value(const rp_pool_t *pool, uintptr_t at) {
     x ^= x >> 33;
     return x;
 }
+/* Under ASan the canary stays poisoned (core/annotate.h): an overflow into it is reported where
+ * it happens, not only at the free. */
 static inline void rp__canary_put(const rp_pool_t *pool, uintptr_t at) {
     uint64_t v = rp__canary_value(pool, at);
+    rp__asan_unpoison((void *)at, sizeof v);
     memcpy((void *)at, &v, sizeof v);
+    rp__asan_poison((void *)at, sizeof v);
 }
 static inline void rp__canary_check(const rp_pool_t *pool, uintptr_t at, const void *p) {
     uint64_t v;
+    rp__asan_unpoison((const void *)at, sizeof v);
     memcpy(&v, (const void *)at, sizeof v);
     /* A fork child reads an inherited pool's arenas as zeros, canaries included. */
     if (RP_UNLIKELY(v != rp__canary_value(pool, at)) && !(v == 0 && rp__pool_inherited(pool)))
@@ -302,6 +307,7 @@ static void *rp__alloc_guarded(rp_pool_t *pool, size_t size, size_t need) {
     a->sizes[idx] = size;
     rp__os_mutex_unlock(&sh->lock);
     uintptr_t p = a->first + idx * a->stride + a->data - size;
+    rp__asan_unpoison((void *)p, size);
     rp__live_set(a, idx);
     if (pool->canary) rp__canary_put(pool, p - pool->canary);
     return (void *)p;
@@ -330,7 +336,9 @@ static RP__NOINLINE void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p
     if (want != 0 && want != size) rp__corrupt("pool: sized free with a size that does not match the allocation", p);
     rp__live_clear(a, idx, p);
     if (pool->canary) rp__canary_check(pool, (uintptr_t)p - pool->canary, p);
+    rp__asan_unpoison((void *)slot, a->data); /* the canary, for the wipe */
     rp_memzero((void *)slot, a->data);
+    rp__asan_poison((void *)slot, a->data);
     a->sizes[idx] = 0;
     rp__arena_t *release = NULL;
     rp__return_locked(pool, sh, a, idx, &release);
@@ -463,6 +471,7 @@ static RP__NOINLINE void *rp__alloc_slow(rp_pool_t *pool, size_t size) {
 
 /* Hand out small slot p of arena a: mark it live, write its canary. */
 static inline void *rp__hand_out(rp_pool_t *pool, rp__arena_t *a, void *p) {
+    rp__asan_unpoison(p, a->stride - pool->canary); /* the usable size; the canary stays poisoned */
     rp__live_set(a, (size_t)((((uintptr_t)p - a->first) * a->magic) >> 40));
     if (pool->canary) rp__canary_put(pool, (uintptr_t)p + a->stride - pool->canary);
     return p;
@@ -529,6 +538,7 @@ static inline void rp__free_impl(rp_pool_t *pool, void *p, size_t want) {
         rp__live_clear(a, idx, p);
         if (pool->canary) rp__canary_check(pool, (uintptr_t)p + a->stride - pool->canary, p);
         rp__wipe(p, a->stride);
+        rp__asan_poison(p, a->stride); /* free until rp__hand_out */
         rp__tcache_t *tc = rp__tcache_get(pool);
         if (RP_LIKELY(tc != NULL)) {
             /* Into the quarantine ring; what it pushes out (or nothing) goes on its bin. */

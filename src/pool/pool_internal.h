@@ -39,6 +39,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "core/annotate.h"
 #include "internal.h"
 #include "os/os.h"
 #include "rampart/pool.h"
