@@ -38,3 +38,7 @@ endif()
 if(NOT WIN32)
   rp_add_test(test_pages_huge)
 endif()
+# Issue 13 item 4: rp_pool_protect on guarded allocations (death tests, wipe from every state).
+if(NOT WIN32)
+  rp_add_test(test_pool_protect)
+endif()

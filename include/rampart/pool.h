@@ -155,6 +155,20 @@ RP_API size_t rp_pool_usable_size(rp_pool_t *pool, const void *p);
 /* Whether p points into an arena of this pool (any byte of a slot, live or free). */
 RP_API bool rp_pool_owns(rp_pool_t *pool, const void *p);
 
+/* Page protection of a guarded allocation (rp_pool_protect). */
+typedef enum rp_pool_prot {
+    RP_POOL_PROT_NONE,      /* any access faults */
+    RP_POOL_PROT_READ,      /* reads work, writes fault */
+    RP_POOL_PROT_READWRITE  /* the state every allocation starts in */
+} rp_pool_prot_t;
+/* Set the protection of p's data pages, like libsodium's sodium_mprotect_*: p must be a live
+ * allocation of a pool created with RP_POOL_GUARDED (whose slots own whole pages between guard
+ * pages); the pages change as a whole, including the slack and canary before p. rp_pool_free
+ * and rp_pool_realloc work from any state (they make the pages writable again, then wipe), as
+ * does rp_pool_destroy. RP_ERR_INVALID for a pointer that is not the start of a live guarded
+ * allocation of this pool, or a bad prot; the OS's error when the pages cannot change. */
+RP_API RP_NODISCARD rp_status_t rp_pool_protect(rp_pool_t *pool, void *p, rp_pool_prot_t prot);
+
 /* Return the calling thread's cached free slots to the pool and release every empty arena to
  * the page allocator. After all allocations are freed and every thread that used the pool has
  * exited or called this, the pool holds no arenas: locked memory is back at its baseline. */

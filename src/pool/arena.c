@@ -387,6 +387,10 @@ void rp__arena_release(rp_pool_t *pool, rp__arena_t *a) {
     else pool->unlocked_bytes -= a->len;
     rp__os_mutex_unlock(&pool->lock);
 
+    /* rp_pool_destroy releases arenas with live slots, which rp_pool_protect may have left
+     * unreadable: read-write again before anything wipes them. */
+    if (a->kind == RP__ARENA_GUARDED)
+        for (size_t i = 0; i < a->slots; i++) rp__protect_restore_if(a, i);
     rp__asan_unpoison((void *)a->base, a->len); /* free slots, canaries: wiped and given back */
     rp__guards_remove(a, P);
     /* A built-in source wipes the resident pages itself: wiping here too would do it twice and

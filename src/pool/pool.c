@@ -328,6 +328,9 @@ static RP__NOINLINE void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p
     rp__shard_t *sh = &pool->shards[0];
     size_t idx = rp__slot_index(a, off);
     uintptr_t slot = a->first + idx * a->stride;
+    /* Read-write again if rp_pool_protect changed it, before the canary check and the wipe
+     * (outside the shard lock: a system call; the slot is the caller's). */
+    if (off < a->span && idx < a->slots) rp__protect_restore_if(a, idx);
     rp__os_mutex_lock(&sh->lock);
     if (off >= a->span || idx >= a->slots) rp__corrupt("pool: free of a pointer the pool did not hand out", p);
     if (!rp__live(a, idx)) rp__corrupt("pool: double free", p);
@@ -622,6 +625,8 @@ void *rp_pool_realloc(rp_pool_t *pool, void *p, size_t size) {
     if (same) return p;
     void *q = rp_pool_alloc(pool, size);
     if (q == NULL) return NULL;
+    /* A guarded slot may be protected (rp_pool_protect): readable again before the copy. */
+    if (a->kind == RP__ARENA_GUARDED) rp__protect_restore_if(a, rp__slot_index(a, (uintptr_t)p - a->first));
     memcpy(q, p, old < size ? old : size);
     rp_pool_free(pool, p);
     return q;

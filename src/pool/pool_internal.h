@@ -89,6 +89,8 @@ struct rp__arena {
     rp__arena_t *next, *prev;         /* shard partial list */
     rp__arena_t *all_next, *all_prev; /* the pool's list of every arena */
     size_t *sizes;                    /* guarded: requested size per slot */
+    _Atomic uint32_t protected_slots; /* guarded: bit i set while slot i may be other than
+                                         read-write (rp_pool_protect; protect.c) */
     _Atomic uint8_t *live;       /* one byte per slot: 1 while handed out */
     uint64_t *freebits;
 };
@@ -232,6 +234,16 @@ size_t rp__tcache_bytes(void);
 static inline rp__tcache_t *rp__tcache_get(rp_pool_t *pool) {
     if (RP_LIKELY(rp__tls.way[0].id == pool->id)) return rp__tls.way[0].tc;
     return rp__tcache_slow(pool);
+}
+
+/* ---- protect.c ---------------------------------------------------------------------------------- */
+/* Make guarded slot idx of a read-write again if rp_pool_protect changed it, so it can be
+ * wiped. The caller owns the slot (freeing it, or destroying the pool). A failure goes to the
+ * corruption handler: the slot could be neither wiped nor left behind. */
+void rp__protect_restore(rp__arena_t *a, size_t idx);
+static inline void rp__protect_restore_if(rp__arena_t *a, size_t idx) {
+    if (RP_UNLIKELY(atomic_load_explicit(&a->protected_slots, memory_order_relaxed) & (1u << idx)))
+        rp__protect_restore(a, idx);
 }
 
 /* ---- pool.c ------------------------------------------------------------------------------------- */
