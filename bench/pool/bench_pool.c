@@ -8,6 +8,9 @@
  *   batch  10,000 live 32-byte secrets: ns per alloc and per free, bytes the kernel charges as
  *          locked (VmLck) per secret, and locked bytes left after freeing them all (rampart:
  *          also after rp_pool_trim) — all relative to VmLck before the allocator was initialised
+ *   protect  one NONE + READ-WRITE round trip on a live 32-byte guarded secret: rp_pool_protect
+ *          against libsodium's sodium_mprotect_noaccess + sodium_mprotect_readwrite (ns per
+ *          round trip: two mprotect calls each, so mostly the kernel's cost)
  * Every figure is the median of REPS repetitions; each repetition is sized to take about
  * TARGET_MS. Writes a markdown report and a data file for gnuplot (bench/pool/pool.gp).
  *
@@ -285,6 +288,66 @@ static void measure(const allocator_t *a, result_t *r) {
 
 static const char *mark(bool ok) { return ok ? "yes" : "**no**"; }
 
+/* ---- protect round trips (rp_pool_protect vs sodium_mprotect_*) ------------------------------------ */
+
+typedef struct protect_result {
+    bool ok;
+    double ns; /* per NONE + READ-WRITE round trip */
+} protect_result_t;
+
+static protect_result_t protect_rampart(void) {
+    protect_result_t r = {false, 0};
+    rp_pool_options_t cfg = rp_pool_options_default();
+    cfg.flags = RP_POOL_GUARDED;
+    cfg.lock_policy = RP_POOL_LOCK_SILENT;
+    rp_pool_t *gp = rp_pool_create(&cfg);
+    unsigned char *p = gp ? rp_pool_alloc(gp, 32) : NULL;
+    if (p == NULL) return r;
+    double v[REPS];
+    long iters = 2000;
+    for (int k = 0; k < REPS; k++) {
+        double t0 = now();
+        for (long i = 0; i < iters; i++) {
+            if (rp_pool_protect(gp, p, RP_POOL_PROT_NONE) != RP_OK || rp_pool_protect(gp, p, RP_POOL_PROT_READWRITE) != RP_OK) {
+                rp_pool_destroy(gp);
+                return r;
+            }
+        }
+        v[k] = (now() - t0) * 1e9 / (double)iters;
+    }
+    p[0] = 1; /* read-write again */
+    rp_pool_free(gp, p);
+    rp_pool_destroy(gp);
+    r.ok = true;
+    r.ns = median(v, REPS);
+    return r;
+}
+
+#ifdef HAVE_SODIUM
+static protect_result_t protect_sodium(void) {
+    protect_result_t r = {false, 0};
+    unsigned char *p = sodium_init() >= 0 ? sodium_malloc(32) : NULL;
+    if (p == NULL) return r;
+    double v[REPS];
+    long iters = 2000;
+    for (int k = 0; k < REPS; k++) {
+        double t0 = now();
+        for (long i = 0; i < iters; i++) {
+            if (sodium_mprotect_noaccess(p) != 0 || sodium_mprotect_readwrite(p) != 0) {
+                sodium_free(p);
+                return r;
+            }
+        }
+        v[k] = (now() - t0) * 1e9 / (double)iters;
+    }
+    p[0] = 1;
+    sodium_free(p);
+    r.ok = true;
+    r.ns = median(v, REPS);
+    return r;
+}
+#endif
+
 int main(int argc, char **argv) {
     if (argc != 3) {
         fprintf(stderr, "usage: %s REPORT.md DATA.dat\n", argv[0]);
@@ -337,6 +400,22 @@ int main(int argc, char **argv) {
     fprintf(md, "\nLocked bytes are what the kernel charges against RLIMIT_MEMLOCK (VmLck), measured from "
                 "just before the allocator was initialised: a heap locked up front (OpenSSL, libgcrypt, Botan) "
                 "counts whole, and stays after everything is freed.\n\n");
+    protect_result_t pr = protect_rampart();
+#ifdef HAVE_SODIUM
+    protect_result_t ps = protect_sodium();
+#else
+    protect_result_t ps = {false, 0};
+#endif
+    fprintf(md, "## Protection round trips (NONE then READ-WRITE) on a live 32-byte secret\n\n");
+    fprintf(md, "| allocator | ns per round trip | relative to libsodium |\n|---|---:|---:|\n");
+    if (pr.ok) {
+        if (ps.ok) fprintf(md, "| rampart `rp_pool_protect` (guarded pool) | %.0f | %.2fx |\n", pr.ns, pr.ns / ps.ns);
+        else fprintf(md, "| rampart `rp_pool_protect` (guarded pool) | %.0f | n/a (libsodium left out) |\n", pr.ns);
+    } else {
+        fprintf(md, "| rampart `rp_pool_protect` (guarded pool) | failed | |\n");
+    }
+    if (ps.ok) fprintf(md, "| libsodium `sodium_mprotect_noaccess` + `_readwrite` | %.0f | 1.00x |\n", ps.ns);
+    fprintf(md, "\nEach round trip is two `mprotect` calls in both libraries; the figures are mostly the kernel's.\n\n");
     fprintf(md, "## Targets (issue 5)\n\n| target | reached | value |\n|---|---|---|\n");
     double r32 = rp->pair_ns[0] / g->pair_ns[0];
     fprintf(md, "| 32-byte pair within 2x of glibc malloc | %s | %.2fx |\n", mark(r32 <= 2.0), r32);
