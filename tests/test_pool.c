@@ -98,16 +98,8 @@ static bool dies_of(void (*fn)(void), int sig) {
  * is not a multiple of 8): then the free still aborts. */
 static bool dies_of_canary(void (*fn)(void)) {
 #if defined(RP__ASAN)
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0) dup2(devnull, 2);
-        fn();
-        _exit(0);
-    }
-    int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) != pid) return false;
+    int status = rp_test_run_child(fn);
+    if (status == -1) return false;
     return (WIFEXITED(status) && WEXITSTATUS(status) != 0) || (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
 #else
     return dies_of(fn, SIGABRT);
