@@ -1502,6 +1502,19 @@ static void test_resize(void) {
     CHECK(file_size(path) == (off_t)(3 * PAGE));
     ((unsigned char *)rp_map_ptr(m))[3 * PAGE - 1] = 1;
     rp_map_destroy(m);
+    /* A growth the mapping then refuses (the next page is taken and the map may not move) leaves
+     * the file at its old size: before, the file stayed extended by the refused amount. */
+    f.flags = RP_MAP_SHARED | RP_MAP_GROW;
+    REQUIRE(rp_map_create(&f, &m) == RP_OK);
+    unsigned char *next = (unsigned char *)rp_map_ptr(m) + PAGE;
+    void *blocker = mmap(next, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    CHECK(blocker == MAP_FAILED || blocker == next); /* taken already, or taken now */
+    CHECK(rp_map_resize(m, 8 * PAGE) == RP_ERR_NOMEM);
+    CHECK(strstr(rp_last_error()->message, "RP_MAP_MAY_MOVE") != NULL);
+    CHECK(file_size(path) == (off_t)(3 * PAGE));
+    CHECK(rp_map_len(m) == PAGE);
+    if (blocker == next) munmap(blocker, PAGE);
+    rp_map_destroy(m);
     unlink(path);
 }
 
