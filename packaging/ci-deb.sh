@@ -16,7 +16,7 @@ cd "$tmp/rampart"
 dpkg-buildpackage -us -uc -b
 cd "$tmp"
 lintian --fail-on error ./*.changes
-apt-get install -y -qq ./librampart0_*.deb ./librampart-dev_*.deb ./rampart_*.deb
+apt-get install -y -qq --reinstall ./librampart0_*.deb ./librampart-dev_*.deb ./rampart_*.deb
 # What each package put where (libraries in the multiarch directory).
 lib=/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 for f in $lib/librampart.so.0 $lib/librampart-lock.so $lib/librampart-malloc.so \
