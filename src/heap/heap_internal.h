@@ -416,12 +416,22 @@ void rp__debug_on_free(rp__page_t *page, rp__block_t *b);
  * writes an eighth of the range in shadow: 2 GiB for a 16 GiB block). */
 static inline void rp__asan_span_clean(const void *base, size_t size) {
     if (size <= 16 * RP__SEG_SIZE_MAX) rp__asan_unpoison(base, size);
+    rp__vg_undefined(base, size); /* Valgrind: free blocks were no-access; writable for the wipe */
 }
 
 /* Under ASan, a free block is poisoned past its link and freed mark, which rampart reads and
  * writes (core/annotate.h); the pop unpoisons the whole block. */
 static inline void rp__asan_block_freed(const rp__page_t *page, void *b) {
     rp__asan_poison((uint8_t *)b + RP__FREE_WORDS, page->bsize - RP__FREE_WORDS);
+}
+
+/* Under Valgrind (core/annotate.h): block p, of usable size n, leaves the program (an invalid
+ * free is memcheck's to report); rampart may read, mark and wipe it until it closes it again
+ * with rp__vg_noaccess. */
+static inline void rp__vg_block_free(void *p, size_t n) {
+    if (!rp__vg_on()) return;
+    rp__vg_free(p);
+    rp__vg_defined(p, n);
 }
 
 /* Pop a block of class cls from the local's current page; NULL when the slow path must run. */
@@ -434,6 +444,7 @@ static inline void *rp__local_pop(rp__local_t *local, unsigned cls) {
         if (b == NULL) return NULL;
         page->local_free = NULL;
     }
+    rp__vg_defined(b, page->bsize); /* rampart's again: link, mark, debug junk (core/annotate.h) */
     rp__block_t *next = b->next;
     page->free = next;
     rp__asan_unpoison(b, page->bsize);
@@ -450,7 +461,8 @@ static inline void *rp__local_pop(rp__local_t *local, unsigned cls) {
 
 static inline void *rp__malloc_inline(size_t size) {
     rp__local_t *local = rp__tls_local;
-    if (RP_LIKELY(local != NULL && size <= RP__SMALL_MAX)) {
+    /* Under Valgrind the slow path describes the block to memcheck (alloc.c). */
+    if (RP_LIKELY(local != NULL && size <= RP__SMALL_MAX && !rp__vg_on())) {
         unsigned cls = rp__heap_size_class(size);
         void *b = rp__local_pop(local, cls);
         if (RP_LIKELY(b != NULL)) return b;
@@ -463,7 +475,7 @@ static inline void *rp__malloc_inline(size_t size) {
 
 /* Free p, whose map entry is e. */
 static inline void rp__free_at(void *p, uintptr_t e) {
-    if (RP_LIKELY(e != 0 && (e & RP__MAP_SPAN) == 0)) {
+    if (RP_LIKELY(e != 0 && (e & RP__MAP_SPAN) == 0 && !rp__vg_on())) {
         rp__page_t *page = (rp__page_t *)e;
         rp__local_t *local = rp__tls_local;
         if (RP_LIKELY(atomic_load_explicit(&page->partials, memory_order_relaxed) == 0)) {
