@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # Valgrind memcheck sees rampart's blocks (core/annotate.h, issue 13): each program has one bug
-# that memcheck must report with the text given, or none ("clean": no error, no leak), for the
-# heap API, the pool API and a plain program under librampart-malloc.so (tests/valgrind.sh).
+# that memcheck must report with the text given, or none ("clean": no error, no leak; "zeroed":
+# a read of fresh pool memory, which is zeroed, so no error either), for the heap API, the pool
+# API and a plain program under librampart-malloc.so (tests/valgrind.sh).
 # Each skips (77) when valgrind or <valgrind/memcheck.h> is missing. Not in sanitizer builds.
 if(NOT WIN32 AND NOT RAMPART_SANITIZE AND TARGET rampart_malloc)
   if(RP_HAVE_VALGRIND_H)
@@ -22,7 +23,7 @@ if(NOT WIN32 AND NOT RAMPART_SANITIZE AND TARGET rampart_malloc)
   set(rp_vg_uninitialised "Conditional jump or move depends on uninitialised value")
   set(rp_vg_leak "100 bytes in 1 blocks are definitely lost")
   foreach(case heap:-:overflow heap:-:use-after-free heap:-:uninitialised heap:-:leak heap:-:clean
-               pool:-:overflow pool:-:use-after-free
+               pool:-:overflow pool:-:use-after-free pool:-:zeroed pool:-:leak pool:-:clean
                plain:malloc:overflow plain:malloc:use-after-free plain:malloc:uninitialised plain:malloc:leak
                plain:malloc:clean)
     string(REPLACE ":" ";" parts ${case})
@@ -32,7 +33,7 @@ if(NOT WIN32 AND NOT RAMPART_SANITIZE AND TARGET rampart_malloc)
     if(pre STREQUAL "malloc")
       set(pre $<TARGET_FILE:rampart_malloc>)
     endif()
-    if(mode STREQUAL "clean")
+    if(mode STREQUAL "clean" OR mode STREQUAL "zeroed")
       set(want clean)
     else()
       set(want "${rp_vg_${mode}}")
