@@ -16,7 +16,31 @@
 #include "os/os.h"
 
 #if defined(RP_HAVE_VALGRIND)
+#  include <valgrind/memcheck.h>
+
 _Atomic int rp__vg;
+
+void rp__vg_alloc_slow(const void *owner, void *p, size_t size, size_t usable, bool zeroed) {
+    if (rp__vg_size_set(p, size, owner) != 0) return; /* ENOMEM: the block stays unknown to memcheck */
+    if (usable > size) VALGRIND_MAKE_MEM_NOACCESS((char *)p + size, usable - size);
+    VALGRIND_MALLOCLIKE_BLOCK(p, size, 0, zeroed);
+}
+
+void rp__vg_free_slow(void *p) {
+    VALGRIND_FREELIKE_BLOCK(p, 0);
+    rp__vg_size_forget(p);
+}
+
+void rp__vg_resize_slow(const void *owner, void *p, size_t usable, size_t size) {
+    VALGRIND_RESIZEINPLACE_BLOCK(p, rp__vg_size_get(p, usable), size, 0);
+    (void)rp__vg_size_set(p, size, owner);
+}
+
+void rp__vg_mark_slow(const void *p, size_t n, int how) {
+    if (how == RP__VG_NOACCESS) VALGRIND_MAKE_MEM_NOACCESS(p, n);
+    else if (how == RP__VG_UNDEFINED) VALGRIND_MAKE_MEM_UNDEFINED(p, n);
+    else VALGRIND_MAKE_MEM_DEFINED(p, n);
+}
 
 void rp__annotate_init(void) {
     /* Written only where it changes: outside Valgrind this stays a read-only zero. */

@@ -83,39 +83,40 @@ void rp__vg_destroy(const void *owner);
 
 #if defined(RP_HAVE_VALGRIND)
 #  include <stdatomic.h>
-#  include <valgrind/memcheck.h>
+#  include <valgrind/valgrind.h> /* RUNNING_ON_VALGRIND */
 extern _Atomic int rp__vg; /* 1 in a process under Valgrind, once rp__annotate_init has run */
 static inline bool rp__vg_on(void) {
     return __builtin_expect(atomic_load_explicit(&rp__vg, memory_order_relaxed) != 0, 0);
 }
+/* The client requests themselves are out of line (core/annotate.c): inline, each one's argument
+ * block would give every fast path that holds a hook a stack frame. */
+void rp__vg_alloc_slow(const void *owner, void *p, size_t size, size_t usable, bool zeroed);
+void rp__vg_free_slow(void *p);
+void rp__vg_resize_slow(const void *owner, void *p, size_t usable, size_t size);
+void rp__vg_mark_slow(const void *p, size_t n, int how);
+enum { RP__VG_NOACCESS, RP__VG_UNDEFINED, RP__VG_DEFINED };
 /* A block of `usable` bytes at p goes out for `size` bytes, zeroed or not: memcheck's block,
  * and no-access slack. owner: the heap or pool, whose destroy frees it (rp__vg_destroy). */
 static inline void rp__vg_alloc(const void *owner, void *p, size_t size, size_t usable, bool zeroed) {
-    if (!rp__vg_on()) return;
-    if (rp__vg_size_set(p, size, owner) != 0) return; /* ENOMEM: the block stays unknown to memcheck */
-    if (usable > size) VALGRIND_MAKE_MEM_NOACCESS((char *)p + size, usable - size);
-    VALGRIND_MALLOCLIKE_BLOCK(p, size, 0, zeroed);
+    if (rp__vg_on()) rp__vg_alloc_slow(owner, p, size, usable, zeroed);
 }
 /* The block at p is freed (memcheck reports a block it does not know: an invalid free). */
 static inline void rp__vg_free(void *p) {
-    if (!rp__vg_on()) return;
-    VALGRIND_FREELIKE_BLOCK(p, 0);
-    rp__vg_size_forget(p);
+    if (rp__vg_on()) rp__vg_free_slow(p);
 }
 /* The block at p now has `size` bytes (from the size asked for before, or `usable`). */
 static inline void rp__vg_resize(const void *owner, void *p, size_t usable, size_t size) {
-    if (!rp__vg_on()) return;
-    VALGRIND_RESIZEINPLACE_BLOCK(p, rp__vg_size_get(p, usable), size, 0);
-    (void)rp__vg_size_set(p, size, owner);
+    if (rp__vg_on()) rp__vg_resize_slow(owner, p, usable, size);
 }
+/* n bytes at p: the program may not touch them; rampart writes them; rampart reads them. */
 static inline void rp__vg_noaccess(const void *p, size_t n) {
-    if (rp__vg_on()) VALGRIND_MAKE_MEM_NOACCESS(p, n);
+    if (rp__vg_on()) rp__vg_mark_slow(p, n, RP__VG_NOACCESS);
 }
 static inline void rp__vg_undefined(const void *p, size_t n) {
-    if (rp__vg_on()) VALGRIND_MAKE_MEM_UNDEFINED(p, n);
+    if (rp__vg_on()) rp__vg_mark_slow(p, n, RP__VG_UNDEFINED);
 }
 static inline void rp__vg_defined(const void *p, size_t n) {
-    if (rp__vg_on()) VALGRIND_MAKE_MEM_DEFINED(p, n);
+    if (rp__vg_on()) rp__vg_mark_slow(p, n, RP__VG_DEFINED);
 }
 /* Whether this process runs under Valgrind, asked of Valgrind itself (for the os layer, which
  * avoids system calls Valgrind does not handle; it may run before rp__annotate_init). */

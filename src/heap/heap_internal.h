@@ -434,8 +434,9 @@ static inline void rp__vg_block_free(void *p, size_t n) {
     rp__vg_defined(p, n);
 }
 
-/* Pop a block of class cls from the local's current page; NULL when the slow path must run. */
-static inline void *rp__local_pop(rp__local_t *local, unsigned cls) {
+/* Pop a block of class cls from the local's current page; NULL when the slow path must run.
+ * vg: whether the process runs under Valgrind (rp__malloc_inline's fast path knows it does not). */
+static inline void *rp__local_pop_vg(rp__local_t *local, unsigned cls, bool vg) {
     rp__page_t *page = local->cur[cls];
     rp__block_t *b = page->free;
     if (RP_UNLIKELY(b == NULL)) {
@@ -444,7 +445,7 @@ static inline void *rp__local_pop(rp__local_t *local, unsigned cls) {
         if (b == NULL) return NULL;
         page->local_free = NULL;
     }
-    rp__vg_defined(b, page->bsize); /* rampart's again: link, mark, debug junk (core/annotate.h) */
+    if (vg) rp__vg_defined(b, page->bsize); /* rampart's again: link, mark, debug junk (core/annotate.h) */
     rp__block_t *next = b->next;
     page->free = next;
     rp__asan_unpoison(b, page->bsize);
@@ -459,12 +460,14 @@ static inline void *rp__local_pop(rp__local_t *local, unsigned cls) {
     return b;
 }
 
+static inline void *rp__local_pop(rp__local_t *local, unsigned cls) { return rp__local_pop_vg(local, cls, rp__vg_on()); }
+
 static inline void *rp__malloc_inline(size_t size) {
     rp__local_t *local = rp__tls_local;
     /* Under Valgrind the slow path describes the block to memcheck (alloc.c). */
     if (RP_LIKELY(local != NULL && size <= RP__SMALL_MAX && !rp__vg_on())) {
         unsigned cls = rp__heap_size_class(size);
-        void *b = rp__local_pop(local, cls);
+        void *b = rp__local_pop_vg(local, cls, false);
         if (RP_LIKELY(b != NULL)) return b;
         b = rp__page_malloc_slow(local, cls, true);
         if (RP_LIKELY(b != NULL)) return b;
