@@ -84,7 +84,8 @@ void rp__vg_destroy(const void *owner);
 #if defined(RP_HAVE_VALGRIND)
 #  include <stdatomic.h>
 #  include <valgrind/valgrind.h> /* RUNNING_ON_VALGRIND */
-extern _Atomic int rp__vg; /* 1 in a process under Valgrind, once rp__annotate_init has run */
+/* 1 in a process under Valgrind, once rp__annotate_init has run (hidden: one load, no GOT) */
+extern _Atomic int rp__vg __attribute__((visibility("hidden")));
 static inline bool rp__vg_on(void) {
     return __builtin_expect(atomic_load_explicit(&rp__vg, memory_order_relaxed) != 0, 0);
 }

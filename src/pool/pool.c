@@ -532,9 +532,14 @@ static RP__NOINLINE void rp__vg_release(rp_pool_t *pool, void *p) {
     rp__vg_undefined((void *)slot, a->kind == RP__ARENA_GUARDED ? a->data : a->stride);
 }
 
-void *rp_pool_alloc(rp_pool_t *pool, size_t size) {
+static RP__NOINLINE void *rp__vg_alloc_path(rp_pool_t *pool, size_t size) {
     void *p = rp__alloc_impl(pool, size);
-    return RP_UNLIKELY(rp__vg_on()) && p != NULL ? rp__vg_handed_out(pool, p, size) : p;
+    return p != NULL ? rp__vg_handed_out(pool, p, size) : NULL;
+}
+
+void *rp_pool_alloc(rp_pool_t *pool, size_t size) {
+    if (RP_UNLIKELY(rp__vg_on())) return rp__vg_alloc_path(pool, size);
+    return rp__alloc_impl(pool, size);
 }
 
 static inline void *rp__alloc_impl(rp_pool_t *pool, size_t size) {
@@ -577,8 +582,8 @@ static RP__NOINLINE void rp__free_slow(rp_pool_t *pool, rp__tcache_t *tc, rp__ar
     rp__os_set_last_error(saved);
 }
 
-/* Free p; want is the size a sized free claims (0: plain free). */
-static inline void rp__free_impl(rp_pool_t *pool, void *p, size_t want) {
+/* Free p; want is the size a sized free claims (0: plain free); vg: under Valgrind. */
+static inline void rp__free_impl(rp_pool_t *pool, void *p, size_t want, bool vg) {
     rp__arena_t *a = rp__lookup(pool, p);
     if (RP_LIKELY(a->kind == RP__ARENA_SMALL)) {
         size_t off = (uintptr_t)p - a->first;
@@ -591,7 +596,7 @@ static inline void rp__free_impl(rp_pool_t *pool, void *p, size_t want) {
         if (pool->canary) rp__canary_check(pool, (uintptr_t)p + a->stride - pool->canary, p);
         rp__wipe(p, a->stride);
         rp__asan_poison(p, a->stride); /* free until rp__hand_out */
-        rp__vg_noaccess(p, a->stride);
+        if (vg) rp__vg_noaccess(p, a->stride);
         rp__tcache_t *tc = rp__tcache_get(pool);
         if (RP_LIKELY(tc != NULL)) {
             /* Into the quarantine ring; what it pushes out (or nothing) goes on its bin. */
@@ -619,16 +624,24 @@ static inline void rp__free_impl(rp_pool_t *pool, void *p, size_t want) {
 void rp_pool_free(rp_pool_t *pool, void *p) {
     if (p == NULL) return;
     if (RP_UNLIKELY(pool == NULL)) rp__corrupt("pool: free into a NULL pool", p);
-    if (RP_UNLIKELY(rp__vg_on())) rp__vg_release(pool, p);
-    rp__free_impl(pool, p, 0);
+    if (RP_UNLIKELY(rp__vg_on())) {
+        rp__vg_release(pool, p);
+        rp__free_impl(pool, p, 0, true);
+        return;
+    }
+    rp__free_impl(pool, p, 0, false);
 }
 
 void rp_pool_free_sized(rp_pool_t *pool, void *p, size_t size) {
     if (p == NULL) return;
     if (RP_UNLIKELY(pool == NULL)) rp__corrupt("pool: free into a NULL pool", p);
     if (RP_UNLIKELY(size == 0)) rp__corrupt("pool: sized free with a size that does not match the allocation", p);
-    if (RP_UNLIKELY(rp__vg_on())) rp__vg_release(pool, p);
-    rp__free_impl(pool, p, size);
+    if (RP_UNLIKELY(rp__vg_on())) {
+        rp__vg_release(pool, p);
+        rp__free_impl(pool, p, size, true);
+        return;
+    }
+    rp__free_impl(pool, p, size, false);
 }
 
 size_t rp_pool_usable_size(rp_pool_t *pool, const void *p) {
