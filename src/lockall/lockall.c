@@ -216,13 +216,14 @@ static rp_status_t rp__lockall_failure(int err, unsigned flags, const rp__os_loc
 /* ---- rp_lockall ---------------------------------------------------------------------------------- */
 
 static rp_status_t rp__lockall_done(rp_lockall_status_t *out, const rp_lockall_status_t *st, rp_status_t s) {
-    if (out) *out = *st;
+    if (out) rp__sized_out_write(out, st, sizeof *st);
     return s;
 }
 
 rp_status_t rp_lockall(const rp_lockall_options_t *config, rp_lockall_status_t *out) {
-    rp_lockall_status_t st;
-    memset(&st, 0, sizeof st);
+    /* a status the caller cannot receive stops everything before anything is locked */
+    if (out != NULL && rp__sized_out_check(out, RP__LOCKALL_STATUS_V1, "rp_lockall") != RP_OK) return RP_ERR_INVALID;
+    rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
     st.resident_locked_bytes = st.resident_bytes = SIZE_MAX;
     st.memlock_soft = st.memlock_hard = SIZE_MAX;
     st.state = RP_LOCKALL_FAILED;
@@ -317,10 +318,17 @@ rp_status_t rp_lockall_locked_bytes(int pid, size_t *locked, size_t *resident_lo
     return RP_OK;
 }
 
-const char *rp_lockall_status_format(const rp_lockall_status_t *st, char *buf, size_t size) {
+const char *rp_lockall_status_format(const rp_lockall_status_t *given, char *buf, size_t size) {
     if (buf == NULL || size == 0) return buf;
-    if (st == NULL) {
+    if (given == NULL) {
         snprintf(buf, size, "(no status)");
+        return buf;
+    }
+    /* the caller's status may be an older, smaller struct: read it only as far as it reaches */
+    rp_lockall_status_t known, *st = &known;
+    memset(&known, 0, sizeof known);
+    if (rp__read_sized(given, RP__LOCKALL_STATUS_V1, &known, sizeof known, "rp_lockall_status_format") != RP_OK) {
+        snprintf(buf, size, "(invalid status: %s)", rp_last_error()->message);
         return buf;
     }
     char scope[40], a[32], b[32];
@@ -352,8 +360,12 @@ const char *rp_lockall_status_format(const rp_lockall_status_t *st, char *buf, s
 
 /* ---- preflight ------------------------------------------------------------------------------------ */
 
-rp_status_t rp_lockall_preflight(int pid, const rp_lockall_options_t *config, size_t bytes, rp_lockall_preflight_t *out) {
-    if (out == NULL || pid < 0) return rp__fail(RP_ERR_INVALID, 0, "rp_lockall_preflight: bad pid %d or NULL out", pid);
+/* rp_lockall_preflight_t and rp_lockall_process_t as first released (the end of their last field). */
+#define RP__LOCKALL_PREFLIGHT_V1 RP__SIZE_V1(rp_lockall_preflight_t, remedy)
+#define RP__LOCKALL_PROCESS_V1 RP__SIZE_V1(rp_lockall_process_t, locked_pss_bytes)
+
+/* rp_lockall_preflight's work, into the library's own whole struct. */
+static rp_status_t rp__lockall_preflight(int pid, const rp_lockall_options_t *config, size_t bytes, rp_lockall_preflight_t *out) {
     memset(out, 0, sizeof *out);
     rp_lockall_options_t cfg;
     rp_status_t s = rp__lockall_options(config, &cfg, "rp_lockall_preflight");
@@ -443,10 +455,20 @@ rp_status_t rp_lockall_preflight(int pid, const rp_lockall_options_t *config, si
     return RP_OK;
 }
 
+rp_status_t rp_lockall_preflight(int pid, const rp_lockall_options_t *config, size_t bytes, rp_lockall_preflight_t *out) {
+    if (out == NULL || pid < 0) return rp__fail(RP_ERR_INVALID, 0, "rp_lockall_preflight: bad pid %d or NULL out", pid);
+    rp_status_t s = rp__sized_out_check(out, RP__LOCKALL_PREFLIGHT_V1, "rp_lockall_preflight");
+    if (s != RP_OK) return s;
+    rp_lockall_preflight_t full = {RP_SIZED(rp_lockall_preflight_t)};
+    s = rp__lockall_preflight(pid, config, bytes, &full);
+    rp__sized_out_write(out, &full, sizeof full);
+    return s;
+}
+
 /* ---- any process ------------------------------------------------------------------------------------ */
 
-rp_status_t rp_lockall_query(int pid, rp_lockall_process_t *out) {
-    if (out == NULL || pid < 0) return rp__fail(RP_ERR_INVALID, 0, "rp_lockall_query: bad pid %d or NULL out", pid);
+/* rp_lockall_query's work, into the library's own whole struct. */
+static rp_status_t rp__lockall_query(int pid, rp_lockall_process_t *out) {
     memset(out, 0, sizeof *out);
     rp__os_lock_info_t li;
     int err = rp__os_lock_info(pid, &li);
@@ -487,4 +509,14 @@ rp_status_t rp_lockall_query(int pid, rp_lockall_process_t *out) {
         out->unlockable_bytes = out->unlocked_resident_bytes = SIZE_MAX;
     }
     return RP_OK;
+}
+
+rp_status_t rp_lockall_query(int pid, rp_lockall_process_t *out) {
+    if (out == NULL || pid < 0) return rp__fail(RP_ERR_INVALID, 0, "rp_lockall_query: bad pid %d or NULL out", pid);
+    rp_status_t s = rp__sized_out_check(out, RP__LOCKALL_PROCESS_V1, "rp_lockall_query");
+    if (s != RP_OK) return s;
+    rp_lockall_process_t full = {RP_SIZED(rp_lockall_process_t)};
+    s = rp__lockall_query(pid, &full);
+    rp__sized_out_write(out, &full, sizeof full);
+    return s;
 }

@@ -70,7 +70,7 @@ static void rp__remote_copy_error(rp_lockall_status_t *st) {
 
 static rp_status_t rp__remote_done(rp_lockall_status_t *out, rp_lockall_status_t *st, rp_status_t s) {
     if (s != RP_OK) rp__remote_copy_error(st);
-    if (out) *out = *st;
+    if (out) rp__sized_out_write(out, st, sizeof *st);
     return st->options.required ? s : RP_OK;
 }
 
@@ -84,8 +84,9 @@ static int rp__remote_raise(int pid, const rp_lockall_preflight_t *pf) {
 }
 
 rp_status_t rp_lockall_remote(int pid, const rp_lockall_options_t *config, unsigned flags, rp_lockall_status_t *out) {
-    rp_lockall_status_t st;
-    memset(&st, 0, sizeof st);
+    /* a status the caller cannot receive stops everything before the target is touched */
+    if (out != NULL && rp__sized_out_check(out, RP__LOCKALL_STATUS_V1, "rp_lockall_remote") != RP_OK) return RP_ERR_INVALID;
+    rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
     st.resident_locked_bytes = st.resident_bytes = SIZE_MAX;
     st.memlock_soft = st.memlock_hard = SIZE_MAX;
     st.state = RP_LOCKALL_FAILED;
@@ -100,7 +101,7 @@ rp_status_t rp_lockall_remote(int pid, const rp_lockall_options_t *config, unsig
     }
     char a[32], b[32];
     /* Predict from the target's own limits and capabilities; an invalid config fails here. */
-    rp_lockall_preflight_t pf;
+    rp_lockall_preflight_t pf = {RP_SIZED(rp_lockall_preflight_t)};
     rp_status_t s = rp_lockall_preflight(pid, &st.options, 0, &pf);
     if ((s == RP_ERR_LIMIT || s == RP_ERR_PERMISSION) && (flags & RP_LOCKALL_REMOTE_RAISE_LIMIT)) {
         int err = rp__remote_raise(pid, &pf);
@@ -144,7 +145,7 @@ rp_status_t rp_lockall_remote(int pid, const rp_lockall_options_t *config, unsig
     st.future_locked = st.options.future;
     rp_lockall_locked_bytes(pid, &st.locked_bytes, &st.resident_locked_bytes);
     if (st.locked_bytes == SIZE_MAX) st.locked_bytes = 0;
-    rp_lockall_process_t q;
+    rp_lockall_process_t q = {RP_SIZED(rp_lockall_process_t)};
     if (rp_lockall_query(pid, &q) == RP_OK) st.resident_bytes = q.resident_bytes;
     st.headroom_bytes = pf.headroom_bytes;
     st.low_headroom = pf.low_headroom;
@@ -152,7 +153,7 @@ rp_status_t rp_lockall_remote(int pid, const rp_lockall_options_t *config, unsig
         snprintf(st.warning, sizeof st.warning, "future locking leaves %s of process %d's %s memlock limit for later "
                  "mappings; its allocations beyond it fail", rp_format_bytes(pf.headroom_bytes, a, sizeof a), pid,
                  rp_format_bytes(pf.memlock_soft, b, sizeof b));
-    if (out) *out = st;
+    if (out) rp__sized_out_write(out, &st, sizeof st);
     return RP_OK;
 }
 
@@ -196,8 +197,9 @@ static bool rp__traced_result(void *ctx, int pid, int err, long result, const ch
 
 rp_status_t rp_lockall_run_traced(char *const argv[], const rp_lockall_options_t *config, unsigned flags,
                                   rp_lockall_status_t *out, int *exit_status) {
-    rp_lockall_status_t st;
-    memset(&st, 0, sizeof st);
+    /* a status the caller cannot receive stops everything before the program starts */
+    if (out != NULL && rp__sized_out_check(out, RP__LOCKALL_STATUS_V1, "rp_lockall_run_traced") != RP_OK) return RP_ERR_INVALID;
+    rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
     st.resident_locked_bytes = st.resident_bytes = SIZE_MAX;
     st.memlock_soft = st.memlock_hard = SIZE_MAX;
     st.state = RP_LOCKALL_FAILED;
@@ -239,13 +241,13 @@ rp_status_t rp_lockall_run_traced(char *const argv[], const rp_lockall_options_t
     }
     if (ctx.failed) {
         if (!st.options.required) *exit_status = wstatus;
-        if (out) *out = st;
+        if (out) rp__sized_out_write(out, &st, sizeof st);
         return st.options.required ? st.error : RP_OK;
     }
     st.state = RP_LOCKALL_LOCKED;
     st.current_locked = st.options.current;
     st.future_locked = st.options.future;
     *exit_status = wstatus;
-    if (out) *out = st;
+    if (out) rp__sized_out_write(out, &st, sizeof st);
     return RP_OK;
 }
