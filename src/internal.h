@@ -100,6 +100,10 @@ struct rp_lockall_options;
 /* rp_lockall_status_t as first released, for the functions that write one (lockall.c, remote.c);
  * used where rampart/lockall.h is included. */
 #define RP__LOCKALL_STATUS_V1 RP__SIZE_V1(rp_lockall_status_t, warning)
+/* Write *st, with what *asked asked for, into the caller's status out (NULL: nowhere), as far as
+ * its struct_size reaches (lockall.c; remote.c writes its statuses through it too). */
+struct rp_lockall_status;
+void rp__lockall_publish(struct rp_lockall_status *out, struct rp_lockall_status *st, const struct rp_lockall_options *asked);
 rp_status_t rp__lockall_options(const struct rp_lockall_options *given, struct rp_lockall_options *out,
                                 const char *who);
 rp_status_t rp__fail(rp_status_t status, int os_error, const char *fmt, ...) RP_PRINTF(3, 4);

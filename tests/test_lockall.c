@@ -474,7 +474,7 @@ static void test_query(void) {
 static void test_format(void) {
     char line[RP_LOCKALL_LINE_MAX];
     rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
-    st.options = rp_lockall_options_default();
+    st.asked.current = st.asked.future = st.asked.required = true;
     st.state = RP_LOCKALL_LOCKED;
     st.locked_bytes = 3u << 20;
     st.resident_locked_bytes = 1u << 20;
@@ -485,7 +485,7 @@ static void test_format(void) {
     CHECK(strstr(rp_lockall_status_format(&st, line, sizeof line), "; warning: little room") != NULL);
     st.low_headroom = false;
     st.state = RP_LOCKALL_FAILED;
-    st.options.required = false;
+    st.asked.required = false;
     st.error = RP_ERR_LIMIT;
     snprintf(st.message, sizeof st.message, "the reason");
     CHECK(strcmp(rp_lockall_status_format(&st, line, sizeof line),

@@ -137,11 +137,16 @@ static void test_area_callback(void) {
     CHECK(ok);
 }
 
-/* rp_lockall_status_format reads a status only as far as its struct_size reaches. */
+/* The status says what was asked in fields of its own (an embedded options struct, itself
+ * growing, would move every field after it), and rp_lockall_status_format reads a status only
+ * as far as its struct_size reaches. */
 static void test_status_format(void) {
     char line[RP_LOCKALL_LINE_MAX];
     rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
-    st.options = rp_lockall_options_default();
+    CHECK(fill_lockall_status(&st) == RP_OK);
+    CHECK(st.asked.onfault && st.asked.required && !st.asked.current && !st.asked.future);
+    CHECK(st.state == RP_LOCKALL_FAILED && st.error == RP_ERR_INVALID);
+    st.asked.current = true;
     st.state = RP_LOCKALL_LOCKED;
     CHECK(strncmp(rp_lockall_status_format(&st, line, sizeof line), "locked:", 7) == 0);
     st.struct_size = 0;

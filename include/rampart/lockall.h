@@ -111,7 +111,11 @@ typedef enum rp_lockall_state {
 typedef struct rp_lockall_status {
     size_t struct_size;            /* set by the caller: sizeof(rp_lockall_status_t) as its headers define it */
     rp_lockall_state_t state;
-    rp_lockall_options_t options;  /* what was asked (struct_size: this library's sizeof) */
+    /* What was asked: the options' fields, copied (not an embedded rp_lockall_options_t, which
+     * may grow and would move every field after it). */
+    struct {
+        bool current, future, onfault, required;
+    } asked;
     bool current_locked;           /* current pages were locked by this call */
     bool future_locked;            /* future locking is in effect */
     size_t locked_bytes;           /* locked now (VmLck; bytes locked by the call on Windows) */
