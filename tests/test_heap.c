@@ -1153,6 +1153,14 @@ static void die_free_after_partial(void) {
     rp_free_part(p, 100);
     rp_free(p);
 }
+/* The same from another thread (the remote free path checks the records too). */
+static void die_free_after_partial_remote(void) {
+    char *p = rp_malloc(200);
+    rp_free_part(p, 100);
+    pthread_t t;
+    pthread_create(&t, NULL, free_in_thread, p);
+    pthread_join(t, NULL);
+}
 static void die_free_after_both_halves(void) {
     char *p = rp_malloc(200);
     rp_free_part(p, 100);
@@ -1191,6 +1199,7 @@ static void test_death(void) {
     CHECK(rp_test_dies_with(die_invalid_foreign, SIGABRT));
     CHECK(rp_test_dies_with(die_partial_twice, SIGABRT));
     CHECK(rp_test_dies_with(die_free_after_partial, SIGABRT));
+    CHECK(rp_test_dies_with(die_free_after_partial_remote, SIGABRT));
     CHECK(rp_test_dies_with(die_free_after_both_halves, SIGABRT));
     CHECK(rp_test_dies_with(die_sized_too_big, SIGABRT));
     CHECK(rp_test_dies_with(die_donated_stranger, SIGABRT));

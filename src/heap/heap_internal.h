@@ -89,14 +89,20 @@ typedef _Atomic(rp__segmap_leaf_t *) rp__segmap_mid_t[RP__MAP_FAN];
 extern _Atomic(rp__segmap_mid_t *) rp__segmap_root[RP__MAP_FAN];
 #define RP__MAP_SPAN ((uintptr_t)1)
 
-static inline uintptr_t rp__segmap_entry(const void *p) {
-    uintptr_t a = (uintptr_t)p;
-    if (RP_UNLIKELY(a >> RP__MAP_ADDR_BITS)) return 0;
+#define RP__LEAF_SHIFT (RP__MAP_BITS + RP__MAP_SHIFT) /* a leaf covers 16 MiB */
+
+/* The leaf holding p's entry, or NULL (nothing of the heap's in p's region). */
+static inline rp__segmap_leaf_t *rp__segmap_leaf(uintptr_t a) {
+    if (RP_UNLIKELY(a >> RP__MAP_ADDR_BITS)) return NULL;
     rp__segmap_mid_t *mid =
         atomic_load_explicit(&rp__segmap_root[a >> (2 * RP__MAP_BITS + RP__MAP_SHIFT)], memory_order_acquire);
-    if (RP_UNLIKELY(mid == NULL)) return 0;
-    rp__segmap_leaf_t *leaf =
-        atomic_load_explicit(&(*mid)[(a >> (RP__MAP_BITS + RP__MAP_SHIFT)) & RP__MAP_MASK], memory_order_acquire);
+    if (RP_UNLIKELY(mid == NULL)) return NULL;
+    return atomic_load_explicit(&(*mid)[(a >> RP__LEAF_SHIFT) & RP__MAP_MASK], memory_order_acquire);
+}
+
+static inline uintptr_t rp__segmap_entry(const void *p) {
+    uintptr_t a = (uintptr_t)p;
+    rp__segmap_leaf_t *leaf = rp__segmap_leaf(a);
     if (RP_UNLIKELY(leaf == NULL)) return 0;
     return atomic_load_explicit(&(*leaf)[(a >> RP__MAP_SHIFT) & RP__MAP_MASK], memory_order_acquire);
 }
@@ -117,8 +123,10 @@ struct rp__segment;
  * is never retired, so the freeing thread may still touch the page after its push. */
 #define RP__XFREE_FULL ((uintptr_t)1)
 
-#define RP__PAGE_WIPE 1u  /* RP_HEAP_WIPE */
-#define RP__PAGE_FULL 2u  /* marked full (RP__XFREE_FULL), on no list of the owner */
+#define RP__PAGE_WIPE 1u     /* RP_HEAP_WIPE */
+#define RP__PAGE_FULL 2u     /* marked full (RP__XFREE_FULL), on no list of the owner */
+#define RP__PAGE_PARTIAL 4u  /* a block got a partial-release record (sticky until the page is
+                                made again): the owner's frees check the records */
 
 /* Three cache lines, split by who writes them, so that a thread freeing into another thread's
  * page never reads a line its owner is writing (each such read costs the owner a miss on its next
@@ -147,7 +155,10 @@ typedef struct rp__page {
     _Atomic uint32_t used;        /* blocks out, including remote frees not yet collected;
                                      written by the owner only (relaxed), read by rp_heap_stats */
     uint32_t carved;
-    uint8_t flags;                /* RP__PAGE_WIPE | RP__PAGE_FULL: the owner's frees take the slow path */
+    /* RP__PAGE_WIPE | RP__PAGE_FULL | RP__PAGE_PARTIAL: the owner's frees take the slow path.
+     * Atomic because rp_free_part sets RP__PAGE_PARTIAL from any thread (rarely: it shares the
+     * owner's line); the owner's fast path reads it with a plain load and needs no other test. */
+    _Atomic uint8_t flags;
     struct rp__page *next, *prev; /* the owner's class list */
     /* Line 3: written by other threads: the remote free list and the hand-back link. */
     _Alignas(64) _Atomic uintptr_t xfree;
@@ -170,6 +181,11 @@ typedef struct rp__segment {
 } rp__segment_t;
 
 typedef struct rp__local {
+    /* The segment-map leaf of the region (RP__LEAF_SHIFT) this thread last freed into, so that a
+     * free there costs one map load, not three (leaves are never unmapped, so the pointer stays
+     * valid). map_key is the region's address >> RP__LEAF_SHIFT, UINTPTR_MAX while none. */
+    uintptr_t map_key;
+    rp__segmap_leaf_t *map_leaf;
     rp__page_t *cur[RP__CLASSES];     /* never NULL: &rp__empty_page when there is none */
     rp__page_t *pages[RP__CLASSES];   /* class lists (pages not marked full) */
     /* Full pages that got remote frees: the only field other threads write, on a line of its own. */
@@ -472,59 +488,74 @@ static inline void *rp__malloc_inline(size_t size) {
     return rp__malloc_default(size); /* first call of a thread, large blocks, out of memory */
 }
 
-/* Free p, whose map entry is e. */
-static inline void rp__free_at(void *p, uintptr_t e) {
+/* p's map entry, through local's cached leaf (local: this thread's cache, or NULL). */
+static inline uintptr_t rp__segmap_entry_local(rp__local_t *local, const void *p) {
+    uintptr_t a = (uintptr_t)p;
+    if (RP_UNLIKELY(local == NULL)) return rp__segmap_entry(p);
+    if (RP_UNLIKELY((a >> RP__LEAF_SHIFT) != local->map_key)) {
+        rp__segmap_leaf_t *leaf = rp__segmap_leaf(a);
+        if (leaf == NULL) return 0;
+        local->map_key = a >> RP__LEAF_SHIFT;
+        local->map_leaf = leaf;
+    }
+    return atomic_load_explicit(&(*local->map_leaf)[(a >> RP__MAP_SHIFT) & RP__MAP_MASK], memory_order_acquire);
+}
+
+/* Free p, whose map entry is e; local is this thread's cache (rp__tls_local). */
+static inline void rp__free_at(void *p, uintptr_t e, rp__local_t *local) {
     if (RP_LIKELY(e != 0 && (e & RP__MAP_SPAN) == 0)) {
         rp__page_t *page = (rp__page_t *)e;
-        rp__local_t *local = rp__tls_local;
-        if (RP_LIKELY(atomic_load_explicit(&page->partials, memory_order_relaxed) == 0)) {
-            /* page->local is never NULL, so a thread without a cache never matches */
-            if (RP_LIKELY(page->local == local)) {
-                if (RP_LIKELY(page->flags == 0)) {
-                    if (RP_UNLIKELY(!rp__is_block(page, p) || rp__is_marked(p))) rp__bad_free(p, page);
-                    rp__block_t *b = p;
-                    if (RP__DEBUG) rp__debug_on_free(page, b);
-                    rp__asan_block_freed(page, b);
-                    rp__mark(b);
-                    b->next = page->local_free;
-                    page->local_free = b;
-                    uint32_t used = atomic_load_explicit(&page->used, memory_order_relaxed) - 1;
-                    atomic_store_explicit(&page->used, used, memory_order_relaxed);
-                    /* An emptied page goes back unless it is the one its class allocates from
-                     * (a malloc/free loop empties that one on every free: no call then). */
-                    if (RP_UNLIKELY(used == 0) &&
-                        local->cur[atomic_load_explicit(&page->cls, memory_order_relaxed)] != page)
-                        rp__page_retire(local, page);
-                    return;
-                }
-            } else if (RP_LIKELY(page->wipe == 0 && page->shared == 0)) {
-                /* Another thread's block: straight to the page's remote list (no errno to keep:
-                 * this path makes no call that could change it). carved is the owner's to
-                 * change, so the block check uses the fixed capacity; rp__free_remote checks
-                 * the mark and rp__page_collect the rest. */
-                size_t off = (size_t)((uint8_t *)p - page->start);
-                uint64_t idx = (uint64_t)off * page->magic >> RP__MAGIC_SHIFT;
-                if (RP_UNLIKELY(idx * page->bsize != off || idx >= page->capacity)) rp__bad_free(p, NULL);
-                rp__free_remote(page, (rp__block_t *)p);
+        /* page->local is never NULL, so a thread without a cache never matches */
+        if (RP_LIKELY(page->local == local)) {
+            if (RP_LIKELY(atomic_load_explicit(&page->flags, memory_order_relaxed) == 0)) {
+                if (RP_UNLIKELY(!rp__is_block(page, p) || rp__is_marked(p))) rp__bad_free(p, page);
+                rp__block_t *b = p;
+                if (RP__DEBUG) rp__debug_on_free(page, b);
+                rp__asan_block_freed(page, b);
+                rp__mark(b);
+                b->next = page->local_free;
+                page->local_free = b;
+                uint32_t used = atomic_load_explicit(&page->used, memory_order_relaxed) - 1;
+                atomic_store_explicit(&page->used, used, memory_order_relaxed);
+                /* An emptied page goes back unless it is the one its class allocates from
+                 * (a malloc/free loop empties that one on every free: no call then). */
+                if (RP_UNLIKELY(used == 0) &&
+                    local->cur[atomic_load_explicit(&page->cls, memory_order_relaxed)] != page)
+                    rp__page_retire(local, page);
                 return;
             }
+        } else if (RP_LIKELY(atomic_load_explicit(&page->partials, memory_order_relaxed) == 0 && page->wipe == 0 &&
+                             page->shared == 0)) {
+            /* Another thread's block: straight to the page's remote list (no errno to keep:
+             * this path makes no call that could change it). carved is the owner's to
+             * change, so the block check uses the fixed capacity; rp__free_remote checks
+             * the mark and rp__page_collect the rest. */
+            size_t off = (size_t)((uint8_t *)p - page->start);
+            uint64_t idx = (uint64_t)off * page->magic >> RP__MAGIC_SHIFT;
+            if (RP_UNLIKELY(idx * page->bsize != off || idx >= page->capacity)) rp__bad_free(p, NULL);
+            rp__free_remote(page, (rp__block_t *)p);
+            return;
         }
     }
     if (p != NULL) rp__heap_free_slow(p, rp__segmap_get(p));
 }
 
-static inline void rp__free_inline(void *p) { rp__free_at(p, rp__segmap_entry(p)); }
+static inline void rp__free_inline(void *p) {
+    rp__local_t *local = rp__tls_local;
+    rp__free_at(p, rp__segmap_entry_local(local, p), local);
+}
 
 /* Sized free: one lookup, the size checked against the block's (a larger one is corruption). */
 static inline void rp__free_sized_inline(void *p, size_t size) {
-    uintptr_t e = rp__segmap_entry(p);
+    rp__local_t *local = rp__tls_local;
+    uintptr_t e = rp__segmap_entry_local(local, p);
     if (RP_LIKELY(e != 0 && (e & RP__MAP_SPAN) == 0)) {
         if (RP_UNLIKELY(size > ((const rp__page_t *)e)->bsize))
             rp__corrupt("sized free with a size larger than the block", p);
     } else if (p != NULL && size > rp__usable(p)) {
         rp__corrupt("sized free with a size larger than the block", p);
     }
-    rp__free_at(p, e);
+    rp__free_at(p, e, local);
 }
 
 #endif /* RP_HEAP_INTERNAL_H */
