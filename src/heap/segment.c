@@ -476,6 +476,10 @@ rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
     page->carved = 0;
     page->magic = (((uint64_t)1 << RP__MAGIC_SHIFT) + bsize - 1) / bsize;
     page->local = local;
+    page->own_local = local;
+    page->own_start = page->start;
+    page->own_magic = page->magic;
+    page->own_bsize = page->bsize;
     page->seg = seg;
     page->next = page->prev = NULL;
     page->reclaim_next = NULL;
