@@ -436,11 +436,22 @@ void rp__segment_release(rp__local_t *local, rp__segment_t *seg) {
 
 rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
     unsigned k = rp__heap_class_slices(cls);
-    rp__segment_t *seg;
+    rp__segment_t *seg = NULL;
     int at = -1;
+    /* Slices that are still resident first (freed by another page, not purged yet), then any:
+     * a page made on untouched slices while touched ones wait for the purge adds to the peak
+     * resident memory (glibc-simple, one size class after another: 1.2 MiB over glibc's peak
+     * with one thread before, 0.6 MiB after). New segments go to the front of the list, so
+     * first fit alone would prefer them. */
     for (seg = local->segs; seg != NULL; seg = seg->next) {
-        at = rp__find_run(seg->free_slices, seg->nslices, k);
+        at = rp__find_run(seg->dirty_slices, seg->nslices, k);
         if (at >= 0) break;
+    }
+    if (seg == NULL) {
+        for (seg = local->segs; seg != NULL; seg = seg->next) {
+            at = rp__find_run(seg->free_slices, seg->nslices, k);
+            if (at >= 0) break;
+        }
     }
     if (seg == NULL) {
         seg = rp__segment_new(local, k);
