@@ -239,13 +239,17 @@ void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh, r
     if (large != NULL) *large = NULL;
     /* Locked and secret pages stay in RAM: a span larger than the machine's memory cannot be
      * honoured, and mapping it would only defer the failure to mlock (which faults pages in until
-     * the OOM killer steps in) or to the wipe at free. Refuse it before anything is mapped. */
-    size_t ram = rp__os_physical_memory();
-    if (heap->resident && size > ram) {
-        rp__fail(RP_ERR_NOMEM, 0,
-                 "heap: %zu bytes from the %s page source would stay resident, more than the %zu bytes of "
-                 "physical memory", size, heap->pages->name, ram);
-        return NULL;
+     * the OOM killer steps in) or to the wipe at free. Refuse it before anything is mapped.
+     * Asked only for such heaps: sysconf(_SC_PHYS_PAGES) is a system call (sysinfo), which every
+     * large block of the default heap paid before. */
+    if (heap->resident) {
+        size_t ram = rp__os_physical_memory();
+        if (size > ram) {
+            rp__fail(RP_ERR_NOMEM, 0,
+                     "heap: %zu bytes from the %s page source would stay resident, more than the %zu bytes of "
+                     "physical memory", size, heap->pages->name, ram);
+            return NULL;
+        }
     }
     rp__heap_lock(heap);
     rp__cache_purge(heap, false);
