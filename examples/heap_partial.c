@@ -15,8 +15,8 @@ int main(void) {
     rp_heap_options_t opt = rp_heap_options_default();
     opt.pages = rp_pages_os();
     opt.flags = RP_HEAP_WIPE;
-    rp_heap_t *heap = rp_heap_create(&opt);
-    if (heap == NULL) {
+    rp_heap_t *heap = NULL;
+    if (rp_heap_create(&opt, &heap) != RP_OK) {
         fprintf(stderr, "heap_partial: cannot create the heap: %s\n", rp_last_error()->message);
         return 1;
     }

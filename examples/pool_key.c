@@ -17,8 +17,8 @@ int main(void) {
      * limit does not allow the arena, allocation fails rather than hand out unlocked memory. */
     rp_pool_options_t cfg = rp_pool_options_default();
     cfg.flags = RP_POOL_GUARDED | RP_POOL_CANARY;
-    rp_pool_t *pool = rp_pool_create(&cfg);
-    if (pool == NULL) {
+    rp_pool_t *pool = NULL;
+    if (rp_pool_create(&cfg, &pool) != RP_OK) {
         fprintf(stderr, "pool_key: cannot create the pool: %s\n", rp_last_error()->message);
         return 1;
     }

@@ -166,8 +166,8 @@ static void test_free_keeps_errno(void) {
     rp_heap_collect(rp_heap_default(), true);
     CHECK(errno == 1234);
     /* a first-class heap's frees (the unmapping happens after its lock) and partial frees */
-    rp_heap_t *h = rp_heap_create(NULL);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
     unsigned char *big = rp_heap_malloc(h, (size_t)80 << 20), *s = rp_heap_malloc(h, 100);
     REQUIRE(big != NULL && s != NULL);
     errno = 4321;
@@ -205,8 +205,8 @@ static void test_sized_free_and_in_place(void) {
 /* ---- first-class heaps ------------------------------------------------------------------------------ */
 
 static void test_heap_create_destroy(void) {
-    rp_heap_t *h = rp_heap_create(NULL);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
     void *ps[2000];
     for (int i = 0; i < 2000; i++) {
         ps[i] = rp_heap_malloc(h, (size_t)(i % 700) * 13 + 1);
@@ -236,8 +236,11 @@ static void test_heap_create_destroy(void) {
     rp_heap_destroy(NULL);
     rp_heap_destroy(rp_heap_default()); /* ignored */
     CHECK(rp_heap_malloc(NULL, 1) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    /* the constructor convention: a status, the object through out, out NULL on failure */
     rp_heap_options_t bad = {RP_SIZED(rp_heap_options_t), .flags = 0x80};
-    CHECK(rp_heap_create(&bad) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    CHECK(rp_heap_create(NULL, NULL) == RP_ERR_INVALID && strstr(rp_last_error()->message, "out is NULL") != NULL);
+    h = (rp_heap_t *)&bad; /* not NULL: the failure must clear it */
+    CHECK(rp_heap_create(&bad, &h) == RP_ERR_INVALID && h == NULL && rp_last_error()->status == RP_ERR_INVALID);
 }
 
 /* The growing-struct rule (rampart/common.h) on rp_heap_options_t: the defaults carry the size; an
@@ -246,38 +249,36 @@ static void test_heap_create_destroy(void) {
 static void test_options_struct_size(void) {
     rp_heap_options_t d = rp_heap_options_default();
     CHECK(d.struct_size == sizeof(rp_heap_options_t) && d.pages == NULL && d.limit == 0 && d.flags == 0);
-    rp_heap_t *h = rp_heap_create(&d);
-    CHECK(h != NULL);
+    rp_heap_t *h = NULL;
+    CHECK(rp_heap_create(&d, &h) == RP_OK);
     rp_heap_destroy(h);
     /* version 1 ends with flags; an "old" binary's struct_size is that, without trailing padding */
     rp_heap_options_t old = {.struct_size = offsetof(rp_heap_options_t, flags) + sizeof(unsigned),
                              .limit = (size_t)3 << 20, .flags = RP_HEAP_WIPE};
-    h = rp_heap_create(&old);
-    CHECK(h != NULL);
+    CHECK(rp_heap_create(&old, &h) == RP_OK);
     CHECK(rp_heap_malloc(h, (size_t)4 << 20) == NULL && rp_last_error()->status == RP_ERR_LIMIT);
     rp_heap_destroy(h);
     rp_heap_options_t zero = {.limit = 1 << 20};
-    CHECK(rp_heap_create(&zero) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    CHECK(rp_heap_create(&zero, &(rp_heap_t *){NULL}) != RP_OK && rp_last_error()->status == RP_ERR_INVALID);
     CHECK(strstr(rp_last_error()->message, "struct_size 0") != NULL);
     rp_heap_options_t small = {.struct_size = offsetof(rp_heap_options_t, flags)};
-    CHECK(rp_heap_create(&small) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    CHECK(rp_heap_create(&small, &(rp_heap_t *){NULL}) != RP_OK && rp_last_error()->status == RP_ERR_INVALID);
     rp_heap_options_t garbage = {.struct_size = (size_t)0xdeadbeefcafe};
-    CHECK(rp_heap_create(&garbage) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    CHECK(rp_heap_create(&garbage, &(rp_heap_t *){NULL}) != RP_OK && rp_last_error()->status == RP_ERR_INVALID);
     /* a newer caller: its struct has one more field after ours */
     struct { rp_heap_options_t v; uint64_t future; } newer = {{RP_SIZED(rp_heap_options_t)}, 0};
     newer.v.struct_size = sizeof newer;
-    h = rp_heap_create(&newer.v);
-    CHECK(h != NULL); /* the unknown field is zero: nothing is asked that this library ignores */
+    CHECK(rp_heap_create(&newer.v, &h) == RP_OK); /* the unknown field is zero: nothing is asked that this library ignores */
     rp_heap_destroy(h);
     newer.future = 1;
-    CHECK(rp_heap_create(&newer.v) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    CHECK(rp_heap_create(&newer.v, &(rp_heap_t *){NULL}) != RP_OK && rp_last_error()->status == RP_ERR_INVALID);
     CHECK(strstr(rp_last_error()->message, "cannot honour") != NULL);
 }
 
 static void test_heap_limit(void) {
     rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .limit = (size_t)3 << 20};
-    rp_heap_t *h = rp_heap_create(&o);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(&o, &h) == RP_OK);
     void *a = rp_heap_malloc(h, (size_t)1 << 20);
     CHECK(a != NULL);
     errno = 0;
@@ -324,8 +325,8 @@ static void *dirty_alloc(void *ctx, size_t len, bool *locked) {
 static void test_calloc_on_dirty_source(void) {
     rp_page_allocator_t dirty = {"dirty", dirty_alloc, fake_free, fake_limit, NULL};
     rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .pages = &dirty};
-    rp_heap_t *h = rp_heap_create(&o);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(&o, &h) == RP_OK);
     size_t sizes[] = {24, 5000, (size_t)300 << 10, (size_t)3 << 20};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         unsigned char *p = rp_heap_calloc(h, 1, sizes[i]);
@@ -342,8 +343,8 @@ static void test_calloc_on_dirty_source(void) {
 static void test_heap_page_sources(void) {
     rp_page_allocator_t fake = {"fake", fake_alloc, fake_free, fake_limit, NULL};
     rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .pages = &fake};
-    rp_heap_t *h = rp_heap_create(&o);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(&o, &h) == RP_OK);
     for (int i = 0; i < 100; i++) CHECK(rp_heap_malloc(h, (size_t)i * 100 + 1) != NULL);
     CHECK(rp_heap_malloc(h, 1u << 20) != NULL);
     CHECK(fake_calls >= 2 && fake_out >= (1u << 20));
@@ -351,8 +352,7 @@ static void test_heap_page_sources(void) {
     CHECK(fake_out == 0); /* every page went back through the source */
 
     rp_heap_options_t locked = {RP_SIZED(rp_heap_options_t), .pages = rp_pages_os(), .flags = RP_HEAP_WIPE};
-    h = rp_heap_create(&locked);
-    REQUIRE(h != NULL);
+    REQUIRE(rp_heap_create(&locked, &h) == RP_OK);
     unsigned char *s = rp_heap_malloc(h, 64);
     REQUIRE(s != NULL);
     memset(s, 0xaa, 64);
@@ -369,8 +369,7 @@ static void test_heap_page_sources(void) {
     const rp_page_allocator_t *secret = rp_pages_secret();
     if (secret != NULL) {
         rp_heap_options_t so = {RP_SIZED(rp_heap_options_t), .pages = secret};
-        h = rp_heap_create(&so);
-        REQUIRE(h != NULL);
+        REQUIRE(rp_heap_create(&so, &h) == RP_OK);
         char *k = rp_heap_malloc(h, 32);
         CHECK(k != NULL);
         if (k) strcpy(k, "secret");
@@ -422,8 +421,8 @@ static bool oom_nested(rp_heap_t *heap, size_t size, void *ctx) {
 
 static void test_oom_handlers(void) {
     rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .limit = (size_t)2 << 20};
-    rp_heap_t *h = rp_heap_create(&o);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(&o, &h) == RP_OK);
     oom_reserve = rp_heap_malloc(h, (size_t)1536 << 10);
     REQUIRE(oom_reserve != NULL);
     rp_set_oom_handler(oom_process, NULL);
@@ -452,8 +451,8 @@ static void test_oom_handlers(void) {
 
 /* The seed's example: a 200-byte block freed as two 100-byte halves, and nothing leaks. */
 static void test_partial_free(void) {
-    rp_heap_t *h = rp_heap_create(NULL);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
     size_t before = class_blocks(h, 200);
     unsigned char *vec = rp_heap_calloc(h, 200, 1);
     REQUIRE(vec != NULL);
@@ -530,8 +529,8 @@ static void test_partial_free(void) {
  * released; small aligned or shrunk blocks once their usable size is. */
 static unsigned char donated_parts[4096] __attribute__((aligned(4096)));
 static void test_partial_free_whole(void) {
-    rp_heap_t *h = rp_heap_create(NULL);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
     rp_heap_stats_t st;
     REQUIRE(rp_heap_donate(h, donated_parts, sizeof donated_parts) == RP_OK);
     REQUIRE(rp_heap_stats(h, &st) == RP_OK);
@@ -585,8 +584,8 @@ static unsigned char donated_buffer[256] __attribute__((aligned(64)));
 static unsigned char donated_other[4096 * 3];
 
 static void test_donate(void) {
-    rp_heap_t *h = rp_heap_create(NULL);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
     CHECK(rp_heap_donate(h, donated_buffer, sizeof donated_buffer) == RP_OK);
     uint32_t *x = rp_heap_malloc(h, sizeof *x);
     REQUIRE(x != NULL);
@@ -621,16 +620,16 @@ static void test_donate(void) {
     rp_heap_destroy(h);
     /* Heaps that promise locked or secret memory refuse a buffer that is neither. */
     rp_heap_options_t locked = {RP_SIZED(rp_heap_options_t), .pages = rp_pages_os(), .flags = RP_HEAP_REQUIRE_LOCKED};
-    rp_heap_t *hl = rp_heap_create(&locked);
-    if (hl != NULL) {
+    rp_heap_t *hl = NULL;
+    if (rp_heap_create(&locked, &hl) == RP_OK) {
         CHECK(rp_heap_donate(hl, donated_other, 4096) == RP_ERR_INVALID);
         CHECK(strstr(rp_last_error()->message, "promises locked") != NULL);
         rp_heap_destroy(hl);
     }
     if (rp_pages_secret() != NULL) {
         rp_heap_options_t secret = {RP_SIZED(rp_heap_options_t), .pages = rp_pages_secret()};
-        rp_heap_t *hs = rp_heap_create(&secret);
-        REQUIRE(hs != NULL);
+        rp_heap_t *hs = NULL;
+        REQUIRE(rp_heap_create(&secret, &hs) == RP_OK);
         CHECK(rp_heap_donate(hs, donated_other, 4096) == RP_ERR_INVALID);
         CHECK(strstr(rp_last_error()->message, "promises secret") != NULL);
         rp_heap_destroy(hs);
@@ -652,8 +651,8 @@ static bool all_bytes(const unsigned char *p, size_t n, unsigned char v) {
 
 static void test_wipe_paths(void) {
     rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .flags = RP_HEAP_WIPE};
-    rp_heap_t *h = rp_heap_create(&o);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(&o, &h) == RP_OK);
     unsigned char *p = rp_heap_malloc(h, 1000);
     REQUIRE(p != NULL);
     size_t usable = rp_usable_size(p);
@@ -680,8 +679,8 @@ static void test_wipe_paths(void) {
 }
 
 static void test_stats_and_validate(void) {
-    rp_heap_t *h = rp_heap_create(NULL);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
     size_t before = class_blocks(h, 48);
     void *ps[100];
     for (int i = 0; i < 100; i++) ps[i] = rp_heap_malloc(h, 48);
@@ -731,8 +730,8 @@ static void test_junk_fill(void) {
 
 /* Large blocks are reused from the span cache without faults and leave it after the delay. */
 static void test_delayed_release(void) {
-    rp_heap_t *h = rp_heap_create(NULL);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
     size_t big = (size_t)8 << 20;
     unsigned char *p = rp_heap_malloc(h, big);
     REQUIRE(p != NULL);
@@ -830,8 +829,8 @@ static void test_stress_threads(void) {
     run_stress(NULL);
     CHECK(rp_heap_validate(rp_heap_default()) == RP_OK);
     /* everything freed: once the owners collected their remote frees, the counts are back */
-    rp_heap_t *h = rp_heap_create(NULL);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
     run_stress(h);
     rp_heap_collect(h, true);
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.large_blocks == 0);
@@ -941,8 +940,8 @@ static void test_collect_exited_thread(void) {
 static void test_syscalls_outside_lock(void) {
     rp_page_allocator_t src = {"probe", probe_alloc, probe_free, fake_limit, NULL};
     rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .pages = &src};
-    rp_heap_t *h = rp_heap_create(&o);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(&o, &h) == RP_OK);
     probe_heap = h;
     void *small = rp_heap_malloc(h, 64);             /* a segment, mapped for the shared cache */
     void *large = rp_heap_malloc(h, 200 * 1024);     /* a large block's span */
@@ -965,8 +964,7 @@ static void test_syscalls_outside_lock(void) {
 
     /* A first-class heap on OS pages purges its free slices in place, releasing its lock around
      * madvise: the pages made meanwhile and afterwards are intact. */
-    h = rp_heap_create(NULL);
-    REQUIRE(h != NULL);
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
     enum { N = 4000 };
     static unsigned char *blocks[N];
     for (int i = 0; i < N; i++) {
@@ -999,8 +997,8 @@ static void test_fork(void) {
         pid_t pid = fork();
         if (pid == 0) {
             for (int i = 0; i < 1000; i++) rp_free(rp_malloc((size_t)i * 7 + 1));
-            rp_heap_t *h = rp_heap_create(NULL);
-            void *p = h ? rp_heap_malloc(h, 100) : NULL;
+            rp_heap_t *h = NULL;
+            void *p = rp_heap_create(NULL, &h) == RP_OK ? rp_heap_malloc(h, 100) : NULL;
             rp_heap_destroy(h);
             _exit(p != NULL && rp_heap_validate(rp_heap_default()) == RP_OK ? 0 : 1);
         }
@@ -1173,7 +1171,8 @@ static void die_sized_too_big(void) {
 }
 static void die_donated_stranger(void) {
     static unsigned char buf[8192];
-    rp_heap_t *h = rp_heap_create(NULL);
+    rp_heap_t *h = NULL;
+    if (rp_heap_create(NULL, &h) != RP_OK) _exit(2);
     rp_heap_donate(h, buf + 100, 1000);
     rp_free(buf + 2000); /* same OS pages, not a block */
 }
@@ -1264,16 +1263,15 @@ static size_t locked_now(void) {
 static void locked_heap_limited(size_t limit) {
     size_t over = limit + ((size_t)4 << 20);
     rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .pages = rp_pages_os()};
-    rp_heap_t *h = rp_heap_create(&o);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(&o, &h) == RP_OK);
     void *big = rp_heap_malloc(h, over);
     rp_heap_stats_t st;
     CHECK(big != NULL);
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.unlocked >= over);
     rp_heap_destroy(h);
     o.flags = RP_HEAP_REQUIRE_LOCKED;
-    h = rp_heap_create(&o);
-    REQUIRE(h != NULL);
+    REQUIRE(rp_heap_create(&o, &h) == RP_OK);
     size_t used = locked_now();
     if (used + ((size_t)1 << 20) <= limit) {
         char *small = rp_heap_malloc(h, 64); /* one 256 KiB segment, within the budget */
@@ -1299,8 +1297,8 @@ static void locked_heap_limited(size_t limit) {
  * locked areas); under a finite limit, the limited checks above. */
 static void test_locked_heap(void) {
     rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .pages = rp_pages_os(), .flags = RP_HEAP_REQUIRE_LOCKED};
-    rp_heap_t *h = rp_heap_create(&o);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(&o, &h) == RP_OK);
     char *p = rp_heap_malloc(h, 100), *big = rp_heap_malloc(h, 1u << 20);
     rp_heap_stats_t st;
     if (rp_pages_get_limit(rp_pages_os()) == SIZE_MAX) {
@@ -1322,7 +1320,7 @@ static void test_locked_heap(void) {
     }
     if (h != NULL) rp_heap_destroy(h);
     rp_heap_options_t plain = {RP_SIZED(rp_heap_options_t), .flags = RP_HEAP_REQUIRE_LOCKED};
-    CHECK(rp_heap_create(&plain) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    CHECK(rp_heap_create(&plain, &(rp_heap_t *){NULL}) != RP_OK && rp_last_error()->status == RP_ERR_INVALID);
 }
 
 #if defined(__linux__)
@@ -1375,8 +1373,8 @@ static rp_heap_options_t sparse_opts;
 static size_t sparse_size;
 static int sparse_pipe[2];
 static void sparse_child(void) {
-    rp_heap_t *h = rp_heap_create(&sparse_opts);
-    if (h == NULL) _exit(2);
+    rp_heap_t *h = NULL;
+    if (rp_heap_create(&sparse_opts, &h) != RP_OK) _exit(2);
     char *p = rp_heap_malloc(h, sparse_size);
     if (p == NULL) _exit(3);
     memset(p + rp_page_size(), 0x5a, 100); /* one page holds data */
@@ -1432,8 +1430,8 @@ static void huge_secret_child(void) {
     const rp_page_allocator_t *secret = rp_pages_secret();
     const rp_page_allocator_t *sources[] = {secret != NULL ? secret : rp_pages_os(), rp_pages_os()};
     for (int i = 0; i < 2; i++) {
-        rp_heap_t *h = rp_heap_create(&(rp_heap_options_t){RP_SIZED(rp_heap_options_t), .pages = sources[i]});
-        if (h == NULL) _exit(2);
+        rp_heap_t *h = NULL;
+        if (rp_heap_create(&(rp_heap_options_t){RP_SIZED(rp_heap_options_t), .pages = sources[i]}, &h) != RP_OK) _exit(2);
         errno = 0;
         if (rp_heap_malloc(h, (size_t)1 << 40) != NULL) _exit(10 + i); /* leaked on purpose: see above */
         if (errno != ENOMEM || rp_last_error()->status != RP_ERR_NOMEM) _exit(20 + i);
@@ -1485,8 +1483,8 @@ static void test_libc_api(void) {
 static int unprivileged_locked(void) {
     CHECK(getuid() == 65534);
     rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .pages = rp_pages_os()};
-    rp_heap_t *h = rp_heap_create(&o);
-    if (h == NULL) {
+    rp_heap_t *h = NULL;
+    if (rp_heap_create(&o, &h) != RP_OK) {
         CHECK(h != NULL);
         return rp_test_exit();
     }
@@ -1496,8 +1494,7 @@ static int unprivileged_locked(void) {
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.unlocked >= (4u << 20));
     rp_heap_destroy(h);
     o.flags = RP_HEAP_REQUIRE_LOCKED;
-    h = rp_heap_create(&o);
-    if (h == NULL) {
+    if (rp_heap_create(&o, &h) != RP_OK) {
         CHECK(h != NULL);
         return rp_test_exit();
     }

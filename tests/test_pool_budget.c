@@ -67,8 +67,7 @@ static void threads_never_pass_the_limit(void) {
     rp_pool_options_t cfg = rp_pool_options_default();
     cfg.pages = &counting;
     cfg.lock_policy = RP_POOL_LOCK_REQUIRED;
-    racing_pool = rp_pool_create(&cfg);
-    REQUIRE(racing_pool != NULL);
+    REQUIRE(rp_pool_create(&cfg, &racing_pool) == RP_OK);
     pthread_t t[THREADS];
     REQUIRE(pthread_barrier_init(&start, NULL, THREADS) == 0);
     for (size_t i = 0; i < THREADS; i++) REQUIRE(pthread_create(&t[i], NULL, racer, (void *)(uintptr_t)i) == 0);
@@ -95,8 +94,8 @@ static void budget_comes_back(void) {
     budget = 2 * (rp_page_round(BIG) + 2 * P);
     rp_pool_options_t cfg = rp_pool_options_default();
     cfg.pages = &counting;
-    rp_pool_t *pool = rp_pool_create(&cfg);
-    REQUIRE(pool != NULL);
+    rp_pool_t *pool = NULL;
+    REQUIRE(rp_pool_create(&cfg, &pool) == RP_OK);
     for (int round = 0; round < 3; round++) {
         void *a = rp_pool_alloc(pool, BIG), *b = rp_pool_alloc(pool, BIG), *c = rp_pool_alloc(pool, BIG);
         CHECK(a != NULL && b != NULL);

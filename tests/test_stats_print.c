@@ -31,8 +31,8 @@ static size_t read_back(FILE *f, char *buf, size_t size) {
 }
 
 static void test_heap_lines(void) {
-    rp_heap_t *h = rp_heap_create(NULL);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
     void *small[3], *other = rp_heap_malloc(h, 5000);
     for (int i = 0; i < 3; i++) small[i] = rp_heap_malloc(h, 100);
     REQUIRE(other != NULL && small[0] != NULL && small[1] != NULL && small[2] != NULL);
@@ -66,8 +66,8 @@ static void test_heap_lines(void) {
 }
 
 static void test_pool_lines(void) {
-    rp_pool_t *pool = rp_pool_create(NULL);
-    REQUIRE(pool != NULL);
+    rp_pool_t *pool = NULL;
+    REQUIRE(rp_pool_create(NULL, &pool) == RP_OK);
     void *p = rp_pool_alloc(pool, 64), *q = rp_pool_alloc(pool, 64);
     REQUIRE(p != NULL && q != NULL);
     rp_pool_stats_t st;
@@ -97,8 +97,8 @@ static void test_pool_lines(void) {
 
 static void test_bad_arguments(void) {
     collected_t c = {{0}, 0};
-    rp_heap_t *h = rp_heap_create(NULL);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
     CHECK(rp_heap_stats_print_to(NULL, collect, &c) == RP_ERR_INVALID);
     CHECK(rp_heap_stats_print_to(h, NULL, NULL) == RP_ERR_INVALID);
     CHECK(rp_heap_stats_print(h, NULL) == RP_ERR_INVALID);
@@ -117,11 +117,11 @@ static void test_stream_failure(void) {
         fprintf(stderr, "    (no /dev/full here: the stream failure is not checked)\n");
         return;
     }
-    rp_heap_t *h = rp_heap_create(NULL);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
     CHECK(rp_heap_stats_print(h, full) == RP_ERR_OS && rp_last_error()->os_error == ENOSPC);
-    rp_pool_t *pool = rp_pool_create(NULL);
-    REQUIRE(pool != NULL);
+    rp_pool_t *pool = NULL;
+    REQUIRE(rp_pool_create(NULL, &pool) == RP_OK);
     CHECK(rp_pool_stats_print(pool, full) == RP_ERR_OS && rp_last_error()->os_error == ENOSPC);
     rp_pool_destroy(pool);
     rp_heap_destroy(h);

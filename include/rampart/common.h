@@ -66,7 +66,9 @@ RP_API unsigned rp_version_number(void);
 
 /* ---- status ------------------------------------------------------------------------------------
  * Every fallible function returns an rp_status_t or, when it returns a pointer, NULL with the
- * status in rp_last_error(). Values only ever grow at the end. */
+ * status in rp_last_error(). Constructors (rp_X_create) return a status and hand the object out
+ * through their last argument (NULL on failure); allocations (rp_malloc, rp_pool_alloc,
+ * rp_secret_alloc, ...) return a pointer, like malloc. Values only ever grow at the end. */
 typedef enum rp_status {
     RP_OK = 0,
     RP_ERR_INVALID,      /* an argument is invalid (NULL, zero, unaligned, contradictory) */

@@ -48,7 +48,7 @@ extern "C" {
 
 typedef struct rp_heap rp_heap_t;
 
-/* Options for rp_heap_create. Zero-initialise and set what you need. */
+/* Flags for rp_heap_options_t.flags. */
 enum {
     /* Zero every block when it is freed (rp_memzero), so no secret outlives its block. */
     RP_HEAP_WIPE = 1u << 0,
@@ -74,11 +74,13 @@ static inline rp_heap_options_t rp_heap_options_default(void) {
     return o;
 }
 
-/* Create a heap (options may be NULL: OS pages, no limit). NULL + rp_last_error() on failure,
- * RP_ERR_INVALID for a bad struct_size.
+/* Create a heap into *out (options may be NULL: OS pages, no limit). On failure *out is NULL and
+ * the status (also in rp_last_error(), with the message) says why: RP_ERR_INVALID for a bad
+ * struct_size, unknown flags, contradictory options or out NULL; RP_ERR_NOMEM when its metadata
+ * cannot be mapped.
  * A first-class heap is thread-safe: any thread may allocate (serialised by the heap's lock) and
  * free into it. */
-RP_API RP_NODISCARD rp_heap_t *rp_heap_create(const rp_heap_options_t *options);
+RP_API RP_NODISCARD rp_status_t rp_heap_create(const rp_heap_options_t *options, rp_heap_t **out);
 /* Give every page of the heap back to its page source at once (wiped by the source when it
  * wipes, as rp_pages_os and rp_pages_secret do). All its blocks become invalid. Destroying the
  * default heap or NULL does nothing. No other thread may use the heap meanwhile. */

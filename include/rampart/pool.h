@@ -124,10 +124,11 @@ static inline rp_pool_options_t rp_pool_options_default(void) {
     return o;
 }
 
-/* Create a pool; options NULL means the defaults. No memory is taken from the page allocator
- * until the first allocation. NULL + rp_last_error() on failure (RP_ERR_INVALID for a bad
- * struct_size). */
-RP_API RP_NODISCARD rp_pool_t *rp_pool_create(const rp_pool_options_t *options);
+/* Create a pool into *out; options NULL means the defaults. No memory is taken from the page
+ * allocator until the first allocation. On failure *out is NULL and the status (also in
+ * rp_last_error(), with the message) says why: RP_ERR_INVALID for a bad struct_size, an unknown
+ * policy or flag, a page allocator without functions, or out NULL. */
+RP_API RP_NODISCARD rp_status_t rp_pool_create(const rp_pool_options_t *options, rp_pool_t **out);
 /* Wipe and release every arena and all metadata, whatever is still allocated. Every pointer
  * from the pool becomes invalid; no thread may use the pool during or after the call. NULL is a
  * no-op; a pool destroyed already goes to the corruption handler. Does not change errno. */

@@ -243,7 +243,8 @@ bool rp__oom(rp_heap_t *heap, size_t size) {
 /* rp_heap_options_t as first released (struct_size, pages, limit, flags); later fields go after. */
 #define RP__HEAP_OPTIONS_V1 (offsetof(rp_heap_options_t, flags) + sizeof(unsigned))
 
-rp_heap_t *rp_heap_create(const rp_heap_options_t *options) {
+/* rp_heap_create's work: the heap, or NULL with the thread's last error set. */
+static rp_heap_t *rp__heap_new(const rp_heap_options_t *options) {
     rp_heap_options_t o = {0};
     if (options != NULL && rp__read_sized(options, RP__HEAP_OPTIONS_V1, &o, sizeof o, "rp_heap_create") != RP_OK)
         return NULL;
@@ -284,6 +285,12 @@ rp_heap_t *rp_heap_create(const rp_heap_options_t *options) {
     rp__heaps = heap;
     rp__os_mutex_unlock(&rp__heaps_lock);
     return heap;
+}
+
+rp_status_t rp_heap_create(const rp_heap_options_t *options, rp_heap_t **out) {
+    if (out == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_heap_create: out is NULL");
+    *out = rp__heap_new(options);
+    return *out != NULL ? RP_OK : rp_last_error()->status;
 }
 
 void rp_heap_destroy(rp_heap_t *heap) {

@@ -354,7 +354,8 @@ static RP__NOINLINE void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p
 /* rp_pool_options_t as first released (struct_size ... ctx); later fields go after. */
 #define RP__POOL_OPTIONS_V1 (offsetof(rp_pool_options_t, ctx) + sizeof(void *))
 
-rp_pool_t *rp_pool_create(const rp_pool_options_t *options) {
+/* rp_pool_create's work: the pool, or NULL with the thread's last error set. */
+static rp_pool_t *rp__pool_new(const rp_pool_options_t *options) {
     /* an older caller's smaller struct leaves the later fields at their defaults */
     rp_pool_options_t cfg = rp_pool_options_default();
     if (options != NULL && rp__read_sized(options, RP__POOL_OPTIONS_V1, &cfg, sizeof cfg, "rp_pool_create") != RP_OK)
@@ -415,6 +416,12 @@ rp_pool_t *rp_pool_create(const rp_pool_options_t *options) {
         return NULL;
     }
     return pool;
+}
+
+rp_status_t rp_pool_create(const rp_pool_options_t *options, rp_pool_t **out) {
+    if (out == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_pool_create: out is NULL");
+    *out = rp__pool_new(options);
+    return *out != NULL ? RP_OK : rp_last_error()->status;
 }
 
 void rp_pool_destroy(rp_pool_t *pool) {
@@ -706,7 +713,7 @@ rp_pool_t *rp_secret_pool(void) {
         pool = NULL;
         if (rp__env_word("RAMPART_POOL_LOCK", true, policies, 3, &policy) == RP_OK) {
             cfg.lock_policy = (rp_pool_lock_policy_t)policy;
-            pool = rp_pool_create(&cfg);
+            pool = rp__pool_new(&cfg);
         }
         if (pool != NULL) {
             pool->is_default = true;
