@@ -31,8 +31,8 @@ cat >"$out/pair.c" <<'C'
 #include <time.h>
 #include "rampart.h"
 int main(void) {
-    rp_pool_t *pool = rp_pool_create(NULL);
-    if (pool == NULL) { fprintf(stderr, "pair: %s\n", rp_last_error()->message); return 1; }
+    rp_pool_t *pool = NULL;
+    if (rp_pool_create(NULL, &pool) != RP_OK) { fprintf(stderr, "pair: %s\n", rp_last_error()->message); return 1; }
     const long n = 20000000;
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);

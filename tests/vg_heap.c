@@ -74,8 +74,8 @@ static int clean(void) {
 
     /* Donation: blocks from a buffer of ours, which is ours again after the destroy. */
     static _Alignas(4096) char donated[16384];
-    rp_heap_t *d = rp_heap_create(NULL);
-    if (d == NULL || rp_heap_donate(d, donated, sizeof donated) != RP_OK) return 6;
+    rp_heap_t *d = NULL;
+    if (rp_heap_create(NULL, &d) != RP_OK || rp_heap_donate(d, donated, sizeof donated) != RP_OK) return 6;
     char *db = rp_heap_malloc(d, 64);
     memset(db, 4, 64);
     rp_free(db);
@@ -90,8 +90,7 @@ static int clean(void) {
 
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "clean";
-    heap = rp_heap_create(NULL);
-    if (heap == NULL) return 1;
+    if (rp_heap_create(NULL, &heap) != RP_OK) return 1;
     volatile char *p;
     if (strcmp(mode, "overflow") == 0) {
         p = rp_heap_malloc(heap, 100);

@@ -29,8 +29,8 @@ static int clean(void) {
         rp_pool_options_t o = rp_pool_options_default();
         o.flags = flags[f];
         o.lock_policy = RP_POOL_LOCK_SILENT;
-        rp_pool_t *q = rp_pool_create(&o);
-        if (q == NULL) return 10 + f;
+        rp_pool_t *q = NULL;
+        if (rp_pool_create(&o, &q) != RP_OK) return 10 + f;
         char *a = rp_pool_alloc(q, 40);
         memset(a, 1, 40);
         a = rp_pool_realloc(q, a, 300);
@@ -53,8 +53,7 @@ int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "clean";
     rp_pool_options_t o = rp_pool_options_default();
     o.lock_policy = RP_POOL_LOCK_SILENT;
-    pool = rp_pool_create(&o);
-    if (pool == NULL) return 1;
+    if (rp_pool_create(&o, &pool) != RP_OK) return 1;
     volatile char *p;
     if (strcmp(mode, "overflow") == 0) {
         p = rp_pool_alloc(pool, 100);
