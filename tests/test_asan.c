@@ -5,7 +5,9 @@
  * why. Each death case runs in a fork child with its stderr on a pipe: the child makes one bad
  * access, and the parent expects the child to fail with ASan's report ("AddressSanitizer:
  * use-after-poison", the kind ASan gives for memory an allocator poisoned). The cases: use after
- * free and overflow past the usable size, for the heap and for the pool. A control case uses
+ * free (small, large and donated heap blocks, pool slots), overflow past the usable size, and
+ * overflow past the size asked for into the block's own slack (the redzone), for the heap and
+ * for the pool. A control case uses
  * every usable byte of live blocks and slots and must exit cleanly (no false report), and one
  * exercises the internal paths that touch free memory (reuse, partial free, realloc, wipes,
  * destroy) under ASan.
@@ -80,8 +82,46 @@ static void heap_overflow(void) {
     p[usable + 16] = 1;               /* past it, into the free neighbour */
 }
 
-static void test_heap_use_after_free(void) { expect_report(heap_use_after_free, "heap use after free"); }
-static void test_heap_overflow(void) { expect_report(heap_overflow, "heap overflow"); }
+/* Past the size asked for, inside the block (its class slack): the redzone, until the program
+ * asks for the usable size. */
+static void heap_redzone(void) {
+    rp_heap_t *heap = NULL;
+    if (rp_heap_create(NULL, &heap) != RP_OK) _exit(3);
+    unsigned char *p = rp_heap_malloc(heap, 100); /* a 112-byte block */
+    memset(p, 1, 100);
+    p[100] = 1;
+}
+
+/* A freed large block waits in the span cache, poisoned. */
+static void heap_large_use_after_free(void) {
+    unsigned char *p = rp_malloc(300 * 1024);
+    if (p == NULL) _exit(3);
+    memset(p, 1, 300 * 1024);
+    rp_free(p);
+    sink_byte = p[4096];
+}
+
+/* A block of a donated buffer, freed. */
+static void heap_donated_use_after_free(void) {
+    static _Alignas(4096) unsigned char buf[8192];
+    rp_heap_t *heap = NULL;
+    if (rp_heap_create(NULL, &heap) != RP_OK || rp_heap_donate(heap, buf, sizeof buf) != RP_OK) _exit(3);
+    unsigned char *p = rp_heap_malloc(heap, 64);
+    if (p == NULL || p < buf || p >= buf + sizeof buf) _exit(4);
+    memset(p, 1, 64);
+    rp_free(p);
+    sink_byte = p[0];
+}
+
+static void test_heap_use_after_free(void) {
+    expect_report(heap_use_after_free, "heap use after free");
+    expect_report(heap_large_use_after_free, "heap large block use after free");
+    expect_report(heap_donated_use_after_free, "heap donated block use after free");
+}
+static void test_heap_overflow(void) {
+    expect_report(heap_overflow, "heap overflow");
+    expect_report(heap_redzone, "heap overflow into the block's own slack");
+}
 
 /* ---- the pool -------------------------------------------------------------------------------------- */
 
@@ -122,8 +162,18 @@ static void pool_overflow_canary(void) {
     p[usable] = 1;
 }
 
+/* Past the size asked for, inside the slot: the redzone before the canary (or the slot's end). */
+static void pool_overflow_tail(void) {
+    rp_pool_t *pool = make_pool(0);
+    unsigned char *p = rp_pool_alloc(pool, 20); /* a 32-byte slot */
+    if (p == NULL) _exit(3);
+    memset(p, 1, 20);
+    p[20] = 1;
+}
+
 static void test_pool_use_after_free(void) { expect_report(pool_use_after_free, "pool use after free"); }
 static void test_pool_overflow(void) {
+    expect_report(pool_overflow_tail, "pool overflow into the slot's tail");
     expect_report(pool_overflow_plain, "pool overflow");
     expect_report(pool_overflow_canary, "pool overflow into the canary");
 }
@@ -154,6 +204,23 @@ static void clean_use(void) {
     big = rp_malloc(300 * 1024);
     memset(big, 5, rp_usable_size(big));
     rp_free(big);
+    unsigned char *grow = rp_malloc(100); /* kept in place as it grows within its class */
+    memset(grow, 1, 100);
+    grow = rp_realloc(grow, 110);
+    memset(grow, 2, 110);
+    grow = rp_realloc(grow, 1000); /* moved: the copy reads the old block's redzone too */
+    memset(grow, 3, 1000);
+    rp_free(grow);
+    static _Alignas(4096) unsigned char donated[16384]; /* blocks of a donation, then ours again */
+    rp_heap_t *dh = NULL;
+    if (rp_heap_create(NULL, &dh) != RP_OK || rp_heap_donate(dh, donated, sizeof donated) != RP_OK) _exit(3);
+    unsigned char *db = rp_heap_malloc(dh, 100);
+    memset(db, 1, 100);
+    rp_free(db);
+    db = rp_heap_malloc(dh, 200);
+    memset(db, 2, rp_usable_size(db));
+    rp_heap_destroy(dh);
+    memset(donated, 3, sizeof donated);
     unsigned char *part = rp_malloc(256); /* released piece by piece: the last completes it */
     memset(part, 6, 256);
     if (rp_free_part(part + 128, 128) != RP_OK || rp_free_part(part, 128) != RP_OK) _exit(4);
@@ -182,6 +249,12 @@ static void clean_use(void) {
             s[i] = rp_pool_alloc(pool, 32);
             memset(s[i], 9, rp_pool_usable_size(pool, s[i]));
         }
+        unsigned char *r = rp_pool_realloc(pool, rp_pool_alloc(pool, 20), 24); /* in place */
+        if (r == NULL) _exit(3);
+        memset(r, 1, 24);
+        r = rp_pool_realloc(pool, r, 500); /* moved */
+        memset(r, 2, 500);
+        rp_pool_free(pool, r);
         unsigned char *l = rp_pool_alloc(pool, 70000);
         memset(l, 1, rp_pool_usable_size(pool, l));
         rp_pool_free(pool, l);

@@ -52,6 +52,12 @@ static int clean(void) {
     p = rp_heap_realloc(heap, p, 5);
     if (memcmp(p, "01234", 5) != 0) return 2;
     if (rp_realloc_in_place(p, 8) == p) p[7] = '7';
+    char *r = rp_heap_malloc(heap, 100);
+    memset(r, 1, 100);
+    r = rp_heap_realloc(heap, r, 110); /* in place: its class holds 112 bytes */
+    r[109] = 2;
+    if (r[99] != 1) return 8;
+    rp_free(r);
     rp_free(p);
     unsigned char *z = rp_heap_calloc(heap, 50, 2);
     for (int i = 0; i < 100; i++)

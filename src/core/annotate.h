@@ -28,12 +28,14 @@
 #endif
 
 #if defined(RP__ASAN)
+#  define RP__ASAN_ON 1 /* for conditions: the fast paths that cannot place redzones step aside */
 #  include <sanitizer/asan_interface.h>
 /* n bytes at p may no longer be used by the program (free memory). */
 static inline void rp__asan_poison(const void *p, size_t n) { ASAN_POISON_MEMORY_REGION(p, n); }
 /* n bytes at p may be used again (handed out, or read by rampart itself). */
 static inline void rp__asan_unpoison(const void *p, size_t n) { ASAN_UNPOISON_MEMORY_REGION(p, n); }
 #else
+#  define RP__ASAN_ON 0
 static inline void rp__asan_poison(const void *p, size_t n) {
     (void)p;
     (void)n;

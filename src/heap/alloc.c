@@ -53,10 +53,35 @@ static void *rp__vg_handed_out(rp_heap_t *heap, void *p, size_t size, bool zero)
     return p;
 }
 
+#if defined(RP__ASAN)
+/* ASan: the bytes of a small block past the size asked for are a redzone (poisoned) until the
+ * program asks for the usable size (rp__usable) or resizes in place. The free-list words stay
+ * out of it: free reads the freed mark there. Large and donated blocks have none. */
+static void rp__asan_redzone(void *p, size_t size) {
+    uintptr_t e = rp__segmap_entry(p);
+    if (e == 0 || (e & RP__MAP_SPAN) != 0) return;
+    size_t n = ((const rp__page_t *)e)->bsize, from = size > RP__FREE_WORDS ? size : RP__FREE_WORDS;
+    rp__asan_unpoison(p, from);
+    if (n > from) rp__asan_poison((uint8_t *)p + from, n - from);
+}
+#else
+static inline void rp__asan_redzone(void *p, size_t size) {
+    (void)p;
+    (void)size;
+}
+#endif
+
+/* A block of usable size `usable` kept in place for `size` bytes: the tools learn its new size. */
+static void rp__resized(rp_heap_t *owner, void *p, size_t usable, size_t size) {
+    rp__vg_resize(owner, p, usable, size);
+    if (RP__ASAN_ON && usable <= RP__SMALL_MAX) rp__asan_redzone(p, size);
+}
+
 static void *rp__alloc_once_raw(rp_heap_t *heap, size_t size, size_t alignment, bool zero);
 
 static void *rp__alloc_once(rp_heap_t *heap, size_t size, size_t alignment, bool zero) {
     void *p = rp__alloc_once_raw(heap, size, alignment, zero);
+    if (RP__ASAN_ON && p != NULL) rp__asan_redzone(p, size);
     return rp__vg_on() ? rp__vg_handed_out(heap, p, size, zero) : p;
 }
 
@@ -161,6 +186,8 @@ static size_t rp__block_info(const void *p, rp_heap_t **heap, const char *what) 
 size_t rp__usable(const void *p) {
     if (p == NULL) return 0;
     size_t n = rp__block_info(p, NULL, "usable size of a pointer that is not a heap block");
+    /* ASan: the caller may use all of it now (the redzone of a small block goes). */
+    if (RP__ASAN_ON && n <= RP__SMALL_MAX) rp__asan_unpoison(p, n);
     /* Under Valgrind, as with Valgrind's malloc_usable_size: only the bytes asked for. */
     return rp__vg_on() ? rp__vg_size_get(p, n) : n;
 }
@@ -172,7 +199,7 @@ static void *rp__expand(void *p, size_t size, rp_heap_t **heap) {
     if (heap) *heap = owner;
     rp__span_t *span = rp__segmap_get(p);
     void *q = span->kind == RP__SPAN_LARGE ? rp__large_expand((rp__large_t *)span, p, size) : size <= usable ? p : NULL;
-    if (q != NULL) rp__vg_resize(owner, p, usable, size); /* Valgrind: the block's new size */
+    if (q != NULL) rp__resized(owner, p, usable, size);
     return q;
 }
 
@@ -185,22 +212,28 @@ void *rp__heap_realloc(rp_heap_t *heap, void *p, size_t size) {
     rp_heap_t *owner = NULL;
     size_t usable = rp__block_info(p, &owner, "realloc of a pointer that is not a heap block");
     if (heap == NULL) heap = owner;
-    /* Under Valgrind a realloc always moves the block, as Valgrind's own realloc does. */
-    bool vg = rp__vg_on();
-    if (heap == owner && size <= usable && !vg) {
+    if (heap == owner && size <= usable) {
         /* Keep the block unless it would waste more than half of it. */
         if (size >= usable / 2 || usable <= 64) {
             rp__span_t *span = rp__segmap_get(p);
             if (span->kind == RP__SPAN_LARGE) rp__large_expand((rp__large_t *)span, p, size); /* the asked size */
+            rp__resized(owner, p, usable, size);
             return p;
         }
-    } else if (heap == owner && !vg && rp__segmap_get(p)->kind == RP__SPAN_LARGE) {
+    } else if (heap == owner && rp__segmap_get(p)->kind == RP__SPAN_LARGE) {
         void *q = rp__large_expand((rp__large_t *)rp__segmap_get(p), p, size);
-        if (q != NULL) return q;
+        if (q != NULL) {
+            rp__resized(owner, p, usable, size);
+            return q;
+        }
     }
     void *q = rp__alloc(heap, size, 0, false);
     if (q == NULL) return NULL;
-    if (vg) usable = rp__vg_size_get(p, usable); /* the bytes the program may read */
+    /* The bytes to copy: under Valgrind those asked for (the rest is no-access to the program);
+     * under ASan the redzone's too (the block goes, and its bytes past the size asked for are
+     * copied into usable bytes of the new one). */
+    if (rp__vg_on()) usable = rp__vg_size_get(p, usable);
+    else if (RP__ASAN_ON && usable <= RP__SMALL_MAX) rp__asan_unpoison(p, usable);
     memcpy(q, p, size < usable ? size : usable);
     rp__free(p);
     return q;
@@ -209,7 +242,7 @@ void *rp__heap_realloc(rp_heap_t *heap, void *p, size_t size) {
 void *rp__realloc_default(void *p, size_t size) {
     /* Fast path: a small block of a page, resized within its class or to another small class. */
     uintptr_t e = rp__segmap_entry(p);
-    if (e != 0 && (e & RP__MAP_SPAN) == 0 && size != 0 && size <= RP__SMALL_MAX && !rp__vg_on()) {
+    if (e != 0 && (e & RP__MAP_SPAN) == 0 && size != 0 && size <= RP__SMALL_MAX && !RP__ASAN_ON && !rp__vg_on()) {
         const rp__page_t *page = (const rp__page_t *)e;
         size_t off = (size_t)((uint8_t *)p - page->start), usable = page->bsize;
         if ((uint8_t *)p >= page->start && ((uint64_t)off * page->magic >> RP__MAGIC_SHIFT) * usable == off &&

@@ -76,7 +76,8 @@ rp_status_t rp_heap_donate(rp_heap_t *heap, void *buf, size_t len) {
         rp__meta_free(d, sizeof *d);
         return st;
     }
-    rp__vg_noaccess(d->start, ngran << RP__GRAN_SHIFT); /* Valgrind: free granules until handed out */
+    rp__vg_noaccess(d->start, ngran << RP__GRAN_SHIFT); /* Valgrind, ASan: free granules until handed out */
+    rp__asan_poison(d->start, ngran << RP__GRAN_SHIFT);
     rp__heap_lock(heap);
     d->next = heap->donated;
     heap->donated = d;
@@ -100,6 +101,7 @@ void *rp__donated_alloc(rp_heap_t *heap, size_t size) {
                 size_t first = g + 1 - n;
                 for (size_t i = first; i <= g; i++) rp__bit_set(d->used, i);
                 rp__bit_set(d->first, first);
+                rp__asan_unpoison(d->start + (first << RP__GRAN_SHIFT), n << RP__GRAN_SHIFT);
                 return d->start + (first << RP__GRAN_SHIFT);
             }
         }
@@ -144,8 +146,10 @@ void rp__donated_free(rp__donated_t *d, void *p) {
     }
     size_t n = rp__donated_len(d, g);
     rp__vg_block_free(q, n << RP__GRAN_SHIFT);
+    rp__asan_unpoison(q, n << RP__GRAN_SHIFT); /* ASan: a partly released block is poisoned in part */
     if (heap->flags & RP_HEAP_WIPE) rp_memzero(q, n << RP__GRAN_SHIFT);
     rp__vg_noaccess(q, n << RP__GRAN_SHIFT);
+    rp__asan_poison(q, n << RP__GRAN_SHIFT); /* free granules: poisoned until handed out */
     rp__bit_clear(d->first, g);
     for (size_t i = g; i < g + n; i++) rp__bit_clear(d->used, i);
     rp__heap_unlock(heap);
@@ -156,7 +160,8 @@ void rp__donated_destroy_all(rp_heap_t *heap) {
         next = d->next;
         /* The buffer stays with its owner, so destroying a wiping heap must wipe the blocks still
          * live in it (free granules are zero already; wiping all of them is simpler). */
-        rp__vg_defined(d->start, d->ngran << RP__GRAN_SHIFT); /* Valgrind: the owner's buffer again */
+        rp__vg_defined(d->start, d->ngran << RP__GRAN_SHIFT); /* Valgrind, ASan: the owner's buffer again */
+        rp__asan_unpoison(d->start, d->ngran << RP__GRAN_SHIFT);
         if (heap->flags & RP_HEAP_WIPE) rp_memzero(d->start, d->ngran << RP__GRAN_SHIFT);
         rp__segmap_set(d->span.base, d->span.size, NULL);
         rp__os_release(d->used, d->meta_size);

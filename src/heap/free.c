@@ -54,6 +54,7 @@ static void rp__free_segment(void *p, rp__segment_t *seg) {
     if (atomic_load_explicit(&page->partials, memory_order_relaxed) != 0 && rp__partial_has(p))
         rp__corrupt("double free (part of this block was already released with rp_free_part)", p);
     if (rp__is_marked(p)) rp__corrupt("double free", p);
+    rp__asan_unpoison(p, page->bsize); /* the redzone (alloc.c): wiped, then poisoned with the rest */
     if (page->wipe) rp_memzero(p, page->bsize);
     rp__block_t *b = p;
     rp__local_t *local = rp__tls_local;
@@ -303,6 +304,7 @@ static rp_status_t rp__free_part(void *p, size_t n) {
         e->n++;
     }
     bool complete = e->r[0].lo == 0 && e->r[0].hi > e->threshold;
+    if (extent <= RP__SMALL_MAX) rp__asan_unpoison(block + lo, hi - lo); /* maybe redzone: for the wipe */
     if (complete) {
         *rp__part_find(block) = e->next;
         atomic_fetch_sub(counter, 1);

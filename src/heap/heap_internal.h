@@ -517,8 +517,9 @@ static inline void *rp__malloc_inline(size_t size) {
     if (RP_LIKELY(size <= RP__CLASS_TABLE_MAX)) cls = rp__class_table[(size + RP__GRAN - 1) >> RP__GRAN_SHIFT];
     else if (size <= RP__SMALL_MAX) cls = rp__heap_size_class(size);
     else local = NULL;
-    /* Under Valgrind the slow path describes the block to memcheck (alloc.c). */
-    if (RP_LIKELY(local != NULL && !rp__vg_on())) {
+    /* Under Valgrind the slow path describes the block to memcheck, and under ASan it places
+     * the redzone past the size asked for (alloc.c). */
+    if (RP_LIKELY(local != NULL && !RP__ASAN_ON && !rp__vg_on())) {
         void *b = rp__local_pop_vg(local, cls, false);
         if (RP_LIKELY(b != NULL)) return b;
         b = rp__page_malloc_slow(local, cls, true);

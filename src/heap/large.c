@@ -70,6 +70,9 @@ void rp__large_free(rp__large_t *lg, void *p) {
     rp__vg_block_free(p, lg->usable);
     if (heap->flags & RP_HEAP_WIPE) rp__memzero_resident(lg->block, lg->usable);
     rp__vg_noaccess(p, lg->usable);
+    /* ASan: freed, while its span waits in the cache (which cleans it before any reuse:
+     * rp__asan_span_clean, with the same bound on the shadow it writes). */
+    if (lg->span.size <= 16 * RP__SEG_SIZE_MAX) rp__asan_poison(p, lg->usable);
     rp__heap_lock(heap);
     if (lg->prev) lg->prev->next = lg->next;
     else heap->large = lg->next;

@@ -52,6 +52,7 @@ void rp__debug_on_alloc(rp__page_t *page, rp__block_t *b) {
 }
 
 void rp__debug_on_free(rp__page_t *page, rp__block_t *b) {
+    rp__asan_unpoison(b, page->bsize); /* the redzone of a live block (alloc.c) is junked too */
     memset((uint8_t *)b + RP__FREE_WORDS, page->wipe ? 0 : RP_HEAP_FREE_JUNK, page->bsize - RP__FREE_WORDS);
 }
 

@@ -541,9 +541,31 @@ static RP__NOINLINE void *rp__vg_alloc_path(rp_pool_t *pool, size_t size) {
     return p != NULL ? rp__vg_handed_out(pool, p, size) : NULL;
 }
 
+#if defined(RP__ASAN)
+/* ASan: the bytes of a small or large slot past the size asked for (before its canary) are a
+ * redzone until the program asks for the usable size (rp_pool_usable_size) or reallocates in
+ * place. Guarded allocations end at their guard page: no tail. */
+static void rp__asan_tail(rp_pool_t *pool, void *p, size_t size) {
+    if (p == NULL) return;
+    rp__arena_t *a = rp__pagemap_get((uintptr_t)p);
+    if (a == NULL || a->kind == RP__ARENA_GUARDED) return;
+    size_t usable = a->stride - pool->canary;
+    rp__asan_unpoison(p, size);
+    if (usable > size) rp__asan_poison((uint8_t *)p + size, usable - size);
+}
+#else
+static inline void rp__asan_tail(rp_pool_t *pool, void *p, size_t size) {
+    (void)pool;
+    (void)p;
+    (void)size;
+}
+#endif
+
 void *rp_pool_alloc(rp_pool_t *pool, size_t size) {
     if (RP_UNLIKELY(rp__vg_on())) return rp__vg_alloc_path(pool, size);
-    return rp__alloc_impl(pool, size);
+    void *p = rp__alloc_impl(pool, size);
+    rp__asan_tail(pool, p, size);
+    return p;
 }
 
 static inline void *rp__alloc_impl(rp_pool_t *pool, size_t size) {
@@ -598,6 +620,7 @@ static inline void rp__free_impl(rp_pool_t *pool, void *p, size_t want, bool vg)
             rp__corrupt("pool: sized free with a size that does not match the allocation", p);
         rp__live_clear(a, idx, p);
         if (pool->canary) rp__canary_check(pool, (uintptr_t)p + a->stride - pool->canary, p);
+        rp__asan_unpoison(p, a->stride); /* the tail redzone (rp__asan_tail), for the wipe */
         rp__wipe(p, a->stride);
         rp__asan_poison(p, a->stride); /* free until rp__hand_out */
         if (vg) rp__vg_noaccess(p, a->stride);
@@ -650,6 +673,7 @@ void rp_pool_free_sized(rp_pool_t *pool, void *p, size_t size) {
 
 size_t rp_pool_usable_size(rp_pool_t *pool, const void *p) {
     size_t n = rp__usable(pool, p);
+    if (RP__ASAN_ON && n != 0) rp__asan_unpoison(p, n); /* the caller may use all of it now */
     /* Under Valgrind, as with Valgrind's malloc_usable_size: only the bytes asked for. */
     return rp__vg_on() && n != 0 ? rp__vg_size_get(p, n) : n;
 }
@@ -697,7 +721,11 @@ void *rp_pool_realloc(rp_pool_t *pool, void *p, size_t size) {
     bool same = a->kind == RP__ARENA_SMALL   ? rp__small_fits(pool, a, size)
                 : a->kind == RP__ARENA_LARGE ? rp__large_fits(pool, a, size)
                                              : size == old;
-    if (same && !rp__vg_on()) return p; /* under Valgrind a realloc moves, as Valgrind's own does */
+    if (same) {
+        rp__vg_resize(pool, p, old, size); /* the tools learn the new size */
+        rp__asan_tail(pool, p, size);
+        return p;
+    }
     void *q = rp_pool_alloc(pool, size);
     if (q == NULL) return NULL;
     /* A guarded slot may be protected (rp_pool_protect): readable again before the copy. */
