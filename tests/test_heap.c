@@ -68,6 +68,28 @@ static void test_sizes(void) {
     CHECK(rp_usable_size(NULL) == 0);
 }
 
+/* The usable size of every small request is exactly its size class (docs/heap.md): 16..128 in
+ * steps of 16, then 8 classes per doubling. Computed here from that rule, independently of the
+ * heap's class table and formula, for every size the table serves and past its end. */
+static size_t expected_class_size(size_t n) {
+    if (n <= 128) return n == 0 ? 16 : (n + 15) & ~(size_t)15;
+    unsigned b = 0;
+    while (((size_t)1 << (b + 1)) <= n - 1) b++; /* b = floor(log2(n - 1)) */
+    size_t step = (size_t)1 << (b - 3);
+    return (n + step - 1) / step * step;
+}
+
+static void test_size_classes(void) {
+    for (size_t n = 0; n <= 2100; n++) {
+        void *p = rp_malloc(n);
+        REQUIRE(p != NULL);
+        size_t u = rp_usable_size(p), want = expected_class_size(n);
+        if (u != want) fprintf(stderr, "malloc(%zu): usable size %zu, expected %zu\n", n, u, want);
+        CHECK(u == want);
+        rp_free(p);
+    }
+}
+
 static void test_huge_and_calloc(void) {
     errno = 0;
     CHECK(rp_malloc(SIZE_MAX) == NULL && errno == ENOMEM);
@@ -1136,6 +1158,14 @@ static void die_free_after_partial(void) {
     rp_free_part(p, 100);
     rp_free(p);
 }
+/* The same from another thread (the remote free path checks the records too). */
+static void die_free_after_partial_remote(void) {
+    char *p = rp_malloc(200);
+    rp_free_part(p, 100);
+    pthread_t t;
+    pthread_create(&t, NULL, free_in_thread, p);
+    pthread_join(t, NULL);
+}
 static void die_free_after_both_halves(void) {
     char *p = rp_malloc(200);
     rp_free_part(p, 100);
@@ -1175,6 +1205,7 @@ static void test_death(void) {
     CHECK(rp_test_dies_with(die_invalid_foreign, SIGABRT));
     CHECK(rp_test_dies_with(die_partial_twice, SIGABRT));
     CHECK(rp_test_dies_with(die_free_after_partial, SIGABRT));
+    CHECK(rp_test_dies_with(die_free_after_partial_remote, SIGABRT));
     CHECK(rp_test_dies_with(die_free_after_both_halves, SIGABRT));
     CHECK(rp_test_dies_with(die_sized_too_big, SIGABRT));
     CHECK(rp_test_dies_with(die_donated_stranger, SIGABRT));
@@ -1511,6 +1542,7 @@ int main(int argc, char **argv) {
         return rp_test_exit();
     }
     RP_TEST(test_sizes);
+    RP_TEST(test_size_classes);
     RP_TEST(test_huge_and_calloc);
     RP_TEST(test_realloc);
     RP_TEST(test_aligned);

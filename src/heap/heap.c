@@ -167,6 +167,7 @@ rp__local_t *rp__local_new(rp_heap_t *heap, bool shared) {
     void *mem = NULL; /* mapped outside the heap lock */
     if (rp__os_alloc(rp__align_up(sizeof(rp__local_t), rp__os_page_size()), &mem) != 0) return NULL;
     local = mem;
+    for (unsigned i = 0; i < RP__LEAF_SLOTS; i++) local->leaves[i].key = UINTPTR_MAX;
     for (unsigned c = 0; c < RP__CLASSES; c++) local->cur[c] = &rp__empty_page;
     local->heap = heap;
     local->shared = shared;
