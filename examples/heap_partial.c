@@ -46,7 +46,7 @@ int main(void) {
         fprintf(stderr, "heap_partial: donation failed: %s\n", rp_last_error()->message);
         goto out;
     }
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     if (rp_heap_stats(heap, &st) != RP_OK || st.donated != sizeof spare) {
         fprintf(stderr, "heap_partial: the heap does not count the donation\n");
         goto out;

@@ -244,7 +244,7 @@ static void op_free_part(fz_input_t *in, fz_block_t *b) {
 
 /* Stats of a first-class heap count at least the usable bytes of its live blocks. */
 static void check_stats(fz_state_t *s, int h, bool all_freed) {
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     FZ_CHECK(rp_heap_stats(s->heaps[h], &st) == RP_OK, "rp_heap_stats: %s", rp_last_error()->message);
     size_t live = 0;
     for (int i = 0; i < FZ_SLOTS; i++)

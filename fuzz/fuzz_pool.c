@@ -158,7 +158,7 @@ static void op_ownership(fz_state_t *s, fz_input_t *in, const fz_alloc_t *a) {
 
 static void check_stats(fz_state_t *s, int pool) {
     rp_pool_trim(s->pools[pool]);
-    rp_pool_stats_t st;
+    rp_pool_stats_t st = {RP_SIZED(rp_pool_stats_t)};
     FZ_CHECK(rp_pool_stats(s->pools[pool], &st) == RP_OK, "rp_pool_stats: %s", rp_last_error()->message);
     size_t live = 0, used = 0;
     for (int i = 0; i < FZ_SLOTS; i++)

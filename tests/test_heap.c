@@ -38,10 +38,13 @@ const char *__tsan_default_options(void) { return "report_thread_leaks=0"; }
 static bool aligned_to(const void *p, size_t a) { return ((uintptr_t)p & (a - 1)) == 0; }
 
 static size_t class_blocks(rp_heap_t *h, size_t size) {
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     if (rp_heap_stats(h, &st) != RP_OK) return SIZE_MAX;
-    for (unsigned c = 0; c < RP_HEAP_CLASSES; c++)
-        if (st.classes[c].block_size >= size) return st.classes[c].blocks;
+    for (size_t c = 0; c < st.classes; c++) {
+        rp_heap_class_stats_t k = {RP_SIZED(rp_heap_class_stats_t)};
+        if (rp_heap_class_stats(h, c, &k) != RP_OK) return SIZE_MAX;
+        if (k.block_size >= size) return k.blocks;
+    }
     return SIZE_MAX;
 }
 
@@ -223,7 +226,7 @@ static void test_heap_create_destroy(void) {
     void *moved = rp_heap_realloc(h, ps[1], 50000);
     CHECK(moved != NULL && ((unsigned char *)moved)[0] == 1);
     CHECK(rp_heap_validate(h) == RP_OK);
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     CHECK(rp_heap_stats(h, &st) == RP_OK);
     CHECK(st.allocated >= 1000 && st.large_blocks == 1 && st.mapped >= (2u << 20) && st.resident <= st.mapped);
     /* a block of another heap moves into h on rp_heap_realloc */
@@ -287,7 +290,7 @@ static void test_heap_limit(void) {
     size_t n = 0;
     while (rp_heap_malloc(h, 50000) != NULL && n < 1000) n++;
     CHECK(n > 5 && n < 1000);
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.mapped <= o.limit && st.limit == o.limit);
     rp_heap_destroy(h);
 }
@@ -323,7 +326,7 @@ static void *dirty_alloc(void *ctx, size_t len, bool *locked) {
 }
 
 static void test_calloc_on_dirty_source(void) {
-    rp_page_allocator_t dirty = {"dirty", dirty_alloc, fake_free, fake_limit, NULL};
+    rp_page_allocator_t dirty = {RP_SIZED(rp_page_allocator_t), "dirty", dirty_alloc, fake_free, fake_limit, NULL};
     rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .pages = &dirty};
     rp_heap_t *h = NULL;
     REQUIRE(rp_heap_create(&o, &h) == RP_OK);
@@ -341,7 +344,7 @@ static void test_calloc_on_dirty_source(void) {
 }
 
 static void test_heap_page_sources(void) {
-    rp_page_allocator_t fake = {"fake", fake_alloc, fake_free, fake_limit, NULL};
+    rp_page_allocator_t fake = {RP_SIZED(rp_page_allocator_t), "fake", fake_alloc, fake_free, fake_limit, NULL};
     rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .pages = &fake};
     rp_heap_t *h = NULL;
     REQUIRE(rp_heap_create(&o, &h) == RP_OK);
@@ -362,7 +365,7 @@ static void test_heap_page_sources(void) {
     rp__asan_unpoison(s, 64); /* a deliberate look at a freed block (core/annotate.h) */
     for (int i = 16; i < 64; i++) wiped = wiped && s[i] == 0;
     CHECK(wiped);
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.mapped >= (256u << 10)); /* a first segment of 256 KiB */
     rp_heap_destroy(h);
 
@@ -474,7 +477,7 @@ static void test_partial_free(void) {
     unsigned char *lg = rp_heap_malloc(h, 1u << 20);
     REQUIRE(lg != NULL);
     CHECK(rp_free_part(lg + (512u << 10), 512u << 10) == RP_OK);
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.large_blocks == 1);
     CHECK(rp_free_part(lg, 512u << 10) == RP_OK);
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.large_blocks == 0);
@@ -531,7 +534,7 @@ static unsigned char donated_parts[4096] __attribute__((aligned(4096)));
 static void test_partial_free_whole(void) {
     rp_heap_t *h = NULL;
     REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     REQUIRE(rp_heap_donate(h, donated_parts, sizeof donated_parts) == RP_OK);
     REQUIRE(rp_heap_stats(h, &st) == RP_OK);
     size_t before = st.allocated;
@@ -593,7 +596,7 @@ static void test_donate(void) {
     *x = 0xDEED;
     CHECK(*x == 0xDEED);
     CHECK(rp_usable_size(x) >= sizeof *x);
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.donated == 256 && st.mapped == 0);
     rp_free(x);
     /* the donation serves until it is full, then the heap maps its own pages */
@@ -685,13 +688,21 @@ static void test_stats_and_validate(void) {
     void *ps[100];
     for (int i = 0; i < 100; i++) ps[i] = rp_heap_malloc(h, 48);
     CHECK(class_blocks(h, 48) == before + 100);
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.allocated >= 4800);
-    CHECK(st.classes[0].block_size == 16 && st.classes[RP_HEAP_CLASSES - 1].block_size == 128 * 1024);
-    for (int i = 1; i < RP_HEAP_CLASSES; i++) {
-        CHECK(st.classes[i].block_size > st.classes[i - 1].block_size);
-        CHECK(st.classes[i].block_size * 8 <= st.classes[i - 1].block_size * 9 || st.classes[i].block_size <= 128);
+    /* the size classes, one query each: 16 B up to 128 KiB, about 12.5% apart */
+    CHECK(st.classes == 88);
+    rp_heap_class_stats_t prev = {RP_SIZED(rp_heap_class_stats_t)}, k = prev;
+    CHECK(rp_heap_class_stats(h, 0, &prev) == RP_OK && prev.block_size == 16);
+    for (size_t i = 1; i < st.classes; i++) {
+        CHECK(rp_heap_class_stats(h, i, &k) == RP_OK);
+        CHECK(k.block_size > prev.block_size);
+        CHECK(k.block_size * 8 <= prev.block_size * 9 || k.block_size <= 128);
+        prev = k;
     }
+    CHECK(prev.block_size == 128 * 1024);
+    CHECK(rp_heap_class_stats(h, st.classes, &k) == RP_ERR_BOUNDS);
+    CHECK(rp_heap_class_stats(NULL, 0, &k) == RP_ERR_INVALID && rp_heap_class_stats(h, 0, NULL) == RP_ERR_INVALID);
     for (int i = 0; i < 100; i++) rp_free(ps[i]);
     CHECK(class_blocks(h, 48) == before);
     CHECK(rp_heap_stats(NULL, &st) == RP_ERR_INVALID && rp_heap_stats(h, NULL) == RP_ERR_INVALID);
@@ -737,7 +748,7 @@ static void test_delayed_release(void) {
     REQUIRE(p != NULL);
     memset(p, 1, big);
     rp_free(p);
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.cached >= big && st.resident >= big);
 #if !defined(_WIN32)
     struct rusage r0, r1;
@@ -820,10 +831,7 @@ static void run_stress(rp_heap_t *heap) {
 }
 
 static void test_stress_threads(void) {
-    size_t before[RP_HEAP_CLASSES];
-    rp_heap_stats_t st;
-    rp_heap_stats(rp_heap_default(), &st);
-    for (int c = 0; c < RP_HEAP_CLASSES; c++) before[c] = st.classes[c].blocks;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     run_stress(NULL);
     /* a second round reuses the caches the first round's threads left behind */
     run_stress(NULL);
@@ -836,7 +844,6 @@ static void test_stress_threads(void) {
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.large_blocks == 0);
     CHECK(rp_heap_validate(h) == RP_OK);
     rp_heap_destroy(h);
-    (void)before;
 }
 
 static void *fork_thread(void *arg) {
@@ -852,7 +859,7 @@ static rp_heap_t *probe_heap;
 static int probe_runs, probe_blocked;
 static _Atomic int probe_done;
 static void *probe_thread(void *arg) {
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     (void)rp_heap_stats(arg, &st); /* takes the heap lock */
     atomic_store(&probe_done, 1);
     return NULL;
@@ -938,7 +945,7 @@ static void test_collect_exited_thread(void) {
 }
 
 static void test_syscalls_outside_lock(void) {
-    rp_page_allocator_t src = {"probe", probe_alloc, probe_free, fake_limit, NULL};
+    rp_page_allocator_t src = {RP_SIZED(rp_page_allocator_t), "probe", probe_alloc, probe_free, fake_limit, NULL};
     rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .pages = &src};
     rp_heap_t *h = NULL;
     REQUIRE(rp_heap_create(&o, &h) == RP_OK);
@@ -973,7 +980,7 @@ static void test_syscalls_outside_lock(void) {
         memset(blocks[i], (int)(i & 0xff), 48);
     }
     for (int i = 0; i < N; i += 2) rp_free(blocks[i]);
-    rp_heap_stats_t before, after;
+    rp_heap_stats_t before = {RP_SIZED(rp_heap_stats_t)}, after = {RP_SIZED(rp_heap_stats_t)};
     CHECK(rp_heap_stats(h, &before) == RP_OK);
     rp_heap_collect(h, true);
     CHECK(rp_heap_stats(h, &after) == RP_OK);
@@ -1266,7 +1273,7 @@ static void locked_heap_limited(size_t limit) {
     rp_heap_t *h = NULL;
     REQUIRE(rp_heap_create(&o, &h) == RP_OK);
     void *big = rp_heap_malloc(h, over);
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     CHECK(big != NULL);
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.unlocked >= over);
     rp_heap_destroy(h);
@@ -1276,7 +1283,7 @@ static void locked_heap_limited(size_t limit) {
     if (used + ((size_t)1 << 20) <= limit) {
         char *small = rp_heap_malloc(h, 64); /* one 256 KiB segment, within the budget */
         CHECK(small != NULL);
-        rp_area_t a;
+        rp_area_t a = {RP_SIZED(rp_area_t)};
         CHECK(small != NULL && rp_area_of(small, &a) == RP_OK && (a.flags & RP_AREA_LOCKED));
     } else {
         fprintf(stderr, "    (memlock limit %zu, %zu locked already: no budget for the small locked block)\n", limit,
@@ -1300,11 +1307,11 @@ static void test_locked_heap(void) {
     rp_heap_t *h = NULL;
     REQUIRE(rp_heap_create(&o, &h) == RP_OK);
     char *p = rp_heap_malloc(h, 100), *big = rp_heap_malloc(h, 1u << 20);
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     if (rp_pages_get_limit(rp_pages_os()) == SIZE_MAX) {
         CHECK(p != NULL && big != NULL);
         CHECK(rp_heap_stats(h, &st) == RP_OK && st.unlocked == 0);
-        rp_area_t a;
+        rp_area_t a = {RP_SIZED(rp_area_t)};
         CHECK(p != NULL && rp_area_of(p, &a) == RP_OK && (a.flags & RP_AREA_LOCKED));
         CHECK(big != NULL && rp_area_of(big, &a) == RP_OK && (a.flags & RP_AREA_LOCKED));
     } else {
@@ -1436,7 +1443,7 @@ static void huge_secret_child(void) {
         if (rp_heap_malloc(h, (size_t)1 << 40) != NULL) _exit(10 + i); /* leaked on purpose: see above */
         if (errno != ENOMEM || rp_last_error()->status != RP_ERR_NOMEM) _exit(20 + i);
         if (strstr(rp_last_error()->message, "physical memory") == NULL) _exit(30 + i);
-        rp_heap_stats_t st;
+        rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
         if (rp_heap_stats(h, &st) != RP_OK || st.mapped != 0) _exit(40 + i);
         rp_heap_destroy(h);
     }
@@ -1490,7 +1497,7 @@ static int unprivileged_locked(void) {
     }
     void *big = rp_heap_malloc(h, 4u << 20);
     CHECK(big != NULL);
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.unlocked >= (4u << 20));
     rp_heap_destroy(h);
     o.flags = RP_HEAP_REQUIRE_LOCKED;

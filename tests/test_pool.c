@@ -55,7 +55,8 @@ static uint64_t rng(void) {
 
 static rp_pool_stats_t stats_of(rp_pool_t *pool) {
     rp_pool_stats_t s;
-    memset(&s, 0xff, sizeof s);
+    memset(&s, 0xff, sizeof s); /* every field the call leaves out would show */
+    s.struct_size = sizeof s;
     CHECK(rp_pool_stats(pool, &s) == RP_OK);
     return s;
 }
@@ -169,7 +170,7 @@ static rp_status_t fake_free(void *ctx, void *addr, size_t len) {
 static size_t fake_limit(void *ctx) { return ((fake_t *)ctx)->limit; }
 
 static fake_t fake;
-static rp_page_allocator_t fake_pages = {"fake", fake_allocate, fake_free, fake_limit, &fake};
+static rp_page_allocator_t fake_pages = {RP_SIZED(rp_page_allocator_t), "fake", fake_allocate, fake_free, fake_limit, &fake};
 
 static void fake_reset(int fail_after, int lock_ok, size_t limit) {
     memset(&fake, 0, sizeof fake);
@@ -550,7 +551,7 @@ static void guarded_huge(void) {
     if (p == NULL) _exit(3);
     if (((uintptr_t)p + n) % page != 0) _exit(4);
     if (rp_pool_usable_size(pool, p) != n) _exit(5);
-    rp_pool_stats_t s;
+    rp_pool_stats_t s = {RP_SIZED(rp_pool_stats_t)};
     if (rp_pool_stats(pool, &s) != RP_OK || s.used != n) _exit(6);
     _exit(0);
 }
@@ -820,7 +821,7 @@ static void test_no_malloc(void) {
     for (int i = 0; i < 200; i++) rp_pool_free(pool, p[i]);
     void *g = rp_pool_realloc(pool, rp_pool_alloc(pool, 10), 9000);
     rp_pool_free(pool, g);
-    rp_pool_stats_t s;
+    rp_pool_stats_t s = {RP_SIZED(rp_pool_stats_t)};
     rp_pool_stats(pool, &s);
     rp_pool_trim(pool);
     rp_pool_destroy(pool);
@@ -928,7 +929,7 @@ static void *trim_thread(void *arg) {
     rp_pool_t *pool = arg;
     while (!trim_stop) {
         rp_pool_trim(pool);
-        rp_pool_stats_t s;
+        rp_pool_stats_t s = {RP_SIZED(rp_pool_stats_t)};
         if (rp_pool_stats(pool, &s) != RP_OK || s.used + s.free != s.total) return (void *)1;
     }
     return NULL;
@@ -1280,7 +1281,7 @@ static void fork_child_uses_pools(void) {
     rp_pool_free(fork_guarded, fork_g);
     void *t = rp_secret_alloc(32);
     if (t == NULL) _exit(7);
-    rp_area_t area;
+    rp_area_t area = {RP_SIZED(rp_area_t)};
     if (rp_area_of(t, &area) != RP_OK || !(area.flags & RP_AREA_LOCKED) || area.locked < page) _exit(8);
     rp_secret_free(fork_s);
     rp_secret_free(t);
@@ -1374,7 +1375,7 @@ static void test_advice_and_lock(void) {
     CHECK(w.flags & RP_AREA_DONTDUMP);
     CHECK(w.flags & RP_AREA_WIPEONFORK);
     CHECK(w.flags & RP_AREA_LOCKED);
-    rp_area_t area;
+    rp_area_t area = {RP_SIZED(rp_area_t)};
     REQUIRE(rp_area_of(p, &area) == RP_OK);
     CHECK(area.locked >= page); /* resident and locked now, not just flagged */
     rp_pool_stats_t s = stats_of(pool);

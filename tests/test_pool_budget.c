@@ -47,7 +47,7 @@ static size_t counting_limit(void *ctx) {
     (void)ctx;
     return budget;
 }
-static const rp_page_allocator_t counting = {"counting", counting_allocate, counting_free, counting_limit, NULL};
+static const rp_page_allocator_t counting = {RP_SIZED(rp_page_allocator_t), "counting", counting_allocate, counting_free, counting_limit, NULL};
 
 static rp_pool_t *racing_pool;
 static pthread_barrier_t start;
@@ -79,7 +79,7 @@ static void threads_never_pass_the_limit(void) {
             served, THREADS);
     CHECK(atomic_load(&peak) <= budget);
     CHECK(served == ARENAS_IN_BUDGET);
-    rp_pool_stats_t s;
+    rp_pool_stats_t s = {RP_SIZED(rp_pool_stats_t)};
     CHECK(rp_pool_stats(racing_pool, &s) == RP_OK);
     CHECK(s.locked <= budget);
     for (size_t i = 0; i < THREADS; i++) rp_pool_free(racing_pool, got[i]);

@@ -85,7 +85,7 @@ static void quarantine_gives_slots_back(void) {
         REQUIRE(p != NULL);
         rp_pool_free(pool, p);
     }
-    rp_pool_stats_t s;
+    rp_pool_stats_t s = {RP_SIZED(rp_pool_stats_t)};
     CHECK(rp_pool_stats(pool, &s) == RP_OK);
     CHECK(s.used == 0);
     CHECK(s.arenas <= 7); /* one per class touched, no growth from held-back slots */

@@ -35,7 +35,7 @@ static void test_sizes_and_wipe(void) {
         CHECK(rp_pool_owns(pool, p[i]) && rp_pool_usable_size(pool, p[i]) >= sizes[i]);
         memset(p[i], 0x6B, sizes[i]);
     }
-    rp_pool_stats_t s;
+    rp_pool_stats_t s = {RP_SIZED(rp_pool_stats_t)};
     CHECK(rp_pool_stats(pool, &s) == RP_OK);
     CHECK(s.chunks_used == sizeof sizes / sizeof sizes[0] && s.locked > 0 && s.unlocked == 0);
     CHECK(s.guard_pages >= 2 && !s.guards_lightweight);
@@ -98,7 +98,7 @@ static void test_threads(void) {
     for (int i = 0; i < 8; i++) rp_pool_free(shared, handoff[i]);
     /* the workers' caches went back at thread exit; trim gives back ours and the spares */
     rp_pool_trim(shared);
-    rp_pool_stats_t s;
+    rp_pool_stats_t s = {RP_SIZED(rp_pool_stats_t)};
     CHECK(rp_pool_stats(shared, &s) == RP_OK);
     CHECK(s.used == 0 && s.arenas == 0 && s.locked == 0);
     rp_pool_destroy(shared);

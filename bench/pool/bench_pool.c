@@ -51,7 +51,7 @@ static double now(void) {
 }
 
 static size_t vm_locked(void) {
-    rp_system_info_t si;
+    rp_system_info_t si = {RP_SIZED(rp_system_info_t)};
     if (rp_system_info(&si) != RP_OK || !si.locked_known) return 0;
     return si.locked_bytes;
 }
@@ -366,7 +366,7 @@ int main(int argc, char **argv) {
         perror("bench_pool: output");
         return 1;
     }
-    rp_system_info_t si;
+    rp_system_info_t si = {RP_SIZED(rp_system_info_t)};
     rp_system_info(&si);
     fprintf(md, "# Secure pool benchmark\n\n");
     fprintf(md, "Written by `make bench` (bench/pool/bench_pool.c) on %s, %ld CPUs; one run, every figure the "

@@ -160,12 +160,11 @@ RP_API void rp_set_oom_handler(rp_oom_handler_t handler, void *ctx);
 RP_API void rp_set_thread_oom_handler(rp_oom_handler_t handler, void *ctx);
 
 /* ---- diagnostics ---------------------------------------------------------------------------------- */
-#define RP_HEAP_CLASSES 88
-typedef struct rp_heap_class_stats {
-    size_t block_size;  /* bytes per block of this class */
-    size_t blocks;      /* live blocks (frees from other threads count once their owner collects) */
-} rp_heap_class_stats_t;
+/* Statistics are growing out-structs (rampart/common.h, "Growing structs"): declare them with
+ * RP_SIZED, `rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};`, and the library writes only
+ * the fields your struct_size covers. */
 typedef struct rp_heap_stats {
+    size_t struct_size;     /* set by the caller: sizeof(rp_heap_stats_t) as its headers define it */
     size_t allocated;       /* bytes in live blocks (small blocks by class size, large by span) */
     size_t large_blocks;    /* live blocks above 128 KiB */
     size_t resident;        /* bytes of pages held from the page source and not purged */
@@ -175,9 +174,19 @@ typedef struct rp_heap_stats {
     size_t limit;           /* the heap's byte limit (SIZE_MAX: none) */
     size_t purges;          /* times memory went back to the OS */
     size_t unlocked;        /* bytes the page source handed out but could not lock (cumulative) */
-    rp_heap_class_stats_t classes[RP_HEAP_CLASSES];
+    size_t classes;         /* size classes: the indexes rp_heap_class_stats takes are 0 .. classes-1 */
 } rp_heap_stats_t;
+/* RP_ERR_INVALID for a NULL heap or out, or a bad out->struct_size. */
 RP_API rp_status_t rp_heap_stats(rp_heap_t *heap, rp_heap_stats_t *out);
+/* One size class: its block size and live blocks, index 0 (the smallest, 16 bytes) up to
+ * rp_heap_stats().classes - 1 (the largest, 128 KiB). RP_ERR_BOUNDS for an index past the last.
+ * A growing out-struct like rp_heap_stats_t. */
+typedef struct rp_heap_class_stats {
+    size_t struct_size; /* set by the caller: sizeof(rp_heap_class_stats_t) */
+    size_t block_size;  /* bytes per block of this class */
+    size_t blocks;      /* live blocks (frees from other threads count once their owner collects) */
+} rp_heap_class_stats_t;
+RP_API rp_status_t rp_heap_class_stats(rp_heap_t *heap, size_t index, rp_heap_class_stats_t *out);
 /* The heap's statistics for people: a summary line, then one line per size class with live
  * blocks, to a stream (each line ends in a newline) or to a function called once per line.
  * RP_ERR_INVALID for a NULL heap, stream or function; RP_ERR_OS (with errno) when the stream

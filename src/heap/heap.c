@@ -256,10 +256,7 @@ static rp_heap_t *rp__heap_new(const rp_heap_options_t *options) {
         rp__fail(RP_ERR_INVALID, 0, "rp_heap_create: RP_HEAP_REQUIRE_LOCKED needs a locking page source (rp_pages_os())");
         return NULL;
     }
-    if (o.pages != NULL && (o.pages->allocate_locked == NULL || o.pages->free_locked == NULL)) {
-        rp__fail(RP_ERR_INVALID, 0, "rp_heap_create: the page allocator has no allocate/free function");
-        return NULL;
-    }
+    if (o.pages != NULL && rp__pages_check(o.pages, "rp_heap_create") != RP_OK) return NULL;
     rp__heap_default(); /* options from the environment */
     void *mem = NULL;
     int err = rp__os_alloc(rp__align_up(sizeof(rp_heap_t), rp__os_page_size()), &mem);

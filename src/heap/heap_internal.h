@@ -41,7 +41,7 @@
 #define RP__SEG_SLICES_MAX 64                 /* 4 MiB segments (default heap) */
 #define RP__SEG_SLICES_SOURCE 16              /* 1 MiB on a heap's own page source */
 #define RP__SEG_SIZE_MAX (RP__SEG_SLICES_MAX * RP__SLICE_SIZE)
-#define RP__CLASSES RP_HEAP_CLASSES
+#define RP__CLASSES 88                        /* size classes, 16 B .. 128 KiB */
 #define RP__SMALL_MAX ((size_t)128 * 1024)    /* larger blocks are spans of their own */
 #define RP__LARGE_ROUND_MAX ((size_t)1 << 20) /* large blocks up to this round to 8 sizes per doubling */
 #define RP__MAP_SHIFT 12                      /* segment map granule: 4 KiB */
@@ -420,6 +420,14 @@ size_t rp__donated_usable(rp__donated_t *d, const void *p, bool *live);
 void rp__donated_destroy_all(rp_heap_t *heap);
 void rp__donate_fork(int phase); /* 0: before fork, 1: parent after, 2: child after */
 rp_status_t rp__donated_validate(rp_heap_t *heap); /* under heap->lock */
+
+/* One consistent snapshot of a heap's statistics with every size class (stats.c): what
+ * rp_heap_stats and rp_heap_class_stats hand out part of, and what the reports print whole. */
+typedef struct rp__heap_snapshot {
+    rp_heap_stats_t stats;
+    rp_heap_class_stats_t classes[RP__CLASSES];
+} rp__heap_snapshot_t;
+void rp__heap_snapshot(rp_heap_t *heap, rp__heap_snapshot_t *out);
 
 /* ---- the fast paths -------------------------------------------------------------------------------- */
 
