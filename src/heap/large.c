@@ -75,7 +75,9 @@ void rp__large_free(rp__large_t *lg, void *p) {
     if (atomic_load_explicit(&lg->partials, memory_order_relaxed) != 0 && rp__partial_has(p))
         rp__corrupt("double free (part of this block was already released with rp_free_part)", p);
     rp_heap_t *heap = lg->span.heap;
+    rp__vg_block_free(p, lg->usable);
     if (heap->flags & RP_HEAP_WIPE) rp__memzero_resident(lg->block, lg->usable);
+    rp__vg_noaccess(p, lg->usable);
     rp__heap_lock(heap);
     if (lg->prev) lg->prev->next = lg->next;
     else heap->large = lg->next;
