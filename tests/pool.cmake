@@ -42,3 +42,8 @@ endif()
 if(NOT WIN32)
   rp_add_test(test_pool_protect)
 endif()
+# Issue 11 item 5: a refused MADV_DONTDUMP (EINVAL for a known advice) fails the arena; only an
+# advice the kernel lacks is "unsupported" (madvise replaced in the test binary).
+if(CMAKE_SYSTEM_NAME MATCHES "^(Linux|Android)$")
+  rp_add_test(test_pool_advice)
+endif()

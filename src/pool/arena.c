@@ -303,14 +303,17 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
      * sources hand out fresh OS pages, which are; a page allocator of the user's own need not
      * (its contract does not say so), so its pages are wiped here, before any slot goes out. */
     if (!rp__pages_builtin(pa)) rp__arena_wipe(a, P);
+    /* "Unsupported" comes back only for an advice the OS lacks altogether (the os layer probes
+     * each one); any other refusal of DONTDUMP fails the arena rather than leave it dumpable. */
     err = rp__os_advise(mem, len, RP__OS_ADV_DONTDUMP);
     if (err != 0 && err != rp__os_err_unsupported()) {
         rp__fail_os(err, "pool: excluding an arena of %zu bytes from core dumps", len);
         goto undo;
     }
     err = rp__os_advise(mem, len, RP__OS_ADV_WIPEONFORK);
-    if (err == rp__os_err_unsupported()) {
-        /* Shared mappings (memfd_secret) cannot be wiped in a child; keep them out of it. */
+    if (err != 0) {
+        /* Not wiped in a child: shared mappings (memfd_secret) refuse it (EINVAL), older kernels
+         * lack it. Keep the arena out of children altogether instead. */
         err = rp__os_advise(mem, len, RP__OS_ADV_DONTFORK);
         if (err == rp__os_err_unsupported()) err = 0; /* no fork on this platform */
     }
