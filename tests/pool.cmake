@@ -47,3 +47,8 @@ endif()
 if(CMAKE_SYSTEM_NAME MATCHES "^(Linux|Android)$")
   rp_add_test(test_pool_advice)
 endif()
+# Issue 11 item 2: every class shares a 64 KiB / 256 KiB lock budget (children drop root and
+# lower RLIMIT_MEMLOCK; skip 77 only when they cannot).
+if(NOT WIN32)
+  rp_add_test(test_pool_small_limit)
+endif()
