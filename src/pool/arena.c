@@ -74,7 +74,11 @@ void rp__meta_bits(rp_pool_t *pool, rp__arena_t *a, size_t n) {
     a->freebits = bits;
     a->sizes = (size_t *)(bits + words);
     a->live = (_Atomic uint8_t *)(a->sizes + RP__GUARDED_SLOTS_MAX);
-    memset(bits, 0, words * sizeof *bits + RP__GUARDED_SLOTS_MAX * sizeof *a->sizes + pool->max_slots);
+    /* Only what n slots use is cleared (a large run: one word, one live byte): nothing reads
+     * past slot n - 1, and the free-slot search stops at the first word with a set bit. */
+    memset(bits, 0, (n + 63u) / 64u * sizeof *bits);
+    memset(a->sizes, 0, RP__GUARDED_SLOTS_MAX * sizeof *a->sizes);
+    memset((void *)a->live, 0, n);
     for (size_t i = 0; i < n / 64; i++) bits[i] = ~(uint64_t)0;
     if (n % 64) bits[n / 64] = ((uint64_t)1 << (n % 64)) - 1;
 }

@@ -129,6 +129,7 @@ typedef struct rp__shard {
     rp__arena_t *lq[RP__LARGE_QUARANTINE]; /* freed large runs held back, oldest at lqpos */
     uint32_t lqpos;
     size_t lqbytes;
+    rp__arena_t *meta_free;            /* metadata blocks of released runs, for the next ones */
 } rp__shard_t;
 
 /* A cached free slot with its arena, so allocation needs no page-map lookup. */

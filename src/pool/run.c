@@ -121,11 +121,18 @@ rp__arena_t *rp__run_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls
         bytes = least = rp__align_up(stride, P);
     }
 
-    rp__arena_t *a = rp__meta_get(pool);
-    if (a == NULL) return NULL;
+    /* A metadata block from the shard's own free list (no pool-wide lock on this path). */
+    rp__os_mutex_lock(&sh->lock);
+    rp__arena_t *a = sh->meta_free;
+    if (a != NULL) {
+        sh->meta_free = a->next;
+    } else {
+        rp__os_mutex_unlock(&sh->lock);
+        if ((a = rp__meta_get(pool)) == NULL) return NULL;
+        rp__os_mutex_lock(&sh->lock);
+    }
     rp__arena_t *release = NULL, *r = NULL;
     size_t at = 0;
-    rp__os_mutex_lock(&sh->lock);
     for (;;) {
         r = rp__find_pages(sh, bytes / P, kind == RP__ARENA_LARGE, &at);
         if (r == NULL && bytes > least) {
@@ -151,11 +158,13 @@ rp__arena_t *rp__run_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls
         want = rp__align_up(want, P);
         if (want < bytes) want = bytes;
         rp__arena_t *fresh = rp__arena_create(pool, RP__ARENA_REGION, 0, want, bytes, shard);
+        rp__os_mutex_lock(&sh->lock);
         if (fresh == NULL) {
-            rp__meta_put(pool, a);
+            a->next = sh->meta_free;
+            sh->meta_free = a;
+            rp__os_mutex_unlock(&sh->lock);
             return NULL;
         }
-        rp__os_mutex_lock(&sh->lock);
         fresh->prev = NULL;
         fresh->next = sh->regions;
         if (sh->regions) sh->regions->prev = fresh;
@@ -182,8 +191,10 @@ rp__arena_t *rp__run_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls
         rp__pagemap_set(a->base, a->len, NULL);
         rp__bits_set(r->freebits, at, bytes / P);
         r->nfree += (uint32_t)(bytes / P);
+        a->pool = NULL;
+        a->next = sh->meta_free;
+        sh->meta_free = a;
         rp__os_mutex_unlock(&sh->lock);
-        rp__meta_put(pool, a);
         rp__fail_os(err, "pool: recording a run at %p in the page map", (void *)a->base);
         return NULL;
     }
@@ -211,7 +222,9 @@ void rp__run_release_locked(rp_pool_t *pool, rp__shard_t *sh, rp__arena_t *a, rp
     size_t at = (a->base - r->first) / P, n = a->len / P;
     rp__bits_set(r->freebits, at, n);
     r->nfree += (uint32_t)n;
-    rp__meta_put(pool, a);
+    a->pool = NULL; /* a stale page-map read is refused (pool.c) */
+    a->next = sh->meta_free;
+    sh->meta_free = a;
     if (r->nfree == r->slots) {
         if (sh->spare_region == NULL) {
             sh->spare_region = r;
