@@ -191,6 +191,22 @@ static void rp__release_chain(rp_pool_t *pool, rp__arena_t *chain) {
     }
 }
 
+/* After a failure to get memory (RP_ERR_LIMIT or RP_ERR_NOMEM): give back what the shards hold
+ * without need (quarantined large allocations, spare regions) and say whether to try again. */
+static bool rp__give_back_held(rp_pool_t *pool) {
+    rp_status_t st = rp_last_error()->status;
+    if (st != RP_ERR_LIMIT && st != RP_ERR_NOMEM) return false;
+    bool any = false;
+    for (unsigned s = 0; s < RP__SHARDS; s++) {
+        rp__shard_t *sh = &pool->shards[s];
+        rp__os_mutex_lock(&sh->lock);
+        any = any || sh->lqbytes != 0 || sh->spare_region != NULL;
+        rp__os_mutex_unlock(&sh->lock);
+        rp__shard_trim(pool, sh);
+    }
+    return any;
+}
+
 /* ---- small slots: refill and flush --------------------------------------------------------------- */
 
 /* One free slot of class cls from the shard, plus up to half of b's capacity into b (b may be
@@ -207,6 +223,7 @@ static void *rp__refill(rp_pool_t *pool, rp__bin_t *b, unsigned cls, unsigned sh
     if (a == NULL) {
         rp__os_mutex_unlock(&sh->lock);
         rp__arena_t *fresh = rp__run_create(pool, RP__ARENA_SMALL, cls, 0, shard);
+        if (fresh == NULL && rp__give_back_held(pool)) fresh = rp__run_create(pool, RP__ARENA_SMALL, cls, 0, shard);
         if (fresh == NULL) return NULL;
         rp__os_mutex_lock(&sh->lock);
         rp__list_push(&sh->partial[cls], fresh);
@@ -276,9 +293,12 @@ void rp__tcache_flush_all(rp_pool_t *pool, rp__tcache_t *tc) {
  * the canary at its end: usable size, wipe and canary cost the same as for a small slot. */
 static void *rp__alloc_large(rp_pool_t *pool, size_t need) {
     unsigned shard = rp__thread_shard();
-    rp__arena_t *a = need <= RP__LARGE_RUN_MAX ? rp__run_create(pool, RP__ARENA_LARGE, 0, need, shard)
-                                               : rp__arena_create(pool, RP__ARENA_LARGE, 0, need, 0, shard);
-    if (a == NULL) return NULL;
+    rp__arena_t *a = NULL;
+    for (int attempt = 0; a == NULL && attempt < 2; attempt++) {
+        a = need <= RP__LARGE_RUN_MAX ? rp__run_create(pool, RP__ARENA_LARGE, 0, need, shard)
+                                      : rp__arena_create(pool, RP__ARENA_LARGE, 0, need, 0, shard);
+        if (a == NULL && (attempt == 1 || !rp__give_back_held(pool))) return NULL;
+    }
     a->freebits[0] = 0; /* not yet reachable by any other thread */
     a->nfree = 0;
     void *p = (void *)a->first;
@@ -328,15 +348,16 @@ static RP__NOINLINE void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p
             rp__corrupt("pool: sized free with a size that does not match the allocation", p);
         rp__live_clear(a, 0, p);
         if (pool->canary) rp__canary_check(pool, a->first + a->stride - pool->canary, p);
+        /* The bytes that may hold data (the slot: usable size and canary; of a mapping of its
+         * own, only its pages that were touched), then it waits in its shard's quarantine
+         * before its pages are reused or released (run.c). */
         if (a->region != NULL) {
-            /* The bytes that may hold data (the slot: usable size and canary), then the run
-             * waits in its shard's quarantine before its pages are reused (run.c). */
             rp__asan_unpoison((void *)a->first, a->stride);
             rp_memzero((void *)a->first, a->stride);
-            rp__run_quarantine(pool, a);
         } else {
-            rp__arena_release(pool, a); /* wipes */
+            rp__memzero_resident((void *)a->first, rp__align_up(a->stride, pool->page));
         }
+        rp__large_quarantine(pool, a);
         return;
     }
     rp__shard_t *sh = &pool->shards[a->shard];

@@ -65,8 +65,9 @@
 #define RP__REGION_FIRST (64u * 1024u)
 #define RP__REGION_MAX (4u * 1024u * 1024u)
 #define RP__LARGE_RUN_MAX (1024u * 1024u)
-/* Freed large runs each shard holds back (wiped, live byte 0) before their pages can be reused,
- * and the most bytes they may hold: a second free in that window is caught (run.c). */
+/* Freed large allocations each shard holds back (wiped, live byte 0) before their pages can be
+ * reused, and the most bytes they may hold (the newest is held whatever its size): a second
+ * free in that window is caught (run.c). */
 #define RP__LARGE_QUARANTINE 8
 #define RP__LARGE_QUARANTINE_BYTES (4u * 1024u * 1024u)
 #define RP__CACHELINE 64
@@ -250,10 +251,11 @@ rp__arena_t *rp__run_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls
  * caller; a region left empty beyond the shard's one spare is unlinked and chained on *release
  * (via next) for the caller to release after unlocking. */
 void rp__run_release_locked(rp_pool_t *pool, rp__shard_t *sh, rp__arena_t *a, rp__arena_t **release);
-/* A freed large run (wiped, live byte 0) into its shard's quarantine; the run it pushes out
- * goes back to its region. Takes the shard lock. */
-void rp__run_quarantine(rp_pool_t *pool, rp__arena_t *a);
-/* Shard sh's quarantined large runs and spare region back (rp_pool_trim). Takes the shard lock. */
+/* A freed large allocation (wiped, live byte 0; a run or a mapping) into its shard's quarantine;
+ * what it pushes out is released (a run's pages back to its region). Takes the shard lock. */
+void rp__large_quarantine(rp_pool_t *pool, rp__arena_t *a);
+/* Shard sh's quarantined large allocations and spare region back (rp_pool_trim, and before a
+ * large allocation that found no room is retried). Takes the shard lock. */
 void rp__shard_trim(rp_pool_t *pool, rp__shard_t *sh);
 
 /* ---- cache.c ------------------------------------------------------------------------------------ */

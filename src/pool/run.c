@@ -6,17 +6,19 @@
  *   create:   under the shard lock, find n free pages in one of the shard's regions (small
  *             runs: first fit, to pack; large runs: next fit from the region's cursor, so freed
  *             pages come back last) -> a metadata block -> published in the page map. When no
- *             region has room: the shard's quarantined large runs go back first; then a new
- *             region (arena.c: mapped, guarded, locked, advised) sized by the pool's growth
- *             rule and clamped to the lock budget.
+ *             region has room: a new region (arena.c: mapped, guarded, locked, advised) sized
+ *             by the pool's growth rule and clamped to the lock budget. Pages held by quarantined
+ *             large runs come back only when that fails (pool.c retries after rp__shard_trim),
+ *             so that a freed run's pages are not the next ones handed out.
  *   release:  out of the page map -> pages back into the region's bitmap (they are zero: every
  *             slot was wiped on free) -> a region left empty is kept as the shard's spare, or
  *             released when the shard has one already.
  *
- * A freed large run is not released at once: it waits in its shard's quarantine (up to
- * RP__LARGE_QUARANTINE runs and RP__LARGE_QUARANTINE_BYTES), still in the page map with its live
- * byte clear, so a second free of it is reported; its pages cannot be handed to anybody else
- * meanwhile. docs/pool.md states the window that remains.
+ * A freed large allocation (a run, or a mapping of its own) is not released at once: wiped, it
+ * waits in its shard's quarantine (up to RP__LARGE_QUARANTINE of them and
+ * RP__LARGE_QUARANTINE_BYTES, but always the newest), still in the page map with its live byte
+ * clear, so a second free of it is reported; its pages cannot be handed to anybody else (nor its
+ * address be mapped again) meanwhile. docs/pool.md states the window that remains.
  *
  * Everything here runs under the lock of the run's shard; the region and its page bitmap belong
  * to that shard alone.
@@ -100,6 +102,17 @@ static rp__arena_t *rp__find_pages(rp__shard_t *sh, size_t n, bool next_fit, siz
 static void rp__quarantine_drain(rp_pool_t *pool, rp__shard_t *sh, size_t keep_bytes, uint32_t keep_runs,
                                  rp__arena_t **release);
 
+/* A large allocation leaves the quarantine: a run's pages go back to its region; a mapping is
+ * chained on *release (via next) for the caller to release after unlocking. */
+static void rp__quarantine_out(rp_pool_t *pool, rp__shard_t *sh, rp__arena_t *a, rp__arena_t **release) {
+    if (a->region != NULL) {
+        rp__run_release_locked(pool, sh, a, release);
+    } else {
+        a->next = *release;
+        *release = a;
+    }
+}
+
 rp__arena_t *rp__run_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls, size_t need, unsigned shard) {
     const size_t P = pool->page;
     rp__shard_t *sh = &pool->shards[shard];
@@ -131,7 +144,7 @@ rp__arena_t *rp__run_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls
         if ((a = rp__meta_get(pool)) == NULL) return NULL;
         rp__os_mutex_lock(&sh->lock);
     }
-    rp__arena_t *release = NULL, *r = NULL;
+    rp__arena_t *r = NULL;
     size_t at = 0;
     for (;;) {
         r = rp__find_pages(sh, bytes / P, kind == RP__ARENA_LARGE, &at);
@@ -139,17 +152,8 @@ rp__arena_t *rp__run_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls
             bytes = least; /* a short region: the smallest run that serves */
             r = rp__find_pages(sh, bytes / P, kind == RP__ARENA_LARGE, &at);
         }
-        if (r == NULL && sh->lqbytes != 0) {
-            /* Pages held by quarantined large runs come back before a new region is made. */
-            rp__quarantine_drain(pool, sh, 0, 0, &release);
-            r = rp__find_pages(sh, bytes / P, kind == RP__ARENA_LARGE, &at);
-        }
         if (r != NULL) break;
         rp__os_mutex_unlock(&sh->lock);
-        if (release != NULL) {
-            rp__arena_release(pool, release);
-            release = NULL;
-        }
         /* A new region: RP__REGION_FIRST of data pages for the pool's first, doubling with each
          * one made, up to RP__REGION_MAX or the run; clamped to the budget down to the run. */
         size_t made = pool->regions_made < 12 ? pool->regions_made : 12; /* read racily: a size hint */
@@ -252,11 +256,11 @@ static void rp__quarantine_drain(rp_pool_t *pool, rp__shard_t *sh, size_t keep_b
         sh->lq[i] = NULL;
         sh->lqbytes -= old->len;
         count--;
-        rp__run_release_locked(pool, sh, old, release);
+        rp__quarantine_out(pool, sh, old, release);
     }
 }
 
-void rp__run_quarantine(rp_pool_t *pool, rp__arena_t *a) {
+void rp__large_quarantine(rp_pool_t *pool, rp__arena_t *a) {
     rp__shard_t *sh = &pool->shards[a->shard];
     rp__arena_t *release = NULL;
     rp__os_mutex_lock(&sh->lock);
@@ -264,16 +268,14 @@ void rp__run_quarantine(rp_pool_t *pool, rp__arena_t *a) {
     if (old != NULL) {
         sh->lq[sh->lqpos] = NULL;
         sh->lqbytes -= old->len;
-        rp__run_release_locked(pool, sh, old, &release);
+        rp__quarantine_out(pool, sh, old, &release);
     }
-    if (a->len > RP__LARGE_QUARANTINE_BYTES) {
-        rp__run_release_locked(pool, sh, a, &release);
-    } else {
-        rp__quarantine_drain(pool, sh, RP__LARGE_QUARANTINE_BYTES - a->len, RP__LARGE_QUARANTINE, &release);
-        sh->lq[sh->lqpos] = a;
-        sh->lqbytes += a->len;
-        sh->lqpos = (sh->lqpos + 1u) % RP__LARGE_QUARANTINE;
-    }
+    /* Room for a within the byte bound; the newest is held whatever its size. */
+    size_t keep = a->len < RP__LARGE_QUARANTINE_BYTES ? RP__LARGE_QUARANTINE_BYTES - a->len : 0;
+    rp__quarantine_drain(pool, sh, keep, RP__LARGE_QUARANTINE, &release);
+    sh->lq[sh->lqpos] = a;
+    sh->lqbytes += a->len;
+    sh->lqpos = (sh->lqpos + 1u) % RP__LARGE_QUARANTINE;
     rp__os_mutex_unlock(&sh->lock);
     while (release != NULL) {
         rp__arena_t *next = release->next;
