@@ -69,7 +69,7 @@
  * reused, and the most bytes they may hold (the newest is held whatever its size): a second
  * free in that window is caught (run.c). */
 #define RP__LARGE_QUARANTINE 8
-#define RP__LARGE_QUARANTINE_BYTES (4u * 1024u * 1024u)
+#define RP__LARGE_QUARANTINE_BYTES (1024u * 1024u)
 #define RP__CACHELINE 64
 
 /* Slow paths stay out of line so the fast paths need no stack frame. */

@@ -229,15 +229,20 @@ void rp__run_release_locked(rp_pool_t *pool, rp__shard_t *sh, rp__arena_t *a, rp
     a->pool = NULL; /* a stale page-map read is refused (pool.c) */
     a->next = sh->meta_free;
     sh->meta_free = a;
-    if (r->nfree == r->slots) {
-        if (sh->spare_region == NULL) {
+    if (r->nfree == r->slots && sh->spare_region != r) {
+        /* One empty region is kept per shard, the larger of two: it can serve what the smaller
+         * could, so a pattern of large pairs does not map and unmap a region each time. */
+        rp__arena_t *out = r;
+        if (sh->spare_region == NULL || sh->spare_region->slots < r->slots) {
+            out = sh->spare_region;
             sh->spare_region = r;
-        } else if (sh->spare_region != r) {
-            if (r->prev) r->prev->next = r->next;
-            else sh->regions = r->next;
-            if (r->next) r->next->prev = r->prev;
-            r->next = *release;
-            *release = r;
+        }
+        if (out != NULL) {
+            if (out->prev) out->prev->next = out->next;
+            else sh->regions = out->next;
+            if (out->next) out->next->prev = out->prev;
+            out->next = *release;
+            *release = out;
         }
     }
 }
