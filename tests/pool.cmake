@@ -52,3 +52,8 @@ endif()
 if(NOT WIN32)
   rp_add_test(test_pool_small_limit)
 endif()
+# Issue 11 item 4: large and guarded allocations from several threads (per-shard locks; TSan in CI).
+if(NOT WIN32)
+  rp_add_test(test_pool_threads_large)
+  target_link_libraries(test_pool_threads_large PRIVATE pthread)
+endif()

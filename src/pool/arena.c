@@ -347,7 +347,7 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
         if (pool->arenas) pool->arenas->all_prev = a;
         pool->arenas = a;
         pool->arena_count++;
-        if (kind == RP__ARENA_REGION) pool->regions_made++;
+        if (kind == RP__ARENA_REGION) atomic_fetch_add_explicit(&pool->regions_made, 1, memory_order_relaxed);
         pool->guard_pages += a->guard_count;
         if (!a->guards_lightweight || a->guards_mixed) pool->any_heavy_guard = true;
         if (a->locked) pool->locked_bytes += len;

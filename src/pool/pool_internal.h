@@ -188,10 +188,11 @@ struct rp_pool {
      * compare-and-swap before an arena is mapped, so that threads creating arenas at once
      * never pass get_limit() together (arena.c). */
     _Atomic size_t reserved;
+    _Atomic size_t regions_made;  /* regions created over the pool's life: the next one's size */
 
     rp__os_mutex_t lock;          /* everything below */
     rp__arena_t *arenas;          /* every mapping (regions, guarded and large arenas) */
-    size_t regions_made;          /* regions created over the pool's life: the next one's size */
+
     rp__arena_t *meta_free;       /* recycled metadata blocks */
     rp__meta_chunk_t *meta_chunks;
     rp__tcache_t *tcaches, *tcache_free;
