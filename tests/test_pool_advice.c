@@ -45,7 +45,8 @@ static rp_pool_t *make_pool(const rp_page_allocator_t *pages) {
     rp_pool_options_t cfg = rp_pool_options_default();
     cfg.pages = pages;
     cfg.lock_policy = RP_POOL_LOCK_SILENT; /* locking is not what is tested here */
-    return rp_pool_create(&cfg);
+    rp_pool_t *pool = NULL;
+    return rp_pool_create(&cfg, &pool) == RP_OK ? pool : NULL;
 }
 
 /* A refused MADV_DONTDUMP fails the allocation with the kernel's EINVAL, for a pool on pages
@@ -64,7 +65,7 @@ static void dontdump_refused_fails_closed(void) {
         void *large = rp_pool_alloc(pool, 100000);
         CHECK(large == NULL);
         dontdump_mode = PASS;
-        rp_pool_stats_t st;
+        rp_pool_stats_t st = {RP_SIZED(rp_pool_stats_t)};
         CHECK(rp_pool_stats(pool, &st) == RP_OK && st.arenas == 0);
         /* The same pool works once the kernel accepts the advice. */
         void *ok = rp_pool_alloc(pool, 32);

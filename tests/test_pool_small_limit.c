@@ -48,7 +48,7 @@ static void limit_to(size_t bytes) {
 
 /* stats.locked is what the kernel charges this process (the child locks nothing else). */
 static void check_vmlck(rp_pool_t *pool) {
-    rp_pool_stats_t s;
+    rp_pool_stats_t s = {RP_SIZED(rp_pool_stats_t)};
     CHECK(rp_pool_stats(pool, &s) == RP_OK);
     size_t vm = 0, resident = 0;
     if (rp__os_locked_bytes(0, &vm, &resident) == 0) {
@@ -64,7 +64,8 @@ static rp_pool_t *strict_pool(unsigned flags) {
     rp_pool_options_t c = rp_pool_options_default();
     c.flags = flags;
     c.lock_policy = RP_POOL_LOCK_REQUIRED;
-    return rp_pool_create(&c);
+    rp_pool_t *pool = NULL;
+    return rp_pool_create(&c, &pool) == RP_OK ? pool : NULL;
 }
 
 static void every_class_under_64k(void) {

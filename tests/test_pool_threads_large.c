@@ -67,8 +67,7 @@ static void run_mode(unsigned flags) {
     rp_pool_options_t c = rp_pool_options_default();
     c.flags = flags;
     c.lock_policy = RP_POOL_LOCK_SILENT; /* many MiB live at once: not a lock-budget test */
-    pool = rp_pool_create(&c);
-    REQUIRE(pool != NULL);
+    REQUIRE(rp_pool_create(&c, &pool) == RP_OK);
     pthread_t t[THREADS];
     for (uintptr_t i = 0; i < THREADS; i++) REQUIRE(pthread_create(&t[i], NULL, worker, (void *)i) == 0);
     for (int i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
@@ -78,7 +77,7 @@ static void run_mode(unsigned flags) {
     }
     CHECK(atomic_load(&bad) == 0);
     rp_pool_trim(pool);
-    rp_pool_stats_t s;
+    rp_pool_stats_t s = {RP_SIZED(rp_pool_stats_t)};
     CHECK(rp_pool_stats(pool, &s) == RP_OK);
     CHECK(s.used == 0 && s.chunks_used == 0 && s.arenas == 0 && s.locked == 0 && s.unlocked == 0);
     rp_pool_destroy(pool);

@@ -51,7 +51,7 @@ static double now(void) {
 }
 
 static size_t vm_locked(void) {
-    rp_system_info_t si;
+    rp_system_info_t si = {RP_SIZED(rp_system_info_t)};
     if (rp_system_info(&si) != RP_OK || !si.locked_known) return 0;
     return si.locked_bytes;
 }
@@ -86,8 +86,7 @@ static void glibc_free(void *p, size_t n) {
 
 static rp_pool_t *pool;
 static bool rampart_init(void) {
-    pool = rp_pool_create(NULL);
-    if (!pool) fprintf(stderr, "rampart: %s\n", rp_last_error()->message);
+    if (rp_pool_create(NULL, &pool) != RP_OK) fprintf(stderr, "rampart: %s\n", rp_last_error()->message);
     return pool != NULL;
 }
 static void *rampart_alloc(size_t n) { return rp_pool_alloc(pool, n); }
@@ -300,8 +299,8 @@ static protect_result_t protect_rampart(void) {
     rp_pool_options_t cfg = rp_pool_options_default();
     cfg.flags = RP_POOL_GUARDED;
     cfg.lock_policy = RP_POOL_LOCK_SILENT;
-    rp_pool_t *gp = rp_pool_create(&cfg);
-    unsigned char *p = gp ? rp_pool_alloc(gp, 32) : NULL;
+    rp_pool_t *gp = NULL;
+    unsigned char *p = rp_pool_create(&cfg, &gp) == RP_OK ? rp_pool_alloc(gp, 32) : NULL;
     if (p == NULL) return r;
     double v[REPS];
     long iters = 2000;
@@ -367,7 +366,7 @@ int main(int argc, char **argv) {
         perror("bench_pool: output");
         return 1;
     }
-    rp_system_info_t si;
+    rp_system_info_t si = {RP_SIZED(rp_system_info_t)};
     rp_system_info(&si);
     fprintf(md, "# Secure pool benchmark\n\n");
     fprintf(md, "Written by `make bench` (bench/pool/bench_pool.c) on %s, %ld CPUs; one run, every figure the "
