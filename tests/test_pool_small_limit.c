@@ -116,7 +116,7 @@ static void mixed_under_256k(void) {
         if ((p[n] = rp_pool_alloc(pool, size)) == NULL) break;
     }
     fprintf(stderr, "    strict pool under 256 KiB: %d secrets of 16..1000 bytes\n", n);
-    /* 292 with 4 KiB pages (docs/pool.md): each class used takes at least a page, and 3 regions
+    /* 305 with 4 KiB pages (docs/pool.md): each class used takes at least a page, and 3 regions
      * take 6 guard pages; the old pool served four classes and then nothing */
     CHECK(n >= 250);
     check_vmlck(pool);

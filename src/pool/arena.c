@@ -347,7 +347,7 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
         if (pool->arenas) pool->arenas->all_prev = a;
         pool->arenas = a;
         pool->arena_count++;
-        if (kind == RP__ARENA_REGION) atomic_fetch_add_explicit(&pool->regions_made, 1, memory_order_relaxed);
+        if (kind == RP__ARENA_REGION) atomic_fetch_add_explicit(&pool->region_data, a->span, memory_order_relaxed);
         pool->guard_pages += a->guard_count;
         if (!a->guards_lightweight || a->guards_mixed) pool->any_heavy_guard = true;
         if (a->locked) pool->locked_bytes += len;
@@ -413,6 +413,7 @@ void rp__arena_release(rp_pool_t *pool, rp__arena_t *a) {
     else pool->arenas = a->all_next;
     if (a->all_next) a->all_next->all_prev = a->all_prev;
     pool->arena_count--;
+    if (a->kind == RP__ARENA_REGION) atomic_fetch_sub_explicit(&pool->region_data, a->span, memory_order_relaxed);
     pool->guard_pages -= a->guard_count;
     if (a->locked) pool->locked_bytes -= a->len;
     else pool->unlocked_bytes -= a->len;

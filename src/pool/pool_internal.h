@@ -59,9 +59,11 @@
 #define RP__GUARDED_SLOTS_MAX 16
 #define RP__SHARDS 8
 #define RP__ARENA_SIZE_MAX (16u * 1024u * 1024u) /* keeps slot offsets below 2^24 (see magic) */
-/* Regions: the first of a pool has RP__REGION_FIRST bytes of data pages, each later one twice
- * the one before, up to RP__REGION_MAX (or what one run needs), every one clamped to the lock
- * budget. Large allocations up to RP__LARGE_RUN_MAX are runs; larger ones get a mapping. */
+/* Regions: a new one has a quarter of the data bytes of the regions the pool holds, at least
+ * RP__REGION_FIRST and at most RP__REGION_MAX (or what one run needs), clamped to the lock
+ * budget: small pools stay small, large ones get fewer, larger regions, and the free pages of
+ * the newest region are at most about a fifth of the total. Large allocations up to
+ * RP__LARGE_RUN_MAX are runs; larger ones get a mapping. */
 #define RP__REGION_FIRST (64u * 1024u)
 #define RP__REGION_MAX (4u * 1024u * 1024u)
 #define RP__LARGE_RUN_MAX (1024u * 1024u)
@@ -188,7 +190,7 @@ struct rp_pool {
      * compare-and-swap before an arena is mapped, so that threads creating arenas at once
      * never pass get_limit() together (arena.c). */
     _Atomic size_t reserved;
-    _Atomic size_t regions_made;  /* regions created over the pool's life: the next one's size */
+    _Atomic size_t region_data;   /* data bytes of the regions held: the next one's size */
 
     rp__os_mutex_t lock;          /* everything below */
     rp__arena_t *arenas;          /* every mapping (regions, guarded and large arenas) */

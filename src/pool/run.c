@@ -154,11 +154,10 @@ rp__arena_t *rp__run_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls
         }
         if (r != NULL) break;
         rp__os_mutex_unlock(&sh->lock);
-        /* A new region: RP__REGION_FIRST of data pages for the pool's first, doubling with each
-         * one made, up to RP__REGION_MAX or the run; clamped to the budget down to the run. */
-        size_t made = atomic_load_explicit(&pool->regions_made, memory_order_relaxed);
-        if (made > 12) made = 12;
-        size_t want = (size_t)RP__REGION_FIRST << made;
+        /* A new region: a quarter of what the pool's regions hold, from RP__REGION_FIRST up to
+         * RP__REGION_MAX or the run; clamped to the budget down to the run. */
+        size_t want = atomic_load_explicit(&pool->region_data, memory_order_relaxed) / 4;
+        if (want < RP__REGION_FIRST) want = RP__REGION_FIRST;
         if (want > RP__REGION_MAX) want = RP__REGION_MAX;
         want = rp__align_up(want, P);
         if (want < bytes) want = bytes;
