@@ -191,12 +191,20 @@ static void rp__release_chain(rp_pool_t *pool, rp__arena_t *chain) {
     }
 }
 
-/* After a failure to get memory (RP_ERR_LIMIT or RP_ERR_NOMEM): give back what the shards hold
- * without need (quarantined large allocations, spare regions) and say whether to try again. */
+static void rp__tlarge_flush(rp_pool_t *pool, rp__tcache_t *tc);
+
+/* After a failure to get memory (RP_ERR_LIMIT or RP_ERR_NOMEM): give back what the calling
+ * thread and the shards hold without need (large runs the thread keeps, quarantined large
+ * allocations, spare regions) and say whether to try again. */
 static bool rp__give_back_held(rp_pool_t *pool) {
     rp_status_t st = rp_last_error()->status;
     if (st != RP_ERR_LIMIT && st != RP_ERR_NOMEM) return false;
     bool any = false;
+    for (size_t i = 0; i < sizeof rp__tls.way / sizeof rp__tls.way[0]; i++) {
+        if (rp__tls.way[i].id != pool->id) continue;
+        any = any || rp__tls.way[i].tc->lbytes != 0;
+        rp__tlarge_flush(pool, rp__tls.way[i].tc);
+    }
     for (unsigned s = 0; s < RP__SHARDS; s++) {
         rp__shard_t *sh = &pool->shards[s];
         rp__os_mutex_lock(&sh->lock);
@@ -277,7 +285,20 @@ static void rp__return_one(rp_pool_t *pool, rp__arena_t *a, size_t idx) {
     rp__release_chain(pool, release);
 }
 
+/* The large runs tc holds (ring and ready) back to their regions. */
+static void rp__tlarge_flush(rp_pool_t *pool, rp__tcache_t *tc) {
+    for (unsigned i = 0; i < RP__TLARGE_RING; i++) {
+        rp__arena_t *a = tc->lring[i];
+        tc->lring[i] = NULL;
+        if (a != NULL) rp__arena_release(pool, a);
+    }
+    for (unsigned i = 0; i < tc->lready_count; i++) rp__arena_release(pool, tc->lready[i]);
+    tc->lready_count = 0;
+    tc->lbytes = 0;
+}
+
 void rp__tcache_flush_all(rp_pool_t *pool, rp__tcache_t *tc) {
+    rp__tlarge_flush(pool, tc);
     for (unsigned i = 0; i < RP_POOL_QUARANTINE; i++) {
         rp__cached_t c = tc->quarantine[i];
         tc->quarantine[i] = (rp__cached_t){NULL, NULL};
@@ -294,6 +315,21 @@ void rp__tcache_flush_all(rp_pool_t *pool, rp__tcache_t *tc) {
 static void *rp__alloc_large(rp_pool_t *pool, size_t need) {
     unsigned shard = rp__thread_shard();
     rp__arena_t *a = NULL;
+    if (need <= RP__TLARGE_MAX) {
+        /* A run of the same pages this thread freed a while ago (past its ring): no lock, no
+         * page-map or metadata work. Its slot takes the new size. */
+        rp__tcache_t *tc = rp__tcache_get(pool);
+        size_t stride = rp__align_up(need, 16), len = rp__align_up(stride, pool->page);
+        for (uint32_t i = 0; tc != NULL && i < tc->lready_count; i++) {
+            if (tc->lready[i]->len != len) continue;
+            a = tc->lready[i];
+            tc->lready[i] = tc->lready[--tc->lready_count];
+            tc->lbytes -= len;
+            a->stride = a->span = stride;
+            rp__asan_unpoison((void *)a->first, stride);
+            break;
+        }
+    }
     for (int attempt = 0; a == NULL && attempt < 2; attempt++) {
         a = need <= RP__LARGE_RUN_MAX ? rp__run_create(pool, RP__ARENA_LARGE, 0, need, shard)
                                       : rp__arena_create(pool, RP__ARENA_LARGE, 0, need, 0, shard);
@@ -339,6 +375,22 @@ static void *rp__alloc_guarded(rp_pool_t *pool, size_t size, size_t need) {
     return (void *)p;
 }
 
+/* A freed large run (wiped, live byte 0) into the thread's ring; the run the ring pushes out
+ * waits for reuse by this thread, or goes back to its region when the thread holds enough. */
+static void rp__tlarge_free(rp_pool_t *pool, rp__tcache_t *tc, rp__arena_t *a) {
+    rp__arena_t *out = tc->lring[tc->lpos];
+    tc->lring[tc->lpos] = a;
+    tc->lpos = (tc->lpos + 1u) % RP__TLARGE_RING;
+    tc->lbytes += a->len;
+    if (out == NULL) return;
+    if (tc->lready_count < RP__TLARGE_READY && tc->lbytes <= RP__TLARGE_BYTES) {
+        tc->lready[tc->lready_count++] = out;
+        return;
+    }
+    tc->lbytes -= out->len;
+    rp__arena_release(pool, out);
+}
+
 /* Free p in a large or guarded arena. want: the size a sized free claims, or 0. */
 static RP__NOINLINE void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p, size_t want) {
     size_t off = (uintptr_t)p - a->first;
@@ -354,6 +406,11 @@ static RP__NOINLINE void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p
         if (a->region != NULL) {
             rp__asan_unpoison((void *)a->first, a->stride);
             rp_memzero((void *)a->first, a->stride);
+            rp__tcache_t *tc = a->len <= RP__TLARGE_MAX ? rp__tcache_get(pool) : NULL;
+            if (tc != NULL) {
+                rp__tlarge_free(pool, tc, a);
+                return;
+            }
         } else {
             rp__memzero_resident((void *)a->first, rp__align_up(a->stride, pool->page));
         }

@@ -72,6 +72,13 @@
  * free in that window is caught (run.c). */
 #define RP__LARGE_QUARANTINE 8
 #define RP__LARGE_QUARANTINE_BYTES (1024u * 1024u)
+/* Large runs of up to RP__TLARGE_MAX bytes freed by a thread with a cache stay with it instead:
+ * its last RP__TLARGE_RING frees wait in a ring (the same window), the ones pushed out wait for
+ * reuse by the thread (up to RP__TLARGE_READY of them), RP__TLARGE_BYTES in all (pool.c). */
+#define RP__TLARGE_MAX (64u * 1024u)
+#define RP__TLARGE_RING 8
+#define RP__TLARGE_READY 8
+#define RP__TLARGE_BYTES (512u * 1024u)
 #define RP__CACHELINE 64
 
 /* Slow paths stay out of line so the fast paths need no stack frame. */
@@ -159,6 +166,12 @@ struct rp__tcache {
      * free of it in that window still finds its live byte clear (pool.c). */
     uint32_t qpos;
     rp__cached_t quarantine[RP_POOL_QUARANTINE];
+    /* Large runs this thread freed (wiped, live byte 0, still in the page map): the ring of the
+     * last RP__TLARGE_RING, oldest at lpos, then those ready for reuse; lbytes: both together. */
+    uint32_t lpos, lready_count;
+    size_t lbytes;
+    rp__arena_t *lring[RP__TLARGE_RING];
+    rp__arena_t *lready[RP__TLARGE_READY];
     rp__cached_t storage[];    /* the bins' slots */
 };
 
