@@ -575,7 +575,7 @@ static const char *size_name(size_t n, char *buf, size_t cap) {
 }
 
 static const char *time_name(double ns, char *buf, size_t cap) {
-    if (ns >= 10000) snprintf(buf, cap, "%.1f µs", ns / 1000);
+    if (ns >= 1000) snprintf(buf, cap, "%.1f µs", ns / 1000);
     else snprintf(buf, cap, "%.1f ns", ns);
     return buf;
 }
@@ -596,6 +596,10 @@ static void pairs_table(FILE *md, const result_t *res, size_t from, size_t to, b
                 fprintf(md, " refused |");
                 continue;
             }
+            if (a == (floor ? FLOOR : GLIBC)) {
+                fprintf(md, " = %s |", time_name(res[a].pair_ns[s], b, sizeof b));
+                continue;
+            }
             spread_t r = floor ? res[a].vs_floor[s] : res[a].vs_glibc[s];
             fprintf(md, " %.2fx (%.2f-%.2f) %s |", r.med, r.lo, r.hi, time_name(res[a].pair_ns[s], b, sizeof b));
         }
@@ -614,9 +618,9 @@ static void threads_table(FILE *md, const result_t *res, int p) {
         fprintf(md, "| %s |", allocators[a].name);
         for (int t = 0; t < nthread_counts; t++) {
             const spread_t *u = &res[a].speedup[p][t];
-            if (!res[a].thr_ok[p][t]) fprintf(md, " failed |");
-            else if (t == 0) fprintf(md, " %.2f Mops/s |", res[a].mops[p][t]);
-            else fprintf(md, " %.2f Mops/s, %.2fx (%.2f-%.2f) |", res[a].mops[p][t], u->med, u->lo, u->hi);
+            if (!res[a].thr_ok[p][t]) fprintf(md, " ran out (NULL) |");
+            else if (t == 0) fprintf(md, " %.3g Mops/s |", res[a].mops[p][t]);
+            else fprintf(md, " %.3g Mops/s, %.2fx (%.2f-%.2f) |", res[a].mops[p][t], u->med, u->lo, u->hi);
         }
         int last = nthread_counts - 1;
         if (res[a].thr_ok[p][last]) fprintf(md, " %.2f |\n", res[a].switches[p][last]);
@@ -645,7 +649,7 @@ static void write_report(FILE *md, const char *png, const result_t *res) {
     fprintf(md, "## Alloc + free pairs (one byte touched), cost relative to the floor\n\n");
     fprintf(md, "The floor is glibc `malloc` + `explicit_bzero` of the whole size + `free` in the same repetition: "
                 "what a secret of that size costs at least when it is wiped. \"refused\": the allocator "
-                "returned NULL for that size.\n\n");
+                "returned NULL for that size. Every allocator here wipes on free (glibc malloc's own row excepted).\n\n");
     pairs_table(md, res, 0, NSIZES, true);
     fprintf(md, "\n## Small pairs relative to glibc malloc without the wipe (issue 5)\n\n");
     pairs_table(md, res, 0, SMALL_SIZES, false);
@@ -757,7 +761,8 @@ static void write_report(FILE *md, const char *png, const result_t *res) {
 }
 
 /* gnuplot data, four blocks (pool.gp reads them by index): 0 pair cost / floor by size, 1 and 2
- * speed-up by thread count (pairs, mixed), 3 locked bytes per live 32-byte secret. '?': missing. */
+ * speed-up by thread count (pairs, mixed), each with a header line; 3 locked bytes per live
+ * 32-byte secret, no header. '?': missing. */
 static void write_data(FILE *dat, const result_t *res) {
     fprintf(dat, "size");
     for (size_t a = 1; a < NALLOC; a++) fprintf(dat, " \"%s\"", allocators[a].name);
@@ -783,7 +788,7 @@ static void write_data(FILE *dat, const result_t *res) {
             fprintf(dat, "\n");
         }
     }
-    fprintf(dat, "\n\nallocator locked\n");
+    fprintf(dat, "\n\n");
     for (size_t a = 0; a < NALLOC; a++)
         if (res[a].ok && allocators[a].locks) fprintf(dat, "\"%s\" %.2f\n", allocators[a].name, res[a].locked_per_secret);
 }
