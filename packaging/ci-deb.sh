@@ -16,16 +16,20 @@ cd "$tmp/rampart"
 dpkg-buildpackage -us -uc -b
 cd "$tmp"
 lintian --fail-on error ./*.changes
-apt-get install -y -qq ./librampart0_*.deb ./librampart-dev_*.deb ./rampart_*.deb
-# What each package put where.
-for f in /usr/lib/librampart.so.0 /usr/lib/librampart-lock.so /usr/lib/librampart-malloc.so \
-         /usr/include/rampart.h /usr/lib/librampart.a /usr/lib/pkgconfig/rampart.pc \
-         /usr/lib/cmake/rampart/rampartConfig.cmake /usr/bin/rampart \
+apt-get install -y -qq --reinstall ./librampart0_*.deb ./librampart-dev_*.deb ./rampart_*.deb
+# What each package put where (libraries in the multiarch directory).
+lib=/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+for f in $lib/librampart.so.0 $lib/librampart-lock.so $lib/librampart-malloc.so \
+         /usr/include/rampart.h $lib/librampart.a $lib/pkgconfig/rampart.pc \
+         $lib/cmake/rampart/rampartConfig.cmake /usr/bin/rampart \
          /usr/share/bash-completion/completions/rampart; do
   [ -e "$f" ] || { echo "ci-deb.sh: FAILED: $f is not installed" >&2; exit 1; }
 done
 man -w rampart >/dev/null && man -w 3 rampart_pool >/dev/null
 rampart version
+[ "$(pkg-config --variable=libdir rampart)" -ef "$lib" ] || { echo "ci-deb.sh: FAILED: rampart.pc's libdir is not $lib" >&2; exit 1; }
+# rampart run finds the installed lock preload next to the multiarch libraries.
+rampart run -- true
 # The consumer: find_package(rampart 0.1) from the system, shared and static.
 cmake -S "$src/tests/install_consumer" -B "$tmp/consumer" >/dev/null
 cmake --build "$tmp/consumer" >/dev/null

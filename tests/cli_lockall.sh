@@ -241,9 +241,11 @@ i386)
 nobody|foreign|userns)
   [ "$(id -u)" = 0 ] || skip "needs root to run cases as user nobody"
   command -v setpriv >/dev/null && command -v prlimit >/dev/null || skip "needs setpriv and prlimit (util-linux)"
-  mkdir -p "$tmp/prefix/bin" "$tmp/prefix/lib" "$tmp/out"
-  cp "$bin" "$tmp/prefix/bin/rampart" && cp "$lib" "$tmp/prefix/lib/librampart-lock.so" || { no "cannot copy"; exit 1; }
-  chmod 0755 "$tmp/prefix" "$tmp/prefix/bin" "$tmp/prefix/lib"
+  # An installed layout: the library where this build's rampart looks for it, relative to bin/.
+  libdir="$tmp/prefix/bin/${RP_TEST_BIN_TO_LIB:-../lib}"
+  mkdir -p "$tmp/prefix/bin" "$libdir" "$tmp/out"
+  cp "$bin" "$tmp/prefix/bin/rampart" && cp "$lib" "$libdir/librampart-lock.so" || { no "cannot copy"; exit 1; }
+  chmod -R a+rX "$tmp/prefix"
   chmod 0777 "$tmp/out"
   nobody() { limit=$1; shift; prlimit --memlock="$limit" setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all -- "$@"; }
   inst="$tmp/prefix/bin/rampart"

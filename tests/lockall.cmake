@@ -21,10 +21,13 @@ else()
     add_executable(lock_helper lock_helper.c)
     target_link_libraries(lock_helper PRIVATE rampart_static)
     target_compile_options(lock_helper PRIVATE ${RAMPART_WARNINGS})
+    # Where an installed `rampart` looks for librampart-lock.so (lib/<multiarch> on Debian's /usr).
+    file(RELATIVE_PATH RP_TEST_BIN_TO_LIB ${CMAKE_INSTALL_FULL_BINDIR} ${CMAKE_INSTALL_FULL_LIBDIR})
     foreach(group basic locked opens static i386 nobody foreign userns)
       add_test(NAME test_cli_lockall_${group} COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli_lockall.sh
         $<TARGET_FILE:rampart_cli> $<TARGET_FILE:rampart_lock> $<TARGET_FILE:lock_helper> ${group})
-      set_tests_properties(test_cli_lockall_${group} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+      set_tests_properties(test_cli_lockall_${group} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120
+        ENVIRONMENT "RP_TEST_BIN_TO_LIB=${RP_TEST_BIN_TO_LIB}")
     endforeach()
   endif()
 endif()

@@ -12,7 +12,10 @@ else()
   add_test(NAME test_map_hugetlb COMMAND test_map hugetlb)
   # A reserve map's committed range is charged (smaps VmFlags "ac"): skip (77) without VmFlags.
   add_test(NAME test_map_commit_accounted COMMAND test_map commit_accounted)
-  set_tests_properties(test_map_hugetlb test_map_commit_accounted PROPERTIES SKIP_RETURN_CODE 77)
+  # Lightweight guard pages counted from the page tables: skip (77) without MADV_GUARD_INSTALL.
+  add_test(NAME test_map_guard_pages COMMAND test_map guard_pages)
+  set_tests_properties(test_map_hugetlb test_map_commit_accounted test_map_guard_pages
+                       PROPERTIES SKIP_RETURN_CODE 77)
   set_tests_properties(test_map test_map_hugetlb PROPERTIES RESOURCE_LOCK hugetlb_pool)
 endif()
 if(NOT WIN32 AND RAMPART_BUILD_TOOLS)

@@ -90,28 +90,9 @@ static int rp__map_grow(rp_map_t *m, size_t total) {
     return err;
 }
 
-rp_status_t rp_map_resize(rp_map_t *m, size_t new_len) {
-    if (m == NULL || new_len == 0) return rp__fail(RP_ERR_INVALID, 0, "rp_map_resize: NULL map or length 0");
-    if (m->guard) return rp__fail(RP_ERR_INVALID, 0, "rp_map_resize: a stack map keeps its size (its guard sits below it)");
-    if (!rp__os_remap_available()) return rp__fail(RP_ERR_UNSUPPORTED, 0, "rp_map_resize: this OS cannot resize a mapping");
-    size_t total;
-    if (rp__add_overflows(m->delta, new_len, &total) || (total = rp__align_up(total, m->map_page)) == 0)
-        return rp__fail(RP_ERR_NOMEM, 0, "rp_map_resize: %zu bytes overflow the address space", new_len);
-    if (m->source != RP_MAP_ANONYMOUS) {
-        /* file_offset + delta + new_len can pass 2^64 even when delta + new_len fits. */
-        uint64_t size = 0, want = m->file_offset + m->delta;
-        if (want > UINT64_MAX - new_len)
-            return rp__fail(RP_ERR_NOMEM, 0, "rp_map_resize: %zu bytes at file offset %llu overflow the file's offsets",
-                            new_len, (unsigned long long)want);
-        want += new_len;
-        int err = rp__os_file_size(m->file, &size);
-        if (err != 0) return rp__fail_os(err, "rp_map_resize: reading the file size");
-        if (want > size && !(m->flags & RP_MAP_GROW))
-            return rp__fail(RP_ERR_BOUNDS, 0, "rp_map_resize: %zu bytes would reach past the end of the file (%llu bytes); "
-                            "create the map with RP_MAP_GROW", new_len, (unsigned long long)size);
-        if (want > size && (err = rp__os_file_grow(m->file, want)) != 0)
-            return rp__fail_os(err, "rp_map_resize: extending the file to %llu bytes", (unsigned long long)want);
-    }
+/* Shrink or grow the mapping to total bytes (a multiple of the map page); on failure the map
+ * keeps its old size. */
+static rp_status_t rp__map_set_size(rp_map_t *m, size_t total) {
     size_t old_pages = rp__map_pages(m), new_pages = total / m->page, old_len = m->base_len;
     if (total < old_len) {
         rp__map_wipe(m, new_pages, old_pages - new_pages);
@@ -169,6 +150,40 @@ rp_status_t rp_map_resize(rp_map_t *m, size_t new_len) {
             }
         }
     }
-    m->len = new_len;
     return RP_OK;
+}
+
+rp_status_t rp_map_resize(rp_map_t *m, size_t new_len) {
+    if (m == NULL || new_len == 0) return rp__fail(RP_ERR_INVALID, 0, "rp_map_resize: NULL map or length 0");
+    if (m->guard) return rp__fail(RP_ERR_INVALID, 0, "rp_map_resize: a stack map keeps its size (its guard sits below it)");
+    if (!rp__os_remap_available()) return rp__fail(RP_ERR_UNSUPPORTED, 0, "rp_map_resize: this OS cannot resize a mapping");
+    size_t total;
+    if (rp__add_overflows(m->delta, new_len, &total) || (total = rp__align_up(total, m->map_page)) == 0)
+        return rp__fail(RP_ERR_NOMEM, 0, "rp_map_resize: %zu bytes overflow the address space", new_len);
+    /* A file grown for this resize goes back to its old size when the mapping refuses the growth. */
+    bool file_grown = false;
+    uint64_t old_size = 0, want = 0;
+    if (m->source != RP_MAP_ANONYMOUS) {
+        /* file_offset + delta + new_len can pass 2^64 even when delta + new_len fits. */
+        want = m->file_offset + m->delta;
+        if (want > UINT64_MAX - new_len)
+            return rp__fail(RP_ERR_NOMEM, 0, "rp_map_resize: %zu bytes at file offset %llu overflow the file's offsets",
+                            new_len, (unsigned long long)want);
+        want += new_len;
+        int err = rp__os_file_size(m->file, &old_size);
+        if (err != 0) return rp__fail_os(err, "rp_map_resize: reading the file size");
+        if (want > old_size && !(m->flags & RP_MAP_GROW))
+            return rp__fail(RP_ERR_BOUNDS, 0, "rp_map_resize: %zu bytes would reach past the end of the file (%llu bytes); "
+                            "create the map with RP_MAP_GROW", new_len, (unsigned long long)old_size);
+        if (want > old_size && (err = rp__os_file_grow(m->file, want)) != 0)
+            return rp__fail_os(err, "rp_map_resize: extending the file to %llu bytes", (unsigned long long)want);
+        file_grown = want > old_size;
+    }
+    rp_status_t st = rp__map_set_size(m, total);
+    uint64_t now = 0;
+    if (st == RP_OK)
+        m->len = new_len;
+    else if (file_grown && rp__os_file_size(m->file, &now) == 0 && now == want) /* unless changed since */
+        (void)rp__os_file_truncate(m->file, old_size);
+    return st;
 }

@@ -321,6 +321,8 @@ int rp__os_file_close(rp__os_file_t file);
 int rp__os_file_size(rp__os_file_t file, uint64_t *size);
 /* Extend the file to size bytes (never shrinks). */
 int rp__os_file_grow(rp__os_file_t file, uint64_t size);
+/* Cut the file back to size bytes: undoes rp__os_file_grow when the growth it was for fails. */
+int rp__os_file_truncate(rp__os_file_t file, uint64_t size);
 /* Whether a and b are the same file (device and inode / volume and file index). */
 int rp__os_file_same(rp__os_file_t a, rp__os_file_t b, bool *same);
 

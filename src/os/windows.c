@@ -513,6 +513,10 @@ int rp__os_file_grow(rp__os_file_t file, uint64_t size) {
     uint64_t now = 0;
     int err = rp__os_file_size(file, &now);
     if (err != 0 || now >= size) return err;
+    return rp__os_file_truncate(file, size);
+}
+
+int rp__os_file_truncate(rp__os_file_t file, uint64_t size) {
     if (size > (uint64_t)INT64_MAX) return ERROR_FILE_TOO_LARGE;
     LARGE_INTEGER to;
     to.QuadPart = (LONGLONG)size;
