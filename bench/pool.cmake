@@ -2,7 +2,7 @@
 # Secure pool benchmark (issues 5 and 11): rampart's pool against the floor (malloc + wipe),
 # glibc malloc, libsodium, OpenSSL's secure heap, libgcrypt, Botan and a model of Bitcoin Core's
 # LockedPool, in one run. Writes docs/bench/pool.md and docs/bench/pool.png (THREADS=N other than
-# 2: docs/bench/pool-tN.*). Peers that are not installed are left out with a warning (Debian:
+# 2: docs/bench/pool-tN.*), and with perf docs/bench/pool-contention.md. Peers that are not installed are left out with a warning (Debian:
 # libsodium-dev libssl-dev libgcrypt20-dev libbotan-2-dev; gnuplot-nox for the chart); the
 # LockedPool model is C++ (g++).
 find_package(PkgConfig)
@@ -62,6 +62,15 @@ set(RP_POOL_CMDS COMMAND ${CMAKE_COMMAND} -E make_directory ${RAMPART_BENCH_OUT}
 if(RAMPART_GNUPLOT)
   list(APPEND RP_POOL_CMDS COMMAND ${RAMPART_GNUPLOT} -e "data='${RP_POOL_DAT}'" -e "out='${RAMPART_BENCH_OUT}/${RP_POOL_NAME}.png'"
     ${CMAKE_CURRENT_SOURCE_DIR}/pool/pool.gp)
+endif()
+# Lock contention counted with perf's software events (docs/bench/pool-contention.md); without
+# perf, or without the right to open the events, contention.sh says so and writes nothing.
+find_program(RAMPART_PERF perf)
+if(RAMPART_PERF)
+  list(APPEND RP_POOL_CMDS COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/pool/contention.sh $<TARGET_FILE:bench_pool>
+    ${RAMPART_BENCH_OUT}/${RP_POOL_NAME}-contention.md ${RAMPART_BENCH_THREADS})
+else()
+  message(WARNING "bench_pool: perf not found (Debian package linux-perf): no lock contention table")
 endif()
 add_custom_target(bench_pool_run ${RP_POOL_CMDS} DEPENDS bench_pool USES_TERMINAL
   COMMENT "secure pool benchmark, threads up to ${RAMPART_BENCH_THREADS} -> docs/bench/${RP_POOL_NAME}.md, ${RP_POOL_NAME}.png" VERBATIM)
