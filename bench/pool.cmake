@@ -2,9 +2,9 @@
 # Secure pool benchmark (issues 5 and 11): rampart's pool against the floor (malloc + wipe),
 # glibc malloc, libsodium, OpenSSL's secure heap, libgcrypt, Botan and a model of Bitcoin Core's
 # LockedPool, in one run. Writes docs/bench/pool.md and docs/bench/pool.png (THREADS=N other than
-# 2: docs/bench/pool-tN.*), and with perf docs/bench/pool-contention.md. Peers that are not installed are left out with a warning (Debian:
-# libsodium-dev libssl-dev libgcrypt20-dev libbotan-2-dev; gnuplot-nox for the chart); the
-# LockedPool model is C++ (g++).
+# 2: docs/bench/pool-tN.*), and with perf docs/bench/pool-contention.md. Peers that are not
+# installed are left out with a warning (Debian: libsodium-dev libssl-dev libgcrypt20-dev
+# libbotan-2-dev; gnuplot-nox for the chart); the LockedPool model is C++ (g++).
 find_package(PkgConfig)
 include(CheckLanguage)
 check_language(CXX)

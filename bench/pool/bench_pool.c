@@ -839,7 +839,7 @@ static int run_one(const char *name, const char *pattern, int threads) {
     for (int rep = 0; rep < REPS; rep++) {
         run_result_t r = job_run(a, (pattern_t)p, 32, iters, threads);
         if (!r.ok) return 1;
-        printf("%s %s %d threads: %.2f Mops/s, %.2f voluntary switches / 1000 ops\n", name, pattern, threads,
+        printf("%s %s %d threads: %.3g Mops/s, %.2f voluntary switches / 1000 ops\n", name, pattern, threads,
                (double)iters * threads / r.seconds / 1e6, (double)r.switches * 1000.0 / ((double)iters * threads));
     }
     printf("operations %lld\n", operations_run);

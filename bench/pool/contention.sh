@@ -43,7 +43,7 @@ trap 'rm -f "$tmp" "$tmp.stat"' EXIT
   for pattern in pairs mixed; do
     for n in $threads; do
       if ! perf stat -x, -o "$tmp.stat" -e "$events" "$bench" --run "$name" "$pattern" "$n" >"$tmp.run" 2>/dev/null; then
-        echo "| $name | $pattern | $n | failed | | | |" >>"$tmp"; continue
+        echo "| $name | $pattern | $n | failed (NULL or error) | | | |" >>"$tmp"; continue
       fi
       awk -F, -v name="$name" -v pattern="$pattern" -v n="$n" -v run="$tmp.run" '
         BEGIN {
@@ -58,7 +58,7 @@ trap 'rm -f "$tmp" "$tmp.stat"' EXIT
         $3 == "lock:contention_begin" { klock = $1 }
         $3 == "context-switches" { cs = $1 }
         END {
-          if (ops == 0) { printf "| %s | %s | %d | failed | | | |\n", name, pattern, n; exit }
+          if (ops == 0) { printf "| %s | %s | %d | failed (NULL or error) | | | |\n", name, pattern, n; exit }
           printf "| %s | %s | %d | %.3g | %.3f | %.3f | %.3f |\n", name, pattern, n, v[int((k + 1) / 2)],
                  futex * 1000 / ops, klock * 1000 / ops, cs * 1000 / ops
         }' "$tmp.stat" >>"$tmp"
