@@ -15,8 +15,8 @@ int main(void) {
     rp_heap_options_t opt = rp_heap_options_default();
     opt.pages = rp_pages_os();
     opt.flags = RP_HEAP_WIPE;
-    rp_heap_t *heap = rp_heap_create(&opt);
-    if (heap == NULL) {
+    rp_heap_t *heap = NULL;
+    if (rp_heap_create(&opt, &heap) != RP_OK) {
         fprintf(stderr, "heap_partial: cannot create the heap: %s\n", rp_last_error()->message);
         return 1;
     }
@@ -46,7 +46,7 @@ int main(void) {
         fprintf(stderr, "heap_partial: donation failed: %s\n", rp_last_error()->message);
         goto out;
     }
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     if (rp_heap_stats(heap, &st) != RP_OK || st.donated != sizeof spare) {
         fprintf(stderr, "heap_partial: the heap does not count the donation\n");
         goto out;

@@ -17,7 +17,7 @@
 int main(int argc, char **argv) {
     rp_lockall_options_t cfg = rp_lockall_options_default();   /* current + future, required */
     cfg.required = argc > 1 && strcmp(argv[1], "--required") == 0;
-    rp_lockall_status_t st;
+    rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
     if (rp_lockall(&cfg, &st) != RP_OK) {
         /* Required and not possible: do not serve unlocked. The message has the numbers. */
         fprintf(stderr, "lockall_daemon: cannot lock: %s\n", rp_last_error()->message);

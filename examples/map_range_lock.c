@@ -11,7 +11,7 @@
 #include <string.h>
 
 static size_t locked_pages(const rp_map_t *map) {
-    rp_map_info_t info;
+    rp_map_info_t info = {RP_SIZED(rp_map_info_t)};
     return rp_map_info(map, &info) == RP_OK ? info.locked_pages : (size_t)-1;
 }
 

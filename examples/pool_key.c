@@ -17,8 +17,8 @@ int main(void) {
      * limit does not allow the arena, allocation fails rather than hand out unlocked memory. */
     rp_pool_options_t cfg = rp_pool_options_default();
     cfg.flags = RP_POOL_GUARDED | RP_POOL_CANARY;
-    rp_pool_t *pool = rp_pool_create(&cfg);
-    if (pool == NULL) {
+    rp_pool_t *pool = NULL;
+    if (rp_pool_create(&cfg, &pool) != RP_OK) {
         fprintf(stderr, "pool_key: cannot create the pool: %s\n", rp_last_error()->message);
         return 1;
     }
@@ -33,7 +33,7 @@ int main(void) {
      * program would read it from a KDF or a key file here. */
     for (size_t i = 0; i < KEY_BYTES; i++) key[i] = (unsigned char)(i * 37u + 11u);
 
-    rp_pool_stats_t st;
+    rp_pool_stats_t st = {RP_SIZED(rp_pool_stats_t)};
     if (rp_pool_stats(pool, &st) != RP_OK || st.locked == 0 || st.unlocked != 0) {
         fprintf(stderr, "pool_key: the key's arena is not locked\n");
         rp_pool_free(pool, key);

@@ -244,7 +244,7 @@ static void op_free_part(fz_input_t *in, fz_block_t *b) {
 
 /* Stats of a first-class heap count at least the usable bytes of its live blocks. */
 static void check_stats(fz_state_t *s, int h, bool all_freed) {
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     FZ_CHECK(rp_heap_stats(s->heaps[h], &st) == RP_OK, "rp_heap_stats: %s", rp_last_error()->message);
     size_t live = 0;
     for (int i = 0; i < FZ_SLOTS; i++)
@@ -278,12 +278,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     s.next_seed = 1;
     rp_heap_options_t wipe = {RP_SIZED(rp_heap_options_t), .pages = NULL, .limit = (size_t)4 << 20, .flags = RP_HEAP_WIPE};
     rp_heap_options_t locked = {RP_SIZED(rp_heap_options_t), .pages = rp_pages_os(), .limit = (size_t)2 << 20, .flags = RP_HEAP_WIPE};
-    s.heaps[1] = rp_heap_create(NULL);
-    s.heaps[2] = rp_heap_create(&wipe);
-    s.heaps[3] = rp_heap_create(&locked);
+    const rp_heap_options_t *opts[FZ_HEAPS] = {NULL, NULL, &wipe, &locked};
     s.limits[2] = wipe.limit;
     s.limits[3] = locked.limit;
-    for (int h = 1; h < FZ_HEAPS; h++) FZ_CHECK(s.heaps[h] != NULL, "rp_heap_create: %s", rp_last_error()->message);
+    for (int h = 1; h < FZ_HEAPS; h++)
+        FZ_CHECK(rp_heap_create(opts[h], &s.heaps[h]) == RP_OK, "rp_heap_create: %s", rp_last_error()->message);
 
     fz_input_t in = {data, size};
     while (in.left > 0) {

@@ -91,7 +91,7 @@ static bool range_committed(const fz_state_t *s, const fz_map_t *m, size_t off, 
 
 /* The whole state against the library and the files. */
 static void check_map(fz_state_t *s, fz_map_t *m, const char *when) {
-    rp_map_info_t info;
+    rp_map_info_t info = {RP_SIZED(rp_map_info_t)};
     FZ_CHECK(rp_map_info(m->m, &info) == RP_OK, "%s: rp_map_info: %s", when, rp_last_error()->message);
     FZ_CHECK(info.len == m->len && rp_map_len(m->m) == m->len, "%s: length %zu, model %zu", when, info.len, m->len);
     FZ_CHECK(info.prot == m->prot, "%s: protection %d, model %d", when, (int)info.prot, (int)m->prot);

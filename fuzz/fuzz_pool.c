@@ -158,7 +158,7 @@ static void op_ownership(fz_state_t *s, fz_input_t *in, const fz_alloc_t *a) {
 
 static void check_stats(fz_state_t *s, int pool) {
     rp_pool_trim(s->pools[pool]);
-    rp_pool_stats_t st;
+    rp_pool_stats_t st = {RP_SIZED(rp_pool_stats_t)};
     FZ_CHECK(rp_pool_stats(s->pools[pool], &st) == RP_OK, "rp_pool_stats: %s", rp_last_error()->message);
     size_t live = 0, used = 0;
     for (int i = 0; i < FZ_SLOTS; i++)
@@ -187,9 +187,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         c.flags = flags[i];
         if (i == 2) c.pages = rp_pages_plain();
         if (i == 1) c.arena_size = 16u << 10; /* small arenas: more of them, more arena turnover */
-        s.pools[i] = rp_pool_create(&c);
         s.guarded[i] = (flags[i] & RP_POOL_GUARDED) != 0;
-        FZ_CHECK(s.pools[i] != NULL, "rp_pool_create: %s", rp_last_error()->message);
+        FZ_CHECK(rp_pool_create(&c, &s.pools[i]) == RP_OK, "rp_pool_create: %s", rp_last_error()->message);
     }
 
     fz_input_t in = {data, size};

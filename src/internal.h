@@ -72,6 +72,24 @@ static inline bool rp__is_aligned(uintptr_t x, size_t pow2) { return (x & (pow2 
  * when struct_size is below size_v1 (0 included) or when a larger struct has a non-zero byte
  * past known_size. */
 rp_status_t rp__read_sized(const void *given, size_t size_v1, void *known, size_t known_size, const char *what);
+/* rp__read_sized's checks alone, for a struct the library reads in place (a page allocator). */
+rp_status_t rp__sized_in_check(const void *given, size_t size_v1, size_t known_size, const char *what);
+/* A caller's page allocator fit to use: not NULL, a good struct_size (rp__sized_in_check), and
+ * allocate_locked and free_locked set. RP_ERR_INVALID with a message naming `what` otherwise.
+ * Every layer that takes one checks it once, when it is handed in (pages/pages.c). */
+struct rp_page_allocator;
+rp_status_t rp__pages_check(const struct rp_page_allocator *pa, const char *what);
+/* The two halves of writing a growing out-struct (statistics, status, info) the caller allocates.
+ * Check first, before any work: RP_ERR_INVALID with a message naming `what` when its struct_size
+ * is below size_v1 (0 included) or past RP__SIZED_MAX. Then, with the library's own struct filled
+ * whole (filled_size bytes, its first member the size), write: the bytes the caller's struct_size
+ * covers are copied; a larger (newer) caller's struct gets the rest zeroed and its struct_size
+ * lowered to filled_size, so it can tell which fields this library filled. */
+rp_status_t rp__sized_out_check(const void *given, size_t size_v1, const char *what);
+void rp__sized_out_write(void *given, const void *filled, size_t filled_size);
+/* The size of a growing struct's first released version: the end of its last field then (no
+ * trailing padding, which an older compiler's sizeof could differ in). */
+#define RP__SIZE_V1(type, last_field) (offsetof(type, last_field) + sizeof(((type *)0)->last_field))
 /* No growing struct will ever be this large; a bigger struct_size is garbage (an uninitialised
  * field), refused before a single byte past the known part is read. */
 #define RP__SIZED_MAX 4096
@@ -79,6 +97,13 @@ rp_status_t rp__read_sized(const void *given, size_t size_v1, void *known, size_
  * always usable afterwards (the defaults where the check failed), its struct_size the library's.
  * Shared by lockall.c and remote.c. */
 struct rp_lockall_options;
+/* rp_lockall_status_t as first released, for the functions that write one (lockall.c, remote.c);
+ * used where rampart/lockall.h is included. */
+#define RP__LOCKALL_STATUS_V1 RP__SIZE_V1(rp_lockall_status_t, warning)
+/* Write *st, with what *asked asked for, into the caller's status out (NULL: nowhere), as far as
+ * its struct_size reaches (lockall.c; remote.c writes its statuses through it too). */
+struct rp_lockall_status;
+void rp__lockall_publish(struct rp_lockall_status *out, struct rp_lockall_status *st, const struct rp_lockall_options *asked);
 rp_status_t rp__lockall_options(const struct rp_lockall_options *given, struct rp_lockall_options *out,
                                 const char *who);
 rp_status_t rp__fail(rp_status_t status, int os_error, const char *fmt, ...) RP_PRINTF(3, 4);

@@ -26,7 +26,7 @@ int main(void) {
         return 1;
     }
     memset(pages, 1, len);
-    rp_system_info_t si;
+    rp_system_info_t si = {RP_SIZED(rp_system_info_t)};
     bool light = rp_system_info(&si) == RP_OK && si.guard_lightweight;
     printf("%d %012llx %012llx %012llx %d\n", (int)getpid(), (unsigned long long)(uintptr_t)pages,
            (unsigned long long)(uintptr_t)rp_map_ptr(map),

@@ -72,8 +72,8 @@ static void heap_use_after_free(void) {
  * the free-list words are poisoned. An overflow that only reaches those first 16 bytes of a free
  * neighbour, or a live neighbour, is not seen (docs/debugging.md). */
 static void heap_overflow(void) {
-    rp_heap_t *heap = rp_heap_create(NULL);
-    if (heap == NULL) _exit(3);
+    rp_heap_t *heap = NULL;
+    if (rp_heap_create(NULL, &heap) != RP_OK) _exit(3);
     unsigned char *p = rp_heap_malloc(heap, 48);
     size_t usable = rp_usable_size(p);
     memset(p, 1, usable);             /* the whole usable size is the caller's */
@@ -89,8 +89,8 @@ static rp_pool_t *make_pool(unsigned flags) {
     rp_pool_options_t o = rp_pool_options_default();
     o.lock_policy = RP_POOL_LOCK_SILENT; /* the memlock limit of an unprivileged run is no matter here */
     o.flags = flags;
-    rp_pool_t *pool = rp_pool_create(&o);
-    if (pool == NULL) _exit(3);
+    rp_pool_t *pool = NULL;
+    if (rp_pool_create(&o, &pool) != RP_OK) _exit(3);
     return pool;
 }
 
@@ -160,8 +160,8 @@ static void clean_use(void) {
 
     rp_heap_options_t ho = rp_heap_options_default();
     ho.flags = RP_HEAP_WIPE;
-    rp_heap_t *heap = rp_heap_create(&ho);
-    if (heap == NULL) _exit(3);
+    rp_heap_t *heap = NULL;
+    if (rp_heap_create(&ho, &heap) != RP_OK) _exit(3);
     unsigned char *w = rp_heap_malloc(heap, 200);
     memset(w, 7, rp_usable_size(w));
     if (rp_free_part(w + 64, 64) != RP_OK) _exit(4); /* a wiped, poisoned piece, then destroy */

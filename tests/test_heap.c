@@ -38,10 +38,13 @@ const char *__tsan_default_options(void) { return "report_thread_leaks=0"; }
 static bool aligned_to(const void *p, size_t a) { return ((uintptr_t)p & (a - 1)) == 0; }
 
 static size_t class_blocks(rp_heap_t *h, size_t size) {
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     if (rp_heap_stats(h, &st) != RP_OK) return SIZE_MAX;
-    for (unsigned c = 0; c < RP_HEAP_CLASSES; c++)
-        if (st.classes[c].block_size >= size) return st.classes[c].blocks;
+    for (size_t c = 0; c < st.classes; c++) {
+        rp_heap_class_stats_t k = {RP_SIZED(rp_heap_class_stats_t)};
+        if (rp_heap_class_stats(h, c, &k) != RP_OK) return SIZE_MAX;
+        if (k.block_size >= size) return k.blocks;
+    }
     return SIZE_MAX;
 }
 
@@ -63,6 +66,28 @@ static void test_sizes(void) {
         rp_free(p);
     }
     CHECK(rp_usable_size(NULL) == 0);
+}
+
+/* The usable size of every small request is exactly its size class (docs/heap.md): 16..128 in
+ * steps of 16, then 8 classes per doubling. Computed here from that rule, independently of the
+ * heap's class table and formula, for every size the table serves and past its end. */
+static size_t expected_class_size(size_t n) {
+    if (n <= 128) return n == 0 ? 16 : (n + 15) & ~(size_t)15;
+    unsigned b = 0;
+    while (((size_t)1 << (b + 1)) <= n - 1) b++; /* b = floor(log2(n - 1)) */
+    size_t step = (size_t)1 << (b - 3);
+    return (n + step - 1) / step * step;
+}
+
+static void test_size_classes(void) {
+    for (size_t n = 0; n <= 2100; n++) {
+        void *p = rp_malloc(n);
+        REQUIRE(p != NULL);
+        size_t u = rp_usable_size(p), want = expected_class_size(n);
+        if (u != want) fprintf(stderr, "malloc(%zu): usable size %zu, expected %zu\n", n, u, want);
+        CHECK(u == want);
+        rp_free(p);
+    }
 }
 
 static void test_huge_and_calloc(void) {
@@ -144,8 +169,8 @@ static void test_free_keeps_errno(void) {
     rp_heap_collect(rp_heap_default(), true);
     CHECK(errno == 1234);
     /* a first-class heap's frees (the unmapping happens after its lock) and partial frees */
-    rp_heap_t *h = rp_heap_create(NULL);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
     unsigned char *big = rp_heap_malloc(h, (size_t)80 << 20), *s = rp_heap_malloc(h, 100);
     REQUIRE(big != NULL && s != NULL);
     errno = 4321;
@@ -183,8 +208,8 @@ static void test_sized_free_and_in_place(void) {
 /* ---- first-class heaps ------------------------------------------------------------------------------ */
 
 static void test_heap_create_destroy(void) {
-    rp_heap_t *h = rp_heap_create(NULL);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
     void *ps[2000];
     for (int i = 0; i < 2000; i++) {
         ps[i] = rp_heap_malloc(h, (size_t)(i % 700) * 13 + 1);
@@ -201,7 +226,7 @@ static void test_heap_create_destroy(void) {
     void *moved = rp_heap_realloc(h, ps[1], 50000);
     CHECK(moved != NULL && ((unsigned char *)moved)[0] == 1);
     CHECK(rp_heap_validate(h) == RP_OK);
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     CHECK(rp_heap_stats(h, &st) == RP_OK);
     CHECK(st.allocated >= 1000 && st.large_blocks == 1 && st.mapped >= (2u << 20) && st.resident <= st.mapped);
     /* a block of another heap moves into h on rp_heap_realloc */
@@ -214,8 +239,11 @@ static void test_heap_create_destroy(void) {
     rp_heap_destroy(NULL);
     rp_heap_destroy(rp_heap_default()); /* ignored */
     CHECK(rp_heap_malloc(NULL, 1) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    /* the constructor convention: a status, the object through out, out NULL on failure */
     rp_heap_options_t bad = {RP_SIZED(rp_heap_options_t), .flags = 0x80};
-    CHECK(rp_heap_create(&bad) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    CHECK(rp_heap_create(NULL, NULL) == RP_ERR_INVALID && strstr(rp_last_error()->message, "out is NULL") != NULL);
+    h = (rp_heap_t *)&bad; /* not NULL: the failure must clear it */
+    CHECK(rp_heap_create(&bad, &h) == RP_ERR_INVALID && h == NULL && rp_last_error()->status == RP_ERR_INVALID);
 }
 
 /* The growing-struct rule (rampart/common.h) on rp_heap_options_t: the defaults carry the size; an
@@ -224,38 +252,36 @@ static void test_heap_create_destroy(void) {
 static void test_options_struct_size(void) {
     rp_heap_options_t d = rp_heap_options_default();
     CHECK(d.struct_size == sizeof(rp_heap_options_t) && d.pages == NULL && d.limit == 0 && d.flags == 0);
-    rp_heap_t *h = rp_heap_create(&d);
-    CHECK(h != NULL);
+    rp_heap_t *h = NULL;
+    CHECK(rp_heap_create(&d, &h) == RP_OK);
     rp_heap_destroy(h);
     /* version 1 ends with flags; an "old" binary's struct_size is that, without trailing padding */
     rp_heap_options_t old = {.struct_size = offsetof(rp_heap_options_t, flags) + sizeof(unsigned),
                              .limit = (size_t)3 << 20, .flags = RP_HEAP_WIPE};
-    h = rp_heap_create(&old);
-    CHECK(h != NULL);
+    CHECK(rp_heap_create(&old, &h) == RP_OK);
     CHECK(rp_heap_malloc(h, (size_t)4 << 20) == NULL && rp_last_error()->status == RP_ERR_LIMIT);
     rp_heap_destroy(h);
     rp_heap_options_t zero = {.limit = 1 << 20};
-    CHECK(rp_heap_create(&zero) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    CHECK(rp_heap_create(&zero, &(rp_heap_t *){NULL}) != RP_OK && rp_last_error()->status == RP_ERR_INVALID);
     CHECK(strstr(rp_last_error()->message, "struct_size 0") != NULL);
     rp_heap_options_t small = {.struct_size = offsetof(rp_heap_options_t, flags)};
-    CHECK(rp_heap_create(&small) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    CHECK(rp_heap_create(&small, &(rp_heap_t *){NULL}) != RP_OK && rp_last_error()->status == RP_ERR_INVALID);
     rp_heap_options_t garbage = {.struct_size = (size_t)0xdeadbeefcafe};
-    CHECK(rp_heap_create(&garbage) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    CHECK(rp_heap_create(&garbage, &(rp_heap_t *){NULL}) != RP_OK && rp_last_error()->status == RP_ERR_INVALID);
     /* a newer caller: its struct has one more field after ours */
     struct { rp_heap_options_t v; uint64_t future; } newer = {{RP_SIZED(rp_heap_options_t)}, 0};
     newer.v.struct_size = sizeof newer;
-    h = rp_heap_create(&newer.v);
-    CHECK(h != NULL); /* the unknown field is zero: nothing is asked that this library ignores */
+    CHECK(rp_heap_create(&newer.v, &h) == RP_OK); /* the unknown field is zero: nothing is asked that this library ignores */
     rp_heap_destroy(h);
     newer.future = 1;
-    CHECK(rp_heap_create(&newer.v) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    CHECK(rp_heap_create(&newer.v, &(rp_heap_t *){NULL}) != RP_OK && rp_last_error()->status == RP_ERR_INVALID);
     CHECK(strstr(rp_last_error()->message, "cannot honour") != NULL);
 }
 
 static void test_heap_limit(void) {
     rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .limit = (size_t)3 << 20};
-    rp_heap_t *h = rp_heap_create(&o);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(&o, &h) == RP_OK);
     void *a = rp_heap_malloc(h, (size_t)1 << 20);
     CHECK(a != NULL);
     errno = 0;
@@ -264,7 +290,7 @@ static void test_heap_limit(void) {
     size_t n = 0;
     while (rp_heap_malloc(h, 50000) != NULL && n < 1000) n++;
     CHECK(n > 5 && n < 1000);
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.mapped <= o.limit && st.limit == o.limit);
     rp_heap_destroy(h);
 }
@@ -300,10 +326,10 @@ static void *dirty_alloc(void *ctx, size_t len, bool *locked) {
 }
 
 static void test_calloc_on_dirty_source(void) {
-    rp_page_allocator_t dirty = {"dirty", dirty_alloc, fake_free, fake_limit, NULL};
+    rp_page_allocator_t dirty = {RP_SIZED(rp_page_allocator_t), "dirty", dirty_alloc, fake_free, fake_limit, NULL};
     rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .pages = &dirty};
-    rp_heap_t *h = rp_heap_create(&o);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(&o, &h) == RP_OK);
     size_t sizes[] = {24, 5000, (size_t)300 << 10, (size_t)3 << 20};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         unsigned char *p = rp_heap_calloc(h, 1, sizes[i]);
@@ -318,10 +344,10 @@ static void test_calloc_on_dirty_source(void) {
 }
 
 static void test_heap_page_sources(void) {
-    rp_page_allocator_t fake = {"fake", fake_alloc, fake_free, fake_limit, NULL};
+    rp_page_allocator_t fake = {RP_SIZED(rp_page_allocator_t), "fake", fake_alloc, fake_free, fake_limit, NULL};
     rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .pages = &fake};
-    rp_heap_t *h = rp_heap_create(&o);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(&o, &h) == RP_OK);
     for (int i = 0; i < 100; i++) CHECK(rp_heap_malloc(h, (size_t)i * 100 + 1) != NULL);
     CHECK(rp_heap_malloc(h, 1u << 20) != NULL);
     CHECK(fake_calls >= 2 && fake_out >= (1u << 20));
@@ -329,8 +355,7 @@ static void test_heap_page_sources(void) {
     CHECK(fake_out == 0); /* every page went back through the source */
 
     rp_heap_options_t locked = {RP_SIZED(rp_heap_options_t), .pages = rp_pages_os(), .flags = RP_HEAP_WIPE};
-    h = rp_heap_create(&locked);
-    REQUIRE(h != NULL);
+    REQUIRE(rp_heap_create(&locked, &h) == RP_OK);
     unsigned char *s = rp_heap_malloc(h, 64);
     REQUIRE(s != NULL);
     memset(s, 0xaa, 64);
@@ -340,15 +365,14 @@ static void test_heap_page_sources(void) {
     rp__asan_unpoison(s, 64); /* a deliberate look at a freed block (core/annotate.h) */
     for (int i = 16; i < 64; i++) wiped = wiped && s[i] == 0;
     CHECK(wiped);
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.mapped >= (256u << 10)); /* a first segment of 256 KiB */
     rp_heap_destroy(h);
 
     const rp_page_allocator_t *secret = rp_pages_secret();
     if (secret != NULL) {
         rp_heap_options_t so = {RP_SIZED(rp_heap_options_t), .pages = secret};
-        h = rp_heap_create(&so);
-        REQUIRE(h != NULL);
+        REQUIRE(rp_heap_create(&so, &h) == RP_OK);
         char *k = rp_heap_malloc(h, 32);
         CHECK(k != NULL);
         if (k) strcpy(k, "secret");
@@ -400,8 +424,8 @@ static bool oom_nested(rp_heap_t *heap, size_t size, void *ctx) {
 
 static void test_oom_handlers(void) {
     rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .limit = (size_t)2 << 20};
-    rp_heap_t *h = rp_heap_create(&o);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(&o, &h) == RP_OK);
     oom_reserve = rp_heap_malloc(h, (size_t)1536 << 10);
     REQUIRE(oom_reserve != NULL);
     rp_set_oom_handler(oom_process, NULL);
@@ -430,8 +454,8 @@ static void test_oom_handlers(void) {
 
 /* The seed's example: a 200-byte block freed as two 100-byte halves, and nothing leaks. */
 static void test_partial_free(void) {
-    rp_heap_t *h = rp_heap_create(NULL);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
     size_t before = class_blocks(h, 200);
     unsigned char *vec = rp_heap_calloc(h, 200, 1);
     REQUIRE(vec != NULL);
@@ -453,7 +477,7 @@ static void test_partial_free(void) {
     unsigned char *lg = rp_heap_malloc(h, 1u << 20);
     REQUIRE(lg != NULL);
     CHECK(rp_free_part(lg + (512u << 10), 512u << 10) == RP_OK);
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.large_blocks == 1);
     CHECK(rp_free_part(lg, 512u << 10) == RP_OK);
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.large_blocks == 0);
@@ -508,9 +532,9 @@ static void test_partial_free(void) {
  * released; small aligned or shrunk blocks once their usable size is. */
 static unsigned char donated_parts[4096] __attribute__((aligned(4096)));
 static void test_partial_free_whole(void) {
-    rp_heap_t *h = rp_heap_create(NULL);
-    REQUIRE(h != NULL);
-    rp_heap_stats_t st;
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     REQUIRE(rp_heap_donate(h, donated_parts, sizeof donated_parts) == RP_OK);
     REQUIRE(rp_heap_stats(h, &st) == RP_OK);
     size_t before = st.allocated;
@@ -563,8 +587,8 @@ static unsigned char donated_buffer[256] __attribute__((aligned(64)));
 static unsigned char donated_other[4096 * 3];
 
 static void test_donate(void) {
-    rp_heap_t *h = rp_heap_create(NULL);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
     CHECK(rp_heap_donate(h, donated_buffer, sizeof donated_buffer) == RP_OK);
     uint32_t *x = rp_heap_malloc(h, sizeof *x);
     REQUIRE(x != NULL);
@@ -572,7 +596,7 @@ static void test_donate(void) {
     *x = 0xDEED;
     CHECK(*x == 0xDEED);
     CHECK(rp_usable_size(x) >= sizeof *x);
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.donated == 256 && st.mapped == 0);
     rp_free(x);
     /* the donation serves until it is full, then the heap maps its own pages */
@@ -599,16 +623,16 @@ static void test_donate(void) {
     rp_heap_destroy(h);
     /* Heaps that promise locked or secret memory refuse a buffer that is neither. */
     rp_heap_options_t locked = {RP_SIZED(rp_heap_options_t), .pages = rp_pages_os(), .flags = RP_HEAP_REQUIRE_LOCKED};
-    rp_heap_t *hl = rp_heap_create(&locked);
-    if (hl != NULL) {
+    rp_heap_t *hl = NULL;
+    if (rp_heap_create(&locked, &hl) == RP_OK) {
         CHECK(rp_heap_donate(hl, donated_other, 4096) == RP_ERR_INVALID);
         CHECK(strstr(rp_last_error()->message, "promises locked") != NULL);
         rp_heap_destroy(hl);
     }
     if (rp_pages_secret() != NULL) {
         rp_heap_options_t secret = {RP_SIZED(rp_heap_options_t), .pages = rp_pages_secret()};
-        rp_heap_t *hs = rp_heap_create(&secret);
-        REQUIRE(hs != NULL);
+        rp_heap_t *hs = NULL;
+        REQUIRE(rp_heap_create(&secret, &hs) == RP_OK);
         CHECK(rp_heap_donate(hs, donated_other, 4096) == RP_ERR_INVALID);
         CHECK(strstr(rp_last_error()->message, "promises secret") != NULL);
         rp_heap_destroy(hs);
@@ -630,8 +654,8 @@ static bool all_bytes(const unsigned char *p, size_t n, unsigned char v) {
 
 static void test_wipe_paths(void) {
     rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .flags = RP_HEAP_WIPE};
-    rp_heap_t *h = rp_heap_create(&o);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(&o, &h) == RP_OK);
     unsigned char *p = rp_heap_malloc(h, 1000);
     REQUIRE(p != NULL);
     size_t usable = rp_usable_size(p);
@@ -658,19 +682,27 @@ static void test_wipe_paths(void) {
 }
 
 static void test_stats_and_validate(void) {
-    rp_heap_t *h = rp_heap_create(NULL);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
     size_t before = class_blocks(h, 48);
     void *ps[100];
     for (int i = 0; i < 100; i++) ps[i] = rp_heap_malloc(h, 48);
     CHECK(class_blocks(h, 48) == before + 100);
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.allocated >= 4800);
-    CHECK(st.classes[0].block_size == 16 && st.classes[RP_HEAP_CLASSES - 1].block_size == 128 * 1024);
-    for (int i = 1; i < RP_HEAP_CLASSES; i++) {
-        CHECK(st.classes[i].block_size > st.classes[i - 1].block_size);
-        CHECK(st.classes[i].block_size * 8 <= st.classes[i - 1].block_size * 9 || st.classes[i].block_size <= 128);
+    /* the size classes, one query each: 16 B up to 128 KiB, about 12.5% apart */
+    CHECK(st.classes == 88);
+    rp_heap_class_stats_t prev = {RP_SIZED(rp_heap_class_stats_t)}, k = prev;
+    CHECK(rp_heap_class_stats(h, 0, &prev) == RP_OK && prev.block_size == 16);
+    for (size_t i = 1; i < st.classes; i++) {
+        CHECK(rp_heap_class_stats(h, i, &k) == RP_OK);
+        CHECK(k.block_size > prev.block_size);
+        CHECK(k.block_size * 8 <= prev.block_size * 9 || k.block_size <= 128);
+        prev = k;
     }
+    CHECK(prev.block_size == 128 * 1024);
+    CHECK(rp_heap_class_stats(h, st.classes, &k) == RP_ERR_BOUNDS);
+    CHECK(rp_heap_class_stats(NULL, 0, &k) == RP_ERR_INVALID && rp_heap_class_stats(h, 0, NULL) == RP_ERR_INVALID);
     for (int i = 0; i < 100; i++) rp_free(ps[i]);
     CHECK(class_blocks(h, 48) == before);
     CHECK(rp_heap_stats(NULL, &st) == RP_ERR_INVALID && rp_heap_stats(h, NULL) == RP_ERR_INVALID);
@@ -709,14 +741,14 @@ static void test_junk_fill(void) {
 
 /* Large blocks are reused from the span cache without faults and leave it after the delay. */
 static void test_delayed_release(void) {
-    rp_heap_t *h = rp_heap_create(NULL);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
     size_t big = (size_t)8 << 20;
     unsigned char *p = rp_heap_malloc(h, big);
     REQUIRE(p != NULL);
     memset(p, 1, big);
     rp_free(p);
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.cached >= big && st.resident >= big);
 #if !defined(_WIN32)
     struct rusage r0, r1;
@@ -799,23 +831,19 @@ static void run_stress(rp_heap_t *heap) {
 }
 
 static void test_stress_threads(void) {
-    size_t before[RP_HEAP_CLASSES];
-    rp_heap_stats_t st;
-    rp_heap_stats(rp_heap_default(), &st);
-    for (int c = 0; c < RP_HEAP_CLASSES; c++) before[c] = st.classes[c].blocks;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     run_stress(NULL);
     /* a second round reuses the caches the first round's threads left behind */
     run_stress(NULL);
     CHECK(rp_heap_validate(rp_heap_default()) == RP_OK);
     /* everything freed: once the owners collected their remote frees, the counts are back */
-    rp_heap_t *h = rp_heap_create(NULL);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
     run_stress(h);
     rp_heap_collect(h, true);
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.large_blocks == 0);
     CHECK(rp_heap_validate(h) == RP_OK);
     rp_heap_destroy(h);
-    (void)before;
 }
 
 static void *fork_thread(void *arg) {
@@ -831,7 +859,7 @@ static rp_heap_t *probe_heap;
 static int probe_runs, probe_blocked;
 static _Atomic int probe_done;
 static void *probe_thread(void *arg) {
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     (void)rp_heap_stats(arg, &st); /* takes the heap lock */
     atomic_store(&probe_done, 1);
     return NULL;
@@ -917,10 +945,10 @@ static void test_collect_exited_thread(void) {
 }
 
 static void test_syscalls_outside_lock(void) {
-    rp_page_allocator_t src = {"probe", probe_alloc, probe_free, fake_limit, NULL};
+    rp_page_allocator_t src = {RP_SIZED(rp_page_allocator_t), "probe", probe_alloc, probe_free, fake_limit, NULL};
     rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .pages = &src};
-    rp_heap_t *h = rp_heap_create(&o);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(&o, &h) == RP_OK);
     probe_heap = h;
     void *small = rp_heap_malloc(h, 64);             /* a segment, mapped for the shared cache */
     void *large = rp_heap_malloc(h, 200 * 1024);     /* a large block's span */
@@ -943,8 +971,7 @@ static void test_syscalls_outside_lock(void) {
 
     /* A first-class heap on OS pages purges its free slices in place, releasing its lock around
      * madvise: the pages made meanwhile and afterwards are intact. */
-    h = rp_heap_create(NULL);
-    REQUIRE(h != NULL);
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
     enum { N = 4000 };
     static unsigned char *blocks[N];
     for (int i = 0; i < N; i++) {
@@ -953,7 +980,7 @@ static void test_syscalls_outside_lock(void) {
         memset(blocks[i], (int)(i & 0xff), 48);
     }
     for (int i = 0; i < N; i += 2) rp_free(blocks[i]);
-    rp_heap_stats_t before, after;
+    rp_heap_stats_t before = {RP_SIZED(rp_heap_stats_t)}, after = {RP_SIZED(rp_heap_stats_t)};
     CHECK(rp_heap_stats(h, &before) == RP_OK);
     rp_heap_collect(h, true);
     CHECK(rp_heap_stats(h, &after) == RP_OK);
@@ -977,8 +1004,8 @@ static void test_fork(void) {
         pid_t pid = fork();
         if (pid == 0) {
             for (int i = 0; i < 1000; i++) rp_free(rp_malloc((size_t)i * 7 + 1));
-            rp_heap_t *h = rp_heap_create(NULL);
-            void *p = h ? rp_heap_malloc(h, 100) : NULL;
+            rp_heap_t *h = NULL;
+            void *p = rp_heap_create(NULL, &h) == RP_OK ? rp_heap_malloc(h, 100) : NULL;
             rp_heap_destroy(h);
             _exit(p != NULL && rp_heap_validate(rp_heap_default()) == RP_OK ? 0 : 1);
         }
@@ -1131,6 +1158,14 @@ static void die_free_after_partial(void) {
     rp_free_part(p, 100);
     rp_free(p);
 }
+/* The same from another thread (the remote free path checks the records too). */
+static void die_free_after_partial_remote(void) {
+    char *p = rp_malloc(200);
+    rp_free_part(p, 100);
+    pthread_t t;
+    pthread_create(&t, NULL, free_in_thread, p);
+    pthread_join(t, NULL);
+}
 static void die_free_after_both_halves(void) {
     char *p = rp_malloc(200);
     rp_free_part(p, 100);
@@ -1143,7 +1178,8 @@ static void die_sized_too_big(void) {
 }
 static void die_donated_stranger(void) {
     static unsigned char buf[8192];
-    rp_heap_t *h = rp_heap_create(NULL);
+    rp_heap_t *h = NULL;
+    if (rp_heap_create(NULL, &h) != RP_OK) _exit(2);
     rp_heap_donate(h, buf + 100, 1000);
     rp_free(buf + 2000); /* same OS pages, not a block */
 }
@@ -1169,6 +1205,7 @@ static void test_death(void) {
     CHECK(rp_test_dies_with(die_invalid_foreign, SIGABRT));
     CHECK(rp_test_dies_with(die_partial_twice, SIGABRT));
     CHECK(rp_test_dies_with(die_free_after_partial, SIGABRT));
+    CHECK(rp_test_dies_with(die_free_after_partial_remote, SIGABRT));
     CHECK(rp_test_dies_with(die_free_after_both_halves, SIGABRT));
     CHECK(rp_test_dies_with(die_sized_too_big, SIGABRT));
     CHECK(rp_test_dies_with(die_donated_stranger, SIGABRT));
@@ -1233,21 +1270,20 @@ static size_t locked_now(void) {
 static void locked_heap_limited(size_t limit) {
     size_t over = limit + ((size_t)4 << 20);
     rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .pages = rp_pages_os()};
-    rp_heap_t *h = rp_heap_create(&o);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(&o, &h) == RP_OK);
     void *big = rp_heap_malloc(h, over);
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     CHECK(big != NULL);
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.unlocked >= over);
     rp_heap_destroy(h);
     o.flags = RP_HEAP_REQUIRE_LOCKED;
-    h = rp_heap_create(&o);
-    REQUIRE(h != NULL);
+    REQUIRE(rp_heap_create(&o, &h) == RP_OK);
     size_t used = locked_now();
     if (used + ((size_t)1 << 20) <= limit) {
         char *small = rp_heap_malloc(h, 64); /* one 256 KiB segment, within the budget */
         CHECK(small != NULL);
-        rp_area_t a;
+        rp_area_t a = {RP_SIZED(rp_area_t)};
         CHECK(small != NULL && rp_area_of(small, &a) == RP_OK && (a.flags & RP_AREA_LOCKED));
     } else {
         fprintf(stderr, "    (memlock limit %zu, %zu locked already: no budget for the small locked block)\n", limit,
@@ -1268,14 +1304,14 @@ static void locked_heap_limited(size_t limit) {
  * locked areas); under a finite limit, the limited checks above. */
 static void test_locked_heap(void) {
     rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .pages = rp_pages_os(), .flags = RP_HEAP_REQUIRE_LOCKED};
-    rp_heap_t *h = rp_heap_create(&o);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(&o, &h) == RP_OK);
     char *p = rp_heap_malloc(h, 100), *big = rp_heap_malloc(h, 1u << 20);
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     if (rp_pages_get_limit(rp_pages_os()) == SIZE_MAX) {
         CHECK(p != NULL && big != NULL);
         CHECK(rp_heap_stats(h, &st) == RP_OK && st.unlocked == 0);
-        rp_area_t a;
+        rp_area_t a = {RP_SIZED(rp_area_t)};
         CHECK(p != NULL && rp_area_of(p, &a) == RP_OK && (a.flags & RP_AREA_LOCKED));
         CHECK(big != NULL && rp_area_of(big, &a) == RP_OK && (a.flags & RP_AREA_LOCKED));
     } else {
@@ -1291,7 +1327,7 @@ static void test_locked_heap(void) {
     }
     if (h != NULL) rp_heap_destroy(h);
     rp_heap_options_t plain = {RP_SIZED(rp_heap_options_t), .flags = RP_HEAP_REQUIRE_LOCKED};
-    CHECK(rp_heap_create(&plain) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    CHECK(rp_heap_create(&plain, &(rp_heap_t *){NULL}) != RP_OK && rp_last_error()->status == RP_ERR_INVALID);
 }
 
 #if defined(__linux__)
@@ -1344,8 +1380,8 @@ static rp_heap_options_t sparse_opts;
 static size_t sparse_size;
 static int sparse_pipe[2];
 static void sparse_child(void) {
-    rp_heap_t *h = rp_heap_create(&sparse_opts);
-    if (h == NULL) _exit(2);
+    rp_heap_t *h = NULL;
+    if (rp_heap_create(&sparse_opts, &h) != RP_OK) _exit(2);
     char *p = rp_heap_malloc(h, sparse_size);
     if (p == NULL) _exit(3);
     memset(p + rp_page_size(), 0x5a, 100); /* one page holds data */
@@ -1401,13 +1437,13 @@ static void huge_secret_child(void) {
     const rp_page_allocator_t *secret = rp_pages_secret();
     const rp_page_allocator_t *sources[] = {secret != NULL ? secret : rp_pages_os(), rp_pages_os()};
     for (int i = 0; i < 2; i++) {
-        rp_heap_t *h = rp_heap_create(&(rp_heap_options_t){RP_SIZED(rp_heap_options_t), .pages = sources[i]});
-        if (h == NULL) _exit(2);
+        rp_heap_t *h = NULL;
+        if (rp_heap_create(&(rp_heap_options_t){RP_SIZED(rp_heap_options_t), .pages = sources[i]}, &h) != RP_OK) _exit(2);
         errno = 0;
         if (rp_heap_malloc(h, (size_t)1 << 40) != NULL) _exit(10 + i); /* leaked on purpose: see above */
         if (errno != ENOMEM || rp_last_error()->status != RP_ERR_NOMEM) _exit(20 + i);
         if (strstr(rp_last_error()->message, "physical memory") == NULL) _exit(30 + i);
-        rp_heap_stats_t st;
+        rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
         if (rp_heap_stats(h, &st) != RP_OK || st.mapped != 0) _exit(40 + i);
         rp_heap_destroy(h);
     }
@@ -1454,19 +1490,18 @@ static void test_libc_api(void) {
 static int unprivileged_locked(void) {
     CHECK(getuid() == 65534);
     rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .pages = rp_pages_os()};
-    rp_heap_t *h = rp_heap_create(&o);
-    if (h == NULL) {
+    rp_heap_t *h = NULL;
+    if (rp_heap_create(&o, &h) != RP_OK) {
         CHECK(h != NULL);
         return rp_test_exit();
     }
     void *big = rp_heap_malloc(h, 4u << 20);
     CHECK(big != NULL);
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.unlocked >= (4u << 20));
     rp_heap_destroy(h);
     o.flags = RP_HEAP_REQUIRE_LOCKED;
-    h = rp_heap_create(&o);
-    if (h == NULL) {
+    if (rp_heap_create(&o, &h) != RP_OK) {
         CHECK(h != NULL);
         return rp_test_exit();
     }
@@ -1507,6 +1542,7 @@ int main(int argc, char **argv) {
         return rp_test_exit();
     }
     RP_TEST(test_sizes);
+    RP_TEST(test_size_classes);
     RP_TEST(test_huge_and_calloc);
     RP_TEST(test_realloc);
     RP_TEST(test_aligned);

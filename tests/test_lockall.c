@@ -64,8 +64,7 @@ static size_t resident_locked(void) {
 }
 
 static rp_area_t area_at(const void *p) {
-    rp_area_t a;
-    memset(&a, 0, sizeof a);
+    rp_area_t a = {RP_SIZED(rp_area_t)};
     if (rp_area_of(p, &a) != RP_OK) fprintf(stderr, "    rp_area_of(%p): %s\n", p, rp_last_error()->message);
     return a;
 }
@@ -134,8 +133,8 @@ static void test_config_parse(void) {
  * before anything is locked; a newer struct whose extra bytes are zero is accepted. */
 static void test_options_struct_size(void) {
     struct { rp_lockall_options_t o; unsigned char later[16]; } big;
-    rp_lockall_status_t st;
-    rp_lockall_preflight_t pf;
+    rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
+    rp_lockall_preflight_t pf = {RP_SIZED(rp_lockall_preflight_t)};
     rp_lockall_options_t zero = {.current = true, .required = true};
     CHECK(rp_lockall(&zero, &st) == RP_ERR_INVALID);
     CHECK(st.state == RP_LOCKALL_FAILED && st.error == RP_ERR_INVALID && strstr(st.message, "struct_size 0") != NULL);
@@ -166,7 +165,7 @@ static void test_options_struct_size(void) {
 static void body_invalid_config(void) {
     size_t before = vm_locked();
     rp_lockall_options_t onfault_only = {RP_SIZED(rp_lockall_options_t), .onfault = true, .required = true};
-    rp_lockall_status_t st;
+    rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
     CHECK(rp_lockall(&onfault_only, &st) == RP_ERR_INVALID);
     CHECK(st.state == RP_LOCKALL_FAILED && st.error == RP_ERR_INVALID && st.os_error == 0);
     CHECK(strstr(st.message, "onfault needs current or future") != NULL);
@@ -175,7 +174,7 @@ static void body_invalid_config(void) {
     rp_lockall_options_t nothing = {RP_SIZED(rp_lockall_options_t), .required = false};
     CHECK(rp_lockall(&nothing, NULL) == RP_ERR_INVALID);
     CHECK(strstr(rp_last_error()->message, "neither current nor future") != NULL);
-    rp_lockall_preflight_t pf;
+    rp_lockall_preflight_t pf = {RP_SIZED(rp_lockall_preflight_t)};
     CHECK(rp_lockall_preflight(0, &onfault_only, 0, &pf) == RP_ERR_INVALID && pf.verdict == RP_ERR_INVALID);
     CHECK(vm_locked() == before);
     CHECK(!rp_lockall_is_locked() || before > 0);
@@ -195,7 +194,7 @@ static void body_lock_current_future(void) {
     CHECK(!rp_lockall_is_locked());
     rp_lockall_options_t cfg = rp_lockall_options_default();
     cfg.onfault = SANITIZED;
-    rp_lockall_status_t st;
+    rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
     REQUIRE(rp_lockall(&cfg, &st) == RP_OK);
     CHECK(st.state == RP_LOCKALL_LOCKED && st.current_locked && st.future_locked);
     CHECK(st.unlimited && !st.low_headroom && st.headroom_bytes == SIZE_MAX);
@@ -232,7 +231,7 @@ static void body_future_covers_later_allocation(void) {
     REQUIRE(earlier != NULL);
     touch(earlier, n);
     rp_lockall_options_t cfg = {RP_SIZED(rp_lockall_options_t), .future = true, .onfault = SANITIZED, .required = true};
-    rp_lockall_status_t st;
+    rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
     REQUIRE(rp_lockall(&cfg, &st) == RP_OK);
     CHECK(st.state == RP_LOCKALL_LOCKED && !st.current_locked && st.future_locked);
     CHECK(!(area_at(earlier).flags & RP_AREA_LOCKED));
@@ -254,7 +253,7 @@ static void body_future_covers_later_allocation(void) {
     }
     /* Not locked as a whole: what was mapped before the call is not. */
     CHECK(!rp_lockall_is_locked());
-    rp_lockall_process_t q;
+    rp_lockall_process_t q = {RP_SIZED(rp_lockall_process_t)};
     CHECK(rp_lockall_query(0, &q) == RP_OK && q.verdict == RP_LOCKALL_PARTLY);
     CHECK(q.unlocked_area_bytes >= n * PAGE && q.locked_area_bytes >= n * PAGE);
 }
@@ -270,7 +269,7 @@ static void body_onfault(void) {
     void *earlier = map_pages(n); /* mapped before the call, never touched */
     REQUIRE(earlier != NULL);
     rp_lockall_options_t cfg = {RP_SIZED(rp_lockall_options_t), .current = true, .future = true, .onfault = true, .required = true};
-    rp_lockall_status_t st;
+    rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
     REQUIRE(rp_lockall(&cfg, &st) == RP_OK);
     CHECK(st.state == RP_LOCKALL_LOCKED);
     rp_area_t a = area_at(earlier);
@@ -311,7 +310,7 @@ static void body_one_secret_is_not_locked(void) {
     }
     CHECK(vm_locked() > 0);
     CHECK(!rp_lockall_is_locked());
-    rp_lockall_process_t q;
+    rp_lockall_process_t q = {RP_SIZED(rp_lockall_process_t)};
     REQUIRE(rp_lockall_query(0, &q) == RP_OK);
     CHECK(q.verdict == RP_LOCKALL_PARTLY);
     CHECK(q.locked_area_bytes > 0 && q.locked_area_bytes < q.unlocked_area_bytes);
@@ -336,10 +335,10 @@ static bool sum_locked_rss(const rp_area_t *a, void *ctx) {
 static void body_whole_and_resident(void) {
     rp_lockall_options_t cfg = rp_lockall_options_default();
     cfg.onfault = SANITIZED;
-    rp_lockall_status_t st;
+    rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
     REQUIRE(rp_lockall(&cfg, &st) == RP_OK);
     CHECK(rp_lockall_is_locked());
-    rp_lockall_process_t q;
+    rp_lockall_process_t q = {RP_SIZED(rp_lockall_process_t)};
     REQUIRE(rp_lockall_query(0, &q) == RP_OK);
     size_t rss = 0;
     REQUIRE(rp_areas_foreach(0, sum_locked_rss, &rss) == RP_OK);
@@ -378,7 +377,7 @@ static void test_whole_and_resident(void) {
 
 /* A size near SIZE_MAX rounds to pages without overflow, but no machine can hold it locked. */
 static void test_preflight_huge(void) {
-    rp_lockall_preflight_t pf;
+    rp_lockall_preflight_t pf = {RP_SIZED(rp_lockall_preflight_t)};
     rp_status_t s = rp_lockall_preflight(0, NULL, SIZE_MAX - 8 * PAGE, &pf);
     fprintf(stderr, "    %s\n", pf.reason);
     CHECK(s == RP_ERR_NOMEM && pf.verdict == RP_ERR_NOMEM);
@@ -389,7 +388,7 @@ static void test_preflight_huge(void) {
 
 static void test_preflight_locks_nothing(void) {
     size_t before = vm_locked();
-    rp_lockall_preflight_t pf;
+    rp_lockall_preflight_t pf = {RP_SIZED(rp_lockall_preflight_t)};
     rp_status_t s = rp_lockall_preflight(0, NULL, 0, &pf);
     CHECK(s == pf.verdict);
     CHECK(pf.mapped_bytes > 0 && pf.mapped_bytes != SIZE_MAX);
@@ -410,7 +409,7 @@ static void test_preflight_locks_nothing(void) {
 }
 
 static void test_query(void) {
-    rp_lockall_process_t p;
+    rp_lockall_process_t p = {RP_SIZED(rp_lockall_process_t)};
     REQUIRE(rp_lockall_query(0, &p) == RP_OK);
     CHECK(p.pid == (int)getpid());
     CHECK(strcmp(p.name, "test_lockall") == 0 || strcmp(p.name, "test") == 0);
@@ -444,7 +443,7 @@ static void test_query(void) {
     CHECK(p.memlock_soft == (1u << 20) && p.memlock_hard == (2u << 20));
     CHECK(p.mapped_bytes != SIZE_MAX && p.locked_bytes == 0);
     if (p.cap_ipc_lock == 0) CHECK(p.can_lock_more && p.lockable_bytes == (1u << 20));
-    rp_lockall_preflight_t pf;
+    rp_lockall_preflight_t pf = {RP_SIZED(rp_lockall_preflight_t)};
     CHECK(rp_lockall_preflight(child, NULL, 4u << 20, &pf) == (p.cap_ipc_lock == 1 ? RP_OK : RP_ERR_LIMIT));
     CHECK(pf.memlock_soft == (1u << 20));
     close(done[1]);
@@ -474,9 +473,8 @@ static void test_query(void) {
 
 static void test_format(void) {
     char line[RP_LOCKALL_LINE_MAX];
-    rp_lockall_status_t st;
-    memset(&st, 0, sizeof st);
-    st.options = rp_lockall_options_default();
+    rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
+    st.asked.current = st.asked.future = st.asked.required = true;
     st.state = RP_LOCKALL_LOCKED;
     st.locked_bytes = 3u << 20;
     st.resident_locked_bytes = 1u << 20;
@@ -487,7 +485,7 @@ static void test_format(void) {
     CHECK(strstr(rp_lockall_status_format(&st, line, sizeof line), "; warning: little room") != NULL);
     st.low_headroom = false;
     st.state = RP_LOCKALL_FAILED;
-    st.options.required = false;
+    st.asked.required = false;
     st.error = RP_ERR_LIMIT;
     snprintf(st.message, sizeof st.message, "the reason");
     CHECK(strcmp(rp_lockall_status_format(&st, line, sizeof line),
@@ -505,12 +503,12 @@ static void test_format(void) {
 /* Nobody, memlock 0:0: permission denied, before and after the attempt, and with best effort. */
 static int unprivileged_no_limit(void) {
     CHECK(getuid() == 65534 && !rp__os_can_lock_unlimited());
-    rp_lockall_preflight_t pf;
+    rp_lockall_preflight_t pf = {RP_SIZED(rp_lockall_preflight_t)};
     CHECK(rp_lockall_preflight(0, NULL, 0, &pf) == RP_ERR_PERMISSION && pf.verdict == RP_ERR_PERMISSION);
     CHECK(pf.remedy != NULL && strstr(pf.remedy, "CAP_IPC_LOCK") != NULL);
     CHECK(rp_lockall_preflight(0, NULL, 4096, &pf) == RP_ERR_PERMISSION);
 
-    rp_lockall_status_t st;
+    rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
     CHECK(rp_lockall(NULL, &st) == RP_ERR_PERMISSION);
     CHECK(st.state == RP_LOCKALL_FAILED && st.error == RP_ERR_PERMISSION && st.os_error == EPERM);
     CHECK(strstr(st.message, "memlock limit soft 0 B, hard 0 B") != NULL);
@@ -529,7 +527,7 @@ static int unprivileged_no_limit(void) {
 /* Nobody, memlock 64 KiB soft / 128 KiB hard: resource limit, with those numbers and the mapped
  * size the process needed; the preflight predicts it without locking. */
 static int unprivileged_small_limit(void) {
-    rp_lockall_preflight_t pf;
+    rp_lockall_preflight_t pf = {RP_SIZED(rp_lockall_preflight_t)};
     CHECK(rp_lockall_preflight(0, NULL, 0, &pf) == RP_ERR_LIMIT);
     CHECK(pf.memlock_soft == 65536 && pf.memlock_hard == 131072 && !pf.unlimited);
     CHECK(pf.needed_bytes == pf.mapped_bytes && pf.needed_bytes > 65536);
@@ -539,12 +537,12 @@ static int unprivileged_small_limit(void) {
     CHECK(rp_lockall_preflight(0, NULL, 65537, &pf) == RP_ERR_LIMIT);
     CHECK(strstr(pf.reason, "locking 68 KiB more would exceed the memlock limit") != NULL);
 
-    rp_lockall_process_t q;
+    rp_lockall_process_t q = {RP_SIZED(rp_lockall_process_t)};
     CHECK(rp_lockall_query(0, &q) == RP_OK);
     CHECK(q.can_lock_more && q.lockable_bytes == 65536 && q.cap_ipc_lock == 0);
     rp_lockall_options_t cfg = rp_lockall_options_default();
     cfg.onfault = SANITIZED;
-    rp_lockall_status_t st;
+    rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
     CHECK(rp_lockall(&cfg, &st) == RP_ERR_LIMIT);
     CHECK(st.state == RP_LOCKALL_FAILED && st.error == RP_ERR_LIMIT);
     CHECK(st.memlock_soft == 65536 && st.memlock_hard == 131072);
@@ -566,7 +564,7 @@ static int unprivileged_small_limit(void) {
 /* Nobody, memlock 64 KiB, best effort: a failed status, and the program goes on. */
 static int unprivileged_best_effort(void) {
     rp_lockall_options_t cfg = {RP_SIZED(rp_lockall_options_t), .current = true, .future = true, .onfault = SANITIZED, .required = false};
-    rp_lockall_status_t st;
+    rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
     CHECK(rp_lockall(&cfg, &st) == RP_OK);
     CHECK(st.state == RP_LOCKALL_FAILED && st.error == RP_ERR_LIMIT && !st.current_locked && !st.future_locked);
     char line[RP_LOCKALL_LINE_MAX];
@@ -590,9 +588,9 @@ static int unprivileged_best_effort(void) {
  * refuses a later mapping bigger than what is left. */
 static int unprivileged_headroom(void) {
     rp_lockall_options_t cfg = {RP_SIZED(rp_lockall_options_t), .future = true, .onfault = true, .required = true};
-    rp_lockall_preflight_t pf;
+    rp_lockall_preflight_t pf = {RP_SIZED(rp_lockall_preflight_t)};
     CHECK(rp_lockall_preflight(0, &cfg, 0, &pf) == RP_OK && pf.low_headroom);
-    rp_lockall_status_t st;
+    rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
     CHECK(rp_lockall(&cfg, &st) == RP_OK);
     CHECK(st.state == RP_LOCKALL_LOCKED && st.future_locked && !st.current_locked);
     CHECK(st.low_headroom && st.headroom_bytes <= (4u << 20));

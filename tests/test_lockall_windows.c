@@ -44,7 +44,7 @@ static void test_lock_current(void) {
     memset(p, 7, 1 << 20);
     size_t expect = committed_private();
     rp_lockall_options_t cfg = {RP_SIZED(rp_lockall_options_t), .current = true, .required = true};
-    rp_lockall_status_t st;
+    rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
     REQUIRE(rp_lockall(&cfg, &st) == RP_OK);
     CHECK(st.state == RP_LOCKALL_LOCKED && st.current_locked && !st.future_locked);
     CHECK(st.locked_bytes >= (1u << 20));
@@ -56,13 +56,13 @@ static void test_lock_current(void) {
     CHECK(strncmp(rp_lockall_status_format(&st, line, sizeof line), "locked: current, ", 17) == 0);
     fprintf(stderr, "    %s\n", line);
     if (!under_wine()) {
-        rp_area_t a;
+        rp_area_t a = {RP_SIZED(rp_area_t)};
         CHECK(rp_area_of(p, &a) == RP_OK && (a.flags & RP_AREA_LOCKED));
     }
     CHECK(rp_unlockall() == RP_OK);
     CHECK(!rp_lockall_is_locked());
     if (!under_wine()) {
-        rp_area_t a;
+        rp_area_t a = {RP_SIZED(rp_area_t)};
         CHECK(rp_area_of(p, &a) == RP_OK && !(a.flags & RP_AREA_LOCKED));
     }
     VirtualFree(p, 0, MEM_RELEASE);
@@ -70,7 +70,7 @@ static void test_lock_current(void) {
 
 static void test_future_unsupported(void) {
     /* Required: refused, nothing locked. */
-    rp_lockall_status_t st;
+    rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
     CHECK(rp_lockall(NULL, &st) == RP_ERR_UNSUPPORTED);
     CHECK(st.state == RP_LOCKALL_UNSUPPORTED && !st.current_locked && !st.future_locked);
     CHECK(strstr(st.message, "future locking is not supported") != NULL);
@@ -104,13 +104,13 @@ static void test_invalid_and_parse(void) {
 }
 
 static void test_preflight_and_query(void) {
-    rp_lockall_preflight_t pf;
+    rp_lockall_preflight_t pf = {RP_SIZED(rp_lockall_preflight_t)};
     rp_lockall_options_t cur = {RP_SIZED(rp_lockall_options_t), .current = true, .required = true};
     CHECK(rp_lockall_preflight(0, &cur, 0, &pf) == RP_OK && pf.unlimited);
     CHECK(strstr(pf.reason, "raised on demand") != NULL);
     CHECK(rp_lockall_preflight(0, NULL, 0, &pf) == RP_ERR_UNSUPPORTED); /* default asks for future */
     CHECK(rp_lockall_preflight(0, NULL, 1 << 20, &pf) == RP_OK);
-    rp_lockall_process_t p;
+    rp_lockall_process_t p = {RP_SIZED(rp_lockall_process_t)};
     REQUIRE(rp_lockall_query(0, &p) == RP_OK);
     CHECK(p.pid == (int)GetCurrentProcessId());
     CHECK(strstr(p.name, "test_lockall_windows") != NULL);

@@ -55,8 +55,7 @@ static rp_map_t *anon(size_t len, rp_map_prot_t prot, unsigned flags) {
 }
 
 static rp_area_t area_at(const void *p) {
-    rp_area_t a;
-    memset(&a, 0, sizeof a);
+    rp_area_t a = {RP_SIZED(rp_area_t)};
     if (rp_area_of(p, &a) != RP_OK) fprintf(stderr, "    rp_area_of(%p): %s\n", p, rp_last_error()->message);
     return a;
 }
@@ -101,7 +100,7 @@ static void test_anonymous(void) {
     CHECK(rp_map_len(m) == 3 * PAGE + 10);
     for (size_t i = 0; i < rp_map_len(m); i++) CHECK(p[i] == 0);
     memset(p, 0xab, rp_map_len(m));
-    rp_map_info_t info;
+    rp_map_info_t info = {RP_SIZED(rp_map_info_t)};
     CHECK(rp_map_info(m, &info) == RP_OK);
     CHECK(info.ptr == p && info.len == 3 * PAGE + 10 && info.page_size == PAGE);
     CHECK(info.prot == RP_MAP_PROT_READ_WRITE && info.source == RP_MAP_ANONYMOUS && info.locked_pages == 0);
@@ -292,7 +291,7 @@ static void test_file_offsets_and_sizes(void) {
     REQUIRE(rp_map_create(&o, &m) == RP_OK);
     const unsigned char *p = rp_map_ptr(m);
     CHECK(p[0] == pattern(100) && p[PAGE - 1] == pattern(100 + PAGE - 1));
-    rp_map_info_t info;
+    rp_map_info_t info = {RP_SIZED(rp_map_info_t)};
     CHECK(rp_map_info(m, &info) == RP_OK && info.offset == 100);
     rp_map_destroy(m);
 
@@ -528,7 +527,7 @@ static void test_protections(void) {
     CHECK(rp_map_protect(m, (rp_map_prot_t)99) == RP_ERR_INVALID);
     CHECK(rp_map_protect(NULL, RP_MAP_PROT_READ) == RP_ERR_INVALID);
     CHECK(rp_map_protect(m, RP_MAP_PROT_NONE) == RP_OK);
-    rp_map_info_t info;
+    rp_map_info_t info = {RP_SIZED(rp_map_info_t)};
     CHECK(rp_map_info(m, &info) == RP_OK && info.prot == RP_MAP_PROT_NONE);
     rp_map_destroy(m);
 }
@@ -543,7 +542,7 @@ static void test_failed_transition_keeps_map(void) {
     REQUIRE(rp_map_create(&o, &m) == RP_OK);
     CHECK(rp_map_protect(m, RP_MAP_PROT_READ_WRITE) == RP_ERR_PERMISSION);
     CHECK(rp_last_error()->os_error == EACCES);
-    rp_map_info_t info;
+    rp_map_info_t info = {RP_SIZED(rp_map_info_t)};
     CHECK(rp_map_info(m, &info) == RP_OK && info.prot == RP_MAP_PROT_READ);
     const unsigned char *p = rp_map_ptr(m);
     CHECK(p[5] == pattern(5));
@@ -731,7 +730,7 @@ static void seed_multiple_lock_regions(void) {
 }
 
 static size_t vm_locked(void) {
-    rp_system_info_t info;
+    rp_system_info_t info = {RP_SIZED(rp_system_info_t)};
     return rp_system_info(&info) == RP_OK && info.locked_known ? info.locked_bytes : SIZE_MAX;
 }
 
@@ -755,7 +754,7 @@ static void test_lock_truncated_file(void) {
     CHECK(strstr(rp_last_error()->message, "memlock limit") == NULL);
     CHECK(vm_locked() == before);
     CHECK(locked_in(rp_map_ptr(m), 3 * PAGE) == 0);
-    rp_map_info_t info;
+    rp_map_info_t info = {RP_SIZED(rp_map_info_t)};
     CHECK(rp_map_info(m, &info) == RP_OK && info.locked_pages == 0);
     /* The part still inside the file locks as usual (within any user's limit). */
     if (rp_map_lock(m, 0, PAGE) == RP_OK) {
@@ -770,7 +769,7 @@ static void test_lock_truncated_file(void) {
 /* Growing a locked map past the memlock limit is a lock failure with numbers and the remedy.
  * Root holds CAP_IPC_LOCK and has no limit: test_map_unprivileged checks it there, as nobody. */
 static void test_grow_locked_over_limit(void) {
-    rp_system_info_t si;
+    rp_system_info_t si = {RP_SIZED(rp_system_info_t)};
     REQUIRE(rp_system_info(&si) == RP_OK);
     if (privileged() || si.memlock_soft == SIZE_MAX || si.memlock_soft > ((size_t)256 << 20)) {
         fprintf(stderr, "    (no binding memlock limit here: test_map_unprivileged, root pass, checks this as nobody)\n");
@@ -800,7 +799,7 @@ static void test_nested_locks(void) {
     CHECK(rp_map_lock(m, 0, 4 * PAGE) == RP_OK);
     CHECK(rp_map_lock(m, 2 * PAGE, 4 * PAGE) == RP_OK); /* overlaps pages 2, 3 */
     CHECK(locked_in(p, 8 * PAGE) == 6 * PAGE);
-    rp_map_info_t info;
+    rp_map_info_t info = {RP_SIZED(rp_map_info_t)};
     CHECK(rp_map_info(m, &info) == RP_OK && info.locked_pages == 6);
     CHECK(rp_map_unlock(m, 0, 4 * PAGE) == RP_OK);
     CHECK(!(area_at(p).flags & RP_AREA_LOCKED));
@@ -915,7 +914,7 @@ static void test_wipe_only_resident(void) {
 
 static void test_huge_pages(void) {
     const size_t two_mib = (size_t)2 << 20;
-    rp_system_info_t si;
+    rp_system_info_t si = {RP_SIZED(rp_system_info_t)};
     REQUIRE(rp_system_info(&si) == RP_OK);
     size_t free_2m = 0;
     bool has_2m = false;
@@ -928,7 +927,7 @@ static void test_huge_pages(void) {
     rp_map_options_t o = {RP_SIZED(rp_map_options_t), .length = 3 * PAGE, .prot = RP_MAP_PROT_READ_WRITE, .huge = RP_MAP_HUGE_TRY, .huge_size = two_mib};
     rp_map_t *m = NULL;
     REQUIRE(rp_map_create(&o, &m) == RP_OK);
-    rp_map_info_t info;
+    rp_map_info_t info = {RP_SIZED(rp_map_info_t)};
     CHECK(rp_map_info(m, &info) == RP_OK);
     if (free_2m == 0) {
         CHECK(info.page_size == PAGE); /* try: fell back, and says so */
@@ -1014,7 +1013,7 @@ static int hugetlb_success_path(void) {
     if (st != RP_OK) fprintf(stderr, "    %s\n", rp_last_error()->message);
     CHECK(st == RP_OK);
     if (st == RP_OK) {
-        rp_map_info_t info;
+        rp_map_info_t info = {RP_SIZED(rp_map_info_t)};
         CHECK(rp_map_info(m, &info) == RP_OK && info.page_size == two_mib);
         CHECK(rp__is_aligned((uintptr_t)rp_map_ptr(m), two_mib));
         memset(rp_map_ptr(m), 0x6b, 3 * PAGE);
@@ -1041,7 +1040,7 @@ static void test_stack_guard(void) {
     fault_at = p - 1;          /* one byte below: the guard */
     CHECK(rp_test_dies_with(do_write, SIGSEGV));
     CHECK(rp_test_dies_with(do_read, SIGSEGV));
-    rp_area_t a;
+    rp_area_t a = {RP_SIZED(rp_area_t)};
     if (rp_area_of(p - 1, &a) == RP_OK)
         CHECK((a.flags & RP_AREA_NOACCESS) || a.guard_pages >= 1 || a.start == (uintptr_t)p - PAGE);
     CHECK(rp_map_resize(m, 8 * PAGE) == RP_ERR_INVALID);
@@ -1241,7 +1240,7 @@ static void test_reserve_commit(void) {
         CHECK(locked_in(p, 16 * PAGE) == 3 * PAGE);
         CHECK(rp_map_decommit(m, 2 * PAGE, 3 * PAGE) == RP_OK);
         CHECK(locked_in(p, 16 * PAGE) == 0);
-        rp_map_info_t info;
+        rp_map_info_t info = {RP_SIZED(rp_map_info_t)};
         CHECK(rp_map_info(m, &info) == RP_OK && info.locked_pages == 3);
         CHECK(rp_map_commit(m, 2 * PAGE, 3 * PAGE) == RP_OK);
         CHECK(locked_in(p, 16 * PAGE) == 3 * PAGE);
@@ -1320,7 +1319,7 @@ static void test_split_merge(void) {
     CHECK(same);
     if (privileged()) {
         /* The lock taken through the tail is now page 3 of the merged map. */
-        rp_map_info_t info;
+        rp_map_info_t info = {RP_SIZED(rp_map_info_t)};
         CHECK(rp_map_info(m, &info) == RP_OK && info.locked_pages == 1);
         CHECK(area_at(p + 3 * PAGE).flags & RP_AREA_LOCKED);
         CHECK(rp_map_unlock_all(m) == RP_OK);
@@ -1341,7 +1340,7 @@ static void test_split_merge(void) {
     rp_map_t *f = file_map(path, 4 * PAGE, RP_MAP_PROT_READ_WRITE, RP_MAP_SHARED);
     REQUIRE(f != NULL);
     REQUIRE(rp_map_split(f, 2 * PAGE, &tail) == RP_OK);
-    rp_map_info_t ti;
+    rp_map_info_t ti = {RP_SIZED(rp_map_info_t)};
     CHECK(rp_map_info(tail, &ti) == RP_OK && ti.offset == 2 * PAGE);
     ((unsigned char *)rp_map_ptr(tail))[0] = 0xfe;
     CHECK(rp_map_flush_all(tail, false) == RP_OK);
@@ -1444,7 +1443,7 @@ static void test_resize(void) {
         REQUIRE(l != NULL);
         CHECK(rp_map_resize(l, 6 * PAGE) == RP_OK);
         CHECK(locked_in(rp_map_ptr(l), 6 * PAGE) == 6 * PAGE);
-        rp_map_info_t info;
+        rp_map_info_t info = {RP_SIZED(rp_map_info_t)};
         CHECK(rp_map_info(l, &info) == RP_OK && info.locked_pages == 6);
         CHECK(rp_map_unlock_all(l) == RP_OK);
         CHECK(locked_in(rp_map_ptr(l), 6 * PAGE) == 0);
@@ -1579,7 +1578,7 @@ static int unprivileged_small_limit(void) {
     CHECK(e->remedy != NULL && strstr(e->remedy, "ulimit -l") != NULL);
     fprintf(stderr, "    lock failure: %s\n    remedy: %s\n", e->message, e->remedy ? e->remedy : "(none)");
     CHECK(locked_in(p, 512 * PAGE) == 4 * PAGE); /* as it was */
-    rp_map_info_t info;
+    rp_map_info_t info = {RP_SIZED(rp_map_info_t)};
     CHECK(rp_map_info(m, &info) == RP_OK && info.locked_pages == 4);
     CHECK(rp_map_lock_all(m) == RP_ERR_LIMIT);
     CHECK(rp_map_unlock(m, 0, 4 * PAGE) == RP_OK);
@@ -1614,7 +1613,7 @@ static int unprivileged_small_limit(void) {
     CHECK(rp_map_protect(n, RP_MAP_PROT_READ_WRITE) == RP_ERR_LIMIT);
     CHECK(locked_in(rp_map_ptr(n), 64 * PAGE) == 0);
     CHECK(area_at(rp_map_ptr(n)).flags & RP_AREA_NOACCESS);
-    rp_map_info_t ni;
+    rp_map_info_t ni = {RP_SIZED(rp_map_info_t)};
     CHECK(rp_map_info(n, &ni) == RP_OK && ni.prot == RP_MAP_PROT_NONE && ni.locked_pages == 36);
     CHECK(rp_map_unlock(n, 8 * PAGE, 32 * PAGE) == RP_OK);
     CHECK(rp_map_protect(n, RP_MAP_PROT_READ_WRITE) == RP_OK); /* within the limit now */

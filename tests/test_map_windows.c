@@ -29,8 +29,7 @@ static rp_map_t *anon(size_t len, rp_map_prot_t prot, unsigned flags) {
 }
 
 static rp_area_t area_at(const void *p) {
-    rp_area_t a;
-    memset(&a, 0, sizeof a);
+    rp_area_t a = {RP_SIZED(rp_area_t)};
     if (rp_area_of(p, &a) != RP_OK) fprintf(stderr, "    rp_area_of(%p): %s\n", p, rp_last_error()->message);
     return a;
 }
@@ -151,7 +150,7 @@ static void test_range_locks(void) {
     CHECK(rp_map_lock(m, 0, 4096) == RP_OK);
     CHECK(rp_map_lock(m, 4096, 4096) == RP_OK);
     CHECK(rp_map_lock(m, 0, 8192) == RP_OK); /* nested */
-    rp_map_info_t info;
+    rp_map_info_t info = {RP_SIZED(rp_map_info_t)};
     CHECK(rp_map_info(m, &info) == RP_OK && info.locked_pages == 8192 / PAGE);
     CHECK(rp_map_unlock(m, 0, 8192) == RP_OK);
     CHECK(rp_map_info(m, &info) == RP_OK && info.locked_pages == 8192 / PAGE);
@@ -189,7 +188,7 @@ static void test_huge_and_fixed(void) {
     rp_map_options_t o = {RP_SIZED(rp_map_options_t), .length = PAGE, .prot = RP_MAP_PROT_READ_WRITE, .huge = RP_MAP_HUGE_TRY, .huge_size = (size_t)2 << 20};
     rp_map_t *m = NULL;
     REQUIRE(rp_map_create(&o, &m) == RP_OK);
-    rp_map_info_t info;
+    rp_map_info_t info = {RP_SIZED(rp_map_info_t)};
     CHECK(rp_map_info(m, &info) == RP_OK && info.page_size == PAGE);
     rp_map_destroy(m);
     o.huge = RP_MAP_HUGE_REQUIRE;

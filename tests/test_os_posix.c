@@ -13,8 +13,7 @@
 #include "testhelper.h"
 
 static rp_area_t area_of(const void *p) {
-    rp_area_t a;
-    memset(&a, 0, sizeof a);
+    rp_area_t a = {RP_SIZED(rp_area_t)};
     if (rp_area_of(p, &a) != RP_OK) fprintf(stderr, "    area_of(%p): %s\n", p, rp_last_error()->message);
     return a;
 }
@@ -226,7 +225,7 @@ static void test_areas(void) {
     CHECK(rp_areas_foreach(0, NULL, NULL) == RP_ERR_INVALID);
     CHECK(rp_areas_foreach(-5, count_area, &c) == RP_ERR_INVALID);
     CHECK(rp_areas_foreach(999999999, count_area, &c) != RP_OK);
-    rp_area_t a;
+    rp_area_t a = {RP_SIZED(rp_area_t)};
     CHECK(rp_area_of((void *)16, &a) == RP_ERR_BOUNDS);
     int local = 0;
     CHECK(rp_area_of(&local, &a) == RP_OK && !strcmp(a.path, "[stack]"));
@@ -239,7 +238,7 @@ static void test_core_info(void) {
     struct rlimit rl;
     getrlimit(RLIMIT_CORE, &rl);
     CHECK(ci.limit_soft == (rl.rlim_cur == RLIM_INFINITY ? SIZE_MAX : (size_t)rl.rlim_cur));
-    rp_system_info_t si;
+    rp_system_info_t si = {RP_SIZED(rp_system_info_t)};
     CHECK(rp_system_info(&si) == RP_OK);
     CHECK(si.page_size == rp__os_page_size());
     CHECK(strlen(si.os) > 0 && si.thp_mode != NULL);

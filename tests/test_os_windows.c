@@ -20,8 +20,7 @@ static bool under_wine(void) {
 }
 
 static rp_area_t area_of(const void *p) {
-    rp_area_t a;
-    memset(&a, 0, sizeof a);
+    rp_area_t a = {RP_SIZED(rp_area_t)};
     if (rp_area_of(p, &a) != RP_OK) fprintf(stderr, "    area_of(%p): %s\n", p, rp_last_error()->message);
     return a;
 }

@@ -72,7 +72,7 @@ static void test_fake_allocator(void) {
     void *arena;
     REQUIRE(rp__os_alloc((size_t)FAKE_SLOTS * FAKE_SLOT_BYTES, &arena) == 0);
     fake_pages_t f = {.arena = arena, .fail_after = 3, .locked_count = 2, .limit = 12345};
-    rp_page_allocator_t pa = {"fake", fake_allocate, fake_free, fake_limit, &f};
+    rp_page_allocator_t pa = {RP_SIZED(rp_page_allocator_t), "fake", fake_allocate, fake_free, fake_limit, &f};
     const size_t ps = rp_page_size();
 
     bool locked = false;
@@ -265,7 +265,7 @@ static void test_os_pages_locked_as_privileged(void) {
     CHECK(locked);
     REQUIRE(rp__os_locked_bytes(0, &after, &resident) == 0);
     CHECK(after >= before + len);
-    rp_area_t area;
+    rp_area_t area = {RP_SIZED(rp_area_t)};
     CHECK(rp_area_of(p, &area) == RP_OK);
     CHECK(area.flags & RP_AREA_LOCKED);
     CHECK(area.flags & RP_AREA_DONTDUMP);

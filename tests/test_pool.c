@@ -55,7 +55,8 @@ static uint64_t rng(void) {
 
 static rp_pool_stats_t stats_of(rp_pool_t *pool) {
     rp_pool_stats_t s;
-    memset(&s, 0xff, sizeof s);
+    memset(&s, 0xff, sizeof s); /* every field the call leaves out would show */
+    s.struct_size = sizeof s;
     CHECK(rp_pool_stats(pool, &s) == RP_OK);
     return s;
 }
@@ -169,7 +170,7 @@ static rp_status_t fake_free(void *ctx, void *addr, size_t len) {
 static size_t fake_limit(void *ctx) { return ((fake_t *)ctx)->limit; }
 
 static fake_t fake;
-static rp_page_allocator_t fake_pages = {"fake", fake_allocate, fake_free, fake_limit, &fake};
+static rp_page_allocator_t fake_pages = {RP_SIZED(rp_page_allocator_t), "fake", fake_allocate, fake_free, fake_limit, &fake};
 
 static void fake_reset(int fail_after, int lock_ok, size_t limit) {
     memset(&fake, 0, sizeof fake);
@@ -184,14 +185,15 @@ static rp_pool_t *fake_pool(unsigned flags, rp_pool_lock_policy_t policy, size_t
     c.flags = flags;
     c.lock_policy = policy;
     c.arena_size = arena_size;
-    return rp_pool_create(&c);
+    rp_pool_t *pool = NULL;
+    return rp_pool_create(&c, &pool) == RP_OK ? pool : NULL;
 }
 
 /* ---- api ------------------------------------------------------------------------------------------- */
 
 static void test_api_sizes(void) {
-    rp_pool_t *pool = rp_pool_create(NULL);
-    REQUIRE(pool != NULL);
+    rp_pool_t *pool = NULL;
+    REQUIRE(rp_pool_create(NULL, &pool) == RP_OK);
     static const size_t sizes[] = {1, 8, 15, 16, 17, 31, 32, 33, 100, 128, 129, 255, 256, 1000, 4095, 4096, 4097, 10000, 100000};
     void *p[sizeof sizes / sizeof sizes[0]];
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
@@ -223,8 +225,8 @@ static void test_api_sizes(void) {
 }
 
 static void test_api_bad_input(void) {
-    rp_pool_t *pool = rp_pool_create(NULL);
-    REQUIRE(pool != NULL);
+    rp_pool_t *pool = NULL;
+    REQUIRE(rp_pool_create(NULL, &pool) == RP_OK);
     CHECK(rp_pool_alloc(pool, 0) == NULL && rp_last_error()->status == RP_ERR_INVALID);
     CHECK(rp_pool_alloc(pool, SIZE_MAX) == NULL && rp_last_error()->status == RP_ERR_NOMEM);
     /* Half the address space: with CAP_IPC_LOCK (root) the mapping itself fails (NOMEM); an
@@ -242,37 +244,40 @@ static void test_api_bad_input(void) {
     rp_pool_free(pool, NULL);
     rp_pool_free_sized(pool, NULL, 5);
 
+    /* the constructor convention: a status, the object through out, out NULL on failure */
     rp_pool_options_t c = rp_pool_options_default();
+    CHECK(rp_pool_create(&c, NULL) == RP_ERR_INVALID && strstr(rp_last_error()->message, "out is NULL") != NULL);
     c.flags = 1u << 7;
-    CHECK(rp_pool_create(&c) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    rp_pool_t *failed = (rp_pool_t *)&x; /* not NULL: the failure must clear it */
+    CHECK(rp_pool_create(&c, &failed) == RP_ERR_INVALID && failed == NULL && rp_last_error()->status == RP_ERR_INVALID);
     c = rp_pool_options_default();
     c.lock_policy = (rp_pool_lock_policy_t)9;
-    CHECK(rp_pool_create(&c) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    CHECK(rp_pool_create(&c, &(rp_pool_t *){NULL}) != RP_OK && rp_last_error()->status == RP_ERR_INVALID);
     c = rp_pool_options_default();
     c.arena_size = (size_t)1 << 30;
-    CHECK(rp_pool_create(&c) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    CHECK(rp_pool_create(&c, &(rp_pool_t *){NULL}) != RP_OK && rp_last_error()->status == RP_ERR_INVALID);
     /* the growing-struct rule (rampart/common.h): zero, too small and garbage sizes are refused;
      * an older caller's smaller struct works; a newer caller's unknown field must be zero */
     c = rp_pool_options_default();
     CHECK(c.struct_size == sizeof(rp_pool_options_t) && c.arena_size == RP_POOL_ARENA_SIZE);
     c.struct_size = 0;
-    CHECK(rp_pool_create(&c) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    CHECK(rp_pool_create(&c, &(rp_pool_t *){NULL}) != RP_OK && rp_last_error()->status == RP_ERR_INVALID);
     CHECK(strstr(rp_last_error()->message, "struct_size 0") != NULL);
     c.struct_size = offsetof(rp_pool_options_t, ctx);
-    CHECK(rp_pool_create(&c) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    CHECK(rp_pool_create(&c, &(rp_pool_t *){NULL}) != RP_OK && rp_last_error()->status == RP_ERR_INVALID);
     c.struct_size = (size_t)0x7f7f7f7f7f7f;
-    CHECK(rp_pool_create(&c) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    CHECK(rp_pool_create(&c, &(rp_pool_t *){NULL}) != RP_OK && rp_last_error()->status == RP_ERR_INVALID);
     c.struct_size = offsetof(rp_pool_options_t, ctx) + sizeof(void *);
-    rp_pool_t *old = rp_pool_create(&c);
-    CHECK(old != NULL);
+    rp_pool_t *old = NULL;
+    CHECK(rp_pool_create(&c, &old) == RP_OK);
     rp_pool_destroy(old);
     struct { rp_pool_options_t v; uint64_t future; } newer = {rp_pool_options_default(), 0};
     newer.v.struct_size = sizeof newer;
-    rp_pool_t *fresh = rp_pool_create(&newer.v);
-    CHECK(fresh != NULL);
+    rp_pool_t *fresh = NULL;
+    CHECK(rp_pool_create(&newer.v, &fresh) == RP_OK);
     rp_pool_destroy(fresh);
     newer.future = 3;
-    CHECK(rp_pool_create(&newer.v) == NULL && rp_last_error()->status == RP_ERR_INVALID);
+    CHECK(rp_pool_create(&newer.v, &(rp_pool_t *){NULL}) != RP_OK && rp_last_error()->status == RP_ERR_INVALID);
     CHECK(strstr(rp_last_error()->message, "cannot honour") != NULL);
     rp_pool_destroy(NULL);
 
@@ -290,8 +295,8 @@ static void test_api_bad_input(void) {
 }
 
 static void test_api_zalloc_realloc(void) {
-    rp_pool_t *pool = rp_pool_create(NULL);
-    REQUIRE(pool != NULL);
+    rp_pool_t *pool = NULL;
+    REQUIRE(rp_pool_create(NULL, &pool) == RP_OK);
     /* a slot that held data comes back zeroed */
     unsigned char *a = rp_pool_alloc(pool, 48);
     REQUIRE(a != NULL);
@@ -333,8 +338,8 @@ static void test_api_zalloc_realloc(void) {
 static void realloc_then_sized_free(unsigned flags, size_t from, size_t to) {
     rp_pool_options_t c = rp_pool_options_default();
     c.flags = flags;
-    rp_pool_t *pool = rp_pool_create(&c);
-    unsigned char *p = pool ? rp_pool_alloc(pool, from) : NULL;
+    rp_pool_t *pool = NULL;
+    unsigned char *p = rp_pool_create(&c, &pool) == RP_OK ? rp_pool_alloc(pool, from) : NULL;
     if (p == NULL) _exit(3);
     memset(p, 0x3C, from);
     unsigned char *q = rp_pool_realloc(pool, p, to);
@@ -367,8 +372,7 @@ static void *errno_free_thread(void *arg) {
     return (void *)(intptr_t)errno;
 }
 static void errno_free_first_use(void) {
-    errno_pool = rp_pool_create(NULL);
-    void *p = errno_pool ? rp_pool_alloc(errno_pool, 32) : NULL;
+    void *p = rp_pool_create(NULL, &errno_pool) == RP_OK ? rp_pool_alloc(errno_pool, 32) : NULL;
     if (p == NULL) _exit(3);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -541,13 +545,13 @@ static void guarded_huge(void) {
     c.pages = rp_pages_plain();
     c.flags = RP_POOL_GUARDED;
     c.lock_policy = RP_POOL_LOCK_SILENT;
-    rp_pool_t *pool = rp_pool_create(&c);
+    rp_pool_t *pool = NULL;
     const size_t n = ((size_t)1 << 32) + 48;
-    unsigned char *p = pool ? rp_pool_alloc(pool, n) : NULL;
+    unsigned char *p = rp_pool_create(&c, &pool) == RP_OK ? rp_pool_alloc(pool, n) : NULL;
     if (p == NULL) _exit(3);
     if (((uintptr_t)p + n) % page != 0) _exit(4);
     if (rp_pool_usable_size(pool, p) != n) _exit(5);
-    rp_pool_stats_t s;
+    rp_pool_stats_t s = {RP_SIZED(rp_pool_stats_t)};
     if (rp_pool_stats(pool, &s) != RP_OK || s.used != n) _exit(6);
     _exit(0);
 }
@@ -662,8 +666,8 @@ static void test_fake_policies(void) {
         c.lock_policy = (rp_pool_lock_policy_t)policy;
         c.on_lock_failure = on_lock_failure;
         c.ctx = &lock_fail_calls;
-        rp_pool_t *pool = rp_pool_create(&c);
-        REQUIRE(pool != NULL);
+        rp_pool_t *pool = NULL;
+        REQUIRE(rp_pool_create(&c, &pool) == RP_OK);
         void *a = rp_pool_alloc(pool, 32);
         REQUIRE(a != NULL);
         void *b = rp_pool_alloc(pool, 50000);
@@ -810,14 +814,14 @@ static void test_no_malloc(void) {
     rp_pool_options_t c = rp_pool_options_default();
     c.flags = RP_POOL_CANARY;
     malloc_watch = 1;
-    rp_pool_t *pool = rp_pool_create(&c);
-    REQUIRE(pool != NULL);
+    rp_pool_t *pool = NULL;
+    REQUIRE(rp_pool_create(&c, &pool) == RP_OK);
     void *p[200];
     for (int i = 0; i < 200; i++) p[i] = rp_pool_alloc(pool, 1 + (size_t)i * 97);
     for (int i = 0; i < 200; i++) rp_pool_free(pool, p[i]);
     void *g = rp_pool_realloc(pool, rp_pool_alloc(pool, 10), 9000);
     rp_pool_free(pool, g);
-    rp_pool_stats_t s;
+    rp_pool_stats_t s = {RP_SIZED(rp_pool_stats_t)};
     rp_pool_stats(pool, &s);
     rp_pool_trim(pool);
     rp_pool_destroy(pool);
@@ -876,8 +880,7 @@ static void test_threads_stress(void) {
      * does not end the stress early. */
     rp_pool_options_t c = rp_pool_options_default();
     c.lock_policy = RP_POOL_LOCK_SILENT;
-    stress_pool = rp_pool_create(&c);
-    REQUIRE(stress_pool != NULL);
+    REQUIRE(rp_pool_create(&c, &stress_pool) == RP_OK);
     enum { T = 4 };
     pthread_t t[T];
     for (int i = 0; i < T; i++) CHECK(pthread_create(&t[i], NULL, stress_thread, (void *)(uintptr_t)(i + 1)) == 0);
@@ -907,8 +910,8 @@ static void *cache_thread(void *arg) {
 }
 
 static void test_thread_exit_returns_cache(void) {
-    rp_pool_t *pool = rp_pool_create(NULL);
-    REQUIRE(pool != NULL);
+    rp_pool_t *pool = NULL;
+    REQUIRE(rp_pool_create(NULL, &pool) == RP_OK);
     pthread_t t;
     REQUIRE(pthread_create(&t, NULL, cache_thread, pool) == 0);
     pthread_join(t, NULL);
@@ -926,14 +929,13 @@ static void *trim_thread(void *arg) {
     rp_pool_t *pool = arg;
     while (!trim_stop) {
         rp_pool_trim(pool);
-        rp_pool_stats_t s;
+        rp_pool_stats_t s = {RP_SIZED(rp_pool_stats_t)};
         if (rp_pool_stats(pool, &s) != RP_OK || s.used + s.free != s.total) return (void *)1;
     }
     return NULL;
 }
 static void test_threads_trim_race(void) {
-    stress_pool = rp_pool_create(NULL);
-    REQUIRE(stress_pool != NULL);
+    REQUIRE(rp_pool_create(NULL, &stress_pool) == RP_OK);
     trim_stop = 0;
     pthread_t t[3];
     CHECK(pthread_create(&t[2], NULL, trim_thread, stress_pool) == 0);
@@ -962,8 +964,8 @@ static void test_threads_trim_race(void) {
 static rp_pool_t *death_pool(unsigned flags) {
     rp_pool_options_t c = rp_pool_options_default();
     c.flags = flags;
-    rp_pool_t *pool = rp_pool_create(&c);
-    if (pool == NULL) _exit(3);
+    rp_pool_t *pool = NULL;
+    if (rp_pool_create(&c, &pool) != RP_OK) _exit(3);
     return pool;
 }
 
@@ -1110,8 +1112,8 @@ static bool shrink_core(const rp_area_t *a, void *ctx) {
 
 /* The core-dump child: a pool holding 50 secrets and one control secret in ordinary memory. */
 static void core_child_fill(void) {
-    rp_pool_t *pool = rp_pool_create(NULL);
-    if (pool == NULL) _exit(6);
+    rp_pool_t *pool = NULL;
+    if (rp_pool_create(NULL, &pool) != RP_OK) _exit(6);
     unsigned char *secret[50];
     for (int i = 0; i < 50; i++) {
         secret[i] = rp_pool_alloc(pool, i % 2 ? 32 : 5000);
@@ -1237,8 +1239,8 @@ static void test_core_dump(void) {
 }
 
 static void test_fork_child_reads_zeros(void) {
-    rp_pool_t *pool = rp_pool_create(NULL);
-    REQUIRE(pool != NULL);
+    rp_pool_t *pool = NULL;
+    REQUIRE(rp_pool_create(NULL, &pool) == RP_OK);
     unsigned char *s = rp_pool_alloc(pool, 32), *big = rp_pool_alloc(pool, 9000);
     unsigned char *control = malloc(32);
     REQUIRE(s != NULL && big != NULL && control != NULL);
@@ -1279,15 +1281,15 @@ static void fork_child_uses_pools(void) {
     rp_pool_free(fork_guarded, fork_g);
     void *t = rp_secret_alloc(32);
     if (t == NULL) _exit(7);
-    rp_area_t area;
+    rp_area_t area = {RP_SIZED(rp_area_t)};
     if (rp_area_of(t, &area) != RP_OK || !(area.flags & RP_AREA_LOCKED) || area.locked < page) _exit(8);
     rp_secret_free(fork_s);
     rp_secret_free(t);
     rp_pool_destroy(fork_pool);
     rp_pool_destroy(fork_guarded);
     /* a pool of the child's own works as usual */
-    rp_pool_t *mine = rp_pool_create(NULL);
-    void *m = mine ? rp_pool_alloc(mine, 32) : NULL;
+    rp_pool_t *mine = NULL;
+    void *m = rp_pool_create(NULL, &mine) == RP_OK ? rp_pool_alloc(mine, 32) : NULL;
     if (m == NULL) _exit(9);
     rp_pool_free(mine, m);
     rp_pool_destroy(mine);
@@ -1296,10 +1298,9 @@ static void fork_child_uses_pools(void) {
 static void test_fork_child_pool(void) {
     rp_pool_options_t c = rp_pool_options_default();
     c.flags = RP_POOL_CANARY;
-    fork_pool = rp_pool_create(&c);
+    REQUIRE(rp_pool_create(&c, &fork_pool) == RP_OK);
     c.flags = RP_POOL_GUARDED | RP_POOL_CANARY;
-    fork_guarded = rp_pool_create(&c);
-    REQUIRE(fork_pool != NULL && fork_guarded != NULL);
+    REQUIRE(rp_pool_create(&c, &fork_guarded) == RP_OK);
     fork_p = rp_pool_alloc(fork_pool, 32);
     fork_q = rp_pool_alloc(fork_pool, 9000);
     fork_g = rp_pool_alloc(fork_guarded, 100);
@@ -1365,8 +1366,8 @@ static bool area_find(const rp_area_t *a, void *ctx) {
 }
 
 static void test_advice_and_lock(void) {
-    rp_pool_t *pool = rp_pool_create(NULL);
-    REQUIRE(pool != NULL);
+    rp_pool_t *pool = NULL;
+    REQUIRE(rp_pool_create(NULL, &pool) == RP_OK);
     void *p = rp_pool_alloc(pool, 64);
     REQUIRE(p != NULL);
     area_want_t w = {(uintptr_t)p, 0, 0};
@@ -1374,7 +1375,7 @@ static void test_advice_and_lock(void) {
     CHECK(w.flags & RP_AREA_DONTDUMP);
     CHECK(w.flags & RP_AREA_WIPEONFORK);
     CHECK(w.flags & RP_AREA_LOCKED);
-    rp_area_t area;
+    rp_area_t area = {RP_SIZED(rp_area_t)};
     REQUIRE(rp_area_of(p, &area) == RP_OK);
     CHECK(area.locked >= page); /* resident and locked now, not just flagged */
     rp_pool_stats_t s = stats_of(pool);
@@ -1392,11 +1393,10 @@ static void test_advice_and_lock(void) {
 static void test_stats_match_vmlck(void) {
     size_t base = 0, now = 0, resident_base = 0, resident = 0;
     if (rp__os_locked_bytes(0, &base, &resident_base) != 0) rp_test_skip("VmLck not readable here");
-    rp_pool_t *pool = rp_pool_create(NULL);
+    rp_pool_t *pool = NULL, *guarded = NULL;
     rp_pool_options_t c = rp_pool_options_default();
     c.flags = RP_POOL_GUARDED | RP_POOL_CANARY;
-    rp_pool_t *guarded = rp_pool_create(&c);
-    REQUIRE(pool != NULL && guarded != NULL);
+    REQUIRE(rp_pool_create(NULL, &pool) == RP_OK && rp_pool_create(&c, &guarded) == RP_OK);
     void *p[6] = {rp_pool_alloc(pool, 32), rp_pool_alloc(pool, 3000), rp_pool_alloc(pool, 70000),
                   rp_pool_alloc(guarded, 32), rp_pool_alloc(guarded, 5000), rp_pool_alloc(guarded, 50000)};
     for (int i = 0; i < 6; i++) REQUIRE(p[i] != NULL);
@@ -1446,8 +1446,8 @@ static void test_guarded_map_count(void) {
     /* 1000 guarded slots lock more than an ordinary user's 8 MiB: this case counts mappings,
      * so what the budget cannot lock is served unlocked (silently) rather than refused. */
     c.lock_policy = RP_POOL_LOCK_SILENT;
-    rp_pool_t *pool = rp_pool_create(&c);
-    REQUIRE(pool != NULL);
+    rp_pool_t *pool = NULL;
+    REQUIRE(rp_pool_create(&c, &pool) == RP_OK);
     enum { N = 1000 };
     static void *p[N];
     static uintptr_t sorted[N];
@@ -1472,8 +1472,8 @@ static void die_secret_guarded(void) {
     rp_pool_options_t c = rp_pool_options_default();
     c.pages = rp_pages_secret();
     c.flags = RP_POOL_GUARDED;
-    rp_pool_t *pool = rp_pool_create(&c);
-    if (!pool) _exit(3);
+    rp_pool_t *pool = NULL;
+    if (rp_pool_create(&c, &pool) != RP_OK) _exit(3);
     volatile char *p = rp_pool_alloc(pool, 48);
     if (!p) _exit(4);
     p[48] = 1;
@@ -1487,8 +1487,8 @@ static void test_secret_pages(void) {
     }
     rp_pool_options_t c = rp_pool_options_default();
     c.pages = rp_pages_secret();
-    rp_pool_t *pool = rp_pool_create(&c);
-    REQUIRE(pool != NULL);
+    rp_pool_t *pool = NULL;
+    REQUIRE(rp_pool_create(&c, &pool) == RP_OK);
     unsigned char *p = rp_pool_alloc(pool, 32);
     if (p == NULL) fprintf(stderr, "    secret alloc: %s\n", rp_last_error()->message);
     REQUIRE(p != NULL);
@@ -1522,8 +1522,8 @@ static int unprivileged_policies(void) {
         c.on_lock_failure = unpriv_on_failure;
         unpriv_calls = 0;
         unpriv_bytes = 0;
-        rp_pool_t *pool = rp_pool_create(&c);
-        CHECK(pool != NULL);
+        rp_pool_t *pool = NULL;
+        CHECK(rp_pool_create(&c, &pool) == RP_OK);
         if (!pool) return 1;
         void *small = rp_pool_alloc(pool, 32);
         CHECK(small != NULL); /* fits in the clamped first arena */
@@ -1553,8 +1553,8 @@ static int unprivileged_policies(void) {
 }
 
 static int unprivileged_zero(void) {
-    rp_pool_t *pool = rp_pool_create(NULL);
-    CHECK(pool != NULL);
+    rp_pool_t *pool = NULL;
+    CHECK(rp_pool_create(NULL, &pool) == RP_OK);
     if (!pool) return 1;
     CHECK(rp_pool_alloc(pool, 32) == NULL);
     CHECK(rp_last_error()->status == RP_ERR_LIMIT || rp_last_error()->status == RP_ERR_PERMISSION);

@@ -47,7 +47,7 @@ static size_t counting_limit(void *ctx) {
     (void)ctx;
     return budget;
 }
-static const rp_page_allocator_t counting = {"counting", counting_allocate, counting_free, counting_limit, NULL};
+static const rp_page_allocator_t counting = {RP_SIZED(rp_page_allocator_t), "counting", counting_allocate, counting_free, counting_limit, NULL};
 
 static rp_pool_t *racing_pool;
 static pthread_barrier_t start;
@@ -67,8 +67,7 @@ static void threads_never_pass_the_limit(void) {
     rp_pool_options_t cfg = rp_pool_options_default();
     cfg.pages = &counting;
     cfg.lock_policy = RP_POOL_LOCK_REQUIRED;
-    racing_pool = rp_pool_create(&cfg);
-    REQUIRE(racing_pool != NULL);
+    REQUIRE(rp_pool_create(&cfg, &racing_pool) == RP_OK);
     pthread_t t[THREADS];
     REQUIRE(pthread_barrier_init(&start, NULL, THREADS) == 0);
     for (size_t i = 0; i < THREADS; i++) REQUIRE(pthread_create(&t[i], NULL, racer, (void *)(uintptr_t)i) == 0);
@@ -80,7 +79,7 @@ static void threads_never_pass_the_limit(void) {
             served, THREADS);
     CHECK(atomic_load(&peak) <= budget);
     CHECK(served == ARENAS_IN_BUDGET);
-    rp_pool_stats_t s;
+    rp_pool_stats_t s = {RP_SIZED(rp_pool_stats_t)};
     CHECK(rp_pool_stats(racing_pool, &s) == RP_OK);
     CHECK(s.locked <= budget);
     for (size_t i = 0; i < THREADS; i++) rp_pool_free(racing_pool, got[i]);
@@ -95,8 +94,8 @@ static void budget_comes_back(void) {
     budget = 2 * (rp_page_round(BIG) + 2 * P);
     rp_pool_options_t cfg = rp_pool_options_default();
     cfg.pages = &counting;
-    rp_pool_t *pool = rp_pool_create(&cfg);
-    REQUIRE(pool != NULL);
+    rp_pool_t *pool = NULL;
+    REQUIRE(rp_pool_create(&cfg, &pool) == RP_OK);
     for (int round = 0; round < 3; round++) {
         void *a = rp_pool_alloc(pool, BIG), *b = rp_pool_alloc(pool, BIG), *c = rp_pool_alloc(pool, BIG);
         CHECK(a != NULL && b != NULL);

@@ -21,7 +21,8 @@ static rp_pool_t *new_guarded(void) {
     rp_pool_options_t cfg = rp_pool_options_default();
     cfg.flags = RP_POOL_GUARDED | RP_POOL_CANARY;
     cfg.lock_policy = RP_POOL_LOCK_SILENT; /* nobody under an 8 MiB memlock limit still runs */
-    return rp_pool_create(&cfg);
+    rp_pool_t *pool = NULL;
+    return rp_pool_create(&cfg, &pool) == RP_OK ? pool : NULL;
 }
 
 static volatile unsigned char *victim;
@@ -122,9 +123,10 @@ static void realloc_and_destroy_from_none(void) {
 }
 
 static void refuses_what_it_cannot_protect(void) {
-    rp_pool_t *plain = rp_pool_create(NULL);
+    rp_pool_t *plain = NULL;
+    REQUIRE(rp_pool_create(NULL, &plain) == RP_OK);
     rp_pool_t *pool = new_guarded(), *other = new_guarded();
-    REQUIRE(plain != NULL && pool != NULL && other != NULL);
+    REQUIRE(pool != NULL && other != NULL);
     unsigned char *small = rp_pool_alloc(plain, 64);
     unsigned char *p = rp_pool_alloc(pool, SECRET);
     unsigned char *o = rp_pool_alloc(other, SECRET);

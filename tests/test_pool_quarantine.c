@@ -17,8 +17,8 @@
 static rp_pool_t *fresh_pool(void) {
     rp_pool_options_t cfg = rp_pool_options_default();
     cfg.lock_policy = RP_POOL_LOCK_SILENT; /* the check is about reuse, not locking */
-    rp_pool_t *pool = rp_pool_create(&cfg);
-    if (pool == NULL) _exit(3);
+    rp_pool_t *pool = NULL;
+    if (rp_pool_create(&cfg, &pool) != RP_OK) _exit(3);
     return pool;
 }
 
@@ -56,8 +56,8 @@ static void guarded_reuse_then_double_free(void) {
     rp_pool_options_t cfg = rp_pool_options_default();
     cfg.lock_policy = RP_POOL_LOCK_SILENT;
     cfg.flags = RP_POOL_GUARDED;
-    rp_pool_t *pool = rp_pool_create(&cfg);
-    if (pool == NULL) _exit(3);
+    rp_pool_t *pool = NULL;
+    if (rp_pool_create(&cfg, &pool) != RP_OK) _exit(3);
     char *keep = rp_pool_alloc(pool, 64); /* keeps the arena (an empty one is released) */
     char *p = rp_pool_alloc(pool, 64);
     if (keep == NULL || p == NULL) _exit(3);
@@ -78,14 +78,14 @@ static void reuse_is_caught(void) {
 static void quarantine_gives_slots_back(void) {
     rp_pool_options_t cfg = rp_pool_options_default();
     cfg.lock_policy = RP_POOL_LOCK_SILENT;
-    rp_pool_t *pool = rp_pool_create(&cfg);
-    REQUIRE(pool != NULL);
+    rp_pool_t *pool = NULL;
+    REQUIRE(rp_pool_create(&cfg, &pool) == RP_OK);
     for (int i = 0; i < 100000; i++) {
         void *p = rp_pool_alloc(pool, 16 + (size_t)(i % 7) * 48);
         REQUIRE(p != NULL);
         rp_pool_free(pool, p);
     }
-    rp_pool_stats_t s;
+    rp_pool_stats_t s = {RP_SIZED(rp_pool_stats_t)};
     CHECK(rp_pool_stats(pool, &s) == RP_OK);
     CHECK(s.used == 0);
     CHECK(s.arenas <= 7); /* one per class touched, no growth from held-back slots */

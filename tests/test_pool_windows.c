@@ -23,8 +23,8 @@ static size_t count_nonzero(const void *p, size_t n) {
 }
 
 static void test_sizes_and_wipe(void) {
-    rp_pool_t *pool = rp_pool_create(NULL);
-    REQUIRE(pool != NULL);
+    rp_pool_t *pool = NULL;
+    REQUIRE(rp_pool_create(NULL, &pool) == RP_OK);
     static const size_t sizes[] = {1, 16, 32, 100, 256, 1000, 4096, 5000, 70000};
     void *p[sizeof sizes / sizeof sizes[0]];
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
@@ -35,7 +35,7 @@ static void test_sizes_and_wipe(void) {
         CHECK(rp_pool_owns(pool, p[i]) && rp_pool_usable_size(pool, p[i]) >= sizes[i]);
         memset(p[i], 0x6B, sizes[i]);
     }
-    rp_pool_stats_t s;
+    rp_pool_stats_t s = {RP_SIZED(rp_pool_stats_t)};
     CHECK(rp_pool_stats(pool, &s) == RP_OK);
     CHECK(s.chunks_used == sizeof sizes / sizeof sizes[0] && s.locked > 0 && s.unlocked == 0);
     CHECK(s.guard_pages >= 2 && !s.guards_lightweight);
@@ -54,8 +54,8 @@ static void test_sizes_and_wipe(void) {
 static void test_guarded(void) {
     rp_pool_options_t c = rp_pool_options_default();
     c.flags = RP_POOL_GUARDED | RP_POOL_CANARY;
-    rp_pool_t *pool = rp_pool_create(&c);
-    REQUIRE(pool != NULL);
+    rp_pool_t *pool = NULL;
+    REQUIRE(rp_pool_create(&c, &pool) == RP_OK);
     unsigned char *p = rp_pool_alloc(pool, 48);
     REQUIRE(p != NULL);
     CHECK(((uintptr_t)p + 48) % rp_page_size() == 0);
@@ -85,8 +85,7 @@ static DWORD WINAPI worker(LPVOID arg) {
 }
 
 static void test_threads(void) {
-    shared = rp_pool_create(NULL);
-    REQUIRE(shared != NULL);
+    REQUIRE(rp_pool_create(NULL, &shared) == RP_OK);
     HANDLE t[2];
     for (int i = 0; i < 2; i++) t[i] = CreateThread(NULL, 0, worker, (LPVOID)(intptr_t)(i + 1), 0, NULL);
     WaitForMultipleObjects(2, t, TRUE, INFINITE);
@@ -99,7 +98,7 @@ static void test_threads(void) {
     for (int i = 0; i < 8; i++) rp_pool_free(shared, handoff[i]);
     /* the workers' caches went back at thread exit; trim gives back ours and the spares */
     rp_pool_trim(shared);
-    rp_pool_stats_t s;
+    rp_pool_stats_t s = {RP_SIZED(rp_pool_stats_t)};
     CHECK(rp_pool_stats(shared, &s) == RP_OK);
     CHECK(s.used == 0 && s.arenas == 0 && s.locked == 0);
     rp_pool_destroy(shared);
@@ -108,8 +107,8 @@ static void test_threads(void) {
 /* Free-like calls leave the thread's last error alone (errno's counterpart here), on the fast
  * path (a thread-local cache lookup), when an arena goes back, and in trim and destroy. */
 static void test_last_error_kept(void) {
-    rp_pool_t *pool = rp_pool_create(NULL);
-    REQUIRE(pool != NULL);
+    rp_pool_t *pool = NULL;
+    REQUIRE(rp_pool_create(NULL, &pool) == RP_OK);
     void *small = rp_pool_alloc(pool, 32), *large = rp_pool_alloc(pool, 70000);
     REQUIRE(small != NULL && large != NULL);
     SetLastError(1234);

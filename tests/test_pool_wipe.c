@@ -39,8 +39,8 @@ static void free_faults_nothing_in(void) {
     rp_pool_options_t cfg = rp_pool_options_default();
     cfg.pages = rp_pages_plain();
     cfg.lock_policy = RP_POOL_LOCK_SILENT;
-    rp_pool_t *pool = rp_pool_create(&cfg);
-    REQUIRE(pool != NULL);
+    rp_pool_t *pool = NULL;
+    REQUIRE(rp_pool_create(&cfg, &pool) == RP_OK);
     unsigned char *p = rp_pool_alloc(pool, BIG);
     REQUIRE(p != NULL);
     written[0] = p;

@@ -31,21 +31,23 @@ static size_t read_back(FILE *f, char *buf, size_t size) {
 }
 
 static void test_heap_lines(void) {
-    rp_heap_t *h = rp_heap_create(NULL);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
     void *small[3], *other = rp_heap_malloc(h, 5000);
     for (int i = 0; i < 3; i++) small[i] = rp_heap_malloc(h, 100);
     REQUIRE(other != NULL && small[0] != NULL && small[1] != NULL && small[2] != NULL);
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     REQUIRE(rp_heap_stats(h, &st) == RP_OK);
     collected_t c = {{0}, 0};
     REQUIRE(rp_heap_stats_print_to(h, collect, &c) == RP_OK);
     size_t in_use = 0;
-    for (unsigned i = 0; i < RP_HEAP_CLASSES; i++) {
-        if (st.classes[i].blocks == 0) continue;
+    for (unsigned i = 0; i < st.classes; i++) {
+        rp_heap_class_stats_t k = {RP_SIZED(rp_heap_class_stats_t)};
+        REQUIRE(rp_heap_class_stats(h, i, &k) == RP_OK);
+        if (k.blocks == 0) continue;
         in_use++;
         char want[128];
-        snprintf(want, sizeof want, "class %2u: %7zu-byte blocks x %zu =", i, st.classes[i].block_size, st.classes[i].blocks);
+        snprintf(want, sizeof want, "class %2u: %7zu-byte blocks x %zu =", i, k.block_size, k.blocks);
         CHECK(strstr(c.text, want) != NULL);
     }
     CHECK(in_use == 2);           /* 100 and 5000 bytes are in two classes */
@@ -66,11 +68,11 @@ static void test_heap_lines(void) {
 }
 
 static void test_pool_lines(void) {
-    rp_pool_t *pool = rp_pool_create(NULL);
-    REQUIRE(pool != NULL);
+    rp_pool_t *pool = NULL;
+    REQUIRE(rp_pool_create(NULL, &pool) == RP_OK);
     void *p = rp_pool_alloc(pool, 64), *q = rp_pool_alloc(pool, 64);
     REQUIRE(p != NULL && q != NULL);
-    rp_pool_stats_t st;
+    rp_pool_stats_t st = {RP_SIZED(rp_pool_stats_t)};
     REQUIRE(rp_pool_stats(pool, &st) == RP_OK);
     collected_t c = {{0}, 0};
     REQUIRE(rp_pool_stats_print_to(pool, collect, &c) == RP_OK);
@@ -97,8 +99,8 @@ static void test_pool_lines(void) {
 
 static void test_bad_arguments(void) {
     collected_t c = {{0}, 0};
-    rp_heap_t *h = rp_heap_create(NULL);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
     CHECK(rp_heap_stats_print_to(NULL, collect, &c) == RP_ERR_INVALID);
     CHECK(rp_heap_stats_print_to(h, NULL, NULL) == RP_ERR_INVALID);
     CHECK(rp_heap_stats_print(h, NULL) == RP_ERR_INVALID);
@@ -117,11 +119,11 @@ static void test_stream_failure(void) {
         fprintf(stderr, "    (no /dev/full here: the stream failure is not checked)\n");
         return;
     }
-    rp_heap_t *h = rp_heap_create(NULL);
-    REQUIRE(h != NULL);
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
     CHECK(rp_heap_stats_print(h, full) == RP_ERR_OS && rp_last_error()->os_error == ENOSPC);
-    rp_pool_t *pool = rp_pool_create(NULL);
-    REQUIRE(pool != NULL);
+    rp_pool_t *pool = NULL;
+    REQUIRE(rp_pool_create(NULL, &pool) == RP_OK);
     CHECK(rp_pool_stats_print(pool, full) == RP_ERR_OS && rp_last_error()->os_error == ENOSPC);
     rp_pool_destroy(pool);
     rp_heap_destroy(h);

@@ -75,7 +75,7 @@ static long voluntary_switches(void) {
 }
 
 static size_t vm_locked(void) {
-    rp_system_info_t si;
+    rp_system_info_t si = {RP_SIZED(rp_system_info_t)};
     if (rp_system_info(&si) != RP_OK || !si.locked_known) return 0;
     return si.locked_bytes;
 }
@@ -115,8 +115,7 @@ static void glibc_wipe_free(void *p, size_t n) {
 
 static rp_pool_t *pool, *canary_pool;
 static bool rampart_init(void) {
-    pool = rp_pool_create(NULL);
-    if (!pool) fprintf(stderr, "rampart: %s\n", rp_last_error()->message);
+    if (rp_pool_create(NULL, &pool) != RP_OK) fprintf(stderr, "rampart: %s\n", rp_last_error()->message);
     return pool != NULL;
 }
 static void *rampart_alloc(size_t n) { return rp_pool_alloc(pool, n); }
@@ -128,8 +127,7 @@ static void rampart_trim(void) { rp_pool_trim(pool); }
 static bool canary_init(void) {
     rp_pool_options_t cfg = rp_pool_options_default();
     cfg.flags = RP_POOL_CANARY;
-    canary_pool = rp_pool_create(&cfg);
-    if (!canary_pool) fprintf(stderr, "rampart canary: %s\n", rp_last_error()->message);
+    if (rp_pool_create(&cfg, &canary_pool) != RP_OK) fprintf(stderr, "rampart canary: %s\n", rp_last_error()->message);
     return canary_pool != NULL;
 }
 static void *canary_alloc(size_t n) { return rp_pool_alloc(canary_pool, n); }
@@ -535,8 +533,8 @@ static protect_result_t protect_rampart(void) {
     rp_pool_options_t cfg = rp_pool_options_default();
     cfg.flags = RP_POOL_GUARDED;
     cfg.lock_policy = RP_POOL_LOCK_SILENT;
-    rp_pool_t *gp = rp_pool_create(&cfg);
-    unsigned char *p = gp ? rp_pool_alloc(gp, 32) : NULL;
+    rp_pool_t *gp = NULL;
+    unsigned char *p = rp_pool_create(&cfg, &gp) == RP_OK ? rp_pool_alloc(gp, 32) : NULL;
     if (p == NULL) return r;
     double v[REPS];
     long iters = 2000;
@@ -656,7 +654,7 @@ static size_t size_index(size_t n) {
 
 static void write_report(FILE *md, const char *png, const result_t *res) {
     const result_t *rp = &res[RAMPART];
-    rp_system_info_t si;
+    rp_system_info_t si = {RP_SIZED(rp_system_info_t)};
     rp_system_info(&si);
     char b[32];
     fprintf(md, "# Secure pool benchmark\n\n");

@@ -16,6 +16,12 @@
  * of a smaller (older) struct and gives every later field its default; of a larger (newer) struct
  * it requires the bytes it does not know to be zero, so a field it cannot honour is never dropped
  * in silence. New fields are only ever added at the end.
+ * A struct the caller allocates and the library writes (statistics, info, status: out-structs)
+ * follows the same rule: the caller sets struct_size (`rp_pool_stats_t st =
+ * {RP_SIZED(rp_pool_stats_t)};`); a bad one is RP_ERR_INVALID before anything is done or
+ * written; the library writes only the bytes struct_size covers, and a newer caller's larger
+ * struct gets the fields the library does not know zeroed and struct_size set to the library's
+ * own size. The caller-filled page allocator table (rp_page_allocator_t) is read by this rule.
  */
 #ifndef RAMPART_COMMON_H
 #define RAMPART_COMMON_H
@@ -66,7 +72,9 @@ RP_API unsigned rp_version_number(void);
 
 /* ---- status ------------------------------------------------------------------------------------
  * Every fallible function returns an rp_status_t or, when it returns a pointer, NULL with the
- * status in rp_last_error(). Values only ever grow at the end. */
+ * status in rp_last_error(). Constructors (rp_X_create) return a status and hand the object out
+ * through their last argument (NULL on failure); allocations (rp_malloc, rp_pool_alloc,
+ * rp_secret_alloc, ...) return a pointer, like malloc. Values only ever grow at the end. */
 typedef enum rp_status {
     RP_OK = 0,
     RP_ERR_INVALID,      /* an argument is invalid (NULL, zero, unaligned, contradictory) */

@@ -48,7 +48,7 @@ extern "C" {
 
 typedef struct rp_heap rp_heap_t;
 
-/* Options for rp_heap_create. Zero-initialise and set what you need. */
+/* Flags for rp_heap_options_t.flags. */
 enum {
     /* Zero every block when it is freed (rp_memzero), so no secret outlives its block. */
     RP_HEAP_WIPE = 1u << 0,
@@ -74,11 +74,13 @@ static inline rp_heap_options_t rp_heap_options_default(void) {
     return o;
 }
 
-/* Create a heap (options may be NULL: OS pages, no limit). NULL + rp_last_error() on failure,
- * RP_ERR_INVALID for a bad struct_size.
+/* Create a heap into *out (options may be NULL: OS pages, no limit). On failure *out is NULL and
+ * the status (also in rp_last_error(), with the message) says why: RP_ERR_INVALID for a bad
+ * struct_size, unknown flags, contradictory options or out NULL; RP_ERR_NOMEM when its metadata
+ * cannot be mapped.
  * A first-class heap is thread-safe: any thread may allocate (serialised by the heap's lock) and
  * free into it. */
-RP_API RP_NODISCARD rp_heap_t *rp_heap_create(const rp_heap_options_t *options);
+RP_API RP_NODISCARD rp_status_t rp_heap_create(const rp_heap_options_t *options, rp_heap_t **out);
 /* Give every page of the heap back to its page source at once (wiped by the source when it
  * wipes, as rp_pages_os and rp_pages_secret do). All its blocks become invalid. Destroying the
  * default heap or NULL does nothing. No other thread may use the heap meanwhile. */
@@ -158,12 +160,11 @@ RP_API void rp_set_oom_handler(rp_oom_handler_t handler, void *ctx);
 RP_API void rp_set_thread_oom_handler(rp_oom_handler_t handler, void *ctx);
 
 /* ---- diagnostics ---------------------------------------------------------------------------------- */
-#define RP_HEAP_CLASSES 88
-typedef struct rp_heap_class_stats {
-    size_t block_size;  /* bytes per block of this class */
-    size_t blocks;      /* live blocks (frees from other threads count once their owner collects) */
-} rp_heap_class_stats_t;
+/* Statistics are growing out-structs (rampart/common.h, "Growing structs"): declare them with
+ * RP_SIZED, `rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};`, and the library writes only
+ * the fields your struct_size covers. */
 typedef struct rp_heap_stats {
+    size_t struct_size;     /* set by the caller: sizeof(rp_heap_stats_t) as its headers define it */
     size_t allocated;       /* bytes in live blocks (small blocks by class size, large by span) */
     size_t large_blocks;    /* live blocks above 128 KiB */
     size_t resident;        /* bytes of pages held from the page source and not purged */
@@ -173,9 +174,19 @@ typedef struct rp_heap_stats {
     size_t limit;           /* the heap's byte limit (SIZE_MAX: none) */
     size_t purges;          /* times memory went back to the OS */
     size_t unlocked;        /* bytes the page source handed out but could not lock (cumulative) */
-    rp_heap_class_stats_t classes[RP_HEAP_CLASSES];
+    size_t classes;         /* size classes: the indexes rp_heap_class_stats takes are 0 .. classes-1 */
 } rp_heap_stats_t;
+/* RP_ERR_INVALID for a NULL heap or out, or a bad out->struct_size. */
 RP_API rp_status_t rp_heap_stats(rp_heap_t *heap, rp_heap_stats_t *out);
+/* One size class: its block size and live blocks, index 0 (the smallest, 16 bytes) up to
+ * rp_heap_stats().classes - 1 (the largest, 128 KiB). RP_ERR_BOUNDS for an index past the last.
+ * A growing out-struct like rp_heap_stats_t. */
+typedef struct rp_heap_class_stats {
+    size_t struct_size; /* set by the caller: sizeof(rp_heap_class_stats_t) */
+    size_t block_size;  /* bytes per block of this class */
+    size_t blocks;      /* live blocks (frees from other threads count once their owner collects) */
+} rp_heap_class_stats_t;
+RP_API rp_status_t rp_heap_class_stats(rp_heap_t *heap, size_t index, rp_heap_class_stats_t *out);
 /* The heap's statistics for people: a summary line, then one line per size class with live
  * blocks, to a stream (each line ends in a newline) or to a function called once per line.
  * RP_ERR_INVALID for a NULL heap, stream or function; RP_ERR_OS (with errno) when the stream

@@ -7,7 +7,7 @@
  * of any process.
  *
  *   rp_lockall_options_t cfg = rp_lockall_options_default();   // current + future, required
- *   rp_lockall_status_t st;
+ *   rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
  *   if (rp_lockall(&cfg, &st) != RP_OK) {                      // required: an error names the cause
  *       fprintf(stderr, "%s\n%s\n", rp_last_error()->message, rp_last_error()->remedy);
  *       exit(1);
@@ -104,9 +104,18 @@ typedef enum rp_lockall_state {
 /* Room for any line rp_lockall_status_format writes. */
 #define RP_LOCKALL_LINE_MAX 512
 
+/* The status, preflight and process structs below are growing out-structs (rampart/common.h,
+ * "Growing structs"): the caller sets struct_size (`rp_lockall_status_t st =
+ * {RP_SIZED(rp_lockall_status_t)};`) and the library writes only the fields it covers; a
+ * struct_size of 0 or below the first version is RP_ERR_INVALID before anything is done. */
 typedef struct rp_lockall_status {
+    size_t struct_size;            /* set by the caller: sizeof(rp_lockall_status_t) as its headers define it */
     rp_lockall_state_t state;
-    rp_lockall_options_t options;  /* what was asked (struct_size: this library's sizeof) */
+    /* What was asked: the options' fields, copied (not an embedded rp_lockall_options_t, which
+     * may grow and would move every field after it). */
+    struct {
+        bool current, future, onfault, required;
+    } asked;
     bool current_locked;           /* current pages were locked by this call */
     bool future_locked;            /* future locking is in effect */
     size_t locked_bytes;           /* locked now (VmLck; bytes locked by the call on Windows) */
@@ -161,12 +170,14 @@ RP_API rp_status_t rp_lockall_locked_bytes(int pid, size_t *locked, size_t *resi
  *   "locked: current+future, 14.2 MiB locked (VmLck), 3.1 MiB resident locked"
  *   "not locked (best effort): resource limit exceeded: <message>"
  *   "unsupported: <message>"
- * plus "; warning: ..." when low_headroom. Returns buf. */
+ * plus "; warning: ..." when low_headroom. Reads st only as far as its struct_size reaches
+ * ("(invalid status: ...)" for a bad one). Returns buf. */
 RP_API const char *rp_lockall_status_format(const rp_lockall_status_t *st, char *buf, size_t size);
 
 /* ---- preflight ---------------------------------------------------------------------------------- */
 
 typedef struct rp_lockall_preflight {
+    size_t struct_size;            /* set by the caller: sizeof(rp_lockall_preflight_t) */
     rp_status_t verdict;           /* RP_OK: would succeed; otherwise the error it would give */
     size_t needed_bytes;           /* what would be charged: bytes (rounded to pages), or VmSize */
     size_t locked_bytes;           /* VmLck now */
@@ -200,6 +211,7 @@ typedef enum rp_lockall_verdict {
 } rp_lockall_verdict_t;
 
 typedef struct rp_lockall_process {
+    size_t struct_size;            /* set by the caller: sizeof(rp_lockall_process_t) */
     int pid;
     char name[64];                 /* the program's name; "" if unknown */
     size_t locked_bytes;           /* VmLck; SIZE_MAX unknown */

@@ -102,8 +102,10 @@ static inline rp_map_options_t rp_map_options_default(void) {
     return o;
 }
 
-/* What a map is now. */
+/* What a map is now. A growing out-struct (rampart/common.h):
+ * `rp_map_info_t info = {RP_SIZED(rp_map_info_t)};`; the library writes only what struct_size covers. */
 typedef struct rp_map_info {
+    size_t struct_size;     /* set by the caller: sizeof(rp_map_info_t) as its headers define it */
     void *ptr;
     size_t len;
     size_t page_size;       /* the page size actually used: base, or the hugetlb size */

@@ -36,8 +36,13 @@ extern "C" {
 /* The function table. Users may fill one to supply their own pages (tests inject fakes).
  * Implementations receive only validated arguments: len > 0 and a whole number of pages, addr
  * non-NULL. free_locked must check that it gave the pages out before touching them, then wipe
- * them with rp_memzero() before unlocking and releasing. */
+ * them with rp_memzero() before unlocking and releasing.
+ * A growing struct (rampart/common.h): start the initialiser with RP_SIZED,
+ * `rp_page_allocator_t mine = {RP_SIZED(rp_page_allocator_t), "mine", my_alloc, my_free, my_limit, ctx};`;
+ * a bad struct_size, or a missing allocate_locked or free_locked, is RP_ERR_INVALID where the
+ * table is handed in (rp_pool_create, rp_heap_create, rp_pages_allocate_locked, ...). */
 typedef struct rp_page_allocator {
+    size_t struct_size; /* sizeof(rp_page_allocator_t) as the caller's headers define it */
     const char *name;
     /* Return len bytes of page-aligned read-write memory, or NULL with the OS error set (errno;
      * SetLastError on Windows). Set *locked to whether the pages are locked in RAM. */

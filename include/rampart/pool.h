@@ -124,10 +124,11 @@ static inline rp_pool_options_t rp_pool_options_default(void) {
     return o;
 }
 
-/* Create a pool; options NULL means the defaults. No memory is taken from the page allocator
- * until the first allocation. NULL + rp_last_error() on failure (RP_ERR_INVALID for a bad
- * struct_size). */
-RP_API RP_NODISCARD rp_pool_t *rp_pool_create(const rp_pool_options_t *options);
+/* Create a pool into *out; options NULL means the defaults. No memory is taken from the page
+ * allocator until the first allocation. On failure *out is NULL and the status (also in
+ * rp_last_error(), with the message) says why: RP_ERR_INVALID for a bad struct_size, an unknown
+ * policy or flag, a page allocator without functions, or out NULL. */
+RP_API RP_NODISCARD rp_status_t rp_pool_create(const rp_pool_options_t *options, rp_pool_t **out);
 /* Wipe and release every arena and all metadata, whatever is still allocated. Every pointer
  * from the pool becomes invalid; no thread may use the pool during or after the call. NULL is a
  * no-op; a pool destroyed already goes to the corruption handler. Does not change errno. */
@@ -174,7 +175,10 @@ RP_API RP_NODISCARD rp_status_t rp_pool_protect(rp_pool_t *pool, void *p, rp_poo
  * exited or called this, the pool holds no arenas: locked memory is back at its baseline. */
 RP_API void rp_pool_trim(rp_pool_t *pool);
 
+/* A growing out-struct (rampart/common.h): `rp_pool_stats_t st = {RP_SIZED(rp_pool_stats_t)};`;
+ * the library writes only the fields struct_size covers. */
 typedef struct rp_pool_stats {
+    size_t struct_size;   /* set by the caller: sizeof(rp_pool_stats_t) as its headers define it */
     size_t used;          /* bytes in live allocations (usable sizes) */
     size_t free;          /* total - used */
     size_t total;         /* bytes of slots in all arenas */
@@ -188,6 +192,7 @@ typedef struct rp_pool_stats {
     size_t guard_pages;   /* guard pages installed */
     bool guards_lightweight; /* all guards are MADV_GUARD_INSTALL markers (no extra mappings) */
 } rp_pool_stats_t;
+/* RP_ERR_INVALID for a NULL pool or out, or a bad out->struct_size. */
 RP_API rp_status_t rp_pool_stats(rp_pool_t *pool, rp_pool_stats_t *out);
 
 /* The pool's statistics for people (rp_pool_stats as labelled lines), to a stream or to a

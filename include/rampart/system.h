@@ -23,7 +23,10 @@ typedef struct rp_huge_size {
     size_t free;   /* pages free in the pool (SIZE_MAX: the OS does not say) */
 } rp_huge_size_t;
 
+/* A growing out-struct (rampart/common.h): `rp_system_info_t si = {RP_SIZED(rp_system_info_t)};`;
+ * the library writes only the fields struct_size covers. */
 typedef struct rp_system_info {
+    size_t struct_size;             /* set by the caller: sizeof(rp_system_info_t) as its headers define it */
     char os[128];                   /* "Linux 6.18.0 x86_64" */
     size_t page_size;
     size_t alloc_granularity;       /* 64 KiB on Windows, the page size elsewhere */
@@ -42,7 +45,8 @@ typedef struct rp_system_info {
     bool dumpable;                  /* the process may dump core at all */
 } rp_system_info_t;
 
-/* Fill *out. Fields the OS does not report are left 0/false/"". */
+/* Fill *out. Fields the OS does not report are left 0/false/"". RP_ERR_INVALID for NULL or a bad
+ * struct_size. */
 RP_API rp_status_t rp_system_info(rp_system_info_t *out);
 
 /* ---- memory areas ------------------------------------------------------------------------------ */
@@ -59,7 +63,12 @@ RP_API rp_status_t rp_system_info(rp_system_info_t *out);
 #define RP_AREA_HUGETLB     (1u << 9)   /* backed by hugetlbfs pages */
 #define RP_AREA_UNLOCKABLE  (1u << 10)  /* the OS never locks it ([vvar], [vdso], device mappings) */
 
+/* A growing struct (rampart/common.h). The library hands one to an rp_area_fn with struct_size
+ * set to its own sizeof (a field past struct_size is not there: an older library); rp_area_of
+ * writes one the caller allocates, only as far as the caller's struct_size
+ * (`rp_area_t a = {RP_SIZED(rp_area_t)};`). */
 typedef struct rp_area {
+    size_t struct_size;     /* sizeof(rp_area_t): the library's in a callback, the caller's for rp_area_of */
     uintptr_t start, end;   /* [start, end) */
     unsigned flags;         /* RP_AREA_* */
     uint64_t offset;        /* file offset of start */
@@ -82,7 +91,8 @@ typedef struct rp_area {
 typedef bool (*rp_area_fn)(const rp_area_t *area, void *ctx);
 RP_API rp_status_t rp_areas_foreach(int pid, rp_area_fn fn, void *ctx);
 
-/* The region of this process that holds addr; RP_ERR_BOUNDS when addr is not mapped. */
+/* The region of this process that holds addr; RP_ERR_BOUNDS when addr is not mapped,
+ * RP_ERR_INVALID for a NULL out or a bad out->struct_size. */
 RP_API rp_status_t rp_area_of(const void *addr, rp_area_t *out);
 
 #ifdef __cplusplus

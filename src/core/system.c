@@ -10,9 +10,18 @@
 #include "os/os.h"
 #include "rampart/system.h"
 
-rp_status_t rp_system_info(rp_system_info_t *out) {
-    if (out == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_system_info: out is NULL");
+/* The growing structs' first released versions (the end of their last field). */
+#define RP__SYSTEM_INFO_V1 RP__SIZE_V1(rp_system_info_t, dumpable)
+#define RP__AREA_V1 RP__SIZE_V1(rp_area_t, guard_pages)
+
+rp_status_t rp_system_info(rp_system_info_t *given) {
+    if (given == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_system_info: out is NULL");
+    rp_status_t st = rp__sized_out_check(given, RP__SYSTEM_INFO_V1, "rp_system_info");
+    if (st != RP_OK) return st;
+    /* filled whole here, handed over only as far as the caller's struct_size reaches */
+    rp_system_info_t full, *out = &full;
     memset(out, 0, sizeof *out);
+    out->struct_size = sizeof *out;
     rp__os_describe(out->os, sizeof out->os);
     out->page_size = rp__os_page_size();
     out->alloc_granularity = rp__os_alloc_granularity();
@@ -41,6 +50,7 @@ rp_status_t rp_system_info(rp_system_info_t *out) {
         out->core_limit = core.limit_soft;
         out->dumpable = core.dumpable;
     }
+    rp__sized_out_write(given, &full, sizeof full);
     return RP_OK;
 }
 
@@ -51,6 +61,8 @@ static void rp__area_to_public(const rp__os_area_t *in, rp_area_t *out) {
                        RP__OS_AREA_HUGETLB == RP_AREA_HUGETLB && RP__OS_AREA_SHARED == RP_AREA_SHARED &&
                        RP__OS_AREA_UNLOCKABLE == RP_AREA_UNLOCKABLE,
                    "area flag bits differ");
+    memset(out, 0, sizeof *out);
+    out->struct_size = sizeof *out;
     out->start = in->start;
     out->end = in->end;
     out->flags = in->flags;
@@ -92,7 +104,7 @@ typedef struct rp__area_relay {
 
 static bool rp__area_relay(const rp__os_area_t *area, void *ctx) {
     rp__area_relay_t *relay = ctx;
-    rp_area_t pub;
+    rp_area_t pub = {RP_SIZED(rp_area_t)};
     rp__area_to_public(area, &pub);
     rp__guards_fill(&relay->guards, &pub);
     return relay->fn(&pub, relay->ctx);
@@ -123,8 +135,12 @@ static bool rp__area_match(const rp__os_area_t *area, void *ctx) {
     return area->start <= s->addr; /* areas come in address order: stop once past addr */
 }
 
-rp_status_t rp_area_of(const void *addr, rp_area_t *out) {
-    if (out == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_area_of: out is NULL");
+rp_status_t rp_area_of(const void *addr, rp_area_t *given) {
+    if (given == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_area_of: out is NULL");
+    rp_status_t st = rp__sized_out_check(given, RP__AREA_V1, "rp_area_of");
+    if (st != RP_OK) return st;
+    /* filled whole here, handed over only as far as the caller's struct_size reaches */
+    rp_area_t full, *out = &full;
     rp__area_search_t search = {(uintptr_t)addr, out, false};
     int err = rp__os_areas(0, rp__area_match, &search);
     if (err != 0) return rp__fail_os(err, "reading the memory areas to find %p", addr);
@@ -134,5 +150,6 @@ rp_status_t rp_area_of(const void *addr, rp_area_t *out) {
     rp__guards_open(&guards, 0);
     rp__guards_fill(&guards, out);
     rp__guards_close(&guards);
+    rp__sized_out_write(given, &full, sizeof full);
     return RP_OK;
 }

@@ -179,8 +179,10 @@ rp_status_t rp__partial_validate(rp_heap_t *heap) {
 }
 
 /* The live block holding p: its start, usable size, completion threshold and record counter. */
+/* page_flags: the page's flags for a segment block (RP__PAGE_PARTIAL goes there), else NULL. */
 static bool rp__part_block(void *p, uint8_t **block, size_t *extent, size_t *threshold, _Atomic int **counter,
-                           rp_heap_t **heap) {
+                           _Atomic uint8_t **page_flags, rp_heap_t **heap) {
+    *page_flags = NULL;
     rp__span_t *span = rp__segmap_get(p);
     if (span == NULL) return false;
     *heap = span->heap;
@@ -194,6 +196,7 @@ static bool rp__part_block(void *p, uint8_t **block, size_t *extent, size_t *thr
         *extent = page->bsize;
         *threshold = page->cls == 0 ? 0 : rp__heap_class_size(page->cls - 1u);
         *counter = &page->partials;
+        *page_flags = &page->flags;
         return true;
     }
     if (span->kind == RP__SPAN_LARGE) {
@@ -231,8 +234,9 @@ static rp_status_t rp__free_part(void *p, size_t n) {
     uint8_t *block;
     size_t extent, threshold;
     _Atomic int *counter;
+    _Atomic uint8_t *page_flags;
     rp_heap_t *heap;
-    if (!rp__part_block(p, &block, &extent, &threshold, &counter, &heap))
+    if (!rp__part_block(p, &block, &extent, &threshold, &counter, &page_flags, &heap))
         rp__corrupt("partial free of memory that is not a live heap block", p);
     size_t lo = (size_t)((uint8_t *)p - block), hi;
     if (rp__add_overflows(lo, n, &hi) || hi > extent)
@@ -257,6 +261,9 @@ static rp_status_t rp__free_part(void *p, size_t n) {
         e->next = *at;
         *at = e;
         atomic_fetch_add(counter, 1);
+        /* The owner's inline free tests only the flags: send its frees on this page to the slow
+         * path, which looks the records up. */
+        if (page_flags != NULL) atomic_fetch_or(page_flags, (uint8_t)RP__PAGE_PARTIAL);
     }
     /* Insert [lo, hi): find its place, refuse overlaps, merge with touching neighbours. */
     uint32_t k = 0;

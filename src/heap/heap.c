@@ -167,6 +167,7 @@ rp__local_t *rp__local_new(rp_heap_t *heap, bool shared) {
     void *mem = NULL; /* mapped outside the heap lock */
     if (rp__os_alloc(rp__align_up(sizeof(rp__local_t), rp__os_page_size()), &mem) != 0) return NULL;
     local = mem;
+    for (unsigned i = 0; i < RP__LEAF_SLOTS; i++) local->leaves[i].key = UINTPTR_MAX;
     for (unsigned c = 0; c < RP__CLASSES; c++) local->cur[c] = &rp__empty_page;
     local->heap = heap;
     local->shared = shared;
@@ -242,7 +243,8 @@ bool rp__oom(rp_heap_t *heap, size_t size) {
 /* rp_heap_options_t as first released (struct_size, pages, limit, flags); later fields go after. */
 #define RP__HEAP_OPTIONS_V1 (offsetof(rp_heap_options_t, flags) + sizeof(unsigned))
 
-rp_heap_t *rp_heap_create(const rp_heap_options_t *options) {
+/* rp_heap_create's work: the heap, or NULL with the thread's last error set. */
+static rp_heap_t *rp__heap_new(const rp_heap_options_t *options) {
     rp_heap_options_t o = {0};
     if (options != NULL && rp__read_sized(options, RP__HEAP_OPTIONS_V1, &o, sizeof o, "rp_heap_create") != RP_OK)
         return NULL;
@@ -254,10 +256,7 @@ rp_heap_t *rp_heap_create(const rp_heap_options_t *options) {
         rp__fail(RP_ERR_INVALID, 0, "rp_heap_create: RP_HEAP_REQUIRE_LOCKED needs a locking page source (rp_pages_os())");
         return NULL;
     }
-    if (o.pages != NULL && (o.pages->allocate_locked == NULL || o.pages->free_locked == NULL)) {
-        rp__fail(RP_ERR_INVALID, 0, "rp_heap_create: the page allocator has no allocate/free function");
-        return NULL;
-    }
+    if (o.pages != NULL && rp__pages_check(o.pages, "rp_heap_create") != RP_OK) return NULL;
     rp__heap_default(); /* options from the environment */
     void *mem = NULL;
     int err = rp__os_alloc(rp__align_up(sizeof(rp_heap_t), rp__os_page_size()), &mem);
@@ -283,6 +282,12 @@ rp_heap_t *rp_heap_create(const rp_heap_options_t *options) {
     rp__heaps = heap;
     rp__os_mutex_unlock(&rp__heaps_lock);
     return heap;
+}
+
+rp_status_t rp_heap_create(const rp_heap_options_t *options, rp_heap_t **out) {
+    if (out == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_heap_create: out is NULL");
+    *out = rp__heap_new(options);
+    return *out != NULL ? RP_OK : rp_last_error()->status;
 }
 
 void rp_heap_destroy(rp_heap_t *heap) {

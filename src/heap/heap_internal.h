@@ -41,7 +41,7 @@
 #define RP__SEG_SLICES_MAX 64                 /* 4 MiB segments (default heap) */
 #define RP__SEG_SLICES_SOURCE 16              /* 1 MiB on a heap's own page source */
 #define RP__SEG_SIZE_MAX (RP__SEG_SLICES_MAX * RP__SLICE_SIZE)
-#define RP__CLASSES RP_HEAP_CLASSES
+#define RP__CLASSES 88                        /* size classes, 16 B .. 128 KiB */
 #define RP__SMALL_MAX ((size_t)128 * 1024)    /* larger blocks are spans of their own */
 #define RP__MAP_SHIFT 12                      /* segment map granule: 4 KiB */
 #define RP__MAP_PAGE ((size_t)1 << RP__MAP_SHIFT)
@@ -89,14 +89,21 @@ typedef _Atomic(rp__segmap_leaf_t *) rp__segmap_mid_t[RP__MAP_FAN];
 extern _Atomic(rp__segmap_mid_t *) rp__segmap_root[RP__MAP_FAN];
 #define RP__MAP_SPAN ((uintptr_t)1)
 
+#define RP__LEAF_SHIFT (RP__MAP_BITS + RP__MAP_SHIFT)     /* a leaf covers 16 MiB */
+#define RP__MID_SHIFT (2 * RP__MAP_BITS + RP__MAP_SHIFT) /* a middle table covers 64 GiB */
+
+/* The leaf holding p's entry, or NULL (nothing of the heap's in p's region). */
+static inline rp__segmap_leaf_t *rp__segmap_leaf(uintptr_t a) {
+    if (RP_UNLIKELY(a >> RP__MAP_ADDR_BITS)) return NULL;
+    rp__segmap_mid_t *mid =
+        atomic_load_explicit(&rp__segmap_root[a >> RP__MID_SHIFT], memory_order_acquire);
+    if (RP_UNLIKELY(mid == NULL)) return NULL;
+    return atomic_load_explicit(&(*mid)[(a >> RP__LEAF_SHIFT) & RP__MAP_MASK], memory_order_acquire);
+}
+
 static inline uintptr_t rp__segmap_entry(const void *p) {
     uintptr_t a = (uintptr_t)p;
-    if (RP_UNLIKELY(a >> RP__MAP_ADDR_BITS)) return 0;
-    rp__segmap_mid_t *mid =
-        atomic_load_explicit(&rp__segmap_root[a >> (2 * RP__MAP_BITS + RP__MAP_SHIFT)], memory_order_acquire);
-    if (RP_UNLIKELY(mid == NULL)) return 0;
-    rp__segmap_leaf_t *leaf =
-        atomic_load_explicit(&(*mid)[(a >> (RP__MAP_BITS + RP__MAP_SHIFT)) & RP__MAP_MASK], memory_order_acquire);
+    rp__segmap_leaf_t *leaf = rp__segmap_leaf(a);
     if (RP_UNLIKELY(leaf == NULL)) return 0;
     return atomic_load_explicit(&(*leaf)[(a >> RP__MAP_SHIFT) & RP__MAP_MASK], memory_order_acquire);
 }
@@ -117,19 +124,23 @@ struct rp__segment;
  * is never retired, so the freeing thread may still touch the page after its push. */
 #define RP__XFREE_FULL ((uintptr_t)1)
 
-#define RP__PAGE_WIPE 1u  /* RP_HEAP_WIPE */
-#define RP__PAGE_FULL 2u  /* marked full (RP__XFREE_FULL), on no list of the owner */
+#define RP__PAGE_WIPE 1u     /* RP_HEAP_WIPE */
+#define RP__PAGE_FULL 2u     /* marked full (RP__XFREE_FULL), on no list of the owner */
+#define RP__PAGE_PARTIAL 4u  /* a block got a partial-release record (sticky until the page is
+                                made again): the owner's frees check the records */
 
 /* Three cache lines, split by who writes them, so that a thread freeing into another thread's
  * page never reads a line its owner is writing (each such read costs the owner a miss on its next
- * malloc or free there). */
+ * malloc or free there), and the owner's malloc and free read one line of it: the fields they
+ * need from line 1 are copied onto line 2 when the page is made (an owner's free of a block whose
+ * descriptor is out of cache then misses once, not twice: measured 0.2 misses per step of
+ * alloctest before). */
 typedef struct rp__page {
-    /* Line 1: fixed while the page is in use (or written rarely); read by the owner's fast paths
-     * and by other threads' frees. */
+    /* Line 1: fixed while the page is in use (or written rarely); read by other threads' frees
+     * and by the slow paths. */
     struct rp__local *local;
     uint8_t *start;
     uint64_t magic;
-    struct rp__segment *seg;
     uint32_t bsize;
     uint32_t capacity;
     _Atomic int partials;         /* blocks of this page with a partial-release record */
@@ -139,19 +150,28 @@ typedef struct rp__page {
     _Atomic uint8_t in_use;
     uint8_t slices;
     uint8_t purged;               /* the slices were purged since last in use */
-    /* Line 2: written by the owner only. */
+    struct rp__page *next, *prev; /* the owner's class list (slow paths only) */
+    /* Line 2: written by the owner only; everything its fast paths read. */
     _Alignas(64) rp__block_t *free; /* owner's free list: malloc pops here */
     rp__block_t *local_free;      /* owner's frees go here, and become the free list when it is
                                      empty (free-list sharding: allocation walks a page's blocks
                                      in order instead of bouncing between recently freed ones) */
+    struct rp__local *own_local;  /* copies of local, start, magic and bsize */
+    uint8_t *own_start;
+    uint64_t own_magic;
     _Atomic uint32_t used;        /* blocks out, including remote frees not yet collected;
                                      written by the owner only (relaxed), read by rp_heap_stats */
     uint32_t carved;
-    uint8_t flags;                /* RP__PAGE_WIPE | RP__PAGE_FULL: the owner's frees take the slow path */
-    struct rp__page *next, *prev; /* the owner's class list */
-    /* Line 3: written by other threads: the remote free list and the hand-back link. */
+    uint32_t own_bsize;
+    /* RP__PAGE_WIPE | RP__PAGE_FULL | RP__PAGE_PARTIAL: the owner's frees take the slow path.
+     * Atomic because rp_free_part sets RP__PAGE_PARTIAL from any thread (rarely: it shares the
+     * owner's line); the owner's fast path reads it with a plain load and needs no other test. */
+    _Atomic uint8_t flags;
+    /* Line 3: written by other threads: the remote free list and the hand-back link; and the
+     * segment, read on slow paths only. */
     _Alignas(64) _Atomic uintptr_t xfree;
     struct rp__page *reclaim_next;
+    struct rp__segment *seg;
 } rp__page_t;
 _Static_assert(sizeof(rp__page_t) == 192, "a page descriptor is three cache lines");
 
@@ -169,8 +189,21 @@ typedef struct rp__segment {
     rp__page_t pages[RP__SEG_SLICES_MAX];
 } rp__segment_t;
 
+#define RP__LEAF_SLOTS 8
+typedef struct rp__leaf_slot {
+    uintptr_t key;
+    rp__segmap_leaf_t *leaf;
+} rp__leaf_slot_t;
+
 typedef struct rp__local {
-    rp__page_t *cur[RP__CLASSES];     /* never NULL: &rp__empty_page when there is none */
+    /* The segment-map leaves this thread freed into last, direct-mapped by region (leaf)
+     * number, so that a free costs one map load, not three, while the heap's segments lie in
+     * RP__LEAF_SLOTS neighbouring 16 MiB regions (tables are never unmapped, so the pointers stay
+     * valid). One cached leaf missed on 46% of alloctest's frees, whose 20 MiB straddle two
+     * regions, a mispredicted branch each; a cached middle table (64 GiB) never misses but costs
+     * a load and 6 instructions more per free. key: the region's address >> RP__LEAF_SHIFT,
+     * UINTPTR_MAX while none. */
+    rp__leaf_slot_t leaves[RP__LEAF_SLOTS];    rp__page_t *cur[RP__CLASSES];     /* never NULL: &rp__empty_page when there is none */
     rp__page_t *pages[RP__CLASSES];   /* class lists (pages not marked full) */
     /* Full pages that got remote frees: the only field other threads write, on a line of its own. */
     _Alignas(64) _Atomic(rp__page_t *) reclaim;
@@ -285,9 +318,16 @@ void rp__heap_show_env(bool wipe);
 
 /* ---- size classes ------------------------------------------------------------------------------- */
 
+/* Requests up to RP__CLASS_TABLE_MAX take their class from a table indexed by 16-byte granules
+ * (class sizes up to there are multiples of 16): one load instead of a branch, a bit scan and two
+ * shifts on malloc's fast path (alloc.c holds it; test_size_classes checks it against the formula
+ * below for every size up to 2 KiB). */
+#define RP__CLASS_TABLE_MAX 1024
+extern const uint8_t rp__class_table[(RP__CLASS_TABLE_MAX >> RP__GRAN_SHIFT) + 1];
+
 /* 16..128 in steps of 16, then 8 classes per doubling (12.5% apart) up to 128 KiB. */
 static inline unsigned rp__heap_size_class(size_t n) {
-    if (n <= 128) return n == 0 ? 0 : (unsigned)((n - 1) >> 4);
+    if (n <= RP__CLASS_TABLE_MAX) return rp__class_table[(n + RP__GRAN - 1) >> RP__GRAN_SHIFT];
     size_t x = n - 1;
     unsigned b = 63u - (unsigned)__builtin_clzll((unsigned long long)x);
     return 8u + (b - 7u) * 8u + (unsigned)(x >> (b - 3u)) - 8u;
@@ -380,6 +420,14 @@ void rp__donated_destroy_all(rp_heap_t *heap);
 void rp__donate_fork(int phase); /* 0: before fork, 1: parent after, 2: child after */
 rp_status_t rp__donated_validate(rp_heap_t *heap); /* under heap->lock */
 
+/* One consistent snapshot of a heap's statistics with every size class (stats.c): what
+ * rp_heap_stats and rp_heap_class_stats hand out part of, and what the reports print whole. */
+typedef struct rp__heap_snapshot {
+    rp_heap_stats_t stats;
+    rp_heap_class_stats_t classes[RP__CLASSES];
+} rp__heap_snapshot_t;
+void rp__heap_snapshot(rp_heap_t *heap, rp__heap_snapshot_t *out);
+
 /* ---- the fast paths -------------------------------------------------------------------------------- */
 
 #if defined(RP_HEAP_PRELOAD)
@@ -402,9 +450,9 @@ static inline bool rp__is_marked(const void *b) { return ((const uintptr_t *)b)[
 static inline void rp__mark(void *b) { ((uintptr_t *)b)[1] = rp__freed_mark(b); }
 /* Whether p is the start of a block this page has handed out at some point. pre: owner. */
 static inline bool rp__is_block(const rp__page_t *page, const void *p) {
-    size_t off = (size_t)((const uint8_t *)p - page->start);
-    uint64_t idx = (uint64_t)off * page->magic >> RP__MAGIC_SHIFT;
-    return idx * page->bsize == off && idx < page->carved;
+    size_t off = (size_t)((const uint8_t *)p - page->own_start);
+    uint64_t idx = (uint64_t)off * page->own_magic >> RP__MAGIC_SHIFT;
+    return idx * page->own_bsize == off && idx < page->carved;
 }
 
 void rp__debug_on_alloc(rp__page_t *page, rp__block_t *b);
@@ -436,7 +484,7 @@ static inline void *rp__local_pop(rp__local_t *local, unsigned cls) {
     }
     rp__block_t *next = b->next;
     page->free = next;
-    rp__asan_unpoison(b, page->bsize);
+    rp__asan_unpoison(b, page->own_bsize);
     /* The next pop of this class reads that block's link and hands the block out to be written:
      * fetch its line now, so the miss overlaps the caller's work instead of stalling the pop
      * (blocks freed long ago or by other threads are rarely in this core's cache). */
@@ -450,8 +498,12 @@ static inline void *rp__local_pop(rp__local_t *local, unsigned cls) {
 
 static inline void *rp__malloc_inline(size_t size) {
     rp__local_t *local = rp__tls_local;
-    if (RP_LIKELY(local != NULL && size <= RP__SMALL_MAX)) {
-        unsigned cls = rp__heap_size_class(size);
+    unsigned cls;
+    /* Most requests are small: the table, laid out as the straight-line path. */
+    if (RP_LIKELY(size <= RP__CLASS_TABLE_MAX)) cls = rp__class_table[(size + RP__GRAN - 1) >> RP__GRAN_SHIFT];
+    else if (size <= RP__SMALL_MAX) cls = rp__heap_size_class(size);
+    else local = NULL;
+    if (RP_LIKELY(local != NULL)) {
         void *b = rp__local_pop(local, cls);
         if (RP_LIKELY(b != NULL)) return b;
         b = rp__page_malloc_slow(local, cls, true);
@@ -461,59 +513,75 @@ static inline void *rp__malloc_inline(size_t size) {
     return rp__malloc_default(size); /* first call of a thread, large blocks, out of memory */
 }
 
-/* Free p, whose map entry is e. */
-static inline void rp__free_at(void *p, uintptr_t e) {
+/* p's map entry, through local's cached leaf (local: this thread's cache, or NULL). */
+static inline uintptr_t rp__segmap_entry_local(rp__local_t *local, const void *p) {
+    uintptr_t a = (uintptr_t)p, key = a >> RP__LEAF_SHIFT;
+    if (RP_UNLIKELY(local == NULL)) return rp__segmap_entry(p);
+    rp__leaf_slot_t *slot = &local->leaves[key & (RP__LEAF_SLOTS - 1)];
+    if (RP_UNLIKELY(slot->key != key)) {
+        rp__segmap_leaf_t *leaf = rp__segmap_leaf(a);
+        if (leaf == NULL) return 0;
+        slot->key = key;
+        slot->leaf = leaf;
+    }
+    return atomic_load_explicit(&(*slot->leaf)[(a >> RP__MAP_SHIFT) & RP__MAP_MASK], memory_order_acquire);
+}
+
+/* Free p, whose map entry is e; local is this thread's cache (rp__tls_local). */
+static inline void rp__free_at(void *p, uintptr_t e, rp__local_t *local) {
     if (RP_LIKELY(e != 0 && (e & RP__MAP_SPAN) == 0)) {
         rp__page_t *page = (rp__page_t *)e;
-        rp__local_t *local = rp__tls_local;
-        if (RP_LIKELY(atomic_load_explicit(&page->partials, memory_order_relaxed) == 0)) {
-            /* page->local is never NULL, so a thread without a cache never matches */
-            if (RP_LIKELY(page->local == local)) {
-                if (RP_LIKELY(page->flags == 0)) {
-                    if (RP_UNLIKELY(!rp__is_block(page, p) || rp__is_marked(p))) rp__bad_free(p, page);
-                    rp__block_t *b = p;
-                    if (RP__DEBUG) rp__debug_on_free(page, b);
-                    rp__asan_block_freed(page, b);
-                    rp__mark(b);
-                    b->next = page->local_free;
-                    page->local_free = b;
-                    uint32_t used = atomic_load_explicit(&page->used, memory_order_relaxed) - 1;
-                    atomic_store_explicit(&page->used, used, memory_order_relaxed);
-                    /* An emptied page goes back unless it is the one its class allocates from
-                     * (a malloc/free loop empties that one on every free: no call then). */
-                    if (RP_UNLIKELY(used == 0) &&
-                        local->cur[atomic_load_explicit(&page->cls, memory_order_relaxed)] != page)
-                        rp__page_retire(local, page);
-                    return;
-                }
-            } else if (RP_LIKELY(page->wipe == 0 && page->shared == 0)) {
-                /* Another thread's block: straight to the page's remote list (no errno to keep:
-                 * this path makes no call that could change it). carved is the owner's to
-                 * change, so the block check uses the fixed capacity; rp__free_remote checks
-                 * the mark and rp__page_collect the rest. */
-                size_t off = (size_t)((uint8_t *)p - page->start);
-                uint64_t idx = (uint64_t)off * page->magic >> RP__MAGIC_SHIFT;
-                if (RP_UNLIKELY(idx * page->bsize != off || idx >= page->capacity)) rp__bad_free(p, NULL);
-                rp__free_remote(page, (rp__block_t *)p);
+        /* own_local is never NULL, so a thread without a cache never matches */
+        if (RP_LIKELY(page->own_local == local)) {
+            if (RP_LIKELY(atomic_load_explicit(&page->flags, memory_order_relaxed) == 0)) {
+                if (RP_UNLIKELY(!rp__is_block(page, p) || rp__is_marked(p))) rp__bad_free(p, page);
+                rp__block_t *b = p;
+                if (RP__DEBUG) rp__debug_on_free(page, b);
+                rp__asan_block_freed(page, b);
+                rp__mark(b);
+                b->next = page->local_free;
+                page->local_free = b;
+                uint32_t used = atomic_load_explicit(&page->used, memory_order_relaxed) - 1;
+                atomic_store_explicit(&page->used, used, memory_order_relaxed);
+                /* An emptied page goes back unless it is the one its class allocates from
+                 * (a malloc/free loop empties that one on every free: no call then). */
+                if (RP_UNLIKELY(used == 0) &&
+                    local->cur[atomic_load_explicit(&page->cls, memory_order_relaxed)] != page)
+                    rp__page_retire(local, page);
                 return;
             }
+        } else if (RP_LIKELY(atomic_load_explicit(&page->partials, memory_order_relaxed) == 0 && page->wipe == 0 &&
+                             page->shared == 0)) {
+            /* Another thread's block: straight to the page's remote list (no errno to keep:
+             * this path makes no call that could change it). carved is the owner's to
+             * change, so the block check uses the fixed capacity; rp__free_remote checks
+             * the mark and rp__page_collect the rest. */
+            size_t off = (size_t)((uint8_t *)p - page->start);
+            uint64_t idx = (uint64_t)off * page->magic >> RP__MAGIC_SHIFT;
+            if (RP_UNLIKELY(idx * page->bsize != off || idx >= page->capacity)) rp__bad_free(p, NULL);
+            rp__free_remote(page, (rp__block_t *)p);
+            return;
         }
     }
     if (p != NULL) rp__heap_free_slow(p, rp__segmap_get(p));
 }
 
-static inline void rp__free_inline(void *p) { rp__free_at(p, rp__segmap_entry(p)); }
+static inline void rp__free_inline(void *p) {
+    rp__local_t *local = rp__tls_local;
+    rp__free_at(p, rp__segmap_entry_local(local, p), local);
+}
 
 /* Sized free: one lookup, the size checked against the block's (a larger one is corruption). */
 static inline void rp__free_sized_inline(void *p, size_t size) {
-    uintptr_t e = rp__segmap_entry(p);
+    rp__local_t *local = rp__tls_local;
+    uintptr_t e = rp__segmap_entry_local(local, p);
     if (RP_LIKELY(e != 0 && (e & RP__MAP_SPAN) == 0)) {
         if (RP_UNLIKELY(size > ((const rp__page_t *)e)->bsize))
             rp__corrupt("sized free with a size larger than the block", p);
     } else if (p != NULL && size > rp__usable(p)) {
         rp__corrupt("sized free with a size larger than the block", p);
     }
-    rp__free_at(p, e);
+    rp__free_at(p, e, local);
 }
 
 #endif /* RP_HEAP_INTERNAL_H */

@@ -27,7 +27,7 @@ RP__EXPORT int malloc_trim(size_t pad);
 struct mallinfo2 mallinfo2(void) {
     struct mallinfo2 mi;
     memset(&mi, 0, sizeof mi);
-    rp_heap_stats_t st;
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
     if (rp_heap_stats(rp_heap_default(), &st) != RP_OK) return mi;
     mi.arena = st.mapped;
     mi.uordblks = st.allocated;
@@ -68,15 +68,13 @@ int malloc_info(int options, FILE *fp) {
         errno = EINVAL;
         return -1;
     }
-    rp_heap_stats_t st;
-    if (rp_heap_stats(rp_heap_default(), &st) != RP_OK) {
-        errno = ENOMEM;
-        return -1;
-    }
+    rp__heap_snapshot_t snap;
+    rp__heap_snapshot(rp_heap_default(), &snap);
+    const rp_heap_stats_t st = snap.stats;
     fprintf(fp, "<malloc version=\"rampart-1\">\n<heap nr=\"0\">\n<sizes>\n");
     size_t from = 1;
-    for (unsigned i = 0; i < RP_HEAP_CLASSES; i++) {
-        const rp_heap_class_stats_t *k = &st.classes[i];
+    for (unsigned i = 0; i < RP__CLASSES; i++) {
+        const rp_heap_class_stats_t *k = &snap.classes[i];
         if (k->blocks != 0)
             fprintf(fp, "  <size from=\"%zu\" to=\"%zu\" total=\"%zu\" count=\"%zu\"/>\n", from, k->block_size,
                     k->blocks * k->block_size, k->blocks);

@@ -10,20 +10,30 @@
  */
 #include "heap/heap_internal.h"
 
-rp_status_t rp_heap_stats(rp_heap_t *heap, rp_heap_stats_t *out) {
-    if (heap == NULL || out == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_heap_stats: no %s given", heap ? "output" : "heap");
-    memset(out, 0, sizeof *out);
+/* rp_heap_stats_t and rp_heap_class_stats_t as first released (the end of their last field). */
+#define RP__HEAP_STATS_V1 RP__SIZE_V1(rp_heap_stats_t, classes)
+#define RP__HEAP_CLASS_STATS_V1 RP__SIZE_V1(rp_heap_class_stats_t, blocks)
+
+void rp__heap_snapshot(rp_heap_t *heap, rp__heap_snapshot_t *snap) {
+    memset(snap, 0, sizeof *snap);
+    rp_heap_stats_t *out = &snap->stats;
+    out->struct_size = sizeof *out;
+    out->classes = RP__CLASSES;
+    rp_heap_class_stats_t *classes = snap->classes;
     rp__heap_lock(heap);
-    for (unsigned c = 0; c < RP__CLASSES; c++) out->classes[c].block_size = rp__heap_class_size(c);
+    for (unsigned c = 0; c < RP__CLASSES; c++) {
+        classes[c].struct_size = sizeof classes[c];
+        classes[c].block_size = rp__heap_class_size(c);
+    }
     for (const rp__segment_t *seg = heap->segs; seg != NULL; seg = seg->hnext) {
         for (unsigned j = 0; j < seg->nslices; j++) {
             const rp__page_t *page = &seg->pages[j];
             if (!atomic_load_explicit(&page->in_use, memory_order_relaxed)) continue;
-            out->classes[atomic_load_explicit(&page->cls, memory_order_relaxed)].blocks +=
+            classes[atomic_load_explicit(&page->cls, memory_order_relaxed)].blocks +=
                 atomic_load_explicit(&page->used, memory_order_relaxed);
         }
     }
-    for (unsigned c = 0; c < RP__CLASSES; c++) out->allocated += out->classes[c].blocks * out->classes[c].block_size;
+    for (unsigned c = 0; c < RP__CLASSES; c++) out->allocated += classes[c].blocks * classes[c].block_size;
     for (rp__donated_t *d = heap->donated; d != NULL; d = d->next)
         for (size_t w = 0; w < (d->ngran + 63) / 64; w++)
             out->allocated += (size_t)__builtin_popcountll(d->used[w]) << RP__GRAN_SHIFT;
@@ -38,6 +48,27 @@ rp_status_t rp_heap_stats(rp_heap_t *heap, rp_heap_stats_t *out) {
     out->limit = heap->limit;
     out->purges = atomic_load(&heap->purges);
     out->unlocked = atomic_load(&heap->unlocked);
+}
+
+rp_status_t rp_heap_stats(rp_heap_t *heap, rp_heap_stats_t *out) {
+    if (heap == NULL || out == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_heap_stats: no %s given", heap ? "output" : "heap");
+    rp_status_t st = rp__sized_out_check(out, RP__HEAP_STATS_V1, "rp_heap_stats");
+    if (st != RP_OK) return st;
+    rp__heap_snapshot_t snap;
+    rp__heap_snapshot(heap, &snap);
+    rp__sized_out_write(out, &snap.stats, sizeof snap.stats);
+    return RP_OK;
+}
+
+rp_status_t rp_heap_class_stats(rp_heap_t *heap, size_t index, rp_heap_class_stats_t *out) {
+    if (heap == NULL || out == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_heap_class_stats: no %s given", heap ? "output" : "heap");
+    rp_status_t st = rp__sized_out_check(out, RP__HEAP_CLASS_STATS_V1, "rp_heap_class_stats");
+    if (st != RP_OK) return st;
+    if (index >= RP__CLASSES)
+        return rp__fail(RP_ERR_BOUNDS, 0, "rp_heap_class_stats: class %zu past the last, %u", index, RP__CLASSES - 1);
+    rp__heap_snapshot_t snap;
+    rp__heap_snapshot(heap, &snap);
+    rp__sized_out_write(out, &snap.classes[index], sizeof snap.classes[index]);
     return RP_OK;
 }
 

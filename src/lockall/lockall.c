@@ -101,6 +101,11 @@ static unsigned rp__lockall_flags(const rp_lockall_options_t *c) {
     return (c->current ? RP__OS_LOCKALL_CURRENT : 0u) | (c->future ? RP__OS_LOCKALL_FUTURE : 0u) |
            (c->onfault ? RP__OS_LOCKALL_ONFAULT : 0u);
 }
+/* The same for what a status says was asked. */
+static unsigned rp__lockall_asked_flags(const rp_lockall_status_t *st) {
+    return (st->asked.current ? RP__OS_LOCKALL_CURRENT : 0u) | (st->asked.future ? RP__OS_LOCKALL_FUTURE : 0u) |
+           (st->asked.onfault ? RP__OS_LOCKALL_ONFAULT : 0u);
+}
 
 /* "current+future+onfault" for a flag set. */
 static const char *rp__lockall_scope(unsigned flags, char *buf, size_t size) {
@@ -215,33 +220,44 @@ static rp_status_t rp__lockall_failure(int err, unsigned flags, const rp__os_loc
 
 /* ---- rp_lockall ---------------------------------------------------------------------------------- */
 
-static rp_status_t rp__lockall_done(rp_lockall_status_t *out, const rp_lockall_status_t *st, rp_status_t s) {
-    if (out) *out = *st;
+void rp__lockall_publish(rp_lockall_status_t *out, rp_lockall_status_t *st, const rp_lockall_options_t *asked) {
+    st->asked.current = asked->current;
+    st->asked.future = asked->future;
+    st->asked.onfault = asked->onfault;
+    st->asked.required = asked->required;
+    if (out) rp__sized_out_write(out, st, sizeof *st);
+}
+
+static rp_status_t rp__lockall_done(rp_lockall_status_t *out, rp_lockall_status_t *st, const rp_lockall_options_t *opt,
+                                    rp_status_t s) {
+    rp__lockall_publish(out, st, opt);
     return s;
 }
 
 rp_status_t rp_lockall(const rp_lockall_options_t *config, rp_lockall_status_t *out) {
-    rp_lockall_status_t st;
-    memset(&st, 0, sizeof st);
+    /* a status the caller cannot receive stops everything before anything is locked */
+    if (out != NULL && rp__sized_out_check(out, RP__LOCKALL_STATUS_V1, "rp_lockall") != RP_OK) return RP_ERR_INVALID;
+    rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
+    rp_lockall_options_t opt;
     st.resident_locked_bytes = st.resident_bytes = SIZE_MAX;
     st.memlock_soft = st.memlock_hard = SIZE_MAX;
     st.state = RP_LOCKALL_FAILED;
-    rp_status_t s = rp__lockall_options(config, &st.options, "rp_lockall");
-    if (s == RP_OK) s = rp__lockall_check(&st.options, "rp_lockall");
+    rp_status_t s = rp__lockall_options(config, &opt, "rp_lockall");
+    if (s == RP_OK) s = rp__lockall_check(&opt, "rp_lockall");
     if (s != RP_OK) {
         rp__lockall_copy_error(&st);
-        return rp__lockall_done(out, &st, s);
+        return rp__lockall_done(out, &st, &opt, s);
     }
 
     /* The figures before the call explain a failure; a failure to read them is no reason not to lock. */
     rp__os_lock_info_t li;
     rp__os_lock_info(0, &li);
-    unsigned want = rp__lockall_flags(&st.options), supported = rp__os_lockall_supported();
+    unsigned want = rp__lockall_flags(&opt), supported = rp__os_lockall_supported();
     st.memlock_soft = li.limit_soft;
     st.memlock_hard = li.limit_hard;
     st.unlimited = rp__lockall_unlimited(&li);
     st.resident_bytes = li.vm_rss;
-    st.needed_bytes = st.options.current ? rp__known(li.vm_size) : 0;
+    st.needed_bytes = opt.current ? rp__known(li.vm_size) : 0;
 
     bool partial = false;
     if (want & ~supported) {
@@ -249,13 +265,13 @@ rp_status_t rp_lockall(const rp_lockall_options_t *config, rp_lockall_status_t *
         s = rp__fail(RP_ERR_UNSUPPORTED, rp__os_err_unsupported(),
                      "lock-all: %s locking is not supported on this platform (it can lock: %s)%s",
                      rp__lockall_scope(want & ~supported, missing, sizeof missing),
-                     rp__lockall_scope(supported, can, sizeof can), st.options.required ? "; nothing was locked" : "");
+                     rp__lockall_scope(supported, can, sizeof can), opt.required ? "; nothing was locked" : "");
         rp__lockall_copy_error(&st);
         st.state = RP_LOCKALL_UNSUPPORTED;
         want &= supported;
         /* Required: all or nothing. Best effort: do the part the platform can, if any. */
-        if (st.options.required) return rp__lockall_done(out, &st, s);
-        if (!(want & (RP__OS_LOCKALL_CURRENT | RP__OS_LOCKALL_FUTURE))) return rp__lockall_done(out, &st, RP_OK);
+        if (opt.required) return rp__lockall_done(out, &st, &opt, s);
+        if (!(want & (RP__OS_LOCKALL_CURRENT | RP__OS_LOCKALL_FUTURE))) return rp__lockall_done(out, &st, &opt, RP_OK);
         partial = true;
     }
 
@@ -265,7 +281,7 @@ rp_status_t rp_lockall(const rp_lockall_options_t *config, rp_lockall_status_t *
         s = rp__lockall_failure(err, want, &li);
         rp__lockall_copy_error(&st);
         st.state = RP_LOCKALL_FAILED;
-        return rp__lockall_done(out, &st, st.options.required ? s : RP_OK);
+        return rp__lockall_done(out, &st, &opt, opt.required ? s : RP_OK);
     }
     __atomic_store_n(&rp__lockall_active_pid, rp__os_getpid(), __ATOMIC_RELAXED);
     __atomic_store_n(&rp__lockall_active, want, __ATOMIC_RELEASE);
@@ -285,7 +301,7 @@ rp_status_t rp_lockall(const rp_lockall_options_t *config, rp_lockall_status_t *
                  rp_format_bytes(st.headroom_bytes, a, sizeof a), rp_format_bytes(after.limit_soft, b, sizeof b));
     }
     if (!partial) st.state = RP_LOCKALL_LOCKED;
-    return rp__lockall_done(out, &st, RP_OK);
+    return rp__lockall_done(out, &st, &opt, RP_OK);
 }
 
 rp_status_t rp_unlockall(void) {
@@ -317,24 +333,31 @@ rp_status_t rp_lockall_locked_bytes(int pid, size_t *locked, size_t *resident_lo
     return RP_OK;
 }
 
-const char *rp_lockall_status_format(const rp_lockall_status_t *st, char *buf, size_t size) {
+const char *rp_lockall_status_format(const rp_lockall_status_t *given, char *buf, size_t size) {
     if (buf == NULL || size == 0) return buf;
-    if (st == NULL) {
+    if (given == NULL) {
         snprintf(buf, size, "(no status)");
+        return buf;
+    }
+    /* the caller's status may be an older, smaller struct: read it only as far as it reaches */
+    rp_lockall_status_t known, *st = &known;
+    memset(&known, 0, sizeof known);
+    if (rp__read_sized(given, RP__LOCKALL_STATUS_V1, &known, sizeof known, "rp_lockall_status_format") != RP_OK) {
+        snprintf(buf, size, "(invalid status: %s)", rp_last_error()->message);
         return buf;
     }
     char scope[40], a[32], b[32];
     int n = 0;
     switch (st->state) {
     case RP_LOCKALL_LOCKED:
-        n = snprintf(buf, size, "locked: %s, %s locked", rp__lockall_scope(rp__lockall_flags(&st->options), scope, sizeof scope),
+        n = snprintf(buf, size, "locked: %s, %s locked", rp__lockall_scope(rp__lockall_asked_flags(st), scope, sizeof scope),
                      rp_format_bytes(st->locked_bytes, a, sizeof a));
         if (st->resident_locked_bytes != SIZE_MAX && n >= 0 && (size_t)n < size)
             n += snprintf(buf + n, size - (size_t)n, ", %s of it resident",
                           rp_format_bytes(st->resident_locked_bytes, b, sizeof b));
         break;
     case RP_LOCKALL_FAILED:
-        n = snprintf(buf, size, "not locked (%s): %s: %s", st->options.required ? "required" : "best effort",
+        n = snprintf(buf, size, "not locked (%s): %s: %s", st->asked.required ? "required" : "best effort",
                      rp_strerror(st->error), st->message);
         break;
     case RP_LOCKALL_UNSUPPORTED:
@@ -352,8 +375,12 @@ const char *rp_lockall_status_format(const rp_lockall_status_t *st, char *buf, s
 
 /* ---- preflight ------------------------------------------------------------------------------------ */
 
-rp_status_t rp_lockall_preflight(int pid, const rp_lockall_options_t *config, size_t bytes, rp_lockall_preflight_t *out) {
-    if (out == NULL || pid < 0) return rp__fail(RP_ERR_INVALID, 0, "rp_lockall_preflight: bad pid %d or NULL out", pid);
+/* rp_lockall_preflight_t and rp_lockall_process_t as first released (the end of their last field). */
+#define RP__LOCKALL_PREFLIGHT_V1 RP__SIZE_V1(rp_lockall_preflight_t, remedy)
+#define RP__LOCKALL_PROCESS_V1 RP__SIZE_V1(rp_lockall_process_t, locked_pss_bytes)
+
+/* rp_lockall_preflight's work, into the library's own whole struct. */
+static rp_status_t rp__lockall_preflight(int pid, const rp_lockall_options_t *config, size_t bytes, rp_lockall_preflight_t *out) {
     memset(out, 0, sizeof *out);
     rp_lockall_options_t cfg;
     rp_status_t s = rp__lockall_options(config, &cfg, "rp_lockall_preflight");
@@ -443,10 +470,20 @@ rp_status_t rp_lockall_preflight(int pid, const rp_lockall_options_t *config, si
     return RP_OK;
 }
 
+rp_status_t rp_lockall_preflight(int pid, const rp_lockall_options_t *config, size_t bytes, rp_lockall_preflight_t *out) {
+    if (out == NULL || pid < 0) return rp__fail(RP_ERR_INVALID, 0, "rp_lockall_preflight: bad pid %d or NULL out", pid);
+    rp_status_t s = rp__sized_out_check(out, RP__LOCKALL_PREFLIGHT_V1, "rp_lockall_preflight");
+    if (s != RP_OK) return s;
+    rp_lockall_preflight_t full = {RP_SIZED(rp_lockall_preflight_t)};
+    s = rp__lockall_preflight(pid, config, bytes, &full);
+    rp__sized_out_write(out, &full, sizeof full);
+    return s;
+}
+
 /* ---- any process ------------------------------------------------------------------------------------ */
 
-rp_status_t rp_lockall_query(int pid, rp_lockall_process_t *out) {
-    if (out == NULL || pid < 0) return rp__fail(RP_ERR_INVALID, 0, "rp_lockall_query: bad pid %d or NULL out", pid);
+/* rp_lockall_query's work, into the library's own whole struct. */
+static rp_status_t rp__lockall_query(int pid, rp_lockall_process_t *out) {
     memset(out, 0, sizeof *out);
     rp__os_lock_info_t li;
     int err = rp__os_lock_info(pid, &li);
@@ -487,4 +524,14 @@ rp_status_t rp_lockall_query(int pid, rp_lockall_process_t *out) {
         out->unlockable_bytes = out->unlocked_resident_bytes = SIZE_MAX;
     }
     return RP_OK;
+}
+
+rp_status_t rp_lockall_query(int pid, rp_lockall_process_t *out) {
+    if (out == NULL || pid < 0) return rp__fail(RP_ERR_INVALID, 0, "rp_lockall_query: bad pid %d or NULL out", pid);
+    rp_status_t s = rp__sized_out_check(out, RP__LOCKALL_PROCESS_V1, "rp_lockall_query");
+    if (s != RP_OK) return s;
+    rp_lockall_process_t full = {RP_SIZED(rp_lockall_process_t)};
+    s = rp__lockall_query(pid, &full);
+    rp__sized_out_write(out, &full, sizeof full);
+    return s;
 }

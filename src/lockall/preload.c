@@ -76,7 +76,7 @@ static void rp__preload_relock(void) {
         errno = saved_errno;
         return;
     }
-    rp_lockall_status_t st;
+    rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
     if (rp_lockall(&cfg, &st) != RP_OK) rp__preload_refuse(&st);
 }
 
@@ -134,7 +134,7 @@ __attribute__((constructor)) static void rp__preload_lock(void) {
         if (cfg.future) rp__preload_headroom();
         return;
     }
-    rp_lockall_status_t st;
+    rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
     if (rp_lockall(&cfg, &st) != RP_OK) rp__preload_refuse(&st);
     if (st.current_locked || st.future_locked) rp__preload_keep(&cfg, st.current_locked, st.future_locked);
     rp__preload_who(who, sizeof who);

@@ -68,10 +68,11 @@ static void rp__remote_copy_error(rp_lockall_status_t *st) {
     st->remedy = e->remedy;
 }
 
-static rp_status_t rp__remote_done(rp_lockall_status_t *out, rp_lockall_status_t *st, rp_status_t s) {
+static rp_status_t rp__remote_done(rp_lockall_status_t *out, rp_lockall_status_t *st, const rp_lockall_options_t *opt,
+                                   rp_status_t s) {
     if (s != RP_OK) rp__remote_copy_error(st);
-    if (out) *out = *st;
-    return st->options.required ? s : RP_OK;
+    rp__lockall_publish(out, st, opt);
+    return opt->required ? s : RP_OK;
 }
 
 /* Raise pid's memlock limit so that needed bytes fit: unlimited when we may (CAP_SYS_RESOURCE),
@@ -84,33 +85,35 @@ static int rp__remote_raise(int pid, const rp_lockall_preflight_t *pf) {
 }
 
 rp_status_t rp_lockall_remote(int pid, const rp_lockall_options_t *config, unsigned flags, rp_lockall_status_t *out) {
-    rp_lockall_status_t st;
-    memset(&st, 0, sizeof st);
+    /* a status the caller cannot receive stops everything before the target is touched */
+    if (out != NULL && rp__sized_out_check(out, RP__LOCKALL_STATUS_V1, "rp_lockall_remote") != RP_OK) return RP_ERR_INVALID;
+    rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
+    rp_lockall_options_t opt;
     st.resident_locked_bytes = st.resident_bytes = SIZE_MAX;
     st.memlock_soft = st.memlock_hard = SIZE_MAX;
     st.state = RP_LOCKALL_FAILED;
-    if (rp__lockall_options(config, &st.options, "rp_lockall_remote") != RP_OK) {
-        st.options.required = true;
-        return rp__remote_done(out, &st, RP_ERR_INVALID);
+    if (rp__lockall_options(config, &opt, "rp_lockall_remote") != RP_OK) {
+        opt.required = true;
+        return rp__remote_done(out, &st, &opt, RP_ERR_INVALID);
     }
     if (pid <= 0 || pid == rp__os_getpid() || (flags & ~(unsigned)RP_LOCKALL_REMOTE_RAISE_LIMIT)) {
-        st.options.required = true;
-        return rp__remote_done(out, &st, rp__fail(RP_ERR_INVALID, 0, "rp_lockall_remote: bad pid %d (another process's "
+        opt.required = true;
+        return rp__remote_done(out, &st, &opt, rp__fail(RP_ERR_INVALID, 0, "rp_lockall_remote: bad pid %d (another process's "
                                                   "id) or unknown flags %#x", pid, flags));
     }
     char a[32], b[32];
     /* Predict from the target's own limits and capabilities; an invalid config fails here. */
-    rp_lockall_preflight_t pf;
-    rp_status_t s = rp_lockall_preflight(pid, &st.options, 0, &pf);
+    rp_lockall_preflight_t pf = {RP_SIZED(rp_lockall_preflight_t)};
+    rp_status_t s = rp_lockall_preflight(pid, &opt, 0, &pf);
     if ((s == RP_ERR_LIMIT || s == RP_ERR_PERMISSION) && (flags & RP_LOCKALL_REMOTE_RAISE_LIMIT)) {
         int err = rp__remote_raise(pid, &pf);
         if (err != 0) {
             rp__fail(s, err, "process %d: %s; raising its limit (prlimit) failed: %s", pid, pf.reason,
                      err == EPERM ? "a hard limit or another user's needs CAP_SYS_RESOURCE" : "hard limit too small");
             rp__error_set_remedy(rp_remedy(s, RP_REMEDY_BRIEF));
-            return rp__remote_done(out, &st, s);
+            return rp__remote_done(out, &st, &opt, s);
         }
-        s = rp_lockall_preflight(pid, &st.options, 0, &pf);
+        s = rp_lockall_preflight(pid, &opt, 0, &pf);
     }
     st.memlock_soft = pf.memlock_soft;
     st.memlock_hard = pf.memlock_hard;
@@ -122,29 +125,29 @@ rp_status_t rp_lockall_remote(int pid, const rp_lockall_options_t *config, unsig
             rp__fail(s, 0, "process %d: %s (its own limit counts)%s", pid, pf.reason,
                      (flags & RP_LOCKALL_REMOTE_RAISE_LIMIT) ? "" : "; --raise-limit raises it where allowed");
         if (s == RP_ERR_LIMIT || s == RP_ERR_PERMISSION) rp__error_set_remedy(rp_remedy(s, RP_REMEDY_BRIEF));
-        return rp__remote_done(out, &st, s);
+        return rp__remote_done(out, &st, &opt, s);
     }
 
     unsigned long args[6] = {0};
-    args[0] = (st.options.current ? RP__MCL_CURRENT : 0u) | (st.options.future ? RP__MCL_FUTURE : 0u) |
-              (st.options.onfault ? RP__MCL_ONFAULT : 0u);
+    args[0] = (opt.current ? RP__MCL_CURRENT : 0u) | (opt.future ? RP__MCL_FUTURE : 0u) |
+              (opt.onfault ? RP__MCL_ONFAULT : 0u);
     long result = 0;
     rp__os_inject_info_t info;
     int err = rp__os_inject_syscall(pid, rp__os_inject_nr_mlockall(), args, &result, &info);
-    if (err != 0) return rp__remote_done(out, &st, rp__remote_attach_failure(pid, err, &info, "mlockall"));
+    if (err != 0) return rp__remote_done(out, &st, &opt, rp__remote_attach_failure(pid, err, &info, "mlockall"));
     if (result < 0) {
         int e = (int)-result;
         s = rp__fail_lock(e, pf.needed_bytes, "mlockall");
         rp__error_append(" (in process %d: %s mapped, its soft limit %s)", pid,
                          rp_format_bytes(pf.needed_bytes, a, sizeof a), rp_format_bytes(pf.memlock_soft, b, sizeof b));
-        return rp__remote_done(out, &st, s);
+        return rp__remote_done(out, &st, &opt, s);
     }
     st.state = RP_LOCKALL_LOCKED;
-    st.current_locked = st.options.current;
-    st.future_locked = st.options.future;
+    st.current_locked = opt.current;
+    st.future_locked = opt.future;
     rp_lockall_locked_bytes(pid, &st.locked_bytes, &st.resident_locked_bytes);
     if (st.locked_bytes == SIZE_MAX) st.locked_bytes = 0;
-    rp_lockall_process_t q;
+    rp_lockall_process_t q = {RP_SIZED(rp_lockall_process_t)};
     if (rp_lockall_query(pid, &q) == RP_OK) st.resident_bytes = q.resident_bytes;
     st.headroom_bytes = pf.headroom_bytes;
     st.low_headroom = pf.low_headroom;
@@ -152,7 +155,7 @@ rp_status_t rp_lockall_remote(int pid, const rp_lockall_options_t *config, unsig
         snprintf(st.warning, sizeof st.warning, "future locking leaves %s of process %d's %s memlock limit for later "
                  "mappings; its allocations beyond it fail", rp_format_bytes(pf.headroom_bytes, a, sizeof a), pid,
                  rp_format_bytes(pf.memlock_soft, b, sizeof b));
-    if (out) *out = st;
+    rp__lockall_publish(out, &st, &opt);
     return RP_OK;
 }
 
@@ -172,6 +175,7 @@ rp_status_t rp_unlockall_remote(int pid) {
 
 typedef struct rp__traced_ctx {
     rp_lockall_status_t *st;
+    const rp_lockall_options_t *opt;
     size_t needed;
     unsigned locks;   /* successful calls */
     bool failed;
@@ -191,61 +195,63 @@ static bool rp__traced_result(void *ctx, int pid, int err, long result, const ch
     }
     if (!c->failed) rp__remote_copy_error(c->st);
     c->failed = true;
-    return !c->st->options.required;
+    return !c->opt->required;
 }
 
 rp_status_t rp_lockall_run_traced(char *const argv[], const rp_lockall_options_t *config, unsigned flags,
                                   rp_lockall_status_t *out, int *exit_status) {
-    rp_lockall_status_t st;
-    memset(&st, 0, sizeof st);
+    /* a status the caller cannot receive stops everything before the program starts */
+    if (out != NULL && rp__sized_out_check(out, RP__LOCKALL_STATUS_V1, "rp_lockall_run_traced") != RP_OK) return RP_ERR_INVALID;
+    rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
+    rp_lockall_options_t opt;
     st.resident_locked_bytes = st.resident_bytes = SIZE_MAX;
     st.memlock_soft = st.memlock_hard = SIZE_MAX;
     st.state = RP_LOCKALL_FAILED;
     if (exit_status) *exit_status = RP_LOCKALL_EXIT_FAILURE;
-    if (rp__lockall_options(config, &st.options, "rp_lockall_run_traced") != RP_OK) {
-        st.options.required = true;
-        return rp__remote_done(out, &st, RP_ERR_INVALID);
+    if (rp__lockall_options(config, &opt, "rp_lockall_run_traced") != RP_OK) {
+        opt.required = true;
+        return rp__remote_done(out, &st, &opt, RP_ERR_INVALID);
     }
     if (argv == NULL || argv[0] == NULL || exit_status == NULL || (flags & ~(unsigned)RP_LOCKALL_RUN_FOLLOW)) {
-        st.options.required = true;
-        return rp__remote_done(out, &st, rp__fail(RP_ERR_INVALID, 0, "rp_lockall_run_traced: no program, no exit_status "
+        opt.required = true;
+        return rp__remote_done(out, &st, &opt, rp__fail(RP_ERR_INVALID, 0, "rp_lockall_run_traced: no program, no exit_status "
                                                   "or unknown flags %#x", flags));
     }
-    if (!st.options.current && !st.options.future) {
-        st.options.required = true;
-        return rp__remote_done(out, &st, rp__fail(RP_ERR_INVALID, 0, "rp_lockall_run_traced: nothing to lock: neither "
+    if (!opt.current && !opt.future) {
+        opt.required = true;
+        return rp__remote_done(out, &st, &opt, rp__fail(RP_ERR_INVALID, 0, "rp_lockall_run_traced: nothing to lock: neither "
                                                   "current nor future is set"));
     }
     unsigned long args[6] = {0};
-    args[0] = (st.options.current ? RP__MCL_CURRENT : 0u) | (st.options.future ? RP__MCL_FUTURE : 0u) |
-              (st.options.onfault ? RP__MCL_ONFAULT : 0u);
+    args[0] = (opt.current ? RP__MCL_CURRENT : 0u) | (opt.future ? RP__MCL_FUTURE : 0u) |
+              (opt.onfault ? RP__MCL_ONFAULT : 0u);
     rp__os_lock_info_t li;
-    rp__traced_ctx_t ctx = {&st, 0, 0, false};
+    rp__traced_ctx_t ctx = {&st, &opt, 0, 0, false};
     if (rp__os_lock_info(0, &li) == 0 && li.vm_size != SIZE_MAX) ctx.needed = li.vm_size;
     int exec_error = 0, wstatus = 0;
     int err = rp__os_run_traced(argv, (flags & RP_LOCKALL_RUN_FOLLOW) != 0, rp__os_inject_nr_mlockall(), args,
                                 rp__traced_result, &ctx, &exec_error, &wstatus);
     if (err != 0) {
-        st.options.required = true;
+        opt.required = true;
         rp_status_t s = err == rp__os_err_unsupported()
                             ? rp__fail(RP_ERR_UNSUPPORTED, err, "running %s traced: not supported on this platform", argv[0])
                             : rp__fail_os(err, "running %s traced (fork, ptrace)", argv[0]);
-        return rp__remote_done(out, &st, s);
+        return rp__remote_done(out, &st, &opt, s);
     }
     if (exec_error != 0) {
-        st.options.required = true;
+        opt.required = true;
         *exit_status = exec_error == ENOENT ? 127 : 126;
-        return rp__remote_done(out, &st, rp__fail_os(exec_error, "cannot run %s", argv[0]));
+        return rp__remote_done(out, &st, &opt, rp__fail_os(exec_error, "cannot run %s", argv[0]));
     }
     if (ctx.failed) {
-        if (!st.options.required) *exit_status = wstatus;
-        if (out) *out = st;
-        return st.options.required ? st.error : RP_OK;
+        if (!opt.required) *exit_status = wstatus;
+        rp__lockall_publish(out, &st, &opt);
+        return opt.required ? st.error : RP_OK;
     }
     st.state = RP_LOCKALL_LOCKED;
-    st.current_locked = st.options.current;
-    st.future_locked = st.options.future;
+    st.current_locked = opt.current;
+    st.future_locked = opt.future;
     *exit_status = wstatus;
-    if (out) *out = st;
+    rp__lockall_publish(out, &st, &opt);
     return RP_OK;
 }

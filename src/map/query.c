@@ -12,9 +12,17 @@
 void *rp_map_ptr(const rp_map_t *m) { return m ? m->base + m->delta : NULL; }
 size_t rp_map_len(const rp_map_t *m) { return m ? m->len : 0; }
 
-rp_status_t rp_map_info(const rp_map_t *m, rp_map_info_t *out) {
-    if (m == NULL || out == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_map_info: NULL argument");
+/* rp_map_info_t as first released (the end of its last field). */
+#define RP__MAP_INFO_V1 RP__SIZE_V1(rp_map_info_t, locked_pages)
+
+rp_status_t rp_map_info(const rp_map_t *m, rp_map_info_t *given) {
+    if (m == NULL || given == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_map_info: NULL argument");
+    rp_status_t st = rp__sized_out_check(given, RP__MAP_INFO_V1, "rp_map_info");
+    if (st != RP_OK) return st;
+    /* filled whole here, handed over only as far as the caller's struct_size reaches */
+    rp_map_info_t full, *out = &full;
     memset(out, 0, sizeof *out);
+    out->struct_size = sizeof *out;
     out->ptr = m->base + m->delta;
     out->len = m->len;
     out->page_size = m->map_page;
@@ -24,6 +32,7 @@ rp_status_t rp_map_info(const rp_map_t *m, rp_map_info_t *out) {
     out->source = m->source;
     out->offset = m->source == RP_MAP_ANONYMOUS ? 0 : m->file_offset + m->delta;
     for (size_t i = 0; i < rp__map_pages(m); i++) out->locked_pages += (m->state[i] & RP__PAGE_COUNT_MASK) != 0;
+    rp__sized_out_write(given, &full, sizeof full);
     return RP_OK;
 }
 

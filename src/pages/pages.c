@@ -177,11 +177,11 @@ static rp__source_t rp__secret_source = {RP__SOURCE_SECRET, {RP__OS_MUTEX_INIT, 
 static rp__source_t rp__plain_source = {RP__SOURCE_PLAIN, {RP__OS_MUTEX_INIT, NULL, 0, 0}};
 
 static const rp_page_allocator_t rp__os_pages = {
-    "os", rp__source_allocate, rp__source_free, rp__source_limit, &rp__os_source};
+    RP_SIZED(rp_page_allocator_t), "os", rp__source_allocate, rp__source_free, rp__source_limit, &rp__os_source};
 static const rp_page_allocator_t rp__secret_pages = {
-    "secret", rp__source_allocate, rp__source_free, rp__source_limit, &rp__secret_source};
+    RP_SIZED(rp_page_allocator_t), "secret", rp__source_allocate, rp__source_free, rp__source_limit, &rp__secret_source};
 static const rp_page_allocator_t rp__plain_pages = {
-    "plain", rp__source_allocate, rp__source_free, rp__source_limit, &rp__plain_source};
+    RP_SIZED(rp_page_allocator_t), "plain", rp__source_allocate, rp__source_free, rp__source_limit, &rp__plain_source};
 
 const rp_page_allocator_t *rp_pages_os(void) { return &rp__os_pages; }
 const rp_page_allocator_t *rp_pages_plain(void) { return &rp__plain_pages; }
@@ -197,6 +197,19 @@ const rp_page_allocator_t *rp_pages_secret(void) {
 
 /* ---- the checked entry points -------------------------------------------------------------------- */
 
+/* rp_page_allocator_t as first released (struct_size .. ctx). */
+#define RP__PAGE_ALLOCATOR_V1 RP__SIZE_V1(rp_page_allocator_t, ctx)
+
+rp_status_t rp__pages_check(const rp_page_allocator_t *pa, const char *what) {
+    if (pa == NULL) return rp__fail(RP_ERR_INVALID, 0, "%s: no page allocator given", what);
+    rp_status_t st = rp__sized_in_check(pa, RP__PAGE_ALLOCATOR_V1, sizeof *pa, what);
+    if (st != RP_OK) return st;
+    if (pa->allocate_locked == NULL || pa->free_locked == NULL)
+        return rp__fail(RP_ERR_INVALID, 0, "%s: the page allocator \"%s\" lacks allocate_locked or free_locked", what,
+                        pa->name ? pa->name : "");
+    return RP_OK;
+}
+
 size_t rp_page_size(void) { return rp__os_page_size(); }
 
 size_t rp_page_round(size_t len) { return rp__align_up(len, rp__os_page_size()); }
@@ -205,10 +218,7 @@ void *rp_pages_allocate_locked(const rp_page_allocator_t *pa, size_t len, bool *
     bool ignored;
     if (locked == NULL) locked = &ignored;
     *locked = false;
-    if (pa == NULL || pa->allocate_locked == NULL) {
-        rp__fail(RP_ERR_INVALID, 0, "allocate_locked: no page allocator given");
-        return NULL;
-    }
+    if (rp__pages_check(pa, "allocate_locked") != RP_OK) return NULL;
     if (len == 0) {
         rp__fail(RP_ERR_INVALID, 0, "%s pages: allocate_locked of 0 bytes", pa->name);
         return NULL;
@@ -248,8 +258,8 @@ void *rp_pages_allocate_locked(const rp_page_allocator_t *pa, size_t len, bool *
 rp_status_t rp_pages_free_locked(const rp_page_allocator_t *pa, void *addr, size_t len) {
     int saved = rp__os_last_error();
     rp_status_t st;
-    if (pa == NULL || pa->free_locked == NULL) {
-        st = rp__fail(RP_ERR_INVALID, 0, "free_locked: no page allocator given");
+    if ((st = rp__pages_check(pa, "free_locked")) != RP_OK) {
+        /* the message says what is wrong with the allocator */
     } else if (addr == NULL) {
         st = rp__fail(RP_ERR_INVALID, 0, "%s pages: free_locked of a NULL pointer", pa->name);
     } else if (len == 0) {
@@ -266,6 +276,6 @@ rp_status_t rp_pages_free_locked(const rp_page_allocator_t *pa, void *addr, size
 }
 
 size_t rp_pages_get_limit(const rp_page_allocator_t *pa) {
-    if (pa == NULL || pa->get_limit == NULL) return 0;
+    if (rp__pages_check(pa, "get_limit") != RP_OK || pa->get_limit == NULL) return 0;
     return pa->get_limit(pa->ctx);
 }

@@ -354,16 +354,14 @@ static RP__NOINLINE void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p
 /* rp_pool_options_t as first released (struct_size ... ctx); later fields go after. */
 #define RP__POOL_OPTIONS_V1 (offsetof(rp_pool_options_t, ctx) + sizeof(void *))
 
-rp_pool_t *rp_pool_create(const rp_pool_options_t *options) {
+/* rp_pool_create's work: the pool, or NULL with the thread's last error set. */
+static rp_pool_t *rp__pool_new(const rp_pool_options_t *options) {
     /* an older caller's smaller struct leaves the later fields at their defaults */
     rp_pool_options_t cfg = rp_pool_options_default();
     if (options != NULL && rp__read_sized(options, RP__POOL_OPTIONS_V1, &cfg, sizeof cfg, "rp_pool_create") != RP_OK)
         return NULL;
     if (cfg.pages == NULL) cfg.pages = rp_pages_os();
-    if (cfg.pages->allocate_locked == NULL || cfg.pages->free_locked == NULL) {
-        rp__fail(RP_ERR_INVALID, 0, "pool: the page allocator lacks allocate_locked or free_locked");
-        return NULL;
-    }
+    if (rp__pages_check(cfg.pages, "rp_pool_create") != RP_OK) return NULL;
     if ((unsigned)cfg.lock_policy > RP_POOL_LOCK_SILENT) {
         rp__fail(RP_ERR_INVALID, 0, "pool: unknown lock policy %u", (unsigned)cfg.lock_policy);
         return NULL;
@@ -415,6 +413,12 @@ rp_pool_t *rp_pool_create(const rp_pool_options_t *options) {
         return NULL;
     }
     return pool;
+}
+
+rp_status_t rp_pool_create(const rp_pool_options_t *options, rp_pool_t **out) {
+    if (out == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_pool_create: out is NULL");
+    *out = rp__pool_new(options);
+    return *out != NULL ? RP_OK : rp_last_error()->status;
 }
 
 void rp_pool_destroy(rp_pool_t *pool) {
@@ -654,9 +658,17 @@ void rp_pool_trim(rp_pool_t *pool) {
     rp__os_set_last_error(saved);
 }
 
-rp_status_t rp_pool_stats(rp_pool_t *pool, rp_pool_stats_t *out) {
-    if (pool == NULL || out == NULL) return rp__fail(RP_ERR_INVALID, 0, "pool: stats of a NULL pool or into NULL");
+/* rp_pool_stats_t as first released (the end of its last field). */
+#define RP__POOL_STATS_V1 RP__SIZE_V1(rp_pool_stats_t, guards_lightweight)
+
+rp_status_t rp_pool_stats(rp_pool_t *pool, rp_pool_stats_t *given) {
+    if (pool == NULL || given == NULL) return rp__fail(RP_ERR_INVALID, 0, "pool: stats of a NULL pool or into NULL");
+    rp_status_t st = rp__sized_out_check(given, RP__POOL_STATS_V1, "rp_pool_stats");
+    if (st != RP_OK) return st;
+    /* filled whole here, handed over only as far as the caller's struct_size reaches */
+    rp_pool_stats_t full, *out = &full;
     memset(out, 0, sizeof *out);
+    out->struct_size = sizeof *out;
     rp__os_mutex_lock(&pool->shards[0].lock); /* guarded sizes */
     rp__os_mutex_lock(&pool->lock);
     for (rp__arena_t *a = pool->arenas; a != NULL; a = a->all_next) {
@@ -682,6 +694,7 @@ rp_status_t rp_pool_stats(rp_pool_t *pool, rp_pool_stats_t *out) {
     out->guards_lightweight = !pool->any_heavy_guard && rp__os_guard_lightweight_available();
     rp__os_mutex_unlock(&pool->lock);
     rp__os_mutex_unlock(&pool->shards[0].lock);
+    rp__sized_out_write(given, &full, sizeof full);
     return RP_OK;
 }
 
@@ -706,7 +719,7 @@ rp_pool_t *rp_secret_pool(void) {
         pool = NULL;
         if (rp__env_word("RAMPART_POOL_LOCK", true, policies, 3, &policy) == RP_OK) {
             cfg.lock_policy = (rp_pool_lock_policy_t)policy;
-            pool = rp_pool_create(&cfg);
+            pool = rp__pool_new(&cfg);
         }
         if (pool != NULL) {
             pool->is_default = true;

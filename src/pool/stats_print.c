@@ -10,7 +10,7 @@
 rp_status_t rp_pool_stats_print_to(rp_pool_t *pool, rp_line_fn line, void *ctx) {
     if (pool == NULL || line == NULL)
         return rp__fail(RP_ERR_INVALID, 0, "rp_pool_stats_print: no %s given", pool ? "line function" : "pool");
-    rp_pool_stats_t st;
+    rp_pool_stats_t st = {RP_SIZED(rp_pool_stats_t)};
     rp_status_t status = rp_pool_stats(pool, &st);
     if (status != RP_OK) return status;
     char u[32], f[32], t[32], l[32], n[32], buf[256];

@@ -88,7 +88,7 @@ static void rp_doctor_system(rp_doctor_t *d, const rp_system_info_t *si) {
            si->can_lock_unlimited ? "yes: locking is not limited by RLIMIT_MEMLOCK" : "no: locking is limited by RLIMIT_MEMLOCK",
            NULL);
 
-    rp_lockall_process_t self;
+    rp_lockall_process_t self = {RP_SIZED(rp_lockall_process_t)};
     if (si->locked_known && rp_lockall_query(0, &self) == RP_OK && self.resident_locked_bytes != SIZE_MAX) {
         char c[32];
         snprintf(line, sizeof line, "%s charged (VmLck), %s resident in locked areas (%s proportional, smaps Locked:)",
@@ -170,7 +170,7 @@ static void rp_doctor_source(rp_doctor_t *d, const char *name, const rp_page_all
 
     /* Both checks below read the kernel's account of the pages; without it neither can pass, and
      * the second must not read an area that was never filled in. */
-    rp_area_t area;
+    rp_area_t area = {RP_SIZED(rp_area_t)};
     bool have_area = rp_area_of(p, &area) == RP_OK;
     snprintf(check, sizeof check, "%s: locked in RAM", name);
     if (!expect_locked) {
@@ -248,7 +248,7 @@ int rp_cli_doctor(int argc, char **argv) {
         rp_doctor_usage(stderr);
         return RP_CLI_USAGE;
     }
-    rp_system_info_t si;
+    rp_system_info_t si = {RP_SIZED(rp_system_info_t)};
     if (rp_system_info(&si) != RP_OK) {
         fprintf(stderr, "rampart doctor: %s\n", rp_last_error()->message);
         return 1;

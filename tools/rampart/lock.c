@@ -66,7 +66,7 @@ static int rp_cli_lock_common(const char *cmd, int argc, char **argv, bool unloc
         printf("unlocked: process %d (munlockall)\n", pid);
         return 0;
     }
-    rp_lockall_status_t st;
+    rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
     rp_status_t s = rp_lockall_remote(pid, &cfg, flags, &st);
     if (st.state != RP_LOCKALL_LOCKED) {
         fprintf(stderr, "rampart lock: %s\n", st.message);

@@ -14,7 +14,7 @@ int rp_cli_run_traced(char **cmd, bool onfault, bool best_effort, bool follow) {
     rp_lockall_options_t cfg = rp_lockall_options_default();
     cfg.onfault = onfault;
     cfg.required = !best_effort;
-    rp_lockall_status_t st;
+    rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
     int status = RP_LOCKALL_EXIT_FAILURE;
     fflush(NULL);
     rp_status_t s = rp_lockall_run_traced(cmd, &cfg, follow ? RP_LOCKALL_RUN_FOLLOW : 0u, &st, &status);

@@ -129,7 +129,7 @@ int rp_cli_status(int argc, char **argv) {
         }
         have_pid = true;
     }
-    rp_lockall_process_t p;
+    rp_lockall_process_t p = {RP_SIZED(rp_lockall_process_t)};
     if (rp_lockall_query(pid, &p) != RP_OK) {
         /* No such process, or no /proc at all: nothing to decide from. */
         if (json) rp_status_json(NULL, NULL, rp_last_error()->message);
@@ -138,7 +138,7 @@ int rp_cli_status(int argc, char **argv) {
     }
     /* Would a lock-all of this process (as it is now, current + future) fit? */
     rp_lockall_options_t cfg = rp_lockall_options_default();
-    rp_lockall_preflight_t pf;
+    rp_lockall_preflight_t pf = {RP_SIZED(rp_lockall_preflight_t)};
     rp_lockall_preflight(pid, &cfg, 0, &pf);
     if (json) {
         rp_status_json(&p, &pf, NULL);
