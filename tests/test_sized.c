@@ -152,6 +152,15 @@ static void test_status_format(void) {
     st.struct_size = 0;
     CHECK(strstr(rp_lockall_status_format(&st, line, sizeof line), "invalid status") != NULL);
     CHECK(strstr(line, "struct_size 0") != NULL);
+    /* the functions that lock another process refuse a status they could not fill before they
+     * touch anything: no program is started, no process attached */
+    char *argv[] = {"/nonexistent/never-run", NULL};
+    int code = 0;
+    CHECK(rp_lockall_run_traced(argv, NULL, 0, &st, &code) == RP_ERR_INVALID && code == RP_LOCKALL_EXIT_FAILURE);
+    CHECK(strstr(rp_last_error()->message, "rp_lockall_run_traced: the output's struct_size 0") != NULL);
+    CHECK(rp_lockall_remote(1, NULL, 0, &st) == RP_ERR_INVALID);
+    CHECK(strstr(rp_last_error()->message, "rp_lockall_remote: the output's struct_size 0") != NULL);
+    CHECK(st.struct_size == 0 && st.state == RP_LOCKALL_LOCKED); /* untouched */
 }
 
 /* The caller-filled page allocator table: checked where it is handed in. */

@@ -180,7 +180,9 @@ typedef struct rp_heap_stats {
 RP_API rp_status_t rp_heap_stats(rp_heap_t *heap, rp_heap_stats_t *out);
 /* One size class: its block size and live blocks, index 0 (the smallest, 16 bytes) up to
  * rp_heap_stats().classes - 1 (the largest, 128 KiB). RP_ERR_BOUNDS for an index past the last.
- * A growing out-struct like rp_heap_stats_t. */
+ * Each call walks the heap's segments afresh, so classes read one after another may come from
+ * different moments (rp_heap_stats_print prints all of them from one walk). A growing out-struct
+ * like rp_heap_stats_t. */
 typedef struct rp_heap_class_stats {
     size_t struct_size; /* set by the caller: sizeof(rp_heap_class_stats_t) */
     size_t block_size;  /* bytes per block of this class */

@@ -201,7 +201,10 @@ static bool rp__traced_result(void *ctx, int pid, int err, long result, const ch
 rp_status_t rp_lockall_run_traced(char *const argv[], const rp_lockall_options_t *config, unsigned flags,
                                   rp_lockall_status_t *out, int *exit_status) {
     /* a status the caller cannot receive stops everything before the program starts */
-    if (out != NULL && rp__sized_out_check(out, RP__LOCKALL_STATUS_V1, "rp_lockall_run_traced") != RP_OK) return RP_ERR_INVALID;
+    if (out != NULL && rp__sized_out_check(out, RP__LOCKALL_STATUS_V1, "rp_lockall_run_traced") != RP_OK) {
+        if (exit_status) *exit_status = RP_LOCKALL_EXIT_FAILURE;
+        return RP_ERR_INVALID;
+    }
     rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};
     rp_lockall_options_t opt;
     st.resident_locked_bytes = st.resident_bytes = SIZE_MAX;
