@@ -24,16 +24,8 @@ endif()
 set(RAMPART_HEAP_BENCH_DIR ${CMAKE_CURRENT_BINARY_DIR}/heap)
 set(RAMPART_HEAP_WORKLOADS tight simple small cfrac alloctest larson larsonsized mstress xmalloc scratch pareto
     bigreuse spawn)
-# Threads of the threaded workloads: `make bench THREADS=16` (make exports a command-line variable
-# to the configure step it runs) or -DRAMPART_BENCH_THREADS=N; 2 by default, the cores of the
-# reference machine. Results for N != 2 go to docs/bench/heap-tN.{md,png}.
-if(NOT RAMPART_BENCH_THREADS)
-  if(DEFINED ENV{THREADS} AND "$ENV{THREADS}" MATCHES "^[1-9][0-9]*$")
-    set(RAMPART_BENCH_THREADS $ENV{THREADS})
-  else()
-    set(RAMPART_BENCH_THREADS 2)
-  endif()
-endif()
+# Threads of the threaded workloads: RAMPART_BENCH_THREADS (bench/CMakeLists.txt). Results for
+# N != 2 go to docs/bench/heap-tN.{md,png}.
 set(RAMPART_HEAP_BENCH_TARGETS)
 foreach(prog ${RAMPART_HEAP_WORKLOADS} launch probe)
   add_executable(bench_heap_${prog} heap/${prog}.c)

@@ -380,6 +380,10 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
     if (kind == RP__ARENA_REGION) rp__asan_poison((void *)a->first, a->span);
     else if (kind == RP__ARENA_GUARDED)
         for (uint32_t i = 0; i < a->slots; i++) rp__asan_poison((void *)(a->first + (size_t)i * stride), data);
+    /* Valgrind: the same ranges, no-access. */
+    if (kind == RP__ARENA_SMALL) rp__vg_noaccess((void *)a->first, a->span);
+    else if (kind == RP__ARENA_GUARDED)
+        for (uint32_t i = 0; i < a->slots; i++) rp__vg_noaccess((void *)(a->first + (size_t)i * stride), data);
     return a;
 
 undo:;
@@ -424,6 +428,7 @@ void rp__arena_release(rp_pool_t *pool, rp__arena_t *a) {
     if (a->kind == RP__ARENA_GUARDED)
         for (size_t i = 0; i < a->slots; i++) rp__protect_restore_if(a, i);
     rp__asan_unpoison((void *)a->base, a->len); /* free slots, canaries: wiped and given back */
+    rp__vg_undefined((void *)a->base, a->len); /* Valgrind: the same */
     rp__guards_remove(a, P);
     /* A built-in source wipes the resident pages itself: wiping here too would do it twice and
      * fault in every page never touched. Another source is wiped here, in case it does not. */

@@ -63,12 +63,15 @@ static inline uint64_t rp__canary_value(const rp_pool_t *pool, uintptr_t at) {
 static inline void rp__canary_put(const rp_pool_t *pool, uintptr_t at) {
     uint64_t v = rp__canary_value(pool, at);
     rp__asan_unpoison((void *)at, sizeof v);
+    rp__vg_undefined((void *)at, sizeof v); /* and no-access to the program under Valgrind */
     memcpy((void *)at, &v, sizeof v);
     rp__asan_poison((void *)at, sizeof v);
+    rp__vg_noaccess((void *)at, sizeof v);
 }
 static inline void rp__canary_check(const rp_pool_t *pool, uintptr_t at, const void *p) {
     uint64_t v;
     rp__asan_unpoison((const void *)at, sizeof v);
+    rp__vg_defined((const void *)at, sizeof v); /* the free that checks it closes the slot after its wipe */
     memcpy(&v, (const void *)at, sizeof v);
     /* A fork child reads an inherited pool's arenas as zeros, canaries included. */
     if (RP_UNLIKELY(v != rp__canary_value(pool, at)) && !(v == 0 && rp__pool_inherited(pool)))
@@ -434,6 +437,7 @@ static RP__NOINLINE void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p
     rp__asan_unpoison((void *)slot, a->data); /* the canary, for the wipe */
     rp_memzero((void *)slot, a->data);
     rp__asan_poison((void *)slot, a->data);
+    rp__vg_noaccess((void *)slot, a->data);
     a->sizes[idx] = 0;
     rp__arena_t *release = NULL;
     rp__return_locked(sh, a, idx, &release);
@@ -506,6 +510,7 @@ static rp_pool_t *rp__pool_new(const rp_pool_options_t *options) {
         rp__os_release(mem, len);
         return NULL;
     }
+    rp__annotate_init(); /* before the first slot: Valgrind must see every one */
     return pool;
 }
 
@@ -522,6 +527,7 @@ void rp_pool_destroy(rp_pool_t *pool) {
     /* Checked before the handle is read: a destroyed pool's pages are gone. */
     if (!rp__registry_remove_locked(pool))
         rp__corrupt("pool: destroy of a pool that does not exist (destroyed twice?)", pool);
+    rp__vg_destroy(pool); /* Valgrind: every slot of the pool is gone */
     for (size_t i = 0; i < sizeof rp__tls.way / sizeof rp__tls.way[0]; i++)
         if (rp__tls.way[i].id == pool->id) rp__tls.way[i].id = 0;
     /* Runs first out of the page map (their metadata goes with the chunks below), then every
@@ -590,7 +596,55 @@ static RP__NOINLINE void *rp__alloc_refill(rp_pool_t *pool, rp__tcache_t *tc, un
     return p ? rp__hand_out(pool, a, p) : NULL;
 }
 
+static size_t rp__usable(rp_pool_t *pool, const void *p);
+
+/* Under Valgrind (core/annotate.h): slot p goes out for size bytes, zeroed; the slot's rest
+ * (slack, canary) stays no-access. */
+static inline void *rp__alloc_impl(rp_pool_t *pool, size_t size);
+
+static RP__NOINLINE void *rp__vg_handed_out(rp_pool_t *pool, void *p, size_t size) {
+    rp__arena_t *a = rp__pagemap_get((uintptr_t)p);
+    if (a->kind == RP__ARENA_SMALL && (uintptr_t)p == a->first && a->slots > 1) {
+        /* Under Valgrind the first slot of a small arena stays rampart's (live, never used, no
+         * access): the arena's descriptor points at it (a->first), so memcheck's leak search
+         * would call it reachable when the program loses it. */
+        p = rp__alloc_impl(pool, size);
+        if (p == NULL) return NULL;
+    }
+    rp__vg_alloc(pool, p, size, rp__usable(pool, p), true);
+    /* The thread bin's entries past its count are stale copies of slots handed out, which
+     * memcheck's leak search would take for references (and call a lost slot reachable):
+     * undefined words are not references to it, and the bin writes an entry before it reads it. */
+    rp__tcache_t *tc = rp__tcache_get(pool);
+    if (tc != NULL && !pool->guarded && size - 1 < RP_POOL_MAX_SMALL - pool->canary) {
+        rp__bin_t *b = &tc->bins[rp__class_of(size + pool->canary)];
+        if (b->slots != NULL && b->cap > b->count)
+            rp__vg_undefined(&b->slots[b->count], (b->cap - b->count) * sizeof b->slots[0]);
+    }
+    return p;
+}
+
+/* Under Valgrind: p leaves the program (an invalid free is memcheck's to report), and its slot
+ * is rampart's to check and wipe until rp__free_impl closes it. */
+static RP__NOINLINE void rp__vg_release(rp_pool_t *pool, void *p) {
+    rp__vg_free(p);
+    rp__arena_t *a = rp__pagemap_get((uintptr_t)p);
+    if (a == NULL || a->pool != pool || (uintptr_t)p - a->first >= a->span) return; /* reported there */
+    uintptr_t slot = a->first + rp__slot_index(a, (uintptr_t)p - a->first) * a->stride;
+    rp__vg_undefined((void *)slot, a->kind == RP__ARENA_GUARDED ? a->data : a->stride);
+}
+
+static RP__NOINLINE void *rp__vg_alloc_path(rp_pool_t *pool, size_t size) {
+    void *p = rp__alloc_impl(pool, size);
+    return p != NULL ? rp__vg_handed_out(pool, p, size) : NULL;
+}
+
 void *rp_pool_alloc(rp_pool_t *pool, size_t size) {
+    if (RP_UNLIKELY(rp__vg_on())) return rp__vg_alloc_path(pool, size);
+    return rp__alloc_impl(pool, size);
+}
+
+static inline void *rp__alloc_impl(rp_pool_t *pool, size_t size) {
     if (RP_LIKELY(pool != NULL && size - 1 < RP_POOL_MAX_SMALL - pool->canary && !pool->guarded)) {
         unsigned cls = rp__class_of(size + pool->canary);
         rp__tcache_t *tc = rp__tcache_get(pool);
@@ -630,8 +684,8 @@ static RP__NOINLINE void rp__free_slow(rp_pool_t *pool, rp__tcache_t *tc, rp__ar
     rp__os_set_last_error(saved);
 }
 
-/* Free p; want is the size a sized free claims (0: plain free). */
-static inline void rp__free_impl(rp_pool_t *pool, void *p, size_t want) {
+/* Free p; want is the size a sized free claims (0: plain free); vg: under Valgrind. */
+static inline void rp__free_impl(rp_pool_t *pool, void *p, size_t want, bool vg) {
     rp__arena_t *a = rp__lookup(pool, p);
     if (RP_LIKELY(a->kind == RP__ARENA_SMALL)) {
         size_t off = (uintptr_t)p - a->first;
@@ -644,6 +698,7 @@ static inline void rp__free_impl(rp_pool_t *pool, void *p, size_t want) {
         if (pool->canary) rp__canary_check(pool, (uintptr_t)p + a->stride - pool->canary, p);
         rp__wipe(p, a->stride);
         rp__asan_poison(p, a->stride); /* free until rp__hand_out */
+        if (vg) rp__vg_noaccess(p, a->stride);
         rp__tcache_t *tc = rp__tcache_get(pool);
         if (RP_LIKELY(tc != NULL)) {
             /* Into the quarantine ring; what it pushes out (or nothing) goes on its bin. */
@@ -671,17 +726,33 @@ static inline void rp__free_impl(rp_pool_t *pool, void *p, size_t want) {
 void rp_pool_free(rp_pool_t *pool, void *p) {
     if (p == NULL) return;
     if (RP_UNLIKELY(pool == NULL)) rp__corrupt("pool: free into a NULL pool", p);
-    rp__free_impl(pool, p, 0);
+    if (RP_UNLIKELY(rp__vg_on())) {
+        rp__vg_release(pool, p);
+        rp__free_impl(pool, p, 0, true);
+        return;
+    }
+    rp__free_impl(pool, p, 0, false);
 }
 
 void rp_pool_free_sized(rp_pool_t *pool, void *p, size_t size) {
     if (p == NULL) return;
     if (RP_UNLIKELY(pool == NULL)) rp__corrupt("pool: free into a NULL pool", p);
     if (RP_UNLIKELY(size == 0)) rp__corrupt("pool: sized free with a size that does not match the allocation", p);
-    rp__free_impl(pool, p, size);
+    if (RP_UNLIKELY(rp__vg_on())) {
+        rp__vg_release(pool, p);
+        rp__free_impl(pool, p, size, true);
+        return;
+    }
+    rp__free_impl(pool, p, size, false);
 }
 
 size_t rp_pool_usable_size(rp_pool_t *pool, const void *p) {
+    size_t n = rp__usable(pool, p);
+    /* Under Valgrind, as with Valgrind's malloc_usable_size: only the bytes asked for. */
+    return rp__vg_on() && n != 0 ? rp__vg_size_get(p, n) : n;
+}
+
+static size_t rp__usable(rp_pool_t *pool, const void *p) {
     rp__arena_t *a = (pool && p) ? rp__pagemap_get((uintptr_t)p) : NULL;
     size_t n = 0;
     if (a != NULL && a->pool == pool) {
@@ -725,7 +796,7 @@ void *rp_pool_realloc(rp_pool_t *pool, void *p, size_t size) {
     bool same = a->kind == RP__ARENA_SMALL   ? rp__small_fits(pool, a, size)
                 : a->kind == RP__ARENA_LARGE ? rp__large_fits(pool, a, size)
                                              : size == old;
-    if (same) return p;
+    if (same && !rp__vg_on()) return p; /* under Valgrind a realloc moves, as Valgrind's own does */
     void *q = rp_pool_alloc(pool, size);
     if (q == NULL) return NULL;
     /* A guarded slot may be protected (rp_pool_protect): readable again before the copy. */
