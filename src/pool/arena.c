@@ -381,7 +381,7 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
     else if (kind == RP__ARENA_GUARDED)
         for (uint32_t i = 0; i < a->slots; i++) rp__asan_poison((void *)(a->first + (size_t)i * stride), data);
     /* Valgrind: the same ranges, no-access. */
-    if (kind == RP__ARENA_SMALL) rp__vg_noaccess((void *)a->first, a->span);
+    if (kind == RP__ARENA_REGION) rp__vg_noaccess((void *)a->first, a->span);
     else if (kind == RP__ARENA_GUARDED)
         for (uint32_t i = 0; i < a->slots; i++) rp__vg_noaccess((void *)(a->first + (size_t)i * stride), data);
     return a;

@@ -319,16 +319,16 @@ static void *rp__alloc_large(rp_pool_t *pool, size_t need) {
     unsigned shard = rp__thread_shard();
     rp__arena_t *a = NULL;
     if (need <= RP__TLARGE_MAX) {
-        /* A run of the same pages this thread freed a while ago (past its ring): no lock, no
-         * page-map or metadata work. Its slot takes the new size. */
+        /* A run with the same slot size this thread freed a while ago (past its ring): no lock,
+         * no page-map or metadata work. The same slot size, so that nothing in the run's
+         * metadata changes (rp_pool_stats reads it under the shard lock only). */
         rp__tcache_t *tc = rp__tcache_get(pool);
-        size_t stride = rp__align_up(need, 16), len = rp__align_up(stride, pool->page);
+        size_t stride = rp__align_up(need, 16);
         for (uint32_t i = 0; tc != NULL && i < tc->lready_count; i++) {
-            if (tc->lready[i]->len != len) continue;
+            if (tc->lready[i]->stride != stride) continue;
             a = tc->lready[i];
             tc->lready[i] = tc->lready[--tc->lready_count];
-            tc->lbytes -= len;
-            a->stride = a->span = stride;
+            tc->lbytes -= a->len;
             rp__asan_unpoison((void *)a->first, stride);
             break;
         }
@@ -409,6 +409,7 @@ static RP__NOINLINE void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p
         if (a->region != NULL) {
             rp__asan_unpoison((void *)a->first, a->stride);
             rp_memzero((void *)a->first, a->stride);
+            rp__vg_noaccess((void *)a->first, a->stride); /* free until handed out again */
             rp__tcache_t *tc = a->len <= RP__TLARGE_MAX ? rp__tcache_get(pool) : NULL;
             if (tc != NULL) {
                 rp__tlarge_free(pool, tc, a);

@@ -74,7 +74,8 @@
 #define RP__LARGE_QUARANTINE_BYTES (1024u * 1024u)
 /* Large runs of up to RP__TLARGE_MAX bytes freed by a thread with a cache stay with it instead:
  * its last RP__TLARGE_RING frees wait in a ring (the same window), the ones pushed out wait for
- * reuse by the thread (up to RP__TLARGE_READY of them), RP__TLARGE_BYTES in all (pool.c). */
+ * reuse by the thread for the same slot size (up to RP__TLARGE_READY of them), RP__TLARGE_BYTES
+ * in all (pool.c). */
 #define RP__TLARGE_MAX (64u * 1024u)
 #define RP__TLARGE_RING 8
 #define RP__TLARGE_READY 8

@@ -223,6 +223,7 @@ void rp__run_release_locked(rp_pool_t *pool, rp__shard_t *sh, rp__arena_t *a, rp
     if (a->all_next) a->all_next->all_prev = a->all_prev;
     if (a->kind == RP__ARENA_SMALL) sh->nruns[a->cls]--;
     rp__asan_poison((void *)a->base, a->len);
+    rp__vg_noaccess((void *)a->base, a->len); /* Valgrind: the same */
     size_t at = (a->base - r->first) / P, n = a->len / P;
     rp__bits_set(r->freebits, at, n);
     r->nfree += (uint32_t)n;
