@@ -42,3 +42,18 @@ endif()
 if(NOT WIN32)
   rp_add_test(test_pool_protect)
 endif()
+# Issue 11 item 5: a refused MADV_DONTDUMP (EINVAL for a known advice) fails the arena; only an
+# advice the kernel lacks is "unsupported" (madvise replaced in the test binary).
+if(CMAKE_SYSTEM_NAME MATCHES "^(Linux|Android)$")
+  rp_add_test(test_pool_advice)
+endif()
+# Issue 11 item 2: every class shares a 64 KiB / 256 KiB lock budget (children drop root and
+# lower RLIMIT_MEMLOCK; skip 77 only when they cannot).
+if(NOT WIN32)
+  rp_add_test(test_pool_small_limit)
+endif()
+# Issue 11 item 4: large and guarded allocations from several threads (per-shard locks; TSan in CI).
+if(NOT WIN32)
+  rp_add_test(test_pool_threads_large)
+  target_link_libraries(test_pool_threads_large PRIVATE pthread)
+endif()

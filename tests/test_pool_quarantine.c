@@ -67,10 +67,50 @@ static void guarded_reuse_then_double_free(void) {
     rp_pool_free(pool, p); /* must abort */
 }
 
+/* Large allocations (runs of a shared region up to 1 MiB, a mapping of their own above): free
+ * p, allocate the same size (the old pool unmapped p's arena and the next mmap often took the
+ * same address, so q == p and the second free released q's memory), free p again. The freed
+ * allocation waits in its shard's quarantine, still known and not live: the second free aborts
+ * and q is untouched. */
+static size_t large_size;
+static void large_reuse_then_double_free(void) {
+    rp_pool_t *pool = fresh_pool();
+    char *p = rp_pool_alloc(pool, large_size);
+    if (p == NULL) _exit(3);
+    rp_pool_free(pool, p);
+    char *q = rp_pool_alloc(pool, large_size);
+    if (q == NULL || q == p) _exit(4);
+    memset(q, 0x5a, large_size);
+    rp_pool_free(pool, p); /* must abort */
+}
+/* Seven other large frees between the two frees of p (the quarantine holds eight). */
+static void large_double_free_within_the_window(void) {
+    rp_pool_t *pool = fresh_pool();
+    enum { N = 7 };
+    void *x[N], *y[N + 4];
+    char *p = rp_pool_alloc(pool, large_size);
+    for (int i = 0; i < N; i++) x[i] = rp_pool_alloc(pool, large_size);
+    rp_pool_free(pool, p);
+    for (int i = 0; i < N; i++) rp_pool_free(pool, x[i]);
+    for (int i = 0; i < N + 4; i++) {
+        y[i] = rp_pool_alloc(pool, large_size);
+        if (y[i] == NULL || y[i] == p) _exit(4);
+    }
+    rp_pool_free(pool, p); /* must abort */
+}
+
 static void reuse_is_caught(void) {
     CHECK(rp_test_dies_with(reuse_then_double_free, SIGABRT));
     CHECK(rp_test_dies_with(double_free_within_the_window, SIGABRT));
     CHECK(rp_test_dies_with(guarded_reuse_then_double_free, SIGABRT));
+    static const size_t sizes[] = {4097, 8192, 65536, 262144, 1024 * 1024, 3 * 1024 * 1024};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        large_size = sizes[i];
+        fprintf(stderr, "    large: %zu bytes\n", large_size);
+        CHECK(rp_test_dies_with(large_reuse_then_double_free, SIGABRT));
+        /* the quarantine holds 8 freed large allocations within 1 MiB: the window covers 7 more */
+        if (8 * large_size <= 1024 * 1024) CHECK(rp_test_dies_with(large_double_free_within_the_window, SIGABRT));
+    }
 }
 
 /* The quarantine holds slots back but gives them up: trim returns them, so every arena goes

@@ -3,8 +3,9 @@
  * (seed 000 with Bitcoin Core's LockedPool on top), fast enough for every key and every buffer.
  *
  * A pool takes whole pages from a page allocator (rampart/pages.h: rp_pages_os() by default,
- * rp_pages_secret() for memfd_secret, or your own) in arenas, and cuts each arena into slots of
- * one size class. What the pool promises (each is tested, see docs/pool.md):
+ * rp_pages_secret() for memfd_secret, or your own) in regions, hands their pages out in runs,
+ * and cuts each run into slots of one size class (or gives it whole to one large allocation).
+ * What the pool promises (each is tested, see docs/pool.md):
  *   - no metadata inside the secret pages: bitmaps, free lists, thread caches and the page map
  *     live in separate ordinary pages, never in an arena and never from malloc;
  *   - every free wipes the whole slot that was handed out (rp_memzero), and releasing an arena
@@ -22,15 +23,21 @@
  *   - empty arenas go back to the page allocator, so after everything is freed and
  *     rp_pool_trim() (or rp_pool_destroy()) runs, locked memory is back to where it started.
  *
- * Memory layout of one arena (one page-allocator allocation; P = page size):
+ * Memory layout (P = page size):
  *
- *   normal mode, class of S-byte slots (S a multiple of 16):
+ *   normal mode: a region is one page-allocator allocation with a guard page at each end; its
+ *   pages are handed out in runs of whole pages, each run serving one size class or one large
+ *   allocation (up to 1 MiB; larger ones get a mapping of their own, drawn like a region):
  *
- *     base                                                                       base+len
- *     |  guard  | slot 0 | slot 1 | ... | slot n-1 | zeros (tail < S) |  guard  |
- *     |<-- P -->|<- S -->|                                             |<-- P -->|
- *                ^ 16-byte aligned, slot i at base + P + i*S
- *     with a canary, the last RP_POOL_CANARY_SIZE bytes of each slot hold it:
+ *     base                                                                        base+len
+ *     |  guard  | run: class 32 | run: class 256 | run: one large | free pages |  guard  |
+ *     |<-- P -->|<-- k*P ------>|                                              |<-- P -->|
+ *
+ *   a run of S-byte slots (S a multiple of 16), run start r (page-aligned):
+ *     | slot 0 | slot 1 | ... | slot n-1 | zeros (tail < S) |
+ *     ^ 16-byte aligned, slot i at r + i*S; the first run of a region starts at base + P
+ *   a large allocation of n bytes: one slot of n rounded up to 16, at the start of its run
+ *   with a canary, the last RP_POOL_CANARY_SIZE bytes of each slot hold it:
  *                | user bytes (usable size = S - 8) | canary |
  *
  *   guarded mode, slots of k data pages each followed by its own guard page:
@@ -42,7 +49,8 @@
  *                       largest power of two dividing size. With a canary it sits in the
  *                       8 bytes just before the user bytes (catches underflows).
  *
- *   Allocations larger than RP_POOL_MAX_SMALL get an arena of their own (one slot).
+ *   Regions start small (64 KiB of pages, or what the lock budget allows) and each later one
+ *   is twice as large, up to 4 MiB; every size class and large allocation shares them.
  *   Guard pages are MADV_GUARD_INSTALL markers where the kernel has them (no extra mapping: an
  *   arena with any number of guards is one entry against vm.max_map_count), PROT_NONE pages
  *   otherwise (each guard then splits the mapping: guarded mode costs about two map entries per
@@ -70,7 +78,8 @@ extern "C" {
 
 /* Every allocation is aligned to at least this (guarded mode: see the drawing above). */
 #define RP_POOL_ALIGNMENT 16
-/* Largest request served from shared size-class arenas; larger ones get their own arena. */
+/* Largest request served from size classes (thread caches); larger ones get a run of pages of
+ * their own in a shared region up to 1 MiB, a mapping of their own above. */
 #define RP_POOL_MAX_SMALL 4096
 /* Bytes of each slot a canary takes (RP_POOL_CANARY). */
 #define RP_POOL_CANARY_SIZE 8
@@ -78,7 +87,7 @@ extern "C" {
  * of a pointer within its thread's last RP_POOL_QUARANTINE frees is reported as a double free
  * even after the slot was reused (docs/pool.md, "What is detected"). */
 #define RP_POOL_QUARANTINE 8
-/* Default bytes of slots per arena for the small classes (guard pages not included). */
+/* Default bytes of the largest run of a small class (runs start at a page and grow to it). */
 #define RP_POOL_ARENA_SIZE (64u * 1024u)
 
 typedef struct rp_pool rp_pool_t;
@@ -107,7 +116,7 @@ typedef struct rp_pool_options {
     const rp_page_allocator_t *pages; /* NULL: rp_pages_os() */
     rp_pool_lock_policy_t lock_policy;
     unsigned flags;                   /* RP_POOL_* */
-    size_t arena_size;                /* bytes of slots per small arena; 0: RP_POOL_ARENA_SIZE */
+    size_t arena_size;                /* bytes of the largest run of a small class; 0: RP_POOL_ARENA_SIZE */
     rp_pool_lock_failure_fn on_lock_failure;
     void *ctx;                        /* passed to on_lock_failure */
 } rp_pool_options_t;
@@ -181,11 +190,11 @@ typedef struct rp_pool_stats {
     size_t struct_size;   /* set by the caller: sizeof(rp_pool_stats_t) as its headers define it */
     size_t used;          /* bytes in live allocations (usable sizes) */
     size_t free;          /* total - used */
-    size_t total;         /* bytes of slots in all arenas */
+    size_t total;         /* bytes of slots in all runs and arenas */
     size_t locked;        /* bytes of arena pages locked (guard pages included: the kernel
                              charges whole mappings against the memlock limit) */
     size_t unlocked;      /* bytes of arena pages that could not be locked */
-    size_t arenas;        /* arenas held */
+    size_t arenas;        /* page-allocator allocations held (regions, guarded and large arenas) */
     size_t chunks_used;   /* live allocations */
     size_t chunks_free;   /* free slots (in arenas and thread caches) */
     size_t lock_failures; /* arenas that could not be locked, over the pool's life */

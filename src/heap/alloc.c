@@ -45,7 +45,22 @@ static void *rp__alloc_with(rp__local_t *local, size_t size, size_t alignment, b
     return p;
 }
 
+static size_t rp__block_info(const void *p, rp_heap_t **heap, const char *what);
+
+/* Under Valgrind: p goes out for size bytes (core/annotate.h). */
+static void *rp__vg_handed_out(rp_heap_t *heap, void *p, size_t size, bool zero) {
+    if (p != NULL) rp__vg_alloc(heap, p, size, rp__block_info(p, NULL, "heap block"), zero);
+    return p;
+}
+
+static void *rp__alloc_once_raw(rp_heap_t *heap, size_t size, size_t alignment, bool zero);
+
 static void *rp__alloc_once(rp_heap_t *heap, size_t size, size_t alignment, bool zero) {
+    void *p = rp__alloc_once_raw(heap, size, alignment, zero);
+    return rp__vg_on() ? rp__vg_handed_out(heap, p, size, zero) : p;
+}
+
+static void *rp__alloc_once_raw(rp_heap_t *heap, size_t size, size_t alignment, bool zero) {
     /* Large blocks take the heap lock themselves, and only around their bookkeeping. */
     if (alignment <= RP__GRAN ? size > RP__SMALL_MAX : rp__aligned_class(size, alignment) == RP__CLASSES)
         return rp__large_alloc(heap, size, alignment, zero);
@@ -145,15 +160,20 @@ static size_t rp__block_info(const void *p, rp_heap_t **heap, const char *what) 
 
 size_t rp__usable(const void *p) {
     if (p == NULL) return 0;
-    return rp__block_info(p, NULL, "usable size of a pointer that is not a heap block");
+    size_t n = rp__block_info(p, NULL, "usable size of a pointer that is not a heap block");
+    /* Under Valgrind, as with Valgrind's malloc_usable_size: only the bytes asked for. */
+    return rp__vg_on() ? rp__vg_size_get(p, n) : n;
 }
 
 /* Resize in place: p, or NULL (block unchanged). */
 static void *rp__expand(void *p, size_t size, rp_heap_t **heap) {
-    size_t usable = rp__block_info(p, heap, "in-place realloc of a pointer that is not a heap block");
+    rp_heap_t *owner = NULL;
+    size_t usable = rp__block_info(p, &owner, "in-place realloc of a pointer that is not a heap block");
+    if (heap) *heap = owner;
     rp__span_t *span = rp__segmap_get(p);
-    if (span->kind == RP__SPAN_LARGE) return rp__large_expand((rp__large_t *)span, p, size);
-    return size <= usable ? p : NULL;
+    void *q = span->kind == RP__SPAN_LARGE ? rp__large_expand((rp__large_t *)span, p, size) : size <= usable ? p : NULL;
+    if (q != NULL) rp__vg_resize(owner, p, usable, size); /* Valgrind: the block's new size */
+    return q;
 }
 
 void *rp__heap_realloc(rp_heap_t *heap, void *p, size_t size) {
@@ -165,19 +185,22 @@ void *rp__heap_realloc(rp_heap_t *heap, void *p, size_t size) {
     rp_heap_t *owner = NULL;
     size_t usable = rp__block_info(p, &owner, "realloc of a pointer that is not a heap block");
     if (heap == NULL) heap = owner;
-    if (heap == owner && size <= usable) {
+    /* Under Valgrind a realloc always moves the block, as Valgrind's own realloc does. */
+    bool vg = rp__vg_on();
+    if (heap == owner && size <= usable && !vg) {
         /* Keep the block unless it would waste more than half of it. */
         if (size >= usable / 2 || usable <= 64) {
             rp__span_t *span = rp__segmap_get(p);
             if (span->kind == RP__SPAN_LARGE) rp__large_expand((rp__large_t *)span, p, size); /* the asked size */
             return p;
         }
-    } else if (heap == owner && rp__segmap_get(p)->kind == RP__SPAN_LARGE) {
+    } else if (heap == owner && !vg && rp__segmap_get(p)->kind == RP__SPAN_LARGE) {
         void *q = rp__large_expand((rp__large_t *)rp__segmap_get(p), p, size);
         if (q != NULL) return q;
     }
     void *q = rp__alloc(heap, size, 0, false);
     if (q == NULL) return NULL;
+    if (vg) usable = rp__vg_size_get(p, usable); /* the bytes the program may read */
     memcpy(q, p, size < usable ? size : usable);
     rp__free(p);
     return q;
@@ -186,7 +209,7 @@ void *rp__heap_realloc(rp_heap_t *heap, void *p, size_t size) {
 void *rp__realloc_default(void *p, size_t size) {
     /* Fast path: a small block of a page, resized within its class or to another small class. */
     uintptr_t e = rp__segmap_entry(p);
-    if (e != 0 && (e & RP__MAP_SPAN) == 0 && size != 0 && size <= RP__SMALL_MAX) {
+    if (e != 0 && (e & RP__MAP_SPAN) == 0 && size != 0 && size <= RP__SMALL_MAX && !rp__vg_on()) {
         const rp__page_t *page = (const rp__page_t *)e;
         size_t off = (size_t)((uint8_t *)p - page->start), usable = page->bsize;
         if ((uint8_t *)p >= page->start && ((uint64_t)off * page->magic >> RP__MAGIC_SHIFT) * usable == off &&

@@ -76,6 +76,7 @@ rp_status_t rp_heap_donate(rp_heap_t *heap, void *buf, size_t len) {
         rp__meta_free(d, sizeof *d);
         return st;
     }
+    rp__vg_noaccess(d->start, ngran << RP__GRAN_SHIFT); /* Valgrind: free granules until handed out */
     rp__heap_lock(heap);
     d->next = heap->donated;
     heap->donated = d;
@@ -142,7 +143,9 @@ void rp__donated_free(rp__donated_t *d, void *p) {
         rp__corrupt(used ? "free of a pointer that is not the start of a block" : "double free", p);
     }
     size_t n = rp__donated_len(d, g);
+    rp__vg_block_free(q, n << RP__GRAN_SHIFT);
     if (heap->flags & RP_HEAP_WIPE) rp_memzero(q, n << RP__GRAN_SHIFT);
+    rp__vg_noaccess(q, n << RP__GRAN_SHIFT);
     rp__bit_clear(d->first, g);
     for (size_t i = g; i < g + n; i++) rp__bit_clear(d->used, i);
     rp__heap_unlock(heap);
@@ -153,6 +156,7 @@ void rp__donated_destroy_all(rp_heap_t *heap) {
         next = d->next;
         /* The buffer stays with its owner, so destroying a wiping heap must wipe the blocks still
          * live in it (free granules are zero already; wiping all of them is simpler). */
+        rp__vg_defined(d->start, d->ngran << RP__GRAN_SHIFT); /* Valgrind: the owner's buffer again */
         if (heap->flags & RP_HEAP_WIPE) rp_memzero(d->start, d->ngran << RP__GRAN_SHIFT);
         rp__segmap_set(d->span.base, d->span.size, NULL);
         rp__os_release(d->used, d->meta_size);

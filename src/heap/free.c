@@ -24,6 +24,8 @@ void rp__free_remote(rp__page_t *page, rp__block_t *b) {
     if (RP__DEBUG) rp__debug_on_free(page, b);
     rp__asan_block_freed(page, b); /* before the push: then the owner may pop it at once */
     rp__mark(b);
+    /* Valgrind: no-access past the link and mark, which the owner's collect reads and closes. */
+    rp__vg_noaccess((uint8_t *)b + RP__FREE_WORDS, page->bsize - RP__FREE_WORDS);
     uintptr_t old = atomic_load_explicit(&page->xfree, memory_order_relaxed);
     do {
         b->next = (rp__block_t *)(old & ~RP__XFREE_FULL);
@@ -48,6 +50,7 @@ static void rp__free_segment(void *p, rp__segment_t *seg) {
     size_t off = (size_t)((uint8_t *)p - page->start);
     uint64_t idx = (uint64_t)off * page->magic >> RP__MAGIC_SHIFT;
     if (idx * page->bsize != off || idx >= page->capacity) rp__bad_free(p, page);
+    rp__vg_block_free(p, page->bsize);
     if (atomic_load_explicit(&page->partials, memory_order_relaxed) != 0 && rp__partial_has(p))
         rp__corrupt("double free (part of this block was already released with rp_free_part)", p);
     if (rp__is_marked(p)) rp__corrupt("double free", p);
@@ -79,6 +82,7 @@ static void rp__free_local(rp__local_t *local, rp__page_t *page, rp__block_t *b)
     rp__mark(b);
     b->next = page->local_free;
     page->local_free = b;
+    rp__vg_noaccess(b, page->bsize);
     if (page->flags & RP__PAGE_FULL) rp__page_unfull(local, page);
     uint32_t used = atomic_load_explicit(&page->used, memory_order_relaxed) - 1;
     atomic_store_explicit(&page->used, used, memory_order_relaxed);
@@ -309,6 +313,7 @@ static rp_status_t rp__free_part(void *p, size_t n) {
          * rp__free. */
         rp_memzero(block + lo, hi - lo);
     }
+    if (!complete) rp__vg_noaccess(block + lo, hi - lo); /* Valgrind: released bytes */
 #if defined(RP__ASAN)
     if (!complete && hi > RP__FREE_WORDS && rp__segmap_get(block)->kind == RP__SPAN_SEGMENT) {
         /* Released bytes of a small block are free memory to ASan (large and donated blocks are

@@ -140,6 +140,7 @@ static void rp__global_init(void) {
         rp__cookie = rp__mix((uint64_t)(uintptr_t)&stack_var ^ ((uint64_t)(uintptr_t)&rp__cookie << 17) ^
                              rp__os_clock_ms() ^ ((uint64_t)(unsigned)rp__os_getpid() << 40)) | 1;
         rp__read_env();
+        rp__annotate_init(); /* before the first block: Valgrind must see every one */
         rp__default.shared = rp__local_new(&rp__default, true);
         rp__key_ok = rp__os_thread_key_create(rp__thread_exit, &rp__key) == 0;
         atomic_store(&rp__init_state, 2);
@@ -302,6 +303,7 @@ void rp_heap_destroy(rp_heap_t *heap) {
     }
     rp__os_mutex_unlock(&rp__heaps_lock);
     rp__partial_forget_heap(heap);
+    rp__vg_destroy(heap); /* Valgrind: every block of the heap is gone */
     /* No other thread may use the heap any more (the API's contract), so its lock is not taken:
      * the spans go back to the source without holding anything. */
     rp__segment_destroy_all(heap);

@@ -43,6 +43,7 @@
 #define RP__SEG_SIZE_MAX (RP__SEG_SLICES_MAX * RP__SLICE_SIZE)
 #define RP__CLASSES 88                        /* size classes, 16 B .. 128 KiB */
 #define RP__SMALL_MAX ((size_t)128 * 1024)    /* larger blocks are spans of their own */
+#define RP__LARGE_ROUND_MAX ((size_t)1 << 20) /* large blocks up to this round to 8 sizes per doubling */
 #define RP__MAP_SHIFT 12                      /* segment map granule: 4 KiB */
 #define RP__MAP_PAGE ((size_t)1 << RP__MAP_SHIFT)
 #define RP__CARVE_BYTES 4096                  /* a page's free list grows this much at a time */
@@ -464,6 +465,7 @@ void rp__debug_on_free(rp__page_t *page, rp__block_t *b);
  * writes an eighth of the range in shadow: 2 GiB for a 16 GiB block). */
 static inline void rp__asan_span_clean(const void *base, size_t size) {
     if (size <= 16 * RP__SEG_SIZE_MAX) rp__asan_unpoison(base, size);
+    rp__vg_undefined(base, size); /* Valgrind: free blocks were no-access; writable for the wipe */
 }
 
 /* Under ASan, a free block is poisoned past its link and freed mark, which rampart reads and
@@ -472,8 +474,18 @@ static inline void rp__asan_block_freed(const rp__page_t *page, void *b) {
     rp__asan_poison((uint8_t *)b + RP__FREE_WORDS, page->bsize - RP__FREE_WORDS);
 }
 
-/* Pop a block of class cls from the local's current page; NULL when the slow path must run. */
-static inline void *rp__local_pop(rp__local_t *local, unsigned cls) {
+/* Under Valgrind (core/annotate.h): block p, of usable size n, leaves the program (an invalid
+ * free is memcheck's to report); rampart may read, mark and wipe it until it closes it again
+ * with rp__vg_noaccess. */
+static inline void rp__vg_block_free(void *p, size_t n) {
+    if (!rp__vg_on()) return;
+    rp__vg_free(p);
+    rp__vg_defined(p, n);
+}
+
+/* Pop a block of class cls from the local's current page; NULL when the slow path must run.
+ * vg: whether the process runs under Valgrind (rp__malloc_inline's fast path knows it does not). */
+static inline void *rp__local_pop_vg(rp__local_t *local, unsigned cls, bool vg) {
     rp__page_t *page = local->cur[cls];
     rp__block_t *b = page->free;
     if (RP_UNLIKELY(b == NULL)) {
@@ -482,6 +494,7 @@ static inline void *rp__local_pop(rp__local_t *local, unsigned cls) {
         if (b == NULL) return NULL;
         page->local_free = NULL;
     }
+    if (vg) rp__vg_defined(b, page->own_bsize); /* rampart's again: link, mark, debug junk (core/annotate.h) */
     rp__block_t *next = b->next;
     page->free = next;
     rp__asan_unpoison(b, page->own_bsize);
@@ -496,6 +509,8 @@ static inline void *rp__local_pop(rp__local_t *local, unsigned cls) {
     return b;
 }
 
+static inline void *rp__local_pop(rp__local_t *local, unsigned cls) { return rp__local_pop_vg(local, cls, rp__vg_on()); }
+
 static inline void *rp__malloc_inline(size_t size) {
     rp__local_t *local = rp__tls_local;
     unsigned cls;
@@ -503,8 +518,9 @@ static inline void *rp__malloc_inline(size_t size) {
     if (RP_LIKELY(size <= RP__CLASS_TABLE_MAX)) cls = rp__class_table[(size + RP__GRAN - 1) >> RP__GRAN_SHIFT];
     else if (size <= RP__SMALL_MAX) cls = rp__heap_size_class(size);
     else local = NULL;
-    if (RP_LIKELY(local != NULL)) {
-        void *b = rp__local_pop(local, cls);
+    /* Under Valgrind the slow path describes the block to memcheck (alloc.c). */
+    if (RP_LIKELY(local != NULL && !rp__vg_on())) {
+        void *b = rp__local_pop_vg(local, cls, false);
         if (RP_LIKELY(b != NULL)) return b;
         b = rp__page_malloc_slow(local, cls, true);
         if (RP_LIKELY(b != NULL)) return b;
@@ -529,7 +545,7 @@ static inline uintptr_t rp__segmap_entry_local(rp__local_t *local, const void *p
 
 /* Free p, whose map entry is e; local is this thread's cache (rp__tls_local). */
 static inline void rp__free_at(void *p, uintptr_t e, rp__local_t *local) {
-    if (RP_LIKELY(e != 0 && (e & RP__MAP_SPAN) == 0)) {
+    if (RP_LIKELY(e != 0 && (e & RP__MAP_SPAN) == 0 && !rp__vg_on())) {
         rp__page_t *page = (rp__page_t *)e;
         /* own_local is never NULL, so a thread without a cache never matches */
         if (RP_LIKELY(page->own_local == local)) {

@@ -62,6 +62,7 @@ static void rp__page_extend(rp__page_t *page) {
     if (n == 0) n = 1;
     if (n > page->capacity - page->carved) n = page->capacity - page->carved;
     uint8_t *first = page->start + (size_t)page->carved * page->bsize;
+    rp__vg_undefined(first, (size_t)n * page->bsize); /* Valgrind: whatever this memory held before */
     rp__block_t *tail = page->free;
     for (uint32_t i = n; i-- > 0;) {
         rp__block_t *b = (rp__block_t *)(first + (size_t)i * page->bsize);
@@ -71,6 +72,13 @@ static void rp__page_extend(rp__page_t *page) {
         b->next = tail;
         tail = b;
     }
+    if (page->carved == 0 && n > 1 && rp__vg_on()) {
+        /* Under Valgrind a page's first block is never handed out: the page descriptor points
+         * at it (page->start), so memcheck's leak search would call it reachable when the
+         * program loses it. It stays marked freed: a free of it is a double free. */
+        tail = tail->next;
+    }
+    rp__vg_noaccess(first, (size_t)n * page->bsize); /* free blocks: the program's no longer */
     page->free = tail;
     page->carved += n;
 }
@@ -91,10 +99,13 @@ void rp__page_collect(rp__page_t *page) {
     uint32_t n = 0;
     while (b != NULL) {
         /* A block pushed twice (two threads freeing it at once) makes a cycle: bounded here. */
-        if (++n > page->capacity || !rp__in_page(page, b) || !rp__is_marked(b))
+        if (++n > page->capacity || !rp__in_page(page, b))
             rp__corrupt("heap remote free list damaged (or a block freed twice at once)", b);
+        rp__vg_defined(b, RP__FREE_WORDS); /* Valgrind: the remote free left them readable */
+        if (!rp__is_marked(b)) rp__corrupt("heap remote free list damaged (or a block freed twice at once)", b);
         rp__block_t *next = b->next;
         b->next = page->free;
+        rp__vg_noaccess(b, RP__FREE_WORDS);
         page->free = b;
         b = next;
     }

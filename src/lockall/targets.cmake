@@ -9,7 +9,7 @@
 if(NOT WIN32)
   add_library(rampart_lock SHARED
     ${RAMPART_OS_SOURCE} src/core/status.c src/core/remedy.c src/core/memzero.c src/core/corruption.c src/core/env.c src/core/verbose.c src/core/sized.c
-    src/lockall/lockall.c src/lockall/preload.c)
+    src/lockall/options.c src/lockall/accounting.c src/lockall/lockall.c src/lockall/status.c src/lockall/preload.c)
   # Drop the directory-wide sanitizer options this target inherited, then forbid any that
   # CMAKE_C_FLAGS may still carry.
   set_target_properties(rampart_lock PROPERTIES

@@ -33,6 +33,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "core/annotate.h" /* rp__on_valgrind */
 #include "internal.h"
 #include "os/os.h"
 #include "os/posix_common.h"
@@ -214,6 +215,9 @@ int rp__os_lock(void *addr, size_t size) {
 
 int rp__os_lock_onfault(void *addr, size_t size) {
     RP_ASSERT(rp__is_aligned((uintptr_t)addr, rp__os_page_size()));
+    /* Valgrind (3.19) does not know mlock2 and warns at each call: a plain mlock there, which
+     * faults the pages in at once instead of on first touch (docs/debugging.md). */
+    if (rp__on_valgrind()) return rp__sys_mlock(addr, size);
 #if defined(SYS_mlock2)
     return syscall(SYS_mlock2, addr, size, MLOCK_ONFAULT) == 0 ? 0 : errno;
 #else
@@ -338,12 +342,14 @@ int rp__os_advise(void *addr, size_t size, rp__os_advice_t advice) {
     case RP__OS_ADV_WILLNEED: native = MADV_WILLNEED; break;
     default: return ENOSYS;
     }
-    if (madvise(addr, size, native) == 0) return 0;
-    /* An advice value the kernel does not know comes back as EINVAL; report it as missing. */
-    return (errno == EINVAL && advice != RP__OS_ADV_FREE && advice != RP__OS_ADV_WILLNEED) ? ENOSYS : errno;
+    return rp__posix_madvise(addr, size, native);
 }
 
 int rp__posix_guard_madvise(void *addr, size_t size, bool install) {
+    /* Under Valgrind, PROT_NONE guards (the fallback of a kernel without guard markers): memcheck
+     * knows an mprotect and reports a touch of the guard; a guard marker it cannot see, and a
+     * plain mlock (rp__os_lock_onfault there) fails on a range that holds markers. */
+    if (rp__on_valgrind()) return EINVAL;
     if (madvise(addr, size, install ? MADV_GUARD_INSTALL : MADV_GUARD_REMOVE) == 0) return 0;
     return errno;
 }
@@ -353,7 +359,9 @@ int rp__posix_guard_madvise(void *addr, size_t size, bool install) {
 /* A memfd_secret descriptor (close-on-exec), or -1 with errno set; ENOSYS where the number of
  * the call is not known for this architecture (see RP__NR_MEMFD_SECRET). */
 static int rp__memfd_secret(void) {
-    if (RP__NR_MEMFD_SECRET < 0) {
+    /* Valgrind cannot read secret memory (the kernel keeps it out of every other mapping, its
+     * own included): under Valgrind there is none, as on a kernel without it. */
+    if (RP__NR_MEMFD_SECRET < 0 || rp__on_valgrind()) {
         errno = ENOSYS;
         return -1;
     }

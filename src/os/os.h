@@ -164,7 +164,9 @@ int rp__os_lock_info(int pid, rp__os_lock_info_t *out);
 /* ---- advice ------------------------------------------------------------------------------------ */
 
 /* One advice per call, never OR-ed together: each is a separate madvise on POSIX. Advice the OS
- * lacks returns rp__os_err_unsupported(). pre: page-aligned. */
+ * lacks returns rp__os_err_unsupported(); advice it knows but refuses for this range returns
+ * that error (EINVAL for MADV_WIPEONFORK on a shared mapping), never "unsupported".
+ * pre: page-aligned. */
 typedef enum rp__os_advice {
     RP__OS_ADV_DONTDUMP,     /* exclude from core dumps */
     RP__OS_ADV_DODUMP,       /* undo DONTDUMP */

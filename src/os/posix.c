@@ -107,9 +107,7 @@ int rp__os_advise(void *addr, size_t size, rp__os_advice_t advice) {
     case RP__OS_ADV_WILLNEED: native = MADV_WILLNEED; break;
     default: return ENOSYS;
     }
-    if (madvise(addr, size, native) == 0) return 0;
-    /* An advice value the kernel does not know comes back as EINVAL; report it as missing. */
-    return (errno == EINVAL && advice != RP__OS_ADV_FREE && advice != RP__OS_ADV_WILLNEED) ? ENOSYS : errno;
+    return rp__posix_madvise(addr, size, native);
 }
 
 int rp__posix_guard_madvise(void *addr, size_t size, bool install) {

@@ -18,6 +18,7 @@
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -576,3 +577,31 @@ int rp__os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(voi
 }
 
 void rp__os_mutex_reset(rp__os_mutex_t *m) { pthread_mutex_init(&m->m, NULL); }
+
+/* ---- advice ------------------------------------------------------------------------------------ */
+
+/* Whether this kernel knows madvise advice `native`: tried once on a private anonymous page of
+ * our own, which every advice rampart uses accepts. Cached per value: 0 not probed, 1 known,
+ * 2 unknown. A probe that cannot map its page says "known", so callers fail closed. */
+static bool rp__advice_known(int native) {
+    static _Atomic unsigned char known[128];
+    if (native < 0 || native >= 128) return true;
+    unsigned char k = atomic_load_explicit(&known[native], memory_order_relaxed);
+    if (k == 0) {
+        size_t page = rp__os_page_size();
+        void *p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        k = 1;
+        if (p != MAP_FAILED) {
+            if (madvise(p, page, native) != 0 && errno == EINVAL) k = 2;
+            munmap(p, page);
+        }
+        atomic_store_explicit(&known[native], k, memory_order_relaxed);
+    }
+    return k == 1;
+}
+
+int rp__posix_madvise(void *addr, size_t size, int native) {
+    if (madvise(addr, size, native) == 0) return 0;
+    int err = errno;
+    return (err == EINVAL && !rp__advice_known(native)) ? ENOSYS : err;
+}

@@ -30,4 +30,11 @@ int rp__posix_lock_info(int pid, rp__os_lock_info_t *out);
  * system has none) and whether this process is dumpable. */
 void rp__posix_core_facts(rp__os_core_info_t *out);
 
+/* Provided by os/posix_common.c for the platform files: madvise(addr, size, native), 0 or the
+ * error. An advice the kernel does not know comes back as EINVAL, but so does a known one that
+ * this range refuses (MADV_WIPEONFORK on a shared mapping, say); EINVAL becomes ENOSYS
+ * ("unsupported") only when the same advice is refused on a private anonymous page of our own
+ * too (probed once per advice value), so a real refusal is never taken for a missing feature. */
+int rp__posix_madvise(void *addr, size_t size, int native);
+
 #endif /* RP_OS_POSIX_COMMON_H */

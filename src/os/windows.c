@@ -288,15 +288,19 @@ int rp__os_lock_info(int pid, rp__os_lock_info_t *out) {
     if (proc == NULL) return (int)GetLastError();
     int err = 0;
     SIZE_T min_ws, max_ws;
-    PROCESS_MEMORY_COUNTERS_EX pmc;
+    /* PagefileUsage is the commit charge, the same figure as the _EX form's PrivateUsage; that
+     * form is not asked for because wine fills only the plain struct (cb 72) and leaves
+     * PrivateUsage as it found it, which read as garbage. */
+    PROCESS_MEMORY_COUNTERS pmc;
+    memset(&pmc, 0, sizeof pmc);
     if (GetProcessWorkingSetSize(proc, &min_ws, &max_ws)) {
         out->limit_soft = min_ws;
         out->limit_hard = max_ws;
     } else {
         err = (int)GetLastError();
     }
-    if (GetProcessMemoryInfo(proc, (PROCESS_MEMORY_COUNTERS *)&pmc, sizeof pmc)) {
-        out->vm_size = pmc.PrivateUsage;
+    if (GetProcessMemoryInfo(proc, &pmc, sizeof pmc)) {
+        out->vm_size = pmc.PagefileUsage;
         out->vm_rss = pmc.WorkingSetSize;
     }
     char name[MAX_PATH];

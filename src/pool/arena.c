@@ -28,7 +28,7 @@ size_t rp__class_size(unsigned cls) {
 
 /* ---- metadata blocks ------------------------------------------------------------------------------ */
 
-static rp__arena_t *rp__meta_get(rp_pool_t *pool) {
+rp__arena_t *rp__meta_get(rp_pool_t *pool) {
     rp__os_mutex_lock(&pool->lock);
     rp__arena_t *a = pool->meta_free;
     if (a != NULL) pool->meta_free = a->next;
@@ -60,12 +60,27 @@ static rp__arena_t *rp__meta_get(rp_pool_t *pool) {
     return a;
 }
 
-static void rp__meta_put(rp_pool_t *pool, rp__arena_t *a) {
+void rp__meta_put(rp_pool_t *pool, rp__arena_t *a) {
     rp__os_mutex_lock(&pool->lock);
     a->pool = NULL;
     a->next = pool->meta_free;
     pool->meta_free = a;
     rp__os_mutex_unlock(&pool->lock);
+}
+
+void rp__meta_bits(rp_pool_t *pool, rp__arena_t *a, size_t n) {
+    uint64_t *bits = (uint64_t *)((uintptr_t)a + rp__align_up(sizeof *a, RP__CACHELINE));
+    size_t words = (pool->max_slots + 63u) / 64u;
+    a->freebits = bits;
+    a->sizes = (size_t *)(bits + words);
+    a->live = (_Atomic uint8_t *)(a->sizes + RP__GUARDED_SLOTS_MAX);
+    /* Only what n slots use is cleared (a large run: one word, one live byte): nothing reads
+     * past slot n - 1, and the free-slot search stops at the first word with a set bit. */
+    memset(bits, 0, (n + 63u) / 64u * sizeof *bits);
+    memset(a->sizes, 0, RP__GUARDED_SLOTS_MAX * sizeof *a->sizes);
+    memset((void *)a->live, 0, n);
+    for (size_t i = 0; i < n / 64; i++) bits[i] = ~(uint64_t)0;
+    if (n % 64) bits[n / 64] = ((uint64_t)1 << (n % 64)) - 1;
 }
 
 /* ---- guards ----------------------------------------------------------------------------------------- */
@@ -132,18 +147,21 @@ static void rp__budget_return(rp_pool_t *pool, size_t n) {
 
 static uint64_t rp__magic(size_t stride) { return (((uint64_t)1 << 40) + stride - 1) / stride; }
 
-rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls, size_t need, unsigned shard) {
+rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls, size_t need, size_t min,
+                              unsigned shard) {
     const size_t P = pool->page;
     const rp_page_allocator_t *pa = pool->cfg.pages;
     size_t stride, slots, data = 0, len;
 
-    /* Shape. */
-    if (kind == RP__ARENA_SMALL) {
-        stride = rp__class_size(cls);
-        slots = pool->cfg.arena_size / stride;
+    /* Shape. A region is shaped as P-byte slots (its pages); a large arena's slot is the
+     * allocation rounded up to 16 bytes, in whole pages. */
+    if (kind == RP__ARENA_REGION) {
+        stride = P;
+        slots = need / P;
+        min = min / P;
     } else if (kind == RP__ARENA_LARGE) {
-        stride = rp__align_up(need, P);
-        if (stride == 0) goto too_large;
+        stride = rp__align_up(need, 16);
+        if (stride == 0 || rp__align_up(stride, P) == 0) goto too_large;
         slots = 1;
     } else {
         size_t k = cls + 1u;
@@ -159,14 +177,17 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
     }
     size_t body, guards = kind == RP__ARENA_GUARDED ? 1 : 2;
     if (rp__mul_overflows(stride, slots, &body)) goto too_large;
-    if (kind == RP__ARENA_SMALL) body = rp__align_up(body, P);
+    body = rp__align_up(body, P);
     if (rp__add_overflows(body, guards * P, &len)) goto too_large;
+    /* Guarded arenas of shared classes shrink to the budget too, down to one slot. */
+    if (kind == RP__ARENA_GUARDED && slots > 1) min = 1;
 
     /* The lock budget: what the page allocator says may be locked, less what this pool holds
      * or is about to hold. The room is reserved with a compare-and-swap before anything is
-     * mapped, so two threads creating arenas at once cannot both take the same room. A small
-     * arena shrinks to fit (Bitcoin clamps its first arena the same way); what cannot fit is
-     * over budget and the policy decides (an arena made over budget reserves nothing). */
+     * mapped, so two threads creating arenas at once cannot both take the same room. A region
+     * (or a guarded arena of a shared class) shrinks to fit, down to min slots (Bitcoin clamps
+     * its first arena the same way); what cannot fit is over budget and the policy decides (an
+     * arena made over budget reserves nothing). */
     size_t limit = rp_pages_get_limit(pa), held = 0, reserved = 0;
     bool over = false;
     if (limit != SIZE_MAX) {
@@ -175,11 +196,12 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
             size_t avail = limit > cur ? limit - cur : 0, s = slots, b = body, l = len;
             over = false;
             if (l > avail) {
-                size_t fit = avail >= 2 * P ? ((avail - 2 * P) / P) * P : 0;
-                if (kind == RP__ARENA_SMALL && fit >= stride) {
-                    s = fit / stride;
-                    b = fit;
-                    l = fit + 2 * P;
+                size_t fit = avail >= guards * P ? ((avail - guards * P) / P) * P : 0;
+                /* guarded slots are stride bytes each, data pages and their guard */
+                s = fit / stride;
+                if (min != 0 && s >= min) {
+                    b = s * stride;
+                    l = b + guards * P;
                 } else {
                     over = true;
                 }
@@ -251,13 +273,7 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
     a->shard = (uint8_t)shard;
     a->locked = locked;
     a->reserved = reserved;
-    uint64_t *bits = (uint64_t *)((uintptr_t)a + rp__align_up(sizeof *a, RP__CACHELINE));
-    size_t words = (pool->max_slots + 63u) / 64u;
-    a->freebits = bits;
-    a->sizes = (size_t *)(bits + words);
-    a->live = (_Atomic uint8_t *)(a->sizes + RP__GUARDED_SLOTS_MAX);
-    memset(bits, 0, words * sizeof *bits + RP__GUARDED_SLOTS_MAX * sizeof *a->sizes + pool->max_slots);
-    for (size_t i = 0; i < slots; i++) a->freebits[i / 64] |= (uint64_t)1 << (i % 64);
+    rp__meta_bits(pool, a, slots);
 
     /* Guards first, then the lock (see the file comment). */
     int err = 0;
@@ -303,14 +319,17 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
      * sources hand out fresh OS pages, which are; a page allocator of the user's own need not
      * (its contract does not say so), so its pages are wiped here, before any slot goes out. */
     if (!rp__pages_builtin(pa)) rp__arena_wipe(a, P);
+    /* "Unsupported" comes back only for an advice the OS lacks altogether (the os layer probes
+     * each one); any other refusal of DONTDUMP fails the arena rather than leave it dumpable. */
     err = rp__os_advise(mem, len, RP__OS_ADV_DONTDUMP);
     if (err != 0 && err != rp__os_err_unsupported()) {
         rp__fail_os(err, "pool: excluding an arena of %zu bytes from core dumps", len);
         goto undo;
     }
     err = rp__os_advise(mem, len, RP__OS_ADV_WIPEONFORK);
-    if (err == rp__os_err_unsupported()) {
-        /* Shared mappings (memfd_secret) cannot be wiped in a child; keep them out of it. */
+    if (err != 0) {
+        /* Not wiped in a child: shared mappings (memfd_secret) refuse it (EINVAL), older kernels
+         * lack it. Keep the arena out of children altogether instead. */
         err = rp__os_advise(mem, len, RP__OS_ADV_DONTFORK);
         if (err == rp__os_err_unsupported()) err = 0; /* no fork on this platform */
     }
@@ -320,13 +339,15 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
     }
 
     rp__os_mutex_lock(&pool->lock);
-    err = rp__pagemap_set(a->base, len, a);
+    /* A region's pages are mapped run by run (run.c). */
+    err = kind == RP__ARENA_REGION ? 0 : rp__pagemap_set(a->base, len, a);
     if (err == 0) {
         a->all_next = pool->arenas;
         a->all_prev = NULL;
         if (pool->arenas) pool->arenas->all_prev = a;
         pool->arenas = a;
         pool->arena_count++;
+        if (kind == RP__ARENA_REGION) atomic_fetch_add_explicit(&pool->region_data, a->span, memory_order_relaxed);
         pool->guard_pages += a->guard_count;
         if (!a->guards_lightweight || a->guards_mixed) pool->any_heavy_guard = true;
         if (a->locked) pool->locked_bytes += len;
@@ -354,10 +375,15 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
         }
     }
     /* Under ASan every slot is free memory until it is handed out (core/annotate.h); a large
-     * arena's one slot goes out at once. Guard pages stay unpoisoned: a touch there must fault. */
-    if (kind == RP__ARENA_SMALL) rp__asan_poison((void *)a->first, a->span);
+     * arena's one slot goes out at once; a region's pages until a run takes them. Guard pages
+     * stay unpoisoned: a touch there must fault. */
+    if (kind == RP__ARENA_REGION) rp__asan_poison((void *)a->first, a->span);
     else if (kind == RP__ARENA_GUARDED)
         for (uint32_t i = 0; i < a->slots; i++) rp__asan_poison((void *)(a->first + (size_t)i * stride), data);
+    /* Valgrind: the same ranges, no-access. */
+    if (kind == RP__ARENA_SMALL) rp__vg_noaccess((void *)a->first, a->span);
+    else if (kind == RP__ARENA_GUARDED)
+        for (uint32_t i = 0; i < a->slots; i++) rp__vg_noaccess((void *)(a->first + (size_t)i * stride), data);
     return a;
 
 undo:;
@@ -376,12 +402,22 @@ too_large:
 
 void rp__arena_release(rp_pool_t *pool, rp__arena_t *a) {
     const size_t P = pool->page;
+    if (a->region != NULL) {
+        rp__shard_t *sh = &pool->shards[a->shard];
+        rp__arena_t *release = NULL;
+        rp__os_mutex_lock(&sh->lock);
+        rp__run_release_locked(pool, sh, a, &release);
+        rp__os_mutex_unlock(&sh->lock);
+        if (release != NULL) rp__arena_release(pool, release);
+        return;
+    }
     rp__os_mutex_lock(&pool->lock);
-    rp__pagemap_set(a->base, a->len, NULL);
+    if (a->kind != RP__ARENA_REGION) rp__pagemap_set(a->base, a->len, NULL);
     if (a->all_prev) a->all_prev->all_next = a->all_next;
     else pool->arenas = a->all_next;
     if (a->all_next) a->all_next->all_prev = a->all_prev;
     pool->arena_count--;
+    if (a->kind == RP__ARENA_REGION) atomic_fetch_sub_explicit(&pool->region_data, a->span, memory_order_relaxed);
     pool->guard_pages -= a->guard_count;
     if (a->locked) pool->locked_bytes -= a->len;
     else pool->unlocked_bytes -= a->len;
@@ -392,6 +428,7 @@ void rp__arena_release(rp_pool_t *pool, rp__arena_t *a) {
     if (a->kind == RP__ARENA_GUARDED)
         for (size_t i = 0; i < a->slots; i++) rp__protect_restore_if(a, i);
     rp__asan_unpoison((void *)a->base, a->len); /* free slots, canaries: wiped and given back */
+    rp__vg_undefined((void *)a->base, a->len); /* Valgrind: the same */
     rp__guards_remove(a, P);
     /* A built-in source wipes the resident pages itself: wiping here too would do it twice and
      * fault in every page never touched. Another source is wiped here, in case it does not. */

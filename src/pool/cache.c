@@ -116,6 +116,13 @@ size_t rp__tcache_bytes(void) {
     return n;
 }
 
+unsigned rp__thread_shard(void) {
+    static _Atomic uint32_t next;
+    if (RP_UNLIKELY(rp__tls.shard == 0))
+        rp__tls.shard = 1u + atomic_fetch_add_explicit(&next, 1, memory_order_relaxed) % RP__SHARDS;
+    return rp__tls.shard - 1u;
+}
+
 static void rp__tls_promote(size_t i) {
     if (i == 0) return;
     rp__tls_way_t t = rp__tls.way[0];

@@ -11,8 +11,11 @@
  *          the slot the ring pushes out (freed RP_POOL_QUARANTINE frees ago) goes on its bin
  * When a bin is empty it refills half of it from an arena of the thread's shard (shard lock);
  * when full it returns half to the slots' arenas. An arena whose slots are all back is released
- * at once, except one empty arena per shard and class kept against churn (rp_pool_trim gives
- * those back too). Large allocations and guarded mode take the shard path every time.
+ * at once (its pages go back to their region, run.c), except one empty arena per shard and class
+ * kept against churn (rp_pool_trim gives those back too). Large allocations and guarded mode take
+ * the shard path every time, on the calling thread's shard: a large allocation up to
+ * RP__LARGE_RUN_MAX is a run of pages of a shared region (no system call once the region exists),
+ * a larger one a mapping of its own.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,12 +63,15 @@ static inline uint64_t rp__canary_value(const rp_pool_t *pool, uintptr_t at) {
 static inline void rp__canary_put(const rp_pool_t *pool, uintptr_t at) {
     uint64_t v = rp__canary_value(pool, at);
     rp__asan_unpoison((void *)at, sizeof v);
+    rp__vg_undefined((void *)at, sizeof v); /* and no-access to the program under Valgrind */
     memcpy((void *)at, &v, sizeof v);
     rp__asan_poison((void *)at, sizeof v);
+    rp__vg_noaccess((void *)at, sizeof v);
 }
 static inline void rp__canary_check(const rp_pool_t *pool, uintptr_t at, const void *p) {
     uint64_t v;
     rp__asan_unpoison((const void *)at, sizeof v);
+    rp__vg_defined((const void *)at, sizeof v); /* the free that checks it closes the slot after its wipe */
     memcpy(&v, (const void *)at, sizeof v);
     /* A fork child reads an inherited pool's arenas as zeros, canaries included. */
     if (RP_UNLIKELY(v != rp__canary_value(pool, at)) && !(v == 0 && rp__pool_inherited(pool)))
@@ -88,7 +94,7 @@ static inline bool rp__small_fits(const rp_pool_t *pool, const rp__arena_t *a, s
 }
 static bool rp__large_fits(const rp_pool_t *pool, const rp__arena_t *a, size_t size) {
     size_t need;
-    return !rp__add_overflows(size, pool->canary, &need) && rp__align_up(need, pool->page) == a->stride;
+    return !rp__add_overflows(size, pool->canary, &need) && rp__align_up(need, 16) == a->stride;
 }
 
 /* Slot index of an offset on the slow paths. The fast paths use the small arenas' magic
@@ -164,15 +170,14 @@ static size_t rp__take_next(rp__arena_t *a) {
 /* Put slot idx back into a's free bitmap. When a becomes empty it leaves its list and is either
  * kept as the class's spare or chained on *release (via next) for the caller to release after
  * unlocking. */
-static void rp__return_locked(rp_pool_t *pool, rp__shard_t *sh, rp__arena_t *a, size_t idx, rp__arena_t **release) {
+static void rp__return_locked(rp__shard_t *sh, rp__arena_t *a, size_t idx, rp__arena_t **release) {
     a->freebits[idx >> 6] |= (uint64_t)1 << (idx & 63u);
     a->nfree++;
     rp__arena_t **list = rp__list_of(sh, a);
     if (!a->listed && a->nfree < a->slots) rp__list_push(list, a);
     if (a->nfree == a->slots) {
         if (a->listed) rp__list_remove(list, a);
-        if (a->kind == RP__ARENA_SMALL && sh->spare[a->cls] == NULL && a->span + 2 * pool->page >= a->len &&
-            a->len >= pool->cfg.arena_size) {
+        if (a->kind == RP__ARENA_SMALL && sh->spare[a->cls] == NULL) {
             sh->spare[a->cls] = a;
         } else {
             a->next = *release;
@@ -187,6 +192,30 @@ static void rp__release_chain(rp_pool_t *pool, rp__arena_t *chain) {
         rp__arena_release(pool, chain);
         chain = next;
     }
+}
+
+static void rp__tlarge_flush(rp_pool_t *pool, rp__tcache_t *tc);
+
+/* After a failure to get memory (RP_ERR_LIMIT or RP_ERR_NOMEM): give back what the calling
+ * thread and the shards hold without need (large runs the thread keeps, quarantined large
+ * allocations, spare regions) and say whether to try again. */
+static bool rp__give_back_held(rp_pool_t *pool) {
+    rp_status_t st = rp_last_error()->status;
+    if (st != RP_ERR_LIMIT && st != RP_ERR_NOMEM) return false;
+    bool any = false;
+    for (size_t i = 0; i < sizeof rp__tls.way / sizeof rp__tls.way[0]; i++) {
+        if (rp__tls.way[i].id != pool->id) continue;
+        any = any || rp__tls.way[i].tc->lbytes != 0;
+        rp__tlarge_flush(pool, rp__tls.way[i].tc);
+    }
+    for (unsigned s = 0; s < RP__SHARDS; s++) {
+        rp__shard_t *sh = &pool->shards[s];
+        rp__os_mutex_lock(&sh->lock);
+        any = any || sh->lqbytes != 0 || sh->spare_region != NULL;
+        rp__os_mutex_unlock(&sh->lock);
+        rp__shard_trim(pool, sh);
+    }
+    return any;
 }
 
 /* ---- small slots: refill and flush --------------------------------------------------------------- */
@@ -204,7 +233,8 @@ static void *rp__refill(rp_pool_t *pool, rp__bin_t *b, unsigned cls, unsigned sh
     }
     if (a == NULL) {
         rp__os_mutex_unlock(&sh->lock);
-        rp__arena_t *fresh = rp__arena_create(pool, RP__ARENA_SMALL, cls, 0, shard);
+        rp__arena_t *fresh = rp__run_create(pool, RP__ARENA_SMALL, cls, 0, shard);
+        if (fresh == NULL && rp__give_back_held(pool)) fresh = rp__run_create(pool, RP__ARENA_SMALL, cls, 0, shard);
         if (fresh == NULL) return NULL;
         rp__os_mutex_lock(&sh->lock);
         rp__list_push(&sh->partial[cls], fresh);
@@ -240,7 +270,7 @@ void rp__bin_flush(rp_pool_t *pool, rp__tcache_t *tc, unsigned cls, uint32_t kee
             rp__os_mutex_lock(&sh->lock);
             cur = sh;
         }
-        rp__return_locked(pool, sh, a, ((uintptr_t)p - a->first) / a->stride, &release);
+        rp__return_locked(sh, a, ((uintptr_t)p - a->first) / a->stride, &release);
     }
     if (cur) rp__os_mutex_unlock(&cur->lock);
     memmove(b->slots, b->slots + n, keep * sizeof b->slots[0]);
@@ -253,12 +283,25 @@ static void rp__return_one(rp_pool_t *pool, rp__arena_t *a, size_t idx) {
     rp__shard_t *sh = &pool->shards[a->shard];
     rp__arena_t *release = NULL;
     rp__os_mutex_lock(&sh->lock);
-    rp__return_locked(pool, sh, a, idx, &release);
+    rp__return_locked(sh, a, idx, &release);
     rp__os_mutex_unlock(&sh->lock);
     rp__release_chain(pool, release);
 }
 
+/* The large runs tc holds (ring and ready) back to their regions. */
+static void rp__tlarge_flush(rp_pool_t *pool, rp__tcache_t *tc) {
+    for (unsigned i = 0; i < RP__TLARGE_RING; i++) {
+        rp__arena_t *a = tc->lring[i];
+        tc->lring[i] = NULL;
+        if (a != NULL) rp__arena_release(pool, a);
+    }
+    for (unsigned i = 0; i < tc->lready_count; i++) rp__arena_release(pool, tc->lready[i]);
+    tc->lready_count = 0;
+    tc->lbytes = 0;
+}
+
 void rp__tcache_flush_all(rp_pool_t *pool, rp__tcache_t *tc) {
+    rp__tlarge_flush(pool, tc);
     for (unsigned i = 0; i < RP_POOL_QUARANTINE; i++) {
         rp__cached_t c = tc->quarantine[i];
         tc->quarantine[i] = (rp__cached_t){NULL, NULL};
@@ -269,13 +312,34 @@ void rp__tcache_flush_all(rp_pool_t *pool, rp__tcache_t *tc) {
 
 /* ---- large and guarded allocations --------------------------------------------------------------- */
 
+/* A large allocation: a run of its shard's regions up to RP__LARGE_RUN_MAX (no system call once
+ * a region has room), a mapping of its own above. Its one slot is need rounded up to 16 bytes,
+ * the canary at its end: usable size, wipe and canary cost the same as for a small slot. */
 static void *rp__alloc_large(rp_pool_t *pool, size_t need) {
-    rp__arena_t *a = rp__arena_create(pool, RP__ARENA_LARGE, 0, need, 0);
-    if (a == NULL) return NULL;
-    rp__os_mutex_lock(&pool->shards[0].lock);
-    a->freebits[0] = 0;
+    unsigned shard = rp__thread_shard();
+    rp__arena_t *a = NULL;
+    if (need <= RP__TLARGE_MAX) {
+        /* A run of the same pages this thread freed a while ago (past its ring): no lock, no
+         * page-map or metadata work. Its slot takes the new size. */
+        rp__tcache_t *tc = rp__tcache_get(pool);
+        size_t stride = rp__align_up(need, 16), len = rp__align_up(stride, pool->page);
+        for (uint32_t i = 0; tc != NULL && i < tc->lready_count; i++) {
+            if (tc->lready[i]->len != len) continue;
+            a = tc->lready[i];
+            tc->lready[i] = tc->lready[--tc->lready_count];
+            tc->lbytes -= len;
+            a->stride = a->span = stride;
+            rp__asan_unpoison((void *)a->first, stride);
+            break;
+        }
+    }
+    for (int attempt = 0; a == NULL && attempt < 2; attempt++) {
+        a = need <= RP__LARGE_RUN_MAX ? rp__run_create(pool, RP__ARENA_LARGE, 0, need, shard)
+                                      : rp__arena_create(pool, RP__ARENA_LARGE, 0, need, 0, shard);
+        if (a == NULL && (attempt == 1 || !rp__give_back_held(pool))) return NULL;
+    }
+    a->freebits[0] = 0; /* not yet reachable by any other thread */
     a->nfree = 0;
-    rp__os_mutex_unlock(&pool->shards[0].lock);
     void *p = (void *)a->first;
     rp__live_set(a, 0);
     if (pool->canary) rp__canary_put(pool, a->first + a->stride - pool->canary);
@@ -284,21 +348,22 @@ static void *rp__alloc_large(rp_pool_t *pool, size_t need) {
 
 static void *rp__alloc_guarded(rp_pool_t *pool, size_t size, size_t need) {
     size_t k = (need + pool->page - 1) / pool->page;
-    rp__shard_t *sh = &pool->shards[0];
+    unsigned shard = rp__thread_shard();
+    rp__shard_t *sh = &pool->shards[shard];
     rp__arena_t *a;
     if (k <= RP__GUARDED_CLASSES) {
         rp__os_mutex_lock(&sh->lock);
         a = sh->gpartial[k - 1];
         if (a == NULL) {
             rp__os_mutex_unlock(&sh->lock);
-            rp__arena_t *fresh = rp__arena_create(pool, RP__ARENA_GUARDED, (unsigned)(k - 1), need, 0);
+            rp__arena_t *fresh = rp__arena_create(pool, RP__ARENA_GUARDED, (unsigned)(k - 1), need, 0, shard);
             if (fresh == NULL) return NULL;
             rp__os_mutex_lock(&sh->lock);
             rp__list_push(&sh->gpartial[k - 1], fresh);
             a = fresh;
         }
     } else {
-        a = rp__arena_create(pool, RP__ARENA_GUARDED, RP__GUARDED_CLASSES, need, 0);
+        a = rp__arena_create(pool, RP__ARENA_GUARDED, RP__GUARDED_CLASSES, need, 0, shard);
         if (a == NULL) return NULL;
         rp__os_mutex_lock(&sh->lock);
     }
@@ -313,6 +378,22 @@ static void *rp__alloc_guarded(rp_pool_t *pool, size_t size, size_t need) {
     return (void *)p;
 }
 
+/* A freed large run (wiped, live byte 0) into the thread's ring; the run the ring pushes out
+ * waits for reuse by this thread, or goes back to its region when the thread holds enough. */
+static void rp__tlarge_free(rp_pool_t *pool, rp__tcache_t *tc, rp__arena_t *a) {
+    rp__arena_t *out = tc->lring[tc->lpos];
+    tc->lring[tc->lpos] = a;
+    tc->lpos = (tc->lpos + 1u) % RP__TLARGE_RING;
+    tc->lbytes += a->len;
+    if (out == NULL) return;
+    if (tc->lready_count < RP__TLARGE_READY && tc->lbytes <= RP__TLARGE_BYTES) {
+        tc->lready[tc->lready_count++] = out;
+        return;
+    }
+    tc->lbytes -= out->len;
+    rp__arena_release(pool, out);
+}
+
 /* Free p in a large or guarded arena. want: the size a sized free claims, or 0. */
 static RP__NOINLINE void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p, size_t want) {
     size_t off = (uintptr_t)p - a->first;
@@ -322,10 +403,24 @@ static RP__NOINLINE void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p
             rp__corrupt("pool: sized free with a size that does not match the allocation", p);
         rp__live_clear(a, 0, p);
         if (pool->canary) rp__canary_check(pool, a->first + a->stride - pool->canary, p);
-        rp__arena_release(pool, a); /* wipes */
+        /* The bytes that may hold data (the slot: usable size and canary; of a mapping of its
+         * own, only its pages that were touched), then it waits in its shard's quarantine
+         * before its pages are reused or released (run.c). */
+        if (a->region != NULL) {
+            rp__asan_unpoison((void *)a->first, a->stride);
+            rp_memzero((void *)a->first, a->stride);
+            rp__tcache_t *tc = a->len <= RP__TLARGE_MAX ? rp__tcache_get(pool) : NULL;
+            if (tc != NULL) {
+                rp__tlarge_free(pool, tc, a);
+                return;
+            }
+        } else {
+            rp__memzero_resident((void *)a->first, rp__align_up(a->stride, pool->page));
+        }
+        rp__large_quarantine(pool, a);
         return;
     }
-    rp__shard_t *sh = &pool->shards[0];
+    rp__shard_t *sh = &pool->shards[a->shard];
     size_t idx = rp__slot_index(a, off);
     uintptr_t slot = a->first + idx * a->stride;
     /* Read-write again if rp_pool_protect changed it, before the canary check and the wipe
@@ -342,9 +437,10 @@ static RP__NOINLINE void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p
     rp__asan_unpoison((void *)slot, a->data); /* the canary, for the wipe */
     rp_memzero((void *)slot, a->data);
     rp__asan_poison((void *)slot, a->data);
+    rp__vg_noaccess((void *)slot, a->data);
     a->sizes[idx] = 0;
     rp__arena_t *release = NULL;
-    rp__return_locked(pool, sh, a, idx, &release);
+    rp__return_locked(sh, a, idx, &release);
     rp__os_mutex_unlock(&sh->lock);
     rp__release_chain(pool, release);
 }
@@ -393,7 +489,9 @@ static rp_pool_t *rp__pool_new(const rp_pool_options_t *options) {
     pool->page = P;
     pool->canary = (cfg.flags & RP_POOL_CANARY) ? RP_POOL_CANARY_SIZE : 0;
     pool->guarded = (cfg.flags & RP_POOL_GUARDED) != 0;
+    /* a small run's slots, or a region's pages */
     pool->max_slots = (uint32_t)(cfg.arena_size / 16u);
+    if (pool->max_slots < RP__REGION_MAX / P) pool->max_slots = (uint32_t)(RP__REGION_MAX / P);
     size_t words = (pool->max_slots + 63u) / 64u;
     pool->meta_size = rp__align_up(rp__align_up(sizeof(rp__arena_t), RP__CACHELINE) + words * sizeof(uint64_t) +
                                        RP__GUARDED_SLOTS_MAX * sizeof(size_t) + pool->max_slots,
@@ -412,6 +510,7 @@ static rp_pool_t *rp__pool_new(const rp_pool_options_t *options) {
         rp__os_release(mem, len);
         return NULL;
     }
+    rp__annotate_init(); /* before the first slot: Valgrind must see every one */
     return pool;
 }
 
@@ -428,8 +527,13 @@ void rp_pool_destroy(rp_pool_t *pool) {
     /* Checked before the handle is read: a destroyed pool's pages are gone. */
     if (!rp__registry_remove_locked(pool))
         rp__corrupt("pool: destroy of a pool that does not exist (destroyed twice?)", pool);
+    rp__vg_destroy(pool); /* Valgrind: every slot of the pool is gone */
     for (size_t i = 0; i < sizeof rp__tls.way / sizeof rp__tls.way[0]; i++)
         if (rp__tls.way[i].id == pool->id) rp__tls.way[i].id = 0;
+    /* Runs first out of the page map (their metadata goes with the chunks below), then every
+     * mapping, regions included, is wiped and released. */
+    for (unsigned s = 0; s < RP__SHARDS; s++)
+        for (rp__arena_t *a = pool->shards[s].runs; a != NULL; a = a->all_next) rp__pagemap_set(a->base, a->len, NULL);
     while (pool->arenas != NULL) rp__arena_release(pool, pool->arenas);
     rp__tcache_t *lists[2] = {pool->tcaches, pool->tcache_free};
     for (int l = 0; l < 2; l++) {
@@ -492,7 +596,55 @@ static RP__NOINLINE void *rp__alloc_refill(rp_pool_t *pool, rp__tcache_t *tc, un
     return p ? rp__hand_out(pool, a, p) : NULL;
 }
 
+static size_t rp__usable(rp_pool_t *pool, const void *p);
+
+/* Under Valgrind (core/annotate.h): slot p goes out for size bytes, zeroed; the slot's rest
+ * (slack, canary) stays no-access. */
+static inline void *rp__alloc_impl(rp_pool_t *pool, size_t size);
+
+static RP__NOINLINE void *rp__vg_handed_out(rp_pool_t *pool, void *p, size_t size) {
+    rp__arena_t *a = rp__pagemap_get((uintptr_t)p);
+    if (a->kind == RP__ARENA_SMALL && (uintptr_t)p == a->first && a->slots > 1) {
+        /* Under Valgrind the first slot of a small arena stays rampart's (live, never used, no
+         * access): the arena's descriptor points at it (a->first), so memcheck's leak search
+         * would call it reachable when the program loses it. */
+        p = rp__alloc_impl(pool, size);
+        if (p == NULL) return NULL;
+    }
+    rp__vg_alloc(pool, p, size, rp__usable(pool, p), true);
+    /* The thread bin's entries past its count are stale copies of slots handed out, which
+     * memcheck's leak search would take for references (and call a lost slot reachable):
+     * undefined words are not references to it, and the bin writes an entry before it reads it. */
+    rp__tcache_t *tc = rp__tcache_get(pool);
+    if (tc != NULL && !pool->guarded && size - 1 < RP_POOL_MAX_SMALL - pool->canary) {
+        rp__bin_t *b = &tc->bins[rp__class_of(size + pool->canary)];
+        if (b->slots != NULL && b->cap > b->count)
+            rp__vg_undefined(&b->slots[b->count], (b->cap - b->count) * sizeof b->slots[0]);
+    }
+    return p;
+}
+
+/* Under Valgrind: p leaves the program (an invalid free is memcheck's to report), and its slot
+ * is rampart's to check and wipe until rp__free_impl closes it. */
+static RP__NOINLINE void rp__vg_release(rp_pool_t *pool, void *p) {
+    rp__vg_free(p);
+    rp__arena_t *a = rp__pagemap_get((uintptr_t)p);
+    if (a == NULL || a->pool != pool || (uintptr_t)p - a->first >= a->span) return; /* reported there */
+    uintptr_t slot = a->first + rp__slot_index(a, (uintptr_t)p - a->first) * a->stride;
+    rp__vg_undefined((void *)slot, a->kind == RP__ARENA_GUARDED ? a->data : a->stride);
+}
+
+static RP__NOINLINE void *rp__vg_alloc_path(rp_pool_t *pool, size_t size) {
+    void *p = rp__alloc_impl(pool, size);
+    return p != NULL ? rp__vg_handed_out(pool, p, size) : NULL;
+}
+
 void *rp_pool_alloc(rp_pool_t *pool, size_t size) {
+    if (RP_UNLIKELY(rp__vg_on())) return rp__vg_alloc_path(pool, size);
+    return rp__alloc_impl(pool, size);
+}
+
+static inline void *rp__alloc_impl(rp_pool_t *pool, size_t size) {
     if (RP_LIKELY(pool != NULL && size - 1 < RP_POOL_MAX_SMALL - pool->canary && !pool->guarded)) {
         unsigned cls = rp__class_of(size + pool->canary);
         rp__tcache_t *tc = rp__tcache_get(pool);
@@ -532,8 +684,8 @@ static RP__NOINLINE void rp__free_slow(rp_pool_t *pool, rp__tcache_t *tc, rp__ar
     rp__os_set_last_error(saved);
 }
 
-/* Free p; want is the size a sized free claims (0: plain free). */
-static inline void rp__free_impl(rp_pool_t *pool, void *p, size_t want) {
+/* Free p; want is the size a sized free claims (0: plain free); vg: under Valgrind. */
+static inline void rp__free_impl(rp_pool_t *pool, void *p, size_t want, bool vg) {
     rp__arena_t *a = rp__lookup(pool, p);
     if (RP_LIKELY(a->kind == RP__ARENA_SMALL)) {
         size_t off = (uintptr_t)p - a->first;
@@ -546,6 +698,7 @@ static inline void rp__free_impl(rp_pool_t *pool, void *p, size_t want) {
         if (pool->canary) rp__canary_check(pool, (uintptr_t)p + a->stride - pool->canary, p);
         rp__wipe(p, a->stride);
         rp__asan_poison(p, a->stride); /* free until rp__hand_out */
+        if (vg) rp__vg_noaccess(p, a->stride);
         rp__tcache_t *tc = rp__tcache_get(pool);
         if (RP_LIKELY(tc != NULL)) {
             /* Into the quarantine ring; what it pushes out (or nothing) goes on its bin. */
@@ -573,27 +726,44 @@ static inline void rp__free_impl(rp_pool_t *pool, void *p, size_t want) {
 void rp_pool_free(rp_pool_t *pool, void *p) {
     if (p == NULL) return;
     if (RP_UNLIKELY(pool == NULL)) rp__corrupt("pool: free into a NULL pool", p);
-    rp__free_impl(pool, p, 0);
+    if (RP_UNLIKELY(rp__vg_on())) {
+        rp__vg_release(pool, p);
+        rp__free_impl(pool, p, 0, true);
+        return;
+    }
+    rp__free_impl(pool, p, 0, false);
 }
 
 void rp_pool_free_sized(rp_pool_t *pool, void *p, size_t size) {
     if (p == NULL) return;
     if (RP_UNLIKELY(pool == NULL)) rp__corrupt("pool: free into a NULL pool", p);
     if (RP_UNLIKELY(size == 0)) rp__corrupt("pool: sized free with a size that does not match the allocation", p);
-    rp__free_impl(pool, p, size);
+    if (RP_UNLIKELY(rp__vg_on())) {
+        rp__vg_release(pool, p);
+        rp__free_impl(pool, p, size, true);
+        return;
+    }
+    rp__free_impl(pool, p, size, false);
 }
 
 size_t rp_pool_usable_size(rp_pool_t *pool, const void *p) {
+    size_t n = rp__usable(pool, p);
+    /* Under Valgrind, as with Valgrind's malloc_usable_size: only the bytes asked for. */
+    return rp__vg_on() && n != 0 ? rp__vg_size_get(p, n) : n;
+}
+
+static size_t rp__usable(rp_pool_t *pool, const void *p) {
     rp__arena_t *a = (pool && p) ? rp__pagemap_get((uintptr_t)p) : NULL;
     size_t n = 0;
     if (a != NULL && a->pool == pool) {
         size_t off = (uintptr_t)p - a->first, idx = rp__slot_index(a, off);
         if (off < a->span && idx < a->slots) {
             if (a->kind == RP__ARENA_GUARDED) {
-                rp__os_mutex_lock(&pool->shards[0].lock);
+                rp__shard_t *sh = &pool->shards[a->shard % RP__SHARDS];
+                rp__os_mutex_lock(&sh->lock);
                 if (rp__live(a, idx) && (uintptr_t)p == a->first + idx * a->stride + a->data - a->sizes[idx])
                     n = a->sizes[idx];
-                rp__os_mutex_unlock(&pool->shards[0].lock);
+                rp__os_mutex_unlock(&sh->lock);
             } else if (idx * a->stride == off && rp__live(a, idx)) {
                 n = a->stride - pool->canary;
             }
@@ -626,7 +796,7 @@ void *rp_pool_realloc(rp_pool_t *pool, void *p, size_t size) {
     bool same = a->kind == RP__ARENA_SMALL   ? rp__small_fits(pool, a, size)
                 : a->kind == RP__ARENA_LARGE ? rp__large_fits(pool, a, size)
                                              : size == old;
-    if (same) return p;
+    if (same && !rp__vg_on()) return p; /* under Valgrind a realloc moves, as Valgrind's own does */
     void *q = rp_pool_alloc(pool, size);
     if (q == NULL) return NULL;
     /* A guarded slot may be protected (rp_pool_protect): readable again before the copy. */
@@ -654,6 +824,7 @@ void rp_pool_trim(rp_pool_t *pool) {
         }
         rp__os_mutex_unlock(&sh->lock);
         rp__release_chain(pool, release);
+        rp__shard_trim(pool, sh);
     }
     rp__os_set_last_error(saved);
 }
@@ -669,9 +840,15 @@ rp_status_t rp_pool_stats(rp_pool_t *pool, rp_pool_stats_t *given) {
     rp_pool_stats_t full, *out = &full;
     memset(out, 0, sizeof *out);
     out->struct_size = sizeof *out;
-    rp__os_mutex_lock(&pool->shards[0].lock); /* guarded sizes */
+    /* every shard (runs, guarded sizes), in order, then the pool (mappings) */
+    for (unsigned s = 0; s < RP__SHARDS; s++) rp__os_mutex_lock(&pool->shards[s].lock);
     rp__os_mutex_lock(&pool->lock);
-    for (rp__arena_t *a = pool->arenas; a != NULL; a = a->all_next) {
+    rp__arena_t *lists[1 + RP__SHARDS];
+    lists[0] = pool->arenas;
+    for (unsigned s = 0; s < RP__SHARDS; s++) lists[1 + s] = pool->shards[s].runs;
+    for (unsigned l = 0; l < 1 + RP__SHARDS; l++)
+    for (rp__arena_t *a = lists[l]; a != NULL; a = a->all_next) {
+        if (a->kind == RP__ARENA_REGION) continue; /* its pages are counted as runs */
         size_t live = 0;
         for (size_t i = 0; i < a->slots; i++) live += rp__live(a, i);
         if (a->kind == RP__ARENA_GUARDED) {
@@ -693,7 +870,7 @@ rp_status_t rp_pool_stats(rp_pool_t *pool, rp_pool_stats_t *given) {
     out->guard_pages = pool->guard_pages;
     out->guards_lightweight = !pool->any_heavy_guard && rp__os_guard_lightweight_available();
     rp__os_mutex_unlock(&pool->lock);
-    rp__os_mutex_unlock(&pool->shards[0].lock);
+    for (unsigned s = RP__SHARDS; s-- > 0;) rp__os_mutex_unlock(&pool->shards[s].lock);
     rp__sized_out_write(given, &full, sizeof full);
     return RP_OK;
 }

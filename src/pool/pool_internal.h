@@ -3,14 +3,22 @@
  *
  *   pagemap.c  address -> arena, a process-wide radix tree over 4 KiB pages (lock-free reads)
  *   arena.c    one page-allocator allocation: guards, locking, advice, wipe, release
+ *   run.c      runs: arenas cut from the pages of a shared region, and their release
  *   cache.c    per-thread caches of free slots, the registry of live pools, thread exit
  *   pool.c     the public API: size classes, fast paths, slow paths, stats, default pool
  *
- * Glossary. An arena is one allocation from the page allocator, cut into slots of one stride.
- * Small arenas serve one size class; large arenas hold one allocation; guarded arenas hold
- * slots of k data pages each followed by a guard page. A shard is a lock with the lists of
- * arenas that have free slots; each thread cache is bound to one shard, so threads do not
- * share arenas (no shared cache lines on the fast path) unless memory is freed across threads.
+ * Glossary. An arena is a set of slots of one stride with out-of-band metadata. It is either a
+ * run (a range of whole pages inside a region) or a mapping of its own (one allocation from the
+ * page allocator). A region is one allocation from the page allocator with a guard page at each
+ * end, locked and advised as a whole, whose data pages are handed out as runs (a page bitmap,
+ * outside the pages, says which are free); it holds no slots itself and is not in the page map.
+ * Small arenas are runs serving one size class (the first run of a class in a shard is one page
+ * or so, later ones larger, up to arena_size), so every class shares the lock budget; large
+ * arenas hold one allocation: a run up to RP__LARGE_RUN_MAX, a mapping of their own above;
+ * guarded arenas are mappings with slots of k data pages each followed by a guard page. A
+ * shard is a lock with its regions and the lists of arenas that have free slots; each thread
+ * is bound to one shard, so threads do not share arenas (no shared cache lines on the fast
+ * path) unless memory is freed across threads.
  *
  * Slot states, and where each is recorded (all outside the arena's pages):
  *   free in the arena   freebits bit set (shard lock), live byte 0
@@ -51,6 +59,26 @@
 #define RP__GUARDED_SLOTS_MAX 16
 #define RP__SHARDS 8
 #define RP__ARENA_SIZE_MAX (16u * 1024u * 1024u) /* keeps slot offsets below 2^24 (see magic) */
+/* Regions: a new one has a quarter of the data bytes of the regions the pool holds, at least
+ * RP__REGION_FIRST and at most RP__REGION_MAX (or what one run needs), clamped to the lock
+ * budget: small pools stay small, large ones get fewer, larger regions, and the free pages of
+ * the newest region are at most about a fifth of the total. Large allocations up to
+ * RP__LARGE_RUN_MAX are runs; larger ones get a mapping. */
+#define RP__REGION_FIRST (64u * 1024u)
+#define RP__REGION_MAX (4u * 1024u * 1024u)
+#define RP__LARGE_RUN_MAX (1024u * 1024u)
+/* Freed large allocations each shard holds back (wiped, live byte 0) before their pages can be
+ * reused, and the most bytes they may hold (the newest is held whatever its size): a second
+ * free in that window is caught (run.c). */
+#define RP__LARGE_QUARANTINE 8
+#define RP__LARGE_QUARANTINE_BYTES (1024u * 1024u)
+/* Large runs of up to RP__TLARGE_MAX bytes freed by a thread with a cache stay with it instead:
+ * its last RP__TLARGE_RING frees wait in a ring (the same window), the ones pushed out wait for
+ * reuse by the thread (up to RP__TLARGE_READY of them), RP__TLARGE_BYTES in all (pool.c). */
+#define RP__TLARGE_MAX (64u * 1024u)
+#define RP__TLARGE_RING 8
+#define RP__TLARGE_READY 8
+#define RP__TLARGE_BYTES (512u * 1024u)
 #define RP__CACHELINE 64
 
 /* Slow paths stay out of line so the fast paths need no stack frame. */
@@ -60,21 +88,24 @@
 #  define RP__NOINLINE
 #endif
 
-typedef enum rp__arena_kind { RP__ARENA_SMALL, RP__ARENA_LARGE, RP__ARENA_GUARDED } rp__arena_kind_t;
+typedef enum rp__arena_kind { RP__ARENA_SMALL, RP__ARENA_LARGE, RP__ARENA_GUARDED, RP__ARENA_REGION } rp__arena_kind_t;
 
 typedef struct rp__arena rp__arena_t;
 struct rp__arena {
     rp_pool_t *pool;
-    uintptr_t base;      /* the page-allocator allocation: [base, base + len) */
+    uintptr_t base;      /* a mapping: the page-allocator allocation [base, base + len); a run:
+                            its pages [base, base + len), base == first */
     size_t len;
-    uintptr_t first;     /* slot 0 */
+    rp__arena_t *region; /* a run: the region holding its pages; NULL for a mapping */
+    uintptr_t first;     /* slot 0; a region: its first data page */
     size_t stride;       /* bytes from one slot to the next */
     size_t span;         /* slots * stride */
     uint64_t magic;      /* small arenas: slot index = (offset * magic) >> 40, exact for offsets
                             below 2^24 and strides below 2^16 (ceil(2^40 / stride)) */
     size_t data;         /* guarded: data bytes before each slot's guard (k pages) */
-    uint32_t slots;
-    uint32_t nfree;      /* slots free in the arena (freebits), under the shard lock */
+    uint32_t slots;      /* a region: its data pages */
+    uint32_t nfree;      /* slots free in the arena (freebits), under the shard lock; a region:
+                            free pages (freebits is then its page bitmap) */
     uint16_t cls;        /* size class, or guarded class (k - 1) */
     uint8_t kind;        /* rp__arena_kind_t */
     uint8_t shard;
@@ -84,10 +115,11 @@ struct rp__arena {
     bool listed;         /* on its shard's partial list */
     uint32_t guard_count;
     uint32_t cursor;     /* guarded: where the next slot search starts (next fit, so a freed
-                            slot comes back only after the arena's other free slots) */
+                            slot comes back only after the arena's other free slots); a region:
+                            the same for large runs' pages */
     size_t reserved;     /* bytes of pool->reserved this arena holds (0 or len) */
-    rp__arena_t *next, *prev;         /* shard partial list */
-    rp__arena_t *all_next, *all_prev; /* the pool's list of every arena */
+    rp__arena_t *next, *prev;         /* shard partial list; regions: the shard's regions */
+    rp__arena_t *all_next, *all_prev; /* mappings: the pool's list of them; runs: the shard's */
     size_t *sizes;                    /* guarded: requested size per slot */
     _Atomic uint32_t protected_slots; /* guarded: bit i set while slot i may be other than
                                          read-write (rp_pool_protect; protect.c) */
@@ -98,8 +130,16 @@ struct rp__arena {
 typedef struct rp__shard {
     _Alignas(RP__CACHELINE) rp__os_mutex_t lock;
     rp__arena_t *partial[RP__CLASSES];
-    rp__arena_t *spare[RP__CLASSES];   /* one empty arena kept per class (hysteresis) */
+    rp__arena_t *spare[RP__CLASSES];   /* one empty run kept per class (hysteresis) */
     rp__arena_t *gpartial[RP__GUARDED_CLASSES + 1]; /* [k - 1]; the last is for single-slot arenas */
+    uint16_t nruns[RP__CLASSES];       /* live runs per class: the next one's size grows with it */
+    rp__arena_t *regions;              /* the shard's regions (next/prev) */
+    rp__arena_t *spare_region;         /* one empty region kept (hysteresis), on the list too */
+    rp__arena_t *runs;                 /* every run of the shard (all_next/all_prev) */
+    rp__arena_t *lq[RP__LARGE_QUARANTINE]; /* freed large runs held back, oldest at lqpos */
+    uint32_t lqpos;
+    size_t lqbytes;
+    rp__arena_t *meta_free;            /* metadata blocks of released runs, for the next ones */
 } rp__shard_t;
 
 /* A cached free slot with its arena, so allocation needs no page-map lookup. */
@@ -126,6 +166,12 @@ struct rp__tcache {
      * free of it in that window still finds its live byte clear (pool.c). */
     uint32_t qpos;
     rp__cached_t quarantine[RP_POOL_QUARANTINE];
+    /* Large runs this thread freed (wiped, live byte 0, still in the page map): the ring of the
+     * last RP__TLARGE_RING, oldest at lpos, then those ready for reuse; lbytes: both together. */
+    uint32_t lpos, lready_count;
+    size_t lbytes;
+    rp__arena_t *lring[RP__TLARGE_RING];
+    rp__arena_t *lready[RP__TLARGE_READY];
     rp__cached_t storage[];    /* the bins' slots */
 };
 
@@ -149,7 +195,7 @@ struct rp_pool {
     uint64_t canary_key;
     bool guarded;
     _Atomic bool reported;        /* RP_POOL_LOCK_REPORT without a callback printed its line */
-    uint32_t max_slots;           /* of a small arena: its bitmaps are sized for it */
+    uint32_t max_slots;           /* of a small run (or pages of a region): bitmaps are sized for it */
     size_t meta_size;             /* bytes of one arena's metadata block */
     size_t tcache_size;
     _Atomic uint32_t next_shard;
@@ -157,9 +203,11 @@ struct rp_pool {
      * compare-and-swap before an arena is mapped, so that threads creating arenas at once
      * never pass get_limit() together (arena.c). */
     _Atomic size_t reserved;
+    _Atomic size_t region_data;   /* data bytes of the regions held: the next one's size */
 
     rp__os_mutex_t lock;          /* everything below */
-    rp__arena_t *arenas;          /* every arena */
+    rp__arena_t *arenas;          /* every mapping (regions, guarded and large arenas) */
+
     rp__arena_t *meta_free;       /* recycled metadata blocks */
     rp__meta_chunk_t *meta_chunks;
     rp__tcache_t *tcaches, *tcache_free;
@@ -192,14 +240,39 @@ static inline rp__arena_t *rp__pagemap_get(uintptr_t addr) {
 int rp__pagemap_set(uintptr_t addr, size_t len, rp__arena_t *a);
 
 /* ---- arena.c ------------------------------------------------------------------------------------ */
-/* A new arena of the given kind. SMALL: cls is the size class; GUARDED: cls is k - 1 and need is
- * ignored unless k > RP__GUARDED_CLASSES; LARGE: need is the slot size. The lock budget and policy
- * are applied here. NULL + rp_last_error() on failure. Takes the pool lock. */
-rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls, size_t need, unsigned shard);
-/* Wipe and give back an arena nobody can reach any more (off every shard list). Takes the pool
- * lock; never holds it across the page allocator. */
+/* A new mapping of the given kind. GUARDED: cls is k - 1 and need is ignored unless
+ * k > RP__GUARDED_CLASSES (fewer slots when the lock budget is short); LARGE: need is the slot
+ * size; REGION: need is the data bytes wanted, min the fewest acceptable (the region shrinks to
+ * the lock budget down to that). The lock budget and policy are applied here. NULL +
+ * rp_last_error() on failure. Takes the pool lock. */
+rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls, size_t need, size_t min,
+                              unsigned shard);
+/* Release an arena nobody can reach any more (off every shard list): a run goes back to its
+ * region (run.c); a mapping is wiped and given back. Takes the pool lock (mappings) or the
+ * shard lock (runs); never holds a lock across the page allocator. */
 void rp__arena_release(rp_pool_t *pool, rp__arena_t *a);
+/* Metadata blocks (arena.c). */
+rp__arena_t *rp__meta_get(rp_pool_t *pool);
+void rp__meta_put(rp_pool_t *pool, rp__arena_t *a);
+/* Set up a's bitmaps inside its metadata block, n bits set (free). */
+void rp__meta_bits(rp_pool_t *pool, rp__arena_t *a, size_t n);
 size_t rp__class_size(unsigned cls);
+
+/* ---- run.c -------------------------------------------------------------------------------------- */
+/* A new run in shard's regions (a new region when none has room): SMALL for class cls, LARGE for
+ * one allocation of need bytes (slot = need rounded up to 16). Published in the page map; not on
+ * any partial list. NULL + rp_last_error() on failure. Takes the shard lock. */
+rp__arena_t *rp__run_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls, size_t need, unsigned shard);
+/* Give a run's pages back to its region (they must be zero), under the shard lock held by the
+ * caller; a region left empty beyond the shard's one spare is unlinked and chained on *release
+ * (via next) for the caller to release after unlocking. */
+void rp__run_release_locked(rp_pool_t *pool, rp__shard_t *sh, rp__arena_t *a, rp__arena_t **release);
+/* A freed large allocation (wiped, live byte 0; a run or a mapping) into its shard's quarantine;
+ * what it pushes out is released (a run's pages back to its region). Takes the shard lock. */
+void rp__large_quarantine(rp_pool_t *pool, rp__arena_t *a);
+/* Shard sh's quarantined large allocations and spare region back (rp_pool_trim, and before a
+ * large allocation that found no room is retried). Takes the shard lock. */
+void rp__shard_trim(rp_pool_t *pool, rp__shard_t *sh);
 
 /* ---- cache.c ------------------------------------------------------------------------------------ */
 /* Add to / remove from the registry of live pools (destroy holds the registry while it works). */
@@ -218,7 +291,11 @@ typedef struct rp__tls_way {
 extern _Thread_local struct rp__tls {
     rp__tls_way_t way[4];
     bool registered;
+    uint32_t shard;     /* 1 + the shard this thread uses for guarded and large allocations */
 } rp__tls;
+/* The calling thread's shard (assigned round robin on first use): guarded and large allocations
+ * of different threads take different locks. */
+unsigned rp__thread_shard(void);
 /* How many fork()s separate this process from the one that loaded the library (cache.c bumps
  * it in every child). */
 extern _Atomic uint32_t rp__fork_epoch;

@@ -41,12 +41,13 @@ rp_status_t rp_pool_protect(rp_pool_t *pool, void *p, rp_pool_prot_t prot) {
                         "pool_protect: %p is not a guarded allocation (create the pool with RP_POOL_GUARDED)", p);
     /* Same checks as rp_pool_usable_size: a live slot, and p its start (sizes under the shard lock). */
     size_t off = (uintptr_t)p - a->first, idx = SIZE_MAX;
-    rp__os_mutex_lock(&pool->shards[0].lock);
+    rp__shard_t *sh = &pool->shards[a->shard % RP__SHARDS];
+    rp__os_mutex_lock(&sh->lock);
     size_t i = off < a->span ? (a->slots == 1 ? 0 : off / a->stride) : SIZE_MAX;
     if (i < a->slots && atomic_load_explicit(&a->live[i], memory_order_relaxed) == 1 &&
         (uintptr_t)p == a->first + i * a->stride + a->data - a->sizes[i])
         idx = i;
-    rp__os_mutex_unlock(&pool->shards[0].lock);
+    rp__os_mutex_unlock(&sh->lock);
     if (idx == SIZE_MAX)
         return rp__fail(RP_ERR_INVALID, 0, "pool_protect: %p is not the start of a live allocation of this pool", p);
 

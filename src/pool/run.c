@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: MIT */
+/* pool/run.c — runs: arenas made of whole pages of a shared region, so that every size class
+ * and every large allocation up to RP__LARGE_RUN_MAX shares the lock budget and no system call
+ * runs on the steady-state path.
+ *
+ *   create:   under the shard lock, find n free pages in one of the shard's regions (small
+ *             runs: first fit, to pack; large runs: next fit from the region's cursor, so freed
+ *             pages come back last) -> a metadata block -> published in the page map. When no
+ *             region has room: a new region (arena.c: mapped, guarded, locked, advised) sized
+ *             by the pool's growth rule and clamped to the lock budget. Pages held by quarantined
+ *             large runs come back only when that fails (pool.c retries after rp__shard_trim),
+ *             so that a freed run's pages are not the next ones handed out.
+ *   release:  out of the page map -> pages back into the region's bitmap (they are zero: every
+ *             slot was wiped on free) -> a region left empty is kept as the shard's spare, or
+ *             released when the shard has one already.
+ *
+ * A freed large allocation (a run, or a mapping of its own) is not released at once: wiped, it
+ * waits in its shard's quarantine (up to RP__LARGE_QUARANTINE of them and
+ * RP__LARGE_QUARANTINE_BYTES, but always the newest), still in the page map with its live byte
+ * clear, so a second free of it is reported; its pages cannot be handed to anybody else (nor its
+ * address be mapped again) meanwhile. docs/pool.md states the window that remains.
+ *
+ * Everything here runs under the lock of the run's shard; the region and its page bitmap belong
+ * to that shard alone.
+ */
+#include <string.h>
+
+#include "pool/pool_internal.h"
+
+static inline unsigned rp__ctz64(uint64_t x) {
+#if defined(__GNUC__)
+    return (unsigned)__builtin_ctzll(x);
+#else
+    unsigned n = 0;
+    for (; !(x & 1); x >>= 1) n++;
+    return n;
+#endif
+}
+
+/* The first index >= from of n consecutive set bits among the nbits of w (bits at nbits and
+ * above are clear), or SIZE_MAX. Skips whole words of clear or set bits at a time. */
+static size_t rp__bits_find(const uint64_t *w, size_t nbits, size_t n, size_t from) {
+    size_t i = from;
+    while (i < nbits && nbits - i >= n) {
+        uint64_t word = w[i >> 6] & (~(uint64_t)0 << (i & 63u));
+        while (word == 0) {
+            i = (i | 63u) + 1u;
+            if (i >= nbits) return SIZE_MAX;
+            word = w[i >> 6];
+        }
+        i = (i & ~(size_t)63) + rp__ctz64(word);
+        size_t j = i;
+        for (;;) {
+            uint64_t clear = ~w[j >> 6] & (~(uint64_t)0 << (j & 63u));
+            if (clear != 0) {
+                j = (j & ~(size_t)63) + rp__ctz64(clear);
+                break;
+            }
+            j = (j | 63u) + 1u;
+            if (j >= nbits) break;
+        }
+        if (j > nbits) j = nbits;
+        if (j - i >= n) return i;
+        i = j;
+    }
+    return SIZE_MAX;
+}
+
+static void rp__bits_clear(uint64_t *w, size_t at, size_t n) {
+    for (size_t i = at; i < at + n; i++) w[i >> 6] &= ~((uint64_t)1 << (i & 63u));
+}
+static void rp__bits_set(uint64_t *w, size_t at, size_t n) {
+    for (size_t i = at; i < at + n; i++) w[i >> 6] |= (uint64_t)1 << (i & 63u);
+}
+
+/* n free pages of region r, taken; the index of the first, or SIZE_MAX. */
+static size_t rp__region_take(rp__arena_t *r, size_t n, bool next_fit) {
+    if (r->nfree < n) return SIZE_MAX;
+    size_t at = SIZE_MAX;
+    if (next_fit) at = rp__bits_find(r->freebits, r->slots, n, r->cursor);
+    if (at == SIZE_MAX) at = rp__bits_find(r->freebits, r->slots, n, 0);
+    if (at == SIZE_MAX) return SIZE_MAX;
+    rp__bits_clear(r->freebits, at, n);
+    r->nfree -= (uint32_t)n;
+    if (next_fit) r->cursor = (uint32_t)((at + n) % r->slots);
+    return at;
+}
+
+/* A run of n pages from the shard's regions, under its lock: (region, first page) or NULL. */
+static rp__arena_t *rp__find_pages(rp__shard_t *sh, size_t n, bool next_fit, size_t *at) {
+    for (rp__arena_t *r = sh->regions; r != NULL; r = r->next) {
+        size_t i = rp__region_take(r, n, next_fit);
+        if (i != SIZE_MAX) {
+            if (sh->spare_region == r) sh->spare_region = NULL;
+            *at = i;
+            return r;
+        }
+    }
+    return NULL;
+}
+
+static void rp__quarantine_drain(rp_pool_t *pool, rp__shard_t *sh, size_t keep_bytes, uint32_t keep_runs,
+                                 rp__arena_t **release);
+
+/* A large allocation leaves the quarantine: a run's pages go back to its region; a mapping is
+ * chained on *release (via next) for the caller to release after unlocking. */
+static void rp__quarantine_out(rp_pool_t *pool, rp__shard_t *sh, rp__arena_t *a, rp__arena_t **release) {
+    if (a->region != NULL) {
+        rp__run_release_locked(pool, sh, a, release);
+    } else {
+        a->next = *release;
+        *release = a;
+    }
+}
+
+rp__arena_t *rp__run_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls, size_t need, unsigned shard) {
+    const size_t P = pool->page;
+    rp__shard_t *sh = &pool->shards[shard];
+    size_t stride, bytes, least;
+    if (kind == RP__ARENA_SMALL) {
+        /* One page (or the pages of one slot) for the class's first two runs in the shard, twice
+         * as many for every two further live runs, up to arena_size: a class that is used little
+         * costs little of the lock budget, one used much gets runs as large as before. */
+        stride = rp__class_size(cls);
+        least = rp__align_up(stride, P);
+        rp__os_mutex_lock(&sh->lock);
+        unsigned grow = sh->nruns[cls] / 2u < 16 ? sh->nruns[cls] / 2u : 16;
+        rp__os_mutex_unlock(&sh->lock);
+        bytes = P << grow;
+        if (bytes > pool->cfg.arena_size) bytes = pool->cfg.arena_size;
+        if (bytes < least) bytes = least;
+    } else {
+        stride = rp__align_up(need, 16);
+        bytes = least = rp__align_up(stride, P);
+    }
+
+    /* A metadata block from the shard's own free list (no pool-wide lock on this path). */
+    rp__os_mutex_lock(&sh->lock);
+    rp__arena_t *a = sh->meta_free;
+    if (a != NULL) {
+        sh->meta_free = a->next;
+    } else {
+        rp__os_mutex_unlock(&sh->lock);
+        if ((a = rp__meta_get(pool)) == NULL) return NULL;
+        rp__os_mutex_lock(&sh->lock);
+    }
+    rp__arena_t *r = NULL;
+    size_t at = 0;
+    for (;;) {
+        r = rp__find_pages(sh, bytes / P, kind == RP__ARENA_LARGE, &at);
+        if (r == NULL && bytes > least) {
+            bytes = least; /* a short region: the smallest run that serves */
+            r = rp__find_pages(sh, bytes / P, kind == RP__ARENA_LARGE, &at);
+        }
+        if (r != NULL) break;
+        rp__os_mutex_unlock(&sh->lock);
+        /* A new region: a quarter of what the pool's regions hold, from RP__REGION_FIRST up to
+         * RP__REGION_MAX or the run; clamped to the budget down to the run. */
+        size_t want = atomic_load_explicit(&pool->region_data, memory_order_relaxed) / 4;
+        if (want < RP__REGION_FIRST) want = RP__REGION_FIRST;
+        if (want > RP__REGION_MAX) want = RP__REGION_MAX;
+        want = rp__align_up(want, P);
+        if (want < bytes) want = bytes;
+        rp__arena_t *fresh = rp__arena_create(pool, RP__ARENA_REGION, 0, want, bytes, shard);
+        rp__os_mutex_lock(&sh->lock);
+        if (fresh == NULL) {
+            a->next = sh->meta_free;
+            sh->meta_free = a;
+            rp__os_mutex_unlock(&sh->lock);
+            return NULL;
+        }
+        fresh->prev = NULL;
+        fresh->next = sh->regions;
+        if (sh->regions) sh->regions->prev = fresh;
+        sh->regions = fresh;
+    }
+
+    memset(a, 0, sizeof *a);
+    a->pool = pool;
+    a->region = r;
+    a->base = a->first = r->first + at * P;
+    a->len = bytes;
+    a->stride = stride;
+    a->slots = kind == RP__ARENA_SMALL ? (uint32_t)(bytes / stride) : 1u;
+    a->span = stride * a->slots;
+    a->magic = (((uint64_t)1 << 40) + stride - 1) / stride;
+    a->nfree = a->slots;
+    a->cls = (uint16_t)cls;
+    a->kind = (uint8_t)kind;
+    a->shard = (uint8_t)shard;
+    a->locked = r->locked;
+    rp__meta_bits(pool, a, a->slots);
+    int err = rp__pagemap_set(a->base, a->len, a);
+    if (err != 0) {
+        rp__pagemap_set(a->base, a->len, NULL);
+        rp__bits_set(r->freebits, at, bytes / P);
+        r->nfree += (uint32_t)(bytes / P);
+        a->pool = NULL;
+        a->next = sh->meta_free;
+        sh->meta_free = a;
+        rp__os_mutex_unlock(&sh->lock);
+        rp__fail_os(err, "pool: recording a run at %p in the page map", (void *)a->base);
+        return NULL;
+    }
+    if (kind == RP__ARENA_SMALL) sh->nruns[cls]++;
+    a->all_prev = NULL;
+    a->all_next = sh->runs;
+    if (sh->runs) sh->runs->all_prev = a;
+    sh->runs = a;
+    rp__os_mutex_unlock(&sh->lock);
+    /* Under ASan a region's free pages are poisoned; a small run's slots stay so until handed
+     * out, a large run's one slot goes out at once. */
+    if (kind == RP__ARENA_LARGE) rp__asan_unpoison((void *)a->first, a->span);
+    return a;
+}
+
+void rp__run_release_locked(rp_pool_t *pool, rp__shard_t *sh, rp__arena_t *a, rp__arena_t **release) {
+    const size_t P = pool->page;
+    rp__arena_t *r = a->region;
+    rp__pagemap_set(a->base, a->len, NULL);
+    if (a->all_prev) a->all_prev->all_next = a->all_next;
+    else sh->runs = a->all_next;
+    if (a->all_next) a->all_next->all_prev = a->all_prev;
+    if (a->kind == RP__ARENA_SMALL) sh->nruns[a->cls]--;
+    rp__asan_poison((void *)a->base, a->len);
+    size_t at = (a->base - r->first) / P, n = a->len / P;
+    rp__bits_set(r->freebits, at, n);
+    r->nfree += (uint32_t)n;
+    a->pool = NULL; /* a stale page-map read is refused (pool.c) */
+    a->next = sh->meta_free;
+    sh->meta_free = a;
+    if (r->nfree == r->slots && sh->spare_region != r) {
+        /* One empty region is kept per shard, the larger of two: it can serve what the smaller
+         * could, so a pattern of large pairs does not map and unmap a region each time. */
+        rp__arena_t *out = r;
+        if (sh->spare_region == NULL || sh->spare_region->slots < r->slots) {
+            out = sh->spare_region;
+            sh->spare_region = r;
+        }
+        if (out != NULL) {
+            if (out->prev) out->prev->next = out->next;
+            else sh->regions = out->next;
+            if (out->next) out->next->prev = out->prev;
+            out->next = *release;
+            *release = out;
+        }
+    }
+}
+
+/* Release quarantined large runs, oldest first, until at most keep_runs runs and keep_bytes
+ * bytes remain. Under the shard lock. */
+static void rp__quarantine_drain(rp_pool_t *pool, rp__shard_t *sh, size_t keep_bytes, uint32_t keep_runs,
+                                 rp__arena_t **release) {
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < RP__LARGE_QUARANTINE; i++) count += sh->lq[i] != NULL;
+    for (uint32_t k = 0; k < RP__LARGE_QUARANTINE && (count > keep_runs || sh->lqbytes > keep_bytes); k++) {
+        /* the oldest is at lqpos, then onwards */
+        uint32_t i = (sh->lqpos + k) % RP__LARGE_QUARANTINE;
+        rp__arena_t *old = sh->lq[i];
+        if (old == NULL) continue;
+        sh->lq[i] = NULL;
+        sh->lqbytes -= old->len;
+        count--;
+        rp__quarantine_out(pool, sh, old, release);
+    }
+}
+
+void rp__large_quarantine(rp_pool_t *pool, rp__arena_t *a) {
+    rp__shard_t *sh = &pool->shards[a->shard];
+    rp__arena_t *release = NULL;
+    rp__os_mutex_lock(&sh->lock);
+    rp__arena_t *old = sh->lq[sh->lqpos];
+    if (old != NULL) {
+        sh->lq[sh->lqpos] = NULL;
+        sh->lqbytes -= old->len;
+        rp__quarantine_out(pool, sh, old, &release);
+    }
+    /* Room for a within the byte bound; the newest is held whatever its size. */
+    size_t keep = a->len < RP__LARGE_QUARANTINE_BYTES ? RP__LARGE_QUARANTINE_BYTES - a->len : 0;
+    rp__quarantine_drain(pool, sh, keep, RP__LARGE_QUARANTINE, &release);
+    sh->lq[sh->lqpos] = a;
+    sh->lqbytes += a->len;
+    sh->lqpos = (sh->lqpos + 1u) % RP__LARGE_QUARANTINE;
+    rp__os_mutex_unlock(&sh->lock);
+    while (release != NULL) {
+        rp__arena_t *next = release->next;
+        rp__arena_release(pool, release);
+        release = next;
+    }
+}
+
+void rp__shard_trim(rp_pool_t *pool, rp__shard_t *sh) {
+    rp__arena_t *release = NULL;
+    rp__os_mutex_lock(&sh->lock);
+    rp__quarantine_drain(pool, sh, 0, 0, &release);
+    rp__arena_t *r = sh->spare_region;
+    if (r != NULL && r->nfree == r->slots) {
+        if (r->prev) r->prev->next = r->next;
+        else sh->regions = r->next;
+        if (r->next) r->next->prev = r->prev;
+        r->next = release;
+        release = r;
+    }
+    sh->spare_region = NULL;
+    rp__os_mutex_unlock(&sh->lock);
+    while (release != NULL) {
+        rp__arena_t *next = release->next;
+        rp__arena_release(pool, release);
+        release = next;
+    }
+}
