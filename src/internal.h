@@ -123,6 +123,8 @@ void rp__error_append(const char *fmt, ...) RP_PRINTF(1, 2);
  * rp__file_sink_status turns it into the function's status. */
 typedef struct rp__file_sink { FILE *out; int error; } rp__file_sink_t;
 void rp__line_to_file(const char *line, void *ctx);
+/* The sink for reports without stdio (inside malloc, destructors): one write(2) per line. */
+void rp__line_to_stderr(const char *line, void *ctx);
 rp_status_t rp__file_sink_status(const rp__file_sink_t *sink, const char *what);
 
 /* RAMPART_VERBOSE=1 (core/verbose.c): rp__verbose says whether it is on (read once, strictly; a

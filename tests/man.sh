@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # man.sh — every man page in man/ renders with `man -l` at 80 columns without a single warning
 # from groff (stderr must stay empty), and the section 3 pages match the headers (a page that
-# man/gen-man3.py would now write differently is stale).
+# man/gen-man3.py would now write differently is stale). Every RAMPART_* variable that the library
+# or the CLI reads is documented in rampart(1) and in the README's table.
 # Usage: man.sh SOURCE_DIR
 set -u
 src=${1:?usage: man.sh SOURCE_DIR}
@@ -32,5 +33,11 @@ if command -v python3 >/dev/null 2>&1; then
 else
   echo "(python3 missing: the section 3 pages are not compared with the headers)"
 fi
+vars=$(cat "$src"/src/*/*.c "$src"/tools/rampart/*.c | grep -o '"RAMPART_[A-Z_]*"' | tr -d '"' | sort -u)
+[ -n "$vars" ] || { echo "FAIL: no RAMPART_* variable found in the sources"; bad=1; }
+for v in $vars; do
+  grep -q "^\.B $v\$" "$src/man/rampart.1" || { echo "FAIL: $v is read by the sources but not in rampart(1) ENVIRONMENT"; bad=1; }
+  grep -q "^| \`$v\` |" "$src/README.md" || { echo "FAIL: $v is read by the sources but not in the README's table"; bad=1; }
+done
 [ $bad -eq 0 ] && echo "$n man pages render without warnings; section 3 pages match the headers"
 exit $bad

@@ -76,7 +76,9 @@ static void test_pool_lines(void) {
     REQUIRE(rp_pool_stats(pool, &st) == RP_OK);
     collected_t c = {{0}, 0};
     REQUIRE(rp_pool_stats_print_to(pool, collect, &c) == RP_OK);
-    CHECK(c.lines == 2);
+    /* the two summary lines, then one line for the one class in use (64-byte slots) */
+    CHECK(c.lines == 3);
+    CHECK(strstr(c.text, "-byte slots x 2 = 128 B\n") != NULL);
     char want[128];
     snprintf(want, sizeof want, "in %zu allocations, free", st.chunks_used);
     CHECK(st.chunks_used == 2 && strstr(c.text, want) != NULL);
@@ -92,8 +94,30 @@ static void test_pool_lines(void) {
     read_back(f, got, sizeof got);
     CHECK(strcmp(got, c.text) == 0);
     fclose(f);
+    void *big = rp_pool_alloc(pool, 5000); /* a large allocation: a run of its own */
+    REQUIRE(big != NULL);
+    c = (collected_t){{0}, 0};
+    REQUIRE(rp_pool_stats_print_to(pool, collect, &c) == RP_OK);
+    CHECK(c.lines == 4 && strstr(c.text, "  large: 1 allocations = ") != NULL);
+    rp_pool_free(pool, big);
     rp_pool_free(pool, p);
     rp_pool_free(pool, q);
+    rp_pool_destroy(pool);
+
+    /* guarded allocations by their data pages, counted at the size asked for */
+    rp_pool_options_t o = rp_pool_options_default();
+    o.flags = RP_POOL_GUARDED;
+    o.lock_policy = RP_POOL_LOCK_SILENT; /* the class lines do not depend on the lock budget */
+    REQUIRE(rp_pool_create(&o, &pool) == RP_OK);
+    void *g1 = rp_pool_alloc(pool, 100), *g2 = rp_pool_alloc(pool, 5000);
+    REQUIRE(g1 != NULL && g2 != NULL);
+    c = (collected_t){{0}, 0};
+    REQUIRE(rp_pool_stats_print_to(pool, collect, &c) == RP_OK);
+    CHECK(c.lines == 4);
+    CHECK(strstr(c.text, "  guarded, 1 data page: 1 allocations = 100 B\n") != NULL);
+    CHECK(strstr(c.text, "  guarded, 2 data pages: 1 allocations = ") != NULL);
+    rp_pool_free(pool, g1);
+    rp_pool_free(pool, g2);
     rp_pool_destroy(pool);
 }
 
@@ -135,6 +159,12 @@ static void test_stream_failure(void) {
 static int at_exit_mode(void) {
     void *kept = rp_malloc(100);
     if (kept == NULL) return 1;
+    /* the default pool too: two 32-byte secrets and a 5000-byte one kept (freed ones are not
+     * counted), printed after the heap's lines */
+    void *secrets[4] = {rp_secret_alloc(32), rp_secret_alloc(32), rp_secret_alloc(5000), rp_secret_alloc(32)};
+    for (int i = 0; i < 4; i++)
+        if (secrets[i] == NULL) return 1;
+    rp_secret_free(secrets[3]);
     fprintf(stderr, "block kept\n"); /* CTest matches the output, not the exit status */
     return 0;
 }

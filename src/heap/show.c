@@ -14,12 +14,6 @@
 
 static bool rp__show_stats;
 
-static void rp__stderr_line(const char *line, void *ctx) {
-    (void)ctx;
-    rp__os_write_stderr(line, strlen(line));
-    rp__os_write_stderr("\n", 1);
-}
-
 void rp__heap_show_env(bool wipe) {
     static const char *const words[] = {"0", "1"};
     size_t show = 0;
@@ -35,9 +29,9 @@ void rp__heap_show_env(bool wipe) {
     size_t used = strlen(line);
     snprintf(line + used, sizeof line - used, ", cache max %s (RAMPART_CACHE_MAX), wipe %s (RAMPART_HEAP_WIPE), stats at exit %s (RAMPART_SHOW_STATS)",
              rp_format_bytes(rp__config.cache_max, cache, sizeof cache), wipe ? "on" : "off", rp__show_stats ? "on" : "off");
-    rp__stderr_line(line, NULL);
+    rp__line_to_stderr(line, NULL);
 }
 
 __attribute__((destructor)) static void rp__heap_show_at_exit(void) {
-    if (rp__show_stats) (void)rp_heap_stats_print_to(rp_heap_default(), rp__stderr_line, NULL);
+    if (rp__show_stats) (void)rp_heap_stats_print_to(rp_heap_default(), rp__line_to_stderr, NULL);
 }

@@ -117,9 +117,6 @@ static inline void rp__live_clear(rp__arena_t *a, size_t idx, const void *p) {
 static inline void rp__live_set(rp__arena_t *a, size_t idx) {
     atomic_store_explicit(&a->live[idx], 1, memory_order_relaxed);
 }
-static inline bool rp__live(rp__arena_t *a, size_t idx) {
-    return atomic_load_explicit(&a->live[idx], memory_order_relaxed) == 1;
-}
 
 /* ---- shard lists (under the shard lock) ----------------------------------------------------------- */
 
@@ -922,14 +919,16 @@ rp_pool_t *rp_secret_pool(void) {
          * A malformed value fails the default pool (NULL, RP_ERR_INVALID naming it). */
         static const char *const policies[] = {"required", "report", "silent"};
         size_t policy = RP_POOL_LOCK_REQUIRED;
+        bool show = false;
         pool = NULL;
-        if (rp__env_word("RAMPART_POOL_LOCK", true, policies, 3, &policy) == RP_OK) {
+        if (rp__env_word("RAMPART_POOL_LOCK", true, policies, 3, &policy) == RP_OK && rp__pool_show_env(&show) == RP_OK) {
             cfg.lock_policy = (rp_pool_lock_policy_t)policy;
             pool = rp__pool_new(&cfg);
         }
         if (pool != NULL) {
             pool->is_default = true;
             atomic_store_explicit(&rp__default_pool, pool, memory_order_release);
+            if (show) rp__pool_show_at_exit(pool);
         }
     }
     rp__os_mutex_unlock(&rp__default_lock);

@@ -6,6 +6,7 @@
  *   run.c      runs: arenas cut from the pages of a shared region, and their release
  *   cache.c    per-thread caches of free slots, the registry of live pools, thread exit
  *   pool.c     the public API: size classes, fast paths, slow paths, stats, default pool
+ *   stats_print.c, show.c  the statistics for people, and at exit (RAMPART_SHOW_STATS)
  *
  * Glossary. An arena is a set of slots of one stride with out-of-band metadata. It is either a
  * run (a range of whole pages inside a region) or a mapping of its own (one allocation from the
@@ -218,6 +219,17 @@ struct rp_pool {
 
     rp__shard_t shards[RP__SHARDS];
 };
+
+/* Whether slot idx of a is handed out (its live byte; see the slot states above). */
+static inline bool rp__live(rp__arena_t *a, size_t idx) {
+    return atomic_load_explicit(&a->live[idx], memory_order_relaxed) == 1;
+}
+
+/* ---- show.c ------------------------------------------------------------------------------------- */
+/* RAMPART_SHOW_STATS for the default pool: read it (a malformed value is RP_ERR_INVALID naming
+ * it), and have pool's statistics printed to stderr at exit. */
+rp_status_t rp__pool_show_env(bool *show);
+void rp__pool_show_at_exit(rp_pool_t *pool);
 
 /* ---- pagemap.c ---------------------------------------------------------------------------------- */
 #define RP__PM_SHIFT 12u

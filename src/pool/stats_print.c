@@ -1,11 +1,48 @@
 /* SPDX-License-Identifier: MIT */
 /* pool/stats_print.c — rp_pool_stats_print: the pool's statistics as lines for people.
  *
- * One snapshot (rp_pool_stats) becomes labelled lines: what is in use, what is locked and what
- * could not be, and the guards. The pool keeps no per-class counts in rp_pool_stats_t, so there
- * are no per-class lines (the heap's printer has them). docs/debugging.md shows the output.
+ * One snapshot (rp_pool_stats) becomes two labelled lines (what is in use, what is locked and
+ * what could not be, the guards), then one line per size class that has live allocations: small
+ * classes by slot size, guarded allocations by their data pages, large ones together. The class
+ * counts come from a walk of the arenas' live bytes under the same locks as rp_pool_stats, taken
+ * after it: under concurrent use the two can differ by what changed in between.
+ * docs/debugging.md shows the output.
  */
 #include "pool/pool_internal.h"
+
+/* Live allocations per kind of arena, counted from the live bytes. */
+typedef struct rp__class_usage {
+    size_t small[RP__CLASSES];                 /* slots handed out, per size class */
+    size_t guarded[RP__GUARDED_CLASSES + 1];   /* per data pages k (index k - 1; the last: more) */
+    size_t guarded_bytes[RP__GUARDED_CLASSES + 1];
+    size_t large, large_bytes;
+} rp__class_usage_t;
+
+static void rp__class_usage(rp_pool_t *pool, rp__class_usage_t *u) {
+    memset(u, 0, sizeof *u);
+    for (unsigned s = 0; s < RP__SHARDS; s++) rp__os_mutex_lock(&pool->shards[s].lock);
+    rp__os_mutex_lock(&pool->lock);
+    rp__arena_t *lists[1 + RP__SHARDS];
+    lists[0] = pool->arenas;
+    for (unsigned s = 0; s < RP__SHARDS; s++) lists[1 + s] = pool->shards[s].runs;
+    for (unsigned l = 0; l < 1 + RP__SHARDS; l++)
+        for (rp__arena_t *a = lists[l]; a != NULL; a = a->all_next)
+            for (size_t i = 0; i < a->slots && a->kind != RP__ARENA_REGION; i++) {
+                if (!rp__live(a, i)) continue;
+                if (a->kind == RP__ARENA_SMALL) {
+                    u->small[a->cls]++;
+                } else if (a->kind == RP__ARENA_GUARDED) {
+                    unsigned k = a->cls < RP__GUARDED_CLASSES ? a->cls : RP__GUARDED_CLASSES;
+                    u->guarded[k]++;
+                    u->guarded_bytes[k] += a->sizes[i];
+                } else {
+                    u->large++;
+                    u->large_bytes += a->stride - pool->canary;
+                }
+            }
+    rp__os_mutex_unlock(&pool->lock);
+    for (unsigned s = RP__SHARDS; s-- > 0;) rp__os_mutex_unlock(&pool->shards[s].lock);
+}
 
 rp_status_t rp_pool_stats_print_to(rp_pool_t *pool, rp_line_fn line, void *ctx) {
     if (pool == NULL || line == NULL)
@@ -22,6 +59,29 @@ rp_status_t rp_pool_stats_print_to(rp_pool_t *pool, rp_line_fn line, void *ctx) 
              rp_format_bytes(st.locked, l, sizeof l), rp_format_bytes(st.unlocked, n, sizeof n), st.lock_failures,
              st.guard_pages, st.guards_lightweight ? "lightweight markers" : "mappings");
     line(buf, ctx);
+    rp__class_usage_t usage;
+    rp__class_usage(pool, &usage);
+    for (unsigned c = 0; c < RP__CLASSES; c++) {
+        if (usage.small[c] == 0) continue;
+        size_t slot = rp__class_size(c);
+        snprintf(buf, sizeof buf, "  class %2u: %7zu-byte slots x %zu = %s", c, slot, usage.small[c],
+                 rp_format_bytes(slot * usage.small[c], u, sizeof u));
+        line(buf, ctx);
+    }
+    for (unsigned k = 0; k <= RP__GUARDED_CLASSES; k++) {
+        if (usage.guarded[k] == 0) continue;
+        if (k < RP__GUARDED_CLASSES)
+            snprintf(buf, sizeof buf, "  guarded, %u data page%s: %zu allocations = %s", k + 1, k ? "s" : "",
+                     usage.guarded[k], rp_format_bytes(usage.guarded_bytes[k], t, sizeof t));
+        else
+            snprintf(buf, sizeof buf, "  guarded, more than %u data pages: %zu allocations = %s", RP__GUARDED_CLASSES,
+                     usage.guarded[k], rp_format_bytes(usage.guarded_bytes[k], t, sizeof t));
+        line(buf, ctx);
+    }
+    if (usage.large != 0) {
+        snprintf(buf, sizeof buf, "  large: %zu allocations = %s", usage.large, rp_format_bytes(usage.large_bytes, t, sizeof t));
+        line(buf, ctx);
+    }
     return RP_OK;
 }
 

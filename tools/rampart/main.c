@@ -38,7 +38,7 @@ static const rp_cli_variable_t rp_cli_variables[] = {
     {"RAMPART_PURGE_DELAY", "milliseconds, or -1 (never)", "500", "heap", false},
     {"RAMPART_CACHE_MAX", "bytes, suffix k/m/g/t (64M)", "64M", "heap", false},
     {"RAMPART_HEAP_WIPE", "0 | 1", "0", "default heap", false},
-    {"RAMPART_SHOW_STATS", "0 | 1 (heap stats at exit)", "0", "heap", false},
+    {"RAMPART_SHOW_STATS", "0 | 1 (heap and pool stats at exit)", "0", "heap, default pool", false},
     {"RAMPART_VERBOSE", "0 | 1 (options, OS failures)", "0", "heap, OS failures", false},
 };
 
