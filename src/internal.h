@@ -104,6 +104,8 @@ struct rp_lockall_options;
  * its struct_size reaches (lockall.c; remote.c writes its statuses through it too). */
 struct rp_lockall_status;
 void rp__lockall_publish(struct rp_lockall_status *out, struct rp_lockall_status *st, const struct rp_lockall_options *asked);
+/* Copy the calling thread's last error (rp_last_error) into a status being written (lockall.c). */
+void rp__lockall_copy_error(struct rp_lockall_status *st);
 rp_status_t rp__lockall_options(const struct rp_lockall_options *given, struct rp_lockall_options *out,
                                 const char *who);
 rp_status_t rp__fail(rp_status_t status, int os_error, const char *fmt, ...) RP_PRINTF(3, 4);

@@ -14,7 +14,7 @@
 static unsigned rp__lockall_active;
 static int rp__lockall_active_pid;
 
-static void rp__lockall_copy_error(rp_lockall_status_t *st) {
+void rp__lockall_copy_error(rp_lockall_status_t *st) {
     const rp_error_t *e = rp_last_error();
     st->error = e->status;
     st->os_error = e->os_error;

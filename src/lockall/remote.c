@@ -60,17 +60,9 @@ static rp_status_t rp__remote_attach_failure(int pid, int err, const rp__os_inje
     return rp__fail_os(err, "%s in process %d: step '%s' failed", what, pid, info->step);
 }
 
-static void rp__remote_copy_error(rp_lockall_status_t *st) {
-    const rp_error_t *e = rp_last_error();
-    st->error = e->status;
-    st->os_error = e->os_error;
-    memcpy(st->message, e->message, sizeof st->message);
-    st->remedy = e->remedy;
-}
-
 static rp_status_t rp__remote_done(rp_lockall_status_t *out, rp_lockall_status_t *st, const rp_lockall_options_t *opt,
                                    rp_status_t s) {
-    if (s != RP_OK) rp__remote_copy_error(st);
+    if (s != RP_OK) rp__lockall_copy_error(st);
     rp__lockall_publish(out, st, opt);
     return opt->required ? s : RP_OK;
 }
@@ -193,7 +185,7 @@ static bool rp__traced_result(void *ctx, int pid, int err, long result, const ch
         c->locks++;
         return true;
     }
-    if (!c->failed) rp__remote_copy_error(c->st);
+    if (!c->failed) rp__lockall_copy_error(c->st);
     c->failed = true;
     return !c->opt->required;
 }
