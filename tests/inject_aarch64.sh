@@ -3,7 +3,8 @@
 # inject_aarch64.sh — src/os/inject_linux.c's aarch64 code path, cross-compiled (issue 15). It
 # cannot run here, so this checks what a build can: it compiles warning-free for aarch64, holds the
 # `svc #0` instruction (01 00 00 d4) it writes at the PC, and names aarch64's mlockall (230) and
-# munlockall (231). Exits 77 without aarch64-linux-gnu-gcc (Debian: gcc-aarch64-linux-gnu).
+# munlockall (231). Exits 77 without aarch64-linux-gnu-gcc and its C library headers (Debian:
+# gcc-aarch64-linux-gnu, libc6-dev-arm64-cross).
 # Usage: inject_aarch64.sh SOURCE_DIR
 set -u
 src=$1
@@ -12,6 +13,10 @@ command -v $cc >/dev/null || { echo "SKIPPED: no $cc (apt-get install gcc-aarch6
 command -v aarch64-linux-gnu-objdump >/dev/null || { echo "SKIPPED: no aarch64-linux-gnu-objdump (binutils-aarch64-linux-gnu)"; exit 77; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# The cross compiler only recommends its C library headers: without them nothing compiles, which
+# says nothing about inject_linux.c.
+printf '#include <stdint.h>\n' | $cc -E -x c - >/dev/null 2>&1 ||
+  { echo "SKIPPED: $cc has no aarch64 C library headers (apt-get install libc6-dev-arm64-cross)"; exit 77; }
 fail=0
 no() { echo "FAILED: $*"; fail=1; }
 $cc -std=c11 -O2 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Werror \
