@@ -193,6 +193,12 @@ static void rp__release_chain(rp_pool_t *pool, rp__arena_t *chain) {
 
 static void rp__tlarge_flush(rp_pool_t *pool, rp__tcache_t *tc);
 
+/* Whether a large run of len bytes stays with the thread that frees it (rp__tlarge_free):
+ * allocations of up to RP__TLARGE_MAX bytes, with their canary when the pool has one. */
+static inline bool rp__tlarge_fits(const rp_pool_t *pool, size_t len) {
+    return len <= RP__TLARGE_MAX + (pool->canary != 0 ? pool->page : 0);
+}
+
 /* After a failure to get memory (RP_ERR_LIMIT or RP_ERR_NOMEM): give back what the calling
  * thread and the shards hold without need (large runs the thread keeps, quarantined large
  * allocations, spare regions) and say whether to try again. */
@@ -315,16 +321,18 @@ void rp__tcache_flush_all(rp_pool_t *pool, rp__tcache_t *tc) {
 static void *rp__alloc_large(rp_pool_t *pool, size_t need) {
     unsigned shard = rp__thread_shard();
     rp__arena_t *a = NULL;
-    if (need <= RP__TLARGE_MAX) {
+    size_t stride = rp__align_up(need, 16);
+    if (rp__tlarge_fits(pool, rp__align_up(stride, pool->page))) {
         /* A run with the same slot size this thread freed a while ago (past its ring): no lock,
          * no page-map or metadata work. The same slot size, so that nothing in the run's
-         * metadata changes (rp_pool_stats reads it under the shard lock only). */
+         * metadata changes (rp_pool_stats reads it under the shard lock only). The newest such
+         * run: the older ones are the first to give way (rp__tlarge_free). */
         rp__tcache_t *tc = rp__tcache_get(pool);
-        size_t stride = rp__align_up(need, 16);
-        for (uint32_t i = 0; tc != NULL && i < tc->lready_count; i++) {
+        for (uint32_t i = tc != NULL ? tc->lready_count : 0; i-- > 0;) {
             if (tc->lready[i]->stride != stride) continue;
             a = tc->lready[i];
-            tc->lready[i] = tc->lready[--tc->lready_count];
+            tc->lready_count--;
+            memmove(&tc->lready[i], &tc->lready[i + 1], (tc->lready_count - i) * sizeof tc->lready[0]);
             tc->lbytes -= a->len;
             rp__asan_unpoison((void *)a->first, stride);
             break;
@@ -376,14 +384,26 @@ static void *rp__alloc_guarded(rp_pool_t *pool, size_t size, size_t need) {
 }
 
 /* A freed large run (wiped, live byte 0) into the thread's ring; the run the ring pushes out
- * waits for reuse by this thread, or goes back to its region when the thread holds enough. */
+ * waits for reuse by this thread. Ready runs are kept oldest first, and the oldest go back to
+ * their regions to make room for it (too many runs, or too many bytes): a loop whose sizes
+ * change keeps reusing the runs of its current sizes, where refusing the newest would leave
+ * the ready list full of sizes no longer asked for. Only when the ring alone holds too many
+ * bytes does the pushed-out run itself go back. */
 static void rp__tlarge_free(rp_pool_t *pool, rp__tcache_t *tc, rp__arena_t *a) {
     rp__arena_t *out = tc->lring[tc->lpos];
     tc->lring[tc->lpos] = a;
     tc->lpos = (tc->lpos + 1u) % RP__TLARGE_RING;
     tc->lbytes += a->len;
     if (out == NULL) return;
-    if (tc->lready_count < RP__TLARGE_READY && tc->lbytes <= RP__TLARGE_BYTES) {
+    uint32_t drop = 0;
+    while (drop < tc->lready_count &&
+           (tc->lready_count - drop >= RP__TLARGE_READY || tc->lbytes > RP__TLARGE_BYTES)) {
+        tc->lbytes -= tc->lready[drop]->len;
+        rp__arena_release(pool, tc->lready[drop++]);
+    }
+    tc->lready_count -= drop;
+    memmove(&tc->lready[0], &tc->lready[drop], tc->lready_count * sizeof tc->lready[0]);
+    if (tc->lbytes <= RP__TLARGE_BYTES) {
         tc->lready[tc->lready_count++] = out;
         return;
     }
@@ -407,7 +427,7 @@ static RP__NOINLINE void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p
             rp__asan_unpoison((void *)a->first, a->stride);
             rp_memzero((void *)a->first, a->stride);
             rp__vg_noaccess((void *)a->first, a->stride); /* free until handed out again */
-            rp__tcache_t *tc = a->len <= RP__TLARGE_MAX ? rp__tcache_get(pool) : NULL;
+            rp__tcache_t *tc = rp__tlarge_fits(pool, a->len) ? rp__tcache_get(pool) : NULL;
             if (tc != NULL) {
                 rp__tlarge_free(pool, tc, a);
                 return;

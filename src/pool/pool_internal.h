@@ -73,14 +73,16 @@
  * free in that window is caught (run.c). */
 #define RP__LARGE_QUARANTINE 8
 #define RP__LARGE_QUARANTINE_BYTES (1024u * 1024u)
-/* Large runs of up to RP__TLARGE_MAX bytes freed by a thread with a cache stay with it instead:
- * its last RP__TLARGE_RING frees wait in a ring (the same window), the ones pushed out wait for
- * reuse by the thread for the same slot size (up to RP__TLARGE_READY of them), RP__TLARGE_BYTES
- * in all (pool.c). */
+/* Large runs for up to RP__TLARGE_MAX bytes (their pages: RP__TLARGE_MAX, and one page more for
+ * a canary) freed by a thread with a cache stay with it instead: its last RP__TLARGE_RING frees
+ * wait in a ring (the same window), the ones pushed out wait for reuse by the thread for the
+ * same slot size (up to RP__TLARGE_READY of them, the oldest giving way to the newest),
+ * RP__TLARGE_BYTES in all (pool.c). The bytes hold a full ring of the largest such runs (68 KiB
+ * with a canary on 4 KiB pages) and one ready run: a loop of 64 KiB pairs keeps reusing. */
 #define RP__TLARGE_MAX (64u * 1024u)
 #define RP__TLARGE_RING 8
 #define RP__TLARGE_READY 8
-#define RP__TLARGE_BYTES (512u * 1024u)
+#define RP__TLARGE_BYTES ((RP__TLARGE_RING + 1u) * (RP__TLARGE_MAX + 4096u))
 #define RP__CACHELINE 64
 
 /* Slow paths stay out of line so the fast paths need no stack frame. */
