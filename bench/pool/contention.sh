@@ -9,7 +9,8 @@
 # madvise: an allocator that maps or locks in its steady state shows here) and the context
 # switches.
 #
-# Usage: contention.sh BENCH_POOL OUT.md [MAX_THREADS]
+# Usage: contention.sh BENCH_POOL OUT.md [THREADS]
+# THREADS: a count N (1, 2, 4, ... N; default 2) or a rising list such as 1,4,16 (1 is added).
 # Without perf, or when perf may not open the events (perf_event_paranoid; run as root), it says
 # so and leaves OUT.md as it was.
 set -u
@@ -22,9 +23,14 @@ fi
 if ! perf stat -x, -e "$events" true >/dev/null 2>&1; then
   echo "contention.sh: perf cannot open $events here (try as root): $out not written" >&2; exit 0
 fi
-threads=1; t=2
-while [ "$t" -le "$max" ]; do threads="$threads $t"; t=$((t * 2)); done
-case " $threads " in *" $max "*) ;; *) threads="$threads $max" ;; esac
+case $max in
+  *,*) threads=$(echo "1,$max" | tr ',' '\n' | awk '!seen[$0]++' | tr '\n' ' ') ;;
+  *)
+    threads=1; t=2
+    while [ "$t" -le "$max" ]; do threads="$threads $t"; t=$((t * 2)); done
+    case " $threads " in *" $max "*) ;; *) threads="$threads $max" ;; esac
+    ;;
+esac
 
 tmp=$(mktemp) || exit 1
 trap 'rm -f "$tmp" "$tmp.stat"' EXIT

@@ -198,11 +198,15 @@ struct rp_pool {
     size_t canary;                /* 0 or RP_POOL_CANARY_SIZE */
     uint64_t canary_key;
     bool guarded;
-    _Atomic bool reported;        /* RP_POOL_LOCK_REPORT without a callback printed its line */
     uint32_t max_slots;           /* of a small run (or pages of a region): bitmaps are sized for it */
     size_t meta_size;             /* bytes of one arena's metadata block */
     size_t tcache_size;
-    _Atomic uint32_t next_shard;
+    /* Everything above is written once, at creation, and read by every allocation and free of
+     * every thread; what follows is written while the pool is in use, so it starts a cache line
+     * of its own (a compare-and-swap on reserved, at each arena made or released, would
+     * otherwise take the line away from every thread reading canary and guarded). */
+    _Alignas(RP__CACHELINE) _Atomic uint32_t next_shard;
+    _Atomic bool reported;        /* RP_POOL_LOCK_REPORT without a callback printed its line */
     /* Bytes of the lock budget taken by arenas being created or held locked: reserved with a
      * compare-and-swap before an arena is mapped, so that threads creating arenas at once
      * never pass get_limit() together (arena.c). */
