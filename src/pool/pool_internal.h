@@ -136,6 +136,7 @@ typedef struct rp__shard {
     rp__arena_t *partial[RP__CLASSES];
     rp__arena_t *spare[RP__CLASSES];   /* one empty run kept per class (hysteresis) */
     rp__arena_t *gpartial[RP__GUARDED_CLASSES + 1]; /* [k - 1]; the last is for single-slot arenas */
+    rp__arena_t *gspare[RP__GUARDED_CLASSES]; /* one empty guarded arena kept per shared class */
     uint16_t nruns[RP__CLASSES];       /* live runs per class: the next one's size grows with it */
     rp__arena_t *regions;              /* the shard's regions (next/prev) */
     rp__arena_t *spare_region;         /* one empty region kept (hysteresis), on the list too */
