@@ -64,3 +64,8 @@ if(CMAKE_SYSTEM_NAME MATCHES "^(Linux|Android)$")
   rp_add_test(test_pool_kept)
   target_link_options(test_pool_kept PRIVATE -Wl,--wrap=rp__run_create)
 endif()
+# Issue 11 item 5: usable size and ownership queries on an arena whose metadata is being recycled
+# (stride read as 0) answer "not live" instead of dividing by zero.
+if(NOT WIN32)
+  rp_add_test(test_pool_recycled)
+endif()
