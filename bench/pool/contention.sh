@@ -12,7 +12,8 @@
 # Usage: contention.sh BENCH_POOL OUT.md [THREADS]
 # THREADS: a count N (1, 2, 4, ... N; default 2) or a rising list such as 1,4,16 (1 is added).
 # Without perf, or when perf may not open the events (perf_event_paranoid; run as root), it says
-# so and leaves OUT.md as it was.
+# so and leaves OUT.md as it was. What follows a line "<!-- analysis -->" in the OUT.md there is
+# (findings written by hand: profiles, what could not be measured) is kept below the new table.
 set -u
 bench=$1 out=$2 max=${3:-2}
 memcalls=syscalls:sys_enter_mmap,syscalls:sys_enter_munmap,syscalls:sys_enter_mprotect,syscalls:sys_enter_mlock,syscalls:sys_enter_munlock,syscalls:sys_enter_madvise
@@ -78,4 +79,7 @@ trap 'rm -f "$tmp" "$tmp.stat"' EXIT
     done
   done
 done
+if [ -f "$out" ] && grep -q '^<!-- analysis -->$' "$out"; then
+  { echo; sed -n '/^<!-- analysis -->$/,$p' "$out"; } >>"$tmp"
+fi
 cp "$tmp" "$out" && echo "contention.sh: wrote $out" >&2
