@@ -51,10 +51,11 @@ else()
   message(WARNING "bench_pool: Botan 2 not found (libbotan-2-dev): left out")
 endif()
 
-# Thread counts 1, 2, 4, ... up to RAMPART_BENCH_THREADS (bench/CMakeLists.txt: THREADS=N).
+# Thread counts 1, 2, 4, ... up to RAMPART_BENCH_THREADS, or its list (bench/CMakeLists.txt:
+# THREADS=N or THREADS=1,4,16); other than the default 2, the outputs are named after the largest.
 set(RP_POOL_NAME pool)
-if(NOT RAMPART_BENCH_THREADS EQUAL 2)
-  set(RP_POOL_NAME pool-t${RAMPART_BENCH_THREADS})
+if(NOT RAMPART_BENCH_THREADS STREQUAL "2")
+  set(RP_POOL_NAME pool-t${RAMPART_BENCH_THREADS_MAX})
 endif()
 set(RP_POOL_DAT ${CMAKE_CURRENT_BINARY_DIR}/${RP_POOL_NAME}.dat)
 set(RP_POOL_CMDS COMMAND ${CMAKE_COMMAND} -E make_directory ${RAMPART_BENCH_OUT}

@@ -57,3 +57,15 @@ if(NOT WIN32)
   rp_add_test(test_pool_threads_large)
   target_link_libraries(test_pool_threads_large PRIVATE pthread)
 endif()
+# Issue 11 item 1: large runs a thread frees are reused by it (64 KiB pairs, with a canary too,
+# and a loop that changes sizes); rp_pool_trim gives them back. Runs made are counted through
+# the GNU linker's --wrap.
+if(CMAKE_SYSTEM_NAME MATCHES "^(Linux|Android)$")
+  rp_add_test(test_pool_kept)
+  target_link_options(test_pool_kept PRIVATE -Wl,--wrap=rp__run_create)
+endif()
+# Issue 11 item 5: usable size and ownership queries on an arena whose metadata is being recycled
+# (stride read as 0) answer "not live" instead of dividing by zero.
+if(NOT WIN32)
+  rp_add_test(test_pool_recycled)
+endif()

@@ -9,10 +9,12 @@
  *            explicit_bzero cannot be dropped by the compiler. The repetitions are interleaved
  *            (each repetition runs every size of every allocator in turn), and each ratio is
  *            taken within one repetition, so load on the machine hits both sides of a ratio.
- *   threads  1, 2, 4, ... up to MAX_THREADS threads at once, two patterns: 32-byte pairs, and a
+ *   threads  1, 2, 4, ... up to MAX_THREADS threads at once, or the counts of a list, two
+ *            patterns: 32-byte pairs, and a
  *            mixed pattern (256 live objects per thread, sizes 16-512 B, random replacement, one
  *            object in eight handed to the next thread through a lock-free queue and freed
- *            there); throughput of all threads together, the speed-up over one thread, and the
+ *            there); throughput of all threads together, the speed-up over one thread, rampart's
+ *            throughput over glibc malloc's at each count (same repetition), and the
  *            voluntary context switches per 1000 operations (getrusage: a thread that sleeps on a
  *            contended lock switches out, so this counts lock waits that did not spin out).
  *   batch    10,000 live 32-byte secrets: ns per alloc and per free, bytes the kernel charges as
@@ -24,7 +26,10 @@
  * thread; spreads are the smallest and largest repetition. Writes a markdown report and a data
  * file for gnuplot (bench/pool/pool.gp).
  *
- * Usage: bench_pool REPORT.md DATA.dat [MAX_THREADS]       the full report (MAX_THREADS: 2)
+ * Usage: bench_pool REPORT.md DATA.dat [THREADS]           the full report; THREADS is a count N
+ *                                                          (1, 2, 4, ... N; default 2) or a list
+ *                                                          such as 1,4,16 (1 is always run: the
+ *                                                          speed-ups are against it)
  *        bench_pool --run ALLOCATOR pairs|mixed THREADS     one pattern only (pairs: 32 B), for perf stat
  *        bench_pool --list                                  the allocators' names, one a line
  */
@@ -405,6 +410,7 @@ typedef struct result {
     bool thr_ok[NPATTERNS][8];
     double mops[NPATTERNS][8];       /* millions of operations per second, all threads together */
     spread_t speedup[NPATTERNS][8];  /* throughput / one thread's, per repetition */
+    spread_t vs_glibc_thr[NPATTERNS][8]; /* throughput / glibc malloc's at that count, per repetition */
     double switches[NPATTERNS][8];   /* voluntary context switches per 1000 operations */
     double alloc_ns, free_ns;        /* batch: per secret */
     double locked_per_secret;        /* batch: VmLck growth / BATCH */
@@ -518,9 +524,13 @@ static void measure_threads(result_t *res) {
                     res[a].thr_ok[p][t] = false;
                     continue;
                 }
-                double up[REPS];
+                double up[REPS], vs[REPS];
                 for (int rep = 0; rep < REPS; rep++) up[rep] = tput[a][p][t][rep] / tput[a][p][0][rep];
                 res[a].speedup[p][t] = spread_of(up, REPS);
+                if (res[GLIBC].thr_ok[p][t]) {
+                    for (int rep = 0; rep < REPS; rep++) vs[rep] = tput[a][p][t][rep] / tput[GLIBC][p][t][rep];
+                    res[a].vs_glibc_thr[p][t] = spread_of(vs, REPS);
+                }
                 res[a].mops[p][t] = median(tput[a][p][t], REPS) / 1e6;
                 res[a].switches[p][t] = median(sw[a][p][t], REPS);
             }
@@ -649,6 +659,15 @@ static void threads_table(FILE *md, const result_t *res, int p) {
         if (res[a].thr_ok[p][last]) fprintf(md, " %.2f |\n", res[a].switches[p][last]);
         else fprintf(md, " |\n");
     }
+    /* The issue 11 comparison at every count: rampart's throughput over glibc malloc's, taken
+     * within each repetition (glibc's own row is measured by the same threads in the same turn). */
+    fprintf(md, "| rampart pool / glibc malloc |");
+    for (int t = 0; t < nthread_counts; t++) {
+        const spread_t *v = &res[RAMPART].vs_glibc_thr[p][t];
+        if (res[RAMPART].thr_ok[p][t] && res[GLIBC].thr_ok[p][t]) fprintf(md, " %.2fx (%.2f-%.2f) |", v->med, v->lo, v->hi);
+        else fprintf(md, " |");
+    }
+    fprintf(md, " |\n");
 }
 
 static size_t size_index(size_t n) {
@@ -767,9 +786,10 @@ static void write_report(FILE *md, const char *png, const result_t *res) {
     if (thread_counts[last] >= 16 && ncpu >= 16 && rp->thr_ok[MIXED][last] && res[GLIBC].thr_ok[MIXED][last]) {
         fprintf(md, "| mixed pattern, %d threads >= 12x one thread | %s | %.2fx |\n", thread_counts[last],
                 mark(rp->speedup[MIXED][last].med >= 12), rp->speedup[MIXED][last].med);
-        fprintf(md, "| mixed pattern, %d threads: rampart >= glibc malloc | %s | %.2f vs %.2f Mops/s |\n",
-                thread_counts[last], mark(rp->mops[MIXED][last] >= res[GLIBC].mops[MIXED][last]),
-                rp->mops[MIXED][last], res[GLIBC].mops[MIXED][last]);
+        const spread_t *v = &rp->vs_glibc_thr[MIXED][last];
+        fprintf(md, "| mixed pattern, %d threads: rampart >= glibc malloc | %s | %.2f vs %.2f Mops/s; %.2fx (%.2f-%.2f) |\n",
+                thread_counts[last], mark(v->med >= 1.0), rp->mops[MIXED][last], res[GLIBC].mops[MIXED][last],
+                v->med, v->lo, v->hi);
     } else {
         fprintf(md, "| mixed pattern, 16 threads >= 12x one thread, and >= glibc malloc | not measured | needs 16 "
                     "threads on 16 cores; this run: %d threads on %ld CPUs |\n", thread_counts[last], ncpu);
@@ -816,10 +836,34 @@ static void write_data(FILE *dat, const result_t *res) {
         if (res[a].ok && allocators[a].locks) fprintf(dat, "\"%s\" %.2f\n", allocators[a].name, res[a].locked_per_secret);
 }
 
-static void set_thread_counts(int max) {
+/* THREADS: a count N (1, 2, 4, ... N) or a list of counts separated by commas or spaces, rising,
+ * each 1..MAX_THREADS, at most 8 with the 1 added in front when it is missing (every speed-up is
+ * against one thread). false for anything else. */
+static bool set_thread_counts(const char *arg) {
+    int list[8], n = 0;
+    const char *s = arg;
+    while (*s != '\0') {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < 1 || v > MAX_THREADS || (n > 0 && v <= list[n - 1]) || n == 8) return false;
+        list[n++] = (int)v;
+        s = end;
+        if (*s == ',' || *s == ' ') s++;
+        else if (*s != '\0') return false;
+    }
+    if (n == 0) return false;
     nthread_counts = 0;
-    for (int t = 1; t < max && nthread_counts < 7; t *= 2) thread_counts[nthread_counts++] = t;
-    thread_counts[nthread_counts++] = max;
+    if (n == 1) {
+        for (int t = 1; t < list[0] && nthread_counts < 7; t *= 2) thread_counts[nthread_counts++] = t;
+        thread_counts[nthread_counts++] = list[0];
+        return true;
+    }
+    if (list[0] != 1) {
+        if (n == 8) return false;
+        thread_counts[nthread_counts++] = 1;
+    }
+    for (int i = 0; i < n; i++) thread_counts[nthread_counts++] = list[i];
+    return true;
 }
 
 /* --run ALLOCATOR PATTERN THREADS: one pattern, REPS runs, figures on stdout, and last a line
@@ -856,14 +900,13 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < NALLOC; i++) printf("%s\n", allocators[i].name);
         return 0;
     }
-    int max_threads = argc == 4 ? atoi(argv[3]) : 2;
-    if ((argc != 3 && argc != 4) || max_threads < 1 || max_threads > MAX_THREADS) {
-        fprintf(stderr, "usage: %s REPORT.md DATA.dat [MAX_THREADS (1..%d)]\n"
+    if ((argc != 3 && argc != 4) || !set_thread_counts(argc == 4 ? argv[3] : "2")) {
+        fprintf(stderr, "usage: %s REPORT.md DATA.dat [THREADS: N (1, 2, 4, ... N) or a rising list such as 1,4,16; "
+                        "each 1..%d, at most 8]\n"
                         "       %s --run ALLOCATOR pairs|mixed THREADS\n       %s --list\n", argv[0], MAX_THREADS,
                 argv[0], argv[0]);
         return 2;
     }
-    set_thread_counts(max_threads);
     static result_t res[NALLOC];
     for (size_t i = 0; i < NALLOC; i++) {
         fprintf(stderr, "bench_pool: %s: 10,000 live secrets ...\n", allocators[i].name);

@@ -9,9 +9,11 @@
 # madvise: an allocator that maps or locks in its steady state shows here) and the context
 # switches.
 #
-# Usage: contention.sh BENCH_POOL OUT.md [MAX_THREADS]
+# Usage: contention.sh BENCH_POOL OUT.md [THREADS]
+# THREADS: a count N (1, 2, 4, ... N; default 2) or a rising list such as 1,4,16 (1 is added).
 # Without perf, or when perf may not open the events (perf_event_paranoid; run as root), it says
-# so and leaves OUT.md as it was.
+# so and leaves OUT.md as it was. What follows a line "<!-- analysis -->" in the OUT.md there is
+# (findings written by hand: profiles, what could not be measured) is kept below the new table.
 set -u
 bench=$1 out=$2 max=${3:-2}
 memcalls=syscalls:sys_enter_mmap,syscalls:sys_enter_munmap,syscalls:sys_enter_mprotect,syscalls:sys_enter_mlock,syscalls:sys_enter_munlock,syscalls:sys_enter_madvise
@@ -22,9 +24,14 @@ fi
 if ! perf stat -x, -e "$events" true >/dev/null 2>&1; then
   echo "contention.sh: perf cannot open $events here (try as root): $out not written" >&2; exit 0
 fi
-threads=1; t=2
-while [ "$t" -le "$max" ]; do threads="$threads $t"; t=$((t * 2)); done
-case " $threads " in *" $max "*) ;; *) threads="$threads $max" ;; esac
+case $max in
+  *,*) threads=$(echo "1,$max" | tr ',' '\n' | awk '!seen[$0]++' | tr '\n' ' ') ;;
+  *)
+    threads=1; t=2
+    while [ "$t" -le "$max" ]; do threads="$threads $t"; t=$((t * 2)); done
+    case " $threads " in *" $max "*) ;; *) threads="$threads $max" ;; esac
+    ;;
+esac
 
 tmp=$(mktemp) || exit 1
 trap 'rm -f "$tmp" "$tmp.stat"' EXIT
@@ -72,4 +79,7 @@ trap 'rm -f "$tmp" "$tmp.stat"' EXIT
     done
   done
 done
+if [ -f "$out" ] && grep -q '^<!-- analysis -->$' "$out"; then
+  { echo; sed -n '/^<!-- analysis -->$/,$p' "$out"; } >>"$tmp"
+fi
 cp "$tmp" "$out" && echo "contention.sh: wrote $out" >&2

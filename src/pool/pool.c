@@ -166,7 +166,9 @@ static size_t rp__take_next(rp__arena_t *a) {
 
 /* Put slot idx back into a's free bitmap. When a becomes empty it leaves its list and is either
  * kept as the class's spare or chained on *release (via next) for the caller to release after
- * unlocking. */
+ * unlocking. A guarded arena of a shared class is kept too: releasing it took a mapping, its
+ * guards, lock and advice (about 40 system calls and the pool lock) for every guarded
+ * allocation of a loop that frees what it allocates. */
 static void rp__return_locked(rp__shard_t *sh, rp__arena_t *a, size_t idx, rp__arena_t **release) {
     a->freebits[idx >> 6] |= (uint64_t)1 << (idx & 63u);
     a->nfree++;
@@ -174,8 +176,11 @@ static void rp__return_locked(rp__shard_t *sh, rp__arena_t *a, size_t idx, rp__a
     if (!a->listed && a->nfree < a->slots) rp__list_push(list, a);
     if (a->nfree == a->slots) {
         if (a->listed) rp__list_remove(list, a);
-        if (a->kind == RP__ARENA_SMALL && sh->spare[a->cls] == NULL) {
-            sh->spare[a->cls] = a;
+        rp__arena_t **spare = a->kind == RP__ARENA_SMALL ? &sh->spare[a->cls]
+                              : a->kind == RP__ARENA_GUARDED && a->cls < RP__GUARDED_CLASSES ? &sh->gspare[a->cls]
+                                                                                             : NULL;
+        if (spare != NULL && *spare == NULL) {
+            *spare = a;
         } else {
             a->next = *release;
             *release = a;
@@ -193,9 +198,39 @@ static void rp__release_chain(rp_pool_t *pool, rp__arena_t *chain) {
 
 static void rp__tlarge_flush(rp_pool_t *pool, rp__tcache_t *tc);
 
+/* Release shard sh's spare guarded arenas, and its spare small runs too when small; whether
+ * there were any. */
+static bool rp__spares_release(rp_pool_t *pool, rp__shard_t *sh, bool small) {
+    rp__arena_t *release = NULL;
+    rp__os_mutex_lock(&sh->lock);
+    for (unsigned c = 0; small && c < RP__CLASSES; c++) {
+        if (sh->spare[c] != NULL) {
+            sh->spare[c]->next = release;
+            release = sh->spare[c];
+            sh->spare[c] = NULL;
+        }
+    }
+    for (unsigned c = 0; c < RP__GUARDED_CLASSES; c++) {
+        if (sh->gspare[c] != NULL) {
+            sh->gspare[c]->next = release;
+            release = sh->gspare[c];
+            sh->gspare[c] = NULL;
+        }
+    }
+    rp__os_mutex_unlock(&sh->lock);
+    rp__release_chain(pool, release);
+    return release != NULL;
+}
+
+/* Whether a large run of len bytes stays with the thread that frees it (rp__tlarge_free):
+ * allocations of up to RP__TLARGE_MAX bytes, with their canary when the pool has one. */
+static inline bool rp__tlarge_fits(const rp_pool_t *pool, size_t len) {
+    return len <= RP__TLARGE_MAX + (pool->canary != 0 ? pool->page : 0);
+}
+
 /* After a failure to get memory (RP_ERR_LIMIT or RP_ERR_NOMEM): give back what the calling
  * thread and the shards hold without need (large runs the thread keeps, quarantined large
- * allocations, spare regions) and say whether to try again. */
+ * allocations, spare regions and guarded arenas) and say whether to try again. */
 static bool rp__give_back_held(rp_pool_t *pool) {
     rp_status_t st = rp_last_error()->status;
     if (st != RP_ERR_LIMIT && st != RP_ERR_NOMEM) return false;
@@ -211,6 +246,7 @@ static bool rp__give_back_held(rp_pool_t *pool) {
         any = any || sh->lqbytes != 0 || sh->spare_region != NULL;
         rp__os_mutex_unlock(&sh->lock);
         rp__shard_trim(pool, sh);
+        if (rp__spares_release(pool, sh, false)) any = true;
     }
     return any;
 }
@@ -315,16 +351,18 @@ void rp__tcache_flush_all(rp_pool_t *pool, rp__tcache_t *tc) {
 static void *rp__alloc_large(rp_pool_t *pool, size_t need) {
     unsigned shard = rp__thread_shard();
     rp__arena_t *a = NULL;
-    if (need <= RP__TLARGE_MAX) {
+    size_t stride = rp__align_up(need, 16);
+    if (rp__tlarge_fits(pool, rp__align_up(stride, pool->page))) {
         /* A run with the same slot size this thread freed a while ago (past its ring): no lock,
          * no page-map or metadata work. The same slot size, so that nothing in the run's
-         * metadata changes (rp_pool_stats reads it under the shard lock only). */
+         * metadata changes (rp_pool_stats reads it under the shard lock only). The newest such
+         * run: the older ones are the first to give way (rp__tlarge_free). */
         rp__tcache_t *tc = rp__tcache_get(pool);
-        size_t stride = rp__align_up(need, 16);
-        for (uint32_t i = 0; tc != NULL && i < tc->lready_count; i++) {
+        for (uint32_t i = tc != NULL ? tc->lready_count : 0; i-- > 0;) {
             if (tc->lready[i]->stride != stride) continue;
             a = tc->lready[i];
-            tc->lready[i] = tc->lready[--tc->lready_count];
+            tc->lready_count--;
+            memmove(&tc->lready[i], &tc->lready[i + 1], (tc->lready_count - i) * sizeof tc->lready[0]);
             tc->lbytes -= a->len;
             rp__asan_unpoison((void *)a->first, stride);
             break;
@@ -351,9 +389,17 @@ static void *rp__alloc_guarded(rp_pool_t *pool, size_t size, size_t need) {
     if (k <= RP__GUARDED_CLASSES) {
         rp__os_mutex_lock(&sh->lock);
         a = sh->gpartial[k - 1];
+        if (a == NULL && sh->gspare[k - 1] != NULL) {
+            a = sh->gspare[k - 1];
+            sh->gspare[k - 1] = NULL;
+            rp__list_push(&sh->gpartial[k - 1], a);
+        }
         if (a == NULL) {
             rp__os_mutex_unlock(&sh->lock);
             rp__arena_t *fresh = rp__arena_create(pool, RP__ARENA_GUARDED, (unsigned)(k - 1), need, 0, shard);
+            /* another class's spare may hold the budget */
+            if (fresh == NULL && rp__give_back_held(pool))
+                fresh = rp__arena_create(pool, RP__ARENA_GUARDED, (unsigned)(k - 1), need, 0, shard);
             if (fresh == NULL) return NULL;
             rp__os_mutex_lock(&sh->lock);
             rp__list_push(&sh->gpartial[k - 1], fresh);
@@ -361,6 +407,7 @@ static void *rp__alloc_guarded(rp_pool_t *pool, size_t size, size_t need) {
         }
     } else {
         a = rp__arena_create(pool, RP__ARENA_GUARDED, RP__GUARDED_CLASSES, need, 0, shard);
+        if (a == NULL && rp__give_back_held(pool)) a = rp__arena_create(pool, RP__ARENA_GUARDED, RP__GUARDED_CLASSES, need, 0, shard);
         if (a == NULL) return NULL;
         rp__os_mutex_lock(&sh->lock);
     }
@@ -376,14 +423,26 @@ static void *rp__alloc_guarded(rp_pool_t *pool, size_t size, size_t need) {
 }
 
 /* A freed large run (wiped, live byte 0) into the thread's ring; the run the ring pushes out
- * waits for reuse by this thread, or goes back to its region when the thread holds enough. */
+ * waits for reuse by this thread. Ready runs are kept oldest first, and the oldest go back to
+ * their regions to make room for it (too many runs, or too many bytes): a loop whose sizes
+ * change keeps reusing the runs of its current sizes, where refusing the newest would leave
+ * the ready list full of sizes no longer asked for. Only when the ring alone holds too many
+ * bytes does the pushed-out run itself go back. */
 static void rp__tlarge_free(rp_pool_t *pool, rp__tcache_t *tc, rp__arena_t *a) {
     rp__arena_t *out = tc->lring[tc->lpos];
     tc->lring[tc->lpos] = a;
     tc->lpos = (tc->lpos + 1u) % RP__TLARGE_RING;
     tc->lbytes += a->len;
     if (out == NULL) return;
-    if (tc->lready_count < RP__TLARGE_READY && tc->lbytes <= RP__TLARGE_BYTES) {
+    uint32_t drop = 0;
+    while (drop < tc->lready_count &&
+           (tc->lready_count - drop >= RP__TLARGE_READY || tc->lbytes > RP__TLARGE_BYTES)) {
+        tc->lbytes -= tc->lready[drop]->len;
+        rp__arena_release(pool, tc->lready[drop++]);
+    }
+    tc->lready_count -= drop;
+    memmove(&tc->lready[0], &tc->lready[drop], tc->lready_count * sizeof tc->lready[0]);
+    if (tc->lbytes <= RP__TLARGE_BYTES) {
         tc->lready[tc->lready_count++] = out;
         return;
     }
@@ -407,7 +466,7 @@ static RP__NOINLINE void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p
             rp__asan_unpoison((void *)a->first, a->stride);
             rp_memzero((void *)a->first, a->stride);
             rp__vg_noaccess((void *)a->first, a->stride); /* free until handed out again */
-            rp__tcache_t *tc = a->len <= RP__TLARGE_MAX ? rp__tcache_get(pool) : NULL;
+            rp__tcache_t *tc = rp__tlarge_fits(pool, a->len) ? rp__tcache_get(pool) : NULL;
             if (tc != NULL) {
                 rp__tlarge_free(pool, tc, a);
                 return;
@@ -838,19 +897,8 @@ void rp_pool_trim(rp_pool_t *pool) {
     for (size_t i = 0; i < sizeof rp__tls.way / sizeof rp__tls.way[0]; i++)
         if (rp__tls.way[i].id == pool->id) rp__tcache_flush_all(pool, rp__tls.way[i].tc);
     for (unsigned s = 0; s < RP__SHARDS; s++) {
-        rp__shard_t *sh = &pool->shards[s];
-        rp__arena_t *release = NULL;
-        rp__os_mutex_lock(&sh->lock);
-        for (unsigned c = 0; c < RP__CLASSES; c++) {
-            if (sh->spare[c] != NULL) {
-                sh->spare[c]->next = release;
-                release = sh->spare[c];
-                sh->spare[c] = NULL;
-            }
-        }
-        rp__os_mutex_unlock(&sh->lock);
-        rp__release_chain(pool, release);
-        rp__shard_trim(pool, sh);
+        rp__spares_release(pool, &pool->shards[s], true);
+        rp__shard_trim(pool, &pool->shards[s]);
     }
     rp__os_set_last_error(saved);
 }

@@ -73,14 +73,16 @@
  * free in that window is caught (run.c). */
 #define RP__LARGE_QUARANTINE 8
 #define RP__LARGE_QUARANTINE_BYTES (1024u * 1024u)
-/* Large runs of up to RP__TLARGE_MAX bytes freed by a thread with a cache stay with it instead:
- * its last RP__TLARGE_RING frees wait in a ring (the same window), the ones pushed out wait for
- * reuse by the thread for the same slot size (up to RP__TLARGE_READY of them), RP__TLARGE_BYTES
- * in all (pool.c). */
+/* Large runs for up to RP__TLARGE_MAX bytes (their pages: RP__TLARGE_MAX, and one page more for
+ * a canary) freed by a thread with a cache stay with it instead: its last RP__TLARGE_RING frees
+ * wait in a ring (the same window), the ones pushed out wait for reuse by the thread for the
+ * same slot size (up to RP__TLARGE_READY of them, the oldest giving way to the newest),
+ * RP__TLARGE_BYTES in all (pool.c). The bytes hold a full ring of the largest such runs (68 KiB
+ * with a canary on 4 KiB pages) and one ready run: a loop of 64 KiB pairs keeps reusing. */
 #define RP__TLARGE_MAX (64u * 1024u)
 #define RP__TLARGE_RING 8
 #define RP__TLARGE_READY 8
-#define RP__TLARGE_BYTES (512u * 1024u)
+#define RP__TLARGE_BYTES ((RP__TLARGE_RING + 1u) * (RP__TLARGE_MAX + 4096u))
 #define RP__CACHELINE 64
 
 /* Slow paths stay out of line so the fast paths need no stack frame. */
@@ -134,6 +136,7 @@ typedef struct rp__shard {
     rp__arena_t *partial[RP__CLASSES];
     rp__arena_t *spare[RP__CLASSES];   /* one empty run kept per class (hysteresis) */
     rp__arena_t *gpartial[RP__GUARDED_CLASSES + 1]; /* [k - 1]; the last is for single-slot arenas */
+    rp__arena_t *gspare[RP__GUARDED_CLASSES]; /* one empty guarded arena kept per shared class */
     uint16_t nruns[RP__CLASSES];       /* live runs per class: the next one's size grows with it */
     rp__arena_t *regions;              /* the shard's regions (next/prev) */
     rp__arena_t *spare_region;         /* one empty region kept (hysteresis), on the list too */
@@ -196,11 +199,15 @@ struct rp_pool {
     size_t canary;                /* 0 or RP_POOL_CANARY_SIZE */
     uint64_t canary_key;
     bool guarded;
-    _Atomic bool reported;        /* RP_POOL_LOCK_REPORT without a callback printed its line */
     uint32_t max_slots;           /* of a small run (or pages of a region): bitmaps are sized for it */
     size_t meta_size;             /* bytes of one arena's metadata block */
     size_t tcache_size;
-    _Atomic uint32_t next_shard;
+    /* Everything above is written once, at creation, and read by every allocation and free of
+     * every thread; what follows is written while the pool is in use, so it starts a cache line
+     * of its own (a compare-and-swap on reserved, at each arena made or released, would
+     * otherwise take the line away from every thread reading canary and guarded). */
+    _Alignas(RP__CACHELINE) _Atomic uint32_t next_shard;
+    _Atomic bool reported;        /* RP_POOL_LOCK_REPORT without a callback printed its line */
     /* Bytes of the lock budget taken by arenas being created or held locked: reserved with a
      * compare-and-swap before an arena is mapped, so that threads creating arenas at once
      * never pass get_limit() together (arena.c). */
