@@ -63,6 +63,7 @@ endif()
 # back under every policy; stats.locked against VmLck through large alloc, free, reuse and trim.
 if(NOT WIN32)
   rp_add_test(test_pool_large)
+  target_link_libraries(test_pool_large PRIVATE pthread)
   rp_add_test(test_pool_large_budget)
   set_tests_properties(test_pool_large_budget PROPERTIES SKIP_RETURN_CODE 77)
 endif()

@@ -9,10 +9,12 @@
  * of its own each time), cached mappings above (they used to be mapped and unmapped each time),
  * as far as the cache's bounds (a quarter of the lock budget) let it keep one. A stale free of a
  * pointer after its memory was handed out again aborts in a fork child, with the cached mapping
- * handed out at another address. The page allocator wraps rp_pages_os() and counts its calls;
+ * handed out at another address. A mapping cached by a thread that is gone serves the next
+ * thread, whatever its shard. The page allocator wraps rp_pages_os() and counts its calls;
  * the pool's policy is silent so that the sizes above the memlock limit of an ordinary user
  * (8 MiB by default) are served too, unlocked.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -130,6 +132,41 @@ static void steady_state_maps_nothing(void) {
     }
 }
 
+static rp_pool_t *thread_pool;
+static void *pair_on_thread(void *arg) {
+    size_t n = (size_t)(uintptr_t)arg;
+    volatile char *p = rp_pool_alloc(thread_pool, n);
+    if (p != NULL) {
+        p[0] = 1;
+        rp_pool_free(thread_pool, (void *)p);
+    }
+    return (void *)p;
+}
+
+/* Threads run one after another (each on the next shard): the mapping the first one freed
+ * serves all the others. */
+static void cache_serves_other_threads(void) {
+    const size_t n = 3u << 20;
+    if (!cacheable(n, 0)) {
+        fprintf(stderr, "    %zu bytes: over a quarter of the lock budget, not cached here\n", n);
+        return;
+    }
+    thread_pool = make_pool(0);
+    REQUIRE(thread_pool != NULL);
+    size_t before = 0;
+    for (int t = 0; t < 12; t++) {
+        pthread_t th;
+        void *got = NULL;
+        REQUIRE(pthread_create(&th, NULL, pair_on_thread, (void *)(uintptr_t)n) == 0);
+        pthread_join(th, &got);
+        CHECK(got != NULL);
+        if (t == 0) before = allocations;
+    }
+    if (allocations != before) fprintf(stderr, "    %zu page-allocator calls in 11 threads\n", allocations - before);
+    CHECK(allocations == before);
+    rp_pool_destroy(thread_pool);
+}
+
 static rp_pool_t *stale_pool;
 static void *stale_p;
 static void free_stale(void) { rp_pool_free(stale_pool, stale_p); }
@@ -168,6 +205,7 @@ static void stale_double_free_aborts(void) {
 int main(void) {
     RP_TEST(contents_usable_wipe);
     RP_TEST(steady_state_maps_nothing);
+    RP_TEST(cache_serves_other_threads);
     RP_TEST(stale_double_free_aborts);
     return rp_test_exit();
 }

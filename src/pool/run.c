@@ -308,6 +308,14 @@ static void rp__release_all(rp_pool_t *pool, rp__arena_t *release) {
     }
 }
 
+/* The oldest of sh's cached mappings onto *release (sh has one; under its lock). */
+static void rp__lcache_drop_oldest(rp_pool_t *pool, rp__shard_t *sh, rp__arena_t **release) {
+    uint32_t old = 0;
+    for (uint32_t i = 1; i < sh->lcount; i++)
+        if (sh->lstamp[i] < sh->lstamp[old]) old = i;
+    rp__lcache_take(pool, sh, old, release);
+}
+
 bool rp__lcache_put(rp_pool_t *pool, rp__arena_t *a) {
     /* The bounds: RP__LCACHE_BYTES in the pool, and a quarter of the lock budget, so that the
      * cache never holds what the rest of the pool would need (it gives it back anyway). */
@@ -317,60 +325,90 @@ bool rp__lcache_put(rp_pool_t *pool, rp__arena_t *a) {
     rp__shard_t *sh = &pool->shards[a->shard];
     rp__arena_t *release = NULL;
     bool kept = false;
-    rp__os_mutex_lock(&sh->lock);
-    sh->lops++;
-    rp__lcache_age(pool, sh, &release);
-    if (sh->lcount == RP__LCACHE) {
-        /* the oldest makes room */
-        uint32_t old = 0;
-        for (uint32_t i = 1; i < sh->lcount; i++)
-            if (sh->lstamp[i] < sh->lstamp[old]) old = i;
-        rp__lcache_take(pool, sh, old, &release);
-    }
-    size_t cur = atomic_load_explicit(&pool->lcache_bytes, memory_order_relaxed);
-    while (cur + a->len <= cap) {
-        if (atomic_compare_exchange_weak_explicit(&pool->lcache_bytes, &cur, cur + a->len, memory_order_relaxed,
-                                                  memory_order_relaxed)) {
-            sh->lcache[sh->lcount] = a;
-            sh->lstamp[sh->lcount] = sh->lops;
-            sh->lcount++;
-            kept = true;
-            break;
+    for (int attempt = 0; attempt < 2 && !kept; attempt++) {
+        if (attempt == 1) {
+            /* The bytes are held by other shards' caches (threads that are gone, or use other
+             * sizes): their oldest go, one shard lock at a time (never two at once), until the
+             * newest fits. */
+            for (unsigned s = 0; s < RP__SHARDS; s++) {
+                rp__shard_t *other = &pool->shards[s];
+                if (other == sh) continue;
+                rp__os_mutex_lock(&other->lock);
+                while (other->lcount != 0 &&
+                       atomic_load_explicit(&pool->lcache_bytes, memory_order_relaxed) + a->len > cap)
+                    rp__lcache_drop_oldest(pool, other, &release);
+                rp__os_mutex_unlock(&other->lock);
+            }
         }
+        rp__os_mutex_lock(&sh->lock);
+        if (attempt == 0) {
+            sh->lops++;
+            rp__lcache_age(pool, sh, &release);
+        }
+        /* The shard's oldest make room: for a fifth, or for the bytes (the newest is likeliest
+         * to be asked for again). */
+        size_t cur = atomic_load_explicit(&pool->lcache_bytes, memory_order_relaxed);
+        while (sh->lcount != 0 && (sh->lcount == RP__LCACHE || cur + a->len > cap)) {
+            rp__lcache_drop_oldest(pool, sh, &release);
+            cur = atomic_load_explicit(&pool->lcache_bytes, memory_order_relaxed);
+        }
+        while (cur + a->len <= cap) {
+            if (atomic_compare_exchange_weak_explicit(&pool->lcache_bytes, &cur, cur + a->len, memory_order_relaxed,
+                                                      memory_order_relaxed)) {
+                sh->lcache[sh->lcount] = a;
+                sh->lstamp[sh->lcount] = sh->lops;
+                sh->lcount++;
+                kept = true;
+                break;
+            }
+        }
+        rp__os_mutex_unlock(&sh->lock);
     }
-    rp__os_mutex_unlock(&sh->lock);
     rp__release_all(pool, release);
     return kept;
 }
 
-rp__arena_t *rp__lcache_get(rp_pool_t *pool, unsigned shard, size_t stride) {
+/* Take the cached mapping of sh that fits a slot of stride bytes best (the smallest whose data
+ * pages hold it, wasting at most a quarter), reshaped for it and moved to shard; NULL if none.
+ * Under sh's lock: rp_pool_stats reads the shape under every shard lock. */
+static rp__arena_t *rp__lcache_take_fit(rp_pool_t *pool, rp__shard_t *sh, size_t stride, unsigned shard) {
     const size_t P = pool->page;
-    rp__shard_t *sh = &pool->shards[shard];
-    rp__arena_t *release = NULL, *a = NULL;
     size_t want = rp__align_up(stride, P);
-    rp__os_mutex_lock(&sh->lock);
-    sh->lops++;
-    /* the smallest that fits, wasting at most a quarter of what is asked for */
     uint32_t best = RP__LCACHE;
     for (uint32_t i = 0; i < sh->lcount; i++) {
         size_t have = sh->lcache[i]->len - 3 * P; /* less the guards and the spare page */
         if (have >= want && have - want <= want / 4 && (best == RP__LCACHE || have < sh->lcache[best]->len - 3 * P))
             best = i;
     }
-    if (best != RP__LCACHE) {
-        a = rp__lcache_take(pool, sh, best, NULL);
-        /* Reshaped for its new slot, under the shard lock (rp_pool_stats reads it under every
-         * shard lock); the slot moves on by one turn, so the address it was freed at is not
-         * handed out again. */
-        a->stride = stride;
-        a->span = stride;
-        a->magic = (((uint64_t)1 << 40) + stride - 1) / stride;
-        a->cursor = (a->cursor + 1u) % (uint32_t)(P / RP__LARGE_TURN);
-        a->first = a->base + P + (size_t)a->cursor * RP__LARGE_TURN;
-    }
+    if (best == RP__LCACHE) return NULL;
+    rp__arena_t *a = rp__lcache_take(pool, sh, best, NULL);
+    /* The slot moves on by one turn, so the address it was freed at is not handed out again. */
+    a->stride = stride;
+    a->span = stride;
+    a->magic = (((uint64_t)1 << 40) + stride - 1) / stride;
+    a->cursor = (a->cursor + 1u) % (uint32_t)(P / RP__LARGE_TURN);
+    a->first = a->base + P + (size_t)a->cursor * RP__LARGE_TURN;
+    a->shard = (uint8_t)shard;
+    return a;
+}
+
+rp__arena_t *rp__lcache_get(rp_pool_t *pool, unsigned shard, size_t stride) {
+    rp__shard_t *sh = &pool->shards[shard];
+    rp__arena_t *release = NULL;
+    rp__os_mutex_lock(&sh->lock);
+    sh->lops++;
+    rp__arena_t *a = rp__lcache_take_fit(pool, sh, stride, shard);
     rp__lcache_age(pool, sh, &release);
     rp__os_mutex_unlock(&sh->lock);
     rp__release_all(pool, release);
+    /* Not here: one another shard keeps (its thread may be gone, or now uses other sizes) is
+     * still cheaper than a new mapping. One shard lock at a time, only when the pool has any. */
+    for (unsigned k = 1; a == NULL && k < RP__SHARDS && atomic_load_explicit(&pool->lcache_bytes, memory_order_relaxed); k++) {
+        rp__shard_t *other = &pool->shards[(shard + k) % RP__SHARDS];
+        rp__os_mutex_lock(&other->lock);
+        if (other->lcount != 0) a = rp__lcache_take_fit(pool, other, stride, shard);
+        rp__os_mutex_unlock(&other->lock);
+    }
     return a;
 }
 
