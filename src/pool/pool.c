@@ -15,7 +15,7 @@
  * kept against churn (rp_pool_trim gives those back too). Large allocations and guarded mode take
  * the shard path every time, on the calling thread's shard: a large allocation up to
  * RP__LARGE_RUN_MAX is a run of pages of a shared region (no system call once the region exists),
- * a larger one a mapping of its own.
+ * a larger one a mapping of its own, kept in the shard's large cache when freed (run.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
