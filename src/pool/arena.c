@@ -249,7 +249,7 @@ again:
         const rp_error_t *e = rp_last_error();
         why = (e->status == RP_ERR_PERMISSION || e->status == RP_ERR_LIMIT || e->status == RP_ERR_UNSUPPORTED)
                   ? e->status : RP_ERR_LIMIT;
-        if (why == RP_ERR_LIMIT && !gave_back) {
+        if (why == RP_ERR_LIMIT && limit != SIZE_MAX && !gave_back) {
             /* The page allocator could not lock it (the process's limit is shared with the rest
              * of the program): what the pool holds without need goes back, and it is tried once
              * more, before the policy decides. */
