@@ -22,7 +22,7 @@
 #include "rampart.h"
 #include "testhelper.h"
 
-static size_t allocations, nonzero_at_free;
+static size_t allocations, releases, nonzero_at_free;
 
 static void *counting_allocate(void *ctx, size_t len, bool *locked) {
     (void)ctx;
@@ -39,6 +39,7 @@ static size_t count_nonzero(const void *p, size_t n) {
 }
 static rp_status_t counting_free(void *ctx, void *addr, size_t len) {
     (void)ctx;
+    releases++;
     nonzero_at_free += count_nonzero(addr, len);
     return rp_pages_free_locked(rp_pages_os(), addr, len);
 }
@@ -167,6 +168,38 @@ static void cache_serves_other_threads(void) {
     rp_pool_destroy(thread_pool);
 }
 
+/* A cached mapping goes back after 64 large operations of its shard that do not use it, and on
+ * rp_pool_trim. */
+static void cache_ages_and_trims(void) {
+    const size_t n = 3u << 20;
+    if (!cacheable(n, 0)) {
+        fprintf(stderr, "    %zu bytes: over a quarter of the lock budget, not cached here\n", n);
+        return;
+    }
+    rp_pool_t *pool = make_pool(0);
+    REQUIRE(pool != NULL);
+    void *p = rp_pool_alloc(pool, n);
+    REQUIRE(p != NULL);
+    size_t before = releases;
+    rp_pool_free(pool, p);
+    /* 256 KiB pairs: each allocation and each free is a large operation of the shard */
+    for (int k = 0; k < 20; k++) rp_pool_free(pool, rp_pool_alloc(pool, 256u << 10));
+    CHECK(releases == before); /* 40 operations: still cached */
+    for (int k = 0; k < 20; k++) rp_pool_free(pool, rp_pool_alloc(pool, 256u << 10));
+    CHECK(releases == before + 1); /* 80: released */
+    p = rp_pool_alloc(pool, n);
+    REQUIRE(p != NULL);
+    rp_pool_free(pool, p);
+    before = releases;
+    rp_pool_trim(pool);
+    CHECK(releases > before);
+    size_t mapped = allocations;
+    p = rp_pool_alloc(pool, n); /* nothing cached after the trim: mapped afresh */
+    CHECK(p != NULL && allocations == mapped + 1);
+    rp_pool_free(pool, p);
+    rp_pool_destroy(pool);
+}
+
 static rp_pool_t *stale_pool;
 static void *stale_p;
 static void free_stale(void) { rp_pool_free(stale_pool, stale_p); }
@@ -206,6 +239,7 @@ int main(void) {
     RP_TEST(contents_usable_wipe);
     RP_TEST(steady_state_maps_nothing);
     RP_TEST(cache_serves_other_threads);
+    RP_TEST(cache_ages_and_trims);
     RP_TEST(stale_double_free_aborts);
     return rp_test_exit();
 }
