@@ -17,7 +17,8 @@
  *            contended lock switches out, so this counts lock waits that did not spin out).
  *   large    alloc + touch + free pairs of 8 KiB to 4 MiB for rampart's pool with and without a
  *            canary and the LockedPool model, against the floor, interleaved the same way (issue
- *            11: large allocations through runs and the cache of large mappings)
+ *            11: large allocations through runs and the cache of large mappings); alone, in a
+ *            short run, with `bench_pool --large REPORT.md`
  *   batch    10,000 live 32-byte secrets: ns per alloc and per free, bytes the kernel charges as
  *            locked (VmLck) per secret, and locked bytes left after freeing them all (rampart:
  *            also after rp_pool_trim) — all relative to VmLck before the allocator was initialised
@@ -28,7 +29,6 @@
  * file for gnuplot (bench/pool/pool.gp).
  *
  * Usage: bench_pool REPORT.md DATA.dat [MAX_THREADS]       the full report (MAX_THREADS: 2)
- *        bench_pool --large REPORT.md                       the large pairs alone (a short run)
  *        bench_pool --run ALLOCATOR pairs|mixed THREADS     one pattern only (pairs: 32 B), for perf stat
  *        bench_pool --list                                  the allocators' names, one a line
  */
@@ -963,7 +963,11 @@ static int run_one(const char *name, const char *pattern, int threads) {
 int main(int argc, char **argv) {
     ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     if (argc == 5 && strcmp(argv[1], "--run") == 0) return run_one(argv[2], argv[3], atoi(argv[4]));
-    if (argc == 3 && strcmp(argv[1], "--large") == 0) return run_large(argv[2]);
+    if (argc >= 2 && strcmp(argv[1], "--large") == 0) {
+        if (argc == 3) return run_large(argv[2]);
+        fprintf(stderr, "usage: %s --large REPORT.md\n", argv[0]);
+        return 2;
+    }
     if (argc == 2 && strcmp(argv[1], "--list") == 0) {
         for (size_t i = 0; i < NALLOC; i++) printf("%s\n", allocators[i].name);
         return 0;
@@ -971,8 +975,8 @@ int main(int argc, char **argv) {
     int max_threads = argc == 4 ? atoi(argv[3]) : 2;
     if ((argc != 3 && argc != 4) || max_threads < 1 || max_threads > MAX_THREADS) {
         fprintf(stderr, "usage: %s REPORT.md DATA.dat [MAX_THREADS (1..%d)]\n"
-                        "       %s --run ALLOCATOR pairs|mixed THREADS\n       %s --large REPORT.md\n       %s --list\n",
-                argv[0], MAX_THREADS, argv[0], argv[0], argv[0]);
+                        "       %s --run ALLOCATOR pairs|mixed THREADS\n       %s --list\n", argv[0], MAX_THREADS,
+                argv[0], argv[0]);
         return 2;
     }
     set_thread_counts(max_threads);

@@ -223,12 +223,12 @@ again:
             }
         }
     }
-    /* Over budget: first what the pool holds without need (cached and quarantined large
-     * allocations, spare regions, the thread's large runs) goes back, once, whatever the
-     * policy; only then does the policy decide. */
+    /* Over budget: first what the shards hold without need (cached and quarantined large
+     * allocations, spare regions) goes back, once, whatever the policy; only then does the
+     * policy decide. */
     if (over && !gave_back) {
         gave_back = true;
-        if (rp__pool_give_back(pool)) goto again;
+        if (rp__shards_give_back(pool)) goto again;
     }
     if (over && pool->cfg.lock_policy == RP_POOL_LOCK_REQUIRED) {
         rp__fail(RP_ERR_LIMIT, 0,
@@ -251,11 +251,11 @@ again:
                   ? e->status : RP_ERR_LIMIT;
         if (why == RP_ERR_LIMIT && limit != SIZE_MAX && !gave_back) {
             /* The page allocator could not lock it (the process's limit is shared with the rest
-             * of the program): what the pool holds without need goes back, and it is tried once
-             * more, before the policy decides. */
+             * of the program): what the shards hold without need goes back, and it is tried
+             * once more, before the policy decides. */
             rp_error_t saved = *e;
             gave_back = true;
-            if (rp__pool_give_back(pool)) {
+            if (rp__shards_give_back(pool)) {
                 rp_pages_free_locked(pa, mem, len);
                 rp__budget_return(pool, reserved);
                 reserved = 0;

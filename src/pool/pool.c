@@ -193,11 +193,12 @@ static void rp__release_chain(rp_pool_t *pool, rp__arena_t *chain) {
 
 static void rp__tlarge_flush(rp_pool_t *pool, rp__tcache_t *tc);
 
-/* The largest slot of a large run a thread keeps when it frees it: RP__TLARGE_MAX bytes asked
- * for, plus the canary (which never moves an allocation onto a dearer path). */
-static inline size_t rp__tlarge_stride(const rp_pool_t *pool) { return rp__align_up(RP__TLARGE_MAX + pool->canary, 16); }
-
-bool rp__pool_give_back(rp_pool_t *pool) {
+/* After a failure to get memory (RP_ERR_LIMIT or RP_ERR_NOMEM): give back what the calling
+ * thread and the shards hold without need (large runs the thread keeps, quarantined large
+ * allocations, spare regions) and say whether to try again. */
+static bool rp__give_back_held(rp_pool_t *pool) {
+    rp_status_t st = rp_last_error()->status;
+    if (st != RP_ERR_LIMIT && st != RP_ERR_NOMEM) return false;
     bool any = false;
     for (size_t i = 0; i < sizeof rp__tls.way / sizeof rp__tls.way[0]; i++) {
         if (rp__tls.way[i].id != pool->id) continue;
@@ -212,14 +213,6 @@ bool rp__pool_give_back(rp_pool_t *pool) {
         rp__shard_trim(pool, sh);
     }
     return any;
-}
-
-/* After a failure to get memory (RP_ERR_LIMIT or RP_ERR_NOMEM): give back what the pool holds
- * without need and say whether to try again. */
-static bool rp__give_back_held(rp_pool_t *pool) {
-    rp_status_t st = rp_last_error()->status;
-    if (st != RP_ERR_LIMIT && st != RP_ERR_NOMEM) return false;
-    return rp__pool_give_back(pool);
 }
 
 /* ---- small slots: refill and flush --------------------------------------------------------------- */
@@ -319,13 +312,12 @@ void rp__tcache_flush_all(rp_pool_t *pool, rp__tcache_t *tc) {
 /* A large allocation: a run of its shard's regions up to RP__LARGE_RUN_MAX (no system call once
  * a region has room), a mapping of its own above (a cached one when there is: no system call
  * either). Its one slot is need rounded up to 16 bytes, the canary at its end: usable size, wipe
- * and canary cost the same as for a small slot. The limits apply to the size asked for, canary
- * left out, so that a canary never moves an allocation onto a dearer path. */
+ * and canary cost the same as for a small slot. The run limit applies to the size asked for,
+ * canary left out, so that a canary never moves an allocation onto a dearer path. */
 static void *rp__alloc_large(rp_pool_t *pool, size_t need) {
     unsigned shard = rp__thread_shard();
     rp__arena_t *a = NULL;
-    bool run = need - pool->canary <= RP__LARGE_RUN_MAX;
-    if (rp__align_up(need, 16) <= rp__tlarge_stride(pool)) {
+    if (need <= RP__TLARGE_MAX) {
         /* A run with the same slot size this thread freed a while ago (past its ring): no lock,
          * no page-map or metadata work. The same slot size, so that nothing in the run's
          * metadata changes (rp_pool_stats reads it under the shard lock only). */
@@ -340,7 +332,8 @@ static void *rp__alloc_large(rp_pool_t *pool, size_t need) {
             break;
         }
     }
-    if (!run) {
+    bool run = need - pool->canary <= RP__LARGE_RUN_MAX;
+    if (a == NULL && !run) {
         a = rp__lcache_get(pool, shard, rp__align_up(need, 16));
         if (a != NULL) {
             rp__asan_unpoison((void *)a->first, a->stride);
@@ -428,7 +421,7 @@ static RP__NOINLINE void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p
             rp__asan_unpoison((void *)a->first, a->stride);
             rp_memzero((void *)a->first, a->stride);
             rp__vg_noaccess((void *)a->first, a->stride); /* free until handed out again */
-            rp__tcache_t *tc = a->stride <= rp__tlarge_stride(pool) ? rp__tcache_get(pool) : NULL;
+            rp__tcache_t *tc = a->len <= RP__TLARGE_MAX ? rp__tcache_get(pool) : NULL;
             if (tc != NULL) {
                 rp__tlarge_free(pool, tc, a);
                 return;

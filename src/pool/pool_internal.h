@@ -73,14 +73,6 @@
  * free in that window is caught (run.c). */
 #define RP__LARGE_QUARANTINE 8
 #define RP__LARGE_QUARANTINE_BYTES (1024u * 1024u)
-/* Large runs of up to RP__TLARGE_MAX bytes freed by a thread with a cache stay with it instead:
- * its last RP__TLARGE_RING frees wait in a ring (the same window), the ones pushed out wait for
- * reuse by the thread for the same slot size (up to RP__TLARGE_READY of them), RP__TLARGE_BYTES
- * in all (pool.c). */
-#define RP__TLARGE_MAX (64u * 1024u)
-#define RP__TLARGE_RING 8
-#define RP__TLARGE_READY 8
-#define RP__TLARGE_BYTES (512u * 1024u)
 /* Mappings of their own (large allocations above RP__LARGE_RUN_MAX) are kept when freed, wiped,
  * still locked, guarded and holding their lock-budget reservation, for reuse without a system
  * call: up to RP__LCACHE per shard, RP__LCACHE_BYTES in the pool and at most a quarter of the
@@ -93,6 +85,14 @@
 #define RP__LCACHE_BYTES (16u * 1024u * 1024u)
 #define RP__LCACHE_AGE 64u
 #define RP__LARGE_TURN 64u
+/* Large runs of up to RP__TLARGE_MAX bytes freed by a thread with a cache stay with it instead:
+ * its last RP__TLARGE_RING frees wait in a ring (the same window), the ones pushed out wait for
+ * reuse by the thread for the same slot size (up to RP__TLARGE_READY of them), RP__TLARGE_BYTES
+ * in all (pool.c). */
+#define RP__TLARGE_MAX (64u * 1024u)
+#define RP__TLARGE_RING 8
+#define RP__TLARGE_READY 8
+#define RP__TLARGE_BYTES (512u * 1024u)
 #define RP__CACHELINE 64
 
 /* Slow paths stay out of line so the fast paths need no stack frame. */
@@ -305,8 +305,12 @@ void rp__run_release_locked(rp_pool_t *pool, rp__shard_t *sh, rp__arena_t *a, rp
  * what it pushes out is released (a run's pages back to its region). Takes the shard lock. */
 void rp__large_quarantine(rp_pool_t *pool, rp__arena_t *a);
 /* Shard sh's quarantined large allocations, cached large mappings and spare region back
- * (rp_pool_trim, and when an allocation found no room or budget). Takes the shard lock. */
-void rp__shard_trim(rp_pool_t *pool, rp__shard_t *sh);
+ * (rp_pool_trim, and when an allocation found no room or budget); whether there were any.
+ * Takes the shard lock. */
+bool rp__shard_trim(rp_pool_t *pool, rp__shard_t *sh);
+/* rp__shard_trim on every shard, one lock at a time (before an arena would go over the lock
+ * budget, arena.c); whether anything went back. Call it with no lock held. */
+bool rp__shards_give_back(rp_pool_t *pool);
 /* A freed large mapping (wiped, live byte 0) into its shard's large cache: false when the cache
  * bounds leave no room for it (the caller then quarantines it). Takes the shard lock. */
 bool rp__lcache_put(rp_pool_t *pool, rp__arena_t *a);
@@ -365,11 +369,6 @@ static inline void rp__protect_restore_if(rp__arena_t *a, size_t idx) {
 }
 
 /* ---- pool.c ------------------------------------------------------------------------------------- */
-/* Give back what the calling thread's cache and the shards hold without need (large runs the
- * thread keeps, quarantined and cached large allocations, spare regions); whether there was
- * any. Before an arena goes over the lock budget (arena.c) and when an allocation found no
- * memory. Takes shard locks: call it with none held. */
-bool rp__pool_give_back(rp_pool_t *pool);
 /* Return the slots in tc's bin cls beyond keep to their arenas; releases arenas that empty. */
 void rp__bin_flush(rp_pool_t *pool, rp__tcache_t *tc, unsigned cls, uint32_t keep);
 /* Return every cached slot of tc. */

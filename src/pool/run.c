@@ -434,7 +434,7 @@ void rp__large_quarantine(rp_pool_t *pool, rp__arena_t *a) {
     rp__release_all(pool, release);
 }
 
-void rp__shard_trim(rp_pool_t *pool, rp__shard_t *sh) {
+bool rp__shard_trim(rp_pool_t *pool, rp__shard_t *sh) {
     rp__arena_t *release = NULL;
     rp__os_mutex_lock(&sh->lock);
     rp__quarantine_drain(pool, sh, 0, 0, &release);
@@ -449,5 +449,14 @@ void rp__shard_trim(rp_pool_t *pool, rp__shard_t *sh) {
     }
     sh->spare_region = NULL;
     rp__os_mutex_unlock(&sh->lock);
+    bool any = release != NULL;
     rp__release_all(pool, release);
+    return any;
+}
+
+bool rp__shards_give_back(rp_pool_t *pool) {
+    bool any = false;
+    for (unsigned s = 0; s < RP__SHARDS; s++)
+        if (rp__shard_trim(pool, &pool->shards[s])) any = true;
+    return any;
 }
