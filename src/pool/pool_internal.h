@@ -68,11 +68,6 @@
 #define RP__REGION_FIRST (64u * 1024u)
 #define RP__REGION_MAX (4u * 1024u * 1024u)
 #define RP__LARGE_RUN_MAX (1024u * 1024u)
-/* Freed large allocations each shard holds back (wiped, live byte 0) before their pages can be
- * reused, and the most bytes they may hold (the newest is held whatever its size): a second
- * free in that window is caught (run.c). */
-#define RP__LARGE_QUARANTINE 8
-#define RP__LARGE_QUARANTINE_BYTES (1024u * 1024u)
 /* Mappings of their own (large allocations above RP__LARGE_RUN_MAX) are kept when freed, wiped,
  * still locked, guarded and holding their lock-budget reservation, for reuse without a system
  * call: up to RP__LCACHE per shard, RP__LCACHE_BYTES in the pool and at most a quarter of the
@@ -85,6 +80,11 @@
 #define RP__LCACHE_BYTES (16u * 1024u * 1024u)
 #define RP__LCACHE_AGE 64u
 #define RP__LARGE_TURN 64u
+/* Freed large allocations each shard holds back (wiped, live byte 0) before their pages can be
+ * reused, and the most bytes they may hold (the newest is held whatever its size): a second
+ * free in that window is caught (run.c). */
+#define RP__LARGE_QUARANTINE 8
+#define RP__LARGE_QUARANTINE_BYTES (1024u * 1024u)
 /* Large runs of up to RP__TLARGE_MAX bytes freed by a thread with a cache stay with it instead:
  * its last RP__TLARGE_RING frees wait in a ring (the same window), the ones pushed out wait for
  * reuse by the thread for the same slot size (up to RP__TLARGE_READY of them), RP__TLARGE_BYTES
