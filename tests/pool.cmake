@@ -25,6 +25,20 @@ if(NOT WIN32)
   rp_add_test(test_pool_budget)
   target_link_libraries(test_pool_budget PRIVATE pthread)
 endif()
+# Issue 11 items 1-3: large allocations 4097 B..8 MiB with and without a canary (contents, usable
+# size, wipe, no page-allocator call in steady state, stale double free after reuse aborts); the
+# large cache under a lowered memlock limit (children drop to nobody when root) gives its budget
+# back under every policy; stats.locked against VmLck through large alloc, free, reuse and trim.
+if(NOT WIN32)
+  rp_add_test(test_pool_large)
+  target_link_libraries(test_pool_large PRIVATE pthread)
+  rp_add_test(test_pool_large_budget)
+  set_tests_properties(test_pool_large_budget PROPERTIES SKIP_RETURN_CODE 77)
+endif()
+if(CMAKE_SYSTEM_NAME MATCHES "^(Linux|Android)$")
+  rp_add_test(test_pool_large_vmlck)
+  set_tests_properties(test_pool_large_vmlck PROPERTIES SKIP_RETURN_CODE 77)
+endif()
 # Issue 11: a double free after the slot was reused is caught by the per-thread quarantine.
 if(NOT WIN32)
   rp_add_test(test_pool_quarantine)

@@ -20,7 +20,8 @@
 #define THREADS 8
 #define ARENAS_IN_BUDGET 3
 /* Over the largest large run (1 MiB, pool_internal.h): one mapping of its own per allocation,
- * its pages + 2 guards, so each allocation creates an arena. */
+ * its pages + a spare page (the slot's turn on reuse) + 2 guards, so each allocation creates an
+ * arena. */
 #define BIG (1024u * 1024u + 1u)
 
 static _Atomic size_t outstanding, peak;
@@ -65,7 +66,7 @@ static void *racer(void *arg) {
 /* THREADS threads each ask for one large allocation at once; the budget has room for three. */
 static void threads_never_pass_the_limit(void) {
     size_t P = rp_page_size();
-    budget = ARENAS_IN_BUDGET * (rp_page_round(BIG) + 2 * P); /* slots + the two guard pages */
+    budget = ARENAS_IN_BUDGET * (rp_page_round(BIG) + 3 * P); /* slot, spare page, two guards */
     rp_pool_options_t cfg = rp_pool_options_default();
     cfg.pages = &counting;
     cfg.lock_policy = RP_POOL_LOCK_REQUIRED;
@@ -93,7 +94,7 @@ static void threads_never_pass_the_limit(void) {
  * the same number again. */
 static void budget_comes_back(void) {
     size_t P = rp_page_size();
-    budget = 2 * (rp_page_round(BIG) + 2 * P);
+    budget = 2 * (rp_page_round(BIG) + 3 * P);
     rp_pool_options_t cfg = rp_pool_options_default();
     cfg.pages = &counting;
     rp_pool_t *pool = NULL;
@@ -110,7 +111,7 @@ static void budget_comes_back(void) {
 }
 
 int main(void) {
-    size_t need = ARENAS_IN_BUDGET * (rp_page_round(BIG) + 2 * rp_page_size());
+    size_t need = ARENAS_IN_BUDGET * (rp_page_round(BIG) + 3 * rp_page_size());
     if (rp_pages_get_limit(rp_pages_os()) < need) {
         fprintf(stderr, "the memlock limit is below the %zu bytes the pool will lock here\n", need);
         rp_test_skip("memlock limit too small for three arenas");

@@ -17,6 +17,10 @@
  *            throughput over glibc malloc's at each count (same repetition), and the
  *            voluntary context switches per 1000 operations (getrusage: a thread that sleeps on a
  *            contended lock switches out, so this counts lock waits that did not spin out).
+ *   large    alloc + touch + free pairs of 8 KiB to 4 MiB for rampart's pool with and without a
+ *            canary and the LockedPool model, against the floor, interleaved the same way (issue
+ *            11: large allocations through runs and the cache of large mappings); alone, in a
+ *            short run, with `bench_pool --large REPORT.md`
  *   batch    10,000 live 32-byte secrets: ns per alloc and per free, bytes the kernel charges as
  *            locked (VmLck) per secret, and locked bytes left after freeing them all (rampart:
  *            also after rp_pool_trim) — all relative to VmLck before the allocator was initialised
@@ -536,6 +540,111 @@ static void measure_threads(result_t *res) {
             }
 }
 
+/* ---- large pairs ------------------------------------------------------------------------------- */
+
+static const size_t large_sizes[] = {8192, 65536, 262144, 1048576, 4194304};
+#define NLARGE (sizeof large_sizes / sizeof large_sizes[0])
+/* The allocators of the large pairs, by name: the floor first. */
+static const char *const large_names[] = {"floor: malloc+wipe", "rampart pool", "rampart + canary", "LockedPool model"};
+#define NLARGE_ALLOC (sizeof large_names / sizeof large_names[0])
+
+typedef struct large_result {
+    const allocator_t *a;
+    bool ok[NLARGE];
+    double ns[NLARGE];         /* median ns per pair */
+    spread_t vs_floor[NLARGE]; /* ratio to the floor, per repetition */
+} large_result_t;
+
+static const allocator_t *allocator_named(const char *name) {
+    for (size_t i = 0; i < NALLOC; i++)
+        if (strcmp(allocators[i].name, name) == 0) return &allocators[i];
+    return NULL;
+}
+
+/* Every size of every allocator in turn, REPS times, as measure_pairs does; the allocators must
+ * be initialised (ok[] false for one that is not). */
+static void measure_large(large_result_t *lr, const bool *ready) {
+    static long iters[NLARGE_ALLOC][NLARGE];
+    static double ns[NLARGE_ALLOC][NLARGE][REPS];
+    for (size_t a = 0; a < NLARGE_ALLOC; a++) {
+        lr[a].a = allocator_named(large_names[a]);
+        for (size_t s = 0; s < NLARGE; s++) {
+            iters[a][s] = lr[a].a && ready[a] ? calibrate(lr[a].a, PAIRS, large_sizes[s]) : 0;
+            lr[a].ok[s] = iters[a][s] > 0;
+        }
+    }
+    for (int rep = 0; rep < REPS; rep++) {
+        fprintf(stderr, "bench_pool: large pairs, repetition %d of %d\n", rep + 1, REPS);
+        for (size_t s = 0; s < NLARGE; s++)
+            for (size_t a = 0; a < NLARGE_ALLOC; a++) {
+                if (!lr[a].ok[s]) continue;
+                run_result_t r = job_run(lr[a].a, PAIRS, large_sizes[s], iters[a][s], 1);
+                lr[a].ok[s] = r.ok;
+                ns[a][s][rep] = r.seconds * 1e9 / (double)iters[a][s];
+            }
+    }
+    for (size_t a = 0; a < NLARGE_ALLOC; a++)
+        for (size_t s = 0; s < NLARGE; s++) {
+            if (!lr[a].ok[s] || !lr[0].ok[s]) {
+                lr[a].ok[s] = false;
+                continue;
+            }
+            double f[REPS];
+            for (int rep = 0; rep < REPS; rep++) f[rep] = ns[a][s][rep] / ns[0][s][rep];
+            lr[a].vs_floor[s] = spread_of(f, REPS);
+            lr[a].ns[s] = median(ns[a][s], REPS);
+        }
+}
+
+static const char *size_name(size_t n, char *buf, size_t cap);
+static const char *time_name(double ns, char *buf, size_t cap);
+
+static void large_table(FILE *md, const large_result_t *lr) {
+    char b[32];
+    fprintf(md, "## Large alloc + free pairs (one byte touched), cost relative to the floor\n\n");
+    fprintf(md, "Issue 11: large allocations up to 1 MiB are runs of shared regions (a canary included), larger "
+                "ones mappings of their own that a freed one's cache serves again. The floor is glibc `malloc` + "
+                "`explicit_bzero` of the whole size + `free`, in the same repetition. \"refused\": the allocator "
+                "returned NULL for that size.\n\n| allocator |");
+    for (size_t s = 0; s < NLARGE; s++) fprintf(md, " %s |", size_name(large_sizes[s], b, sizeof b));
+    fprintf(md, "\n|---|");
+    for (size_t s = 0; s < NLARGE; s++) fprintf(md, "---:|");
+    fprintf(md, "\n");
+    for (size_t a = 0; a < NLARGE_ALLOC; a++) {
+        if (lr[a].a == NULL) continue;
+        fprintf(md, "| %s |", large_names[a]);
+        for (size_t s = 0; s < NLARGE; s++) {
+            if (!lr[a].ok[s]) fprintf(md, " refused |");
+            else if (a == 0) fprintf(md, " = %s |", time_name(lr[a].ns[s], b, sizeof b));
+            else
+                fprintf(md, " %.2fx (%.2f-%.2f) %s |", lr[a].vs_floor[s].med, lr[a].vs_floor[s].lo, lr[a].vs_floor[s].hi,
+                        time_name(lr[a].ns[s], b, sizeof b));
+        }
+        fprintf(md, "\n");
+    }
+    fprintf(md, "\n");
+}
+
+/* --large REPORT.md: the large pairs alone. */
+static int run_large(const char *report) {
+    static large_result_t lr[NLARGE_ALLOC];
+    bool ready[NLARGE_ALLOC];
+    for (size_t a = 0; a < NLARGE_ALLOC; a++) {
+        const allocator_t *al = allocator_named(large_names[a]);
+        ready[a] = al != NULL && al->init();
+    }
+    if (!ready[0]) return 1;
+    measure_large(lr, ready);
+    FILE *md = fopen(report, "w");
+    if (md == NULL) {
+        perror("bench_pool: output");
+        return 1;
+    }
+    large_table(md, lr);
+    fclose(md);
+    return 0;
+}
+
 /* ---- protect round trips (rp_pool_protect vs sodium_mprotect_*) ------------------------------------ */
 
 typedef struct protect_result {
@@ -676,7 +785,7 @@ static size_t size_index(size_t n) {
     abort();
 }
 
-static void write_report(FILE *md, const char *png, const result_t *res) {
+static void write_report(FILE *md, const char *png, const result_t *res, const large_result_t *lres) {
     const result_t *rp = &res[RAMPART];
     rp_system_info_t si = {RP_SIZED(rp_system_info_t)};
     rp_system_info(&si);
@@ -693,7 +802,9 @@ static void write_report(FILE *md, const char *png, const result_t *res) {
                 "what a secret of that size costs at least when it is wiped. \"refused\": the allocator "
                 "returned NULL for that size. Every allocator here wipes on free (glibc malloc's own row excepted).\n\n");
     pairs_table(md, res, 0, NSIZES, true);
-    fprintf(md, "\n## Small pairs relative to glibc malloc without the wipe (issue 5)\n\n");
+    fprintf(md, "\n");
+    large_table(md, lres);
+    fprintf(md, "## Small pairs relative to glibc malloc without the wipe (issue 5)\n\n");
     pairs_table(md, res, 0, SMALL_SIZES, false);
     for (int p = 0; p < NPATTERNS; p++) {
         fprintf(md, "\n## Threads: %s\n\n", pattern_titles[p]);
@@ -896,6 +1007,11 @@ static int run_one(const char *name, const char *pattern, int threads) {
 int main(int argc, char **argv) {
     ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     if (argc == 5 && strcmp(argv[1], "--run") == 0) return run_one(argv[2], argv[3], atoi(argv[4]));
+    if (argc >= 2 && strcmp(argv[1], "--large") == 0) {
+        if (argc == 3) return run_large(argv[2]);
+        fprintf(stderr, "usage: %s --large REPORT.md\n", argv[0]);
+        return 2;
+    }
     if (argc == 2 && strcmp(argv[1], "--list") == 0) {
         for (size_t i = 0; i < NALLOC; i++) printf("%s\n", allocators[i].name);
         return 0;
@@ -921,6 +1037,15 @@ int main(int argc, char **argv) {
         return 1;
     }
     measure_pairs(res);
+    static large_result_t lres[NLARGE_ALLOC];
+    bool ready[NLARGE_ALLOC];
+    for (size_t a = 0; a < NLARGE_ALLOC; a++) {
+        const allocator_t *al = allocator_named(large_names[a]);
+        ready[a] = false;
+        for (size_t i = 0; al != NULL && i < NALLOC; i++)
+            if (&allocators[i] == al) ready[a] = res[i].ok;
+    }
+    measure_large(lres, ready);
     measure_threads(res);
 
     FILE *md = fopen(argv[1], "w");
@@ -934,7 +1059,7 @@ int main(int argc, char **argv) {
     base = base ? base + 1 : argv[1];
     char png[256];
     snprintf(png, sizeof png, "%.*s.png", (int)(strlen(base) > 3 ? strlen(base) - 3 : strlen(base)), base);
-    write_report(md, png, res);
+    write_report(md, png, res, lres);
     write_data(dat, res);
     fclose(md);
     fclose(dat);

@@ -27,7 +27,8 @@
  *
  *   normal mode: a region is one page-allocator allocation with a guard page at each end; its
  *   pages are handed out in runs of whole pages, each run serving one size class or one large
- *   allocation (up to 1 MiB; larger ones get a mapping of their own, drawn like a region):
+ *   allocation (up to 1 MiB asked for, canary or not; larger ones get a mapping of their own,
+ *   drawn like a region with one spare page, kept for reuse when freed; see docs/pool.md):
  *
  *     base                                                                        base+len
  *     |  guard  | run: class 32 | run: class 256 | run: one large | free pages |  guard  |

@@ -128,7 +128,7 @@ static void rp__arena_wipe(const rp__arena_t *a, size_t page) {
     if (a->kind == RP__ARENA_GUARDED) {
         for (uint32_t i = 0; i < a->slots; i++) rp_memzero((void *)(a->first + (size_t)i * a->stride), a->data);
     } else {
-        rp_memzero((void *)a->first, a->len - 2 * page);
+        rp_memzero((void *)(a->base + page), a->len - 2 * page); /* a large mapping's slot moves (turn) */
     }
 }
 
@@ -154,7 +154,8 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
     size_t stride, slots, data = 0, len;
 
     /* Shape. A region is shaped as P-byte slots (its pages); a large arena's slot is the
-     * allocation rounded up to 16 bytes, in whole pages. */
+     * allocation rounded up to 16 bytes, in whole pages, plus a spare page its slot moves into
+     * on reuse (pool_internal.h: RP__LARGE_TURN). */
     if (kind == RP__ARENA_REGION) {
         stride = P;
         slots = need / P;
@@ -178,6 +179,7 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
     size_t body, guards = kind == RP__ARENA_GUARDED ? 1 : 2;
     if (rp__mul_overflows(stride, slots, &body)) goto too_large;
     body = rp__align_up(body, P);
+    if (kind == RP__ARENA_LARGE && rp__add_overflows(body, P, &body)) goto too_large;
     if (rp__add_overflows(body, guards * P, &len)) goto too_large;
     /* Guarded arenas of shared classes shrink to the budget too, down to one slot. */
     if (kind == RP__ARENA_GUARDED && slots > 1) min = 1;
@@ -189,7 +191,8 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
      * its first arena the same way); what cannot fit is over budget and the policy decides (an
      * arena made over budget reserves nothing). */
     size_t limit = rp_pages_get_limit(pa), held = 0, reserved = 0;
-    bool over = false;
+    bool over = false, gave_back = false;
+again:
     if (limit != SIZE_MAX) {
         size_t cur = atomic_load_explicit(&pool->reserved, memory_order_relaxed);
         for (;;) {
@@ -220,6 +223,13 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
             }
         }
     }
+    /* Over budget: first what the shards hold without need (cached and quarantined large
+     * allocations, spare regions) goes back, once, whatever the policy; only then does the
+     * policy decide. */
+    if (over && !gave_back) {
+        gave_back = true;
+        if (rp__shards_give_back(pool)) goto again;
+    }
     if (over && pool->cfg.lock_policy == RP_POOL_LOCK_REQUIRED) {
         rp__fail(RP_ERR_LIMIT, 0,
                  "pool: an arena of %zu bytes would exceed the lock budget (limit %zu bytes, %zu held by the pool)",
@@ -239,6 +249,21 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
         const rp_error_t *e = rp_last_error();
         why = (e->status == RP_ERR_PERMISSION || e->status == RP_ERR_LIMIT || e->status == RP_ERR_UNSUPPORTED)
                   ? e->status : RP_ERR_LIMIT;
+        if (why == RP_ERR_LIMIT && limit != SIZE_MAX && !gave_back) {
+            /* The page allocator could not lock it (the process's limit is shared with the rest
+             * of the program): what the shards hold without need goes back, and it is tried
+             * once more, before the policy decides. */
+            rp_error_t saved = *e;
+            gave_back = true;
+            if (rp__shards_give_back(pool)) {
+                rp_pages_free_locked(pa, mem, len);
+                rp__budget_return(pool, reserved);
+                reserved = 0;
+                goto again;
+            }
+            rp__fail(saved.status, saved.os_error, "%s", saved.message);
+            rp__error_set_remedy(saved.remedy);
+        }
         if (pool->cfg.lock_policy == RP_POOL_LOCK_REQUIRED) {
             rp_pages_free_locked(pa, mem, len);
             rp__budget_return(pool, reserved);
@@ -262,6 +287,12 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
     a->base = (uintptr_t)mem;
     a->len = len;
     a->first = a->base + P;
+    if (kind == RP__ARENA_LARGE) {
+        /* New mappings start at successive turns too, so that one the kernel places where a
+         * released one was is unlikely to hand out the released one's address again. */
+        a->cursor = atomic_fetch_add_explicit(&pool->large_turn, 1, memory_order_relaxed) % (uint32_t)(P / RP__LARGE_TURN);
+        a->first += (size_t)a->cursor * RP__LARGE_TURN;
+    }
     a->stride = stride;
     a->slots = (uint32_t)slots;
     a->span = stride * slots;
@@ -309,8 +340,11 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
             a->reserved = 0;
             why = rp_last_error()->status;
         }
-        /* Fault every data page in now, so each is resident and locked before any secret. */
-        for (uintptr_t q = a->first; q < a->first + a->span; q += P) {
+        /* Fault every data page in now, so each is resident and locked before any secret (a
+         * large mapping's spare page too: its slot moves into it on reuse). */
+        uintptr_t from = kind == RP__ARENA_LARGE ? a->base + P : a->first;
+        uintptr_t to = kind == RP__ARENA_LARGE ? a->base + len - P : a->first + a->span;
+        for (uintptr_t q = from; q < to; q += P) {
             if (kind == RP__ARENA_GUARDED && (q - a->first) % stride == data) continue;
             *(volatile char *)q = 0;
         }

@@ -15,7 +15,7 @@
  * kept against churn (rp_pool_trim gives those back too). Large allocations and guarded mode take
  * the shard path every time, on the calling thread's shard: a large allocation up to
  * RP__LARGE_RUN_MAX is a run of pages of a shared region (no system call once the region exists),
- * a larger one a mapping of its own.
+ * a larger one a mapping of its own, kept in the shard's large cache when freed (run.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,7 +243,7 @@ static bool rp__give_back_held(rp_pool_t *pool) {
     for (unsigned s = 0; s < RP__SHARDS; s++) {
         rp__shard_t *sh = &pool->shards[s];
         rp__os_mutex_lock(&sh->lock);
-        any = any || sh->lqbytes != 0 || sh->spare_region != NULL;
+        any = any || sh->lqbytes != 0 || sh->lcount != 0 || sh->spare_region != NULL;
         rp__os_mutex_unlock(&sh->lock);
         rp__shard_trim(pool, sh);
         if (rp__spares_release(pool, sh, false)) any = true;
@@ -346,8 +346,10 @@ void rp__tcache_flush_all(rp_pool_t *pool, rp__tcache_t *tc) {
 /* ---- large and guarded allocations --------------------------------------------------------------- */
 
 /* A large allocation: a run of its shard's regions up to RP__LARGE_RUN_MAX (no system call once
- * a region has room), a mapping of its own above. Its one slot is need rounded up to 16 bytes,
- * the canary at its end: usable size, wipe and canary cost the same as for a small slot. */
+ * a region has room), a mapping of its own above (a cached one when there is: no system call
+ * either). Its one slot is need rounded up to 16 bytes, the canary at its end: usable size, wipe
+ * and canary cost the same as for a small slot. The run limit applies to the size asked for,
+ * canary left out, so that a canary never moves an allocation onto a dearer path. */
 static void *rp__alloc_large(rp_pool_t *pool, size_t need) {
     unsigned shard = rp__thread_shard();
     rp__arena_t *a = NULL;
@@ -368,9 +370,17 @@ static void *rp__alloc_large(rp_pool_t *pool, size_t need) {
             break;
         }
     }
+    bool run = need - pool->canary <= RP__LARGE_RUN_MAX;
+    if (a == NULL && !run) {
+        a = rp__lcache_get(pool, shard, rp__align_up(need, 16));
+        if (a != NULL) {
+            rp__asan_unpoison((void *)a->first, a->stride);
+            rp__vg_undefined((void *)a->first, a->stride);
+        }
+    }
     for (int attempt = 0; a == NULL && attempt < 2; attempt++) {
-        a = need <= RP__LARGE_RUN_MAX ? rp__run_create(pool, RP__ARENA_LARGE, 0, need, shard)
-                                      : rp__arena_create(pool, RP__ARENA_LARGE, 0, need, 0, shard);
+        a = run ? rp__run_create(pool, RP__ARENA_LARGE, 0, need, shard)
+                : rp__arena_create(pool, RP__ARENA_LARGE, 0, need, 0, shard);
         if (a == NULL && (attempt == 1 || !rp__give_back_held(pool))) return NULL;
     }
     a->freebits[0] = 0; /* not yet reachable by any other thread */
@@ -454,7 +464,11 @@ static void rp__tlarge_free(rp_pool_t *pool, rp__tcache_t *tc, rp__arena_t *a) {
 static RP__NOINLINE void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p, size_t want) {
     size_t off = (uintptr_t)p - a->first;
     if (a->kind == RP__ARENA_LARGE) {
-        if (off != 0) rp__corrupt("pool: free of a pointer inside an allocation, not at its start", p);
+        /* A mapping reused from the large cache has its slot one turn further on: a stale free
+         * of the address it had before lands here too. */
+        if (off != 0)
+            rp__corrupt("pool: free of a pointer that is not the start of a live large allocation (inside it, "
+                        "or freed before and reused since)", p);
         if (want != 0 && !rp__large_fits(pool, a, want))
             rp__corrupt("pool: sized free with a size that does not match the allocation", p);
         rp__live_clear(a, 0, p);
@@ -472,7 +486,12 @@ static RP__NOINLINE void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p
                 return;
             }
         } else {
-            rp__memzero_resident((void *)a->first, rp__align_up(a->stride, pool->page));
+            /* the slot's pages (it may start inside a page: its turn) */
+            uintptr_t from = a->first & ~(uintptr_t)(pool->page - 1);
+            rp__memzero_resident((void *)from, rp__align_up(a->first + a->stride, pool->page) - from);
+            rp__asan_poison((void *)(a->base + pool->page), a->len - 2 * pool->page); /* free until reused */
+            rp__vg_noaccess((void *)(a->base + pool->page), a->len - 2 * pool->page);
+            if (rp__lcache_put(pool, a)) return;
         }
         rp__large_quarantine(pool, a);
         return;

@@ -68,6 +68,18 @@
 #define RP__REGION_FIRST (64u * 1024u)
 #define RP__REGION_MAX (4u * 1024u * 1024u)
 #define RP__LARGE_RUN_MAX (1024u * 1024u)
+/* Mappings of their own (large allocations above RP__LARGE_RUN_MAX) are kept when freed, wiped,
+ * still locked, guarded and holding their lock-budget reservation, for reuse without a system
+ * call: up to RP__LCACHE per shard, RP__LCACHE_BYTES in the pool and at most a quarter of the
+ * page allocator's get_limit(); one is released once RP__LCACHE_AGE large operations on its
+ * shard went by without using it, on rp_pool_trim, on destroy, or when an allocation needs the
+ * budget (run.c). Each mapping has a spare data page, and its slot starts RP__LARGE_TURN bytes
+ * further into it on each reuse (wrapping after a page), so a reused mapping never hands out
+ * the address it was freed at: a stale second free of that address is refused. */
+#define RP__LCACHE 4
+#define RP__LCACHE_BYTES (16u * 1024u * 1024u)
+#define RP__LCACHE_AGE 64u
+#define RP__LARGE_TURN 64u
 /* Freed large allocations each shard holds back (wiped, live byte 0) before their pages can be
  * reused, and the most bytes they may hold (the newest is held whatever its size): a second
  * free in that window is caught (run.c). */
@@ -120,7 +132,8 @@ struct rp__arena {
     uint32_t guard_count;
     uint32_t cursor;     /* guarded: where the next slot search starts (next fit, so a freed
                             slot comes back only after the arena's other free slots); a region:
-                            the same for large runs' pages */
+                            the same for large runs' pages; a large mapping: its slot's turn
+                            (first = base + page + turn * RP__LARGE_TURN) */
     size_t reserved;     /* bytes of pool->reserved this arena holds (0 or len) */
     rp__arena_t *next, *prev;         /* shard partial list; regions: the shard's regions */
     rp__arena_t *all_next, *all_prev; /* mappings: the pool's list of them; runs: the shard's */
@@ -145,6 +158,12 @@ typedef struct rp__shard {
     uint32_t lqpos;
     size_t lqbytes;
     rp__arena_t *meta_free;            /* metadata blocks of released runs, for the next ones */
+    /* Freed large mappings kept for reuse (RP__LCACHE), each with the shard's lops when cached;
+     * lops counts the shard's large operations (allocations and frees past the thread rings). */
+    rp__arena_t *lcache[RP__LCACHE];
+    uint64_t lstamp[RP__LCACHE];
+    uint32_t lcount;
+    uint64_t lops;
 } rp__shard_t;
 
 /* A cached free slot with its arena, so allocation needs no page-map lookup. */
@@ -213,6 +232,8 @@ struct rp_pool {
      * never pass get_limit() together (arena.c). */
     _Atomic size_t reserved;
     _Atomic size_t region_data;   /* data bytes of the regions held: the next one's size */
+    _Atomic size_t lcache_bytes;  /* bytes of the mappings in the shards' large caches */
+    _Atomic uint32_t large_turn;  /* the turn of the next new large mapping (arena.c) */
 
     rp__os_mutex_t lock;          /* everything below */
     rp__arena_t *arenas;          /* every mapping (regions, guarded and large arenas) */
@@ -290,9 +311,20 @@ void rp__run_release_locked(rp_pool_t *pool, rp__shard_t *sh, rp__arena_t *a, rp
 /* A freed large allocation (wiped, live byte 0; a run or a mapping) into its shard's quarantine;
  * what it pushes out is released (a run's pages back to its region). Takes the shard lock. */
 void rp__large_quarantine(rp_pool_t *pool, rp__arena_t *a);
-/* Shard sh's quarantined large allocations and spare region back (rp_pool_trim, and before a
- * large allocation that found no room is retried). Takes the shard lock. */
-void rp__shard_trim(rp_pool_t *pool, rp__shard_t *sh);
+/* Shard sh's quarantined large allocations, cached large mappings and spare region back
+ * (rp_pool_trim, and when an allocation found no room or budget); whether there were any.
+ * Takes the shard lock. */
+bool rp__shard_trim(rp_pool_t *pool, rp__shard_t *sh);
+/* rp__shard_trim on every shard, one lock at a time (before an arena would go over the lock
+ * budget, arena.c); whether anything went back. Call it with no lock held. */
+bool rp__shards_give_back(rp_pool_t *pool);
+/* A freed large mapping (wiped, live byte 0) into its shard's large cache: false when the cache
+ * bounds leave no room for it (the caller then quarantines it). Takes the shard lock. */
+bool rp__lcache_put(rp_pool_t *pool, rp__arena_t *a);
+/* A cached mapping of shard whose data pages fit a slot of stride bytes without wasting more
+ * than a quarter, set up for it (stride, next turn), or NULL. Counts a large operation of the
+ * shard and releases cached mappings that aged out. Takes the shard lock. */
+rp__arena_t *rp__lcache_get(rp_pool_t *pool, unsigned shard, size_t stride);
 
 /* ---- cache.c ------------------------------------------------------------------------------------ */
 /* Add to / remove from the registry of live pools (destroy holds the registry while it works). */

@@ -20,6 +20,15 @@
  * clear, so a second free of it is reported; its pages cannot be handed to anybody else (nor its
  * address be mapped again) meanwhile. docs/pool.md states the window that remains.
  *
+ * A freed large mapping (above RP__LARGE_RUN_MAX) goes to its shard's large cache instead when
+ * the cache's bounds allow (pool_internal.h: RP__LCACHE...): wiped, still locked, guarded,
+ * advised and in the page map with its live byte clear, so a second free of it is reported
+ * there too. Reused, its slot starts RP__LARGE_TURN bytes further on (into its spare page), so
+ * the freed address is not handed out again and a stale free of it is refused as not the start
+ * of the allocation. It keeps its lock-budget reservation while cached: an allocation that would
+ * pass the budget gives the cache back first (arena.c), as do rp_pool_trim and destroy, and a
+ * mapping left unused for RP__LCACHE_AGE large operations of its shard is released.
+ *
  * Everything here runs under the lock of the run's shard; the region and its page bitmap belong
  * to that shard alone.
  */
@@ -203,6 +212,7 @@ rp__arena_t *rp__run_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls
         return NULL;
     }
     if (kind == RP__ARENA_SMALL) sh->nruns[cls]++;
+    else sh->lops++; /* a large operation: cached mappings age (rp__lcache_get) */
     a->all_prev = NULL;
     a->all_next = sh->runs;
     if (sh->runs) sh->runs->all_prev = a;
@@ -266,10 +276,148 @@ static void rp__quarantine_drain(rp_pool_t *pool, rp__shard_t *sh, size_t keep_b
     }
 }
 
+/* Cached mapping i of sh leaves the cache (under the shard lock): chained on *release, or
+ * returned when release is NULL. */
+static rp__arena_t *rp__lcache_take(rp_pool_t *pool, rp__shard_t *sh, uint32_t i, rp__arena_t **release) {
+    rp__arena_t *a = sh->lcache[i];
+    sh->lcount--;
+    sh->lcache[i] = sh->lcache[sh->lcount];
+    sh->lstamp[i] = sh->lstamp[sh->lcount];
+    sh->lcache[sh->lcount] = NULL;
+    atomic_fetch_sub_explicit(&pool->lcache_bytes, a->len, memory_order_relaxed);
+    if (release != NULL) {
+        a->next = *release;
+        *release = a;
+    }
+    return a;
+}
+
+/* Cached mappings of sh left unused for RP__LCACHE_AGE large operations onto *release. */
+static void rp__lcache_age(rp_pool_t *pool, rp__shard_t *sh, rp__arena_t **release) {
+    for (uint32_t i = 0; i < sh->lcount;) {
+        if (sh->lops - sh->lstamp[i] > RP__LCACHE_AGE) rp__lcache_take(pool, sh, i, release);
+        else i++;
+    }
+}
+
+static void rp__release_all(rp_pool_t *pool, rp__arena_t *release) {
+    while (release != NULL) {
+        rp__arena_t *next = release->next;
+        rp__arena_release(pool, release);
+        release = next;
+    }
+}
+
+/* The oldest of sh's cached mappings onto *release (sh has one; under its lock). */
+static void rp__lcache_drop_oldest(rp_pool_t *pool, rp__shard_t *sh, rp__arena_t **release) {
+    uint32_t old = 0;
+    for (uint32_t i = 1; i < sh->lcount; i++)
+        if (sh->lstamp[i] < sh->lstamp[old]) old = i;
+    rp__lcache_take(pool, sh, old, release);
+}
+
+bool rp__lcache_put(rp_pool_t *pool, rp__arena_t *a) {
+    /* The bounds: RP__LCACHE_BYTES in the pool, and a quarter of the lock budget, so that the
+     * cache never holds what the rest of the pool would need (it gives it back anyway). */
+    size_t limit = rp_pages_get_limit(pool->cfg.pages), cap = RP__LCACHE_BYTES;
+    if (limit / 4 < cap) cap = limit / 4;
+    if (a->len > cap) return false;
+    rp__shard_t *sh = &pool->shards[a->shard];
+    rp__arena_t *release = NULL;
+    bool kept = false;
+    for (int attempt = 0; attempt < 2 && !kept; attempt++) {
+        if (attempt == 1) {
+            /* The bytes are held by other shards' caches (threads that are gone, or use other
+             * sizes): their oldest go, one shard lock at a time (never two at once), until the
+             * newest fits. */
+            for (unsigned s = 0; s < RP__SHARDS; s++) {
+                rp__shard_t *other = &pool->shards[s];
+                if (other == sh) continue;
+                rp__os_mutex_lock(&other->lock);
+                while (other->lcount != 0 &&
+                       atomic_load_explicit(&pool->lcache_bytes, memory_order_relaxed) + a->len > cap)
+                    rp__lcache_drop_oldest(pool, other, &release);
+                rp__os_mutex_unlock(&other->lock);
+            }
+        }
+        rp__os_mutex_lock(&sh->lock);
+        if (attempt == 0) {
+            sh->lops++;
+            rp__lcache_age(pool, sh, &release);
+        }
+        /* The shard's oldest make room: for a fifth, or for the bytes (the newest is likeliest
+         * to be asked for again). */
+        size_t cur = atomic_load_explicit(&pool->lcache_bytes, memory_order_relaxed);
+        while (sh->lcount != 0 && (sh->lcount == RP__LCACHE || cur + a->len > cap)) {
+            rp__lcache_drop_oldest(pool, sh, &release);
+            cur = atomic_load_explicit(&pool->lcache_bytes, memory_order_relaxed);
+        }
+        while (cur + a->len <= cap) {
+            if (atomic_compare_exchange_weak_explicit(&pool->lcache_bytes, &cur, cur + a->len, memory_order_relaxed,
+                                                      memory_order_relaxed)) {
+                sh->lcache[sh->lcount] = a;
+                sh->lstamp[sh->lcount] = sh->lops;
+                sh->lcount++;
+                kept = true;
+                break;
+            }
+        }
+        rp__os_mutex_unlock(&sh->lock);
+    }
+    rp__release_all(pool, release);
+    return kept;
+}
+
+/* Take the cached mapping of sh that fits a slot of stride bytes best (the smallest whose data
+ * pages hold it, wasting at most a quarter), reshaped for it and moved to shard; NULL if none.
+ * Under sh's lock: rp_pool_stats reads the shape under every shard lock. */
+static rp__arena_t *rp__lcache_take_fit(rp_pool_t *pool, rp__shard_t *sh, size_t stride, unsigned shard) {
+    const size_t P = pool->page;
+    size_t want = rp__align_up(stride, P);
+    uint32_t best = RP__LCACHE;
+    for (uint32_t i = 0; i < sh->lcount; i++) {
+        size_t have = sh->lcache[i]->len - 3 * P; /* less the guards and the spare page */
+        if (have >= want && have - want <= want / 4 && (best == RP__LCACHE || have < sh->lcache[best]->len - 3 * P))
+            best = i;
+    }
+    if (best == RP__LCACHE) return NULL;
+    rp__arena_t *a = rp__lcache_take(pool, sh, best, NULL);
+    /* The slot moves on by one turn, so the address it was freed at is not handed out again. */
+    a->stride = stride;
+    a->span = stride;
+    a->magic = (((uint64_t)1 << 40) + stride - 1) / stride;
+    a->cursor = (a->cursor + 1u) % (uint32_t)(P / RP__LARGE_TURN);
+    a->first = a->base + P + (size_t)a->cursor * RP__LARGE_TURN;
+    a->shard = (uint8_t)shard;
+    return a;
+}
+
+rp__arena_t *rp__lcache_get(rp_pool_t *pool, unsigned shard, size_t stride) {
+    rp__shard_t *sh = &pool->shards[shard];
+    rp__arena_t *release = NULL;
+    rp__os_mutex_lock(&sh->lock);
+    sh->lops++;
+    rp__arena_t *a = rp__lcache_take_fit(pool, sh, stride, shard);
+    rp__lcache_age(pool, sh, &release);
+    rp__os_mutex_unlock(&sh->lock);
+    rp__release_all(pool, release);
+    /* Not here: one another shard keeps (its thread may be gone, or now uses other sizes) is
+     * still cheaper than a new mapping. One shard lock at a time, only when the pool has any. */
+    for (unsigned k = 1; a == NULL && k < RP__SHARDS && atomic_load_explicit(&pool->lcache_bytes, memory_order_relaxed); k++) {
+        rp__shard_t *other = &pool->shards[(shard + k) % RP__SHARDS];
+        rp__os_mutex_lock(&other->lock);
+        if (other->lcount != 0) a = rp__lcache_take_fit(pool, other, stride, shard);
+        rp__os_mutex_unlock(&other->lock);
+    }
+    return a;
+}
+
 void rp__large_quarantine(rp_pool_t *pool, rp__arena_t *a) {
     rp__shard_t *sh = &pool->shards[a->shard];
     rp__arena_t *release = NULL;
     rp__os_mutex_lock(&sh->lock);
+    sh->lops++;
+    rp__lcache_age(pool, sh, &release);
     rp__arena_t *old = sh->lq[sh->lqpos];
     if (old != NULL) {
         sh->lq[sh->lqpos] = NULL;
@@ -283,17 +431,14 @@ void rp__large_quarantine(rp_pool_t *pool, rp__arena_t *a) {
     sh->lqbytes += a->len;
     sh->lqpos = (sh->lqpos + 1u) % RP__LARGE_QUARANTINE;
     rp__os_mutex_unlock(&sh->lock);
-    while (release != NULL) {
-        rp__arena_t *next = release->next;
-        rp__arena_release(pool, release);
-        release = next;
-    }
+    rp__release_all(pool, release);
 }
 
-void rp__shard_trim(rp_pool_t *pool, rp__shard_t *sh) {
+bool rp__shard_trim(rp_pool_t *pool, rp__shard_t *sh) {
     rp__arena_t *release = NULL;
     rp__os_mutex_lock(&sh->lock);
     rp__quarantine_drain(pool, sh, 0, 0, &release);
+    while (sh->lcount != 0) rp__lcache_take(pool, sh, 0, &release);
     rp__arena_t *r = sh->spare_region;
     if (r != NULL && r->nfree == r->slots) {
         if (r->prev) r->prev->next = r->next;
@@ -304,9 +449,14 @@ void rp__shard_trim(rp_pool_t *pool, rp__shard_t *sh) {
     }
     sh->spare_region = NULL;
     rp__os_mutex_unlock(&sh->lock);
-    while (release != NULL) {
-        rp__arena_t *next = release->next;
-        rp__arena_release(pool, release);
-        release = next;
-    }
+    bool any = release != NULL;
+    rp__release_all(pool, release);
+    return any;
+}
+
+bool rp__shards_give_back(rp_pool_t *pool) {
+    bool any = false;
+    for (unsigned s = 0; s < RP__SHARDS; s++)
+        if (rp__shard_trim(pool, &pool->shards[s])) any = true;
+    return any;
 }
