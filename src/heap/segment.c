@@ -484,7 +484,6 @@ rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
     atomic_store_explicit(&page->partials, 0, memory_order_relaxed);
     page->wipe = (local->heap->flags & RP_HEAP_WIPE) ? 1 : 0;
     page->shared = local->shared ? 1 : 0;
-    page->flags = page->wipe ? RP__PAGE_WIPE : 0;
     atomic_store_explicit(&page->cls, (uint8_t)cls, memory_order_relaxed);
     page->slices = (uint8_t)k;
     atomic_store_explicit(&page->in_use, 1, memory_order_relaxed);
@@ -494,7 +493,10 @@ rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
     page->carved = 0;
     page->magic = (((uint64_t)1 << RP__MAGIC_SHIFT) + bsize - 1) / bsize;
     page->local = local;
-    page->own_local = local;
+    /* Locals are page-aligned (heap.c): the flags fit below the pointer. */
+    atomic_store_explicit(&page->owner, (uintptr_t)local | (page->wipe ? RP__PAGE_WIPE : 0u), memory_order_relaxed);
+    page->idle_seen = 0;
+    page->idle_sweeps = 0;
     page->own_start = page->start;
     page->own_magic = page->magic;
     page->own_bsize = page->bsize;
