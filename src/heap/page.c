@@ -254,21 +254,26 @@ static void *rp__page_malloc_slow_marked(rp__local_t *local, unsigned cls, bool 
         if (page->free != NULL) return rp__local_pop(local, cls);
     }
 
+    /* Free blocks of any page first, blocks other threads gave back among them (their lines are
+     * warm somewhere); fresh blocks only when no page has any. Carving the first page not fully
+     * carved while later pages held free blocks touched fresh memory needlessly (alloc-test's
+     * random replacement over many classes: peak RSS 1.35x glibc's). */
+    rp__page_t *uncarved = NULL;
     for (page = local->pages[cls]; page != NULL;) {
         rp__page_t *next = page->next;
         if (page->free == NULL && page->local_free != NULL) {
             page->free = page->local_free;
             page->local_free = NULL;
         }
-        /* Blocks other threads gave back first (their lines are warm somewhere), fresh ones after. */
         if (page->free == NULL) rp__page_collect(page);
-        if (page->free == NULL && page->carved < page->capacity) {
-            rp__local_idle_sweep(local, cls);
-            rp__page_extend(page);
-        }
         if (page->free != NULL) {
             rp__set_cur(local, cls, page);
             return rp__local_pop(local, cls);
+        }
+        if (page->carved < page->capacity) {
+            if (uncarved == NULL) uncarved = page;
+            page = next;
+            continue;
         }
         uintptr_t expect = 0;
         if (atomic_compare_exchange_strong(&page->xfree, &expect, RP__XFREE_FULL)) {
@@ -278,6 +283,12 @@ static void *rp__page_malloc_slow_marked(rp__local_t *local, unsigned cls, bool 
             page = next;
         }
         /* else a remote free arrived meanwhile: collect it on the next round */
+    }
+    if (uncarved != NULL) {
+        rp__local_idle_sweep(local, cls);
+        rp__page_extend(uncarved);
+        rp__set_cur(local, cls, uncarved);
+        return rp__local_pop(local, cls);
     }
     rp__set_cur(local, cls, &rp__empty_page);
 
