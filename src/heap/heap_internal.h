@@ -157,7 +157,6 @@ typedef struct rp__page {
     _Atomic uint8_t in_use;
     uint8_t slices;
     uint8_t purged;               /* the slices were purged since last in use */
-    uint8_t idle_sweeps;          /* idle sweeps (page.c) in a row that found it empty and untouched */
     struct rp__page *next, *prev; /* the owner's class list (slow paths only) */
     /* Line 2: written by the owner only; everything its fast paths read. */
     _Alignas(64) rp__block_t *free; /* owner's free list: malloc pops here */
@@ -174,6 +173,7 @@ typedef struct rp__page {
                                      written by the owner only (relaxed), read by rp_heap_stats */
     uint32_t carved;
     uint32_t own_bsize;
+    uint8_t idle_sweeps;          /* idle sweeps (page.c) in a row that found it empty and untouched */
     /* What the idle sweep (page.c) saw of this page's lists when it last found it empty: the same
      * again at the next sweep means no malloc or free touched it in between. */
     uintptr_t idle_seen;
@@ -217,6 +217,8 @@ typedef struct rp__local {
     rp__page_t *cur[RP__CLASSES];     /* never NULL: &rp__empty_page when there is none */
     rp__page_t *pages[RP__CLASSES];   /* class lists (pages not marked full) */
     uint64_t cur_mask[2];             /* bit c: cur[c] is a page (the idle sweep's worklist) */
+    uint32_t cur_count;               /* bits set in cur_mask */
+    uint32_t fresh;                   /* times a class touched fresh memory (paces the idle sweep) */
     /* Full pages that got remote frees: the only field other threads write, on a line of its own. */
     _Alignas(64) _Atomic(rp__page_t *) reclaim;
     _Alignas(64) rp__segment_t *segs;

@@ -40,8 +40,10 @@ static void rp__set_cur(rp__local_t *local, unsigned cls, rp__page_t *page) {
     uint64_t bit = (uint64_t)1 << (cls & 63);
     if (page != &rp__empty_page) {
         atomic_fetch_or_explicit(&page->owner, (uintptr_t)RP__PAGE_CUR, memory_order_relaxed);
+        local->cur_count += (local->cur_mask[cls >> 6] & bit) == 0;
         local->cur_mask[cls >> 6] |= bit;
     } else {
+        local->cur_count -= (local->cur_mask[cls >> 6] & bit) != 0;
         local->cur_mask[cls >> 6] &= ~bit;
     }
 }
@@ -192,17 +194,21 @@ void rp__page_unfull(rp__local_t *local, rp__page_t *page) {
  * pair; but a program that uses one size after another (glibc-simple: batches of one size) then
  * held one page per class it had ever used, resident.
  *
- * Idle means: found empty, with its lists as they were, by more sweeps in a row than this thread
- * has classes with a current page (plus a margin). The lists are compared by their heads: a
- * malloc pops the free list's head and a free pushes the other one, so any pair of them changes
- * one head (except on a page of one carved block, which at worst is made again). The number of
- * sweeps is what keeps a loop over many classes from churning: with M classes in use, a class
- * the loop visits once per round is found untouched by at most M - 1 sweeps, even when every
- * other visit makes a page (retiring at two sweeps made tight's 8 classes retire one another's
- * pages on every pair, 1985 instructions per pair instead of 100). A loop that needs no fresh
- * memory runs no sweep at all. */
+ * The sweep runs at every RP__SWEEP_EVERY-th time a class touches fresh memory (each run reads
+ * every current page's owner line: at every time, alloc-test spent 17 instructions per step in
+ * it). Idle means: found empty, with its lists as they were, by more sweeps in a row than
+ * (M + RP__SWEEP_EVERY - 1) / RP__SWEEP_EVERY + 1, M being the classes with a current page. The
+ * lists are compared by their heads: a malloc pops the free list's head and a free pushes the
+ * other one, so any pair of them changes one head (except on a page of one carved block, which at
+ * worst is made again). The count is what keeps a loop over many classes from churning: a class
+ * the loop visits once per round is passed by at most M - 1 fresh-memory events, so by at most
+ * (M - 1) / RP__SWEEP_EVERY + 1 sweeps, even when every other visit makes a page (retiring at the
+ * second sweep made tight's 8 classes retire one another's pages on every pair, 1985
+ * instructions per pair instead of 98). A loop that needs no fresh memory runs no sweep at all. */
+#define RP__SWEEP_EVERY 8u
 static void rp__local_idle_sweep(rp__local_t *local, unsigned cls) {
-    unsigned limit = (unsigned)(__builtin_popcountll(local->cur_mask[0]) + __builtin_popcountll(local->cur_mask[1])) + 8;
+    if (++local->fresh % RP__SWEEP_EVERY != 0) return;
+    unsigned limit = (local->cur_count + RP__SWEEP_EVERY - 1) / RP__SWEEP_EVERY + 1;
     for (unsigned w = 0; w < 2; w++) {
         uint64_t mask = local->cur_mask[w];
         while (mask != 0) {

@@ -357,13 +357,12 @@ static uint64_t rp__slice_mask(unsigned first, unsigned count) {
     return ones << first;
 }
 
-/* The first run of count free slices, or -1. */
-static int rp__find_run(uint64_t free, unsigned nslices, unsigned count) {
-    uint64_t want = rp__slice_mask(0, count);
-    for (unsigned i = 0; i + count <= nslices; i++) {
-        if (((free >> i) & want) == want) return (int)i;
-    }
-    return -1;
+/* The first run of count free slices, or -1: bit i of m stays set while slices i.. are free
+ * (free has no bit at or past nslices, and the shifts bring in zeros). */
+static int rp__find_run(uint64_t free, unsigned count) {
+    uint64_t m = free;
+    for (unsigned i = 1; i < count && m != 0; i++) m &= free >> i;
+    return m != 0 ? __builtin_ctzll(m) : -1;
 }
 
 /* The first segment of a cache has this many slices (256 KiB); each further one doubles, up to
@@ -451,12 +450,12 @@ rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
      * with one thread before, 0.6 MiB after). New segments go to the front of the list, so
      * first fit alone would prefer them. */
     for (seg = local->segs; seg != NULL; seg = seg->next) {
-        at = rp__find_run(seg->dirty_slices, seg->nslices, k);
+        at = rp__find_run(seg->dirty_slices, k);
         if (at >= 0) break;
     }
     if (seg == NULL) {
         for (seg = local->segs; seg != NULL; seg = seg->next) {
-            at = rp__find_run(seg->free_slices, seg->nslices, k);
+            at = rp__find_run(seg->free_slices, k);
             if (at >= 0) break;
         }
     }
