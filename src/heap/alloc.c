@@ -90,7 +90,7 @@ static void *rp__alloc_once_raw(rp_heap_t *heap, size_t size, size_t alignment, 
     if (alignment <= RP__GRAN ? size > RP__SMALL_MAX : rp__aligned_class(size, alignment) == RP__CLASSES)
         return rp__large_alloc(heap, size, alignment, zero);
     if (heap->is_default) {
-        rp__local_t *local = rp__tls_local;
+        rp__local_t *local = rp__tls_mine;
         if (local == NULL) local = rp__local_slow();
         if (local != NULL) return rp__alloc_with(local, size, alignment, zero);
     }
@@ -120,12 +120,22 @@ static bool rp__heap_ok(rp_heap_t *heap, const char *what) {
 
 void *rp__malloc_default(size_t size) { return rp__alloc(rp__heap_default(), size, 0, false); }
 
-void *rp__malloc_failed(size_t size) {
+/* A small request of the default heap failed: the handlers. */
+static void *rp__malloc_failed(size_t size) {
     rp_heap_t *heap = rp__heap_default();
     void *p = NULL;
     if (rp__oom(heap, size)) p = rp__alloc_once(heap, size, 0, false);
     if (p == NULL) errno = ENOMEM;
     return p;
+}
+
+/* The inline malloc's slow path: a thread without a cache (or under Valgrind) goes the whole
+ * way, the others get a page with room, then run the handlers if there is none. */
+void *rp__malloc_slow(rp__local_t *local, unsigned cls, size_t size) {
+    if (local == RP__LOCAL_NONE) return rp__malloc_default(size);
+    void *p = rp__page_malloc_slow(local, cls, true);
+    if (RP_LIKELY(p != NULL)) return p;
+    return rp__malloc_failed(size); /* no second attempt unless an OOM handler asks for one */
 }
 
 void *rp__heap_malloc(rp_heap_t *heap, size_t size) { return rp__alloc(heap, size, 0, false); }

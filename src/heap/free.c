@@ -18,6 +18,51 @@
 
 void rp__free(void *p) { rp__free_inline(p); }
 
+/* The leaf of p's region is not in this thread's cache: look it up (and cache it, unless this
+ * thread has no cache of its own to write). */
+void rp__free_miss(void *p) {
+    rp__local_t *local = rp__tls_local;
+    uintptr_t a = (uintptr_t)p;
+    rp__segmap_leaf_t *leaf = rp__segmap_leaf(a);
+    if (leaf == NULL) {
+        rp__free_other(p, 0, local); /* NULL, or not the heap's */
+        return;
+    }
+    if (local != RP__LOCAL_NONE) {
+        uintptr_t key = a >> RP__LEAF_SHIFT;
+        rp__leaf_slot_t *slot = &local->leaves[key & (RP__LEAF_SLOTS - 1)];
+        slot->key = key;
+        slot->leaf = leaf;
+    }
+    rp__free_at(p, atomic_load_explicit(&(*leaf)[(a >> RP__MAP_SHIFT) & RP__MAP_MASK], memory_order_acquire), local);
+}
+
+/* Every free the inline path does not finish: another thread's block (straight to its page's
+ * remote list), a page with flags (wiping, full, partly released), Valgrind, large and donated
+ * blocks, NULL, pointers the heap does not own. */
+void rp__free_other(void *p, uintptr_t e, rp__local_t *local) {
+    if (e != 0 && (e & RP__MAP_SPAN) == 0 && !rp__vg_on()) {
+        rp__page_t *page = (rp__page_t *)e;
+        if ((atomic_load_explicit(&page->owner, memory_order_relaxed) & ~RP__PAGE_FLAGS) != (uintptr_t)local &&
+            atomic_load_explicit(&page->partials, memory_order_relaxed) == 0 && page->wipe == 0 && page->shared == 0) {
+            /* Another thread's block (no errno to keep: this path makes no call that could
+             * change it). carved is the owner's to change, so the block check uses the fixed
+             * capacity; rp__free_remote checks the mark and rp__page_collect the rest. */
+            size_t off = (size_t)((uint8_t *)p - page->start);
+            uint64_t idx = (uint64_t)off * page->magic >> RP__MAGIC_SHIFT;
+            if (RP_UNLIKELY(idx * page->bsize != off || idx >= page->capacity)) rp__bad_free(p, NULL);
+            rp__free_remote(page, (rp__block_t *)p);
+            return;
+        }
+    }
+    if (p != NULL) rp__heap_free_slow(p, rp__segmap_get(p));
+}
+
+void rp__free_sized_slow(void *p, size_t size) {
+    if (p != NULL && size > rp__usable(p)) rp__corrupt("sized free with a size larger than the block", p);
+    rp__free_miss(p);
+}
+
 void rp__free_remote(rp__page_t *page, rp__block_t *b) {
     /* Freed twice by other threads (or by one after its owner): the mark is already there. */
     if (rp__is_marked(b)) rp__corrupt("double free", b);
@@ -57,7 +102,7 @@ static void rp__free_segment(void *p, rp__segment_t *seg) {
     rp__asan_unpoison(p, page->bsize); /* the redzone (alloc.c): wiped, then poisoned with the rest */
     if (page->wipe) rp_memzero(p, page->bsize);
     rp__block_t *b = p;
-    rp__local_t *local = rp__tls_local;
+    rp__local_t *local = rp__tls_mine;
     if (page->shared) {
         /* A first-class heap: its one cache is used under the heap lock, so free into it directly
          * (the block is reusable at once and the counts are exact). */
@@ -84,7 +129,7 @@ static void rp__free_local(rp__local_t *local, rp__page_t *page, rp__block_t *b)
     b->next = page->local_free;
     page->local_free = b;
     rp__vg_noaccess(b, page->bsize);
-    if (page->flags & RP__PAGE_FULL) rp__page_unfull(local, page);
+    if (atomic_load_explicit(&page->owner, memory_order_relaxed) & RP__PAGE_FULL) rp__page_unfull(local, page);
     uint32_t used = atomic_load_explicit(&page->used, memory_order_relaxed) - 1;
     atomic_store_explicit(&page->used, used, memory_order_relaxed);
     if (used == 0) rp__page_retire(local, page);
@@ -184,9 +229,9 @@ rp_status_t rp__partial_validate(rp_heap_t *heap) {
 }
 
 /* The live block holding p: its start, usable size, completion threshold and record counter. */
-/* page_flags: the page's flags for a segment block (RP__PAGE_PARTIAL goes there), else NULL. */
+/* page_owner: the page's owner word for a segment block (RP__PAGE_PARTIAL goes there), else NULL. */
 static bool rp__part_block(void *p, uint8_t **block, size_t *extent, size_t *threshold, _Atomic int **counter,
-                           _Atomic uint8_t **page_flags, rp_heap_t **heap) {
+                           _Atomic uintptr_t **page_flags, rp_heap_t **heap) {
     *page_flags = NULL;
     rp__span_t *span = rp__segmap_get(p);
     if (span == NULL) return false;
@@ -201,7 +246,7 @@ static bool rp__part_block(void *p, uint8_t **block, size_t *extent, size_t *thr
         *extent = page->bsize;
         *threshold = page->cls == 0 ? 0 : rp__heap_class_size(page->cls - 1u);
         *counter = &page->partials;
-        *page_flags = &page->flags;
+        *page_flags = &page->owner;
         return true;
     }
     if (span->kind == RP__SPAN_LARGE) {
@@ -239,7 +284,7 @@ static rp_status_t rp__free_part(void *p, size_t n) {
     uint8_t *block;
     size_t extent, threshold;
     _Atomic int *counter;
-    _Atomic uint8_t *page_flags;
+    _Atomic uintptr_t *page_flags;
     rp_heap_t *heap;
     if (!rp__part_block(p, &block, &extent, &threshold, &counter, &page_flags, &heap))
         rp__corrupt("partial free of memory that is not a live heap block", p);
@@ -266,9 +311,9 @@ static rp_status_t rp__free_part(void *p, size_t n) {
         e->next = *at;
         *at = e;
         atomic_fetch_add(counter, 1);
-        /* The owner's inline free tests only the flags: send its frees on this page to the slow
-         * path, which looks the records up. */
-        if (page_flags != NULL) atomic_fetch_or(page_flags, (uint8_t)RP__PAGE_PARTIAL);
+        /* The owner's inline free tests only its owner word: send its frees on this page to the
+         * slow path, which looks the records up. */
+        if (page_flags != NULL) atomic_fetch_or(page_flags, (uintptr_t)RP__PAGE_PARTIAL);
     }
     /* Insert [lo, hi): find its place, refuse overlaps, merge with touching neighbours. */
     uint32_t k = 0;

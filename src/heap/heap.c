@@ -30,7 +30,18 @@ static rp_heap_t rp__default = {
     .lock = RP__OS_MUTEX_INIT, .pages = NULL, .limit = SIZE_MAX, .is_default = true,
     .seg_slices = RP__SEG_SLICES_MAX};
 
-_Thread_local rp__local_t *rp__tls_local RP__TLS_MODEL;
+/* RP__LOCAL_NONE's current pages, written out (C11 has no range initialiser). */
+#define RP__E1 &rp__empty_page
+#define RP__E8 RP__E1, RP__E1, RP__E1, RP__E1, RP__E1, RP__E1, RP__E1, RP__E1
+#define RP__NOKEY {UINTPTR_MAX, NULL}
+_Static_assert(RP__CLASSES == 11 * 8 && RP__LEAF_SLOTS == 8, "rp__local_none's initialiser has every entry");
+const rp__local_t rp__local_none = {
+    .leaves = {RP__NOKEY, RP__NOKEY, RP__NOKEY, RP__NOKEY, RP__NOKEY, RP__NOKEY, RP__NOKEY, RP__NOKEY},
+    .cur = {RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8},
+};
+
+_Thread_local rp__local_t *rp__tls_local RP__TLS_MODEL = RP__LOCAL_NONE;
+_Thread_local rp__local_t *rp__tls_mine RP__TLS_MODEL;
 static _Thread_local bool rp__tls_dead RP__TLS_MODEL;     /* the exit hook ran */
 static _Thread_local bool rp__tls_initing RP__TLS_MODEL;  /* inside rp__global_init */
 
@@ -100,7 +111,7 @@ static void rp__fork_parent(void) {
  * mapped and unused in the child (docs/heap.md, drop-in section). */
 static void rp__fork_child(void) {
     for (rp__local_t *l = rp__default.locals; l != NULL; l = l->next_all) {
-        if (l->shared || l->orphan || l == rp__tls_local || atomic_load_explicit(&l->busy, memory_order_relaxed) != 0)
+        if (l->shared || l->orphan || l == rp__tls_mine || atomic_load_explicit(&l->busy, memory_order_relaxed) != 0)
             continue;
         l->orphan = true;
         l->next_orphan = rp__default.orphans;
@@ -119,7 +130,8 @@ static void rp__fork_child(void) {
 
 static void rp__thread_exit(void *value) {
     rp__local_t *local = value;
-    rp__tls_local = NULL;
+    rp__tls_local = RP__LOCAL_NONE;
+    rp__tls_mine = NULL;
     rp__tls_dead = true;
     rp__local_enter(local);
     rp__local_release(local);
@@ -184,7 +196,10 @@ rp__local_t *rp__local_slow(void) {
     if (rp__tls_dead || rp__tls_initing) return NULL;
     rp__local_t *local = rp__local_new(&rp__default, false);
     if (local == NULL) return NULL;
-    rp__tls_local = local;
+    rp__tls_mine = local;
+    /* Under Valgrind the fast paths keep RP__LOCAL_NONE, so every call takes the slow paths,
+     * which describe the blocks to memcheck. */
+    if (!rp__vg_on()) rp__tls_local = local;
     if (rp__key_ok) rp__os_thread_key_set(rp__key, local);
     return local;
 }

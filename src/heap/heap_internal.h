@@ -53,7 +53,7 @@
 #define RP__FREE_WORDS (2 * sizeof(uintptr_t))  /* a free block's link and freed mark */
 
 _Static_assert(RP__SEG_SLICES_MAX <= 64, "free slices are one 64-bit mask");
-_Static_assert(RP__SMALL_MAX * 8 <= RP__SEG_SLICES_SOURCE * RP__SLICE_SIZE, "the largest page fits a small segment");
+_Static_assert(RP__SMALL_MAX <= RP__SEG_SLICES_SOURCE * RP__SLICE_SIZE, "the largest page fits a small segment");
 _Static_assert(RP__SLICE_SIZE % RP__MAP_PAGE == 0, "slices are whole map granules");
 
 /* ---- spans and the segment map ------------------------------------------------------------------- */
@@ -125,10 +125,16 @@ struct rp__segment;
  * is never retired, so the freeing thread may still touch the page after its push. */
 #define RP__XFREE_FULL ((uintptr_t)1)
 
-#define RP__PAGE_WIPE 1u     /* RP_HEAP_WIPE */
-#define RP__PAGE_FULL 2u     /* marked full (RP__XFREE_FULL), on no list of the owner */
-#define RP__PAGE_PARTIAL 4u  /* a block got a partial-release record (sticky until the page is
+/* The owner word of a page (rp__page_t.owner): its owner's local cache, whose descriptors are
+ * page-aligned, with these flags in the low bits, so that the owner's free tests one word for
+ * "mine, and nothing unusual": the word equals the thread's cache, or the cache with
+ * RP__PAGE_CUR only. */
+#define RP__PAGE_CUR 1u      /* the page its class allocates from (local->cur): kept when empty */
+#define RP__PAGE_WIPE 2u     /* RP_HEAP_WIPE */
+#define RP__PAGE_FULL 4u     /* marked full (RP__XFREE_FULL), on no list of the owner */
+#define RP__PAGE_PARTIAL 8u  /* a block got a partial-release record (sticky until the page is
                                 made again): the owner's frees check the records */
+#define RP__PAGE_FLAGS ((uintptr_t)15)
 
 /* Three cache lines, split by who writes them, so that a thread freeing into another thread's
  * page never reads a line its owner is writing (each such read costs the owner a miss on its next
@@ -157,17 +163,20 @@ typedef struct rp__page {
     rp__block_t *local_free;      /* owner's frees go here, and become the free list when it is
                                      empty (free-list sharding: allocation walks a page's blocks
                                      in order instead of bouncing between recently freed ones) */
-    struct rp__local *own_local;  /* copies of local, start, magic and bsize */
-    uint8_t *own_start;
+    /* The owner's local | RP__PAGE_* flags. Atomic because rp_free_part sets RP__PAGE_PARTIAL
+     * from any thread (rarely: it shares the owner's line); the owner's fast path reads it with a
+     * plain load, the slow paths change the flags with atomic read-modify-writes. */
+    _Atomic uintptr_t owner;
+    uint8_t *own_start;           /* copies of start, magic and bsize */
     uint64_t own_magic;
     _Atomic uint32_t used;        /* blocks out, including remote frees not yet collected;
                                      written by the owner only (relaxed), read by rp_heap_stats */
     uint32_t carved;
     uint32_t own_bsize;
-    /* RP__PAGE_WIPE | RP__PAGE_FULL | RP__PAGE_PARTIAL: the owner's frees take the slow path.
-     * Atomic because rp_free_part sets RP__PAGE_PARTIAL from any thread (rarely: it shares the
-     * owner's line); the owner's fast path reads it with a plain load and needs no other test. */
-    _Atomic uint8_t flags;
+    uint8_t idle_sweeps;          /* idle sweeps (page.c) in a row that found it empty and untouched */
+    /* What the idle sweep (page.c) saw of this page's lists when it last found it empty: the same
+     * again at the next sweep means no malloc or free touched it in between. */
+    uintptr_t idle_seen;
     /* Line 3: written by other threads: the remote free list and the hand-back link; and the
      * segment, read on slow paths only. */
     _Alignas(64) _Atomic uintptr_t xfree;
@@ -204,8 +213,12 @@ typedef struct rp__local {
      * regions, a mispredicted branch each; a cached middle table (64 GiB) never misses but costs
      * a load and 6 instructions more per free. key: the region's address >> RP__LEAF_SHIFT,
      * UINTPTR_MAX while none. */
-    rp__leaf_slot_t leaves[RP__LEAF_SLOTS];    rp__page_t *cur[RP__CLASSES];     /* never NULL: &rp__empty_page when there is none */
+    rp__leaf_slot_t leaves[RP__LEAF_SLOTS];
+    rp__page_t *cur[RP__CLASSES];     /* never NULL: &rp__empty_page when there is none */
     rp__page_t *pages[RP__CLASSES];   /* class lists (pages not marked full) */
+    uint64_t cur_mask[2];             /* bit c: cur[c] is a page (the idle sweep's worklist) */
+    uint32_t cur_count;               /* bits set in cur_mask */
+    uint32_t fresh;                   /* times a class touched fresh memory (paces the idle sweep) */
     /* Full pages that got remote frees: the only field other threads write, on a line of its own. */
     _Alignas(64) _Atomic(rp__page_t *) reclaim;
     _Alignas(64) rp__segment_t *segs;
@@ -229,6 +242,11 @@ static inline void rp__local_leave(rp__local_t *local) {
 }
 
 extern rp__page_t rp__empty_page;
+/* The cache of a thread that has none yet, is exiting, or runs under Valgrind: every class's
+ * current page is &rp__empty_page and no leaf key matches, so the fast paths fall through to
+ * their slow paths without testing for it. Read-only: nothing may write it. */
+extern const rp__local_t rp__local_none;
+#define RP__LOCAL_NONE ((rp__local_t *)&rp__local_none)
 
 /* The large block whose span holds p (a list walk under a lock: only for addresses the map does
  * not resolve, which are interior pointers of large blocks or not the heap's), or NULL. */
@@ -338,9 +356,13 @@ static inline size_t rp__heap_class_size(unsigned c) {
     unsigned b = (c - 8u) / 8u + 7u, i = (c - 8u) % 8u;
     return (size_t)(i + 9u) << (b - 3u);
 }
-/* Slices per page of class c: one, or enough for 8 blocks. */
+/* Slices per page of class c: one, or as many as one block needs. A page's carved blocks stay
+ * resident until the whole page is empty, and only then go to other classes: with at least 8
+ * blocks per page (a 512 KiB page for 64 KiB blocks), alloc-test's few live blocks of each class
+ * above 8 KiB held pages that never emptied, with several free carved blocks each (peak RSS
+ * 17.8 MiB, 15.6 MiB with this rule, glibc 13.2 MiB; one thread, scale 0.2). */
 static inline unsigned rp__heap_class_slices(unsigned c) {
-    size_t s = rp__heap_class_size(c) * 8;
+    size_t s = rp__heap_class_size(c);
     return s <= RP__SLICE_SIZE ? 1u : (unsigned)((s + RP__SLICE_SIZE - 1) >> RP__SLICE_SHIFT);
 }
 
@@ -392,7 +414,6 @@ void *rp__heap_malloc(rp_heap_t *heap, size_t size);
 void *rp__heap_aligned(rp_heap_t *heap, size_t alignment, size_t size);
 void *rp__heap_realloc(rp_heap_t *heap, void *p, size_t size);
 void *rp__malloc_default(size_t size);
-void *rp__malloc_failed(size_t size);  /* a small request of the default heap failed: the handlers */
 void *rp__calloc_default(size_t count, size_t size);
 void *rp__realloc_default(void *p, size_t size);
 void *rp__aligned_default(size_t alignment, size_t size);
@@ -436,7 +457,12 @@ void rp__heap_snapshot(rp_heap_t *heap, rp__heap_snapshot_t *out);
 #else
 #  define RP__TLS_MODEL
 #endif
+/* What the fast paths use: this thread's cache, or RP__LOCAL_NONE (never NULL). */
 extern _Thread_local rp__local_t *rp__tls_local RP__TLS_MODEL;
+/* This thread's cache of the default heap for the slow paths, or NULL: it differs from
+ * rp__tls_local under Valgrind, whose processes take the slow paths (they describe every block
+ * to memcheck), so that the fast paths need no test for it. */
+extern _Thread_local rp__local_t *rp__tls_mine RP__TLS_MODEL;
 
 #ifndef NDEBUG
 #  define RP__DEBUG 1
@@ -484,7 +510,7 @@ static inline void rp__vg_block_free(void *p, size_t n) {
 }
 
 /* Pop a block of class cls from the local's current page; NULL when the slow path must run.
- * vg: whether the process runs under Valgrind (rp__malloc_inline's fast path knows it does not). */
+ * vg: whether the process runs under Valgrind (the inline malloc never runs there). */
 static inline void *rp__local_pop_vg(rp__local_t *local, unsigned cls, bool vg) {
     rp__page_t *page = local->cur[cls];
     rp__block_t *b = page->free;
@@ -511,94 +537,84 @@ static inline void *rp__local_pop_vg(rp__local_t *local, unsigned cls, bool vg) 
 
 static inline void *rp__local_pop(rp__local_t *local, unsigned cls) { return rp__local_pop_vg(local, cls, rp__vg_on()); }
 
+/* The slow paths of the inline malloc and free. The fast paths reach them by tail calls only, so
+ * that malloc and free stay leaf functions without a stack frame. */
+void *rp__malloc_slow(rp__local_t *local, unsigned cls, size_t size); /* alloc.c */
+void rp__free_miss(void *p);                                         /* free.c */
+void rp__free_other(void *p, uintptr_t e, rp__local_t *local);
+void rp__free_sized_slow(void *p, size_t size);
+
 static inline void *rp__malloc_inline(size_t size) {
     rp__local_t *local = rp__tls_local;
     unsigned cls;
     /* Most requests are small: the table, laid out as the straight-line path. */
     if (RP_LIKELY(size <= RP__CLASS_TABLE_MAX)) cls = rp__class_table[(size + RP__GRAN - 1) >> RP__GRAN_SHIFT];
     else if (size <= RP__SMALL_MAX) cls = rp__heap_size_class(size);
-    else local = NULL;
-    /* Under Valgrind the slow path describes the block to memcheck, and under ASan it places
-     * the redzone past the size asked for (alloc.c). */
-    if (RP_LIKELY(local != NULL && !RP__ASAN_ON && !rp__vg_on())) {
-        void *b = rp__local_pop_vg(local, cls, false);
-        if (RP_LIKELY(b != NULL)) return b;
-        b = rp__page_malloc_slow(local, cls, true);
-        if (RP_LIKELY(b != NULL)) return b;
-        return rp__malloc_failed(size); /* no second attempt unless an OOM handler asks for one */
-    }
-    return rp__malloc_default(size); /* first call of a thread, large blocks, out of memory */
+    else return rp__malloc_default(size); /* large blocks */
+    /* Under ASan the slow path places the redzone past the size asked for (alloc.c). A thread
+     * without a cache, and any thread under Valgrind, has RP__LOCAL_NONE: the pop fails. */
+    if (RP__ASAN_ON) return rp__malloc_default(size);
+    void *b = rp__local_pop_vg(local, cls, false);
+    if (RP_LIKELY(b != NULL)) return b;
+    return rp__malloc_slow(local, cls, size);
 }
 
-/* p's map entry, through local's cached leaf (local: this thread's cache, or NULL). */
-static inline uintptr_t rp__segmap_entry_local(rp__local_t *local, const void *p) {
-    uintptr_t a = (uintptr_t)p, key = a >> RP__LEAF_SHIFT;
-    if (RP_UNLIKELY(local == NULL)) return rp__segmap_entry(p);
-    rp__leaf_slot_t *slot = &local->leaves[key & (RP__LEAF_SLOTS - 1)];
-    if (RP_UNLIKELY(slot->key != key)) {
-        rp__segmap_leaf_t *leaf = rp__segmap_leaf(a);
-        if (leaf == NULL) return 0;
-        slot->key = key;
-        slot->leaf = leaf;
-    }
-    return atomic_load_explicit(&(*slot->leaf)[(a >> RP__MAP_SHIFT) & RP__MAP_MASK], memory_order_acquire);
-}
-
-/* Free p, whose map entry is e; local is this thread's cache (rp__tls_local). */
+/* Free p, whose map entry is e; local is rp__tls_local. */
 static inline void rp__free_at(void *p, uintptr_t e, rp__local_t *local) {
-    if (RP_LIKELY(e != 0 && (e & RP__MAP_SPAN) == 0 && !rp__vg_on())) {
+    if (RP_LIKELY(e != 0 && (e & RP__MAP_SPAN) == 0)) {
         rp__page_t *page = (rp__page_t *)e;
-        /* own_local is never NULL, so a thread without a cache never matches */
-        if (RP_LIKELY(page->own_local == local)) {
-            if (RP_LIKELY(atomic_load_explicit(&page->flags, memory_order_relaxed) == 0)) {
-                if (RP_UNLIKELY(!rp__is_block(page, p) || rp__is_marked(p))) rp__bad_free(p, page);
-                rp__block_t *b = p;
-                if (RP__DEBUG) rp__debug_on_free(page, b);
-                rp__asan_block_freed(page, b);
-                rp__mark(b);
-                b->next = page->local_free;
-                page->local_free = b;
-                uint32_t used = atomic_load_explicit(&page->used, memory_order_relaxed) - 1;
-                atomic_store_explicit(&page->used, used, memory_order_relaxed);
-                /* An emptied page goes back unless it is the one its class allocates from
-                 * (a malloc/free loop empties that one on every free: no call then). */
-                if (RP_UNLIKELY(used == 0) &&
-                    local->cur[atomic_load_explicit(&page->cls, memory_order_relaxed)] != page)
-                    rp__page_retire(local, page);
-                return;
-            }
-        } else if (RP_LIKELY(atomic_load_explicit(&page->partials, memory_order_relaxed) == 0 && page->wipe == 0 &&
-                             page->shared == 0)) {
-            /* Another thread's block: straight to the page's remote list (no errno to keep:
-             * this path makes no call that could change it). carved is the owner's to
-             * change, so the block check uses the fixed capacity; rp__free_remote checks
-             * the mark and rp__page_collect the rest. */
-            size_t off = (size_t)((uint8_t *)p - page->start);
-            uint64_t idx = (uint64_t)off * page->magic >> RP__MAGIC_SHIFT;
-            if (RP_UNLIKELY(idx * page->bsize != off || idx >= page->capacity)) rp__bad_free(p, NULL);
-            rp__free_remote(page, (rp__block_t *)p);
+        uintptr_t owner = atomic_load_explicit(&page->owner, memory_order_relaxed);
+        /* This thread's page with no flag but RP__PAGE_CUR: no wiping, not full, no partial
+         * release (RP__LOCAL_NONE owns no page, so it never matches). */
+        if (RP_LIKELY((owner ^ (uintptr_t)local) <= RP__PAGE_CUR)) {
+            if (RP_UNLIKELY(!rp__is_block(page, p) || rp__is_marked(p))) rp__bad_free(p, page);
+            rp__block_t *b = p;
+            if (RP__DEBUG) rp__debug_on_free(page, b);
+            rp__asan_block_freed(page, b);
+            rp__mark(b);
+            b->next = page->local_free;
+            page->local_free = b;
+            uint32_t used = atomic_load_explicit(&page->used, memory_order_relaxed) - 1;
+            atomic_store_explicit(&page->used, used, memory_order_relaxed);
+            /* An emptied page goes back unless its class allocates from it (a malloc/free loop
+             * empties that one on every free: no call then); an idle class's current page goes
+             * back at the next idle sweep (page.c). */
+            if (RP_UNLIKELY(used == 0) && (owner & RP__PAGE_CUR) == 0) rp__page_retire(local, page);
             return;
         }
     }
-    if (p != NULL) rp__heap_free_slow(p, rp__segmap_get(p));
+    rp__free_other(p, e, local);
 }
 
 static inline void rp__free_inline(void *p) {
     rp__local_t *local = rp__tls_local;
-    rp__free_at(p, rp__segmap_entry_local(local, p), local);
+    uintptr_t a = (uintptr_t)p, key = a >> RP__LEAF_SHIFT;
+    const rp__leaf_slot_t *slot = &local->leaves[key & (RP__LEAF_SLOTS - 1)];
+    /* A leaf this thread has not cached (and every free of RP__LOCAL_NONE, whose keys match no
+     * address, and of NULL, whose region holds no heap memory) takes the lookup out of line. */
+    if (RP_UNLIKELY(slot->key != key)) {
+        rp__free_miss(p);
+        return;
+    }
+    rp__free_at(p, atomic_load_explicit(&(*slot->leaf)[(a >> RP__MAP_SHIFT) & RP__MAP_MASK], memory_order_acquire),
+                local);
 }
 
 /* Sized free: one lookup, the size checked against the block's (a larger one is corruption). */
 static inline void rp__free_sized_inline(void *p, size_t size) {
     rp__local_t *local = rp__tls_local;
-    uintptr_t e = rp__segmap_entry_local(local, p);
-    if (RP_LIKELY(e != 0 && (e & RP__MAP_SPAN) == 0)) {
-        if (RP_UNLIKELY(size > ((const rp__page_t *)e)->bsize))
-            rp__corrupt("sized free with a size larger than the block", p);
-    } else if (p != NULL && size > rp__usable(p)) {
-        rp__corrupt("sized free with a size larger than the block", p);
+    uintptr_t a = (uintptr_t)p, key = a >> RP__LEAF_SHIFT;
+    const rp__leaf_slot_t *slot = &local->leaves[key & (RP__LEAF_SLOTS - 1)];
+    if (RP_LIKELY(slot->key == key)) {
+        uintptr_t e = atomic_load_explicit(&(*slot->leaf)[(a >> RP__MAP_SHIFT) & RP__MAP_MASK], memory_order_acquire);
+        if (RP_LIKELY(e != 0 && (e & RP__MAP_SPAN) == 0)) {
+            if (RP_UNLIKELY(size > ((const rp__page_t *)e)->bsize))
+                rp__corrupt("sized free with a size larger than the block", p);
+            rp__free_at(p, e, local);
+            return;
+        }
     }
-    rp__free_at(p, e, local);
+    rp__free_sized_slow(p, size);
 }
 
 #endif /* RP_HEAP_INTERNAL_H */

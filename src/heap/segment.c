@@ -357,13 +357,12 @@ static uint64_t rp__slice_mask(unsigned first, unsigned count) {
     return ones << first;
 }
 
-/* The first run of count free slices, or -1. */
-static int rp__find_run(uint64_t free, unsigned nslices, unsigned count) {
-    uint64_t want = rp__slice_mask(0, count);
-    for (unsigned i = 0; i + count <= nslices; i++) {
-        if (((free >> i) & want) == want) return (int)i;
-    }
-    return -1;
+/* The first run of count free slices, or -1: bit i of m stays set while slices i.. are free
+ * (free has no bit at or past nslices, and the shifts bring in zeros). */
+static int rp__find_run(uint64_t free, unsigned count) {
+    uint64_t m = free;
+    for (unsigned i = 1; i < count && m != 0; i++) m &= free >> i;
+    return m != 0 ? __builtin_ctzll(m) : -1;
 }
 
 /* The first segment of a cache has this many slices (256 KiB); each further one doubles, up to
@@ -451,12 +450,12 @@ rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
      * with one thread before, 0.6 MiB after). New segments go to the front of the list, so
      * first fit alone would prefer them. */
     for (seg = local->segs; seg != NULL; seg = seg->next) {
-        at = rp__find_run(seg->dirty_slices, seg->nslices, k);
+        at = rp__find_run(seg->dirty_slices, k);
         if (at >= 0) break;
     }
     if (seg == NULL) {
         for (seg = local->segs; seg != NULL; seg = seg->next) {
-            at = rp__find_run(seg->free_slices, seg->nslices, k);
+            at = rp__find_run(seg->free_slices, k);
             if (at >= 0) break;
         }
     }
@@ -484,7 +483,6 @@ rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
     atomic_store_explicit(&page->partials, 0, memory_order_relaxed);
     page->wipe = (local->heap->flags & RP_HEAP_WIPE) ? 1 : 0;
     page->shared = local->shared ? 1 : 0;
-    page->flags = page->wipe ? RP__PAGE_WIPE : 0;
     atomic_store_explicit(&page->cls, (uint8_t)cls, memory_order_relaxed);
     page->slices = (uint8_t)k;
     atomic_store_explicit(&page->in_use, 1, memory_order_relaxed);
@@ -494,7 +492,10 @@ rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
     page->carved = 0;
     page->magic = (((uint64_t)1 << RP__MAGIC_SHIFT) + bsize - 1) / bsize;
     page->local = local;
-    page->own_local = local;
+    /* Locals are page-aligned (heap.c): the flags fit below the pointer. */
+    atomic_store_explicit(&page->owner, (uintptr_t)local | (page->wipe ? RP__PAGE_WIPE : 0u), memory_order_relaxed);
+    page->idle_seen = 0;
+    page->idle_sweeps = 0;
     page->own_start = page->start;
     page->own_magic = page->magic;
     page->own_bsize = page->bsize;

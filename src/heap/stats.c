@@ -122,7 +122,7 @@ static rp_status_t rp__validate_segment(rp_heap_t *heap, const rp__segment_t *se
 
 rp_status_t rp_heap_validate(rp_heap_t *heap) {
     if (heap == NULL) return rp__fail(RP_ERR_INVALID, 0, "rp_heap_validate: no heap given");
-    const rp__local_t *mine = heap->is_default ? rp__tls_local : heap->shared;
+    const rp__local_t *mine = heap->is_default ? rp__tls_mine : heap->shared;
     rp_status_t st = RP_OK;
     rp__heap_lock(heap);
     for (const rp__segment_t *seg = heap->segs; seg != NULL && st == RP_OK; seg = seg->hnext)
@@ -168,7 +168,7 @@ void rp_heap_collect(rp_heap_t *heap, bool force) {
     if (heap == NULL) return;
     int saved = rp__os_last_error();
     if (heap->is_default) {
-        rp__local_t *local = rp__tls_local;
+        rp__local_t *local = rp__tls_mine;
         if (local != NULL) {
             rp__local_enter(local);
             rp__local_reclaim(local);
