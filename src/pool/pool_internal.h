@@ -381,6 +381,14 @@ void rp__bin_flush(rp_pool_t *pool, rp__tcache_t *tc, unsigned cls, uint32_t kee
 /* Return every cached slot of tc. */
 void rp__tcache_flush_all(rp_pool_t *pool, rp__tcache_t *tc);
 
+/* A consistent view of the whole pool for the statistics: rp__pool_lock_all takes every shard
+ * lock in order, then the pool lock (the order every other path nests them in); while they are
+ * held, rp__pool_each_arena calls visit for every arena that holds allocations (small, guarded,
+ * large runs and mappings; a region is seen through its runs). */
+void rp__pool_lock_all(rp_pool_t *pool);
+void rp__pool_unlock_all(rp_pool_t *pool);
+void rp__pool_each_arena(rp_pool_t *pool, void (*visit)(rp_pool_t *pool, rp__arena_t *a, void *ctx), void *ctx);
+
 /* Wipe n bytes of a slot (n a multiple of 16). Small slots are wiped inline with 16-byte
  * stores and the same compiler barrier rp_memzero ends with (an asm that takes the pointer and
  * clobbers memory: the stores cannot be removed as dead); larger ones call rp_memzero. */

@@ -18,30 +18,29 @@ typedef struct rp__class_usage {
     size_t large, large_bytes;
 } rp__class_usage_t;
 
+/* Counts one arena's live slots by kind. */
+static void rp__usage_add_arena(rp_pool_t *pool, rp__arena_t *a, void *ctx) {
+    rp__class_usage_t *u = ctx;
+    for (size_t i = 0; i < a->slots; i++) {
+        if (!rp__live(a, i)) continue;
+        if (a->kind == RP__ARENA_SMALL) {
+            u->small[a->cls]++;
+        } else if (a->kind == RP__ARENA_GUARDED) {
+            unsigned k = a->cls < RP__GUARDED_CLASSES ? a->cls : RP__GUARDED_CLASSES;
+            u->guarded[k]++;
+            u->guarded_bytes[k] += a->sizes[i];
+        } else {
+            u->large++;
+            u->large_bytes += a->stride - pool->canary;
+        }
+    }
+}
+
 static void rp__class_usage(rp_pool_t *pool, rp__class_usage_t *u) {
     memset(u, 0, sizeof *u);
-    for (unsigned s = 0; s < RP__SHARDS; s++) rp__os_mutex_lock(&pool->shards[s].lock);
-    rp__os_mutex_lock(&pool->lock);
-    rp__arena_t *lists[1 + RP__SHARDS];
-    lists[0] = pool->arenas;
-    for (unsigned s = 0; s < RP__SHARDS; s++) lists[1 + s] = pool->shards[s].runs;
-    for (unsigned l = 0; l < 1 + RP__SHARDS; l++)
-        for (rp__arena_t *a = lists[l]; a != NULL; a = a->all_next)
-            for (size_t i = 0; i < a->slots && a->kind != RP__ARENA_REGION; i++) {
-                if (!rp__live(a, i)) continue;
-                if (a->kind == RP__ARENA_SMALL) {
-                    u->small[a->cls]++;
-                } else if (a->kind == RP__ARENA_GUARDED) {
-                    unsigned k = a->cls < RP__GUARDED_CLASSES ? a->cls : RP__GUARDED_CLASSES;
-                    u->guarded[k]++;
-                    u->guarded_bytes[k] += a->sizes[i];
-                } else {
-                    u->large++;
-                    u->large_bytes += a->stride - pool->canary;
-                }
-            }
-    rp__os_mutex_unlock(&pool->lock);
-    for (unsigned s = RP__SHARDS; s-- > 0;) rp__os_mutex_unlock(&pool->shards[s].lock);
+    rp__pool_lock_all(pool);
+    rp__pool_each_arena(pool, rp__usage_add_arena, u);
+    rp__pool_unlock_all(pool);
 }
 
 rp_status_t rp_pool_stats_print_to(rp_pool_t *pool, rp_line_fn line, void *ctx) {
