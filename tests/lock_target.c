@@ -5,7 +5,7 @@
  *                          sleeps 10 ms; stops after MAX steps or once STOPFILE exists. The output
  *                          depends on nothing but the step count, so a locked run must print the
  *                          same lines as an untouched one.
- *   blocked                blocks in read() on stdin, then in nanosleep() (1 s), and prints what each
+ *   blocked                blocks in read() on stdin, then in nanosleep() (3 s), and prints what each
  *                          returned: a lock injected meanwhile must not make either fail with EINTR.
  *   vmlck [fork]           prints its VmLck ("VmLck N kB"); with fork, a fork child prints its own
  *                          ("child VmLck N kB") first. Built static too (lock_target_static).
@@ -81,7 +81,8 @@ static int blocked(void) {
     if (n < 0) printf("read failed: %s\n", strerror(errno));
     else printf("read %zd bytes\n", n);
     fflush(stdout);
-    struct timespec ts = {1, 0};
+    /* long enough for the test to see the sleep and unlock the process during it on a loaded machine */
+    struct timespec ts = {3, 0};
     if (nanosleep(&ts, NULL) != 0) printf("nanosleep failed: %s\n", strerror(errno));
     else printf("nanosleep ok\n");
     return 0;
