@@ -5,7 +5,8 @@
  *   arena.c    one page-allocator allocation: guards, locking, advice, wipe, release
  *   run.c      runs: arenas cut from the pages of a shared region, and their release
  *   cache.c    per-thread caches of free slots, the registry of live pools, thread exit
- *   pool.c     the public API: size classes, fast paths, slow paths, stats, default pool
+ *   pool.c     the public API: size classes, fast paths, slow paths, trim, default pool
+ *   stats.c    rp_pool_stats, and the locked walk of every arena it shares with the printer
  *   stats_print.c, show.c  the statistics for people, and at exit (RAMPART_SHOW_STATS)
  *
  * Glossary. An arena is a set of slots of one stride with out-of-band metadata. It is either a
@@ -381,6 +382,7 @@ void rp__bin_flush(rp_pool_t *pool, rp__tcache_t *tc, unsigned cls, uint32_t kee
 /* Return every cached slot of tc. */
 void rp__tcache_flush_all(rp_pool_t *pool, rp__tcache_t *tc);
 
+/* ---- stats.c -------------------------------------------------------------------------------------- */
 /* A consistent view of the whole pool for the statistics: rp__pool_lock_all takes every shard
  * lock in order, then the pool lock (the order every other path nests them in); while they are
  * held, rp__pool_each_arena calls visit for every arena that holds allocations (small, guarded,
