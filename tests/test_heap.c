@@ -780,6 +780,39 @@ static void test_delayed_release(void) {
     rp_heap_destroy(h);
 }
 
+/* Large blocks whose live count swings by more than 32 reuse their spans: a heap caches 64 freed
+ * spans (mstress swings by more than 32 between rounds; with 32 slots every span past the 32nd was
+ * unmapped at free and mapped again, and faulted in, at the next malloc). Collect gives them all
+ * back; a cached block freed again is still a double free (test_death: die_double_free_large). */
+static void test_large_cache_swing(void) {
+    enum { N = 60 };
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
+    size_t size = (size_t)200 << 10;
+    void *p[N];
+    for (int i = 0; i < N; i++) {
+        p[i] = rp_heap_malloc(h, size);
+        REQUIRE(p[i] != NULL);
+        memset(p[i], i, size);
+    }
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
+    REQUIRE(rp_heap_stats(h, &st) == RP_OK);
+    size_t mapped = st.mapped, purges = st.purges;
+    for (int i = 0; i < N; i++) rp_free(p[i]);
+    CHECK(rp_heap_stats(h, &st) == RP_OK && st.mapped == mapped && st.purges == purges && st.cached >= N * size);
+    for (int i = 0; i < N; i++) {
+        p[i] = rp_heap_malloc(h, size);
+        REQUIRE(p[i] != NULL);
+    }
+    /* every block came from the cache: nothing mapped, nothing given back */
+    CHECK(rp_heap_stats(h, &st) == RP_OK && st.mapped == mapped && st.purges == purges && st.cached == 0);
+    for (int i = 0; i < N; i++) rp_free(p[i]);
+    CHECK(rp_heap_validate(h) == RP_OK);
+    rp_heap_collect(h, true);
+    CHECK(rp_heap_stats(h, &st) == RP_OK && st.cached == 0 && st.mapped == 0 && st.purges == purges + N);
+    rp_heap_destroy(h);
+}
+
 /* A class's current page is kept when it empties (a malloc/free loop must not make and retire a
  * page on every pair), but once the class stays idle while others need fresh memory it goes back,
  * and another class's new page is made on its slices, still resident. Before, every class kept
@@ -1592,6 +1625,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_stats_and_validate);
     RP_TEST(test_junk_fill);
     RP_TEST(test_delayed_release);
+    RP_TEST(test_large_cache_swing);
     RP_TEST(test_idle_page_reused);
     RP_TEST(test_libc_api);
 #if defined(__linux__)

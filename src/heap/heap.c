@@ -52,7 +52,27 @@ static bool rp__key_ok;
 static rp_heap_t *rp__heaps; /* first-class heaps, for fork */
 static rp__os_mutex_t rp__heaps_lock = RP__OS_MUTEX_INIT;
 
-void rp__heap_lock(rp_heap_t *heap) { rp__os_mutex_lock(&heap->lock); }
+/* The heap lock guards short bookkeeping (the span cache, a large block's list link), never a
+ * system call, so a thread that finds it taken does better to wait a moment than to sleep: with
+ * two threads allocating large blocks (mstress, three sections per block), a run at scale 1 made
+ * about 3400 futex calls (a wait and a wake each time the lock was found taken; tcmalloc 150),
+ * 1474 at scale 0.4, and 12 with this spin. It is bounded (64 pauses, a few microseconds) for a
+ * holder that was preempted. */
+#define RP__LOCK_SPINS 64
+static inline void rp__cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+void rp__heap_lock(rp_heap_t *heap) {
+    for (unsigned i = 0; i < RP__LOCK_SPINS; i++) {
+        if (rp__os_mutex_trylock(&heap->lock)) return;
+        rp__cpu_relax();
+    }
+    rp__os_mutex_lock(&heap->lock);
+}
 void rp__heap_unlock(rp_heap_t *heap) {
     rp__os_mutex_unlock(&heap->lock);
     /* Spans given back under the lock are unmapped here, after it (syscalls outside locks). */

@@ -48,7 +48,12 @@
 #define RP__MAP_PAGE ((size_t)1 << RP__MAP_SHIFT)
 #define RP__CARVE_BYTES 4096                  /* a page's free list grows this much at a time */
 #define RP__PART_MAX 12                       /* released pieces tracked per partly freed block */
-#define RP__CACHE_SLOTS 32                    /* freed spans waiting per heap */
+/* Freed spans waiting per heap. mstress keeps 40-100 large blocks live, and its live count swings
+ * by more than 32 from round to round: with 32 slots, 1 in 75 large allocations missed the cache
+ * (an mmap or mremap, then page faults) and pushed a span out (a munmap: a TLB shootdown of the
+ * other core): 411 misses and 165 spans pushed out in a run at scale 1; with 64, 152 misses (most
+ * of them the live set growing) and none pushed out. 128 slots gained nothing more. */
+#define RP__CACHE_SLOTS 64
 #define RP__MAGIC_SHIFT 40                    /* block index = offset * magic >> 40 (exact) */
 #define RP__FREE_WORDS (2 * sizeof(uintptr_t))  /* a free block's link and freed mark */
 
@@ -320,6 +325,8 @@ struct rp_heap {
     rp__donated_t *donated;
     rp__span_cached_t cache[RP__CACHE_SLOTS];
     unsigned ncache;
+    uint64_t cache_oldest;            /* no cached span entered before (ms): a purge that finds
+                                         nothing due skips the scan of every slot */
     _Atomic(struct rp__doomed *) doomed; /* spans to give back once the lock is released */
     struct rp_heap *next_heap;
     _Atomic size_t mapped, decommitted, cached, large_bytes, large_count, donated_bytes, purges, unlocked;

@@ -193,6 +193,9 @@ static void rp__cache_drop(rp_heap_t *heap, rp__span_cached_t c) {
 void rp__cache_purge(rp_heap_t *heap, bool force) {
     if (heap->ncache == 0) return;
     uint64_t now = rp__os_clock_ms();
+    /* Runs at every cache operation: with nothing due, skip the scan of up to RP__CACHE_SLOTS. */
+    if (!force && (rp__config.purge_off || now - heap->cache_oldest < rp__config.purge_delay_ms)) return;
+    uint64_t oldest = now;
     for (unsigned i = 0; i < heap->ncache;) {
         rp__span_cached_t c = heap->cache[i];
         bool old = !rp__config.purge_off && now - c.since >= rp__config.purge_delay_ms;
@@ -200,9 +203,11 @@ void rp__cache_purge(rp_heap_t *heap, bool force) {
             rp__cache_take(heap, i);
             rp__cache_drop(heap, c);
         } else {
+            if (c.since < oldest) oldest = c.since;
             i++;
         }
     }
+    heap->cache_oldest = oldest;
 }
 
 /* Map size fresh bytes from the heap's page source. No lock held; the bytes were reserved. */
@@ -345,7 +350,9 @@ void rp__span_release(rp_heap_t *heap, void *base, size_t size, rp__large_t *lar
         rp__cache_take(heap, oldest);
         rp__cache_drop(heap, c);
     }
-    heap->cache[heap->ncache++] = (rp__span_cached_t){base, size, rp__os_clock_ms(), large};
+    uint64_t now = rp__os_clock_ms();
+    if (heap->ncache == 0) heap->cache_oldest = now; /* later entries are no older */
+    heap->cache[heap->ncache++] = (rp__span_cached_t){base, size, now, large};
     atomic_fetch_add(&heap->cached, size);
     rp__cache_purge(heap, false);
 }

@@ -299,6 +299,8 @@ typedef struct rp__os_mutex { pthread_mutex_t m; } rp__os_mutex_t;
 #endif
 void rp__os_mutex_lock(rp__os_mutex_t *m);
 void rp__os_mutex_unlock(rp__os_mutex_t *m);
+/* Take m if it is free: true, else false at once (never waits). */
+bool rp__os_mutex_trylock(rp__os_mutex_t *m);
 
 /* ---- mappings (the map layer) ------------------------------------------------------------------ */
 

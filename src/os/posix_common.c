@@ -318,6 +318,7 @@ void rp__os_write_stderr(const char *text, size_t len) {
 
 void rp__os_mutex_lock(rp__os_mutex_t *m) { pthread_mutex_lock(&m->m); }
 void rp__os_mutex_unlock(rp__os_mutex_t *m) { pthread_mutex_unlock(&m->m); }
+bool rp__os_mutex_trylock(rp__os_mutex_t *m) { return pthread_mutex_trylock(&m->m) == 0; }
 
 /* ---- mappings (the map layer) ------------------------------------------------------------------ */
 

@@ -467,6 +467,7 @@ _Static_assert(sizeof(SRWLOCK) == sizeof(void *), "rp__os_mutex_t holds an SRWLO
 
 void rp__os_mutex_lock(rp__os_mutex_t *m) { AcquireSRWLockExclusive((PSRWLOCK)&m->srw); }
 void rp__os_mutex_unlock(rp__os_mutex_t *m) { ReleaseSRWLockExclusive((PSRWLOCK)&m->srw); }
+bool rp__os_mutex_trylock(rp__os_mutex_t *m) { return TryAcquireSRWLockExclusive((PSRWLOCK)&m->srw) != 0; }
 
 /* ---- mappings (the map layer) ------------------------------------------------------------------
  * Anonymous private memory is VirtualAlloc'd (so commit/decommit work on it); shared anonymous
