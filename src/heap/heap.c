@@ -59,17 +59,10 @@ static rp__os_mutex_t rp__heaps_lock = RP__OS_MUTEX_INIT;
  * 1474 at scale 0.4, and 12 with this spin. It is bounded (64 pauses, a few microseconds) for a
  * holder that was preempted. */
 #define RP__LOCK_SPINS 64
-static inline void rp__cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
 void rp__heap_lock(rp_heap_t *heap) {
     for (unsigned i = 0; i < RP__LOCK_SPINS; i++) {
         if (rp__os_mutex_trylock(&heap->lock)) return;
-        rp__cpu_relax();
+        rp__os_cpu_relax();
     }
     rp__os_mutex_lock(&heap->lock);
 }

@@ -301,6 +301,15 @@ void rp__os_mutex_lock(rp__os_mutex_t *m);
 void rp__os_mutex_unlock(rp__os_mutex_t *m);
 /* Take m if it is free: true, else false at once (never waits). */
 bool rp__os_mutex_trylock(rp__os_mutex_t *m);
+/* Tell the CPU this thread is spinning on a lock another core holds (x86 pause, arm yield):
+ * the spin costs that core and its sibling thread less. Elsewhere nothing. */
+static inline void rp__os_cpu_relax(void) {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_ia32_pause();
+#elif defined(__GNUC__) && defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
 
 /* ---- mappings (the map layer) ------------------------------------------------------------------ */
 
