@@ -320,6 +320,12 @@ rp__arena_t *rp__run_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls
  * caller; a region left empty beyond the shard's one spare is unlinked and chained on *release
  * (via next) for the caller to release after unlocking. */
 void rp__run_release_locked(rp_pool_t *pool, rp__shard_t *sh, rp__arena_t *a, rp__arena_t **release);
+/* An empty region that a run's release left over (its shard keeps a larger spare region): kept
+ * as the spare of another shard that has none, where a thread's first large runs find it, else
+ * released. So up to one empty region per shard stays, as before, but they are not unmapped
+ * while a shard lacks one, only for the next new thread's shard to map one again. Takes one
+ * shard lock at a time; call it with none held. */
+void rp__region_spare_or_release(rp_pool_t *pool, rp__arena_t *r);
 /* A freed large allocation (wiped, live byte 0; a run or a mapping) into its shard's quarantine;
  * what it pushes out is released (a run's pages back to its region). Takes the shard lock. */
 void rp__large_quarantine(rp_pool_t *pool, rp__arena_t *a);

@@ -352,14 +352,36 @@ static void rp__lcache_age(rp_pool_t *pool, rp__shard_t *sh, rp__arena_t **relea
 
 /* Release what *release chains (after unlocking). The runs on it came out of a large cache;
  * with quarantine set (they aged out or gave way to newer ones, rather than being trimmed) they
- * go to their shard's quarantine instead, as a freed run did before the cache took runs. */
+ * go to their shard's quarantine instead, as a freed run did before the cache took runs, and
+ * regions left empty by runs leaving the quarantine may become another shard's spare. */
 static void rp__release_all(rp_pool_t *pool, rp__arena_t *release, bool quarantine) {
     while (release != NULL) {
         rp__arena_t *next = release->next;
         if (quarantine && release->region != NULL) rp__large_quarantine(pool, release);
+        else if (quarantine && release->kind == RP__ARENA_REGION) rp__region_spare_or_release(pool, release);
         else rp__arena_release(pool, release);
         release = next;
     }
+}
+
+void rp__region_spare_or_release(rp_pool_t *pool, rp__arena_t *r) {
+    for (unsigned k = 1; k < RP__SHARDS; k++) {
+        unsigned s = (r->shard + k) % RP__SHARDS;
+        rp__shard_t *sh = &pool->shards[s];
+        rp__os_mutex_lock(&sh->lock);
+        bool kept = sh->spare_region == NULL;
+        if (kept) {
+            r->shard = (uint8_t)s;
+            r->prev = NULL;
+            r->next = sh->regions;
+            if (sh->regions) sh->regions->prev = r;
+            sh->regions = r;
+            sh->spare_region = r;
+        }
+        rp__os_mutex_unlock(&sh->lock);
+        if (kept) return;
+    }
+    rp__arena_release(pool, r);
 }
 
 /* The oldest of sh's cached mappings onto *release (sh has one; under its lock). */
