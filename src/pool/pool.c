@@ -15,7 +15,8 @@
  * kept against churn (rp_pool_trim gives those back too). Large allocations and guarded mode take
  * the shard path every time, on the calling thread's shard: a large allocation up to
  * RP__LARGE_RUN_MAX is a run of pages of a shared region (no system call once the region exists),
- * a larger one a mapping of its own, kept in the shard's large cache when freed (run.c).
+ * a larger one a mapping of its own, kept in the shard's large cache when freed (run.c), as are
+ * runs above RP__TLARGE_MAX (those up to it stay with the freeing thread: rp__tlarge_free).
  */
 #include <stdio.h>
 #include <stdlib.h>
