@@ -83,3 +83,11 @@ endif()
 if(NOT WIN32)
   rp_add_test(test_pool_recycled)
 endif()
+# Issue 11 items 1 and 3: large runs above 64 KiB turn (a loop of pairs reuses one run, one turn
+# further on each time, without making runs or regions), a cached run serves other threads, and a
+# new shard adopts another's empty region. Runs made are counted through the GNU linker's --wrap.
+if(CMAKE_SYSTEM_NAME MATCHES "^(Linux|Android)$")
+  rp_add_test(test_pool_turn)
+  target_link_libraries(test_pool_turn PRIVATE pthread)
+  target_link_options(test_pool_turn PRIVATE -Wl,--wrap=rp__run_create)
+endif()

@@ -8,8 +8,9 @@
  * shared regions up to 1 MiB (a canary included: a canary 1 MiB allocation used to get a mapping
  * of its own each time), cached mappings above (they used to be mapped and unmapped each time),
  * as far as the cache's bounds (a quarter of the lock budget) let it keep one. A stale free of a
- * pointer after its memory was handed out again aborts in a fork child, with the cached mapping
- * handed out at another address. A mapping cached by a thread that is gone serves the next
+ * pointer after its memory was handed out again aborts in a fork child, with the cached mapping,
+ * or the cached run above 64 KiB, handed out again one turn on: within a page, not at the freed
+ * address. A mapping cached by a thread that is gone serves the next
  * thread, whatever its shard. The page allocator wraps rp_pages_os() and counts its calls;
  * the pool's policy is silent so that the sizes above the memlock limit of an ordinary user
  * (8 MiB by default) are served too, unlocked.
@@ -69,6 +70,13 @@ static bool cacheable(size_t n, size_t canary) {
     size_t cap = rp_pages_get_limit(rp_pages_os()) / 4;
     if (cap > (16u << 20)) cap = 16u << 20;
     return n <= (1u << 20) || len <= cap;
+}
+
+/* Whether an allocation of n bytes turns when reused: a mapping (above 1 MiB), or a run above
+ * 64 KiB of pages (68 KiB with a canary), which the thread ring does not keep. */
+static bool turns(size_t n, size_t canary) {
+    size_t P = rp_page_size();
+    return n > (1u << 20) || rp_page_round((n + canary + 15) / 16 * 16) > 64u * 1024 + (canary ? P : 0);
 }
 
 static void contents_usable_wipe(void) {
@@ -218,8 +226,8 @@ static void stale_double_free_aborts(void) {
             unsigned char *q = rp_pool_alloc(pool, n);
             REQUIRE(q != NULL);
             CHECK(q != p);
-            if (n > (1u << 20) && cacheable(n, flags ? 8 : 0)) {
-                /* the cached mapping came back, its slot one turn further on */
+            if (turns(n, flags ? 8 : 0) && cacheable(n, flags ? 8 : 0)) {
+                /* the cached mapping or run came back, its slot one turn further on */
                 size_t d = (uintptr_t)q > (uintptr_t)p ? (uintptr_t)q - (uintptr_t)p : (uintptr_t)p - (uintptr_t)q;
                 CHECK(d < rp_page_size());
             }

@@ -70,8 +70,9 @@ static void guarded_reuse_then_double_free(void) {
 /* Large allocations (runs of a shared region up to 1 MiB, a mapping of their own above): free
  * p, allocate the same size (the old pool unmapped p's arena and the next mmap often took the
  * same address, so q == p and the second free released q's memory), free p again. The freed
- * allocation waits in its shard's quarantine, still known and not live: the second free aborts
- * and q is untouched. */
+ * allocation waits in its thread's ring or its shard's quarantine, still known and not live, or
+ * (a run above 64 KiB, a mapping) is handed out again one turn on, so p is not q's start: the
+ * second free aborts and q is untouched. */
 static size_t large_size;
 static void large_reuse_then_double_free(void) {
     rp_pool_t *pool = fresh_pool();

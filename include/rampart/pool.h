@@ -37,7 +37,10 @@
  *   a run of S-byte slots (S a multiple of 16), run start r (page-aligned):
  *     | slot 0 | slot 1 | ... | slot n-1 | zeros (tail < S) |
  *     ^ 16-byte aligned, slot i at r + i*S; the first run of a region starts at base + P
- *   a large allocation of n bytes: one slot of n rounded up to 16, at the start of its run
+ *   a large allocation of n bytes: one slot of n rounded up to 16, at the start of its run;
+ *   a run of more than 64 KiB (68 KiB with a canary) has one spare page, and its slot starts
+ *   turn*64 bytes in, one turn further on each time the freed run is handed out again:
+ *     | turn*64 | one large allocation | rest of the spare page |
  *   with a canary, the last RP_POOL_CANARY_SIZE bytes of each slot hold it:
  *                | user bytes (usable size = S - 8) | canary |
  *

@@ -442,7 +442,7 @@ void rp__arena_release(rp_pool_t *pool, rp__arena_t *a) {
         rp__os_mutex_lock(&sh->lock);
         rp__run_release_locked(pool, sh, a, &release);
         rp__os_mutex_unlock(&sh->lock);
-        if (release != NULL) rp__arena_release(pool, release);
+        if (release != NULL) rp__region_spare_or_release(pool, release);
         return;
     }
     rp__os_mutex_lock(&pool->lock);

@@ -15,7 +15,8 @@
  * kept against churn (rp_pool_trim gives those back too). Large allocations and guarded mode take
  * the shard path every time, on the calling thread's shard: a large allocation up to
  * RP__LARGE_RUN_MAX is a run of pages of a shared region (no system call once the region exists),
- * a larger one a mapping of its own, kept in the shard's large cache when freed (run.c).
+ * a larger one a mapping of its own, kept in the shard's large cache when freed (run.c), as are
+ * runs above RP__TLARGE_MAX (those up to it stay with the freeing thread: rp__tlarge_free).
  * Statistics are in stats.c and stats_print.c.
  */
 #include <stdio.h>
@@ -241,14 +242,9 @@ static bool rp__give_back_held(rp_pool_t *pool) {
         any = any || rp__tls.way[i].tc->lbytes != 0;
         rp__tlarge_flush(pool, rp__tls.way[i].tc);
     }
-    for (unsigned s = 0; s < RP__SHARDS; s++) {
-        rp__shard_t *sh = &pool->shards[s];
-        rp__os_mutex_lock(&sh->lock);
-        any = any || sh->lqbytes != 0 || sh->lcount != 0 || sh->spare_region != NULL;
-        rp__os_mutex_unlock(&sh->lock);
-        rp__shard_trim(pool, sh);
-        if (rp__spares_release(pool, sh, false)) any = true;
-    }
+    if (rp__shards_give_back(pool)) any = true;
+    for (unsigned s = 0; s < RP__SHARDS; s++)
+        if (rp__spares_release(pool, &pool->shards[s], false)) any = true;
     return any;
 }
 
@@ -355,7 +351,9 @@ static void *rp__alloc_large(rp_pool_t *pool, size_t need) {
     unsigned shard = rp__thread_shard();
     rp__arena_t *a = NULL;
     size_t stride = rp__align_up(need, 16);
-    if (rp__tlarge_fits(pool, rp__align_up(stride, pool->page))) {
+    bool run = need - pool->canary <= RP__LARGE_RUN_MAX;
+    bool ring = run && rp__tlarge_fits(pool, rp__align_up(stride, pool->page));
+    if (ring) {
         /* A run with the same slot size this thread freed a while ago (past its ring): no lock,
          * no page-map or metadata work. The same slot size, so that nothing in the run's
          * metadata changes (rp_pool_stats reads it under the shard lock only). The newest such
@@ -371,9 +369,10 @@ static void *rp__alloc_large(rp_pool_t *pool, size_t need) {
             break;
         }
     }
-    bool run = need - pool->canary <= RP__LARGE_RUN_MAX;
-    if (a == NULL && !run) {
-        a = rp__lcache_get(pool, shard, rp__align_up(need, 16));
+    if (a == NULL && !ring) {
+        /* A mapping or a run that turns, freed before (by this thread, most likely: the run the
+         * last pair wiped, still warm) */
+        a = rp__lcache_get(pool, shard, stride);
         if (a != NULL) {
             rp__asan_unpoison((void *)a->first, a->stride);
             rp__vg_undefined((void *)a->first, a->stride);
@@ -481,6 +480,13 @@ static RP__NOINLINE void rp__free_other(rp_pool_t *pool, rp__arena_t *a, void *p
             rp__asan_unpoison((void *)a->first, a->stride);
             rp_memzero((void *)a->first, a->stride);
             rp__vg_noaccess((void *)a->first, a->stride); /* free until handed out again */
+            if (a->turns) {
+                /* Reused one turn on, by the next allocation of its size (run.c). */
+                rp__asan_poison((void *)a->first, a->stride);
+                if (rp__lcache_put(pool, a)) return;
+                rp__large_quarantine(pool, a);
+                return;
+            }
             rp__tcache_t *tc = rp__tlarge_fits(pool, a->len) ? rp__tcache_get(pool) : NULL;
             if (tc != NULL) {
                 rp__tlarge_free(pool, tc, a);
@@ -916,10 +922,8 @@ void rp_pool_trim(rp_pool_t *pool) {
     int saved = rp__os_last_error();
     for (size_t i = 0; i < sizeof rp__tls.way / sizeof rp__tls.way[0]; i++)
         if (rp__tls.way[i].id == pool->id) rp__tcache_flush_all(pool, rp__tls.way[i].tc);
-    for (unsigned s = 0; s < RP__SHARDS; s++) {
-        rp__spares_release(pool, &pool->shards[s], true);
-        rp__shard_trim(pool, &pool->shards[s]);
-    }
+    for (unsigned s = 0; s < RP__SHARDS; s++) rp__spares_release(pool, &pool->shards[s], true);
+    rp__shards_give_back(pool);
     rp__os_set_last_error(saved);
 }
 

@@ -76,7 +76,11 @@
  * shard went by without using it, on rp_pool_trim, on destroy, or when an allocation needs the
  * budget (run.c). Each mapping has a spare data page, and its slot starts RP__LARGE_TURN bytes
  * further into it on each reuse (wrapping after a page), so a reused mapping never hands out
- * the address it was freed at: a stale second free of that address is refused. */
+ * the address it was freed at: a stale second free of that address is refused. Large runs the
+ * thread ring does not keep (rp__run_turns: above RP__TLARGE_MAX) have a spare page and turn
+ * the same way, in the same cache (within RP__LCACHE_BYTES only: their pages are part of a
+ * region, locked whether the run is cached or not), so a loop of pairs reuses one run's warm
+ * pages at once instead of cycling through the quarantine's. */
 #define RP__LCACHE 4
 #define RP__LCACHE_BYTES (16u * 1024u * 1024u)
 #define RP__LCACHE_AGE 64u
@@ -96,6 +100,11 @@
 #define RP__TLARGE_RING 8
 #define RP__TLARGE_READY 8
 #define RP__TLARGE_BYTES ((RP__TLARGE_RING + 1u) * (RP__TLARGE_MAX + 4096u))
+/* Whether a large run of slot size stride turns (see RP__LCACHE): one the thread ring would not
+ * keep, so its spare page costs at most a seventeenth of it. */
+static inline bool rp__run_turns(size_t stride, size_t page, size_t canary) {
+    return rp__align_up(stride, page) > RP__TLARGE_MAX + (canary != 0 ? page : 0);
+}
 #define RP__CACHELINE 64
 
 /* Slow paths stay out of line so the fast paths need no stack frame. */
@@ -111,7 +120,7 @@ typedef struct rp__arena rp__arena_t;
 struct rp__arena {
     rp_pool_t *pool;
     uintptr_t base;      /* a mapping: the page-allocator allocation [base, base + len); a run:
-                            its pages [base, base + len), base == first */
+                            its pages [base, base + len), base == first unless it turns */
     size_t len;
     rp__arena_t *region; /* a run: the region holding its pages; NULL for a mapping */
     uintptr_t first;     /* slot 0; a region: its first data page */
@@ -130,11 +139,14 @@ struct rp__arena {
     bool guards_lightweight;
     bool guards_mixed;   /* some guards fell back to PROT_NONE, others did not */
     bool listed;         /* on its shard's partial list */
+    bool turns;          /* a large run with a spare page, its slot at base + cursor *
+                            RP__LARGE_TURN (rp__run_turns) */
     uint32_t guard_count;
     uint32_t cursor;     /* guarded: where the next slot search starts (next fit, so a freed
                             slot comes back only after the arena's other free slots); a region:
                             the same for large runs' pages; a large mapping: its slot's turn
-                            (first = base + page + turn * RP__LARGE_TURN) */
+                            (first = base + page + turn * RP__LARGE_TURN); a run that turns: the
+                            same, from base */
     size_t reserved;     /* bytes of pool->reserved this arena holds (0 or len) */
     rp__arena_t *next, *prev;         /* shard partial list; regions: the shard's regions */
     rp__arena_t *all_next, *all_prev; /* mappings: the pool's list of them; runs: the shard's */
@@ -309,22 +321,29 @@ rp__arena_t *rp__run_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls
  * caller; a region left empty beyond the shard's one spare is unlinked and chained on *release
  * (via next) for the caller to release after unlocking. */
 void rp__run_release_locked(rp_pool_t *pool, rp__shard_t *sh, rp__arena_t *a, rp__arena_t **release);
+/* An empty region that a run's release left over (its shard keeps a larger spare region): kept
+ * as the spare of another shard that has none, where a thread's first large runs find it, else
+ * released. So up to one empty region per shard stays, as before, but they are not unmapped
+ * while a shard lacks one, only for the next new thread's shard to map one again. Takes one
+ * shard lock at a time; call it with none held. */
+void rp__region_spare_or_release(rp_pool_t *pool, rp__arena_t *r);
 /* A freed large allocation (wiped, live byte 0; a run or a mapping) into its shard's quarantine;
  * what it pushes out is released (a run's pages back to its region). Takes the shard lock. */
 void rp__large_quarantine(rp_pool_t *pool, rp__arena_t *a);
-/* Shard sh's quarantined large allocations, cached large mappings and spare region back
- * (rp_pool_trim, and when an allocation found no room or budget); whether there were any.
- * Takes the shard lock. */
-bool rp__shard_trim(rp_pool_t *pool, rp__shard_t *sh);
-/* rp__shard_trim on every shard, one lock at a time (before an arena would go over the lock
- * budget, arena.c); whether anything went back. Call it with no lock held. */
+/* Every shard's quarantined large allocations, cached large mappings and runs, and spare region
+ * back (rp_pool_trim, when an allocation found no room or budget, and before an arena would go
+ * over the lock budget, arena.c), one shard lock at a time; whether there were any. Call it
+ * with no lock held. */
 bool rp__shards_give_back(rp_pool_t *pool);
-/* A freed large mapping (wiped, live byte 0) into its shard's large cache: false when the cache
- * bounds leave no room for it (the caller then quarantines it). Takes the shard lock. */
+/* A freed large mapping or turning run (wiped, live byte 0) into a large cache (a mapping's
+ * shard's; a run's goes to the calling thread's, whose next allocation looks there first):
+ * false when the cache bounds leave no room for it (the caller then quarantines it). Takes the
+ * shard lock. */
 bool rp__lcache_put(rp_pool_t *pool, rp__arena_t *a);
-/* A cached mapping of shard whose data pages fit a slot of stride bytes without wasting more
- * than a quarter, set up for it (stride, next turn), or NULL. Counts a large operation of the
- * shard and releases cached mappings that aged out. Takes the shard lock. */
+/* A cached mapping or run of shard (or, failing that, of another shard) whose data pages fit a
+ * slot of stride bytes without wasting more than a quarter, set up for it (stride, next turn),
+ * or NULL. Counts a large operation of the shard; cached mappings that aged out are released,
+ * runs quarantined. Takes the shard lock. */
 rp__arena_t *rp__lcache_get(rp_pool_t *pool, unsigned shard, size_t stride);
 
 /* ---- cache.c ------------------------------------------------------------------------------------ */

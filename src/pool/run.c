@@ -8,7 +8,7 @@
  *             pages come back last) -> a metadata block -> published in the page map. When no
  *             region has room: a new region (arena.c: mapped, guarded, locked, advised) sized
  *             by the pool's growth rule and clamped to the lock budget. Pages held by quarantined
- *             large runs come back only when that fails (pool.c retries after rp__shard_trim),
+ *             large runs come back only when that fails (pool.c retries after rp__shards_give_back),
  *             so that a freed run's pages are not the next ones handed out.
  *   release:  out of the page map -> pages back into the region's bitmap (they are zero: every
  *             slot was wiped on free) -> a region left empty is kept as the shard's spare, or
@@ -28,6 +28,13 @@
  * of the allocation. It keeps its lock-budget reservation while cached: an allocation that would
  * pass the budget gives the cache back first (arena.c), as do rp_pool_trim and destroy, and a
  * mapping left unused for RP__LCACHE_AGE large operations of its shard is released.
+ *
+ * A large run above RP__TLARGE_MAX (rp__run_turns) has a spare page too and goes to the same
+ * cache, the freeing thread's shard's, where that thread's next allocation of the size finds it
+ * (the pages it just wiped, still warm, as malloc's free list would give them back) one turn
+ * further on. It stays in its region, whose shard alone releases it; one that leaves the cache
+ * other than by a trim (aged out, or pushed out by newer ones) goes to the quarantine, as it did
+ * when freed before the cache took runs, so its window is no shorter than it was.
  *
  * Everything here runs under the lock of the run's shard; the region and its page bitmap belong
  * to that shard alone.
@@ -111,6 +118,38 @@ static rp__arena_t *rp__find_pages(rp__shard_t *sh, size_t n, bool next_fit, siz
 static void rp__quarantine_drain(rp_pool_t *pool, rp__shard_t *sh, size_t keep_bytes, uint32_t keep_runs,
                                  rp__arena_t **release);
 
+/* Another shard's spare region of at least pages pages, moved to shard (no lock held): whether
+ * there was one. A thread's first large run on a shard of its own (threads take the shards in
+ * turn) would otherwise map, lock and fault in a region while others lie empty. An empty region
+ * holds no run, so nothing refers to its shard; one shard lock at a time. */
+static bool rp__region_adopt(rp_pool_t *pool, unsigned shard, size_t pages) {
+    rp__arena_t *r = NULL;
+    for (unsigned k = 1; r == NULL && k < RP__SHARDS; k++) {
+        rp__shard_t *other = &pool->shards[(shard + k) % RP__SHARDS];
+        rp__os_mutex_lock(&other->lock);
+        rp__arena_t *spare = other->spare_region;
+        if (spare != NULL && spare->nfree == spare->slots && spare->slots >= pages) {
+            if (spare->prev) spare->prev->next = spare->next;
+            else other->regions = spare->next;
+            if (spare->next) spare->next->prev = spare->prev;
+            other->spare_region = NULL;
+            r = spare;
+        }
+        rp__os_mutex_unlock(&other->lock);
+    }
+    if (r == NULL) return false;
+    rp__shard_t *sh = &pool->shards[shard];
+    rp__os_mutex_lock(&sh->lock);
+    r->shard = (uint8_t)shard;
+    r->prev = NULL;
+    r->next = sh->regions;
+    if (sh->regions) sh->regions->prev = r;
+    sh->regions = r;
+    if (sh->spare_region == NULL) sh->spare_region = r; /* still empty: the shard's spare now */
+    rp__os_mutex_unlock(&sh->lock);
+    return true;
+}
+
 /* A large allocation leaves the quarantine: a run's pages go back to its region; a mapping is
  * chained on *release (via next) for the caller to release after unlocking. */
 static void rp__quarantine_out(rp_pool_t *pool, rp__shard_t *sh, rp__arena_t *a, rp__arena_t **release) {
@@ -140,7 +179,7 @@ rp__arena_t *rp__run_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls
         if (bytes < least) bytes = least;
     } else {
         stride = rp__align_up(need, 16);
-        bytes = least = rp__align_up(stride, P);
+        bytes = least = rp__align_up(stride, P) + (rp__run_turns(stride, P, pool->canary) ? P : 0);
     }
 
     /* A metadata block from the shard's own free list (no pool-wide lock on this path). */
@@ -163,6 +202,10 @@ rp__arena_t *rp__run_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls
         }
         if (r != NULL) break;
         rp__os_mutex_unlock(&sh->lock);
+        if (rp__region_adopt(pool, shard, bytes / P)) {
+            rp__os_mutex_lock(&sh->lock);
+            continue;
+        }
         /* A new region: a quarter of what the pool's regions hold, from RP__REGION_FIRST up to
          * RP__REGION_MAX or the run; clamped to the budget down to the run. */
         size_t want = atomic_load_explicit(&pool->region_data, memory_order_relaxed) / 4;
@@ -198,6 +241,13 @@ rp__arena_t *rp__run_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls
     a->kind = (uint8_t)kind;
     a->shard = (uint8_t)shard;
     a->locked = r->locked;
+    if (kind == RP__ARENA_LARGE && bytes > rp__align_up(stride, P)) {
+        /* Its first turn from the pool's counter, as a new mapping's: a run laid where a freed
+         * one was is unlikely to start at the freed one's address. */
+        a->turns = true;
+        a->cursor = atomic_fetch_add_explicit(&pool->large_turn, 1, memory_order_relaxed) % (uint32_t)(P / RP__LARGE_TURN);
+        a->first += (size_t)a->cursor * RP__LARGE_TURN;
+    }
     rp__meta_bits(pool, a, a->slots);
     int err = rp__pagemap_set(a->base, a->len, a);
     if (err != 0) {
@@ -300,12 +350,38 @@ static void rp__lcache_age(rp_pool_t *pool, rp__shard_t *sh, rp__arena_t **relea
     }
 }
 
-static void rp__release_all(rp_pool_t *pool, rp__arena_t *release) {
+/* Release what *release chains (after unlocking). The runs on it came out of a large cache;
+ * with quarantine set (they aged out or gave way to newer ones, rather than being trimmed) they
+ * go to their shard's quarantine instead, as a freed run did before the cache took runs, and
+ * regions left empty by runs leaving the quarantine may become another shard's spare. */
+static void rp__release_all(rp_pool_t *pool, rp__arena_t *release, bool quarantine) {
     while (release != NULL) {
         rp__arena_t *next = release->next;
-        rp__arena_release(pool, release);
+        if (quarantine && release->region != NULL) rp__large_quarantine(pool, release);
+        else if (quarantine && release->kind == RP__ARENA_REGION) rp__region_spare_or_release(pool, release);
+        else rp__arena_release(pool, release);
         release = next;
     }
+}
+
+void rp__region_spare_or_release(rp_pool_t *pool, rp__arena_t *r) {
+    for (unsigned k = 1; k < RP__SHARDS; k++) {
+        unsigned s = (r->shard + k) % RP__SHARDS;
+        rp__shard_t *sh = &pool->shards[s];
+        rp__os_mutex_lock(&sh->lock);
+        bool kept = sh->spare_region == NULL;
+        if (kept) {
+            r->shard = (uint8_t)s;
+            r->prev = NULL;
+            r->next = sh->regions;
+            if (sh->regions) sh->regions->prev = r;
+            sh->regions = r;
+            sh->spare_region = r;
+        }
+        rp__os_mutex_unlock(&sh->lock);
+        if (kept) return;
+    }
+    rp__arena_release(pool, r);
 }
 
 /* The oldest of sh's cached mappings onto *release (sh has one; under its lock). */
@@ -317,12 +393,17 @@ static void rp__lcache_drop_oldest(rp_pool_t *pool, rp__shard_t *sh, rp__arena_t
 }
 
 bool rp__lcache_put(rp_pool_t *pool, rp__arena_t *a) {
-    /* The bounds: RP__LCACHE_BYTES in the pool, and a quarter of the lock budget, so that the
-     * cache never holds what the rest of the pool would need (it gives it back anyway). */
-    size_t limit = rp_pages_get_limit(pool->cfg.pages), cap = RP__LCACHE_BYTES;
-    if (limit / 4 < cap) cap = limit / 4;
+    /* The bounds: RP__LCACHE_BYTES in the pool, and for a mapping a quarter of the lock budget,
+     * so that the cache never holds what the rest of the pool would need (it gives it back
+     * anyway). A run takes no budget of its own (its region is locked, cached run or not), and
+     * reading the limit can be a system call, which a loop of run pairs must not make. */
+    size_t cap = RP__LCACHE_BYTES;
+    if (a->region == NULL) {
+        size_t limit = rp_pages_get_limit(pool->cfg.pages);
+        if (limit / 4 < cap) cap = limit / 4;
+    }
     if (a->len > cap) return false;
-    rp__shard_t *sh = &pool->shards[a->shard];
+    rp__shard_t *sh = &pool->shards[a->region != NULL ? rp__thread_shard() : a->shard];
     rp__arena_t *release = NULL;
     bool kept = false;
     for (int attempt = 0; attempt < 2 && !kept; attempt++) {
@@ -364,20 +445,25 @@ bool rp__lcache_put(rp_pool_t *pool, rp__arena_t *a) {
         }
         rp__os_mutex_unlock(&sh->lock);
     }
-    rp__release_all(pool, release);
+    rp__release_all(pool, release, true);
     return kept;
 }
 
-/* Take the cached mapping of sh that fits a slot of stride bytes best (the smallest whose data
- * pages hold it, wasting at most a quarter), reshaped for it and moved to shard; NULL if none.
- * Under sh's lock: rp_pool_stats reads the shape under every shard lock. */
+/* The data bytes of a cached large arena that a slot may fill: its length less the spare page,
+ * and a mapping's guards. */
+static size_t rp__lcache_room(const rp__arena_t *a, size_t P) { return a->len - (a->region != NULL ? 1u : 3u) * P; }
+
+/* Take the cached mapping or run of sh that fits a slot of stride bytes best (the smallest whose
+ * data pages hold it, wasting at most a quarter), reshaped for it and, a mapping, moved to
+ * shard (a run stays with its region's shard); NULL if none. Under sh's lock: rp_pool_stats
+ * reads the shape under every shard lock. */
 static rp__arena_t *rp__lcache_take_fit(rp_pool_t *pool, rp__shard_t *sh, size_t stride, unsigned shard) {
     const size_t P = pool->page;
     size_t want = rp__align_up(stride, P);
     uint32_t best = RP__LCACHE;
     for (uint32_t i = 0; i < sh->lcount; i++) {
-        size_t have = sh->lcache[i]->len - 3 * P; /* less the guards and the spare page */
-        if (have >= want && have - want <= want / 4 && (best == RP__LCACHE || have < sh->lcache[best]->len - 3 * P))
+        size_t have = rp__lcache_room(sh->lcache[i], P);
+        if (have >= want && have - want <= want / 4 && (best == RP__LCACHE || have < rp__lcache_room(sh->lcache[best], P)))
             best = i;
     }
     if (best == RP__LCACHE) return NULL;
@@ -387,8 +473,8 @@ static rp__arena_t *rp__lcache_take_fit(rp_pool_t *pool, rp__shard_t *sh, size_t
     a->span = stride;
     a->magic = (((uint64_t)1 << 40) + stride - 1) / stride;
     a->cursor = (a->cursor + 1u) % (uint32_t)(P / RP__LARGE_TURN);
-    a->first = a->base + P + (size_t)a->cursor * RP__LARGE_TURN;
-    a->shard = (uint8_t)shard;
+    a->first = a->base + (a->region != NULL ? 0 : P) + (size_t)a->cursor * RP__LARGE_TURN;
+    if (a->region == NULL) a->shard = (uint8_t)shard;
     return a;
 }
 
@@ -400,7 +486,7 @@ rp__arena_t *rp__lcache_get(rp_pool_t *pool, unsigned shard, size_t stride) {
     rp__arena_t *a = rp__lcache_take_fit(pool, sh, stride, shard);
     rp__lcache_age(pool, sh, &release);
     rp__os_mutex_unlock(&sh->lock);
-    rp__release_all(pool, release);
+    rp__release_all(pool, release, true);
     /* Not here: one another shard keeps (its thread may be gone, or now uses other sizes) is
      * still cheaper than a new mapping. One shard lock at a time, only when the pool has any. */
     for (unsigned k = 1; a == NULL && k < RP__SHARDS && atomic_load_explicit(&pool->lcache_bytes, memory_order_relaxed); k++) {
@@ -431,14 +517,16 @@ void rp__large_quarantine(rp_pool_t *pool, rp__arena_t *a) {
     sh->lqbytes += a->len;
     sh->lqpos = (sh->lqpos + 1u) % RP__LARGE_QUARANTINE;
     rp__os_mutex_unlock(&sh->lock);
-    rp__release_all(pool, release);
+    rp__release_all(pool, release, true);
 }
 
-bool rp__shard_trim(rp_pool_t *pool, rp__shard_t *sh) {
+/* Shard sh's quarantined large allocations and spare region back (its cache is empty already:
+ * rp__shards_give_back); whether there were any. */
+static bool rp__shard_trim(rp_pool_t *pool, rp__shard_t *sh) {
     rp__arena_t *release = NULL;
     rp__os_mutex_lock(&sh->lock);
+    bool any = sh->lqbytes != 0; /* quarantined runs go back to their regions here, not on release */
     rp__quarantine_drain(pool, sh, 0, 0, &release);
-    while (sh->lcount != 0) rp__lcache_take(pool, sh, 0, &release);
     rp__arena_t *r = sh->spare_region;
     if (r != NULL && r->nfree == r->slots) {
         if (r->prev) r->prev->next = r->next;
@@ -449,13 +537,24 @@ bool rp__shard_trim(rp_pool_t *pool, rp__shard_t *sh) {
     }
     sh->spare_region = NULL;
     rp__os_mutex_unlock(&sh->lock);
-    bool any = release != NULL;
-    rp__release_all(pool, release);
+    if (release != NULL) any = true;
+    rp__release_all(pool, release, false);
     return any;
 }
 
 bool rp__shards_give_back(rp_pool_t *pool) {
     bool any = false;
+    /* Every cache first: a cached run may belong to another shard's region, which must be empty
+     * before that shard's spare region is looked at. */
+    for (unsigned s = 0; s < RP__SHARDS; s++) {
+        rp__shard_t *sh = &pool->shards[s];
+        rp__arena_t *release = NULL;
+        rp__os_mutex_lock(&sh->lock);
+        while (sh->lcount != 0) rp__lcache_take(pool, sh, 0, &release);
+        rp__os_mutex_unlock(&sh->lock);
+        if (release != NULL) any = true;
+        rp__release_all(pool, release, false);
+    }
     for (unsigned s = 0; s < RP__SHARDS; s++)
         if (rp__shard_trim(pool, &pool->shards[s])) any = true;
     return any;
