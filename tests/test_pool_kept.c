@@ -24,6 +24,7 @@
 
 #include "pool/pool_internal.h"
 #include "rampart.h"
+#include "counting_pages.h"
 #include "testhelper.h"
 
 /* Every run the pool makes passes here. */
@@ -140,29 +141,6 @@ static void test_alternating_after_other_size(void) {
     }
 }
 
-/* Pages from the OS, counted. */
-static size_t pages_allocated, pages_outstanding;
-static void *counting_allocate(void *ctx, size_t len, bool *locked) {
-    (void)ctx;
-    void *p = rp_pages_allocate_locked(rp_pages_os(), len, locked);
-    if (p != NULL) {
-        pages_allocated++;
-        pages_outstanding++;
-    }
-    return p;
-}
-static rp_status_t counting_free(void *ctx, void *addr, size_t len) {
-    (void)ctx;
-    pages_outstanding--;
-    return rp_pages_free_locked(rp_pages_os(), addr, len);
-}
-static size_t counting_limit(void *ctx) {
-    (void)ctx;
-    return rp_pages_get_limit(rp_pages_os());
-}
-static const rp_page_allocator_t counting = {RP_SIZED(rp_page_allocator_t), "counting", counting_allocate,
-                                             counting_free, counting_limit, NULL};
-
 /* Guarded pairs of one page (32 B) and of three (9000 B): no arena is made after the first. */
 static void test_guarded_pairs(void) {
     static const size_t sizes[] = {32, 9000};
@@ -175,23 +153,23 @@ static void test_guarded_pairs(void) {
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
         size_t before = 0;
         for (int round = 0; round < ROUNDS; round++) {
-            if (round == 1) before = pages_allocated;
+            if (round == 1) before = counted_allocations;
             char *p = rp_pool_alloc(pool, sizes[k]);
             REQUIRE(p != NULL);
             p[sizes[k] - 1] = 1;
             rp_pool_free(pool, p);
         }
         CHECK(before > 0);
-        fprintf(stderr, "    %zu B: %zu arenas made for the %d pairs after the first\n", sizes[k], pages_allocated - before,
+        fprintf(stderr, "    %zu B: %zu arenas made for the %d pairs after the first\n", sizes[k], counted_allocations - before,
                 ROUNDS - 1);
-        CHECK(pages_allocated == before);
+        CHECK(counted_allocations == before);
     }
     rp_pool_stats_t s = stats_of(pool);
     CHECK(s.used == 0 && s.arenas == 2); /* one kept per class */
     rp_pool_trim(pool);
     s = stats_of(pool);
     CHECK(s.arenas == 0 && s.total == 0 && s.locked + s.unlocked == 0);
-    CHECK(pages_outstanding == 0);
+    CHECK(counted_outstanding == 0);
     rp_pool_destroy(pool);
 }
 

@@ -19,37 +19,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "core/annotate.h"
 #include "rampart.h"
+#include "counting_pages.h"
 #include "testhelper.h"
-
-static size_t allocations, releases, nonzero_at_free;
-
-static void *counting_allocate(void *ctx, size_t len, bool *locked) {
-    (void)ctx;
-    allocations++;
-    return rp_pages_allocate_locked(rp_pages_os(), len, locked);
-}
-/* Reads what the pool hands back (under ASan the range is poisoned: unpoisoned first). */
-static size_t count_nonzero(const void *p, size_t n) {
-    rp__asan_unpoison(p, n);
-    const volatile unsigned char *b = p;
-    size_t c = 0;
-    for (size_t i = 0; i < n; i++) c += b[i] != 0;
-    return c;
-}
-static rp_status_t counting_free(void *ctx, void *addr, size_t len) {
-    (void)ctx;
-    releases++;
-    nonzero_at_free += count_nonzero(addr, len);
-    return rp_pages_free_locked(rp_pages_os(), addr, len);
-}
-static size_t counting_limit(void *ctx) {
-    (void)ctx;
-    return rp_pages_get_limit(rp_pages_os());
-}
-static const rp_page_allocator_t counting = {RP_SIZED(rp_page_allocator_t), "counting", counting_allocate,
-                                             counting_free, counting_limit, NULL};
 
 static const size_t sizes[] = {4097, 8192, 65536, 65537, 262144, 1048575, 1048576, 1048577, 3u << 20, 4u << 20, 8u << 20};
 #define NSIZES (sizeof sizes / sizeof sizes[0])
@@ -102,7 +74,7 @@ static void contents_usable_wipe(void) {
         rp_pool_trim(pool);
         rp_pool_destroy(pool);
     }
-    CHECK(nonzero_at_free == 0);
+    CHECK(counted_nonzero_at_free == 0);
 }
 
 /* After a few pairs, further pairs of the same size take nothing from the page allocator. */
@@ -123,7 +95,7 @@ static void steady_state_maps_nothing(void) {
                 p[0] = 1;
                 rp_pool_free(pool, (void *)p);
             }
-            size_t before = allocations;
+            size_t before = counted_allocations;
             for (int k = 0; k < 50; k++) {
                 volatile char *p = rp_pool_alloc(pool, n);
                 REQUIRE(p != NULL);
@@ -131,10 +103,10 @@ static void steady_state_maps_nothing(void) {
                 p[n - 1] = 1;
                 rp_pool_free(pool, (void *)p);
             }
-            if (allocations != before)
+            if (counted_allocations != before)
                 fprintf(stderr, "    %zu bytes%s: %zu page-allocator calls in 50 pairs\n", n, flags ? " + canary" : "",
-                        allocations - before);
-            CHECK(allocations == before);
+                        counted_allocations - before);
+            CHECK(counted_allocations == before);
             rp_pool_trim(pool);
         }
         rp_pool_destroy(pool);
@@ -169,10 +141,10 @@ static void cache_serves_other_threads(void) {
         REQUIRE(pthread_create(&th, NULL, pair_on_thread, (void *)(uintptr_t)n) == 0);
         pthread_join(th, &got);
         CHECK(got != NULL);
-        if (t == 0) before = allocations;
+        if (t == 0) before = counted_allocations;
     }
-    if (allocations != before) fprintf(stderr, "    %zu page-allocator calls in 11 threads\n", allocations - before);
-    CHECK(allocations == before);
+    if (counted_allocations != before) fprintf(stderr, "    %zu page-allocator calls in 11 threads\n", counted_allocations - before);
+    CHECK(counted_allocations == before);
     rp_pool_destroy(thread_pool);
 }
 
@@ -188,22 +160,22 @@ static void cache_ages_and_trims(void) {
     REQUIRE(pool != NULL);
     void *p = rp_pool_alloc(pool, n);
     REQUIRE(p != NULL);
-    size_t before = releases;
+    size_t before = counted_releases;
     rp_pool_free(pool, p);
     /* 256 KiB pairs: each allocation and each free is a large operation of the shard */
     for (int k = 0; k < 20; k++) rp_pool_free(pool, rp_pool_alloc(pool, 256u << 10));
-    CHECK(releases == before); /* 40 operations: still cached */
+    CHECK(counted_releases == before); /* 40 operations: still cached */
     for (int k = 0; k < 20; k++) rp_pool_free(pool, rp_pool_alloc(pool, 256u << 10));
-    CHECK(releases == before + 1); /* 80: released */
+    CHECK(counted_releases == before + 1); /* 80: released */
     p = rp_pool_alloc(pool, n);
     REQUIRE(p != NULL);
     rp_pool_free(pool, p);
-    before = releases;
+    before = counted_releases;
     rp_pool_trim(pool);
-    CHECK(releases > before);
-    size_t mapped = allocations;
+    CHECK(counted_releases > before);
+    size_t mapped = counted_allocations;
     p = rp_pool_alloc(pool, n); /* nothing cached after the trim: mapped afresh */
-    CHECK(p != NULL && allocations == mapped + 1);
+    CHECK(p != NULL && counted_allocations == mapped + 1);
     rp_pool_free(pool, p);
     rp_pool_destroy(pool);
 }

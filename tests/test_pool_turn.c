@@ -23,6 +23,7 @@
 
 #include "pool/pool_internal.h"
 #include "rampart.h"
+#include "counting_pages.h"
 #include "testhelper.h"
 
 /* Every run the pool makes passes here. */
@@ -33,24 +34,6 @@ rp__arena_t *__wrap_rp__run_create(rp_pool_t *pool, rp__arena_kind_t kind, unsig
     runs_made++;
     return __real_rp__run_create(pool, kind, cls, need, shard);
 }
-
-/* A page allocator that counts the regions it is asked for. */
-static size_t allocations;
-static void *counting_allocate(void *ctx, size_t len, bool *locked) {
-    (void)ctx;
-    allocations++;
-    return rp_pages_allocate_locked(rp_pages_os(), len, locked);
-}
-static rp_status_t counting_free(void *ctx, void *addr, size_t len) {
-    (void)ctx;
-    return rp_pages_free_locked(rp_pages_os(), addr, len);
-}
-static size_t counting_limit(void *ctx) {
-    (void)ctx;
-    return rp_pages_get_limit(rp_pages_os());
-}
-static const rp_page_allocator_t counting = {RP_SIZED(rp_page_allocator_t), "counting", counting_allocate,
-                                             counting_free, counting_limit, NULL};
 
 static rp_pool_t *make_pool(unsigned flags) {
     rp_pool_options_t cfg = rp_pool_options_default();
@@ -89,7 +72,7 @@ static void test_pairs_turn(void) {
                 REQUIRE(p != NULL);
                 rp_pool_free(pool, p);
             }
-            size_t runs = runs_made, maps = allocations, far = 0, repeats = 0;
+            size_t runs = runs_made, maps = counted_allocations, far = 0, repeats = 0;
             static void *seen[TURNS * 4];
             void *prev = NULL;
             size_t pairs = turns < TURNS * 4 ? turns : TURNS * 4;
@@ -103,9 +86,9 @@ static void test_pairs_turn(void) {
                 rp_pool_free(pool, p);
             }
             fprintf(stderr, "    %s %zu B: %zu runs and %zu regions made in %zu pairs, %zu not one turn on, %zu repeated\n",
-                    flags[f] ? "canary" : "plain", n, runs_made - runs, allocations - maps, pairs, far, repeats);
+                    flags[f] ? "canary" : "plain", n, runs_made - runs, counted_allocations - maps, pairs, far, repeats);
             CHECK(runs_made == runs);
-            CHECK(allocations == maps);
+            CHECK(counted_allocations == maps);
             CHECK(far == 0);
             CHECK(repeats == 0);
             rp_pool_trim(pool);
@@ -149,11 +132,11 @@ static void test_cached_run_serves_other_threads(void) {
     rp_pool_t *pool = make_pool(0);
     REQUIRE(pool != NULL);
     REQUIRE(pairs_on_a_new_thread(pool, 256 * 1024, WARM));
-    size_t runs = runs_made, maps = allocations;
+    size_t runs = runs_made, maps = counted_allocations;
     for (int t = 0; t < 3; t++) REQUIRE(pairs_on_a_new_thread(pool, 256 * 1024, WARM));
-    fprintf(stderr, "    3 more threads: %zu runs and %zu regions made\n", runs_made - runs, allocations - maps);
+    fprintf(stderr, "    3 more threads: %zu runs and %zu regions made\n", runs_made - runs, counted_allocations - maps);
     CHECK(runs_made == runs);
-    CHECK(allocations == maps);
+    CHECK(counted_allocations == maps);
     rp_pool_trim(pool);
     rp_pool_stats_t s = {RP_SIZED(rp_pool_stats_t)};
     CHECK(rp_pool_stats(pool, &s) == RP_OK);
@@ -167,13 +150,13 @@ static void test_cached_run_serves_other_threads(void) {
 static void test_new_shard_adopts_region(void) {
     rp_pool_t *pool = make_pool(0);
     REQUIRE(pool != NULL);
-    size_t maps = allocations;
+    size_t maps = counted_allocations;
     REQUIRE(pairs_on_a_new_thread(pool, 64 * 1024, 1));
-    CHECK(allocations == maps + 1);
-    maps = allocations;
+    CHECK(counted_allocations == maps + 1);
+    maps = counted_allocations;
     for (int t = 0; t < 3; t++) REQUIRE(pairs_on_a_new_thread(pool, 64 * 1024, 1));
-    fprintf(stderr, "    3 more threads: %zu regions made\n", allocations - maps);
-    CHECK(allocations == maps);
+    fprintf(stderr, "    3 more threads: %zu regions made\n", counted_allocations - maps);
+    CHECK(counted_allocations == maps);
     rp_pool_trim(pool);
     rp_pool_stats_t s = {RP_SIZED(rp_pool_stats_t)};
     CHECK(rp_pool_stats(pool, &s) == RP_OK);
