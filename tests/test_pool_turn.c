@@ -24,16 +24,8 @@
 #include "pool/pool_internal.h"
 #include "rampart.h"
 #include "counting_pages.h"
+#include "counting_runs.h"
 #include "testhelper.h"
-
-/* Every run the pool makes passes here. */
-static size_t runs_made;
-rp__arena_t *__real_rp__run_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls, size_t need, unsigned shard);
-rp__arena_t *__wrap_rp__run_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls, size_t need, unsigned shard);
-rp__arena_t *__wrap_rp__run_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls, size_t need, unsigned shard) {
-    runs_made++;
-    return __real_rp__run_create(pool, kind, cls, need, shard);
-}
 
 static rp_pool_t *make_pool(unsigned flags) {
     rp_pool_options_t cfg = rp_pool_options_default();
