@@ -843,6 +843,37 @@ static void test_idle_page_reused(void) {
     rp_heap_destroy(h);
 }
 
+/* glibc-simple's pattern: batches of one size allocated then freed, five sizes in turn. The
+ * largest batch (1600 blocks of 256 bytes) needs 7 of the 64 KiB slices; after it the segment it
+ * emptied must stay with the heap and take the next batches, so that the second round's largest
+ * batch goes back on the same resident slices. Before, the emptied segment went to the span cache
+ * (resident, unused) while that batch touched 3 fresh slices of the next segment: 704 KiB at the
+ * peak instead of 448. */
+static void test_segment_spare(void) {
+    static const size_t sizes[] = {16, 32, 64, 128, 256};
+    static const size_t batches[] = {25, 100, 400, 1600};
+    static void *blocks[1600];
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
+    size_t peak = 0;
+    for (int round = 0; round < 3; round++)
+        for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+            for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
+                for (size_t i = 0; i < batches[b]; i++) {
+                    blocks[i] = rp_heap_malloc(h, sizes[s]);
+                    REQUIRE(blocks[i] != NULL);
+                    memset(blocks[i], (int)i, sizes[s]);
+                }
+                rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
+                REQUIRE(rp_heap_stats(h, &st) == RP_OK);
+                if (st.resident > peak) peak = st.resident;
+                for (size_t i = 0; i < batches[b]; i++) rp_free(blocks[i]);
+            }
+    CHECK(peak <= 512 * 1024);
+    if (peak > 512 * 1024) fprintf(stderr, "  peak resident %zu KiB, want at most 512\n", peak / 1024);
+    rp_heap_destroy(h);
+}
+
 /* ---- threads ---------------------------------------------------------------------------------------- */
 #if !defined(_WIN32)
 
@@ -1627,6 +1658,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_delayed_release);
     RP_TEST(test_large_cache_swing);
     RP_TEST(test_idle_page_reused);
+    RP_TEST(test_segment_spare);
     RP_TEST(test_libc_api);
 #if defined(__linux__)
     RP_TEST(test_large_map_cost);

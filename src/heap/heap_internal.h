@@ -227,6 +227,7 @@ typedef struct rp__local {
     /* Full pages that got remote frees: the only field other threads write, on a line of its own. */
     _Alignas(64) _Atomic(rp__page_t *) reclaim;
     _Alignas(64) rp__segment_t *segs;
+    rp__segment_t *spare;             /* the one empty segment kept on segs, or NULL (segment.c) */
     rp_heap_t *heap;
     struct rp__local *next_all, *next_orphan;
     uint32_t ops;                     /* slow-path calls, to pace purging */
