@@ -30,9 +30,9 @@ void rp__free_miss(void *p) {
     }
     if (local != RP__LOCAL_NONE) {
         uintptr_t key = a >> RP__LEAF_SHIFT;
-        rp__leaf_slot_t *slot = &local->leaves[key & (RP__LEAF_SLOTS - 1)];
-        slot->key = key;
-        slot->leaf = leaf;
+        unsigned slot = (unsigned)key & (RP__LEAF_SLOTS - 1);
+        local->leaf_key[slot] = key;
+        local->leaf[slot] = leaf;
     }
     rp__free_at(p, atomic_load_explicit(&(*leaf)[(a >> RP__MAP_SHIFT) & RP__MAP_MASK], memory_order_acquire), local);
 }

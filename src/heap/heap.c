@@ -33,10 +33,10 @@ static rp_heap_t rp__default = {
 /* RP__LOCAL_NONE's current pages, written out (C11 has no range initialiser). */
 #define RP__E1 &rp__empty_page
 #define RP__E8 RP__E1, RP__E1, RP__E1, RP__E1, RP__E1, RP__E1, RP__E1, RP__E1
-#define RP__NOKEY {UINTPTR_MAX, NULL}
+#define RP__NOKEY UINTPTR_MAX
 _Static_assert(RP__CLASSES == 11 * 8 && RP__LEAF_SLOTS == 8, "rp__local_none's initialiser has every entry");
 const rp__local_t rp__local_none = {
-    .leaves = {RP__NOKEY, RP__NOKEY, RP__NOKEY, RP__NOKEY, RP__NOKEY, RP__NOKEY, RP__NOKEY, RP__NOKEY},
+    .leaf_key = {RP__NOKEY, RP__NOKEY, RP__NOKEY, RP__NOKEY, RP__NOKEY, RP__NOKEY, RP__NOKEY, RP__NOKEY},
     .cur = {RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8},
 };
 
@@ -193,7 +193,7 @@ rp__local_t *rp__local_new(rp_heap_t *heap, bool shared) {
     void *mem = NULL; /* mapped outside the heap lock */
     if (rp__os_alloc(rp__align_up(sizeof(rp__local_t), rp__os_page_size()), &mem) != 0) return NULL;
     local = mem;
-    for (unsigned i = 0; i < RP__LEAF_SLOTS; i++) local->leaves[i].key = UINTPTR_MAX;
+    for (unsigned i = 0; i < RP__LEAF_SLOTS; i++) local->leaf_key[i] = UINTPTR_MAX;
     for (unsigned c = 0; c < RP__CLASSES; c++) local->cur[c] = &rp__empty_page;
     local->heap = heap;
     local->shared = shared;

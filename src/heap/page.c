@@ -108,6 +108,7 @@ static void rp__page_extend(rp__page_t *page) {
     rp__vg_noaccess(first, (size_t)n * page->bsize); /* free blocks: the program's no longer */
     page->free = tail;
     page->carved += n;
+    page->own_carved_end = page->carved * page->bsize;
 }
 
 RP_NORETURN void rp__bad_free(const void *p, rp__page_t *page) {

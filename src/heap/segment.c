@@ -505,8 +505,8 @@ rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
     page->idle_seen = 0;
     page->idle_sweeps = 0;
     page->own_start = page->start;
-    page->own_magic = page->magic;
-    page->own_bsize = page->bsize;
+    page->own_divides = UINT64_MAX / bsize + 1;
+    page->own_carved_end = 0;
     page->seg = seg;
     page->next = page->prev = NULL;
     page->reclaim_next = NULL;
