@@ -59,8 +59,8 @@ static void *rp__vg_handed_out(rp_heap_t *heap, void *p, size_t size, bool zero)
  * out of it: free reads the freed mark there. Large and donated blocks have none. */
 static void rp__asan_redzone(void *p, size_t size) {
     uintptr_t e = rp__segmap_entry(p);
-    if (e == 0 || (e & RP__MAP_SPAN) != 0) return;
-    size_t n = ((const rp__page_t *)e)->bsize, from = size > RP__FREE_WORDS ? size : RP__FREE_WORDS;
+    if (!rp__entry_is_page(e)) return;
+    size_t n = rp__entry_page(e)->bsize, from = size > RP__FREE_WORDS ? size : RP__FREE_WORDS;
     rp__asan_unpoison(p, from);
     if (n > from) rp__asan_poison((uint8_t *)p + from, n - from);
 }
@@ -250,10 +250,11 @@ void *rp__heap_realloc(rp_heap_t *heap, void *p, size_t size) {
 }
 
 void *rp__realloc_default(void *p, size_t size) {
-    /* Fast path: a small block of a page, resized within its class or to another small class. */
-    uintptr_t e = rp__segmap_entry(p);
-    if (e != 0 && (e & RP__MAP_SPAN) == 0 && size != 0 && size <= RP__SMALL_MAX && !RP__ASAN_ON && !rp__vg_on()) {
-        const rp__page_t *page = (const rp__page_t *)e;
+    /* Fast path: a small block of a page, resized within its class or to another small class;
+     * one map lookup, through the thread's cached leaves, serves the check and the free. */
+    uintptr_t e = rp__local_entry(rp__tls_local, p);
+    if (rp__entry_is_page(e) && size != 0 && size <= RP__SMALL_MAX && !RP__ASAN_ON && !rp__vg_on()) {
+        const rp__page_t *page = rp__entry_page(e);
         size_t off = (size_t)((uint8_t *)p - page->start), usable = page->bsize;
         if ((uint8_t *)p >= page->start && ((uint64_t)off * page->magic >> RP__MAGIC_SHIFT) * usable == off &&
             page->local->heap->is_default) {
@@ -261,7 +262,7 @@ void *rp__realloc_default(void *p, size_t size) {
             void *q = rp__malloc_inline(size);
             if (q == NULL) return NULL;
             memcpy(q, p, size < usable ? size : usable);
-            rp__free_inline(p);
+            rp__free_at(p, e, rp__tls_local); /* the malloc may have given this thread its cache */
             return q;
         }
     }

@@ -41,8 +41,8 @@ void rp__free_miss(void *p) {
  * remote list), a page with flags (wiping, full, partly released), Valgrind, large and donated
  * blocks, NULL, pointers the heap does not own. */
 void rp__free_other(void *p, uintptr_t e, rp__local_t *local) {
-    if (e != 0 && (e & RP__MAP_SPAN) == 0 && !rp__vg_on()) {
-        rp__page_t *page = (rp__page_t *)e;
+    if (rp__entry_is_page(e) && !rp__vg_on()) {
+        rp__page_t *page = rp__entry_page(e);
         if ((atomic_load_explicit(&page->owner, memory_order_relaxed) & ~RP__PAGE_FLAGS) != (uintptr_t)local &&
             atomic_load_explicit(&page->partials, memory_order_relaxed) == 0 && page->wipe == 0 && page->shared == 0) {
             /* Another thread's block (no errno to keep: this path makes no call that could

@@ -87,13 +87,15 @@ bool rp__segmap_any(const void *base, size_t size);
 #define RP__MAP_FAN ((size_t)1 << RP__MAP_BITS)
 #define RP__MAP_MASK (RP__MAP_FAN - 1)
 #define RP__MAP_ADDR_BITS (3 * RP__MAP_BITS + RP__MAP_SHIFT)
-/* An entry is 0, a span descriptor with bit 0 set (segment slices that hold no page, the first
- * granule of a large block and of its block, donations), or a page descriptor (bit 0 clear): the
- * slices of a page map straight to it, so rp_free reaches the page in one lookup. */
+/* An entry is 0, a page descriptor with bit 0 set (rp__entry_is_page), or a span descriptor
+ * (bit 0 clear: segment slices that hold no page, the first granule of a large block and of its
+ * block, donations): the slices of a page map straight to it, so rp_free reaches the page in one
+ * lookup, and one bit test tells a page from everything else (0 included). The tag costs nothing
+ * to strip: the page's fields are read at their offsets minus one. */
 typedef _Atomic uintptr_t rp__segmap_leaf_t[RP__MAP_FAN];
 typedef _Atomic(rp__segmap_leaf_t *) rp__segmap_mid_t[RP__MAP_FAN];
 extern _Atomic(rp__segmap_mid_t *) rp__segmap_root[RP__MAP_FAN];
-#define RP__MAP_SPAN ((uintptr_t)1)
+#define RP__MAP_TAG_PAGE ((uintptr_t)1)
 
 #define RP__LEAF_SHIFT (RP__MAP_BITS + RP__MAP_SHIFT)     /* a leaf covers 16 MiB */
 #define RP__MID_SHIFT (2 * RP__MAP_BITS + RP__MAP_SHIFT) /* a middle table covers 64 GiB */
@@ -256,11 +258,14 @@ extern const rp__local_t rp__local_none;
  * not resolve, which are interior pointers of large blocks or not the heap's), or NULL. */
 rp__span_t *rp__range_find(const void *p);
 
+static inline bool rp__entry_is_page(uintptr_t e) { return (e & RP__MAP_TAG_PAGE) != 0; }
+static inline rp__page_t *rp__entry_page(uintptr_t e) { return (rp__page_t *)(e - RP__MAP_TAG_PAGE); }
+
 /* The descriptor of the span holding p, or NULL when p is not in any span (never touches p). */
 static inline rp__span_t *rp__segmap_get(const void *p) {
     uintptr_t e = rp__segmap_entry(p);
-    if (e & RP__MAP_SPAN) return (rp__span_t *)(e - RP__MAP_SPAN);
-    return e != 0 ? &((rp__page_t *)e)->seg->span : rp__range_find(p);
+    if (rp__entry_is_page(e)) return &rp__entry_page(e)->seg->span;
+    return e != 0 ? (rp__span_t *)e : rp__range_find(p);
 }
 /* Map the slices of page to it (or back to its segment). */
 void rp__segmap_set_page(rp__page_t *page, bool in_use);
@@ -572,8 +577,8 @@ static inline void *rp__malloc_inline(size_t size) {
 
 /* Free p, whose map entry is e; local is rp__tls_local. */
 static inline void rp__free_at(void *p, uintptr_t e, rp__local_t *local) {
-    if (RP_LIKELY(e != 0 && (e & RP__MAP_SPAN) == 0)) {
-        rp__page_t *page = (rp__page_t *)e;
+    if (RP_LIKELY(rp__entry_is_page(e))) {
+        rp__page_t *page = rp__entry_page(e);
         uintptr_t owner = atomic_load_explicit(&page->owner, memory_order_relaxed);
         /* This thread's page with no flag but RP__PAGE_CUR: no wiping, not full, no partial
          * release (RP__LOCAL_NONE owns no page, so it never matches). */
@@ -611,6 +616,16 @@ static inline void rp__free_inline(void *p) {
                 local);
 }
 
+/* p's map entry through this thread's cached leaves (as free finds it), or by the full walk when
+ * p's leaf is not cached there. */
+static inline uintptr_t rp__local_entry(const rp__local_t *local, const void *p) {
+    uintptr_t a = (uintptr_t)p, key = a >> RP__LEAF_SHIFT;
+    unsigned slot = (unsigned)key & (RP__LEAF_SLOTS - 1);
+    if (RP_LIKELY(local->leaf_key[slot] == key))
+        return atomic_load_explicit(&(*local->leaf[slot])[(a >> RP__MAP_SHIFT) & RP__MAP_MASK], memory_order_acquire);
+    return rp__segmap_entry(p);
+}
+
 /* Sized free: one lookup, the size checked against the block's (a larger one is corruption). */
 static inline void rp__free_sized_inline(void *p, size_t size) {
     rp__local_t *local = rp__tls_local;
@@ -618,8 +633,8 @@ static inline void rp__free_sized_inline(void *p, size_t size) {
     unsigned slot = (unsigned)key & (RP__LEAF_SLOTS - 1);
     if (RP_LIKELY(local->leaf_key[slot] == key)) {
         uintptr_t e = atomic_load_explicit(&(*local->leaf[slot])[(a >> RP__MAP_SHIFT) & RP__MAP_MASK], memory_order_acquire);
-        if (RP_LIKELY(e != 0 && (e & RP__MAP_SPAN) == 0)) {
-            if (RP_UNLIKELY(size > ((const rp__page_t *)e)->bsize))
+        if (RP_LIKELY(rp__entry_is_page(e))) {
+            if (RP_UNLIKELY(size > rp__entry_page(e)->bsize))
                 rp__corrupt("sized free with a size larger than the block", p);
             rp__free_at(p, e, local);
             return;

@@ -47,7 +47,7 @@ int rp__segmap_set(const void *base, size_t size, rp__span_t *span) {
     uintptr_t a = (uintptr_t)base, end = a + size;
     RP_ASSERT(rp__is_aligned(a, RP__MAP_PAGE) && rp__is_aligned(size, RP__MAP_PAGE));
     if ((end - 1) >> RP__MAP_ADDR_BITS) return rp__os_err_nomem();
-    uintptr_t value = span != NULL ? (uintptr_t)span | RP__MAP_SPAN : 0;
+    uintptr_t value = (uintptr_t)span;
     for (; a < end; a += RP__MAP_PAGE) {
         int err = 0;
         _Atomic uintptr_t *slot = rp__segmap_slot(a, span != NULL, &err);
@@ -62,7 +62,7 @@ int rp__segmap_set(const void *base, size_t size, rp__span_t *span) {
 
 void rp__segmap_set_page(rp__page_t *page, bool in_use) {
     /* The segment's range is already mapped, so the tables exist. */
-    uintptr_t value = in_use ? (uintptr_t)page : (uintptr_t)&page->seg->span | RP__MAP_SPAN;
+    uintptr_t value = in_use ? (uintptr_t)page | RP__MAP_TAG_PAGE : (uintptr_t)&page->seg->span;
     uintptr_t a = (uintptr_t)page->start, end = a + ((size_t)page->slices << RP__SLICE_SHIFT);
     for (; a < end; a += RP__MAP_PAGE) atomic_store_explicit(rp__segmap_slot(a, false, NULL), value, memory_order_release);
 }
