@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/annotate.h"
+#include "heap/heap_internal.h"
 #include "rampart.h"
 #include "testhelper.h"
 
@@ -87,6 +88,32 @@ static void test_size_classes(void) {
         if (u != want) fprintf(stderr, "malloc(%zu): usable size %zu, expected %zu\n", n, u, want);
         CHECK(u == want);
         rp_free(p);
+    }
+}
+
+/* The owner's free tests "is p a block start this page handed out" by divisibility without the
+ * quotient (heap_internal.h, rp__is_block). Checked against the remainder for every class, every
+ * byte offset of its page and a little past it, and addresses before the page's start, with the
+ * last block not yet carved. */
+static void test_block_check(void) {
+    enum { BEFORE = 64 };
+    static uint8_t area[BEFORE + 2 * (RP__SLICE_SIZE << 1)];
+    for (unsigned c = 0; c < RP__CLASSES; c++) {
+        size_t d = rp__heap_class_size(c), page_bytes = (size_t)rp__heap_class_slices(c) << RP__SLICE_SHIFT;
+        REQUIRE(BEFORE + page_bytes + d <= sizeof area);
+        size_t carved = page_bytes / d - 1;
+        rp__page_t page;
+        memset(&page, 0, sizeof page);
+        page.own_start = area + BEFORE;
+        page.own_divides = UINT64_MAX / d + 1;
+        page.own_carved_end = (uint32_t)(carved * d);
+        size_t wrong = 0;
+        for (size_t at = 0; at < BEFORE + page_bytes + d; at++) {
+            bool want = at >= BEFORE && (at - BEFORE) % d == 0 && (at - BEFORE) / d < carved;
+            if (rp__is_block(&page, area + at) != want) wrong++;
+        }
+        if (wrong) fprintf(stderr, "  class %u (%zu bytes): %zu offsets judged wrongly\n", c, d, wrong);
+        CHECK(wrong == 0);
     }
 }
 
@@ -1637,6 +1664,7 @@ int main(int argc, char **argv) {
     }
     RP_TEST(test_sizes);
     RP_TEST(test_size_classes);
+    RP_TEST(test_block_check);
     RP_TEST(test_huge_and_calloc);
     RP_TEST(test_realloc);
     RP_TEST(test_aligned);
