@@ -602,6 +602,11 @@ static inline void rp__free_at(void *p, uintptr_t e, rp__local_t *local) {
     rp__free_other(p, e, local);
 }
 
+/* The map entry of address a from the leaf this thread cached in slot (its key matched). */
+static inline uintptr_t rp__cached_entry(const rp__local_t *local, unsigned slot, uintptr_t a) {
+    return atomic_load_explicit(&(*local->leaf[slot])[(a >> RP__MAP_SHIFT) & RP__MAP_MASK], memory_order_acquire);
+}
+
 static inline void rp__free_inline(void *p) {
     rp__local_t *local = rp__tls_local;
     uintptr_t a = (uintptr_t)p, key = a >> RP__LEAF_SHIFT;
@@ -612,8 +617,7 @@ static inline void rp__free_inline(void *p) {
         rp__free_miss(p);
         return;
     }
-    rp__free_at(p, atomic_load_explicit(&(*local->leaf[slot])[(a >> RP__MAP_SHIFT) & RP__MAP_MASK], memory_order_acquire),
-                local);
+    rp__free_at(p, rp__cached_entry(local, slot, a), local);
 }
 
 /* p's map entry through this thread's cached leaves (as free finds it), or by the full walk when
@@ -622,7 +626,7 @@ static inline uintptr_t rp__local_entry(const rp__local_t *local, const void *p)
     uintptr_t a = (uintptr_t)p, key = a >> RP__LEAF_SHIFT;
     unsigned slot = (unsigned)key & (RP__LEAF_SLOTS - 1);
     if (RP_LIKELY(local->leaf_key[slot] == key))
-        return atomic_load_explicit(&(*local->leaf[slot])[(a >> RP__MAP_SHIFT) & RP__MAP_MASK], memory_order_acquire);
+        return rp__cached_entry(local, slot, a);
     return rp__segmap_entry(p);
 }
 
@@ -632,7 +636,7 @@ static inline void rp__free_sized_inline(void *p, size_t size) {
     uintptr_t a = (uintptr_t)p, key = a >> RP__LEAF_SHIFT;
     unsigned slot = (unsigned)key & (RP__LEAF_SLOTS - 1);
     if (RP_LIKELY(local->leaf_key[slot] == key)) {
-        uintptr_t e = atomic_load_explicit(&(*local->leaf[slot])[(a >> RP__MAP_SHIFT) & RP__MAP_MASK], memory_order_acquire);
+        uintptr_t e = rp__cached_entry(local, slot, a);
         if (RP_LIKELY(rp__entry_is_page(e))) {
             if (RP_UNLIKELY(size > rp__entry_page(e)->bsize))
                 rp__corrupt("sized free with a size larger than the block", p);
