@@ -206,6 +206,12 @@ typedef struct rp__segment {
     rp__page_t pages[RP__SEG_SLICES_MAX];
 } rp__segment_t;
 
+/* Whether no page of seg is in use: every one of its slices is free. */
+static inline bool rp__segment_empty(const rp__segment_t *seg) {
+    uint64_t all = seg->nslices >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << seg->nslices) - 1);
+    return seg->free_slices == all;
+}
+
 #define RP__LEAF_SLOTS 8
 
 typedef struct rp__local {

@@ -332,7 +332,7 @@ void rp__local_release(rp__local_t *local) {
     /* Empty segments go to the span cache (the delay still applies there). */
     for (rp__segment_t *seg = local->segs, *next; seg != NULL; seg = next) {
         next = seg->next;
-        if (seg->free_slices == (seg->nslices >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << seg->nslices) - 1)))
+        if (rp__segment_empty(seg))
             rp__segment_release(local, seg);
     }
 }

@@ -526,7 +526,7 @@ rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
  * unmapping a segment each time. Of two empty segments the larger stays: it holds more pages. */
 static void rp__segment_emptied(rp__local_t *local, rp__segment_t *seg) {
     rp__segment_t *spare = local->spare;
-    if (spare == NULL || spare == seg || spare->free_slices != rp__slice_mask(0, spare->nslices)) {
+    if (spare == NULL || spare == seg || !rp__segment_empty(spare)) {
         local->spare = seg;
         return;
     }
@@ -547,7 +547,7 @@ void rp__segment_page_free(rp__local_t *local, rp__page_t *page) {
     if (seg->dirty_slices == 0) seg->dirty_since = rp__os_clock_ms();
     seg->dirty_slices |= mask;
     seg->free_slices |= mask;
-    if (seg->free_slices == rp__slice_mask(0, seg->nslices)) rp__segment_emptied(local, seg);
+    if (rp__segment_empty(seg)) rp__segment_emptied(local, seg);
 }
 
 /* Purge the dirty free slices of local's segments (all of them if force; else those free for the
@@ -559,13 +559,12 @@ void rp__local_purge(rp__local_t *local, bool force) {
     uint64_t now = rp__os_clock_ms();
     for (rp__segment_t *seg = local->segs, *next; seg != NULL; seg = next) {
         next = seg->next;
-        uint64_t all = rp__slice_mask(0, seg->nslices);
         /* The spare (rp__segment_emptied) has served its purpose once the delay has passed with
          * no page made on it: to the span cache, as any other empty segment (but the local's only
          * one, which a loop that allocates and frees one block would map again). */
         bool spare_done = seg == local->spare && !rp__config.purge_off && now - seg->dirty_since >= rp__config.purge_delay_ms &&
                           (local->segs != seg || seg->next != NULL);
-        if (seg->free_slices == all && (force || spare_done)) {
+        if (rp__segment_empty(seg) && (force || spare_done)) {
             rp__segment_release(local, seg);
             continue;
         }
