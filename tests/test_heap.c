@@ -1495,6 +1495,63 @@ static void test_large_map_cost(void) {
     CHECK(!"no large block of 1 GiB or more could be mapped");
 }
 
+/* Above 1 MiB a large span on OS pages is a power of two, so a freed block's cached span serves the
+ * next larger blocks of its range where it is, instead of an mremap that moves every page to a
+ * new address at each new maximum (bigreuse: five moves, the last 15 ms of a 120 ms run). */
+static void test_large_span_headroom(void) {
+    const size_t mib = (size_t)1 << 20;
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
+    char *p = rp_heap_malloc(h, 5 * mib);
+    REQUIRE(p != NULL);
+    CHECK(rp_usable_size(p) == 8 * mib);
+    memset(p, 1, 5 * mib);
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
+    REQUIRE(rp_heap_stats(h, &st) == RP_OK);
+    size_t mapped = st.mapped;
+    rp_free(p);
+    char *q = rp_heap_malloc(h, 7 * mib + mib / 2);
+    CHECK(q == p); /* the same span, not grown: nothing more mapped */
+    CHECK(rp_heap_stats(h, &st) == RP_OK && st.mapped == mapped);
+    rp_free(q);
+    /* 1 MiB and below: 8 sizes per doubling, as before (the cached span would serve it: drop it) */
+    rp_heap_collect(h, true);
+    p = rp_heap_malloc(h, mib - 5 * 4096);
+    REQUIRE(p != NULL);
+    CHECK(rp_usable_size(p) == mib);
+    rp_free(p);
+    rp_heap_destroy(h);
+}
+
+/* The rounding gives way to a limit: where the power of two does not fit the address space left
+ * but the block does, the block gets its exact size. */
+static void headroom_limit_child(void) {
+    const size_t mib = (size_t)1 << 20;
+    rp_heap_t *h = NULL;
+    if (rp_heap_create(NULL, &h) != RP_OK) _exit(2);
+    void *warm = rp_heap_malloc(h, 2 * mib); /* the map's own memory for a large block, made now */
+    if (warm == NULL) _exit(3);
+    rp_free(warm);
+    rp_heap_collect(h, true);
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long pages = 0;
+    if (f == NULL || fscanf(f, "%lu", &pages) != 1) _exit(4);
+    fclose(f);
+    struct rlimit rl = {pages * rp_page_size() + 6 * mib, pages * rp_page_size() + 6 * mib};
+    if (setrlimit(RLIMIT_AS, &rl) != 0) _exit(5);
+    char *p = rp_heap_malloc(h, 5 * mib); /* 8 MiB does not fit, 5 MiB does */
+    if (p == NULL) _exit(6);
+    memset(p, 1, 5 * mib);
+    _exit(rp_usable_size(p) >= 5 * mib ? 0 : 7);
+}
+static void test_large_span_headroom_limit(void) {
+#if defined(RP_TEST_SANITIZED)
+    fprintf(stderr, "    (skipped under a sanitizer: its runtime reserves more address space than any limit here)\n");
+#else
+    CHECK(rp_test_exits_cleanly(headroom_limit_child));
+#endif
+}
+
 /* Free a block of size on a fresh heap (options o) with one page touched, in a fork child, and
  * return how much the child's peak RSS grew meanwhile (SIZE_MAX when the child failed). */
 static rp_heap_options_t sparse_opts;
@@ -1690,6 +1747,8 @@ int main(int argc, char **argv) {
     RP_TEST(test_libc_api);
 #if defined(__linux__)
     RP_TEST(test_large_map_cost);
+    RP_TEST(test_large_span_headroom);
+    RP_TEST(test_large_span_headroom_limit);
     RP_TEST(test_sparse_wipe);
     RP_TEST(test_huge_locked_refused);
 #endif

@@ -43,7 +43,7 @@
 #define RP__SEG_SIZE_MAX (RP__SEG_SLICES_MAX * RP__SLICE_SIZE)
 #define RP__CLASSES 88                        /* size classes, 16 B .. 128 KiB */
 #define RP__SMALL_MAX ((size_t)128 * 1024)    /* larger blocks are spans of their own */
-#define RP__LARGE_ROUND_MAX ((size_t)1 << 20) /* large blocks up to this round to 8 sizes per doubling */
+#define RP__LARGE_ROUND_MAX ((size_t)1 << 20) /* large spans up to this come in 8 sizes per doubling, above in 4 */
 #define RP__MAP_SHIFT 12                      /* segment map granule: 4 KiB */
 #define RP__MAP_PAGE ((size_t)1 << RP__MAP_SHIFT)
 #define RP__CARVE_BYTES 4096                  /* a page's free list grows this much at a time */
@@ -341,6 +341,13 @@ struct rp_heap {
     struct rp_heap *next_heap;
     _Atomic size_t mapped, decommitted, cached, large_bytes, large_count, donated_bytes, purges, unlocked;
 };
+
+/* Spans of this heap grow by mremap (segment.c): OS pages, no limit to reserve against, and an
+ * OS that resizes mappings. On such a heap a large span is also rounded to a power of two
+ * (large.c). */
+static inline bool rp__heap_spans_grow(const rp_heap_t *heap) {
+    return heap->pages == NULL && heap->limit == SIZE_MAX && rp__os_remap_available();
+}
 
 /* Options read once from the environment (heap.c). */
 typedef struct rp__heap_config {

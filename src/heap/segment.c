@@ -280,7 +280,7 @@ void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh, r
      * KiB) serve each other, and giving them all back at every miss cost a munmap each (170 in a
      * short mstress run, against tcmalloc's 15). */
     int grow = -1;
-    if (heap->pages == NULL && heap->limit == SIZE_MAX && rp__os_remap_available()) {
+    if (rp__heap_spans_grow(heap)) {
         for (unsigned i = 0; i < heap->ncache; i++)
             if (heap->cache[i].size < size && (grow < 0 || heap->cache[i].size > heap->cache[grow].size)) grow = (int)i;
     }
