@@ -187,6 +187,9 @@ typedef struct rp__page {
     /* Line 3: written by other threads: the remote free list and the hand-back link; and the
      * segment, read on slow paths only. */
     _Alignas(64) _Atomic uintptr_t xfree;
+    /* Blocks pushed on xfree and not yet collected, each counted by its freeing thread after its
+     * push: the owner takes the list whole, without reading a block of it (page.c). */
+    _Atomic uint32_t xcount;
     struct rp__page *reclaim_next;
     struct rp__segment *seg;
 } rp__page_t;
