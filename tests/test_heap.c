@@ -1065,16 +1065,23 @@ static void test_collect_exited_thread(void) {
     CHECK(rp_heap_validate(d) == RP_OK);
 }
 
-/* Blocks other threads free go back to their owner whole: the owner's malloc takes the list at
- * once (page.c, rp__page_collect) and hands out exactly those blocks again, and the page's count
- * of blocks out follows the count the freeing threads keep, never ahead of the blocks taken. */
-#define SPLICE_ALLOC 700 /* 320-byte blocks: 204 to a 64 KiB page, so one page is all ours */
+/* Blocks other threads free go back to their owner whole: one exchange hands the owner the list
+ * and its count (page.c, rp__page_collect), its malloc then hands out exactly those blocks again,
+ * and the page's count of blocks out drops by the count. */
+#define SPLICE_ALLOC 700 /* 320-byte blocks: 204 to a 64 KiB page, so some page is all ours */
 static void *splice_all[SPLICE_ALLOC];
 static void *splice_mine[SPLICE_ALLOC];
 static size_t splice_n;
-static void *free_all_splice(void *arg) {
-    for (size_t i = 0; i < splice_n; i++) rp_free(splice_mine[i]);
-    return arg;
+static void *free_splice_range(void *arg) {
+    size_t *range = arg;
+    for (size_t i = range[0]; i < range[1]; i++) rp_free(splice_mine[i]);
+    return NULL;
+}
+static void free_mine_remotely(size_t from, size_t to) {
+    size_t range[2] = {from, to};
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, free_splice_range, range) == 0);
+    pthread_join(t, NULL);
 }
 static int cmp_ptr(const void *a, const void *b) {
     uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
@@ -1097,17 +1104,15 @@ static void test_remote_splice(void) {
         if (pg != NULL && splice_n == pg->capacity && atomic_load(&pg->used) == pg->capacity) page = pg;
     }
     REQUIRE(page != NULL);
-    pthread_t t;
-    REQUIRE(pthread_create(&t, NULL, free_all_splice, NULL) == 0);
-    pthread_join(t, NULL);
-    CHECK(atomic_load(&page->xcount) == splice_n);
+    free_mine_remotely(0, splice_n);
+    CHECK(rp__xfree_count(atomic_load(&page->xfree)) == splice_n);
     CHECK(atomic_load(&page->used) == splice_n); /* not collected yet */
 
-    /* The owner collects with its own lists empty (all blocks were out): the remote list becomes
-     * its free list as it is, counted. */
+    /* The owner collects with its lists empty (all blocks were out): the remote list becomes its
+     * free list as it is. */
     REQUIRE(page->free == NULL && page->local_free == NULL);
     rp__page_collect(page);
-    CHECK(atomic_load(&page->used) == 0 && atomic_load(&page->xcount) == 0);
+    CHECK(atomic_load(&page->used) == 0 && atomic_load(&page->xfree) == 0);
     size_t listed = 0;
     void *got[SPLICE_ALLOC];
     for (rp__block_t *b = page->free; b != NULL && listed <= splice_n; b = b->next) {
@@ -1121,21 +1126,20 @@ static void test_remote_splice(void) {
         CHECK(memcmp(got, splice_mine, splice_n * sizeof got[0]) == 0);
     }
 
-    /* A block pushed but not yet counted (its freeing thread between the two steps) is taken
-     * without being counted; its count comes with a later collect. */
-    rp__block_t *b = page->free;
-    page->free = b->next;
-    atomic_store(&page->used, 1); /* b is out again */
-    b->next = NULL;
-    atomic_store(&page->xfree, (uintptr_t)b); /* b carries its freed mark from the remote free */
-    rp__block_t *rest = page->free;
-    page->free = NULL;
+    /* With its free list not empty, the owner links the remote blocks in one by one. */
+    for (size_t i = 0; i < 3; i++) {
+        rp__block_t *b = page->free;
+        page->free = b->next;
+        ((uintptr_t *)b)[1] = 0; /* handed out, as malloc's pop leaves it */
+        splice_mine[i] = b;
+    }
+    atomic_store(&page->used, 3);
+    free_mine_remotely(0, 3);
     rp__page_collect(page);
-    CHECK(page->free == b && atomic_load(&page->used) == 1);
-    atomic_fetch_add(&page->xcount, 1);
-    rp__page_collect(page);
-    CHECK(atomic_load(&page->used) == 0 && atomic_load(&page->xcount) == 0);
-    b->next = rest;
+    CHECK(atomic_load(&page->used) == 0 && atomic_load(&page->xfree) == 0);
+    size_t found = 0;
+    for (rp__block_t *b = page->free; b != NULL && found <= splice_n; b = b->next) found++;
+    CHECK(found == splice_n);
     CHECK(rp_heap_validate(rp_heap_default()) == RP_OK);
     for (int i = 0; i < SPLICE_ALLOC; i++)
         if (page_of(splice_all[i]) != page) rp_free(splice_all[i]);
@@ -1315,7 +1319,10 @@ static void die_double_free_remote(void) {
 static void die_remote_count_damaged(void) {
     void *p = rp_malloc(48);
     rp__page_t *page = rp__entry_page(rp__segmap_entry(p));
-    atomic_store(&page->xcount, atomic_load(&page->used) + 1);
+    ((uintptr_t *)p)[1] = rp__freed_mark(p); /* p freed remotely, but counted once too often */
+    ((rp__block_t *)p)->next = NULL;
+    uintptr_t count = (uintptr_t)atomic_load(&page->used) + 1;
+    atomic_store(&page->xfree, rp__xfree_head_bits(page, p) | count << RP__XFREE_COUNT_SHIFT);
     rp__page_collect(page);
 }
 /* Caught at once by the freeing thread (the block already carries the freed mark). */

@@ -3,7 +3,7 @@
  * blocks, donations), sized free, and partial deallocation with its side table.
  *
  * Remote frees: a block freed by a thread that does not own its page is pushed onto the page's
- * atomic xfree list (one CAS) and counted there (one atomic add). If the push takes the page's "full" mark (RP__XFREE_FULL), the
+ * atomic xfree list, which counts it too (one CAS). If the push takes the page's "full" mark (RP__XFREE_FULL), the
  * freeing thread also pushes the page onto its owner's reclaim stack, so the owner uses it again.
  *
  * Partial deallocation (ralloc's "free any sub-range"): rp_free_part records the released byte
@@ -67,21 +67,20 @@ void rp__free_remote(rp__page_t *page, rp__block_t *b) {
     /* Freed twice by other threads (or by one after its owner): the mark is already there. The
      * mark goes in with one atomic exchange, so of two threads freeing the block at the same
      * instant exactly one finds it unset (the owner takes the remote list without reading it,
-     * so a block pushed twice would not be found later). */
+     * page.c, so a block pushed twice would not be found later). */
     if (__atomic_exchange_n((uintptr_t *)b + 1, rp__freed_mark(b), __ATOMIC_RELAXED) == rp__freed_mark(b))
         rp__corrupt("double free", b);
     if (RP__DEBUG) rp__debug_on_free(page, b);
     rp__asan_block_freed(page, b); /* before the push: then the owner may pop it at once */
     /* Valgrind: no-access past the link and mark, which the owner's collect reads and closes. */
     rp__vg_noaccess((uint8_t *)b + RP__FREE_WORDS, page->bsize - RP__FREE_WORDS);
-    uintptr_t old = atomic_load_explicit(&page->xfree, memory_order_relaxed);
+    uintptr_t as_head = rp__xfree_head_bits(page, b);
+    uintptr_t old = atomic_load_explicit(&page->xfree, memory_order_relaxed), pushed;
     do {
-        b->next = (rp__block_t *)(old & ~RP__XFREE_FULL);
-    } while (!atomic_compare_exchange_weak_explicit(&page->xfree, &old, (uintptr_t)b, memory_order_release,
+        b->next = rp__xfree_head(page, old);
+        pushed = as_head | ((uintptr_t)(rp__xfree_count(old) + 1u) << RP__XFREE_COUNT_SHIFT); /* the mark goes */
+    } while (!atomic_compare_exchange_weak_explicit(&page->xfree, &old, pushed, memory_order_release,
                                                     memory_order_relaxed));
-    /* Counted after the push, so the owner never counts a block it has not taken (page.c). Until
-     * then the owner's count of blocks out includes this one, so the page is not retired under us. */
-    atomic_fetch_add_explicit(&page->xcount, 1, memory_order_release);
     if (old & RP__XFREE_FULL) {
         /* We took the mark: the page is off its owner's lists until we hand it back. */
         rp__local_t *local = page->local;

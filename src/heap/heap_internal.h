@@ -125,12 +125,19 @@ typedef struct rp__block {
 struct rp__local;
 struct rp__segment;
 
-/* xfree is a tagged pointer: the list of blocks freed by other threads, and in bit 0 the "full"
- * mark. The owner sets the mark (only on an empty list) when the page has nothing left; the first
- * thread that then frees into it clears the mark with its push and hands the page back to the
- * owner through the owner's reclaim stack. A page that is marked is on no list of its owner and
- * is never retired, so the freeing thread may still touch the page after its push. */
+/* xfree holds the list of blocks freed by other threads together with their count, so that one
+ * CAS pushes and counts a block and one exchange hands the owner both (rp__xfree_* below):
+ *   bit 0       the "full" mark. The owner sets it (only on an empty list) when the page has
+ *               nothing left; the first thread that then frees into it clears the mark with its
+ *               push and hands the page back to the owner through the owner's reclaim stack. A
+ *               page that is marked is on no list of its owner and is never retired, so the
+ *               freeing thread may still touch the page after its push.
+ *   bits 1-31   the head block: its offset from the page start in 16-byte granules, plus one
+ *               (0: the list is empty)
+ *   bits 32-63  how many blocks the list holds */
 #define RP__XFREE_FULL ((uintptr_t)1)
+#define RP__XFREE_COUNT_SHIFT 32
+_Static_assert(sizeof(uintptr_t) == 8, "xfree packs a count beside the list head");
 
 /* The owner word of a page (rp__page_t.owner): its owner's local cache, whose descriptors are
  * page-aligned, with these flags in the low bits, so that the owner's free tests one word for
@@ -187,13 +194,22 @@ typedef struct rp__page {
     /* Line 3: written by other threads: the remote free list and the hand-back link; and the
      * segment, read on slow paths only. */
     _Alignas(64) _Atomic uintptr_t xfree;
-    /* Blocks pushed on xfree and not yet collected, each counted by its freeing thread after its
-     * push: the owner takes the list whole, without reading a block of it (page.c). */
-    _Atomic uint32_t xcount;
     struct rp__page *reclaim_next;
     struct rp__segment *seg;
 } rp__page_t;
 _Static_assert(sizeof(rp__page_t) == 192, "a page descriptor is three cache lines");
+_Static_assert(((size_t)RP__SEG_SLICES_MAX * RP__SLICE_SIZE >> RP__GRAN_SHIFT) < ((size_t)1 << 30),
+               "a block's granule offset fits xfree's head bits");
+
+/* xfree's parts (see RP__XFREE_FULL). */
+static inline uintptr_t rp__xfree_head_bits(const rp__page_t *page, const void *b) {
+    return (((uintptr_t)((const uint8_t *)b - page->start) >> RP__GRAN_SHIFT) + 1) << 1;
+}
+static inline rp__block_t *rp__xfree_head(const rp__page_t *page, uintptr_t x) {
+    uintptr_t granule = (x & (((uintptr_t)1 << RP__XFREE_COUNT_SHIFT) - 1)) >> 1;
+    return granule == 0 ? NULL : (rp__block_t *)(page->start + ((granule - 1) << RP__GRAN_SHIFT));
+}
+static inline uint32_t rp__xfree_count(uintptr_t x) { return (uint32_t)(x >> RP__XFREE_COUNT_SHIFT); }
 
 typedef struct rp__segment {
     rp__span_t span;

@@ -119,51 +119,45 @@ RP_NORETURN void rp__bad_free(const void *p, rp__page_t *page) {
 
 /* Move the blocks other threads freed into the owner's list. pre: the page is not marked full.
  *
- * The count comes first, the list second: every block counted was pushed before it was counted,
- * so it is in the list taken now or in one taken before, never still on xfree. A block pushed
- * but not yet counted is taken now and counted at a later collect; meanwhile the page counts it
- * as out, which keeps the page from being retired while its freeing thread may still touch it.
- *
- * With the owner's list empty (the slow path of malloc, which is where the owner collects), the
- * list becomes the free list whole: no block of it is read here. Walking it cost a serial miss
- * per block, written last by another core (mstress: 8% of the run in this walk, 92% of that on
- * the first read of each block); malloc's pop reads each block anyway, one at a time, with the
- * next one prefetched. Only the head is checked; a list damaged further on (a use after free, or
- * one block freed by two threads at once) is no longer found here. Otherwise the blocks are
- * pushed one by one onto the owner's list, at most the page's capacity of them. */
+ * One exchange takes the list and its count (xfree packs both). With the owner's lists empty
+ * (malloc's slow path, which is where the owner collects), the list becomes its free list whole:
+ * no block of it is read here but the head. Walking it cost a serial miss per block, written last
+ * by another core (mstress: 8% of the run in this walk, 92% of that on the first read of each
+ * block); malloc's pop reads each block anyway, one at a time, with the next one prefetched. A
+ * block pushed twice (two threads freeing it at once) no longer shows as a cycle here: the remote
+ * free's atomic mark catches that (free.c). Otherwise the blocks are pushed one by one onto the
+ * owner's list, checked, and their number against the count. */
 void rp__page_collect(rp__page_t *page) {
-    if (atomic_load_explicit(&page->xfree, memory_order_relaxed) == 0 &&
-        atomic_load_explicit(&page->xcount, memory_order_relaxed) == 0)
-        return;
-    uint32_t counted = atomic_exchange_explicit(&page->xcount, 0, memory_order_acquire);
+    if (atomic_load_explicit(&page->xfree, memory_order_relaxed) == 0) return;
     uintptr_t x = atomic_exchange_explicit(&page->xfree, 0, memory_order_acquire);
     RP_ASSERT((x & RP__XFREE_FULL) == 0);
-    uint32_t used = atomic_load_explicit(&page->used, memory_order_relaxed);
-    if (counted > used) rp__corrupt("heap remote free count damaged (or a block freed twice at once)", (void *)x);
+    uint32_t counted = rp__xfree_count(x), used = atomic_load_explicit(&page->used, memory_order_relaxed);
+    rp__block_t *b = rp__xfree_head(page, x);
+    if (counted > used || (b == NULL) != (counted == 0))
+        rp__corrupt("heap remote free list damaged (its count disagrees with the blocks out)", b);
     atomic_store_explicit(&page->used, used - counted, memory_order_relaxed);
-    rp__block_t *b = (rp__block_t *)x;
     if (b == NULL) return;
+    rp__vg_defined(b, RP__FREE_WORDS); /* Valgrind: the remote free left them readable */
     if (page->free == NULL) {
-        rp__vg_defined(b, RP__FREE_WORDS); /* Valgrind: the remote free left them readable */
         if (!rp__in_page(page, b) || !rp__is_marked(b))
-            rp__corrupt("heap remote free list damaged (or a block freed twice at once)", b);
+            rp__corrupt("heap remote free list damaged (a block outside its page, or unmarked)", b);
         rp__vg_noaccess(b, RP__FREE_WORDS);
         page->free = b;
         return;
     }
     uint32_t n = 0;
     while (b != NULL) {
-        /* A block pushed twice (two threads freeing it at once) makes a cycle: bounded here. */
-        if (++n > page->capacity || !rp__in_page(page, b))
-            rp__corrupt("heap remote free list damaged (or a block freed twice at once)", b);
+        if (++n > counted || !rp__in_page(page, b))
+            rp__corrupt("heap remote free list damaged (a block outside its page, or more than counted)", b);
         rp__vg_defined(b, RP__FREE_WORDS);
-        if (!rp__is_marked(b)) rp__corrupt("heap remote free list damaged (or a block freed twice at once)", b);
+        if (!rp__is_marked(b)) rp__corrupt("heap remote free list damaged (an unmarked block)", b);
         rp__block_t *next = b->next;
         b->next = page->free;
         rp__vg_noaccess(b, RP__FREE_WORDS);
         page->free = b;
         b = next;
     }
+    if (n != counted) rp__corrupt("heap remote free list damaged (fewer blocks than counted)", page->start);
 }
 
 static void rp__page_retire_now(rp__local_t *local, rp__page_t *page) {

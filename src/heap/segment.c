@@ -511,7 +511,6 @@ rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
     page->next = page->prev = NULL;
     page->reclaim_next = NULL;
     atomic_store_explicit(&page->xfree, 0, memory_order_relaxed);
-    atomic_store_explicit(&page->xcount, 0, memory_order_relaxed);
     for (unsigned j = (unsigned)at; j < (unsigned)at + k; j++) seg->slice_page[j] = page;
     rp__segmap_set_page(page, true);
     return page;
