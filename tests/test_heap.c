@@ -1317,7 +1317,10 @@ static void die_double_free_remote(void) {
 /* More remote frees counted than blocks out: two threads freed a block at once, or the count was
  * overwritten. The owner's collect stops there instead of wrapping its count of blocks out. */
 static void die_remote_count_damaged(void) {
-    void *p = rp_malloc(48);
+    /* A heap of its own: the default heap may serve this size from an earlier test's donation. */
+    rp_heap_t *h = NULL;
+    if (rp_heap_create(NULL, &h) != RP_OK) _exit(2);
+    void *p = rp_heap_malloc(h, 48);
     rp__page_t *page = rp__entry_page(rp__segmap_entry(p));
     ((uintptr_t *)p)[1] = rp__freed_mark(p); /* p freed remotely, but counted once too often */
     ((rp__block_t *)p)->next = NULL;

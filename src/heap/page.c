@@ -119,14 +119,14 @@ RP_NORETURN void rp__bad_free(const void *p, rp__page_t *page) {
 
 /* Move the blocks other threads freed into the owner's list. pre: the page is not marked full.
  *
- * One exchange takes the list and its count (xfree packs both). With the owner's lists empty
+ * One exchange takes the list and its count (xfree packs both). With the owner's free list empty
  * (malloc's slow path, which is where the owner collects), the list becomes its free list whole:
  * no block of it is read here but the head. Walking it cost a serial miss per block, written last
  * by another core (mstress: 8% of the run in this walk, 92% of that on the first read of each
  * block); malloc's pop reads each block anyway, one at a time, with the next one prefetched. A
  * block pushed twice (two threads freeing it at once) no longer shows as a cycle here: the remote
- * free's atomic mark catches that (free.c). Otherwise the blocks are pushed one by one onto the
- * owner's list, checked, and their number against the count. */
+ * free's atomic mark catches that (free.c). Otherwise (and under Valgrind) the blocks are pushed
+ * one by one onto the owner's list, each checked, and their number against the count. */
 void rp__page_collect(rp__page_t *page) {
     if (atomic_load_explicit(&page->xfree, memory_order_relaxed) == 0) return;
     uintptr_t x = atomic_exchange_explicit(&page->xfree, 0, memory_order_acquire);
@@ -137,11 +137,11 @@ void rp__page_collect(rp__page_t *page) {
         rp__corrupt("heap remote free list damaged (its count disagrees with the blocks out)", b);
     atomic_store_explicit(&page->used, used - counted, memory_order_relaxed);
     if (b == NULL) return;
-    rp__vg_defined(b, RP__FREE_WORDS); /* Valgrind: the remote free left them readable */
-    if (page->free == NULL) {
+    /* Under Valgrind the walk closes each block's words to the program again (the remote free
+     * left them open for this read): memcheck then still reports a write to them before reuse. */
+    if (page->free == NULL && !rp__vg_on()) {
         if (!rp__in_page(page, b) || !rp__is_marked(b))
             rp__corrupt("heap remote free list damaged (a block outside its page, or unmarked)", b);
-        rp__vg_noaccess(b, RP__FREE_WORDS);
         page->free = b;
         return;
     }
@@ -149,7 +149,7 @@ void rp__page_collect(rp__page_t *page) {
     while (b != NULL) {
         if (++n > counted || !rp__in_page(page, b))
             rp__corrupt("heap remote free list damaged (a block outside its page, or more than counted)", b);
-        rp__vg_defined(b, RP__FREE_WORDS);
+        rp__vg_defined(b, RP__FREE_WORDS); /* Valgrind: the remote free left them readable */
         if (!rp__is_marked(b)) rp__corrupt("heap remote free list damaged (an unmarked block)", b);
         rp__block_t *next = b->next;
         b->next = page->free;
