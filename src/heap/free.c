@@ -3,8 +3,9 @@
  * blocks, donations), sized free, and partial deallocation with its side table.
  *
  * Remote frees: a block freed by a thread that does not own its page is pushed onto the page's
- * atomic xfree list, which counts it too (one CAS). If the push takes the page's "full" mark (RP__XFREE_FULL), the
- * freeing thread also pushes the page onto its owner's reclaim stack, so the owner uses it again.
+ * atomic xfree list, which counts it too (one CAS). If the push takes the page's "full" mark
+ * (RP__XFREE_FULL), the freeing thread also pushes the page onto its owner's reclaim stack, so
+ * the owner uses it again.
  *
  * Partial deallocation (ralloc's "free any sub-range"): rp_free_part records the released byte
  * ranges of a block in a side table keyed by the block's address (nodes outside the heap's
@@ -78,7 +79,7 @@ void rp__free_remote(rp__page_t *page, rp__block_t *b) {
     uintptr_t old = atomic_load_explicit(&page->xfree, memory_order_relaxed), pushed;
     do {
         b->next = rp__xfree_head(page, old);
-        pushed = as_head | ((uintptr_t)(rp__xfree_count(old) + 1u) << RP__XFREE_COUNT_SHIFT); /* the mark goes */
+        pushed = as_head | ((uintptr_t)(rp__xfree_count(old) + 1u) << RP__XFREE_COUNT_SHIFT); /* no full mark */
     } while (!atomic_compare_exchange_weak_explicit(&page->xfree, &old, pushed, memory_order_release,
                                                     memory_order_relaxed));
     if (old & RP__XFREE_FULL) {

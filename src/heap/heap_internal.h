@@ -43,7 +43,7 @@
 #define RP__SEG_SIZE_MAX (RP__SEG_SLICES_MAX * RP__SLICE_SIZE)
 #define RP__CLASSES 88                        /* size classes, 16 B .. 128 KiB */
 #define RP__SMALL_MAX ((size_t)128 * 1024)    /* larger blocks are spans of their own */
-#define RP__LARGE_ROUND_MAX ((size_t)1 << 20) /* large spans up to this come in 8 sizes per doubling, above in 4 */
+#define RP__LARGE_ROUND_MAX ((size_t)1 << 20) /* large spans up to this come in 8 sizes per doubling */
 #define RP__MAP_SHIFT 12                      /* segment map granule: 4 KiB */
 #define RP__MAP_PAGE ((size_t)1 << RP__MAP_SHIFT)
 #define RP__CARVE_BYTES 4096                  /* a page's free list grows this much at a time */
