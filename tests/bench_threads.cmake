@@ -3,31 +3,36 @@
 # THREADS from the environment wins over a RAMPART_BENCH_THREADS left in a build's cache.
 # Usage: cmake -DSRC=SOURCE_DIR -P bench_threads.cmake
 include(${SRC}/cmake/rampartBenchThreads.cmake)
-set(failures 0)
-# check(ENV_THREADS CURRENT EXPECTED): ENV_THREADS "-" leaves THREADS unset.
-function(check env current expected)
+# Each case: THREADS in the environment ("-": unset) / RAMPART_BENCH_THREADS ("-": empty) / expected.
+set(cases
+  "-/-/2"
+  "-/8/8"
+  "16/-/16"
+  "16/2/16"            # the cached value of an earlier configure does not win
+  "1 4 16/2/1,4,16"
+  "1,4,16/-/1,4,16"
+  "sixteen/4/2"        # warns
+  "0/-/2")             # warns
+set(failed "")
+foreach(c IN LISTS cases)
+  string(REPLACE "/" ";" parts "${c}")
+  list(GET parts 0 env)
+  list(GET parts 1 current)
+  list(GET parts 2 expected)
   if(env STREQUAL "-")
     unset(ENV{THREADS})
   else()
     set(ENV{THREADS} "${env}")
   endif()
-  rp_bench_threads(got "${current}")
-  if(NOT got STREQUAL expected)
-    message("FAIL: THREADS='${env}', RAMPART_BENCH_THREADS='${current}': got '${got}', expected '${expected}'")
-    math(EXPR f "${failures} + 1")
-    set(failures ${f} PARENT_SCOPE)
-  else()
-    message("ok: THREADS='${env}', RAMPART_BENCH_THREADS='${current}': ${got}")
+  if(current STREQUAL "-")
+    set(current "")
   endif()
-endfunction()
-check(- "" 2)
-check(- 8 8)
-check(16 "" 16)
-check(16 2 16)        # the cached value of an earlier configure does not win
-check("1 4 16" 2 1,4,16)
-check(1,4,16 "" 1,4,16)
-check(sixteen 4 2)    # warns
-check(0 "" 2)         # warns
-if(failures GREATER 0)
-  message(FATAL_ERROR "${failures} failure(s)")
+  rp_bench_threads(got "${current}")
+  message("THREADS='${env}', RAMPART_BENCH_THREADS='${current}': '${got}' (expected '${expected}')")
+  if(NOT got STREQUAL expected)
+    list(APPEND failed "${c}")
+  endif()
+endforeach()
+if(failed)
+  message(FATAL_ERROR "wrong thread counts for: ${failed}")
 endif()
