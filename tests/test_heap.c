@@ -1328,6 +1328,26 @@ static void die_remote_count_damaged(void) {
     atomic_store(&page->xfree, rp__xfree_head_bits(page, p) | count << RP__XFREE_COUNT_SHIFT);
     rp__page_collect(page);
 }
+/* Another thread's free of a block-aligned address its page has not carved yet (never handed
+ * out): caught at the free, since the owner takes the remote list without a walk. */
+static void *alloc_3000(void *arg) {
+    /* the first block from a page (earlier tests' donations to the default heap serve some first) */
+    void *p = NULL;
+    for (int i = 0; i < 4000 && (p == NULL || !rp__entry_is_page(rp__segmap_entry(p))); i++) p = rp_malloc(3000);
+    *(void **)arg = p;
+    return NULL;
+}
+static void die_free_uncarved_remote(void) {
+    void *p = NULL;
+    pthread_t t;
+    pthread_create(&t, NULL, alloc_3000, &p);
+    pthread_join(t, NULL);
+    uintptr_t e = rp__segmap_entry(p);
+    if (p == NULL || !rp__entry_is_page(e)) _exit(2);
+    rp__page_t *page = rp__entry_page(e);
+    if (page->carved >= page->capacity) _exit(3); /* a fresh page carves 4 KiB at a time */
+    rp_free(page->start + (size_t)(page->capacity - 1) * page->bsize);
+}
 /* Caught at once by the freeing thread (the block already carries the freed mark). */
 static void die_double_free_remote_at_once(void) {
     void *p = rp_malloc(48);
@@ -1418,6 +1438,7 @@ static void test_death(void) {
     CHECK(rp_test_dies_with(die_double_free_remote, SIGABRT));
     CHECK(rp_test_dies_with(die_double_free_remote_at_once, SIGABRT));
     CHECK(rp_test_dies_with(die_remote_count_damaged, SIGABRT));
+    CHECK(rp_test_dies_with(die_free_uncarved_remote, SIGABRT));
     CHECK(rp_test_dies_with(die_invalid_interior_remote, SIGABRT));
     CHECK(rp_test_dies_with(die_double_free_large, SIGABRT));
     CHECK(rp_test_dies_with(die_invalid_stack, SIGABRT));
@@ -1614,6 +1635,18 @@ static void test_large_span_headroom(void) {
     CHECK(q == p); /* the same span, not grown: nothing more mapped */
     CHECK(rp_heap_stats(h, &st) == RP_OK && st.mapped == mapped);
     rp_free(q);
+    /* A cached span of a size between a block's exact size and its power of two (an aligned
+     * block's span is not rounded) serves it as it is, not grown to the power of two first. */
+    rp_heap_collect(h, true);
+    p = rp_heap_aligned_alloc(h, 2 * mib, 5 * mib); /* a span of 7 MiB - 4 KiB */
+    REQUIRE(p != NULL);
+    REQUIRE(rp_heap_stats(h, &st) == RP_OK);
+    mapped = st.mapped;
+    rp_free(p);
+    q = rp_heap_malloc(h, 6 * mib);
+    CHECK(q != NULL && rp_usable_size(q) >= 6 * mib && rp_usable_size(q) < 8 * mib);
+    CHECK(rp_heap_stats(h, &st) == RP_OK && st.mapped == mapped);
+    rp_free(q);
     /* 1 MiB and below: 8 sizes per doubling, as before (the cached span would serve it: drop it) */
     rp_heap_collect(h, true);
     p = rp_heap_malloc(h, mib - 5 * 4096);
@@ -1639,8 +1672,14 @@ static void headroom_limit_child(void) {
     fclose(f);
     struct rlimit rl = {pages * rp_page_size() + 6 * mib, pages * rp_page_size() + 6 * mib};
     if (setrlimit(RLIMIT_AS, &rl) != 0) _exit(5);
+    (void)rp_heap_malloc(h, SIZE_MAX / 2); /* a known last error, to see that it is kept */
+    rp_error_t before = *rp_last_error();
+    errno = 1234;
     char *p = rp_heap_malloc(h, 5 * mib); /* 8 MiB does not fit, 5 MiB does */
     if (p == NULL) _exit(6);
+    /* a malloc that succeeds leaves errno and the last error as they were */
+    if (errno != 1234) _exit(8);
+    if (rp_last_error()->status != before.status || strcmp(rp_last_error()->message, before.message) != 0) _exit(9);
     memset(p, 1, 5 * mib);
     _exit(rp_usable_size(p) >= 5 * mib ? 0 : 7);
 }

@@ -47,11 +47,12 @@ void rp__free_other(void *p, uintptr_t e, rp__local_t *local) {
         if ((atomic_load_explicit(&page->owner, memory_order_relaxed) & ~RP__PAGE_FLAGS) != (uintptr_t)local &&
             atomic_load_explicit(&page->partials, memory_order_relaxed) == 0 && page->wipe == 0 && page->shared == 0) {
             /* Another thread's block (no errno to keep: this path makes no call that could
-             * change it). carved is the owner's to change, so the block check uses the fixed
-             * capacity; rp__free_remote checks the mark and rp__page_collect the rest. */
+             * change it). carved is the owner's to change, so the block check uses the count the
+             * owner publishes (xcarved); rp__free_remote checks the mark. */
             size_t off = (size_t)((uint8_t *)p - page->start);
             uint64_t idx = (uint64_t)off * page->magic >> RP__MAGIC_SHIFT;
-            if (RP_UNLIKELY(idx * page->bsize != off || idx >= page->capacity)) rp__bad_free(p, NULL);
+            if (RP_UNLIKELY(idx * page->bsize != off || idx >= atomic_load_explicit(&page->xcarved, memory_order_relaxed)))
+                rp__bad_free(p, NULL);
             rp__free_remote(page, (rp__block_t *)p);
             return;
         }
@@ -100,13 +101,16 @@ static void rp__free_segment(void *p, rp__segment_t *seg) {
     if (page == NULL || (uint8_t *)p < page->start) rp__bad_free(p, page);
     size_t off = (size_t)((uint8_t *)p - page->start);
     uint64_t idx = (uint64_t)off * page->magic >> RP__MAGIC_SHIFT;
-    if (idx * page->bsize != off || idx >= page->capacity) rp__bad_free(p, page);
+    if (idx * page->bsize != off || idx >= atomic_load_explicit(&page->xcarved, memory_order_relaxed))
+        rp__bad_free(p, page);
     rp__vg_block_free(p, page->bsize);
     if (atomic_load_explicit(&page->partials, memory_order_relaxed) != 0 && rp__partial_has(p))
         rp__corrupt("double free (part of this block was already released with rp_free_part)", p);
     if (rp__is_marked(p)) rp__corrupt("double free", p);
     rp__asan_unpoison(p, page->bsize); /* the redzone (alloc.c): wiped, then poisoned with the rest */
-    if (page->wipe) rp_memzero(p, page->bsize);
+    /* Past the link and the mark, which the free writes next anyway: wiping the mark too would
+     * let a second thread freeing the block at the same time find it unset (free_remote). */
+    if (page->wipe) rp_memzero((uint8_t *)p + RP__FREE_WORDS, page->bsize - RP__FREE_WORDS);
     rp__block_t *b = p;
     rp__local_t *local = rp__tls_mine;
     if (page->shared) {

@@ -196,6 +196,9 @@ typedef struct rp__page {
     _Alignas(64) _Atomic uintptr_t xfree;
     struct rp__page *reclaim_next;
     struct rp__segment *seg;
+    /* carved, published by the owner for other threads' frees: a block at or past it was never
+     * handed out. Their free checks it, since the owner takes their list without a walk. */
+    _Atomic uint32_t xcarved;
 } rp__page_t;
 _Static_assert(sizeof(rp__page_t) == 192, "a page descriptor is three cache lines");
 _Static_assert(((size_t)RP__SEG_SLICES_MAX * RP__SLICE_SIZE >> RP__GRAN_SHIFT) < ((size_t)1 << 30),
@@ -422,10 +425,13 @@ void rp__heap_lock(rp_heap_t *heap);
 void rp__heap_unlock(rp_heap_t *heap);      /* then gives back the spans doomed under the lock */
 
 /* segment.c: memory from the page source, the span cache, purging, descriptors */
-/* pre: heap->lock NOT held (it is taken for the cache and the reservation, and released before
- * any mapping). large: NULL for a segment (a cached large descriptor is dropped), else it
- * receives the cached span's descriptor, or NULL. fresh: the span comes zeroed from the source. */
-void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh, struct rp__large **large);
+/* A span of size bytes, or from the cache one of at least least bytes (least <= size: a large
+ * block's exact size under its rounded one, large.c). pre: heap->lock NOT held (it is taken for
+ * the cache and the reservation, and released before any mapping). large: NULL for a segment (a
+ * cached large descriptor is dropped), else it receives the cached span's descriptor, or NULL.
+ * fresh: the span comes zeroed from the source. */
+void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t least, size_t *got, bool *fresh,
+                       struct rp__large **large);
 /* Under heap->lock: cache the span (with its large descriptor, which stays in the segment map);
  * spans pushed out of the cache are given back at the unlock. */
 void rp__span_release(rp_heap_t *heap, void *base, size_t size, struct rp__large *large);

@@ -109,6 +109,7 @@ static void rp__page_extend(rp__page_t *page) {
     page->free = tail;
     page->carved += n;
     page->own_carved_end = page->carved * page->bsize;
+    atomic_store_explicit(&page->xcarved, page->carved, memory_order_relaxed);
 }
 
 RP_NORETURN void rp__bad_free(const void *p, rp__page_t *page) {

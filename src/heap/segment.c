@@ -239,7 +239,7 @@ static void *rp__span_map(rp_heap_t *heap, size_t size) {
     return p;
 }
 
-void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh, rp__large_t **large) {
+void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t least, size_t *got, bool *fresh, rp__large_t **large) {
     *fresh = false;
     if (large != NULL) *large = NULL;
     /* Locked and secret pages stay in RAM: a span larger than the machine's memory cannot be
@@ -261,7 +261,7 @@ void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t *got, bool *fresh, r
     int best = -1;
     for (unsigned i = 0; i < heap->ncache; i++) {
         size_t s = heap->cache[i].size;
-        if (s >= size && s / 16 <= size && (best < 0 || s < heap->cache[best].size)) best = (int)i;
+        if (s >= least && s / 16 <= size && (best < 0 || s < heap->cache[best].size)) best = (int)i;
     }
     if (best >= 0) {
         rp__span_cached_t c = heap->cache[best];
@@ -391,7 +391,7 @@ static rp__segment_t *rp__segment_new(rp__local_t *local, unsigned min_slices) {
     rp__segment_t *seg = NULL;
     size_t got = 0;
     bool fresh;
-    void *base = rp__span_acquire(heap, size, &got, &fresh, NULL);
+    void *base = rp__span_acquire(heap, size, size, &got, &fresh, NULL);
     if (base != NULL) {
         seg = rp__desc_get();
         if (seg != NULL && rp__segmap_set(base, got, &seg->span) != 0) {
@@ -511,6 +511,7 @@ rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
     page->next = page->prev = NULL;
     page->reclaim_next = NULL;
     atomic_store_explicit(&page->xfree, 0, memory_order_relaxed);
+    atomic_store_explicit(&page->xcarved, 0, memory_order_relaxed);
     for (unsigned j = (unsigned)at; j < (unsigned)at + k; j++) seg->slice_page[j] = page;
     rp__segmap_set_page(page, true);
     return page;
