@@ -45,24 +45,19 @@ void *rp__large_alloc(rp_heap_t *heap, size_t size, size_t alignment, bool zero)
     bool fresh = false;
     rp__large_t *lg = NULL;
     uint8_t *block = NULL;
-    /* Mapped and registered without the heap lock; only the list link is made under it. */
-    uint8_t *base = NULL;
-    if (need > exact) {
-        /* The rounding is a convenience: under an address-space, commit or heap limit that the
-         * exact size still fits, the exact size it is, and a malloc that succeeds leaves errno
-         * and rp_last_error as they were. */
-        int saved_os = rp__os_last_error();
-        rp_error_t saved = *rp_last_error();
-        base = rp__span_acquire(heap, need, exact, &got, &fresh, &lg);
-        if (base == NULL) {
-            base = rp__span_acquire(heap, exact, exact, &got, &fresh, &lg);
-            if (base != NULL) {
-                *(rp_error_t *)rp_last_error() = saved;
-                rp__os_set_last_error(saved_os);
-            }
+    /* Mapped and registered without the heap lock; only the list link is made under it. The
+     * rounding is a convenience: under an address-space, commit or heap limit that the exact size
+     * still fits, the exact size it is, and a malloc that succeeds leaves errno and rp_last_error
+     * as they were. */
+    int saved_os = rp__os_last_error();
+    rp_error_t saved = *rp_last_error();
+    uint8_t *base = rp__span_acquire(heap, need, exact, &got, &fresh, &lg);
+    if (base == NULL && need > exact) {
+        base = rp__span_acquire(heap, exact, exact, &got, &fresh, &lg);
+        if (base != NULL) {
+            *(rp_error_t *)rp_last_error() = saved;
+            rp__os_set_last_error(saved_os);
         }
-    } else {
-        base = rp__span_acquire(heap, need, need, &got, &fresh, &lg);
     }
     if (base == NULL) return NULL;
     bool mapped = lg != NULL; /* a cached descriptor is still in the segment map */
