@@ -1121,6 +1121,11 @@ static void test_remote_splice(void) {
     }
     CHECK(listed == splice_n);
     if (listed == splice_n) {
+        /* As it is: in the order of the remote list, the last freed first (a walk that links the
+         * blocks one by one onto the owner's list reverses it, the first freed first). */
+        bool as_pushed = true;
+        for (size_t i = 0; i < splice_n; i++) as_pushed = as_pushed && got[i] == splice_mine[splice_n - 1 - i];
+        CHECK(as_pushed);
         qsort(got, splice_n, sizeof got[0], cmp_ptr);
         qsort(splice_mine, splice_n, sizeof splice_mine[0], cmp_ptr);
         CHECK(memcmp(got, splice_mine, splice_n * sizeof got[0]) == 0);
