@@ -25,6 +25,7 @@
 #if !defined(_WIN32)
 #  include <pthread.h>
 #  include <sched.h>
+#  include <semaphore.h>
 #  include <sys/resource.h>
 #  include <time.h>
 #endif
@@ -50,6 +51,44 @@ static size_t class_blocks(rp_heap_t *h, size_t size) {
 }
 
 /* ---- the malloc family ------------------------------------------------------------------------------ */
+
+#if !defined(_WIN32)
+/* The default heap's shared cache serves threads that have no cache of their own, such as one
+ * whose thread-exit destructors allocate after rampart's own destructor ran. It is made at the
+ * first such allocation, not when the library starts (issue 12: a process under the preload maps
+ * and faults one page less). */
+static pthread_key_t lazy_key;
+static unsigned char *lazy_block;
+
+static void lazy_destructor(void *value) {
+    (void)value;
+    /* Keys' destructors run in the order the keys were made: rampart's, made first, has run. */
+    lazy_block = rp_malloc(48);
+    if (lazy_block != NULL) memset(lazy_block, 0x5a, 48);
+}
+
+static void *lazy_thread(void *arg) {
+    pthread_setspecific(lazy_key, arg);
+    rp_free(rp_malloc(32));
+    return NULL;
+}
+
+static void test_shared_cache_lazy(void) {
+    rp_heap_t *heap = rp_heap_default();
+    rp_free(rp_malloc(16));
+    CHECK(heap->shared == NULL);
+    REQUIRE(pthread_key_create(&lazy_key, lazy_destructor) == 0);
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, lazy_thread, &lazy_key) == 0);
+    REQUIRE(pthread_join(t, NULL) == 0);
+    REQUIRE(lazy_block != NULL);
+    CHECK(heap->shared != NULL);
+    CHECK(lazy_block[0] == 0x5a && lazy_block[47] == 0x5a);
+    CHECK(rp_heap_validate(heap) == RP_OK);
+    rp_free(lazy_block);
+    pthread_key_delete(lazy_key);
+}
+#endif
 
 static void test_sizes(void) {
     void *zero1 = rp_malloc(0), *zero2 = rp_malloc(0);
@@ -1151,6 +1190,56 @@ static void test_remote_splice(void) {
     CHECK(rp_heap_validate(rp_heap_default()) == RP_OK);
 }
 
+/* A thread with a cache of its own gathers its frees of another thread's page and sends them in
+ * one push (free.c, "remote frees in batches"): after a run shorter than a batch the page's
+ * remote list is still empty, rp_heap_collect in the freeing thread sends it, a full batch goes
+ * by itself, and so does whatever remains when the thread exits. */
+typedef struct {
+    rp__page_t *page;
+    size_t held, collected, full; /* xfree counts seen by the freeing thread */
+} batch_seen_t;
+static void *free_in_batches(void *arg) {
+    batch_seen_t *seen = arg;
+    rp_free(rp_malloc(24)); /* a cache of its own: only such a thread gathers */
+    size_t limit = RP__XBATCH_BYTES / seen->page->bsize;
+    for (size_t i = 0; i < limit - 1; i++) rp_free(splice_mine[i]);
+    seen->held = rp__xfree_count(atomic_load(&seen->page->xfree));
+    rp_heap_collect(rp_heap_default(), false);
+    seen->collected = rp__xfree_count(atomic_load(&seen->page->xfree));
+    for (size_t i = limit - 1; i < 2 * limit - 1; i++) rp_free(splice_mine[i]);
+    seen->full = rp__xfree_count(atomic_load(&seen->page->xfree));
+    for (size_t i = 2 * limit - 1; i < splice_n; i++) rp_free(splice_mine[i]);
+    return NULL;
+}
+static void test_remote_batch(void) {
+    for (int i = 0; i < SPLICE_ALLOC; i++) REQUIRE((splice_all[i] = rp_malloc(320)) != NULL);
+    rp__page_t *page = NULL;
+    for (int k = 0; k < SPLICE_ALLOC && page == NULL; k++) {
+        rp__page_t *pg = page_of(splice_all[k]);
+        splice_n = 0;
+        for (int i = 0; pg != NULL && i < SPLICE_ALLOC; i++)
+            if (page_of(splice_all[i]) == pg) splice_mine[splice_n++] = splice_all[i];
+        if (pg != NULL && splice_n == pg->capacity && atomic_load(&pg->used) == pg->capacity) page = pg;
+    }
+    REQUIRE(page != NULL);
+    size_t limit = RP__XBATCH_BYTES / page->bsize;
+    REQUIRE(limit > 1 && splice_n > 2 * limit);
+    batch_seen_t seen = {.page = page};
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, free_in_batches, &seen) == 0);
+    REQUIRE(pthread_join(t, NULL) == 0);
+    CHECK(seen.held == 0);
+    CHECK(seen.collected == limit - 1);
+    CHECK(seen.full == 2 * limit - 1);
+    CHECK(rp__xfree_count(atomic_load(&page->xfree)) == splice_n); /* the rest went at exit */
+    rp__page_collect(page);
+    CHECK(atomic_load(&page->used) == 0);
+    CHECK(rp_heap_validate(rp_heap_default()) == RP_OK);
+    for (int i = 0; i < SPLICE_ALLOC; i++)
+        if (page_of(splice_all[i]) != page) rp_free(splice_all[i]);
+    CHECK(rp_heap_validate(rp_heap_default()) == RP_OK);
+}
+
 static void test_syscalls_outside_lock(void) {
     rp_page_allocator_t src = {RP_SIZED(rp_page_allocator_t), "probe", probe_alloc, probe_free, fake_limit, NULL};
     rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .pages = &src};
@@ -1292,6 +1381,76 @@ static void test_fork_adopts_caches(void) {
     pthread_join(owner, NULL);
 }
 
+/* fork drops the remote frees other threads had gathered and not yet sent (their blocks stay in
+ * use in the child), and a child's thread that takes over such a thread's cache gathers afresh:
+ * its free of the same page reaches the page when it exits. */
+static void *fork_batch_pair[2];
+static void *batch_then_idle(void *arg) {
+    (void)arg;
+    rp_free(rp_malloc(24)); /* a cache of its own: only such a thread gathers */
+    rp_free(fork_batch_pair[0]);
+    pthread_mutex_lock(&adopt_mu);
+    adopt_stage = 1; /* idle, its batch unsent, until the parent has forked */
+    pthread_cond_broadcast(&adopt_cv);
+    while (adopt_stage != 2) pthread_cond_wait(&adopt_cv, &adopt_mu);
+    pthread_mutex_unlock(&adopt_mu);
+    return NULL;
+}
+static void *free_second_of_pair(void *arg) {
+    (void)arg;
+    rp_free(rp_malloc(24)); /* takes over the idle thread's cache, the only one orphaned by fork */
+    rp_free(fork_batch_pair[1]);
+    return NULL;
+}
+static void test_fork_drops_batches(void) {
+#if defined(__SANITIZE_THREAD__)
+    fprintf(stderr, "    (not under ThreadSanitizer: no threads after a multi-threaded fork; "
+                    "test_heap of `make test` and test_heap_preload_suite run this case)\n");
+    return;
+#endif
+    void *held[64];
+    int n = 0;
+    rp__page_t *page = NULL;
+    for (; n < 64 && page == NULL; n++) {
+        REQUIRE((held[n] = rp_malloc(320)) != NULL);
+        if (n > 0 && page_of(held[n]) != NULL && page_of(held[n]) == page_of(held[n - 1])) {
+            page = page_of(held[n]);
+            fork_batch_pair[0] = held[n - 1];
+            fork_batch_pair[1] = held[n];
+        }
+    }
+    REQUIRE(page != NULL);
+    adopt_stage = 0;
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, batch_then_idle, NULL) == 0);
+    pthread_mutex_lock(&adopt_mu);
+    while (adopt_stage != 1) pthread_cond_wait(&adopt_cv, &adopt_mu);
+    pthread_mutex_unlock(&adopt_mu);
+    pid_t pid = fork();
+    if (pid == 0) {
+        uint32_t used = atomic_load(&page->used);
+        pthread_t t2;
+        if (pthread_create(&t2, NULL, free_second_of_pair, NULL) != 0) _exit(2);
+        pthread_join(t2, NULL);
+        if (rp__xfree_count(atomic_load(&page->xfree)) != 1) _exit(3); /* the second block, alone */
+        rp__page_collect(page);
+        if (atomic_load(&page->used) != used - 1) _exit(4);
+        _exit(rp_heap_validate(rp_heap_default()) == RP_OK ? 0 : 5);
+    }
+    int status = -1;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    pthread_mutex_lock(&adopt_mu);
+    adopt_stage = 2;
+    pthread_cond_broadcast(&adopt_cv);
+    pthread_mutex_unlock(&adopt_mu);
+    pthread_join(t, NULL);
+    rp_free(fork_batch_pair[1]);
+    for (int i = 0; i < n; i++)
+        if (held[i] != fork_batch_pair[0] && held[i] != fork_batch_pair[1]) rp_free(held[i]);
+    CHECK(rp_heap_validate(rp_heap_default()) == RP_OK);
+}
+
 /* ---- death tests ------------------------------------------------------------------------------------ */
 
 static void die_double_free(void) {
@@ -1359,6 +1518,36 @@ static void die_double_free_remote_at_once(void) {
     pthread_t t;
     pthread_create(&t, NULL, free_in_thread, p);
     pthread_join(t, NULL);
+    rp_free(p);
+}
+/* A block freed twice by a thread that still holds it in a batch (free.c): the mark catches it. */
+static void *free_twice_with_cache(void *p) {
+    rp_free(rp_malloc(24));
+    rp_free(p);
+    rp_free(p);
+    return NULL;
+}
+static void die_double_free_batched(void) {
+    void *p = rp_malloc(48);
+    pthread_t t;
+    pthread_create(&t, NULL, free_twice_with_cache, p);
+    pthread_join(t, NULL);
+}
+/* The owner frees a block another thread has freed and still holds in a batch. */
+static sem_t batched_sem;
+static void *free_and_hold(void *p) {
+    rp_free(rp_malloc(24));
+    rp_free(p);
+    sem_post(&batched_sem);
+    for (;;) pause(); /* the batch is never sent: the process dies first */
+    return NULL;
+}
+static void die_owner_frees_batched(void) {
+    void *p = rp_malloc(48);
+    sem_init(&batched_sem, 0, 0);
+    pthread_t t;
+    pthread_create(&t, NULL, free_and_hold, p);
+    while (sem_wait(&batched_sem) != 0) {}
     rp_free(p);
 }
 /* Another thread's free of an interior pointer. */
@@ -1444,6 +1633,8 @@ static void test_death(void) {
     CHECK(rp_test_dies_with(die_double_free_remote_at_once, SIGABRT));
     CHECK(rp_test_dies_with(die_remote_count_damaged, SIGABRT));
     CHECK(rp_test_dies_with(die_free_uncarved_remote, SIGABRT));
+    CHECK(rp_test_dies_with(die_double_free_batched, SIGABRT));
+    CHECK(rp_test_dies_with(die_owner_frees_batched, SIGABRT));
     CHECK(rp_test_dies_with(die_invalid_interior_remote, SIGABRT));
     CHECK(rp_test_dies_with(die_double_free_large, SIGABRT));
     CHECK(rp_test_dies_with(die_invalid_stack, SIGABRT));
@@ -1863,6 +2054,9 @@ int main(int argc, char **argv) {
         RP_TEST(test_libc_api);
         return rp_test_exit();
     }
+#if !defined(_WIN32)
+    RP_TEST(test_shared_cache_lazy); /* first: no test before it may have made the shared cache */
+#endif
     RP_TEST(test_sizes);
     RP_TEST(test_size_classes);
     RP_TEST(test_block_check);
@@ -1901,9 +2095,11 @@ int main(int argc, char **argv) {
     RP_TEST(test_donate_while_allocating);
     RP_TEST(test_collect_exited_thread);
     RP_TEST(test_remote_splice);
+    RP_TEST(test_remote_batch);
     RP_TEST(test_syscalls_outside_lock);
     RP_TEST(test_fork);
     RP_TEST(test_fork_adopts_caches);
+    RP_TEST(test_fork_drops_batches);
     RP_TEST(test_death);
     RP_TEST(test_corruption_message);
 #endif

@@ -95,7 +95,8 @@ static void *rp__alloc_once_raw(rp_heap_t *heap, size_t size, size_t alignment, 
         if (local != NULL) return rp__alloc_with(local, size, alignment, zero);
     }
     rp__heap_lock(heap);
-    void *p = rp__alloc_with(heap->shared, size, alignment, zero);
+    rp__local_t *shared = rp__heap_shared_locked(heap);
+    void *p = shared != NULL ? rp__alloc_with(shared, size, alignment, zero) : NULL;
     rp__heap_unlock(heap);
     return p;
 }

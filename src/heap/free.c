@@ -3,9 +3,10 @@
  * blocks, donations), sized free, and partial deallocation with its side table.
  *
  * Remote frees: a block freed by a thread that does not own its page is pushed onto the page's
- * atomic xfree list, which counts it too (one CAS). If the push takes the page's "full" mark
- * (RP__XFREE_FULL), the freeing thread also pushes the page onto its owner's reclaim stack, so
- * the owner uses it again.
+ * atomic xfree list, which counts it too (one CAS). A thread with a cache of its own gathers
+ * such blocks per page first and pushes each gathering with one CAS ("remote frees in batches"
+ * below). If the push takes the page's "full" mark (RP__XFREE_FULL), the freeing thread also
+ * pushes the page onto its owner's reclaim stack, so the owner uses it again.
  *
  * Partial deallocation (ralloc's "free any sub-range"): rp_free_part records the released byte
  * ranges of a block in a side table keyed by the block's address (nodes outside the heap's
@@ -41,6 +42,8 @@ void rp__free_miss(void *p) {
 /* Every free the inline path does not finish: another thread's block (straight to its page's
  * remote list), a page with flags (wiping, full, partly released), Valgrind, large and donated
  * blocks, NULL, pointers the heap does not own. */
+static void rp__free_remote_batched(rp__local_t *local, rp__page_t *page, rp__block_t *b);
+
 void rp__free_other(void *p, uintptr_t e, rp__local_t *local) {
     if (rp__entry_is_page(e) && !rp__vg_on()) {
         rp__page_t *page = rp__entry_page(e);
@@ -53,7 +56,10 @@ void rp__free_other(void *p, uintptr_t e, rp__local_t *local) {
             uint64_t idx = (uint64_t)off * page->magic >> RP__MAGIC_SHIFT;
             if (RP_UNLIKELY(idx * page->bsize != off || idx >= atomic_load_explicit(&page->xcarved, memory_order_relaxed)))
                 rp__bad_free(p, NULL);
-            rp__free_remote(page, (rp__block_t *)p);
+            if (local != RP__LOCAL_NONE && page->bsize <= RP__XBATCH_BSIZE_MAX)
+                rp__free_remote_batched(local, page, (rp__block_t *)p);
+            else
+                rp__free_remote(page, (rp__block_t *)p);
             return;
         }
     }
@@ -65,7 +71,8 @@ void rp__free_sized_slow(void *p, size_t size) {
     rp__free_miss(p);
 }
 
-void rp__free_remote(rp__page_t *page, rp__block_t *b) {
+/* Mark block b of another thread's page freed. */
+static void rp__remote_mark(rp__page_t *page, rp__block_t *b) {
     /* Freed twice by other threads (or by one after its owner): the mark is already there. The
      * mark goes in with one atomic exchange, so of two threads freeing the block at the same
      * instant exactly one finds it unset (the owner takes the remote list without reading it,
@@ -76,22 +83,77 @@ void rp__free_remote(rp__page_t *page, rp__block_t *b) {
     rp__asan_block_freed(page, b); /* before the push: then the owner may pop it at once */
     /* Valgrind: no-access past the link and mark, which the owner's collect reads and closes. */
     rp__vg_noaccess((uint8_t *)b + RP__FREE_WORDS, page->bsize - RP__FREE_WORDS);
-    uintptr_t as_head = rp__xfree_head_bits(page, b);
+}
+
+/* Push the marked blocks head .. tail (linked through next, n of them) onto page's remote list. */
+static void rp__remote_push(rp__page_t *page, rp__block_t *head, rp__block_t *tail, uint32_t n) {
+    uintptr_t as_head = rp__xfree_head_bits(page, head);
     uintptr_t old = atomic_load_explicit(&page->xfree, memory_order_relaxed), pushed;
     do {
-        b->next = rp__xfree_head(page, old);
-        pushed = as_head | ((uintptr_t)(rp__xfree_count(old) + 1u) << RP__XFREE_COUNT_SHIFT); /* no full mark */
+        tail->next = rp__xfree_head(page, old);
+        pushed = as_head | ((uintptr_t)(rp__xfree_count(old) + n) << RP__XFREE_COUNT_SHIFT); /* no full mark */
     } while (!atomic_compare_exchange_weak_explicit(&page->xfree, &old, pushed, memory_order_release,
                                                     memory_order_relaxed));
     if (old & RP__XFREE_FULL) {
         /* We took the mark: the page is off its owner's lists until we hand it back. */
-        rp__local_t *local = page->local;
-        rp__page_t *head = atomic_load_explicit(&local->reclaim, memory_order_relaxed);
+        rp__local_t *owner = page->local;
+        rp__page_t *top = atomic_load_explicit(&owner->reclaim, memory_order_relaxed);
         do {
-            page->reclaim_next = head;
-        } while (!atomic_compare_exchange_weak_explicit(&local->reclaim, &head, page, memory_order_release,
+            page->reclaim_next = top;
+        } while (!atomic_compare_exchange_weak_explicit(&owner->reclaim, &top, page, memory_order_release,
                                                         memory_order_relaxed));
     }
+}
+
+void rp__free_remote(rp__page_t *page, rp__block_t *b) {
+    rp__remote_mark(page, b);
+    rp__remote_push(page, b, b, 1);
+}
+
+/* ---- remote frees in batches ----------------------------------------------------------------------
+ *
+ * A thread freeing blocks of other threads' pages gathers them per page, marked freed at once
+ * (the double-free checks see them so), and pushes each page's gathering with one CAS: when it
+ * holds RP__XBATCH_BYTES, when a free for another page falls on its slot, at the thread's next
+ * malloc slow path, at its exit and at rp_heap_collect. The CAS onto the page's remote word, a
+ * line the owner's collect takes back, was 57% of the remote free's time in mstress; a page's
+ * blocks mostly leave in runs (a consumer freeing what a producer made in a row). Until pushed
+ * they count as in use on their page: at most RP__XBATCH_SLOTS * RP__XBATCH_BYTES (128 KiB) per
+ * thread, of blocks of at most RP__XBATCH_BSIZE_MAX bytes; larger ones go at once. */
+
+static void rp__xbatch_flush(rp__local_t *local, unsigned i) {
+    rp__xbatch_t *x = &local->xbatch[i];
+    rp__remote_push(x->page, x->head, x->tail, x->count);
+    x->page = NULL;
+    local->xbatch_mask &= ~(1u << i);
+}
+
+void rp__xbatch_flush_all(rp__local_t *local) {
+    while (local->xbatch_mask != 0) rp__xbatch_flush(local, (unsigned)__builtin_ctz(local->xbatch_mask));
+}
+
+void rp__xbatch_drop(rp__local_t *local) {
+    for (unsigned i = 0; i < RP__XBATCH_SLOTS; i++) local->xbatch[i].page = NULL;
+    local->xbatch_mask = 0;
+}
+
+static void rp__free_remote_batched(rp__local_t *local, rp__page_t *page, rp__block_t *b) {
+    rp__remote_mark(page, b);
+    /* Page descriptors lie 3 lines apart in a segment: 8 neighbours take 8 different slots. */
+    unsigned i = (unsigned)((uintptr_t)page >> 6) & (RP__XBATCH_SLOTS - 1);
+    rp__xbatch_t *x = &local->xbatch[i];
+    if (x->page == page) {
+        b->next = x->head;
+        x->head = b;
+        if (++x->count >= x->limit) rp__xbatch_flush(local, i);
+        return;
+    }
+    if (x->page != NULL) rp__xbatch_flush(local, i);
+    x->page = page;
+    x->head = x->tail = b;
+    x->count = 1;
+    x->limit = RP__XBATCH_BYTES / page->bsize;
+    local->xbatch_mask |= 1u << i;
 }
 
 static void rp__free_local(rp__local_t *local, rp__page_t *page, rp__block_t *b);

@@ -124,8 +124,11 @@ static void rp__fork_parent(void) {
  * mapped and unused in the child (docs/heap.md, drop-in section). */
 static void rp__fork_child(void) {
     for (rp__local_t *l = rp__default.locals; l != NULL; l = l->next_all) {
-        if (l->shared || l->orphan || l == rp__tls_mine || atomic_load_explicit(&l->busy, memory_order_relaxed) != 0)
-            continue;
+        if (l == rp__tls_mine) continue;
+        /* Remote frees that thread had gathered (free.c) may be half written: dropped, so their
+         * blocks stay in use in the child. */
+        rp__xbatch_drop(l);
+        if (l->shared || l->orphan || atomic_load_explicit(&l->busy, memory_order_relaxed) != 0) continue;
         l->orphan = true;
         l->next_orphan = rp__default.orphans;
         rp__default.orphans = l;
@@ -166,7 +169,6 @@ static void rp__global_init(void) {
                              rp__os_clock_ms() ^ ((uint64_t)(unsigned)rp__os_getpid() << 40)) | 1;
         rp__read_env();
         rp__annotate_init(); /* before the first block: Valgrind must see every one */
-        rp__default.shared = rp__local_new(&rp__default, true);
         rp__key_ok = rp__os_thread_key_create(rp__thread_exit, &rp__key) == 0;
         atomic_store(&rp__init_state, 2);
         /* After the state is published: pthread_atfork may allocate. */
@@ -175,6 +177,18 @@ static void rp__global_init(void) {
         return;
     }
     while (atomic_load(&rp__init_state) != 2 && !rp__tls_initing) rp__os_yield();
+}
+
+/* A fresh cache for heap, not yet on its list of caches. */
+static rp__local_t *rp__local_map(rp_heap_t *heap, bool shared) {
+    void *mem = NULL;
+    if (rp__os_alloc(rp__align_up(sizeof(rp__local_t), rp__os_page_size()), &mem) != 0) return NULL;
+    rp__local_t *local = mem;
+    for (unsigned i = 0; i < RP__LEAF_SLOTS; i++) local->leaf_key[i] = UINTPTR_MAX;
+    for (unsigned c = 0; c < RP__CLASSES; c++) local->cur[c] = &rp__empty_page;
+    local->heap = heap;
+    local->shared = shared;
+    return local;
 }
 
 rp__local_t *rp__local_new(rp_heap_t *heap, bool shared) {
@@ -190,18 +204,27 @@ rp__local_t *rp__local_new(rp_heap_t *heap, bool shared) {
         rp__heap_unlock(heap);
         if (local != NULL) return local;
     }
-    void *mem = NULL; /* mapped outside the heap lock */
-    if (rp__os_alloc(rp__align_up(sizeof(rp__local_t), rp__os_page_size()), &mem) != 0) return NULL;
-    local = mem;
-    for (unsigned i = 0; i < RP__LEAF_SLOTS; i++) local->leaf_key[i] = UINTPTR_MAX;
-    for (unsigned c = 0; c < RP__CLASSES; c++) local->cur[c] = &rp__empty_page;
-    local->heap = heap;
-    local->shared = shared;
+    local = rp__local_map(heap, shared); /* mapped outside the heap lock */
+    if (local == NULL) return NULL;
     rp__heap_lock(heap);
     local->next_all = heap->locals;
     heap->locals = local;
     rp__heap_unlock(heap);
     return local;
+}
+
+/* The default heap makes its shared cache at the first call that needs it: only a thread without
+ * a cache of its own uses it (one exiting, or inside the library's start), so most processes
+ * never do, and each process started under the preload maps and faults one page less. */
+rp__local_t *rp__heap_shared_locked(rp_heap_t *heap) {
+    if (heap->shared == NULL) {
+        rp__local_t *local = rp__local_map(heap, true);
+        if (local == NULL) return NULL;
+        local->next_all = heap->locals;
+        heap->locals = local;
+        heap->shared = local;
+    }
+    return heap->shared;
 }
 
 rp__local_t *rp__local_slow(void) {

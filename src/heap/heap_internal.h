@@ -236,6 +236,17 @@ static inline bool rp__segment_empty(const rp__segment_t *seg) {
 
 #define RP__LEAF_SLOTS 8
 
+/* Remote frees gathered per page before they go to it (free.c): up to RP__XBATCH_BYTES of blocks
+ * no larger than RP__XBATCH_BSIZE_MAX, in RP__XBATCH_SLOTS batches direct-mapped by page. */
+#define RP__XBATCH_SLOTS 32
+#define RP__XBATCH_BYTES 4096u
+#define RP__XBATCH_BSIZE_MAX 1024u
+typedef struct {
+    rp__page_t *page;                 /* NULL: empty */
+    rp__block_t *head, *tail;         /* linked through next, head the last freed */
+    uint32_t count, limit;            /* blocks in it; how many make it go */
+} rp__xbatch_t;
+
 typedef struct rp__local {
     /* The segment-map leaves this thread freed into last, direct-mapped by region (leaf)
      * number, so that a free costs one map load, not three, while the heap's segments lie in
@@ -252,6 +263,8 @@ typedef struct rp__local {
     uint64_t cur_mask[2];             /* bit c: cur[c] is a page (the idle sweep's worklist) */
     uint32_t cur_count;               /* bits set in cur_mask */
     uint32_t fresh;                   /* times a class touched fresh memory (paces the idle sweep) */
+    uint32_t xbatch_mask;             /* bit i: xbatch[i] holds blocks */
+    rp__xbatch_t xbatch[RP__XBATCH_SLOTS];
     /* Full pages that got remote frees: the only field other threads write, on a line of its own. */
     _Alignas(64) _Atomic(rp__page_t *) reclaim;
     _Alignas(64) rp__segment_t *segs;
@@ -350,7 +363,7 @@ struct rp_heap {
     bool is_default;
     bool resident;                    /* the page source keeps every page in RAM (os: locked; secret) */
     unsigned seg_slices;
-    rp__local_t *shared;              /* the local used under the lock */
+    rp__local_t *shared;              /* the local used under the lock (the default heap's: made at first need) */
     rp__local_t *locals, *orphans;
     rp__segment_t *segs;
     rp__large_t *large;
@@ -420,6 +433,7 @@ rp__local_t *rp__local_slow(void);          /* this thread's local for the defau
 /* A cache for heap (takes heap->lock): a thread's takes an orphan if there is one; a shared one
  * is used under the heap lock by any thread. */
 rp__local_t *rp__local_new(rp_heap_t *heap, bool shared);
+rp__local_t *rp__heap_shared_locked(rp_heap_t *heap); /* heap->shared, made if need be; NULL: no memory */
 bool rp__oom(rp_heap_t *heap, size_t size); /* run the handlers: true = retry */
 void rp__heap_lock(rp_heap_t *heap);
 void rp__heap_unlock(rp_heap_t *heap);      /* then gives back the spans doomed under the lock */
@@ -471,6 +485,8 @@ size_t rp__usable(const void *p);
 /* free.c */
 void rp__free(void *p);
 void rp__free_remote(rp__page_t *page, rp__block_t *b);
+void rp__xbatch_flush_all(rp__local_t *local); /* send every batch of local's remote frees */
+void rp__xbatch_drop(rp__local_t *local);      /* forget them (fork child: their blocks stay in use) */
 void rp__heap_free_slow(void *p, rp__span_t *span);
 void rp__partial_forget_heap(rp_heap_t *heap);
 bool rp__partial_has(const void *block);

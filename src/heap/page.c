@@ -263,6 +263,7 @@ void *rp__page_malloc_slow(rp__local_t *local, unsigned cls, bool donated_ok) {
 
 static void *rp__page_malloc_slow_marked(rp__local_t *local, unsigned cls, bool donated_ok) {
     if ((++local->ops & 255) == 0) {
+        rp__xbatch_flush_all(local);
         rp__local_purge(local, false);
         /* Only take the heap lock when the span cache holds something to age out. */
         if (atomic_load_explicit(&local->heap->cached, memory_order_relaxed) != 0) {
@@ -340,6 +341,7 @@ static void *rp__page_malloc_slow_marked(rp__local_t *local, unsigned cls, bool 
 /* ---- thread exit ---------------------------------------------------------------------------------- */
 
 void rp__local_release(rp__local_t *local) {
+    rp__xbatch_flush_all(local);
     rp__local_reclaim(local);
     for (unsigned c = 0; c < RP__CLASSES; c++) {
         rp__set_cur(local, c, &rp__empty_page);

@@ -171,6 +171,7 @@ void rp_heap_collect(rp_heap_t *heap, bool force) {
         rp__local_t *local = rp__tls_mine;
         if (local != NULL) {
             rp__local_enter(local);
+            rp__xbatch_flush_all(local);
             rp__local_reclaim(local);
             rp__local_purge(local, force);
             rp__local_leave(local);
