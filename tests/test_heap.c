@@ -1130,18 +1130,24 @@ static rp__page_t *page_of(const void *p) {
     uintptr_t e = rp__segmap_entry(p);
     return rp__entry_is_page(e) ? rp__entry_page(e) : NULL;
 }
-static void test_remote_splice(void) {
-    for (int i = 0; i < SPLICE_ALLOC; i++) REQUIRE((splice_all[i] = rp_malloc(320)) != NULL);
-    /* a page every block of which is ours (some blocks may come from earlier tests' pages or
-     * donations, but a page made during the loop is filled by it) */
-    rp__page_t *page = NULL;
-    for (int k = 0; k < SPLICE_ALLOC && page == NULL; k++) {
+/* Fills splice_all with 320-byte blocks and returns a page every block of which is among them,
+ * its blocks in splice_mine[0 .. splice_n) (some blocks may come from earlier tests' pages or
+ * donations, but a page made during the loop is filled by it); NULL if there is none or a
+ * malloc failed. */
+static rp__page_t *fill_splice_page(void) {
+    for (int i = 0; i < SPLICE_ALLOC; i++)
+        if ((splice_all[i] = rp_malloc(320)) == NULL) return NULL;
+    for (int k = 0; k < SPLICE_ALLOC; k++) {
         rp__page_t *pg = page_of(splice_all[k]);
         splice_n = 0;
         for (int i = 0; pg != NULL && i < SPLICE_ALLOC; i++)
             if (page_of(splice_all[i]) == pg) splice_mine[splice_n++] = splice_all[i];
-        if (pg != NULL && splice_n == pg->capacity && atomic_load(&pg->used) == pg->capacity) page = pg;
+        if (pg != NULL && splice_n == pg->capacity && atomic_load(&pg->used) == pg->capacity) return pg;
     }
+    return NULL;
+}
+static void test_remote_splice(void) {
+    rp__page_t *page = fill_splice_page();
     REQUIRE(page != NULL);
     free_mine_remotely(0, splice_n);
     CHECK(rp__xfree_count(atomic_load(&page->xfree)) == splice_n);
@@ -1212,15 +1218,7 @@ static void *free_in_batches(void *arg) {
     return NULL;
 }
 static void test_remote_batch(void) {
-    for (int i = 0; i < SPLICE_ALLOC; i++) REQUIRE((splice_all[i] = rp_malloc(320)) != NULL);
-    rp__page_t *page = NULL;
-    for (int k = 0; k < SPLICE_ALLOC && page == NULL; k++) {
-        rp__page_t *pg = page_of(splice_all[k]);
-        splice_n = 0;
-        for (int i = 0; pg != NULL && i < SPLICE_ALLOC; i++)
-            if (page_of(splice_all[i]) == pg) splice_mine[splice_n++] = splice_all[i];
-        if (pg != NULL && splice_n == pg->capacity && atomic_load(&pg->used) == pg->capacity) page = pg;
-    }
+    rp__page_t *page = fill_splice_page();
     REQUIRE(page != NULL);
     size_t limit = RP__XBATCH_BYTES / page->bsize;
     REQUIRE(limit > 1 && splice_n > 2 * limit);
@@ -1319,6 +1317,19 @@ static void *adopt_blocks[ADOPT_N];
 static pthread_mutex_t adopt_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t adopt_cv = PTHREAD_COND_INITIALIZER;
 static int adopt_stage;
+/* The fork tests' handshake: a thread goes idle (stage 1) and stays so until the parent has
+ * forked (stage 2). */
+static void adopt_set_stage(int stage) {
+    pthread_mutex_lock(&adopt_mu);
+    adopt_stage = stage;
+    pthread_cond_broadcast(&adopt_cv);
+    pthread_mutex_unlock(&adopt_mu);
+}
+static void adopt_wait_stage(int stage) {
+    pthread_mutex_lock(&adopt_mu);
+    while (adopt_stage != stage) pthread_cond_wait(&adopt_cv, &adopt_mu);
+    pthread_mutex_unlock(&adopt_mu);
+}
 static bool in_donation(const void *p) {
     const unsigned char *q = p;
     return (q >= donated_buffer && q < donated_buffer + sizeof donated_buffer) ||
@@ -1331,11 +1342,8 @@ static void *adopt_owner(void *arg) {
         adopt_blocks[i] = rp_malloc(40);
         if (in_donation(adopt_blocks[i])) i--;
     }
-    pthread_mutex_lock(&adopt_mu);
-    adopt_stage = 1; /* idle (outside the allocator) until the parent has forked */
-    pthread_cond_broadcast(&adopt_cv);
-    while (adopt_stage != 2) pthread_cond_wait(&adopt_cv, &adopt_mu);
-    pthread_mutex_unlock(&adopt_mu);
+    adopt_set_stage(1); /* idle (outside the allocator) until the parent has forked */
+    adopt_wait_stage(2);
     for (int i = 0; i < ADOPT_N; i++) rp_free(adopt_blocks[i]);
     return NULL;
 }
@@ -1359,9 +1367,7 @@ static void test_fork_adopts_caches(void) {
 #endif
     pthread_t owner;
     REQUIRE(pthread_create(&owner, NULL, adopt_owner, NULL) == 0);
-    pthread_mutex_lock(&adopt_mu);
-    while (adopt_stage != 1) pthread_cond_wait(&adopt_cv, &adopt_mu);
-    pthread_mutex_unlock(&adopt_mu);
+    adopt_wait_stage(1);
     pid_t pid = fork();
     if (pid == 0) {
         for (int i = 0; i < ADOPT_N; i++) rp_free(adopt_blocks[i]); /* into the dead thread's pages */
@@ -1374,10 +1380,7 @@ static void test_fork_adopts_caches(void) {
     int status = -1;
     waitpid(pid, &status, 0);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    pthread_mutex_lock(&adopt_mu);
-    adopt_stage = 2;
-    pthread_cond_broadcast(&adopt_cv);
-    pthread_mutex_unlock(&adopt_mu);
+    adopt_set_stage(2);
     pthread_join(owner, NULL);
 }
 
@@ -1389,11 +1392,8 @@ static void *batch_then_idle(void *arg) {
     (void)arg;
     rp_free(rp_malloc(24)); /* a cache of its own: only such a thread gathers */
     rp_free(fork_batch_pair[0]);
-    pthread_mutex_lock(&adopt_mu);
-    adopt_stage = 1; /* idle, its batch unsent, until the parent has forked */
-    pthread_cond_broadcast(&adopt_cv);
-    while (adopt_stage != 2) pthread_cond_wait(&adopt_cv, &adopt_mu);
-    pthread_mutex_unlock(&adopt_mu);
+    adopt_set_stage(1); /* idle, its batch unsent, until the parent has forked */
+    adopt_wait_stage(2);
     return NULL;
 }
 static void *free_second_of_pair(void *arg) {
@@ -1420,12 +1420,10 @@ static void test_fork_drops_batches(void) {
         }
     }
     REQUIRE(page != NULL);
-    adopt_stage = 0;
+    adopt_set_stage(0);
     pthread_t t;
     REQUIRE(pthread_create(&t, NULL, batch_then_idle, NULL) == 0);
-    pthread_mutex_lock(&adopt_mu);
-    while (adopt_stage != 1) pthread_cond_wait(&adopt_cv, &adopt_mu);
-    pthread_mutex_unlock(&adopt_mu);
+    adopt_wait_stage(1);
     pid_t pid = fork();
     if (pid == 0) {
         uint32_t used = atomic_load(&page->used);
@@ -1440,10 +1438,7 @@ static void test_fork_drops_batches(void) {
     int status = -1;
     waitpid(pid, &status, 0);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    pthread_mutex_lock(&adopt_mu);
-    adopt_stage = 2;
-    pthread_cond_broadcast(&adopt_cv);
-    pthread_mutex_unlock(&adopt_mu);
+    adopt_set_stage(2);
     pthread_join(t, NULL);
     rp_free(fork_batch_pair[1]);
     for (int i = 0; i < n; i++)
