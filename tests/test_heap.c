@@ -136,7 +136,8 @@ static void test_size_classes(void) {
  * last block not yet carved. */
 static void test_block_check(void) {
     enum { BEFORE = 64 };
-    static uint8_t area[BEFORE + 2 * (RP__SLICE_SIZE << 1)];
+    /* The largest page and a block past it: 4 slices (32 blocks of 8 KiB) or 2 (one 128 KiB block). */
+    static uint8_t area[BEFORE + (RP__SLICE_SIZE << 2) + RP__SMALL_MAX];
     for (unsigned c = 0; c < RP__CLASSES; c++) {
         size_t d = rp__heap_class_size(c), page_bytes = (size_t)rp__heap_class_slices(c) << RP__SLICE_SHIFT;
         REQUIRE(BEFORE + page_bytes + d <= sizeof area);
@@ -153,6 +154,33 @@ static void test_block_check(void) {
         }
         if (wrong) fprintf(stderr, "  class %u (%zu bytes): %zu offsets judged wrongly\n", c, d, wrong);
         CHECK(wrong == 0);
+    }
+}
+
+/* Blocks of 2-8 KiB come from pages of at least RP__PAGE_BLOCKS_MIN blocks (heap_internal.h,
+ * rp__heap_class_slices): a class's first 32 blocks on a fresh heap share one page. With one
+ * slice per page, 32 blocks of 8 KiB took 4 pages, and a program whose live blocks of a class
+ * filled several pages got each freed block back through malloc's slow path. */
+static void test_page_blocks_min(void) {
+    static const size_t sizes[] = {2100, 3000, 4096, 5000, 6500, 8192};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        rp_heap_t *h = NULL;
+        REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
+        void *blocks[32];
+        size_t pages = 0;
+        uintptr_t first = 0;
+        for (size_t b = 0; b < 32; b++) {
+            blocks[b] = rp_heap_malloc(h, sizes[i]);
+            REQUIRE(blocks[b] != NULL);
+            uintptr_t e = rp__segmap_entry(blocks[b]);
+            REQUIRE(rp__entry_is_page(e));
+            if (b == 0) first = e;
+            if (e != first) pages++;
+        }
+        if (pages != 0) fprintf(stderr, "  %zu bytes: %zu of 32 blocks outside the first block's page\n", sizes[i], pages);
+        CHECK(pages == 0);
+        for (size_t b = 0; b < 32; b++) rp_free(blocks[b]);
+        rp_heap_destroy(h);
     }
 }
 
@@ -2055,6 +2083,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_sizes);
     RP_TEST(test_size_classes);
     RP_TEST(test_block_check);
+    RP_TEST(test_page_blocks_min);
     RP_TEST(test_huge_and_calloc);
     RP_TEST(test_realloc);
     RP_TEST(test_aligned);

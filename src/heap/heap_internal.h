@@ -415,14 +415,24 @@ static inline size_t rp__heap_class_size(unsigned c) {
     unsigned b = (c - 8u) / 8u + 7u, i = (c - 8u) % 8u;
     return (size_t)(i + 9u) << (b - 3u);
 }
-/* Slices per page of class c: one, or as many as one block needs. A page's carved blocks stay
- * resident until the whole page is empty, and only then go to other classes: with at least 8
- * blocks per page (a 512 KiB page for 64 KiB blocks), alloc-test's few live blocks of each class
- * above 8 KiB held pages that never emptied, with several free carved blocks each (peak RSS
- * 17.8 MiB, 15.6 MiB with this rule, glibc 13.2 MiB; one thread, scale 0.2). */
+/* Slices per page of class c. A page's carved blocks stay resident until the whole page is empty,
+ * and only then go to other classes: with at least 8 blocks per page (a 512 KiB page for 64 KiB
+ * blocks), alloc-test's few live blocks of each class above 8 KiB held pages that never emptied,
+ * with several free carved blocks each (peak RSS 17.8 MiB, 15.6 MiB with one slice, glibc 13.2 MiB;
+ * one thread, scale 0.2). So classes above 8 KiB get one slice, or as many as one block needs.
+ *
+ * Classes of 2-8 KiB get pages of at least RP__PAGE_BLOCKS_MIN blocks (2-4 slices) instead of one
+ * slice (8-28 blocks). The blocks freed into a page other than its class's current one wait there
+ * until the current page runs dry, so a class whose live blocks fill several small pages gets
+ * them back one at a time, each through malloc's slow path: 4.2% of alloc-test's mallocs took it
+ * (338 K of 8 M, scale 0.4, one thread), 1.9% with these pages; alloctest1 0.95-0.99x time,
+ * alloctestN 0.96x, peak RSS 1.02x (docs/heap.md, round 9). Up to 16 KiB, peak RSS went up 28%. */
+#define RP__PAGE_BLOCKS_MIN 32u
+#define RP__PAGE_BLOCKS_MAX_BSIZE 8192u
 static inline unsigned rp__heap_class_slices(unsigned c) {
     size_t s = rp__heap_class_size(c);
-    return s <= RP__SLICE_SIZE ? 1u : (unsigned)((s + RP__SLICE_SIZE - 1) >> RP__SLICE_SHIFT);
+    size_t bytes = s <= RP__PAGE_BLOCKS_MAX_BSIZE ? RP__PAGE_BLOCKS_MIN * s : s;
+    return bytes <= RP__SLICE_SIZE ? 1u : (unsigned)((bytes + RP__SLICE_SIZE - 1) >> RP__SLICE_SHIFT);
 }
 
 /* ---- cross-file functions ------------------------------------------------------------------------- */
