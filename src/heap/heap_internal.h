@@ -426,7 +426,9 @@ static inline size_t rp__heap_class_size(unsigned c) {
  * until the current page runs dry, so a class whose live blocks fill several small pages gets
  * them back one at a time, each through malloc's slow path: 4.2% of alloc-test's mallocs took it
  * (338 K of 8 M, scale 0.4, one thread), 1.9% with these pages; alloctest1 0.95-0.99x time,
- * alloctestN 0.96x, peak RSS 1.02x (docs/heap.md, round 9). Up to 16 KiB, peak RSS went up 28%. */
+ * alloctestN 0.96x, their peak RSS 1.02x, mstress's 1.05x: a page made on slices other pages left
+ * resident keeps them all resident while any block of it lives (docs/heap.md, round 9). Up to
+ * 16 KiB, alloc-test's peak RSS went up 28%. */
 #define RP__PAGE_BLOCKS_MIN 32u
 #define RP__PAGE_BLOCKS_MAX_BSIZE 8192u
 static inline unsigned rp__heap_class_slices(unsigned c) {
