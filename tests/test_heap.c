@@ -1266,6 +1266,68 @@ static void test_remote_batch(void) {
     CHECK(rp_heap_validate(rp_heap_default()) == RP_OK);
 }
 
+/* Each cache's page entries carry its tag (heap_internal.h, entry_bits), so a free tells another
+ * thread's block from its own by the map entry alone, without reading the page's owner word. More
+ * caches live at once than there are tags: those that share one free each other's blocks, and
+ * those frees still go the remote way (the owner word tells them apart). Before the tags every
+ * page entry had the same low bits. */
+#define TAG_THREADS 40
+typedef struct {
+    void *block;
+    uintptr_t bits, entry_low;
+    size_t partner; /* whose block this thread frees (set by the main thread) */
+} tag_slot_t;
+static tag_slot_t tag_slots[TAG_THREADS];
+static _Atomic int tag_ready, tag_go, tag_done;
+static void *tag_thread(void *arg) {
+    tag_slot_t *me = &tag_slots[(uintptr_t)arg];
+    /* A block of one of this cache's pages: earlier tests left donations in the default heap,
+     * which malloc serves first, so straight from the page path. */
+    rp_free(rp_malloc(16)); /* the thread's cache */
+    if (rp__tls_mine == NULL) abort();
+    me->block = rp__page_malloc_slow(rp__tls_mine, rp__heap_size_class(48), false);
+    if (me->block == NULL) abort();
+    me->bits = rp__tls_mine->entry_bits;
+    me->entry_low = rp__segmap_entry(me->block) & RP__MAP_ENTRY_LOW;
+    atomic_fetch_add(&tag_ready, 1);
+    while (!atomic_load(&tag_go)) sched_yield();
+    rp_free(tag_slots[me->partner].block);
+    atomic_fetch_add(&tag_done, 1);
+    while (atomic_load(&tag_done) < TAG_THREADS) sched_yield(); /* every cache alive until all freed */
+    return NULL;
+}
+static void test_entry_owner_tags(void) {
+    pthread_t t[TAG_THREADS];
+    for (uintptr_t i = 0; i < TAG_THREADS; i++) REQUIRE(pthread_create(&t[i], NULL, tag_thread, (void *)i) == 0);
+    while (atomic_load(&tag_ready) < TAG_THREADS) sched_yield();
+    /* Partners: each thread frees the block of the next thread with its tag (a cycle per tag);
+     * the threads whose tag no other has form one cycle of their own. */
+    size_t shared_tags = 0, alone[TAG_THREADS], nalone = 0;
+    for (size_t i = 0; i < TAG_THREADS; i++) {
+        size_t next = i;
+        for (size_t k = 1; k < TAG_THREADS && next == i; k++)
+            if (tag_slots[(i + k) % TAG_THREADS].bits == tag_slots[i].bits) next = (i + k) % TAG_THREADS;
+        if (next == i) alone[nalone++] = i;
+        else shared_tags++;
+        tag_slots[i].partner = next;
+    }
+    for (size_t a = 0; a < nalone; a++) tag_slots[alone[a]].partner = alone[(a + 1) % nalone];
+    atomic_store(&tag_go, 1);
+    for (size_t i = 0; i < TAG_THREADS; i++) REQUIRE(pthread_join(t[i], NULL) == 0);
+    size_t matching = 0, distinct = 0;
+    for (size_t i = 0; i < TAG_THREADS; i++) {
+        matching += tag_slots[i].entry_low == tag_slots[i].bits && (tag_slots[i].bits & RP__MAP_TAG_PAGE);
+        bool seen = false;
+        for (size_t j = 0; j < i; j++) seen |= tag_slots[j].entry_low == tag_slots[i].entry_low;
+        distinct += !seen;
+    }
+    CHECK(matching == TAG_THREADS);
+    CHECK(distinct > 1);     /* the caches' pages differ in their entries' low bits */
+    CHECK(shared_tags >= 2); /* more caches than tags: some share one, and freed each other's blocks */
+    rp_heap_collect(rp_heap_default(), false);
+    CHECK(rp_heap_validate(rp_heap_default()) == RP_OK);
+}
+
 static void test_syscalls_outside_lock(void) {
     rp_page_allocator_t src = {RP_SIZED(rp_page_allocator_t), "probe", probe_alloc, probe_free, fake_limit, NULL};
     rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .pages = &src};
@@ -2120,6 +2182,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_collect_exited_thread);
     RP_TEST(test_remote_splice);
     RP_TEST(test_remote_batch);
+    RP_TEST(test_entry_owner_tags);
     RP_TEST(test_syscalls_outside_lock);
     RP_TEST(test_fork);
     RP_TEST(test_fork_adopts_caches);

@@ -47,8 +47,11 @@ static void rp__free_remote_batched(rp__local_t *local, rp__page_t *page, rp__bl
 void rp__free_other(void *p, uintptr_t e, rp__local_t *local) {
     if (rp__entry_is_page(e) && !rp__vg_on()) {
         rp__page_t *page = rp__entry_page(e);
-        if ((atomic_load_explicit(&page->owner, memory_order_relaxed) & ~RP__PAGE_FLAGS) != (uintptr_t)local &&
-            atomic_load_explicit(&page->partials, memory_order_relaxed) == 0 && page->wipe == 0 && page->shared == 0) {
+        /* Whose page, from the descriptor's first line, which nobody writes while the page is in
+         * use: the owner word shares the second with the lists its owner writes on every malloc
+         * and free, and reading it from another core cost a miss on most remote frees. */
+        if (page->local != local && atomic_load_explicit(&page->partials, memory_order_relaxed) == 0 &&
+            page->wipe == 0 && page->shared == 0) {
             /* Another thread's block (no errno to keep: this path makes no call that could
              * change it). carved is the owner's to change, so the block check uses the count the
              * owner publishes (xcarved); rp__free_remote checks the mark. */

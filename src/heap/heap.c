@@ -37,6 +37,7 @@ static rp_heap_t rp__default = {
 _Static_assert(RP__CLASSES == 11 * 8 && RP__LEAF_SLOTS == 8, "rp__local_none's initialiser has every entry");
 const rp__local_t rp__local_none = {
     .leaf_key = {RP__NOKEY, RP__NOKEY, RP__NOKEY, RP__NOKEY, RP__NOKEY, RP__NOKEY, RP__NOKEY, RP__NOKEY},
+    .entry_bits = 2, /* bit 0 clear: no entry (0, a span, a page) has these low bits */
     .cur = {RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8},
 };
 
@@ -186,6 +187,9 @@ static rp__local_t *rp__local_map(rp_heap_t *heap, bool shared) {
     rp__local_t *local = mem;
     for (unsigned i = 0; i < RP__LEAF_SLOTS; i++) local->leaf_key[i] = UINTPTR_MAX;
     for (unsigned c = 0; c < RP__CLASSES; c++) local->cur[c] = &rp__empty_page;
+    static _Atomic unsigned made;
+    unsigned tag = atomic_fetch_add_explicit(&made, 1, memory_order_relaxed) % RP__MAP_OWNER_TAGS + 1;
+    local->entry_bits = RP__MAP_TAG_PAGE | (uintptr_t)tag << 1;
     local->heap = heap;
     local->shared = shared;
     return local;

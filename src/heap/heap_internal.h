@@ -90,12 +90,17 @@ bool rp__segmap_any(const void *base, size_t size);
 /* An entry is 0, a page descriptor with bit 0 set (rp__entry_is_page), or a span descriptor
  * (bit 0 clear: segment slices that hold no page, the first granule of a large block and of its
  * block, donations): the slices of a page map straight to it, so rp_free reaches the page in one
- * lookup, and one bit test tells a page from everything else (0 included). The tag costs nothing
- * to strip: the page's fields are read at their offsets minus one. */
+ * lookup, and one bit test tells a page from everything else (0 included). A page entry carries
+ * in bits 1-5 its owner cache's tag (rp__local_t.entry_bits; descriptors are 64-byte aligned), so
+ * that a free tells another thread's block from its own without reading the page's owner word,
+ * which shares a line with the lists its owner writes on every malloc and free: that read missed
+ * on most of mstress's remote frees. */
 typedef _Atomic uintptr_t rp__segmap_leaf_t[RP__MAP_FAN];
 typedef _Atomic(rp__segmap_leaf_t *) rp__segmap_mid_t[RP__MAP_FAN];
 extern _Atomic(rp__segmap_mid_t *) rp__segmap_root[RP__MAP_FAN];
 #define RP__MAP_TAG_PAGE ((uintptr_t)1)
+#define RP__MAP_ENTRY_LOW ((uintptr_t)63) /* the tag bits of an entry below the descriptor */
+#define RP__MAP_OWNER_TAGS 31u              /* owner tags 1..31 in bits 1-5 */
 
 #define RP__LEAF_SHIFT (RP__MAP_BITS + RP__MAP_SHIFT)     /* a leaf covers 16 MiB */
 #define RP__MID_SHIFT (2 * RP__MAP_BITS + RP__MAP_SHIFT) /* a middle table covers 64 GiB */
@@ -201,6 +206,7 @@ typedef struct rp__page {
     _Atomic uint32_t xcarved;
 } rp__page_t;
 _Static_assert(sizeof(rp__page_t) == 192, "a page descriptor is three cache lines");
+_Static_assert(_Alignof(rp__page_t) > RP__MAP_ENTRY_LOW, "a page entry's tag bits lie below the descriptor");
 _Static_assert(((size_t)RP__SEG_SLICES_MAX * RP__SLICE_SIZE >> RP__GRAN_SHIFT) < ((size_t)1 << 30),
                "a block's granule offset fits xfree's head bits");
 
@@ -258,6 +264,10 @@ typedef struct rp__local {
      * an index scaled by 8 into either (one instruction less per free). */
     uintptr_t leaf_key[RP__LEAF_SLOTS];
     rp__segmap_leaf_t *leaf[RP__LEAF_SLOTS];
+    /* The low bits of the map entries of this cache's pages: RP__MAP_TAG_PAGE and a tag of 1..31
+     * in bits 1-5, given in turn to new caches (two live caches share one only past 31 of them,
+     * and then the owner word still tells them apart). RP__LOCAL_NONE's matches no entry. */
+    uintptr_t entry_bits;
     rp__page_t *cur[RP__CLASSES];     /* never NULL: &rp__empty_page when there is none */
     rp__page_t *pages[RP__CLASSES];   /* class lists (pages not marked full) */
     uint64_t cur_mask[2];             /* bit c: cur[c] is a page (the idle sweep's worklist) */
@@ -300,7 +310,7 @@ extern const rp__local_t rp__local_none;
 rp__span_t *rp__range_find(const void *p);
 
 static inline bool rp__entry_is_page(uintptr_t e) { return (e & RP__MAP_TAG_PAGE) != 0; }
-static inline rp__page_t *rp__entry_page(uintptr_t e) { return (rp__page_t *)(e - RP__MAP_TAG_PAGE); }
+static inline rp__page_t *rp__entry_page(uintptr_t e) { return (rp__page_t *)(e & ~RP__MAP_ENTRY_LOW); }
 
 /* The descriptor of the span holding p, or NULL when p is not in any span (never touches p). */
 static inline rp__span_t *rp__segmap_get(const void *p) {
@@ -643,8 +653,12 @@ static inline void *rp__malloc_inline(size_t size) {
 
 /* Free p, whose map entry is e; local is rp__tls_local. */
 static inline void rp__free_at(void *p, uintptr_t e, rp__local_t *local) {
-    if (RP_LIKELY(rp__entry_is_page(e))) {
-        rp__page_t *page = rp__entry_page(e);
+    /* A page of this thread's cache, by the entry's tag (another thread's, or a tag shared past 31
+     * caches, fails the owner test below): the entry less this cache's bits is the descriptor
+     * exactly when its low bits were those, so one subtraction both tests and strips the tag. */
+    uintptr_t mine = e - local->entry_bits;
+    if (RP_LIKELY((mine & RP__MAP_ENTRY_LOW) == 0)) {
+        rp__page_t *page = (rp__page_t *)mine;
         uintptr_t owner = atomic_load_explicit(&page->owner, memory_order_relaxed);
         /* This thread's page with no flag but RP__PAGE_CUR: no wiping, not full, no partial
          * release (RP__LOCAL_NONE owns no page, so it never matches). */

@@ -62,7 +62,7 @@ int rp__segmap_set(const void *base, size_t size, rp__span_t *span) {
 
 void rp__segmap_set_page(rp__page_t *page, bool in_use) {
     /* The segment's range is already mapped, so the tables exist. */
-    uintptr_t value = in_use ? (uintptr_t)page | RP__MAP_TAG_PAGE : (uintptr_t)&page->seg->span;
+    uintptr_t value = in_use ? (uintptr_t)page | page->local->entry_bits : (uintptr_t)&page->seg->span;
     uintptr_t a = (uintptr_t)page->start, end = a + ((size_t)page->slices << RP__SLICE_SHIFT);
     for (; a < end; a += RP__MAP_PAGE) atomic_store_explicit(rp__segmap_slot(a, false, NULL), value, memory_order_release);
 }
