@@ -187,8 +187,8 @@ static rp__local_t *rp__local_map(rp_heap_t *heap, bool shared) {
     rp__local_t *local = mem;
     for (unsigned i = 0; i < RP__LEAF_SLOTS; i++) local->leaf_key[i] = UINTPTR_MAX;
     for (unsigned c = 0; c < RP__CLASSES; c++) local->cur[c] = &rp__empty_page;
-    static _Atomic unsigned made;
-    unsigned tag = atomic_fetch_add_explicit(&made, 1, memory_order_relaxed) % RP__MAP_OWNER_TAGS + 1;
+    static _Atomic unsigned caches_made; /* the tags go round in the order caches are made */
+    unsigned tag = atomic_fetch_add_explicit(&caches_made, 1, memory_order_relaxed) % RP__MAP_OWNER_TAGS + 1;
     local->entry_bits = RP__MAP_TAG_PAGE | (uintptr_t)tag << 1;
     local->heap = heap;
     local->shared = shared;
