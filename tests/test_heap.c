@@ -1328,6 +1328,33 @@ static void test_entry_owner_tags(void) {
     CHECK(rp_heap_validate(rp_heap_default()) == RP_OK);
 }
 
+/* The owner's free tests only the low half of the freed mark (bytes 8-11) and leaves a match to
+ * the slow path's test of the whole mark: a live block whose bytes 8-11 hold that half by chance
+ * is freed like any other, not reported as a double free (a real double free of a 16-byte block
+ * still is: die_double_free_16). */
+static void test_mark_half_match(void) {
+    for (size_t size = 16; size <= 64; size += 16) {
+        /* A page's block (the owner's fast free): earlier tests' donations serve some sizes first. */
+        enum { TRIES = 4096 };
+        static void *skipped[TRIES];
+        size_t nskipped = 0;
+        uint8_t *p = rp_malloc(size);
+        while (p != NULL && !rp__entry_is_page(rp__segmap_entry(p)) && nskipped < TRIES) {
+            skipped[nskipped++] = p;
+            p = rp_malloc(size);
+        }
+        REQUIRE(p != NULL && rp__entry_is_page(rp__segmap_entry(p)));
+        while (nskipped > 0) rp_free(skipped[--nskipped]);
+        uintptr_t mark = rp__freed_mark(p);
+        uint32_t low = (uint32_t)mark, high = (uint32_t)(mark >> 32) ^ 1u; /* the high half differs */
+        memcpy(p + sizeof(uintptr_t), &low, sizeof low);
+        memcpy(p + sizeof(uintptr_t) + sizeof low, &high, sizeof high);
+        rp_free(p);
+        CHECK(rp__is_marked(p)); /* freed: the whole mark is there now, and the process goes on */
+    }
+    CHECK(rp_heap_validate(rp_heap_default()) == RP_OK);
+}
+
 static void test_syscalls_outside_lock(void) {
     rp_page_allocator_t src = {RP_SIZED(rp_page_allocator_t), "probe", probe_alloc, probe_free, fake_limit, NULL};
     rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .pages = &src};
@@ -1543,6 +1570,14 @@ static void die_double_free(void) {
     rp_free(p);
     rp_free(p);
 }
+/* A 16-byte block whose last byte the program wrote just before the frees (the half of the mark
+ * the owner's free tests lies below it). */
+static void die_double_free_16(void) {
+    char *p = rp_malloc(16);
+    p[15] = 'x';
+    rp_free(p);
+    rp_free(p);
+}
 static void die_double_free_later(void) {
     void *p = rp_malloc(32), *q = rp_malloc(32);
     rp_free(p);
@@ -1713,6 +1748,7 @@ static void die_write_after_free(void) {
 
 static void test_death(void) {
     CHECK(rp_test_dies_with(die_double_free, SIGABRT));
+    CHECK(rp_test_dies_with(die_double_free_16, SIGABRT));
     CHECK(rp_test_dies_with(die_double_free_later, SIGABRT));
     CHECK(rp_test_dies_with(die_double_free_remote, SIGABRT));
     CHECK(rp_test_dies_with(die_double_free_remote_at_once, SIGABRT));
@@ -2183,6 +2219,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_remote_splice);
     RP_TEST(test_remote_batch);
     RP_TEST(test_entry_owner_tags);
+    RP_TEST(test_mark_half_match);
     RP_TEST(test_syscalls_outside_lock);
     RP_TEST(test_fork);
     RP_TEST(test_fork_adopts_caches);
