@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* bench/heap/launch.c — runs one workload under one allocator and measures it.
  *
- *   launch PRELOAD PROGRAM [ARGS...]
+ *   launch [--cpu N] PRELOAD PROGRAM [ARGS...]
  *
+ * --cpu N runs the child on CPU N only (sched_setaffinity before exec): run.py pins the
+ * single-thread workloads so that every allocator's run of one workload lands on the same CPU
+ * (on a shared virtual machine one CPU can run memory-bound code far slower than another).
  * PRELOAD is the path of a malloc library to put in LD_PRELOAD for the child only, or "-" for none
  * (the system allocator; an inherited LD_PRELOAD is removed). The child's output passes through;
  * after it ends, one line goes to stdout:
@@ -15,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +35,21 @@ static long long now_ns(void) {
 }
 
 int main(int argc, char **argv) {
+  const char *self = argv[0];
+  long cpu = -1;
+  if (argc >= 3 && strcmp(argv[1], "--cpu") == 0) {
+    char *end = NULL;
+    errno = 0;
+    cpu = strtol(argv[2], &end, 10);
+    if (errno != 0 || end == argv[2] || *end != '\0' || cpu < 0 || cpu >= CPU_SETSIZE) {
+      fprintf(stderr, "launch: --cpu takes a CPU number below %d, not '%s'\n", CPU_SETSIZE, argv[2]);
+      return 2;
+    }
+    argc -= 2;
+    argv += 2;
+  }
   if (argc < 3) {
-    fprintf(stderr, "usage: %s PRELOAD|- PROGRAM [ARGS...]\n", argv[0]);
+    fprintf(stderr, "usage: %s [--cpu N] PRELOAD|- PROGRAM [ARGS...]\n", self);
     return 2;
   }
   const char *preload = argv[1];
@@ -48,6 +65,15 @@ int main(int argc, char **argv) {
     if (rc != 0) {
       fprintf(stderr, "launch: setting LD_PRELOAD: %s\n", strerror(errno));
       _exit(127);
+    }
+    if (cpu >= 0) {
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET((int)cpu, &one);
+      if (sched_setaffinity(0, sizeof one, &one) != 0) {
+        fprintf(stderr, "launch: cannot run on CPU %ld: %s\n", cpu, strerror(errno));
+        _exit(127);
+      }
     }
     execv(argv[2], argv + 2);
     fprintf(stderr, "launch: cannot run %s: %s\n", argv[2], strerror(errno));

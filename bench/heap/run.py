@@ -93,6 +93,15 @@ WORKLOADS = [
 ]
 WL = {w[0]: w for w in WORKLOADS}
 
+# Workloads of one thread in one process: run pinned to one CPU, the same for every allocator.
+# On a shared virtual machine the CPUs need not be equally fast: on this project's 2-CPU machine
+# the same memory-bound run (pareto, alloctest1) took 1.5-1.65x longer on one CPU than on the
+# other, while a compute loop took the same time on both, so an unpinned run's time depended on
+# where the scheduler put it, and the ratios paired within a repetition spread from 0.87 to 2.02.
+# Threaded workloads and spawn (many processes) are left to the scheduler: pinning them would
+# measure a different program.
+PINNED = {w[0] for w in WORKLOADS if w[4] == 1 and w[1] != "spawn"}
+
 # Known peers: sonames to look for and the Debian package that provides them.
 PEERS = {
     "mimalloc": (["libmimalloc.so.2", "libmimalloc.so"], "libmimalloc-dev"),
@@ -247,9 +256,11 @@ def clean_env():
     return env
 
 
-def launch(bindir, preload, argv):
-    """Runs argv under preload (None = glibc) through the launcher -> (Result, stdout)."""
-    cmd = [os.path.join(bindir, "launch"), preload or "-"] + argv
+def launch(bindir, preload, argv, cpu=None):
+    """Runs argv under preload (None = glibc) through the launcher, on CPU cpu only when it is
+    not None -> (Result, stdout)."""
+    pin = [] if cpu is None else ["--cpu", str(cpu)]
+    cmd = [os.path.join(bindir, "launch")] + pin + [preload or "-"] + argv
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=clean_env(), start_new_session=True)
     try:
@@ -273,10 +284,12 @@ def launch(bindir, preload, argv):
     return Result(wall, rss, cs.group(1) if cs else None), out
 
 
-def run_workload(bindir, preload, wl, scale, threads):
-    """One workload run: a Result whose checksum is present, or whose error says why not."""
+def run_workload(bindir, preload, wl, scale, threads, pin_cpu=None):
+    """One workload run: a Result whose checksum is present, or whose error says why not. A
+    workload in PINNED runs on pin_cpu when that is not None."""
     _, prog, _, _, fixed = WL[wl]
-    res, _ = launch(bindir, preload, [os.path.join(bindir, prog), f"{scale:g}", str(fixed or threads)])
+    cpu = pin_cpu if wl in PINNED else None
+    res, _ = launch(bindir, preload, [os.path.join(bindir, prog), f"{scale:g}", str(fixed or threads)], cpu)
     if not res.error and res.checksum is None:
         res.error = "no checksum line in the output"
     return res
@@ -505,6 +518,17 @@ def write_markdown(path, ctx):
         "probe checks that `malloc`, `free` and `realloc` really come from the preloaded "
         "library, and a short smoke pass runs every workload once.")
     add("")
+    pinned = ", ".join(f"`{w}`" for w in wls if w in PINNED)
+    if ctx.get("pin_cpu") is None:
+        add("No workload was pinned to a CPU in this run (`--pin-cpu none`, or a page made before "
+            "run.py pinned any).")
+    elif pinned:
+        add(f"The single-thread workloads ({pinned}) ran pinned to CPU {ctx['pin_cpu']}, under every "
+            "allocator: on a shared virtual machine the CPUs need not be equally fast (on this "
+            "project's 2-CPU machine one ran the same memory-bound workload 1.5-1.65x slower than "
+            "the other), and an unpinned run's time then depends on where the scheduler puts it. "
+            "The threaded workloads and `spawn` are not pinned.")
+    add("")
     add("## Machine")
     add("")
     for fact in ctx["facts"]:
@@ -707,6 +731,10 @@ def main():
     ap.add_argument("--threads", type=int, default=2,
                     help="threads of the threaded workloads (default 2; heap.md/heap.png are then "
                          "written as heap-tN.md/heap-tN.png for N != 2)")
+    ap.add_argument("--pin-cpu", default="auto", metavar="N|auto|none",
+                    help="CPU for the single-thread workloads (" + ", ".join(sorted(PINNED)) + "), the "
+                         "same under every allocator; auto (default): the lowest CPU this process "
+                         "may use; none: leave them to the scheduler")
     ap.add_argument("--gnuplot", help="gnuplot executable (default: found on PATH)")
     ap.add_argument("--no-chart", action="store_true", help="write the table only")
     ap.add_argument("--replot", metavar="JSON",
@@ -723,6 +751,15 @@ def main():
     scale = args.scale if args.scale is not None else (QUICK_SCALE if args.quick else FULL_SCALE)
     if reps < 1 or not (0 < scale <= 100) or not (1 <= args.threads <= 1024):
         ap.error("--reps must be >= 1, 0 < --scale <= 100 and 1 <= --threads <= 1024")
+    allowed = sorted(os.sched_getaffinity(0))
+    if args.pin_cpu == "none":
+        pin_cpu = None
+    elif args.pin_cpu == "auto":
+        pin_cpu = allowed[0]
+    elif args.pin_cpu.isdigit() and int(args.pin_cpu) in allowed:
+        pin_cpu = int(args.pin_cpu)
+    else:
+        ap.error(f"--pin-cpu must be auto, none or one of the CPUs this process may use ({allowed})")
     workloads = [w[0] for w in WORKLOADS]
     stem = "heap" if args.threads == 2 else f"heap-t{args.threads}"
     if args.only:
@@ -778,7 +815,7 @@ def main():
     smoke = {}
     for wl in workloads:
         for name, preload in allocators:
-            res = run_workload(bindir, preload, wl, SMOKE_SCALE, args.threads)
+            res = run_workload(bindir, preload, wl, SMOKE_SCALE, args.threads, pin_cpu)
             if res.error:
                 failed[(wl, name)] = res.error
                 log(f"run.py: FAIL {wl} under {name}: {res.error}")
@@ -799,7 +836,7 @@ def main():
             for name, preload in order:
                 if (wl, name) in failed:
                     continue
-                res = run_workload(bindir, preload, wl, scale, args.threads)
+                res = run_workload(bindir, preload, wl, scale, args.threads, pin_cpu)
                 if res.error:
                     failed[(wl, name)] = res.error
                     results.pop((wl, name), None)
@@ -819,7 +856,7 @@ def main():
         "facts": machine_facts(), "load_before": load_before,
         "load_after": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "elapsed": time.monotonic() - t0, "chart": False, "threads": args.threads, "stem": stem,
-        "results": results,
+        "results": results, "pin_cpu": pin_cpu,
     }
     if args.out:
         os.makedirs(args.out, exist_ok=True)
@@ -831,6 +868,7 @@ def save_raw(path, ctx):
     """Every run's numbers, so the page and chart can be made again (--replot) without rerunning."""
     raw = {k: ctx[k] for k in ("allocators", "missing", "workloads", "reps", "scale", "mode", "date",
                                "facts", "load_before", "load_after", "elapsed", "threads", "stem")}
+    raw["pin_cpu"] = ctx.get("pin_cpu")
     raw["failed"] = [[wl, n, why] for (wl, n), why in ctx["failed"].items()]
     raw["runs"] = [[wl, n, r.rep, r.wall, r.rss_kib] for (wl, n), runs in ctx["results"].items() for r in runs]
     with open(path, "w") as f:
