@@ -1355,6 +1355,30 @@ static void test_mark_half_match(void) {
     CHECK(rp_heap_validate(rp_heap_default()) == RP_OK);
 }
 
+/* The owner's free into a page that keeps live blocks is last in, first out: the block comes back
+ * at the class's next malloc, while its line is still in cache. */
+static void test_free_lifo(void) {
+    enum { N = 64 };
+    const size_t size = 656; /* a class other tests hardly use */
+    void *p[N];
+    size_t n = 0;
+    /* Two blocks in a row from one page (the class's current one: the latest malloc came from it),
+     * past earlier tests' donations, which serve some sizes first. */
+    for (;;) {
+        REQUIRE(n < N);
+        REQUIRE((p[n++] = rp_malloc(size)) != NULL);
+        if (n >= 2 && rp__entry_is_page(rp__segmap_entry(p[n - 1])) &&
+            rp__segmap_entry(p[n - 1]) == rp__segmap_entry(p[n - 2]))
+            break;
+    }
+    rp_free(p[n - 2]); /* p[n - 1] stays live in that page */
+    void *q = rp_malloc(size);
+    CHECK(q == p[n - 2]);
+    p[n - 2] = q;
+    while (n > 0) rp_free(p[--n]);
+    CHECK(rp_heap_validate(rp_heap_default()) == RP_OK);
+}
+
 static void test_syscalls_outside_lock(void) {
     rp_page_allocator_t src = {RP_SIZED(rp_page_allocator_t), "probe", probe_alloc, probe_free, fake_limit, NULL};
     rp_heap_options_t o = {RP_SIZED(rp_heap_options_t), .pages = &src};
@@ -2220,6 +2244,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_remote_batch);
     RP_TEST(test_entry_owner_tags);
     RP_TEST(test_mark_half_match);
+    RP_TEST(test_free_lifo);
     RP_TEST(test_syscalls_outside_lock);
     RP_TEST(test_fork);
     RP_TEST(test_fork_adopts_caches);

@@ -179,9 +179,10 @@ typedef struct rp__page {
     struct rp__page *next, *prev; /* the owner's class list (slow paths only) */
     /* Line 2: written by the owner only; everything its fast paths read. */
     _Alignas(64) rp__block_t *free; /* owner's free list: malloc pops here */
-    rp__block_t *local_free;      /* owner's frees go here, and become the free list when it is
-                                     empty (free-list sharding: allocation walks a page's blocks
-                                     in order instead of bouncing between recently freed ones) */
+    rp__block_t *local_free;      /* the owner's free that empties the page puts its block here
+                                     (its slow paths all their frees); it becomes the free list
+                                     when that is empty. The owner's other frees push onto free,
+                                     last in, first out (rp__free_at) */
     /* The owner's local | RP__PAGE_* flags. Atomic because rp_free_part sets RP__PAGE_PARTIAL
      * from any thread (rarely: it shares the owner's line); the owner's fast path reads it with a
      * plain load, the slow paths change the flags with atomic read-modify-writes. */
@@ -619,7 +620,7 @@ static inline void *rp__local_pop_vg(rp__local_t *local, unsigned cls, bool vg) 
     rp__page_t *page = local->cur[cls];
     rp__block_t *b = page->free;
     if (RP_UNLIKELY(b == NULL)) {
-        /* The owner's recent frees become the allocation list (free-list sharding). */
+        /* The blocks of the local list become the allocation list. */
         b = page->local_free;
         if (b == NULL) return NULL;
         page->local_free = NULL;
@@ -681,10 +682,15 @@ static inline void rp__free_at(void *p, uintptr_t e, rp__local_t *local) {
             if (RP__DEBUG) rp__debug_on_free(page, b);
             rp__asan_block_freed(page, b);
             rp__mark(b);
-            b->next = page->local_free;
-            page->local_free = b;
             uint32_t used = atomic_load_explicit(&page->used, memory_order_relaxed) - 1;
             atomic_store_explicit(&page->used, used, memory_order_relaxed);
+            /* A page that keeps live blocks hands this one out next, while its line is still in
+             * cache (alloctest1 0.97x, cfrac 0.96x time). The free that empties the page puts its
+             * block on the other list, so that a loop of malloc and free walks the page instead
+             * of getting the block it just freed straight back: that cost tight 14% (round 10). */
+            rp__block_t **list = used == 0 ? &page->local_free : &page->free;
+            b->next = *list;
+            *list = b;
             /* An emptied page goes back unless its class allocates from it (a malloc/free loop
              * empties that one on every free: no call then); an idle class's current page goes
              * back at the next idle sweep (page.c). */

@@ -219,9 +219,11 @@ void rp__page_unfull(rp__local_t *local, rp__page_t *page) {
  * every current page's owner line: at every time, alloc-test spent 17 instructions per step in
  * it). Idle means: found empty, with its lists as they were, by more sweeps in a row than
  * (M + RP__SWEEP_EVERY - 1) / RP__SWEEP_EVERY + 1, M being the classes with a current page. The
- * lists are compared by their heads: a malloc pops the free list's head and a free pushes the
- * other one, so any pair of them changes one head (except on a page of one carved block, which at
- * worst is made again). The count is what keeps a loop over many classes from churning: a class
+ * lists are compared by their heads: a malloc pops the free list's head, and the free that leaves
+ * the page empty again pushes the other one, so mallocs and frees between two sweeps that both
+ * find the page empty change a head, except when they bring both back to where they were (which
+ * takes a page of very few carved blocks, handed out and freed in just that order): that page is
+ * at worst retired and made again. The count is what keeps a loop over many classes from churning: a class
  * the loop visits once per round is passed by at most M - 1 fresh-memory events, so by at most
  * (M - 1) / RP__SWEEP_EVERY + 1 sweeps, even when every other visit makes a page (retiring at the
  * second sweep made tight's 8 classes retire one another's pages on every pair, 1985
