@@ -223,11 +223,11 @@ void rp__page_unfull(rp__local_t *local, rp__page_t *page) {
  * the page empty again pushes the other one, so mallocs and frees between two sweeps that both
  * find the page empty change a head, except when they bring both back to where they were (which
  * takes a page of very few carved blocks, handed out and freed in just that order): that page is
- * at worst retired and made again. The count is what keeps a loop over many classes from churning: a class
- * the loop visits once per round is passed by at most M - 1 fresh-memory events, so by at most
- * (M - 1) / RP__SWEEP_EVERY + 1 sweeps, even when every other visit makes a page (retiring at the
- * second sweep made tight's 8 classes retire one another's pages on every pair, 1985
- * instructions per pair instead of 98). A loop that needs no fresh memory runs no sweep at all. */
+ * at worst retired and made again. The count is what keeps a loop over many classes from
+ * churning: a class the loop visits once per round is passed by at most M - 1 fresh-memory events,
+ * so by at most (M - 1) / RP__SWEEP_EVERY + 1 sweeps, even when every other visit makes a page
+ * (retiring at the second sweep made tight's 8 classes retire one another's pages on every pair,
+ * 1985 instructions per pair instead of 98). A loop that needs no fresh memory runs no sweep at all. */
 #define RP__SWEEP_EVERY 8u
 static void rp__local_idle_sweep(rp__local_t *local, unsigned cls) {
     if (++local->fresh % RP__SWEEP_EVERY != 0) return;
