@@ -33,6 +33,14 @@ if(NOT WIN32)
   set_target_properties(heap_preload_info PROPERTIES LINK_OPTIONS "")
   add_test(NAME test_heap_preload_info COMMAND heap_preload_info)
   set_tests_properties(test_heap_preload_info PROPERTIES ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:rampart_malloc>")
+  # The first mallocs of a fresh process under the preload: one segment for 8 classes, at most
+  # 20 page faults in all (issue 12, short-lived processes).
+  add_executable(heap_startprobe heap_startprobe.c)
+  target_compile_options(heap_startprobe PRIVATE ${RAMPART_WARNINGS} -fno-sanitize=all)
+  target_compile_definitions(heap_startprobe PRIVATE _GNU_SOURCE)
+  set_target_properties(heap_startprobe PROPERTIES LINK_OPTIONS "")
+  add_test(NAME test_heap_preload_start COMMAND heap_startprobe)
+  set_tests_properties(test_heap_preload_start PROPERTIES ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:rampart_malloc>")
   # RAMPART_SHOW_STATS=1 under the preload: the program's heap is printed at exit.
   add_test(NAME test_heap_preload_show_stats COMMAND heap_preload_info)
   set_tests_properties(test_heap_preload_show_stats PROPERTIES

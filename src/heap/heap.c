@@ -165,9 +165,15 @@ static void rp__global_init(void) {
     int expect = 0;
     if (atomic_compare_exchange_strong(&rp__init_state, &expect, 1)) {
         rp__tls_initing = true;
-        int stack_var = 0;
-        rp__cookie = rp__mix((uint64_t)(uintptr_t)&stack_var ^ ((uint64_t)(uintptr_t)&rp__cookie << 17) ^
-                             rp__os_clock_ms() ^ ((uint64_t)(unsigned)rp__os_getpid() << 40)) | 1;
+        /* The freed mark's key: 8 random bytes when the kernel has them ready (as glibc's malloc
+         * keys its thread cache), else the clock and the process id; mixed with where the stack
+         * and the library lie. errno is kept: a malloc that succeeds does not change it. */
+        int stack_var = 0, saved_errno = errno;
+        uint64_t seed = 0;
+        if (rp__os_random_nowait(&seed, sizeof seed) != 0)
+            seed = rp__os_clock_ms() ^ ((uint64_t)(unsigned)rp__os_getpid() << 40);
+        errno = saved_errno;
+        rp__cookie = rp__mix((uint64_t)(uintptr_t)&stack_var ^ ((uint64_t)(uintptr_t)&rp__cookie << 17) ^ seed) | 1;
         rp__read_env();
         rp__annotate_init(); /* before the first block: Valgrind must see every one */
         rp__key_ok = rp__os_thread_key_create(rp__thread_exit, &rp__key) == 0;

@@ -105,9 +105,12 @@ extern _Atomic(rp__segmap_mid_t *) rp__segmap_root[RP__MAP_FAN];
 #define RP__LEAF_SHIFT (RP__MAP_BITS + RP__MAP_SHIFT)     /* a leaf covers 16 MiB */
 #define RP__MID_SHIFT (2 * RP__MAP_BITS + RP__MAP_SHIFT) /* a middle table covers 64 GiB */
 
-/* The leaf holding p's entry, or NULL (nothing of the heap's in p's region). */
+/* The leaf holding p's entry, or NULL (nothing of the heap's in p's region). The first granule
+ * never holds heap memory: NULL, which programs free and reallocate often, is answered without
+ * reading the root, whose first page a short process would otherwise fault in for it alone. One
+ * compare tests both ends (an address in the first granule wraps around). */
 static inline rp__segmap_leaf_t *rp__segmap_leaf(uintptr_t a) {
-    if (RP_UNLIKELY(a >> RP__MAP_ADDR_BITS)) return NULL;
+    if (RP_UNLIKELY(a - RP__MAP_PAGE >= ((uintptr_t)1 << RP__MAP_ADDR_BITS) - RP__MAP_PAGE)) return NULL;
     rp__segmap_mid_t *mid =
         atomic_load_explicit(&rp__segmap_root[a >> RP__MID_SHIFT], memory_order_acquire);
     if (RP_UNLIKELY(mid == NULL)) return NULL;

@@ -372,10 +372,17 @@ static int rp__find_run(uint64_t free, unsigned count) {
     return m != 0 ? __builtin_ctzll(m) : -1;
 }
 
-/* The first segment of a cache has this many slices (256 KiB); each further one doubles, up to
- * the heap's segment size: a process that allocates little maps little, one that allocates much
- * soon gets whole segments. */
+/* The first segment of a cache has RP__SEG_SLICES_FIRST slices (256 KiB); each further one
+ * doubles, up to the heap's segment size: a process that allocates little maps little, one that
+ * allocates much soon gets whole segments. The process's first segment of the default heap has
+ * RP__SEG_SLICES_START (512 KiB): a short process (dash for `sh -c`: 5 classes) then fits in one
+ * segment, where 256 KiB made it map a second one and its descriptor, two system calls and a page
+ * fault in every process under the preload; untouched slices cost no memory. Only that one: under
+ * future locking (rampart run, mlockall) every segment is charged to RLIMIT_MEMLOCK whole, so each
+ * further thread's first segment stays small. */
 #define RP__SEG_SLICES_FIRST 4u
+#define RP__SEG_SLICES_START 8u
+static atomic_bool rp__seg_started;
 
 /* A new segment for local, of at least min_slices slices. A shared local's caller holds
  * heap->lock: it is released while the span is mapped and registered (the new segment is nobody
@@ -383,6 +390,9 @@ static int rp__find_run(uint64_t free, unsigned count) {
 static rp__segment_t *rp__segment_new(rp__local_t *local, unsigned min_slices) {
     rp_heap_t *heap = local->heap;
     unsigned nslices = RP__SEG_SLICES_FIRST;
+    if (heap->is_default && local->segs == NULL && !atomic_load_explicit(&rp__seg_started, memory_order_relaxed) &&
+        !atomic_exchange_explicit(&rp__seg_started, true, memory_order_relaxed))
+        nslices = RP__SEG_SLICES_START;
     for (rp__segment_t *s = local->segs; s != NULL && nslices < heap->seg_slices; s = s->next) nslices *= 2;
     if (nslices > heap->seg_slices) nslices = heap->seg_slices;
     if (nslices < min_slices) nslices = min_slices;

@@ -630,11 +630,12 @@ bool rp__os_remap_available(void) { return true; }
 
 /* ---- the pool layer ---------------------------------------------------------------------------- */
 
-int rp__os_random(void *buf, size_t len) {
+/* flags: 0, or GRND_NONBLOCK (1 in every architecture's uapi; not every libc has sys/random.h). */
+static int rp__os_getrandom(void *buf, size_t len, unsigned flags) {
     RP_ASSERT(buf != NULL);
     unsigned char *p = buf;
     while (len > 0) {
-        long n = syscall(SYS_getrandom, p, len, 0);
+        long n = syscall(SYS_getrandom, p, len, flags);
         if (n < 0) {
             if (errno == EINTR) continue;
             return errno;
@@ -644,3 +645,7 @@ int rp__os_random(void *buf, size_t len) {
     }
     return 0;
 }
+
+int rp__os_random(void *buf, size_t len) { return rp__os_getrandom(buf, len, 0); }
+
+int rp__os_random_nowait(void *buf, size_t len) { return rp__os_getrandom(buf, len, 1u /* GRND_NONBLOCK */); }

@@ -406,6 +406,11 @@ int rp__os_file_remove(const char *path);
 /* Fill len bytes at buf from the OS's cryptographic random source (getrandom / rand_s). Pool
  * canaries are keyed with it. pre: buf != NULL. */
 int rp__os_random(void *buf, size_t len);
+/* The same, but never waiting for the source to be seeded (early boot): an error instead, and the
+ * caller falls back to weaker entropy. The heap's cookie takes 8 bytes of it at the first malloc,
+ * where a clock read instead costs a short process two page faults (the vDSO's data page and the
+ * C library's clock code), about 25 us on a virtual machine. */
+int rp__os_random_nowait(void *buf, size_t len);
 
 /* A per-thread slot whose destructor runs when a thread that set it exits (pthread keys / fiber
  * local storage), so a thread's cache of free slots goes back to its pool or heap. Create once per

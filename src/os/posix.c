@@ -216,3 +216,5 @@ int rp__os_random(void *buf, size_t len) {
     arc4random_buf(buf, len); /* cannot fail */
     return 0;
 }
+
+int rp__os_random_nowait(void *buf, size_t len) { return rp__os_random(buf, len); /* never waits */ }
