@@ -718,6 +718,7 @@ int rp__os_random(void *buf, size_t len) {
 }
 
 int rp__os_random_nowait(void *buf, size_t len) { return rp__os_random(buf, len); /* never waits */ }
+
 /* ---- heap support (the heap layer) ------------------------------------------------------------- */
 
 uint64_t rp__os_clock_ms(void) { return (uint64_t)GetTickCount64(); }
