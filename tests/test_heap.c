@@ -937,6 +937,95 @@ static void test_idle_page_reused(void) {
     rp_heap_destroy(h);
 }
 
+/* The carved blocks of the page first malloc of 256 bytes took into use (0 when none). */
+static uint32_t carved_of(const void *block) {
+    uintptr_t e = rp__segmap_entry(block);
+    return rp__entry_is_page(e) ? rp__entry_page(e)->carved : 0;
+}
+
+/* A page that empties keeps its blocks carved and on its lists, so that the next page of its
+ * class on the same slices is that page again, with nothing to carve (glibc-simple: each batch of
+ * one size emptied its pages, and the next batch of that size carved them again, 4 KiB per trip
+ * through malloc's slow path). Slices another class's page has used in between are carved anew:
+ * that page's blocks overwrote the old lists. */
+static void test_kept_page(void) {
+    enum { BLOCK = 256, PER_PAGE = 65536 / BLOCK, N = 2 * PER_PAGE, OTHER = 64, OTHER_N = 65536 / OTHER };
+    static unsigned char *blocks[N];
+    static void *other[OTHER_N];
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
+    for (int round = 0; round < 3; round++) {
+        /* Two pages: the first fills and empties (kept), the second stays its class's current one. */
+        for (int i = 0; i < N; i++) {
+            blocks[i] = rp_heap_malloc(h, BLOCK);
+            REQUIRE(blocks[i] != NULL);
+            memset(blocks[i], 0xA0 + round, BLOCK);
+            if (i == PER_PAGE) {
+                uint32_t carved = carved_of(blocks[i]);
+                /* round 1 takes the kept page back whole; rounds 0 and 2 carve 4 KiB */
+                uint32_t want = round == 1 ? PER_PAGE : 4096 / BLOCK;
+                if (carved != want) fprintf(stderr, "  round %d: a new page carved %u blocks, want %u\n", round, carved, want);
+                CHECK(carved == want);
+            }
+        }
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < BLOCK; j++)
+                if (blocks[i][j] != 0xA0 + round) {
+                    fprintf(stderr, "  round %d: block %d changed\n", round, i);
+                    CHECK(false);
+                    break;
+                }
+        CHECK(rp_heap_validate(h) == RP_OK);
+        for (int i = 0; i < N; i++) rp_free(blocks[i]);
+        if (round == 1) {
+            /* Another class fills a page: it goes on the kept page's resident slices (before
+             * untouched ones), and writes every block there. */
+            for (int i = 0; i < OTHER_N; i++) {
+                other[i] = rp_heap_malloc(h, OTHER);
+                REQUIRE(other[i] != NULL);
+                memset(other[i], 0x5C, OTHER);
+            }
+            for (int i = 0; i < OTHER_N; i++) rp_free(other[i]);
+        }
+    }
+    rp_heap_destroy(h);
+}
+
+/* A kept page stays kept only while no other page uses any of its slices: a page made over part
+ * of it (here a 2-slice page over a kept 1-slice page and the first slice of a kept 2-slice page)
+ * writes its own blocks there, and once that page is gone too its slices are dirty again, so the
+ * old page would otherwise look whole. Placed through the segment layer, on a fresh heap's first
+ * segment (4 slices, first fit). */
+static void test_kept_page_overlap(void) {
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
+    rp__heap_lock(h);
+    rp__local_t *local = rp__heap_shared_locked(h);
+    REQUIRE(local != NULL);
+    unsigned one = rp__heap_size_class(256), two = rp__heap_size_class(4096), other_two = rp__heap_size_class(3000);
+    REQUIRE(rp__heap_class_slices(one) == 1 && rp__heap_class_slices(two) == 2 && rp__heap_class_slices(other_two) == 2);
+    rp__page_t *p1 = rp__segment_page_alloc(local, one), *p2 = rp__segment_page_alloc(local, two);
+    REQUIRE(p1 != NULL && p2 != NULL && p1->seg == p2->seg);
+    rp__segment_t *seg = p1->seg;
+    REQUIRE(p1 == &seg->pages[0] && p2 == &seg->pages[1]);
+    /* As if each had handed out blocks and had them all back: their lists are not read here. */
+    p1->carved = p2->carved = 1;
+    rp__segment_page_free(local, p1);
+    rp__segment_page_free(local, p2);
+    CHECK(seg->kept_starts == 3u);
+    rp__page_t *over = rp__segment_page_alloc(local, other_two);
+    REQUIRE(over == &seg->pages[0]); /* slices 0-1: over all of p1 and half of p2 */
+    CHECK(seg->kept_starts == 0);
+    rp__segment_page_free(local, over); /* nothing carved: not kept */
+    CHECK(seg->kept_starts == 0);
+    rp__page_t *again = rp__segment_page_alloc(local, two);
+    REQUIRE(again != NULL);
+    CHECK(again->carved == 0 && again->free == NULL && again->local_free == NULL);
+    rp__segment_page_free(local, again);
+    rp__heap_unlock(h);
+    rp_heap_destroy(h);
+}
+
 /* glibc-simple's pattern: batches of one size allocated then freed, five sizes in turn. The
  * largest batch (1600 blocks of 256 bytes) needs 7 of the 64 KiB slices; after it the segment it
  * emptied must stay with the heap and take the next batches, so that the second round's largest
@@ -2228,6 +2317,8 @@ int main(int argc, char **argv) {
     RP_TEST(test_large_cache_swing);
     RP_TEST(test_idle_page_reused);
     RP_TEST(test_segment_spare);
+    RP_TEST(test_kept_page);
+    RP_TEST(test_kept_page_overlap);
     RP_TEST(test_libc_api);
 #if defined(__linux__)
     RP_TEST(test_large_map_cost);

@@ -231,6 +231,9 @@ typedef struct rp__segment {
     uint64_t free_slices;         /* bit i: slice i holds no page */
     uint64_t dirty_slices;        /* free slices touched since the last purge */
     uint64_t dirty_since;         /* when the oldest dirty slice became free (ms) */
+    /* bit i: pages[i] is kept: not in use, its blocks still carved, free and marked on its lists,
+     * so that the same class may take it back as it is while its slices stay dirty (segment.c). */
+    uint64_t kept_starts;
     struct rp__segment *next, *prev;   /* the owner's list */
     struct rp__segment *hnext, *hprev; /* the heap's list (under the heap lock) */
     struct rp__segment *pool_next;     /* the descriptor pool */

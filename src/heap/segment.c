@@ -415,6 +415,7 @@ static rp__segment_t *rp__segment_new(rp__local_t *local, unsigned min_slices) {
             seg->nslices = nslices;
             seg->free_slices = rp__slice_mask(0, seg->nslices);
             seg->dirty_slices = 0;
+            seg->kept_starts = 0;
             /* Slices never touched are not resident: count them as purged until a page uses them. */
             for (unsigned i = 0; i < seg->nslices; i++) seg->pages[i].purged = 1;
         }
@@ -458,30 +459,82 @@ void rp__segment_release(rp__local_t *local, rp__segment_t *seg) {
     rp__desc_put(seg);
 }
 
+/* A kept page of class cls and k slices in one of local's segments whose slices are still dirty,
+ * or NULL (its segment in *segp). */
+static rp__page_t *rp__kept_find(rp__local_t *local, unsigned cls, unsigned k, rp__segment_t **segp) {
+    for (rp__segment_t *seg = local->segs; seg != NULL; seg = seg->next) {
+        for (uint64_t m = seg->kept_starts; m != 0; m &= m - 1) {
+            unsigned at = (unsigned)__builtin_ctzll(m);
+            rp__page_t *page = &seg->pages[at];
+            uint64_t mask = rp__slice_mask(at, k);
+            /* A purge since (which takes its slices off dirty_slices) may have zeroed its lists. */
+            if (atomic_load_explicit(&page->cls, memory_order_relaxed) == cls && page->slices == k &&
+                (seg->dirty_slices & mask) == mask) {
+                *segp = seg;
+                return page;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* The slices of seg's kept pages. */
+static uint64_t rp__kept_slices(const rp__segment_t *seg) {
+    uint64_t slices = 0;
+    for (uint64_t m = seg->kept_starts; m != 0; m &= m - 1) {
+        unsigned s = (unsigned)__builtin_ctzll(m);
+        slices |= rp__slice_mask(s, seg->pages[s].slices);
+    }
+    return slices;
+}
+
+/* Slices at .. at + k - 1 of seg get a page: a kept page that overlaps them is no longer kept. */
+static void rp__kept_drop(rp__segment_t *seg, unsigned at, unsigned k) {
+    for (uint64_t m = seg->kept_starts; m != 0; m &= m - 1) {
+        unsigned s = (unsigned)__builtin_ctzll(m);
+        if (s < at + k && s + seg->pages[s].slices > at) seg->kept_starts &= ~((uint64_t)1 << s);
+    }
+}
+
 rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
     unsigned k = rp__heap_class_slices(cls);
     rp__segment_t *seg = NULL;
     int at = -1;
-    /* Slices that are still resident first (freed by another page, not purged yet), then any:
-     * a page made on untouched slices while touched ones wait for the purge adds to the peak
-     * resident memory (glibc-simple, one size class after another: 1.2 MiB over glibc's peak
-     * with one thread before, 0.6 MiB after). New segments go to the front of the list, so
-     * first fit alone would prefer them. */
-    for (seg = local->segs; seg != NULL; seg = seg->next) {
-        at = rp__find_run(seg->dirty_slices, k);
-        if (at >= 0) break;
-    }
-    if (seg == NULL) {
+    /* A page of this class that emptied and kept its blocks first: its free list is made, and its
+     * slices are resident (glibc-simple: a batch of one size empties its pages, and the next batch
+     * of that size carved them again, 4 KiB per trip through malloc's slow path). */
+    rp__page_t *kept = rp__kept_find(local, cls, k, &seg);
+    if (kept != NULL) {
+        at = (int)(kept - seg->pages);
+    } else {
+        /* Slices that are still resident first (freed by another page, not purged yet), then
+         * any: a page made on untouched slices while touched ones wait for the purge adds to the
+         * peak resident memory (glibc-simple, one size class after another: 1.2 MiB over glibc's
+         * peak with one thread before, 0.6 MiB after). New segments go to the front of the list,
+         * so first fit alone would prefer them. */
         for (seg = local->segs; seg != NULL; seg = seg->next) {
-            at = rp__find_run(seg->free_slices, k);
+            at = rp__find_run(seg->dirty_slices & ~rp__kept_slices(seg), k);
             if (at >= 0) break;
         }
+        if (seg == NULL) {
+            for (seg = local->segs; seg != NULL; seg = seg->next) {
+                at = rp__find_run(seg->dirty_slices, k);
+                if (at >= 0) break;
+            }
+        }
+        if (seg == NULL) {
+            for (seg = local->segs; seg != NULL; seg = seg->next) {
+                at = rp__find_run(seg->free_slices, k);
+                if (at >= 0) break;
+            }
+        }
+        if (seg == NULL) {
+            seg = rp__segment_new(local, k);
+            if (seg == NULL) return NULL;
+            at = 0;
+        }
     }
-    if (seg == NULL) {
-        seg = rp__segment_new(local, k);
-        if (seg == NULL) return NULL;
-        at = 0;
-    }
+    rp__kept_drop(seg, (unsigned)at, k);
     uint64_t mask = rp__slice_mask((unsigned)at, k);
     seg->free_slices &= ~mask;
     seg->dirty_slices &= ~mask;
@@ -494,34 +547,37 @@ rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
 
     rp__page_t *page = &seg->pages[at];
     size_t bsize = rp__heap_class_size(cls);
-    page->free = NULL;
-    page->local_free = NULL;
+    if (kept == NULL) {
+        page->free = NULL;
+        page->local_free = NULL;
+        page->bsize = (uint32_t)bsize;
+        atomic_store_explicit(&page->cls, (uint8_t)cls, memory_order_relaxed);
+        page->slices = (uint8_t)k;
+        page->start = seg->span.base + ((size_t)at << RP__SLICE_SHIFT);
+        rp__asan_unpoison(page->start, (size_t)k << RP__SLICE_SHIFT); /* blocks of a page there before */
+        page->capacity = (uint32_t)(((size_t)k << RP__SLICE_SHIFT) / bsize);
+        page->carved = 0;
+        page->magic = (((uint64_t)1 << RP__MAGIC_SHIFT) + bsize - 1) / bsize;
+        page->own_start = page->start;
+        page->own_divides = UINT64_MAX / bsize + 1;
+        page->own_carved_end = 0;
+        atomic_store_explicit(&page->xcarved, 0, memory_order_relaxed);
+    }
+    /* A kept page keeps its blocks, lists and geometry: only what an owner changes is set. */
     atomic_store_explicit(&page->used, 0, memory_order_relaxed);
-    page->bsize = (uint32_t)bsize;
     atomic_store_explicit(&page->partials, 0, memory_order_relaxed);
     page->wipe = (local->heap->flags & RP_HEAP_WIPE) ? 1 : 0;
     page->shared = local->shared ? 1 : 0;
-    atomic_store_explicit(&page->cls, (uint8_t)cls, memory_order_relaxed);
-    page->slices = (uint8_t)k;
     atomic_store_explicit(&page->in_use, 1, memory_order_relaxed);
-    page->start = seg->span.base + ((size_t)at << RP__SLICE_SHIFT);
-    rp__asan_unpoison(page->start, (size_t)k << RP__SLICE_SHIFT); /* blocks of a page there before */
-    page->capacity = (uint32_t)(((size_t)k << RP__SLICE_SHIFT) / bsize);
-    page->carved = 0;
-    page->magic = (((uint64_t)1 << RP__MAGIC_SHIFT) + bsize - 1) / bsize;
     page->local = local;
     /* Locals are page-aligned (heap.c): the flags fit below the pointer. */
     atomic_store_explicit(&page->owner, (uintptr_t)local | (page->wipe ? RP__PAGE_WIPE : 0u), memory_order_relaxed);
     page->idle_seen = 0;
     page->idle_sweeps = 0;
-    page->own_start = page->start;
-    page->own_divides = UINT64_MAX / bsize + 1;
-    page->own_carved_end = 0;
     page->seg = seg;
     page->next = page->prev = NULL;
     page->reclaim_next = NULL;
     atomic_store_explicit(&page->xfree, 0, memory_order_relaxed);
-    atomic_store_explicit(&page->xcarved, 0, memory_order_relaxed);
     for (unsigned j = (unsigned)at; j < (unsigned)at + k; j++) seg->slice_page[j] = page;
     rp__segmap_set_page(page, true);
     return page;
@@ -554,6 +610,11 @@ void rp__segment_page_free(rp__local_t *local, rp__page_t *page) {
     uint64_t mask = rp__slice_mask(at, page->slices);
     for (unsigned j = at; j < at + page->slices; j++) seg->slice_page[j] = NULL;
     atomic_store_explicit(&page->in_use, 0, memory_order_relaxed);
+    /* Every block of an emptied page is on its lists, marked freed (used is 0, and a block other
+     * threads freed counts as used until collected). A wiping page is wiped on every free but
+     * not kept: its next use need not be the same heap's. */
+    if (page->wipe == 0 && page->carved != 0 && atomic_load_explicit(&page->used, memory_order_relaxed) == 0)
+        seg->kept_starts |= (uint64_t)1 << at;
     rp__segmap_set_page(page, false);
     if (seg->dirty_slices == 0) seg->dirty_since = rp__os_clock_ms();
     seg->dirty_slices |= mask;
