@@ -145,8 +145,9 @@ static void test_block_check(void) {
         rp__page_t page;
         memset(&page, 0, sizeof page);
         page.own_start = area + BEFORE;
-        page.own_divides = UINT64_MAX / d + 1;
-        page.own_carved_end = (uint32_t)(carved * d);
+        page.bsize = (uint32_t)d;
+        page.own_divides = rp__block_divides(d);
+        rp__page_set_carved(&page, (uint32_t)carved);
         size_t wrong = 0;
         for (size_t at = 0; at < BEFORE + page_bytes + d; at++) {
             bool want = at >= BEFORE && (at - BEFORE) % d == 0 && (at - BEFORE) / d < carved;
@@ -1009,7 +1010,8 @@ static void test_kept_page_overlap(void) {
     rp__segment_t *seg = p1->seg;
     REQUIRE(p1 == &seg->pages[0] && p2 == &seg->pages[1]);
     /* As if each had handed out blocks and had them all back: their lists are not read here. */
-    p1->carved = p2->carved = 1;
+    rp__page_set_carved(p1, 1);
+    rp__page_set_carved(p2, 1);
     rp__segment_page_free(local, p1);
     rp__segment_page_free(local, p2);
     CHECK(seg->kept_starts == 3u);

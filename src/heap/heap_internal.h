@@ -191,12 +191,11 @@ typedef struct rp__page {
      * plain load, the slow paths change the flags with atomic read-modify-writes. */
     _Atomic uintptr_t owner;
     uint8_t *own_start;           /* a copy of start */
-    uint64_t own_divides;         /* UINT64_MAX / bsize + 1: rp__is_block's divisibility test */
+    uint64_t own_divides;         /* rp__is_block's multiplier: floor(2^64 / bsize) + 1 */
     _Atomic uint32_t used;        /* blocks out, including remote frees not yet collected;
                                      written by the owner only (relaxed), read by rp_heap_stats */
     uint32_t carved;
-    uint32_t own_carved_end;      /* carved * bsize: where the blocks handed out so far end */
-    uint8_t idle_sweeps;          /* idle sweeps (page.c) in a row that found it empty and untouched */
+    uint64_t own_limit;           /* rp__is_block's bound: carved * (bsize * own_divides mod 2^64) */
     /* What the idle sweep (page.c) saw of this page's lists when it last found it empty: the same
      * again at the next sweep means no malloc or free touched it in between. */
     uintptr_t idle_seen;
@@ -208,6 +207,7 @@ typedef struct rp__page {
     /* carved, published by the owner for other threads' frees: a block at or past it was never
      * handed out. Their free checks it, since the owner takes their list without a walk. */
     _Atomic uint32_t xcarved;
+    uint8_t idle_sweeps;          /* idle sweeps (page.c) in a row that found it empty and untouched */
 } rp__page_t;
 _Static_assert(sizeof(rp__page_t) == 192, "a page descriptor is three cache lines");
 _Static_assert(_Alignof(rp__page_t) > RP__MAP_ENTRY_LOW, "a page entry's tag bits lie below the descriptor");
@@ -581,16 +581,29 @@ static inline bool rp__maybe_marked(const void *b) {
     memcpy(&low, (const uint8_t *)b + sizeof(uintptr_t), sizeof low);
     return low == (uint32_t)rp__freed_mark(b);
 }
-/* Whether p is the start of a block this page has handed out at some point. pre: owner.
+/* Whether p is the start of a block this page has handed out at some point. pre: owner, and p
+ * lies in the page's slices (its map entry is the page's).
+ *
  * Divisibility without the quotient (Lemire, Kaser and Kurz, "Faster remainder by direct
- * computation", 2019): for off below 2^32, off is a multiple of bsize exactly when
- * off * (UINT64_MAX / bsize + 1), modulo 2^64, is below that constant. One multiplication
- * instead of two and a shift, and no dependent chain of them on every free (tight: 3 fewer
- * instructions per pair); the range test comes first, so the offsets it lets through are below
- * a page's size. */
+ * computation", 2019), with the range folded in: with c = floor(2^64 / d) + 1 and e = d * c mod
+ * 2^64 (1 <= e <= d), an offset j * d + r (0 <= r < d) times c is j * e + r * c modulo 2^64, with
+ * no wrap for offsets far beyond a page. So block starts give j * e, below carved * e exactly for
+ * the carved ones, and every other offset gives at least c, far above that bound; an address
+ * before the page's start wraps to near 2^64. One multiplication and one comparison: the range
+ * test before it cost a load, a compare and a branch on every free. */
 static inline bool rp__is_block(const rp__page_t *page, const void *p) {
     uint64_t off = (uint64_t)((const uint8_t *)p - page->own_start);
-    return off < page->own_carved_end && off * page->own_divides < page->own_divides;
+    return off * page->own_divides < page->own_limit;
+}
+/* rp__is_block's multiplier for blocks of bsize bytes. */
+static inline uint64_t rp__block_divides(size_t bsize) {
+    uint64_t c = UINT64_MAX / bsize + 1;
+    return (bsize & (bsize - 1)) == 0 ? c + 1 : c; /* floor(2^64 / bsize) + 1 */
+}
+/* The page has carved blocks: rp__is_block's bound follows. */
+static inline void rp__page_set_carved(rp__page_t *page, uint32_t carved) {
+    page->carved = carved;
+    page->own_limit = (uint64_t)carved * (page->own_divides * page->bsize);
 }
 
 void rp__debug_on_alloc(rp__page_t *page, rp__block_t *b);

@@ -107,8 +107,7 @@ static void rp__page_extend(rp__page_t *page) {
     }
     rp__vg_noaccess(first, (size_t)n * page->bsize); /* free blocks: the program's no longer */
     page->free = tail;
-    page->carved += n;
-    page->own_carved_end = page->carved * page->bsize;
+    rp__page_set_carved(page, page->carved + n);
     atomic_store_explicit(&page->xcarved, page->carved, memory_order_relaxed);
 }
 

@@ -556,11 +556,10 @@ rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
         page->start = seg->span.base + ((size_t)at << RP__SLICE_SHIFT);
         rp__asan_unpoison(page->start, (size_t)k << RP__SLICE_SHIFT); /* blocks of a page there before */
         page->capacity = (uint32_t)(((size_t)k << RP__SLICE_SHIFT) / bsize);
-        page->carved = 0;
         page->magic = (((uint64_t)1 << RP__MAGIC_SHIFT) + bsize - 1) / bsize;
         page->own_start = page->start;
-        page->own_divides = UINT64_MAX / bsize + 1;
-        page->own_carved_end = 0;
+        page->own_divides = rp__block_divides(bsize);
+        rp__page_set_carved(page, 0);
         atomic_store_explicit(&page->xcarved, 0, memory_order_relaxed);
     }
     /* A kept page keeps its blocks, lists and geometry: only what an owner changes is set. */
