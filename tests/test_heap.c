@@ -938,10 +938,10 @@ static void test_idle_page_reused(void) {
     rp_heap_destroy(h);
 }
 
-/* The carved blocks of the page first malloc of 256 bytes took into use (0 when none). */
-static uint32_t carved_of(const void *block) {
+/* The page holding block (NULL when its entry is not a page's). */
+static rp__page_t *page_of(const void *block) {
     uintptr_t e = rp__segmap_entry(block);
-    return rp__entry_is_page(e) ? rp__entry_page(e)->carved : 0;
+    return rp__entry_is_page(e) ? rp__entry_page(e) : NULL;
 }
 
 /* A page that empties keeps its blocks carved and on its lists, so that the next page of its
@@ -950,23 +950,30 @@ static uint32_t carved_of(const void *block) {
  * through malloc's slow path). Slices another class's page has used in between are carved anew:
  * that page's blocks overwrote the old lists. */
 static void test_kept_page(void) {
-    enum { BLOCK = 256, PER_PAGE = 65536 / BLOCK, N = 2 * PER_PAGE, OTHER = 64, OTHER_N = 65536 / OTHER };
+    enum { BLOCK = 256, PER_PAGE = 65536 / BLOCK, N = 2 * PER_PAGE, OTHER = 64, OTHER_N = 65536 / OTHER + 1 };
     static unsigned char *blocks[N];
     static void *other[OTHER_N];
     rp_heap_t *h = NULL;
     REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
+    const uint8_t *other_start = NULL;
     for (int round = 0; round < 3; round++) {
-        /* Two pages: the first fills and empties (kept), the second stays its class's current one. */
+        /* Two pages: the first fills and empties (kept), the second stays its class's current
+         * one. From round 1 on, the first PER_PAGE blocks come from that current page, and the
+         * next one from the page made after it (the two swap roles). */
         for (int i = 0; i < N; i++) {
             blocks[i] = rp_heap_malloc(h, BLOCK);
             REQUIRE(blocks[i] != NULL);
             memset(blocks[i], 0xA0 + round, BLOCK);
             if (i == PER_PAGE) {
-                uint32_t carved = carved_of(blocks[i]);
+                rp__page_t *page = page_of(blocks[i]);
+                REQUIRE(page != NULL);
                 /* round 1 takes the kept page back whole; rounds 0 and 2 carve 4 KiB */
                 uint32_t want = round == 1 ? PER_PAGE : 4096 / BLOCK;
-                if (carved != want) fprintf(stderr, "  round %d: a new page carved %u blocks, want %u\n", round, carved, want);
-                CHECK(carved == want);
+                if (page->carved != want) fprintf(stderr, "  round %d: a new page carved %u blocks, want %u\n", round, page->carved, want);
+                CHECK(page->carved == want);
+                if (round == 2 && page->start != other_start)
+                    fprintf(stderr, "  round 2: page at %p, the other class's at %p\n", (void *)page->start, (const void *)other_start);
+                CHECK(round != 2 || page->start == other_start);
             }
         }
         for (int i = 0; i < N; i++)
@@ -979,13 +986,16 @@ static void test_kept_page(void) {
         CHECK(rp_heap_validate(h) == RP_OK);
         for (int i = 0; i < N; i++) rp_free(blocks[i]);
         if (round == 1) {
-            /* Another class fills a page: it goes on the kept page's resident slices (before
-             * untouched ones), and writes every block there. */
+            /* Another class fills a page and empties it: that page goes on the kept page's
+             * resident slices (the only ones), writes every block there, and is kept itself.
+             * Round 2's new page of 256 bytes goes there (resident slices of no kept page of
+             * its class), and carves it anew. */
             for (int i = 0; i < OTHER_N; i++) {
                 other[i] = rp_heap_malloc(h, OTHER);
                 REQUIRE(other[i] != NULL);
                 memset(other[i], 0x5C, OTHER);
             }
+            other_start = page_of(other[0])->start;
             for (int i = 0; i < OTHER_N; i++) rp_free(other[i]);
         }
     }
@@ -1244,10 +1254,6 @@ static void free_mine_remotely(size_t from, size_t to) {
 static int cmp_ptr(const void *a, const void *b) {
     uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
     return (x > y) - (x < y);
-}
-static rp__page_t *page_of(const void *p) {
-    uintptr_t e = rp__segmap_entry(p);
-    return rp__entry_is_page(e) ? rp__entry_page(e) : NULL;
 }
 /* Fills splice_all with 320-byte blocks and returns a page every block of which is among them,
  * its blocks in splice_mine[0 .. splice_n) (some blocks may come from earlier tests' pages or
