@@ -1002,6 +1002,37 @@ static void test_kept_page(void) {
     rp_heap_destroy(h);
 }
 
+/* A kept page that was not fully carved hands out its free blocks, already resident, before it
+ * carves more. Page B of 256-byte blocks stops being its class's current page with 16 blocks
+ * carved (a block freed into the full page A makes A current), empties and is kept; when A runs
+ * dry again, B comes back: its next block is one of those 16, and nothing more is carved. */
+static void test_kept_page_partial(void) {
+    enum { BLOCK = 256, PER_PAGE = 65536 / BLOCK, CARVED = 4096 / BLOCK, N = PER_PAGE + CARVED };
+    static unsigned char *blocks[N];
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
+    for (int i = 0; i < N; i++) {
+        blocks[i] = rp_heap_malloc(h, BLOCK);
+        REQUIRE(blocks[i] != NULL);
+    }
+    rp__page_t *a = page_of(blocks[0]), *b = page_of(blocks[PER_PAGE]);
+    REQUIRE(a != NULL && b != NULL && a != b && page_of(blocks[N - 1]) == b && b->carved == CARVED);
+    rp_free(blocks[0]);
+    blocks[0] = rp_heap_malloc(h, BLOCK); /* B has none free: A's freed block, and A is current */
+    REQUIRE(page_of(blocks[0]) == a);
+    for (int i = PER_PAGE; i < N; i++) rp_free(blocks[i]); /* B empties: kept, 16 carved */
+    unsigned char *again = rp_heap_malloc(h, BLOCK);
+    REQUIRE(again != NULL);
+    CHECK(page_of(again) == b);
+    size_t index = (size_t)(again - b->start) / BLOCK;
+    if (index >= CARVED || b->carved != CARVED)
+        fprintf(stderr, "  the page came back with block %zu handed out, %u carved\n", index, b->carved);
+    CHECK(index < CARVED && b->carved == CARVED);
+    rp_free(again);
+    for (int i = 0; i < PER_PAGE; i++) rp_free(blocks[i]);
+    rp_heap_destroy(h);
+}
+
 /* A kept page stays kept only while no other page uses any of its slices: a page made over part
  * of it (here a 2-slice page over a kept 1-slice page and the first slice of a kept 2-slice page)
  * writes its own blocks there, and once that page is gone too its slices are dirty again, so the
@@ -2326,6 +2357,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_idle_page_reused);
     RP_TEST(test_segment_spare);
     RP_TEST(test_kept_page);
+    RP_TEST(test_kept_page_partial);
     RP_TEST(test_kept_page_overlap);
     RP_TEST(test_libc_api);
 #if defined(__linux__)

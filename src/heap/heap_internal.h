@@ -179,6 +179,7 @@ typedef struct rp__page {
     _Atomic uint8_t in_use;
     uint8_t slices;
     uint8_t purged;               /* the slices were purged since last in use */
+    uint8_t idle_sweeps;          /* idle sweeps (page.c) in a row that found it empty and untouched */
     struct rp__page *next, *prev; /* the owner's class list (slow paths only) */
     /* Line 2: written by the owner only; everything its fast paths read. */
     _Alignas(64) rp__block_t *free; /* owner's free list: malloc pops here */
@@ -207,7 +208,6 @@ typedef struct rp__page {
     /* carved, published by the owner for other threads' frees: a block at or past it was never
      * handed out. Their free checks it, since the owner takes their list without a walk. */
     _Atomic uint32_t xcarved;
-    uint8_t idle_sweeps;          /* idle sweeps (page.c) in a row that found it empty and untouched */
 } rp__page_t;
 _Static_assert(sizeof(rp__page_t) == 192, "a page descriptor is three cache lines");
 _Static_assert(_Alignof(rp__page_t) > RP__MAP_ENTRY_LOW, "a page entry's tag bits lie below the descriptor");

@@ -334,7 +334,8 @@ static void *rp__page_malloc_slow_marked(rp__local_t *local, unsigned cls, bool 
     page = rp__segment_page_alloc(local, cls);
     if (page == NULL) return NULL;
     rp__list_push(local, page);
-    rp__page_extend(page);
+    /* A kept page (segment.c) comes back with its free blocks, resident: those go out first. */
+    if (page->free == NULL && page->local_free == NULL) rp__page_extend(page);
     rp__set_cur(local, cls, page);
     return rp__local_pop(local, cls);
 }
