@@ -1033,6 +1033,61 @@ static void test_kept_page_partial(void) {
     rp_heap_destroy(h);
 }
 
+/* The emptied pages of a class on the local's lists other than its current one: held. */
+static unsigned held_pages(rp__local_t *local, unsigned cls) {
+    unsigned n = 0;
+    for (rp__page_t *page = local->pages[cls]; page != NULL; page = page->next)
+        n += page != local->cur[cls] && atomic_load_explicit(&page->used, memory_order_relaxed) == 0;
+    return n;
+}
+
+/* Pages of few blocks (the classes above 8 KiB) stay in use when they empty, held on their class
+ * list: a class in use keeps RP__HOLD_PAGES of them past a purge tick, an idle one none, and
+ * rp_heap_collect takes them all. Before, each went back to its segment at its last free (a
+ * program with a few live blocks of such a class made and retired a page on most calls). */
+static void test_held_pages(void) {
+    enum { SIZE = 20000, PAGES = 10 };
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
+    unsigned cls = rp__heap_size_class(SIZE);
+    size_t per_page = ((size_t)rp__heap_class_slices(cls) << RP__SLICE_SHIFT) / rp__heap_class_size(cls);
+    REQUIRE(per_page >= 2 && per_page <= RP__HOLD_BLOCKS);
+    static void *blocks[PAGES * RP__HOLD_BLOCKS];
+    size_t n = PAGES * per_page;
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < n; i++) {
+            blocks[i] = rp_heap_malloc(h, SIZE);
+            REQUIRE(blocks[i] != NULL);
+            memset(blocks[i], 0x3C, SIZE);
+        }
+        for (size_t i = 0; i < n; i++) rp_free(blocks[i]);
+        rp__heap_lock(h);
+        rp__local_t *local = rp__heap_shared_locked(h);
+        REQUIRE(local != NULL);
+        unsigned held = held_pages(local, cls);
+        if (held != PAGES - 1) fprintf(stderr, "  round %d: %u pages held after the frees, want %u\n", round, held, PAGES - 1);
+        CHECK(held == PAGES - 1); /* every page but the current one */
+        if (round == 0) {
+            rp__local_drop_held(local, false); /* a tick: the class emptied pages since the last */
+            held = held_pages(local, cls);
+            CHECK(held == RP__HOLD_PAGES);
+            rp__local_drop_held(local, false); /* the next: idle since */
+            held = held_pages(local, cls);
+            CHECK(held == 0);
+            rp__heap_unlock(h);
+        } else {
+            rp__heap_unlock(h);
+            rp_heap_collect(h, false);
+            rp__heap_lock(h);
+            held = held_pages(local, cls);
+            rp__heap_unlock(h);
+            CHECK(held == 0);
+        }
+        CHECK(rp_heap_validate(h) == RP_OK);
+    }
+    rp_heap_destroy(h);
+}
+
 /* A kept page stays kept only while no other page uses any of its slices: a page made over part
  * of it (here a 2-slice page over a kept 1-slice page and the first slice of a kept 2-slice page)
  * writes its own blocks there, and once that page is gone too its slices are dirty again, so the
@@ -2359,6 +2414,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_kept_page);
     RP_TEST(test_kept_page_partial);
     RP_TEST(test_kept_page_overlap);
+    RP_TEST(test_held_pages);
     RP_TEST(test_libc_api);
 #if defined(__linux__)
     RP_TEST(test_large_map_cost);

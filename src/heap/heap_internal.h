@@ -278,6 +278,9 @@ typedef struct rp__local {
     rp__page_t *cur[RP__CLASSES];     /* never NULL: &rp__empty_page when there is none */
     rp__page_t *pages[RP__CLASSES];   /* class lists (pages not marked full) */
     uint64_t cur_mask[2];             /* bit c: cur[c] is a page (the idle sweep's worklist) */
+    uint64_t held_mask[2];            /* bit c: class c's list may hold emptied pages (page.c) */
+    uint64_t held_active[2];          /* bit c: class c emptied a page or took malloc's slow
+                                         path since the last purge tick */
     uint32_t cur_count;               /* bits set in cur_mask */
     uint32_t fresh;                   /* times a class touched fresh memory (paces the idle sweep) */
     uint32_t xbatch_mask;             /* bit i: xbatch[i] holds blocks */
@@ -495,7 +498,13 @@ void rp__segment_fork_reset(void);
 /* page.c: the slow paths of one local */
 void *rp__page_malloc_slow(rp__local_t *local, unsigned cls, bool donated_ok);
 void rp__page_collect(rp__page_t *page);
+/* An emptied page of at most RP__HOLD_BLOCKS blocks stays on its class list, held; a class in use
+ * keeps up to RP__HOLD_PAGES of them past a purge tick (page.c). */
+#define RP__HOLD_BLOCKS 8u
+#define RP__HOLD_PAGES 4u
 void rp__page_retire(rp__local_t *local, rp__page_t *page);
+/* Retire the emptied pages held on class lists: all, or those past what a class in use keeps. */
+void rp__local_drop_held(rp__local_t *local, bool all);
 void rp__local_reclaim(rp__local_t *local);
 void rp__page_unfull(rp__local_t *local, rp__page_t *page);
 void rp__local_release(rp__local_t *local);  /* thread exit: give back what is empty */

@@ -174,13 +174,6 @@ static void rp__page_retire_now(rp__local_t *local, rp__page_t *page) {
     rp__os_set_last_error(saved);
 }
 
-void rp__page_retire(rp__local_t *local, rp__page_t *page) {
-    if (page == local->cur[page->cls] || page->used != 0) return;
-    rp__local_enter(local);
-    rp__page_retire_now(local, page);
-    rp__local_leave(local);
-}
-
 void rp__local_reclaim(rp__local_t *local) {
     if (atomic_load_explicit(&local->reclaim, memory_order_relaxed) == NULL) return;
     rp__page_t *page = atomic_exchange_explicit(&local->reclaim, NULL, memory_order_acquire);
@@ -202,6 +195,58 @@ void rp__page_unfull(rp__local_t *local, rp__page_t *page) {
     if (atomic_compare_exchange_strong(&page->xfree, &expect, 0)) {
         rp__page_unmark_full(page);
         rp__list_push(local, page);
+    }
+}
+
+/* ---- held pages ------------------------------------------------------------------------------------
+ *
+ * A page of at most RP__HOLD_BLOCKS blocks (the classes above 8 KiB) that empties stays on its
+ * class list, held, instead of going back to the segment at once. A program that keeps a few
+ * blocks of such a class live emptied a page on most of its frees and made one on most of its
+ * mallocs (alloc-test: 111 K pages made and retired in 20 M steps, from 1% of its requests), and a
+ * retired page's slices went to other classes while the class's next page took fresh ones: held,
+ * alloctest1 0.94x the time and 0.91x the peak RSS, mstress 0.81x the peak RSS.
+ *
+ * A class keeps up to RP__HOLD_PAGES held pages while it is in use. At each purge tick of malloc's
+ * slow path (every 256 calls, rp__local_drop_held) the held pages past those go back, and all of a
+ * class that neither emptied a page nor took malloc's slow path since the tick before; all go back
+ * at rp_heap_collect and at thread exit. Memory a program stopped using so goes back on the same
+ * ticks as the purge that follows. */
+
+static void rp__page_retire_empty(rp__local_t *local, rp__page_t *page) {
+    if (page == local->cur[page->cls] || page->used != 0) return;
+    rp__local_enter(local);
+    rp__page_retire_now(local, page);
+    rp__local_leave(local);
+}
+
+void rp__page_retire(rp__local_t *local, rp__page_t *page) {
+    if (page->capacity <= RP__HOLD_BLOCKS && page != local->cur[page->cls] && page->used == 0) {
+        uint64_t bit = (uint64_t)1 << (page->cls & 63);
+        local->held_mask[page->cls >> 6] |= bit;
+        local->held_active[page->cls >> 6] |= bit;
+    } else {
+        rp__page_retire_empty(local, page);
+    }
+}
+
+void rp__local_drop_held(rp__local_t *local, bool all) {
+    for (unsigned w = 0; w < 2; w++) {
+        uint64_t mask = local->held_mask[w], active = all ? 0 : local->held_active[w];
+        local->held_mask[w] = local->held_active[w] = 0;
+        while (mask != 0) {
+            unsigned c = w * 64 + (unsigned)__builtin_ctzll(mask);
+            uint64_t bit = mask & -mask;
+            mask &= mask - 1;
+            unsigned keep = (active & bit) ? RP__HOLD_PAGES : 0, kept = 0;
+            for (rp__page_t *page = local->pages[c], *next; page != NULL; page = next) {
+                next = page->next;
+                if (page == local->cur[c] || page->used != 0) continue;
+                if (kept < keep) kept++;
+                else rp__page_retire_empty(local, page);
+            }
+            if (kept != 0) local->held_mask[w] |= bit;
+        }
     }
 }
 
@@ -265,6 +310,7 @@ void *rp__page_malloc_slow(rp__local_t *local, unsigned cls, bool donated_ok) {
 static void *rp__page_malloc_slow_marked(rp__local_t *local, unsigned cls, bool donated_ok) {
     if ((++local->ops & 255) == 0) {
         rp__xbatch_flush_all(local);
+        rp__local_drop_held(local, false);
         rp__local_purge(local, false);
         /* Only take the heap lock when the span cache holds something to age out. */
         if (atomic_load_explicit(&local->heap->cached, memory_order_relaxed) != 0) {
@@ -274,6 +320,7 @@ static void *rp__page_malloc_slow_marked(rp__local_t *local, unsigned cls, bool 
         }
     }
     rp__local_reclaim(local);
+    local->held_active[cls >> 6] |= (uint64_t)1 << (cls & 63); /* the class is in use */
     rp__page_t *page = local->cur[cls];
     if (page != &rp__empty_page) {
         if (page->free == NULL && page->local_free != NULL) {
@@ -350,9 +397,10 @@ void rp__local_release(rp__local_t *local) {
         for (rp__page_t *page = local->pages[c], *next; page != NULL; page = next) {
             next = page->next;
             rp__page_collect(page);
-            rp__page_retire(local, page);
+            rp__page_retire_empty(local, page);
         }
     }
+    local->held_mask[0] = local->held_mask[1] = 0;
     /* Empty segments go to the span cache (the delay still applies there). */
     for (rp__segment_t *seg = local->segs, *next; seg != NULL; seg = next) {
         next = seg->next;

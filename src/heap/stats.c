@@ -173,6 +173,7 @@ void rp_heap_collect(rp_heap_t *heap, bool force) {
             rp__local_enter(local);
             rp__xbatch_flush_all(local);
             rp__local_reclaim(local);
+            rp__local_drop_held(local, true);
             rp__local_purge(local, force);
             rp__local_leave(local);
         }
@@ -181,6 +182,7 @@ void rp_heap_collect(rp_heap_t *heap, bool force) {
     } else {
         rp__heap_lock(heap);
         rp__local_reclaim(heap->shared);
+        rp__local_drop_held(heap->shared, true);
         rp__local_purge(heap->shared, force);
     }
     rp__cache_purge(heap, force);
