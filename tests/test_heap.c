@@ -969,10 +969,12 @@ static void test_kept_page(void) {
                 REQUIRE(page != NULL);
                 /* round 1 takes the kept page back whole; rounds 0 and 2 carve 4 KiB */
                 uint32_t want = round == 1 ? PER_PAGE : 4096 / BLOCK;
-                if (page->carved != want) fprintf(stderr, "  round %d: a new page carved %u blocks, want %u\n", round, page->carved, want);
+                if (page->carved != want)
+                    fprintf(stderr, "  round %d: a new page carved %u blocks, want %u\n", round, page->carved, want);
                 CHECK(page->carved == want);
                 if (round == 2 && page->start != other_start)
-                    fprintf(stderr, "  round 2: page at %p, the other class's at %p\n", (void *)page->start, (const void *)other_start);
+                    fprintf(stderr, "  round 2: page at %p, the other class's at %p\n", (void *)page->start,
+                            (const void *)other_start);
                 CHECK(round != 2 || page->start == other_start);
             }
         }
@@ -1065,7 +1067,8 @@ static void test_held_pages(void) {
         rp__local_t *local = rp__heap_shared_locked(h);
         REQUIRE(local != NULL);
         unsigned held = held_pages(local, cls);
-        if (held != PAGES - 1) fprintf(stderr, "  round %d: %u pages held after the frees, want %u\n", round, held, PAGES - 1);
+        if (held != PAGES - 1)
+            fprintf(stderr, "  round %d: %u pages held after the frees, want %u\n", round, held, PAGES - 1);
         CHECK(held == PAGES - 1); /* every page but the current one */
         if (round == 0) {
             rp__local_drop_held(local, false); /* a tick: the class emptied pages since the last */
@@ -1100,7 +1103,8 @@ static void test_kept_page_overlap(void) {
     rp__local_t *local = rp__heap_shared_locked(h);
     REQUIRE(local != NULL);
     unsigned one = rp__heap_size_class(256), two = rp__heap_size_class(4096), other_two = rp__heap_size_class(3000);
-    REQUIRE(rp__heap_class_slices(one) == 1 && rp__heap_class_slices(two) == 2 && rp__heap_class_slices(other_two) == 2);
+    REQUIRE(rp__heap_class_slices(one) == 1 && rp__heap_class_slices(two) == 2 &&
+            rp__heap_class_slices(other_two) == 2);
     rp__page_t *p1 = rp__segment_page_alloc(local, one), *p2 = rp__segment_page_alloc(local, two);
     REQUIRE(p1 != NULL && p2 != NULL && p1->seg == p2->seg);
     rp__segment_t *seg = p1->seg;
