@@ -610,9 +610,9 @@ void rp__segment_page_free(rp__local_t *local, rp__page_t *page) {
     for (unsigned j = at; j < at + page->slices; j++) seg->slice_page[j] = NULL;
     atomic_store_explicit(&page->in_use, 0, memory_order_relaxed);
     /* Every block of an emptied page is on its lists, marked freed (used is 0, and a block other
-     * threads freed counts as used until collected). A wiping page is wiped on every free but
-     * not kept: its next use need not be the same heap's. */
-    if (page->wipe == 0 && page->carved != 0 && atomic_load_explicit(&page->used, memory_order_relaxed) == 0)
+     * threads freed counts as used until collected), and a wiping heap's blocks are wiped already
+     * (past the link and the mark) by their free: it is kept as it is. */
+    if (page->carved != 0 && atomic_load_explicit(&page->used, memory_order_relaxed) == 0)
         seg->kept_starts |= (uint64_t)1 << at;
     rp__segmap_set_page(page, false);
     if (seg->dirty_slices == 0) seg->dirty_since = rp__os_clock_ms();
