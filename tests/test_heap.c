@@ -1323,6 +1323,36 @@ static void test_collect_exited_thread(void) {
     CHECK(rp_heap_validate(d) == RP_OK);
 }
 
+/* A thread that exits returns its held pages (page.c, rp__local_release): a program whose threads
+ * each used a class above 8 KiB and left would otherwise keep their emptied pages in caches that
+ * wait for a new thread to adopt them. */
+enum { HELD_EXIT_SIZE = 20000, HELD_EXIT_N = 30 };
+static void *held_exit_blocks[HELD_EXIT_N];
+static unsigned held_exit_seen;
+static void *held_exit_worker(void *arg) {
+    for (int i = 0; i < HELD_EXIT_N; i++) held_exit_blocks[i] = rp_malloc(HELD_EXIT_SIZE);
+    for (int i = 0; i < HELD_EXIT_N; i++) rp_free(held_exit_blocks[i]);
+    /* the pages stay in use while this thread lives: held, and its current one */
+    for (int i = 0; i < HELD_EXIT_N; i++)
+        held_exit_seen += held_exit_blocks[i] != NULL && page_of(held_exit_blocks[i]) != NULL;
+    return arg;
+}
+
+static void test_held_pages_thread_exit(void) {
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, held_exit_worker, NULL) == 0);
+    pthread_join(t, NULL);
+    CHECK(held_exit_seen == HELD_EXIT_N);
+    unsigned after = 0;
+    for (int i = 0; i < HELD_EXIT_N; i++) after += page_of(held_exit_blocks[i]) != NULL;
+    /* at most the exited thread's current page of the class (a class's current page stays) */
+    unsigned cls = rp__heap_size_class(HELD_EXIT_SIZE);
+    size_t per_page = ((size_t)rp__heap_class_slices(cls) << RP__SLICE_SHIFT) / rp__heap_class_size(cls);
+    if (after > per_page)
+        fprintf(stderr, "  %u of %d freed blocks still on pages in use after the thread exited\n", after, HELD_EXIT_N);
+    CHECK(after <= per_page);
+}
+
 /* Blocks other threads free go back to their owner whole: one exchange hands the owner the list
  * and its count (page.c, rp__page_collect), its malloc then hands out exactly those blocks again,
  * and the page's count of blocks out drops by the count. */
@@ -2431,6 +2461,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_stress_threads);
     RP_TEST(test_donate_while_allocating);
     RP_TEST(test_collect_exited_thread);
+    RP_TEST(test_held_pages_thread_exit);
     RP_TEST(test_remote_splice);
     RP_TEST(test_remote_batch);
     RP_TEST(test_entry_owner_tags);
