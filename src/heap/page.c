@@ -6,8 +6,10 @@
  * page costs one OS page of resident memory, not 64 KiB. Pages that have nothing left are marked
  * full (RP__XFREE_FULL) and leave the class list; the first remote free into a full page hands
  * it back through the owner's reclaim stack, and a local free takes it back directly. A page that
- * drops to zero blocks is retired (its slices return to the segment), except the page a class
- * currently allocates from: a loop of malloc + free must not retire and remake a page each time.
+ * drops to zero blocks is retired (its slices return to the segment, where it is kept for its
+ * class, segment.c), except the page a class currently allocates from (a loop of malloc + free
+ * must not retire and remake a page each time) and a page of few blocks, which is held on its
+ * class list for a while ("held pages" below).
  */
 #include "heap/heap_internal.h"
 
