@@ -609,10 +609,12 @@ static inline uint64_t rp__block_divides(size_t bsize) {
     uint64_t c = UINT64_MAX / bsize + 1;
     return (bsize & (bsize - 1)) == 0 ? c + 1 : c; /* floor(2^64 / bsize) + 1 */
 }
-/* The page has carved blocks: rp__is_block's bound follows. */
+/* The page has carved blocks: rp__is_block's bound and the count other threads' frees check
+ * (xcarved) follow. */
 static inline void rp__page_set_carved(rp__page_t *page, uint32_t carved) {
     page->carved = carved;
     page->own_limit = (uint64_t)carved * (page->own_divides * page->bsize);
+    atomic_store_explicit(&page->xcarved, carved, memory_order_relaxed);
 }
 
 void rp__debug_on_alloc(rp__page_t *page, rp__block_t *b);

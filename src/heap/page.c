@@ -110,7 +110,6 @@ static void rp__page_extend(rp__page_t *page) {
     rp__vg_noaccess(first, (size_t)n * page->bsize); /* free blocks: the program's no longer */
     page->free = tail;
     rp__page_set_carved(page, page->carved + n);
-    atomic_store_explicit(&page->xcarved, page->carved, memory_order_relaxed);
 }
 
 RP_NORETURN void rp__bad_free(const void *p, rp__page_t *page) {
@@ -223,12 +222,12 @@ static void rp__page_retire_empty(rp__local_t *local, rp__page_t *page) {
 }
 
 void rp__page_retire(rp__local_t *local, rp__page_t *page) {
-    if (page->capacity <= RP__HOLD_BLOCKS && page != local->cur[page->cls] && page->used == 0) {
+    if (page->capacity > RP__HOLD_BLOCKS) {
+        rp__page_retire_empty(local, page);
+    } else if (page != local->cur[page->cls] && page->used == 0) {
         uint64_t bit = (uint64_t)1 << (page->cls & 63);
         local->held_mask[page->cls >> 6] |= bit;
         local->held_active[page->cls >> 6] |= bit;
-    } else {
-        rp__page_retire_empty(local, page);
     }
 }
 

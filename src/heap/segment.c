@@ -566,7 +566,6 @@ rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls) {
         page->own_start = page->start;
         page->own_divides = rp__block_divides(bsize);
         rp__page_set_carved(page, 0);
-        atomic_store_explicit(&page->xcarved, 0, memory_order_relaxed);
     }
     /* A kept page keeps its blocks, lists and geometry: only what an owner changes is set. */
     atomic_store_explicit(&page->used, 0, memory_order_relaxed);
