@@ -130,6 +130,47 @@ static void test_size_classes(void) {
     }
 }
 
+/* malloc finds the page of a request up to RP__CLASS_TABLE_MAX by its size's granule
+ * (heap_internal.h, cur_by_granule), a copy of the class's current page that rp__set_cur keeps.
+ * Every granule must name its class's current page, through pages being made current, emptied
+ * and given back by rp_heap_collect. */
+static bool cur_by_granule_consistent(const rp__local_t *local) {
+    bool ok = true;
+    for (unsigned g = 0; g < RP__TABLE_GRANULES; g++) {
+        if (local->cur_by_granule[g] != local->cur[rp__class_table[g]]) {
+            fprintf(stderr, "granule %u: page %p, its class %u's current page %p\n", g,
+                    (void *)local->cur_by_granule[g], rp__class_table[g], (void *)local->cur[rp__class_table[g]]);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+static void test_cur_by_granule(void) {
+    enum { PER_SIZE = 300 };
+    static void *blocks[RP__TABLE_GRANULES][PER_SIZE];
+    free(malloc(1)); /* this thread's cache of the default heap */
+    const rp__local_t *local = rp__tls_mine;
+    REQUIRE(local != NULL);
+    for (unsigned g = 0; g < RP__TABLE_GRANULES; g++) {
+        for (unsigned i = 0; i < PER_SIZE; i++) REQUIRE((blocks[g][i] = rp_malloc(g * RP__GRAN)) != NULL);
+    }
+    CHECK(cur_by_granule_consistent(local));
+    for (unsigned g = 0; g < RP__TABLE_GRANULES; g++) {
+        for (unsigned i = 0; i < PER_SIZE; i++) rp_free(blocks[g][i]);
+    }
+    CHECK(cur_by_granule_consistent(local));
+    rp_heap_collect(rp_heap_default(), true);
+    CHECK(cur_by_granule_consistent(local));
+    for (size_t n = 0; n <= RP__CLASS_TABLE_MAX; n++) {
+        void *p = rp_malloc(n);
+        REQUIRE(p != NULL);
+        CHECK(rp_usable_size(p) == expected_class_size(n));
+        rp_free(p);
+    }
+    CHECK(cur_by_granule_consistent(local));
+}
+
 /* The owner's free tests "is p a block start this page handed out" by divisibility without the
  * quotient (heap_internal.h, rp__is_block). Checked against the remainder for every class, every
  * byte offset of its page and a little past it, and addresses before the page's start, with the
@@ -2421,6 +2462,7 @@ int main(int argc, char **argv) {
 #endif
     RP_TEST(test_sizes);
     RP_TEST(test_size_classes);
+    RP_TEST(test_cur_by_granule);
     RP_TEST(test_block_check);
     RP_TEST(test_page_blocks_min);
     RP_TEST(test_huge_and_calloc);

@@ -13,7 +13,7 @@
 #include "heap/heap_internal.h"
 
 /* rp__heap_size_class(16 * g) for g = 0..64: the class of every request of g granules. */
-const uint8_t rp__class_table[(RP__CLASS_TABLE_MAX >> RP__GRAN_SHIFT) + 1] = {
+const uint8_t rp__class_table[RP__TABLE_GRANULES] = {
     0,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 16, 17, 17, 18,
     18, 19, 19, 20, 20, 21, 21, 22, 22, 23, 23, 24, 24, 24, 24, 25, 25, 25, 25, 26, 26, 26,
     26, 27, 27, 27, 27, 28, 28, 28, 28, 29, 29, 29, 29, 30, 30, 30, 30, 31, 31, 31, 31};

@@ -34,11 +34,13 @@ static rp_heap_t rp__default = {
 #define RP__E1 &rp__empty_page
 #define RP__E8 RP__E1, RP__E1, RP__E1, RP__E1, RP__E1, RP__E1, RP__E1, RP__E1
 #define RP__NOKEY UINTPTR_MAX
-_Static_assert(RP__CLASSES == 11 * 8 && RP__LEAF_SLOTS == 8, "rp__local_none's initialiser has every entry");
+_Static_assert(RP__CLASSES == 11 * 8 && RP__TABLE_GRANULES == 8 * 8 + 1 && RP__LEAF_SLOTS == 8,
+               "rp__local_none's initialiser has every entry");
 const rp__local_t rp__local_none = {
     .leaf_key = {RP__NOKEY, RP__NOKEY, RP__NOKEY, RP__NOKEY, RP__NOKEY, RP__NOKEY, RP__NOKEY, RP__NOKEY},
     .entry_bits = 2, /* bit 0 clear: no entry (0, a span, a page) has these low bits */
     .cur = {RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8},
+    .cur_by_granule = {RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E8, RP__E1},
 };
 
 _Thread_local rp__local_t *rp__tls_local RP__TLS_MODEL = RP__LOCAL_NONE;
@@ -193,6 +195,7 @@ static rp__local_t *rp__local_map(rp_heap_t *heap, bool shared) {
     rp__local_t *local = mem;
     for (unsigned i = 0; i < RP__LEAF_SLOTS; i++) local->leaf_key[i] = UINTPTR_MAX;
     for (unsigned c = 0; c < RP__CLASSES; c++) local->cur[c] = &rp__empty_page;
+    for (unsigned g = 0; g < RP__TABLE_GRANULES; g++) local->cur_by_granule[g] = &rp__empty_page;
     static _Atomic unsigned caches_made; /* the tags go round in the order caches are made */
     unsigned tag = atomic_fetch_add_explicit(&caches_made, 1, memory_order_relaxed) % RP__MAP_OWNER_TAGS + 1;
     local->entry_bits = RP__MAP_TAG_PAGE | (uintptr_t)tag << 1;

@@ -43,6 +43,8 @@
 #define RP__SEG_SIZE_MAX (RP__SEG_SLICES_MAX * RP__SLICE_SIZE)
 #define RP__CLASSES 88                        /* size classes, 16 B .. 128 KiB */
 #define RP__SMALL_MAX ((size_t)128 * 1024)    /* larger blocks are spans of their own */
+#define RP__CLASS_TABLE_MAX 1024              /* requests up to this find their class by table */
+#define RP__TABLE_GRANULES ((RP__CLASS_TABLE_MAX >> RP__GRAN_SHIFT) + 1)
 #define RP__LARGE_ROUND_MAX ((size_t)1 << 20) /* large spans up to this come in 8 sizes per doubling */
 #define RP__MAP_SHIFT 12                      /* segment map granule: 4 KiB */
 #define RP__MAP_PAGE ((size_t)1 << RP__MAP_SHIFT)
@@ -276,6 +278,11 @@ typedef struct rp__local {
      * and then the owner word still tells them apart). RP__LOCAL_NONE's matches no entry. */
     uintptr_t entry_bits;
     rp__page_t *cur[RP__CLASSES];     /* never NULL: &rp__empty_page when there is none */
+    /* cur by request size for the table's classes: cur[rp__class_table[g]] for granule g, kept
+     * so by rp__set_cur (page.c), the only writer of cur. malloc then loads the page straight
+     * from the size, without the table's byte on its path: 3 instructions and one dependent load
+     * fewer (tight 0.92x, pareto 0.98x). */
+    rp__page_t *cur_by_granule[RP__TABLE_GRANULES];
     rp__page_t *pages[RP__CLASSES];   /* class lists (pages not marked full) */
     uint64_t cur_mask[2];             /* bit c: cur[c] is a page (the idle sweep's worklist) */
     uint64_t held_mask[2];            /* bit c: class c's list may hold emptied pages (page.c) */
@@ -420,8 +427,7 @@ void rp__heap_show_env(bool wipe);
  * (class sizes up to there are multiples of 16): one load instead of a branch, a bit scan and two
  * shifts on malloc's fast path (alloc.c holds it; test_size_classes checks it against the formula
  * below for every size up to 2 KiB). */
-#define RP__CLASS_TABLE_MAX 1024
-extern const uint8_t rp__class_table[(RP__CLASS_TABLE_MAX >> RP__GRAN_SHIFT) + 1];
+extern const uint8_t rp__class_table[RP__TABLE_GRANULES];
 
 /* 16..128 in steps of 16, then 8 classes per doubling (12.5% apart) up to 128 KiB. */
 static inline unsigned rp__heap_size_class(size_t n) {
@@ -644,10 +650,9 @@ static inline void rp__vg_block_free(void *p, size_t n) {
     rp__vg_defined(p, n);
 }
 
-/* Pop a block of class cls from the local's current page; NULL when the slow path must run.
+/* Pop a block from page (a local's current page of its class); NULL when the slow path must run.
  * vg: whether the process runs under Valgrind (the inline malloc never runs there). */
-static inline void *rp__local_pop_vg(rp__local_t *local, unsigned cls, bool vg) {
-    rp__page_t *page = local->cur[cls];
+static inline void *rp__page_pop_vg(rp__page_t *page, bool vg) {
     rp__block_t *b = page->free;
     if (RP_UNLIKELY(b == NULL)) {
         /* The blocks of the local list become the allocation list. */
@@ -669,6 +674,9 @@ static inline void *rp__local_pop_vg(rp__local_t *local, unsigned cls, bool vg) 
     if (RP__DEBUG) rp__debug_on_alloc(page, b);
     return b;
 }
+static inline void *rp__local_pop_vg(rp__local_t *local, unsigned cls, bool vg) {
+    return rp__page_pop_vg(local->cur[cls], vg);
+}
 
 static inline void *rp__local_pop(rp__local_t *local, unsigned cls) { return rp__local_pop_vg(local, cls, rp__vg_on()); }
 
@@ -681,14 +689,18 @@ void rp__free_sized_slow(void *p, size_t size);
 
 static inline void *rp__malloc_inline(size_t size) {
     rp__local_t *local = rp__tls_local;
-    unsigned cls;
-    /* Most requests are small: the table, laid out as the straight-line path. */
-    if (RP_LIKELY(size <= RP__CLASS_TABLE_MAX)) cls = rp__class_table[(size + RP__GRAN - 1) >> RP__GRAN_SHIFT];
-    else if (size <= RP__SMALL_MAX) cls = rp__heap_size_class(size);
-    else return rp__malloc_default(size); /* large blocks */
-    /* Under ASan the slow path places the redzone past the size asked for (alloc.c). A thread
-     * without a cache, and any thread under Valgrind, has RP__LOCAL_NONE: the pop fails. */
+    /* Under ASan the slow path places the redzone past the size asked for (alloc.c). */
     if (RP__ASAN_ON) return rp__malloc_default(size);
+    /* Most requests are small: the page by granule, laid out as the straight-line path. A thread
+     * without a cache, and any thread under Valgrind, has RP__LOCAL_NONE: the pop fails. */
+    if (RP_LIKELY(size <= RP__CLASS_TABLE_MAX)) {
+        size_t granule = (size + RP__GRAN - 1) >> RP__GRAN_SHIFT;
+        void *b = rp__page_pop_vg(local->cur_by_granule[granule], false);
+        if (RP_LIKELY(b != NULL)) return b;
+        return rp__malloc_slow(local, rp__class_table[granule], size);
+    }
+    if (size > RP__SMALL_MAX) return rp__malloc_default(size); /* large blocks */
+    unsigned cls = rp__heap_size_class(size);
     void *b = rp__local_pop_vg(local, cls, false);
     if (RP_LIKELY(b != NULL)) return b;
     return rp__malloc_slow(local, cls, size);

@@ -32,13 +32,21 @@ static void rp__list_remove(rp__local_t *local, rp__page_t *page) {
     page->next = page->prev = NULL;
 }
 
-/* Make page (or &rp__empty_page) the one class cls allocates from; the RP__PAGE_CUR bits of the
- * old and the new page and the idle sweep's mask follow. */
+/* Make page (or &rp__empty_page) the one class cls allocates from; cur_by_granule, the
+ * RP__PAGE_CUR bits of the old and the new page and the idle sweep's mask follow. */
 static void rp__set_cur(rp__local_t *local, unsigned cls, rp__page_t *page) {
     rp__page_t *old = local->cur[cls];
     if (old == page) return;
     if (old != &rp__empty_page) atomic_fetch_and_explicit(&old->owner, ~(uintptr_t)RP__PAGE_CUR, memory_order_relaxed);
     local->cur[cls] = page;
+    /* The class's granules run down from its size's to the one after the class below. */
+    size_t size = rp__heap_class_size(cls);
+    if (size <= RP__CLASS_TABLE_MAX) {
+        for (size_t g = size >> RP__GRAN_SHIFT;; g--) {
+            local->cur_by_granule[g] = page;
+            if (g == 0 || rp__class_table[g - 1] != cls) break;
+        }
+    }
     uint64_t bit = (uint64_t)1 << (cls & 63);
     if (page != &rp__empty_page) {
         atomic_fetch_or_explicit(&page->owner, (uintptr_t)RP__PAGE_CUR, memory_order_relaxed);
