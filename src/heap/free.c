@@ -34,7 +34,7 @@ void rp__free_miss(void *p) {
         uintptr_t key = a >> RP__LEAF_SHIFT;
         unsigned slot = (unsigned)key & (RP__LEAF_SLOTS - 1);
         local->leaf_key[slot] = key;
-        local->leaf[slot] = leaf;
+        local->leaf_bias[slot] = (uintptr_t)leaf - (key << RP__MAP_BITS) * sizeof(uintptr_t);
     }
     rp__free_at(p, atomic_load_explicit(&(*leaf)[(a >> RP__MAP_SHIFT) & RP__MAP_MASK], memory_order_acquire), local);
 }

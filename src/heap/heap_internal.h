@@ -272,7 +272,7 @@ typedef struct rp__local {
      * UINTPTR_MAX while none. Keys and leaves are two arrays, not one of pairs, so that a slot is
      * an index scaled by 8 into either (one instruction less per free). */
     uintptr_t leaf_key[RP__LEAF_SLOTS];
-    rp__segmap_leaf_t *leaf[RP__LEAF_SLOTS];
+    uintptr_t leaf_bias[RP__LEAF_SLOTS];
     /* The low bits of the map entries of this cache's pages: RP__MAP_TAG_PAGE and a tag of 1..31
      * in bits 1-5, given in turn to new caches (two live caches share one only past 31 of them,
      * and then the owner word still tells them apart). RP__LOCAL_NONE's matches no entry. */
@@ -745,7 +745,7 @@ static inline void rp__free_at(void *p, uintptr_t e, rp__local_t *local) {
 
 /* The map entry of address a from the leaf this thread cached in slot (its key matched). */
 static inline uintptr_t rp__cached_entry(const rp__local_t *local, unsigned slot, uintptr_t a) {
-    return atomic_load_explicit(&(*local->leaf[slot])[(a >> RP__MAP_SHIFT) & RP__MAP_MASK], memory_order_acquire);
+    return atomic_load_explicit((_Atomic uintptr_t *)(local->leaf_bias[slot] + (a >> RP__MAP_SHIFT) * sizeof(uintptr_t)), memory_order_acquire);
 }
 
 static inline void rp__free_inline(void *p) {
