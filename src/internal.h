@@ -21,6 +21,8 @@
 #  define RP_LIKELY(x) __builtin_expect(!!(x), 1)
 #  define RP_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #  define RP_NORETURN __attribute__((noreturn))
+/* Slow paths stay out of line so the fast paths that call them need no stack frame. */
+#  define RP__NOINLINE __attribute__((noinline))
 /* mingw's C99 stdio (__USE_MINGW_ANSI_STDIO) is checked as gnu_printf, which knows %zu. */
 #  if defined(__MINGW32__)
 #    define RP_PRINTF(f, a) __attribute__((format(gnu_printf, f, a)))
@@ -31,6 +33,7 @@
 #  define RP_LIKELY(x) (x)
 #  define RP_UNLIKELY(x) (x)
 #  define RP_NORETURN _Noreturn
+#  define RP__NOINLINE
 #  define RP_PRINTF(f, a)
 #endif
 

@@ -107,13 +107,6 @@ static inline bool rp__run_turns(size_t stride, size_t page, size_t canary) {
 }
 #define RP__CACHELINE 64
 
-/* Slow paths stay out of line so the fast paths need no stack frame. */
-#if defined(__GNUC__)
-#  define RP__NOINLINE __attribute__((noinline))
-#else
-#  define RP__NOINLINE
-#endif
-
 typedef enum rp__arena_kind { RP__ARENA_SMALL, RP__ARENA_LARGE, RP__ARENA_GUARDED, RP__ARENA_REGION } rp__arena_kind_t;
 
 typedef struct rp__arena rp__arena_t;
