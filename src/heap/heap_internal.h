@@ -269,8 +269,11 @@ typedef struct rp__local {
      * valid). One cached leaf missed on 46% of alloctest's frees, whose 20 MiB straddle two
      * regions, a mispredicted branch each; a cached middle table (64 GiB) never misses but costs
      * a load and 6 instructions more per free. leaf_key: the region's address >> RP__LEAF_SHIFT,
-     * UINTPTR_MAX while none. Keys and leaves are two arrays, not one of pairs, so that a slot is
-     * an index scaled by 8 into either (one instruction less per free). */
+     * UINTPTR_MAX while none. leaf_bias: the leaf's address less the region's first granule
+     * number times the entry size, so that an address's entry lies at leaf_bias plus its whole
+     * granule number (address >> RP__MAP_SHIFT) times 8, with no mask (one instruction less per
+     * free). Keys and bases are two arrays, not one of pairs, so that a slot is an index scaled
+     * by 8 into either (one instruction less again). */
     uintptr_t leaf_key[RP__LEAF_SLOTS];
     uintptr_t leaf_bias[RP__LEAF_SLOTS];
     /* The low bits of the map entries of this cache's pages: RP__MAP_TAG_PAGE and a tag of 1..31
@@ -745,7 +748,8 @@ static inline void rp__free_at(void *p, uintptr_t e, rp__local_t *local) {
 
 /* The map entry of address a from the leaf this thread cached in slot (its key matched). */
 static inline uintptr_t rp__cached_entry(const rp__local_t *local, unsigned slot, uintptr_t a) {
-    return atomic_load_explicit((_Atomic uintptr_t *)(local->leaf_bias[slot] + (a >> RP__MAP_SHIFT) * sizeof(uintptr_t)), memory_order_acquire);
+    uintptr_t at = local->leaf_bias[slot] + (a >> RP__MAP_SHIFT) * sizeof(uintptr_t);
+    return atomic_load_explicit((_Atomic uintptr_t *)at, memory_order_acquire);
 }
 
 static inline void rp__free_inline(void *p) {
