@@ -284,7 +284,7 @@ typedef struct rp__local {
     /* cur by request size for the table's classes: cur[rp__class_table[g]] for granule g, kept
      * so by rp__set_cur (page.c), the only writer of cur. malloc then loads the page straight
      * from the size, without the table's byte on its path: 3 instructions and one dependent load
-     * fewer (tight 0.92x, pareto 0.98x). */
+     * fewer (tight 0.93x; docs/heap.md, round 13). */
     rp__page_t *cur_by_granule[RP__TABLE_GRANULES];
     rp__page_t *pages[RP__CLASSES];   /* class lists (pages not marked full) */
     uint64_t cur_mask[2];             /* bit c: cur[c] is a page (the idle sweep's worklist) */
