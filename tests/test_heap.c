@@ -132,8 +132,9 @@ static void test_size_classes(void) {
 
 /* malloc finds the page of a request up to RP__CLASS_TABLE_MAX by its size's granule
  * (heap_internal.h, cur_by_granule), a copy of the class's current page that rp__set_cur keeps.
- * Every granule must name its class's current page, through pages being made current, emptied
- * and given back by rp_heap_collect. */
+ * Every granule must name its class's current page: through pages being made current and
+ * emptied, the idle sweep giving idle classes' current pages back, and a cache that a thread
+ * leaves at its exit and the next thread adopts. */
 static bool cur_by_granule_consistent(const rp__local_t *local) {
     bool ok = true;
     for (unsigned g = 0; g < RP__TABLE_GRANULES; g++) {
@@ -146,10 +147,24 @@ static bool cur_by_granule_consistent(const rp__local_t *local) {
     return ok;
 }
 
+#if !defined(_WIN32)
+/* Uses every granule's class, checks, frees, and exits, leaving its cache with current pages. */
+static void *granule_worker(void *arg) {
+    bool *ok = arg;
+    void *p[RP__TABLE_GRANULES];
+    for (unsigned g = 0; g < RP__TABLE_GRANULES; g++) p[g] = rp_malloc(g * RP__GRAN);
+    *ok = rp__tls_mine != NULL && cur_by_granule_consistent(rp__tls_mine);
+    for (unsigned g = 0; g < RP__TABLE_GRANULES; g++) rp_free(p[g]);
+    *ok = *ok && cur_by_granule_consistent(rp__tls_mine);
+    return NULL;
+}
+#endif
+
 static void test_cur_by_granule(void) {
-    enum { PER_SIZE = 300 };
+    enum { PER_SIZE = 300, FRESH_MAX = 4096 };
     static void *blocks[RP__TABLE_GRANULES][PER_SIZE];
-    free(malloc(1)); /* this thread's cache of the default heap */
+    static void *fresh[FRESH_MAX];
+    rp_free(rp_malloc(1)); /* this thread's cache of the default heap */
     const rp__local_t *local = rp__tls_mine;
     REQUIRE(local != NULL);
     for (unsigned g = 0; g < RP__TABLE_GRANULES; g++) {
@@ -160,15 +175,34 @@ static void test_cur_by_granule(void) {
         for (unsigned i = 0; i < PER_SIZE; i++) rp_free(blocks[g][i]);
     }
     CHECK(cur_by_granule_consistent(local));
-    rp_heap_collect(rp_heap_default(), true);
+    /* A class past the table touches fresh memory until the idle sweep (page.c) has given back
+     * the emptied current pages of the table's classes. */
+    bool swept = false;
+    unsigned n = 0;
+    while (n < FRESH_MAX && !swept) {
+        REQUIRE((fresh[n++] = rp_malloc(2048)) != NULL);
+        for (unsigned g = 0; g < RP__TABLE_GRANULES && !swept; g++) swept = local->cur_by_granule[g] == &rp__empty_page;
+    }
+    CHECK(swept);
     CHECK(cur_by_granule_consistent(local));
-    for (size_t n = 0; n <= RP__CLASS_TABLE_MAX; n++) {
-        void *p = rp_malloc(n);
+    while (n > 0) rp_free(fresh[--n]);
+    for (size_t size = 0; size <= RP__CLASS_TABLE_MAX; size++) {
+        void *p = rp_malloc(size);
         REQUIRE(p != NULL);
-        CHECK(rp_usable_size(p) == expected_class_size(n));
+        CHECK(rp_usable_size(p) == expected_class_size(size));
         rp_free(p);
     }
     CHECK(cur_by_granule_consistent(local));
+#if !defined(_WIN32) /* the thread tests of this file are POSIX ones */
+    /* The second thread adopts the cache the first left at its exit, current pages and all. */
+    for (int k = 0; k < 2; k++) {
+        pthread_t t;
+        bool ok = false;
+        REQUIRE(pthread_create(&t, NULL, granule_worker, &ok) == 0);
+        pthread_join(t, NULL);
+        CHECK(ok);
+    }
+#endif
 }
 
 /* The owner's free tests "is p a block start this page handed out" by divisibility without the

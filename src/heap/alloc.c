@@ -251,8 +251,9 @@ void *rp__heap_realloc(rp_heap_t *heap, void *p, size_t size) {
 }
 
 /* realloc's fast path moving a small block of the default heap (map entry e, usable bytes) to a
- * new small block: out of line, so that the path that keeps the block in place makes no call and
- * needs no stack frame (it saved and restored five registers on every realloc). */
+ * new small block: out of line, so that the path that keeps the block in place makes no call. In
+ * librampart-malloc.so (initial-exec TLS) that path then needs no stack frame: it saved and
+ * restored five registers on every realloc. */
 static RP__NOINLINE void *rp__realloc_move(void *p, size_t size, uintptr_t e, size_t usable) {
     void *q = rp__malloc_inline(size);
     if (q == NULL) return NULL;

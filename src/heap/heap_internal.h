@@ -272,8 +272,8 @@ typedef struct rp__local {
      * UINTPTR_MAX while none. leaf_bias: the leaf's address less the region's first granule
      * number times the entry size, so that an address's entry lies at leaf_bias plus its whole
      * granule number (address >> RP__MAP_SHIFT) times 8, with no mask (one instruction less per
-     * free). Keys and bases are two arrays, not one of pairs, so that a slot is an index scaled
-     * by 8 into either (one instruction less again). */
+     * free). Keys and biased bases are two arrays, not one of pairs, so that a slot is an index
+     * scaled by 8 into either (one instruction less again). */
     uintptr_t leaf_key[RP__LEAF_SLOTS];
     uintptr_t leaf_bias[RP__LEAF_SLOTS];
     /* The low bits of the map entries of this cache's pages: RP__MAP_TAG_PAGE and a tag of 1..31
@@ -282,7 +282,8 @@ typedef struct rp__local {
     uintptr_t entry_bits;
     rp__page_t *cur[RP__CLASSES];     /* never NULL: &rp__empty_page when there is none */
     /* cur by request size for the table's classes: cur[rp__class_table[g]] for granule g, kept
-     * so by rp__set_cur (page.c), the only writer of cur. malloc then loads the page straight
+     * so by rp__set_cur (page.c), the only writer of cur once the cache is made (rp__local_map
+     * sets both to &rp__empty_page). malloc then loads the page straight
      * from the size, without the table's byte on its path: 3 instructions and one dependent load
      * fewer (tight 0.93x; docs/heap.md, round 13). */
     rp__page_t *cur_by_granule[RP__TABLE_GRANULES];
@@ -428,8 +429,9 @@ void rp__heap_show_env(bool wipe);
 
 /* Requests up to RP__CLASS_TABLE_MAX take their class from a table indexed by 16-byte granules
  * (class sizes up to there are multiples of 16): one load instead of a branch, a bit scan and two
- * shifts on malloc's fast path (alloc.c holds it; test_size_classes checks it against the formula
- * below for every size up to 2 KiB). */
+ * shifts (alloc.c holds it; test_size_classes checks it against the formula below for every size
+ * up to 2 KiB). malloc's fast path reads it only on its way to the slow path: it finds the page
+ * itself by granule (rp__local_t.cur_by_granule). */
 extern const uint8_t rp__class_table[RP__TABLE_GRANULES];
 
 /* 16..128 in steps of 16, then 8 classes per doubling (12.5% apart) up to 128 KiB. */
