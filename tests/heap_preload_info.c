@@ -41,7 +41,10 @@ static size_t capture_stderr(void (*fn)(void), char *buf, size_t size) {
 }
 
 int main(void) {
-    void *big = malloc(1 << 20), *small[10];
+    /* Volatile, so that the compiler keeps the allocations: clang removes a malloc whose block
+     * is only written and freed. */
+    void *volatile big = malloc(1 << 20);
+    void *volatile small[10];
     for (int i = 0; i < 10; i++) small[i] = malloc(100);
     EXPECT(big != NULL);
     memset(big, 1, 1 << 20);

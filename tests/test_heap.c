@@ -2402,35 +2402,46 @@ static void huge_secret_child(void) {
 static void test_huge_locked_refused(void) { CHECK(rp_test_exits_cleanly(huge_secret_child)); }
 #endif /* __linux__ */
 
-/* Only the C allocator functions, for the run under librampart-malloc.so. */
+/* Only the C allocator functions, for the run under librampart-malloc.so. They are called
+ * through pointers the compiler cannot see through: clang takes calls of malloc, calloc,
+ * realloc, aligned_alloc and free as its own, removes an allocation whose result is only
+ * compared with NULL (calling the comparison true) and assumes that none of them changes errno,
+ * so direct calls would test the compiler, not the allocator. */
+static void *(*volatile libc_malloc)(size_t) = malloc;
+static void *(*volatile libc_calloc)(size_t, size_t) = calloc;
+static void *(*volatile libc_realloc)(void *, size_t) = realloc;
+static void (*volatile libc_free)(void *) = free;
+
 static void test_libc_api(void) {
-    void *p = malloc(0);
+    void *p = libc_malloc(0);
     CHECK(p != NULL);
-    free(p);
+    libc_free(p);
 #if !defined(RP_TEST_SANITIZED) /* a sanitizer's calloc reports the overflow instead */
     volatile size_t huge = SIZE_MAX / 2;
     errno = 0;
-    CHECK(calloc(huge, 3) == NULL && errno == ENOMEM);
+    CHECK(libc_calloc(huge, 3) == NULL && errno == ENOMEM);
 #endif
-    char *s = malloc(10);
+    char *s = libc_malloc(10);
     REQUIRE(s != NULL);
     strcpy(s, "abc");
-    s = realloc(s, 100000);
+    s = libc_realloc(s, 100000);
     CHECK(s != NULL && strcmp(s, "abc") == 0);
-    free(s);
+    libc_free(s);
 #if !defined(_WIN32)
+    static int (*volatile libc_posix_memalign)(void **, size_t, size_t) = posix_memalign;
+    static void *(*volatile libc_aligned_alloc)(size_t, size_t) = aligned_alloc; /* C11, missing from msvcrt */
     void *a = NULL;
-    CHECK(posix_memalign(&a, 4096, 100) == 0 && aligned_to(a, 4096));
-    free(a);
+    CHECK(libc_posix_memalign(&a, 4096, 100) == 0 && aligned_to(a, 4096));
+    libc_free(a);
 #  if !defined(RP_TEST_SANITIZED) /* a sanitizer's posix_memalign reports it instead */
-    CHECK(posix_memalign(&a, 24, 100) == EINVAL);
+    CHECK(libc_posix_memalign(&a, 24, 100) == EINVAL);
 #  endif
-    a = aligned_alloc(64, 128); /* C11, missing from msvcrt */
+    a = libc_aligned_alloc(64, 128);
     CHECK(a != NULL && aligned_to(a, 64));
-    free(a);
+    libc_free(a);
 #endif
     errno = 4321;
-    free(NULL);
+    libc_free(NULL);
     CHECK(errno == 4321);
 }
 
