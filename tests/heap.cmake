@@ -14,6 +14,13 @@ if(NOT WIN32)
     add_test(NAME test_heap_sparse_wipe_secret COMMAND test_heap sparse_wipe_secret)
     set_tests_properties(test_heap_sparse_wipe_secret PROPERTIES SKIP_RETURN_CODE 77)
   endif()
+  # Partial deallocation of blocks resized or freed since their first released piece, and the
+  # memory a heap keeps going back when a forced collect or a refused allocation needs it.
+  rp_add_test(test_heap_part)
+  rp_add_test(test_heap_reclaim)
+  # As user nobody with an 8 MiB memlock limit (root only): a locked span waiting in the cache.
+  add_test(NAME test_heap_reclaim_unprivileged COMMAND test_heap_reclaim unprivileged)
+  set_tests_properties(test_heap_reclaim_unprivileged PROPERTIES SKIP_RETURN_CODE 77)
   foreach(t test_core test_pages test_heap)
     add_executable(${t}_plain ${t}.c $<TARGET_OBJECTS:rampart_plain_objects>)
     target_include_directories(${t}_plain PRIVATE ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/src ${CMAKE_CURRENT_SOURCE_DIR})

@@ -2,8 +2,8 @@
 /* tests/vg_heap.c — one bug per run, for Valgrind memcheck to report (tests/valgrind.sh): an
  * overflow, a use after free, an uninitialised read and a 100-byte leak of rp_heap_malloc
  * blocks, and "clean", which exercises every path that annotates (threads, realloc, calloc,
- * rp_free_part, donation, large blocks, in-place resize, validate, destroy) and must give no
- * error at all. Run outside Valgrind it only does what it says (the bugs are small ones).
+ * rp_free_part, donation, large blocks, in-place resize to 0 bytes too, validate, destroy) and
+ * must give no error at all. Run outside Valgrind it only does what it says (the bugs are small ones).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -77,6 +77,23 @@ static int clean(void) {
     char *part = rp_heap_malloc(heap, 200);
     memset(part, 3, 200);
     if (rp_free_part(part + 100, 100) != RP_OK || rp_free_part(part, 100) != RP_OK) return 5;
+
+    /* Shrinking in place always succeeds, to 0 bytes too (memcheck took that for a free). */
+    char *none = rp_heap_malloc(heap, 100);
+    if (rp_realloc_in_place(none, 0) != none) return 9;
+    rp_free(none);
+    none = rp_heap_malloc(heap, 300 * 1000);
+    if (rp_realloc_in_place(none, 0) != none) return 10;
+    rp_free(none);
+
+    /* Releasing [0, rp_usable_size) frees any block, an aligned one included; under Valgrind the
+     * usable size is the size asked for, and that release must free it too. */
+    rp_heap_stats_t before = {RP_SIZED(rp_heap_stats_t)}, after = {RP_SIZED(rp_heap_stats_t)};
+    if (rp_heap_stats(heap, &before) != RP_OK) return 11;
+    char *aligned = rp_heap_aligned_alloc(heap, 256, 20);
+    memset(aligned, 6, 20);
+    if (rp_free_part(aligned, rp_usable_size(aligned)) != RP_OK) return 12;
+    if (rp_heap_stats(heap, &after) != RP_OK || after.allocated != before.allocated) return 13;
 
     /* Donation: blocks from a buffer of ours, which is ours again after the destroy. */
     static _Alignas(4096) char donated[16384];

@@ -101,12 +101,21 @@ static void *rp__alloc_once_raw(rp_heap_t *heap, size_t size, size_t alignment, 
     return p;
 }
 
+/* An allocation failed. The heap may hold what a limit, a memlock budget or the address space
+ * refused: cached spans, empty pages and segments (a heap with a 2 MiB limit, emptied, refused
+ * 1.5 MiB while its empty segment still counted). Give it all back and try once more, then run
+ * the OOM handlers, whose retry is the last. */
+static void *rp__alloc_failed(rp_heap_t *heap, size_t size, size_t alignment, bool zero) {
+    rp_heap_collect(heap, true);
+    void *p = rp__alloc_once(heap, size, alignment, zero);
+    if (p == NULL && rp__oom(heap, size)) p = rp__alloc_once(heap, size, alignment, zero);
+    if (p == NULL) errno = ENOMEM;
+    return p;
+}
+
 static void *rp__alloc(rp_heap_t *heap, size_t size, size_t alignment, bool zero) {
     void *p = rp__alloc_once(heap, size, alignment, zero);
-    if (RP_UNLIKELY(p == NULL)) {
-        if (rp__oom(heap, size)) p = rp__alloc_once(heap, size, alignment, zero);
-        if (p == NULL) errno = ENOMEM;
-    }
+    if (RP_UNLIKELY(p == NULL)) p = rp__alloc_failed(heap, size, alignment, zero);
     return p;
 }
 
@@ -121,14 +130,6 @@ static bool rp__heap_ok(rp_heap_t *heap, const char *what) {
 
 void *rp__malloc_default(size_t size) { return rp__alloc(rp__heap_default(), size, 0, false); }
 
-/* A small request of the default heap failed: the handlers. */
-static void *rp__malloc_failed(size_t size) {
-    rp_heap_t *heap = rp__heap_default();
-    void *p = NULL;
-    if (rp__oom(heap, size)) p = rp__alloc_once(heap, size, 0, false);
-    if (p == NULL) errno = ENOMEM;
-    return p;
-}
 
 /* The inline malloc's slow path: a thread without a cache (or under Valgrind) goes the whole
  * way, the others get a page with room, then run the handlers if there is none. */
@@ -136,7 +137,7 @@ void *rp__malloc_slow(rp__local_t *local, unsigned cls, size_t size) {
     if (local == RP__LOCAL_NONE) return rp__malloc_default(size);
     void *p = rp__page_malloc_slow(local, cls, true);
     if (RP_LIKELY(p != NULL)) return p;
-    return rp__malloc_failed(size); /* no second attempt unless an OOM handler asks for one */
+    return rp__alloc_failed(rp__heap_default(), size, 0, false);
 }
 
 void *rp__heap_malloc(rp_heap_t *heap, size_t size) { return rp__alloc(heap, size, 0, false); }

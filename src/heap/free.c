@@ -232,7 +232,6 @@ typedef struct rp__part {
     struct rp__part *next;
     uint8_t *block;
     size_t extent;     /* usable size */
-    size_t threshold;  /* a released run from the start longer than this completes the block */
     _Atomic int *counter;
     rp_heap_t *heap;
     uint32_t n;
@@ -303,8 +302,11 @@ rp_status_t rp__partial_validate(rp_heap_t *heap) {
     return st;
 }
 
-/* The live block holding p: its start, usable size, completion threshold and record counter. */
-/* page_owner: the page's owner word for a segment block (RP__PAGE_PARTIAL goes there), else NULL. */
+/* The live block holding p: its start, usable size, completion threshold and record counter.
+ * page_flags: the page's owner word for a segment block (RP__PAGE_PARTIAL goes there), else NULL.
+ * The threshold is worked out at every call, never kept in the record: rp_realloc_in_place and
+ * realloc change a large block's asked size, and a threshold kept from the first release freed a
+ * grown block while bytes of its new size were never released (or never freed a shrunk one). */
 static bool rp__part_block(void *p, uint8_t **block, size_t *extent, size_t *threshold, _Atomic int **counter,
                            _Atomic uintptr_t **page_flags, rp_heap_t **heap) {
     *page_flags = NULL;
@@ -316,8 +318,11 @@ static bool rp__part_block(void *p, uint8_t **block, size_t *extent, size_t *thr
         rp__page_t *page = seg->slice_page[(size_t)((uint8_t *)p - span->base) >> RP__SLICE_SHIFT];
         if (page == NULL || (uint8_t *)p < page->start) return false;
         size_t idx = (size_t)((uint64_t)(size_t)((uint8_t *)p - page->start) * page->magic >> RP__MAGIC_SHIFT);
-        if (idx >= page->capacity) return false;
+        /* Live: handed out (below the count the owner publishes) and not marked freed. Under
+         * Valgrind the mark is not read: a live block's second word may be undefined there. */
+        if (idx >= atomic_load_explicit(&page->xcarved, memory_order_relaxed)) return false;
         *block = page->start + idx * page->bsize;
+        if (!rp__vg_on() && rp__is_marked(*block)) return false;
         *extent = page->bsize;
         *threshold = page->cls == 0 ? 0 : rp__heap_class_size(page->cls - 1u);
         *counter = &page->partials;
@@ -363,6 +368,12 @@ static rp_status_t rp__free_part(void *p, size_t n) {
     rp_heap_t *heap;
     if (!rp__part_block(p, &block, &extent, &threshold, &counter, &page_flags, &heap))
         rp__corrupt("partial free of memory that is not a live heap block", p);
+    /* Under Valgrind rp_usable_size answers the size asked for (core/annotate.h), and releasing
+     * up to it must free the block as releasing up to the usable size does natively. */
+    if (rp__vg_on()) {
+        size_t asked = rp__vg_size_get(block, extent);
+        if (asked != 0 && asked - 1 < threshold) threshold = asked - 1;
+    }
     size_t lo = (size_t)((uint8_t *)p - block), hi;
     if (rp__add_overflows(lo, n, &hi) || hi > extent)
         return rp__fail(RP_ERR_INVALID, 0, "rp_free_part: %zu bytes at offset %zu leave the %zu-byte block %p", n, lo,
@@ -382,7 +393,7 @@ static rp_status_t rp__free_part(void *p, size_t n) {
             rp__os_mutex_unlock(&rp__part_lock);
             return rp__fail(RP_ERR_NOMEM, rp__os_err_nomem(), "rp_free_part: no memory for the record");
         }
-        *e = (rp__part_t){.block = block, .extent = extent, .threshold = threshold, .counter = counter, .heap = heap};
+        *e = (rp__part_t){.block = block, .extent = extent, .counter = counter, .heap = heap};
         e->next = *at;
         *at = e;
         atomic_fetch_add(counter, 1);
@@ -423,7 +434,7 @@ static rp_status_t rp__free_part(void *p, size_t n) {
         e->r[k].hi = hi;
         e->n++;
     }
-    bool complete = e->r[0].lo == 0 && e->r[0].hi > e->threshold;
+    bool complete = e->r[0].lo == 0 && e->r[0].hi > threshold;
     if (extent <= RP__SMALL_MAX) rp__asan_unpoison(block + lo, hi - lo); /* maybe redzone: for the wipe */
     if (complete) {
         *rp__part_find(block) = e->next;

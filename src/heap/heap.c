@@ -321,6 +321,11 @@ static rp_heap_t *rp__heap_new(const rp_heap_options_t *options) {
         rp__fail(RP_ERR_INVALID, 0, "rp_heap_create: RP_HEAP_REQUIRE_LOCKED needs a locking page source (rp_pages_os())");
         return NULL;
     }
+    if (o.pages == rp_pages_plain() && (o.flags & RP_HEAP_REQUIRE_LOCKED)) {
+        rp__fail(RP_ERR_INVALID, 0, "rp_heap_create: RP_HEAP_REQUIRE_LOCKED on rp_pages_plain(), which never locks: "
+                 "every allocation would fail (use rp_pages_os())");
+        return NULL;
+    }
     if (o.pages != NULL && rp__pages_check(o.pages, "rp_heap_create") != RP_OK) return NULL;
     rp__heap_default(); /* options from the environment */
     void *mem = NULL;

@@ -210,6 +210,13 @@ void rp__cache_purge(rp_heap_t *heap, bool force) {
     heap->cache_oldest = oldest;
 }
 
+/* size bytes from the heap's own page source, with the thread's last error cleared first, so
+ * that after the call it holds only what the source said. */
+static void *rp__span_map_source(rp_heap_t *heap, size_t size, bool *locked) {
+    *(rp_error_t *)rp_last_error() = (rp_error_t){.status = RP_OK};
+    return rp_pages_allocate_locked(heap->pages, size, locked);
+}
+
 /* Map size fresh bytes from the heap's page source. No lock held; the bytes were reserved. */
 static void *rp__span_map(rp_heap_t *heap, size_t size) {
     void *p = NULL;
@@ -221,14 +228,32 @@ static void *rp__span_map(rp_heap_t *heap, size_t size) {
         }
         return p;
     }
+    /* The page source records why it could not lock (with the remedy) when it knows; a source
+     * that records nothing (yours) must not leave an older error to be reported as the reason. */
+    rp_error_t before = *rp_last_error();
     bool locked = false;
-    p = rp_pages_allocate_locked(heap->pages, size, &locked);
+    p = rp__span_map_source(heap, size, &locked);
+    /* Locked pages that wait in the span cache count against the memlock budget that just
+     * refused these: give them back and ask again, rather than fail or take unlocked pages while
+     * locked ones sit idle (a 5 MiB span cached under an 8 MiB budget refused a 6 MiB block). */
+    if ((p == NULL || !locked) && heap->pages != rp_pages_plain() && atomic_load(&heap->cached) != 0) {
+        if (p != NULL) rp_pages_free_locked(heap->pages, p, size);
+        rp__heap_lock(heap);
+        rp__cache_purge(heap, true);
+        rp__heap_unlock(heap); /* unmaps what the purge dropped */
+        p = rp__span_map_source(heap, size, &locked);
+    }
     if (p != NULL && !locked) {
         if (heap->flags & RP_HEAP_REQUIRE_LOCKED) {
-            /* The page source recorded why the lock failed (with the remedy); keep that. */
             rp_error_t why = *rp_last_error();
             rp_pages_free_locked(heap->pages, p, size);
-            rp__fail(why.status == RP_OK ? RP_ERR_LIMIT : why.status, why.os_error,
+            if (why.status == RP_OK) {
+                rp__fail(RP_ERR_LIMIT, 0,
+                         "heap: %zu bytes from the %s page source could not be locked (RP_HEAP_REQUIRE_LOCKED): the "
+                         "source did not lock them and said nothing of why", size, heap->pages->name);
+                return NULL;
+            }
+            rp__fail(why.status, why.os_error,
                      "heap: %zu bytes from the %s page source could not be locked (RP_HEAP_REQUIRE_LOCKED): %s", size,
                      heap->pages->name, why.message);
             if (why.remedy != NULL) rp__error_set_remedy(why.remedy);
@@ -236,6 +261,7 @@ static void *rp__span_map(rp_heap_t *heap, size_t size) {
         }
         atomic_fetch_add(&heap->unlocked, size);
     }
+    if (p != NULL && locked) *(rp_error_t *)rp_last_error() = before;
     return p;
 }
 

@@ -164,6 +164,17 @@ static void rp__collect_orphans(rp_heap_t *heap, bool force) {
     rp__heap_unlock(heap);
 }
 
+/* What rp_heap_collect gives back of one cache: its held pages, and with force every empty page,
+ * the current page of each class included. An empty current page is kept for the next malloc of
+ * its class, but it also keeps its segment from ever being empty: a heap whose blocks were all
+ * freed still held a segment per class used, 13 MiB after a forced collect of 97 classes (on a
+ * locked heap, locked memory that only rp_heap_destroy gave back). */
+static void rp__local_give_back(rp__local_t *local, bool force) {
+    if (force) rp__local_release(local);
+    else rp__local_drop_held(local, true);
+    rp__local_purge(local, force);
+}
+
 void rp_heap_collect(rp_heap_t *heap, bool force) {
     if (heap == NULL) return;
     int saved = rp__os_last_error();
@@ -173,8 +184,7 @@ void rp_heap_collect(rp_heap_t *heap, bool force) {
             rp__local_enter(local);
             rp__xbatch_flush_all(local);
             rp__local_reclaim(local);
-            rp__local_drop_held(local, true);
-            rp__local_purge(local, force);
+            rp__local_give_back(local, force);
             rp__local_leave(local);
         }
         rp__collect_orphans(heap, force);
@@ -182,8 +192,7 @@ void rp_heap_collect(rp_heap_t *heap, bool force) {
     } else {
         rp__heap_lock(heap);
         rp__local_reclaim(heap->shared);
-        rp__local_drop_held(heap->shared, true);
-        rp__local_purge(heap->shared, force);
+        rp__local_give_back(heap->shared, force);
     }
     rp__cache_purge(heap, force);
     rp__heap_unlock(heap);

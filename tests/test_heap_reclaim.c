@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/* tests/test_heap_reclaim.c — memory a heap keeps (empty pages, empty segments, cached spans)
+ * goes back when the program asks for it (rp_heap_collect with force) and when an allocation
+ * needs it (a heap limit or a memlock budget that the kept memory uses up), and a page source
+ * that cannot lock gets a true report:
+ *   - collect(force) on an emptied heap leaves nothing mapped, the current page of each class
+ *     included (a page kept per class used to pin its segment);
+ *   - a heap emptied under its limit serves a block that fits the limit;
+ *   - as nobody under an 8 MiB memlock limit, a locked heap whose 5 MiB span waits in its cache
+ *     serves a 6 MiB block locked, instead of failing (RP_HEAP_REQUIRE_LOCKED) or taking unlocked
+ *     pages (test_heap_reclaim_unprivileged; skipped when not run as root);
+ *   - RP_HEAP_REQUIRE_LOCKED on rp_pages_plain() is refused at creation, and on a source that
+ *     neither locks nor says why, the failure says so instead of repeating an older error.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "rampart.h"
+#include "testhelper.h"
+
+#define MIB ((size_t)1 << 20)
+#define NBLOCKS 20000
+
+static rp_heap_stats_t stats_of(rp_heap_t *h) {
+    rp_heap_stats_t st = {RP_SIZED(rp_heap_stats_t)};
+    CHECK(rp_heap_stats(h, &st) == RP_OK);
+    return st;
+}
+
+/* Blocks of 97 sizes, so that nearly every size class up to 4 KiB has a current page. */
+static size_t size_of(int i) { return 16 + (size_t)(i % 97) * 40; }
+
+static rp_heap_t *filled_heap;
+static void *blocks[NBLOCKS];
+
+static void *fill_half(void *arg) {
+    for (int i = (int)(long)arg; i < NBLOCKS; i += 2) blocks[i] = rp_heap_malloc(filled_heap, size_of(i));
+    return NULL;
+}
+
+static void test_collect_force_empties_heap(void) {
+    REQUIRE(rp_heap_create(NULL, &filled_heap) == RP_OK);
+    pthread_t t[2];
+    for (long i = 0; i < 2; i++) REQUIRE(pthread_create(&t[i], NULL, fill_half, (void *)i) == 0);
+    for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < NBLOCKS; i++) {
+        CHECK(blocks[i] != NULL);
+        rp_free(blocks[i]);
+    }
+    rp_heap_collect(filled_heap, true);
+    rp_heap_stats_t st = stats_of(filled_heap);
+    CHECK(st.allocated == 0);
+    CHECK(st.mapped == 0);
+    /* And the heap works on. */
+    void *p = rp_heap_malloc(filled_heap, 100);
+    CHECK(p != NULL);
+    rp_free(p);
+    rp_heap_destroy(filled_heap);
+}
+
+/* The same on the default heap, from this thread's own cache. */
+static void test_collect_force_default_heap(void) {
+    for (int i = 0; i < 2000; i++) blocks[i] = rp_malloc(size_of(i));
+    for (int i = 0; i < 2000; i++) {
+        CHECK(blocks[i] != NULL);
+        rp_free(blocks[i]);
+    }
+    rp_heap_collect(rp_heap_default(), true);
+    rp_heap_stats_t st = stats_of(rp_heap_default());
+    CHECK(st.allocated == 0);
+    CHECK(st.mapped == 0);
+}
+
+static void test_limit_after_emptying(void) {
+    rp_heap_options_t o = rp_heap_options_default();
+    o.limit = 2 * MIB;
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(&o, &h) == RP_OK);
+    int n = 0;
+    while (n < 4096 && (blocks[n] = rp_heap_malloc(h, 1000)) != NULL) n++;
+    CHECK(n > 1000 && n < 4096); /* the limit stopped it */
+    for (int i = 0; i < n; i++) rp_free(blocks[i]);
+    CHECK(stats_of(h).allocated == 0);
+    void *big = rp_heap_malloc(h, 3 * MIB / 2);
+    CHECK(big != NULL);
+    rp_free(big);
+    rp_heap_destroy(h);
+}
+
+static void test_require_locked_plain_refused(void) {
+    rp_heap_options_t o = rp_heap_options_default();
+    o.pages = rp_pages_plain();
+    o.flags = RP_HEAP_REQUIRE_LOCKED;
+    rp_heap_t *h = NULL;
+    CHECK(rp_heap_create(&o, &h) == RP_ERR_INVALID);
+    CHECK(h == NULL);
+    CHECK(strstr(rp_last_error()->message, "never locks") != NULL);
+}
+
+/* A page source of the caller's that maps pages, never locks them and records nothing. */
+static void *silent_allocate(void *ctx, size_t len, bool *locked) {
+    (void)ctx;
+    *locked = false;
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+static rp_status_t silent_free(void *ctx, void *addr, size_t len) {
+    (void)ctx;
+    munmap(addr, len);
+    return RP_OK;
+}
+static size_t silent_limit(void *ctx) {
+    (void)ctx;
+    return SIZE_MAX;
+}
+
+static void test_require_locked_silent_source(void) {
+    static const rp_page_allocator_t silent = {sizeof(rp_page_allocator_t), "silent", silent_allocate, silent_free,
+                                               silent_limit, NULL};
+    rp_heap_options_t o = rp_heap_options_default();
+    o.pages = &silent;
+    o.flags = RP_HEAP_REQUIRE_LOCKED;
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(&o, &h) == RP_OK);
+    CHECK(rp_aligned_alloc(3, 10) == NULL); /* an unrelated failure first: RP_ERR_INVALID */
+    for (int i = 0; i < 2; i++) {
+        errno = 0;
+        CHECK(rp_heap_malloc(h, 100) == NULL && errno == ENOMEM);
+        const rp_error_t *e = rp_last_error();
+        CHECK(e->status == RP_ERR_LIMIT);
+        CHECK(strstr(e->message, "could not be locked") != NULL);
+        CHECK(strstr(e->message, "said nothing") != NULL);
+        CHECK(strstr(e->message, "alignment") == NULL);
+    }
+    rp_heap_destroy(h);
+}
+
+/* As nobody, RLIMIT_MEMLOCK 8 MiB: a 5 MiB span waits locked in the cache; 6 MiB more fit only
+ * once it is given back. */
+static int unprivileged_cached_budget(void) {
+    CHECK(getuid() == 65534);
+    for (unsigned flags = 0; flags <= RP_HEAP_REQUIRE_LOCKED; flags += RP_HEAP_REQUIRE_LOCKED) {
+        rp_heap_options_t o = rp_heap_options_default();
+        o.pages = rp_pages_os();
+        o.flags = flags;
+        rp_heap_t *h = NULL;
+        if (rp_heap_create(&o, &h) != RP_OK) {
+            CHECK(h != NULL);
+            return rp_test_exit();
+        }
+        void *five = rp_heap_malloc(h, 5 * MIB);
+        CHECK(five != NULL);
+        rp_free(five);
+        CHECK(stats_of(h).cached >= 5 * MIB);
+        void *six = rp_heap_malloc(h, 6 * MIB);
+        CHECK(six != NULL);
+        CHECK(stats_of(h).unlocked == 0);
+        rp_free(six);
+        rp_heap_destroy(h);
+    }
+    return rp_test_exit();
+}
+
+static void test_unprivileged(void) {
+    CHECK(rp_test_unprivileged("8388608:8388608", "unprivileged-cached-budget") == 0);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "unprivileged-cached-budget") == 0) return unprivileged_cached_budget();
+    if (argc > 1 && strcmp(argv[1], "unprivileged") == 0) {
+        const char *why = rp_test_unprivileged_unavailable();
+        if (why != NULL) rp_test_skip(why);
+        RP_TEST(test_unprivileged);
+        return rp_test_exit();
+    }
+    RP_TEST(test_collect_force_empties_heap);
+    RP_TEST(test_collect_force_default_heap);
+    RP_TEST(test_limit_after_emptying);
+    RP_TEST(test_require_locked_plain_refused);
+    RP_TEST(test_require_locked_silent_source);
+    return rp_test_exit();
+}
