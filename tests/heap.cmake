@@ -53,6 +53,14 @@ if(NOT WIN32)
   set_tests_properties(test_heap_preload_show_stats PROPERTIES
     ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:rampart_malloc>;RAMPART_SHOW_STATS=1"
     PASS_REGULAR_EXPRESSION "rampart heap 0x[0-9a-f]+: allocated [^\n]*\n  resident [^\n]*purges [0-9]+")
+  # ... and when the program closed its stderr in an atexit handler (coreutils' close_stdout).
+  add_executable(heap_closed_stderr heap_closed_stderr.c)
+  target_compile_options(heap_closed_stderr PRIVATE ${RAMPART_WARNINGS} -fno-sanitize=all)
+  set_target_properties(heap_closed_stderr PROPERTIES LINK_OPTIONS "")
+  add_test(NAME test_heap_preload_show_stats_closed COMMAND heap_closed_stderr)
+  set_tests_properties(test_heap_preload_show_stats_closed PROPERTIES
+    ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:rampart_malloc>;RAMPART_SHOW_STATS=1"
+    PASS_REGULAR_EXPRESSION "rampart heap 0x[0-9a-f]+: allocated [^\n]*\n  resident ")
   add_test(NAME test_heap_preload_aslimit
     COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/heap_preload.sh aslimit $<TARGET_FILE:rampart_malloc> $<TARGET_FILE:heap_asprobe>)
   set_tests_properties(test_heap_preload_aslimit PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)

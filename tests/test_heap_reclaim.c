@@ -10,12 +10,16 @@
  *     serves a 6 MiB block locked, instead of failing (RP_HEAP_REQUIRE_LOCKED) or taking unlocked
  *     pages (test_heap_reclaim_unprivileged; skipped when not run as root);
  *   - RP_HEAP_REQUIRE_LOCKED on rp_pages_plain() is refused at creation, and on a source that
- *     neither locks nor says why, the failure says so instead of repeating an older error.
+ *     neither locks nor says why, the failure says so instead of repeating an older error;
+ *   - realloc to under half of a large block on OS pages keeps it in place and gives its tail
+ *     back, and a shrink that cannot get a smaller block keeps the block it has (an address-space
+ *     limit made it fail with ENOMEM).
  */
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include "rampart.h"
 #include "testhelper.h"
@@ -137,6 +141,75 @@ static void test_require_locked_silent_source(void) {
     rp_heap_destroy(h);
 }
 
+/* Resident bytes of this process (/proc/self/statm). */
+static size_t resident_bytes(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, resident = 0;
+    if (f != NULL) {
+        if (fscanf(f, "%lu %lu", &size, &resident) != 2) resident = 0;
+        fclose(f);
+    }
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Address space now in use (/proc/self/statm's first field). */
+static size_t mapped_bytes(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0;
+    if (f != NULL) {
+        if (fscanf(f, "%lu", &size) != 1) size = 0;
+        fclose(f);
+    }
+    return (size_t)size * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* realloc to under half of a large block on OS pages: the same block, its contents kept, and its
+ * pages past the new size given back (it used to move: a copy, and both blocks resident). */
+static void test_realloc_shrink_large_in_place(void) {
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(NULL, &h) == RP_OK);
+    unsigned char *p = rp_heap_malloc(h, 64 * MIB);
+    REQUIRE(p != NULL);
+    for (size_t i = 0; i < 64 * MIB; i += 4096) p[i] = (unsigned char)(i >> 12);
+    size_t before = resident_bytes();
+    unsigned char *q = rp_heap_realloc(h, p, 20 * MIB);
+    CHECK(q == p);
+    size_t after = resident_bytes();
+    CHECK(after + 40 * MIB < before);
+    bool kept = true;
+    for (size_t i = 0; i < 20 * MIB; i += 4096) kept = kept && q[i] == (unsigned char)(i >> 12);
+    CHECK(kept);
+    rp_free(q);
+    rp_heap_destroy(h);
+}
+
+/* Shrinking under an address-space limit that leaves no room for a second block: it succeeds,
+ * in place (OS pages), and on a page source whose locked pages cannot be discarded, where realloc
+ * moves the block when it can, the block is kept when no smaller one can be had. */
+static void shrink_under_as_limit(void) {
+    for (int source = 0; source < 2; source++) {
+        rp_heap_options_t o = rp_heap_options_default();
+        o.pages = source == 0 ? NULL : rp_pages_plain();
+        rp_heap_t *h = NULL;
+        if (rp_heap_create(&o, &h) != RP_OK) _exit(2);
+        char *p = rp_heap_malloc(h, 48 * MIB);
+        if (p == NULL) _exit(3);
+        memset(p, 7, 48 * MIB);
+        struct rlimit as = {mapped_bytes() + 4 * MIB, RLIM_INFINITY};
+        if (setrlimit(RLIMIT_AS, &as) != 0) _exit(4);
+        errno = 0;
+        char *q = rp_heap_realloc(h, p, 20 * MIB);
+        if (q != p || errno != 0 || q[20 * MIB - 1] != 7) _exit(5 + source);
+        as.rlim_cur = RLIM_INFINITY;
+        if (setrlimit(RLIMIT_AS, &as) != 0) _exit(8);
+        rp_free(q);
+        rp_heap_destroy(h);
+    }
+    _exit(0);
+}
+
+static void test_realloc_shrink_under_as_limit(void) { CHECK(rp_test_exits_cleanly(shrink_under_as_limit)); }
+
 /* As nobody, RLIMIT_MEMLOCK 8 MiB: a 5 MiB span waits locked in the cache; 6 MiB more fit only
  * once it is given back. */
 static int unprivileged_cached_budget(void) {
@@ -180,5 +253,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_limit_after_emptying);
     RP_TEST(test_require_locked_plain_refused);
     RP_TEST(test_require_locked_silent_source);
+    RP_TEST(test_realloc_shrink_large_in_place);
+    RP_TEST(test_realloc_shrink_under_as_limit);
     return rp_test_exit();
 }

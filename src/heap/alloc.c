@@ -224,11 +224,15 @@ void *rp__heap_realloc(rp_heap_t *heap, void *p, size_t size) {
     rp_heap_t *owner = NULL;
     size_t usable = rp__block_info(p, &owner, "realloc of a pointer that is not a heap block");
     if (heap == NULL) heap = owner;
-    if (heap == owner && size <= usable) {
-        /* Keep the block unless it would waste more than half of it. */
-        if (size >= usable / 2 || usable <= 64) {
-            rp__span_t *span = rp__segmap_get(p);
-            if (span->kind == RP__SPAN_LARGE) rp__large_expand((rp__large_t *)span, p, size); /* the asked size */
+    bool shrink = heap == owner && size <= usable;
+    if (shrink) {
+        /* Keep the block unless it would waste more than half of it, or a large one on OS pages
+         * that stays large: that gives the pages past the new size back instead. */
+        rp__span_t *span = rp__segmap_get(p);
+        bool large = span->kind == RP__SPAN_LARGE;
+        if (size >= usable / 2 || usable <= 64 ||
+            (large && size > RP__SMALL_MAX && rp__large_shrink((rp__large_t *)span, p, size) != NULL)) {
+            if (large) rp__large_expand((rp__large_t *)span, p, size); /* the asked size */
             rp__resized(owner, p, usable, size);
             return p;
         }
@@ -239,8 +243,17 @@ void *rp__heap_realloc(rp_heap_t *heap, void *p, size_t size) {
             return q;
         }
     }
+    int saved = errno;
     void *q = rp__alloc(heap, size, 0, false);
-    if (q == NULL) return NULL;
+    if (q == NULL) {
+        if (!shrink) return NULL;
+        /* A smaller block could not be had, but a shrink needs none: keep this one. */
+        errno = saved;
+        rp__span_t *span = rp__segmap_get(p);
+        if (span->kind == RP__SPAN_LARGE) rp__large_expand((rp__large_t *)span, p, size);
+        rp__resized(owner, p, usable, size);
+        return p;
+    }
     /* The bytes to copy: under Valgrind those asked for (the rest is no-access to the program);
      * under ASan the redzone's too (the block goes, and its bytes past the size asked for are
      * copied into usable bytes of the new one). */

@@ -19,6 +19,7 @@ void rp__heap_show_env(bool wipe) {
     size_t show = 0;
     if (rp__env_word("RAMPART_SHOW_STATS", false, words, 2, &show) != RP_OK) rp__env_exit("rampart heap");
     rp__show_stats = show == 1;
+    if (rp__show_stats) rp__os_keep_stderr(); /* the program may close its stderr before the report */
     if (!rp__verbose()) return;
     char cache[32], line[256];
     if (rp__config.purge_off)

@@ -277,8 +277,14 @@ int rp__os_core_info(rp__os_core_info_t *out);
  * Windows has no such programs and reads the variable as it is (see os/windows.c). */
 const char *rp__os_getenv_secure(const char *name);
 /* Write len bytes to standard error with one system call: no stdio buffer, no allocation, so it
- * is safe on a corrupted heap. */
+ * is safe on a corrupted heap. Where the program has closed its standard error by then and
+ * rp__os_keep_stderr ran before, the kept copy takes the bytes instead. */
 void rp__os_write_stderr(const char *text, size_t len);
+/* Keep a private copy of standard error (once; POSIX: close-on-exec, numbered 64 or above so
+ * that it takes none of the low numbers a program may expect). For reports written at exit, after
+ * the program's atexit handlers: gnulib's close_stdout (ls, cat, sort, ...) closes standard error
+ * in one, and RAMPART_SHOW_STATS printed nothing for those programs. */
+void rp__os_keep_stderr(void);
 /* Kernel name and release, e.g. "Linux 6.18.0". */
 void rp__os_describe(char *buf, size_t size);
 int rp__os_getpid(void);

@@ -304,10 +304,21 @@ void rp__os_describe(char *buf, size_t size) {
 
 int rp__os_getpid(void) { return (int)getpid(); }
 
+static int rp__stderr_copy = -1;
+
+void rp__os_keep_stderr(void) {
+    if (rp__stderr_copy < 0) rp__stderr_copy = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 64);
+}
+
 void rp__os_write_stderr(const char *text, size_t len) {
+    int fd = STDERR_FILENO;
     while (len > 0) {
-        ssize_t n = write(STDERR_FILENO, text, len);
+        ssize_t n = write(fd, text, len);
         if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EBADF && fd == STDERR_FILENO && rp__stderr_copy >= 0) {
+            fd = rp__stderr_copy;
+            continue;
+        }
         if (n <= 0) return;
         text += n;
         len -= (size_t)n;
