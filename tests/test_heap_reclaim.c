@@ -210,8 +210,7 @@ static void shrink_under_as_limit(void) {
 
 static void test_realloc_shrink_under_as_limit(void) {
 #if defined(RP_TEST_SANITIZED)
-    fprintf(stderr, "    (skipped under a sanitizer: its runtime maps more address space than the limit leaves)
-");
+    fprintf(stderr, "    (skipped under a sanitizer: its runtime maps more address space than the limit leaves)\n");
 #else
     CHECK(rp_test_exits_cleanly(shrink_under_as_limit));
 #endif
