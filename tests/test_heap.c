@@ -2108,7 +2108,13 @@ static void record_corruption(const char *what, const void *addr, void *ctx) {
     fprintf(stdout, "%s\n", corrupt_what);
     fflush(stdout);
 }
-static void test_corruption_message(void) {
+static void die_realloc_inside(void) {
+    char *p = rp_malloc(64);
+    (void)rp_realloc(p + 16, 100);
+}
+
+/* die() in a child whose corruption handler writes the message to a pipe: it names `expect`. */
+static void check_corruption_message(void (*die)(void), const char *expect) {
     int fds[2];
     REQUIRE(pipe(fds) == 0);
     fflush(NULL);
@@ -2116,7 +2122,7 @@ static void test_corruption_message(void) {
     if (pid == 0) {
         dup2(fds[1], 1);
         rp_set_corruption_handler(record_corruption, NULL);
-        die_double_free();
+        die();
         _exit(0);
     }
     close(fds[1]);
@@ -2125,8 +2131,14 @@ static void test_corruption_message(void) {
     close(fds[0]);
     int status = 0;
     waitpid(pid, &status, 0);
-    CHECK(n > 0 && strstr(buf, "double free") != NULL);
+    CHECK(n > 0 && strstr(buf, expect) != NULL);
     CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+}
+
+static void test_corruption_message(void) {
+    check_corruption_message(die_double_free, "double free");
+    /* A pointer inside a block: said so, as free says it (it was "not a heap block"). */
+    check_corruption_message(die_realloc_inside, "points inside a block, not at its start");
 }
 #endif /* !_WIN32 */
 

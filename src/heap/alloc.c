@@ -168,6 +168,14 @@ void *rp__aligned_default(size_t alignment, size_t size) {
 }
 
 /* The block's usable size and its heap; reports a pointer that is not a live block start. */
+/* A pointer into the heap's memory that is not a block's start: the report says so, as free's
+ * does, rather than call it no heap block at all. */
+RP_NORETURN static RP__NOINLINE void rp__not_block_start(const char *what, const void *p) {
+    char message[200];
+    snprintf(message, sizeof message, "%s (it points inside a block, not at its start)", what);
+    rp__corrupt(message, p);
+}
+
 static size_t rp__block_info(const void *p, rp_heap_t **heap, const char *what) {
     rp__span_t *span = rp__segmap_get(p);
     if (span == NULL) rp__corrupt(what, p);
@@ -178,12 +186,16 @@ static size_t rp__block_info(const void *p, rp_heap_t **heap, const char *what) 
         rp__page_t *page = seg->slice_page[(size_t)((const uint8_t *)p - span->base) >> RP__SLICE_SHIFT];
         if (page == NULL || (const uint8_t *)p < page->start) rp__corrupt(what, p);
         size_t off = (size_t)((const uint8_t *)p - page->start);
-        if (((uint64_t)off * page->magic >> RP__MAGIC_SHIFT) * page->bsize != off) rp__corrupt(what, p);
+        if (((uint64_t)off * page->magic >> RP__MAGIC_SHIFT) * page->bsize != off) rp__not_block_start(what, p);
         return page->bsize;
     }
     case RP__SPAN_LARGE: {
         rp__large_t *lg = (rp__large_t *)span;
-        if ((const uint8_t *)p != lg->block) rp__corrupt(what, p);
+        if ((const uint8_t *)p != lg->block) {
+            if (lg->block != NULL && (const uint8_t *)p > lg->block && (const uint8_t *)p < lg->block + lg->usable)
+                rp__not_block_start(what, p);
+            rp__corrupt(what, p);
+        }
         return lg->usable;
     }
     default: {
