@@ -32,14 +32,13 @@ void rp__vg_free_slow(void *p) {
 }
 
 void rp__vg_resize_slow(const void *owner, void *p, size_t usable, size_t size) {
-    size_t old = rp__vg_size_get(p, usable);
     if (size == 0) {
         /* memcheck takes a resize to 0 bytes for an invalid free; the block stays live, with
          * nothing the program may touch: end it and hand it out again at 0 bytes. */
         VALGRIND_FREELIKE_BLOCK(p, 0);
         VALGRIND_MALLOCLIKE_BLOCK(p, 0, 0, 0);
     } else {
-        VALGRIND_RESIZEINPLACE_BLOCK(p, old, size, 0);
+        VALGRIND_RESIZEINPLACE_BLOCK(p, rp__vg_size_get(p, usable), size, 0);
     }
     (void)rp__vg_size_set(p, size, owner);
 }

@@ -130,7 +130,6 @@ static bool rp__heap_ok(rp_heap_t *heap, const char *what) {
 
 void *rp__malloc_default(size_t size) { return rp__alloc(rp__heap_default(), size, 0, false); }
 
-
 /* The inline malloc's slow path: a thread without a cache (or under Valgrind) goes the whole
  * way, the others get a page with room, then run the handlers if there is none. */
 void *rp__malloc_slow(rp__local_t *local, unsigned cls, size_t size) {
@@ -167,7 +166,6 @@ void *rp__aligned_default(size_t alignment, size_t size) {
     return rp__heap_aligned(rp__heap_default(), alignment, size);
 }
 
-/* The block's usable size and its heap; reports a pointer that is not a live block start. */
 /* A pointer into the heap's memory that is not a block's start: the report says so, as free's
  * does, rather than call it no heap block at all. */
 RP_NORETURN static RP__NOINLINE void rp__not_block_start(const char *what, const void *p) {
@@ -176,6 +174,7 @@ RP_NORETURN static RP__NOINLINE void rp__not_block_start(const char *what, const
     rp__corrupt(message, p);
 }
 
+/* The block's usable size and its heap; reports a pointer that is not a live block start. */
 static size_t rp__block_info(const void *p, rp_heap_t **heap, const char *what) {
     rp__span_t *span = rp__segmap_get(p);
     if (span == NULL) rp__corrupt(what, p);

@@ -137,8 +137,7 @@ void *rp__large_shrink(rp__large_t *lg, void *p, size_t size) {
     uint8_t *keep_end = (uint8_t *)rp__align_up((uintptr_t)lg->block + size, rp__os_page_size());
     uint8_t *end = lg->block + lg->usable;
     if (end > keep_end) (void)rp__os_advise(keep_end, (size_t)(end - keep_end), RP__OS_ADV_FREE);
-    lg->asked = size == 0 ? 1 : size;
-    return p;
+    return p; /* the caller records the asked size (rp__large_expand) */
 }
 
 void rp__large_destroy_all(rp_heap_t *heap) {
