@@ -304,10 +304,16 @@ void rp__os_describe(char *buf, size_t size) {
 
 int rp__os_getpid(void) { return (int)getpid(); }
 
-static int rp__stderr_copy = -1;
+static _Atomic int rp__stderr_copy = -1;
 
 void rp__os_keep_stderr(void) {
-    if (rp__stderr_copy < 0) rp__stderr_copy = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 64);
+    if (atomic_load_explicit(&rp__stderr_copy, memory_order_acquire) >= 0) return;
+    int copy = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 64);
+    int none = -1;
+    /* The heap and the default pool may both ask at once, from two threads: one copy is kept. */
+    if (copy >= 0 && !atomic_compare_exchange_strong_explicit(&rp__stderr_copy, &none, copy, memory_order_acq_rel,
+                                                             memory_order_acquire))
+        close(copy);
 }
 
 void rp__os_write_stderr(const char *text, size_t len) {
@@ -315,9 +321,10 @@ void rp__os_write_stderr(const char *text, size_t len) {
     while (len > 0) {
         ssize_t n = write(fd, text, len);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && errno == EBADF && fd == STDERR_FILENO && rp__stderr_copy >= 0) {
-            fd = rp__stderr_copy;
-            continue;
+        if (n < 0 && errno == EBADF && fd == STDERR_FILENO) {
+            fd = atomic_load_explicit(&rp__stderr_copy, memory_order_acquire);
+            if (fd >= 0) continue;
+            return;
         }
         if (n <= 0) return;
         text += n;

@@ -455,21 +455,22 @@ void rp__os_process_name(char *buf, size_t size) {
  * take a setting from its environment sets the variable itself (or clears it) before it starts. */
 const char *rp__os_getenv_secure(const char *name) { return getenv(name); }
 
-static HANDLE rp__stderr_copy;
+static HANDLE volatile rp__stderr_copy;
 
 void rp__os_keep_stderr(void) {
     HANDLE err = GetStdHandle(STD_ERROR_HANDLE);
     if (rp__stderr_copy != NULL || err == NULL || err == INVALID_HANDLE_VALUE) return;
     HANDLE copy = NULL;
-    if (DuplicateHandle(GetCurrentProcess(), err, GetCurrentProcess(), &copy, 0, FALSE, DUPLICATE_SAME_ACCESS))
-        rp__stderr_copy = copy;
+    if (!DuplicateHandle(GetCurrentProcess(), err, GetCurrentProcess(), &copy, 0, FALSE, DUPLICATE_SAME_ACCESS)) return;
+    /* The heap and the default pool may both ask at once, from two threads: one copy is kept. */
+    if (InterlockedCompareExchangePointer((PVOID volatile *)&rp__stderr_copy, copy, NULL) != NULL) CloseHandle(copy);
 }
 
 void rp__os_write_stderr(const char *text, size_t len) {
-    HANDLE err = GetStdHandle(STD_ERROR_HANDLE);
+    HANDLE err = GetStdHandle(STD_ERROR_HANDLE), copy = rp__stderr_copy;
     DWORD written;
     if (err != NULL && err != INVALID_HANDLE_VALUE && WriteFile(err, text, (DWORD)len, &written, NULL)) return;
-    if (rp__stderr_copy != NULL) WriteFile(rp__stderr_copy, text, (DWORD)len, &written, NULL);
+    if (copy != NULL) WriteFile(copy, text, (DWORD)len, &written, NULL);
 }
 
 /* ---- threads ----------------------------------------------------------------------------------- */

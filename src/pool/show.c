@@ -20,6 +20,7 @@ rp_status_t rp__pool_show_env(bool *show) {
 }
 
 void rp__pool_show_at_exit(rp_pool_t *pool) {
+    rp__os_keep_stderr(); /* the program may close its stderr before the report (os/os.h) */
     atomic_store_explicit(&rp__shown_pool, pool, memory_order_release);
 }
 
