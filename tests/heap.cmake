@@ -61,6 +61,12 @@ if(NOT WIN32)
   set_tests_properties(test_heap_preload_show_stats_closed PROPERTIES
     ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:rampart_malloc>;RAMPART_SHOW_STATS=1"
     PASS_REGULAR_EXPRESSION "rampart heap 0x[0-9a-f]+: allocated [^\n]*\n  resident ")
+  # ... but not into the program's own file, once the kept copy's number is the program's.
+  add_test(NAME test_heap_preload_show_stats_reused
+    COMMAND sh -c "\"$1\" \"$2\" && ! grep -q 'rampart heap' \"$2\"" sh $<TARGET_FILE:heap_closed_stderr>
+      ${CMAKE_CURRENT_BINARY_DIR}/show_stats_reused.txt)
+  set_tests_properties(test_heap_preload_show_stats_reused PROPERTIES
+    ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:rampart_malloc>;RAMPART_SHOW_STATS=1")
   add_test(NAME test_heap_preload_aslimit
     COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/heap_preload.sh aslimit $<TARGET_FILE:rampart_malloc> $<TARGET_FILE:heap_asprobe>)
   set_tests_properties(test_heap_preload_aslimit PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)

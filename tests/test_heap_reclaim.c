@@ -104,14 +104,17 @@ static void test_require_locked_plain_refused(void) {
 }
 
 /* A page source of the caller's that maps pages, never locks them and records nothing. */
+static int silent_allocations, silent_frees;
 static void *silent_allocate(void *ctx, size_t len, bool *locked) {
     (void)ctx;
     *locked = false;
+    silent_allocations++;
     void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
 static rp_status_t silent_free(void *ctx, void *addr, size_t len) {
     (void)ctx;
+    silent_frees++;
     munmap(addr, len);
     return RP_OK;
 }
@@ -120,9 +123,74 @@ static size_t silent_limit(void *ctx) {
     return SIZE_MAX;
 }
 
+static const rp_page_allocator_t silent = {sizeof(rp_page_allocator_t), "silent", silent_allocate, silent_free,
+                                           silent_limit, NULL};
+
+/* A source that never locks is asked once per span, and its spans stay in the cache: the retry
+ * after a refused lock is for a source that says a limit refused it. */
+static void test_silent_source_keeps_cache(void) {
+    rp_heap_options_t o = rp_heap_options_default();
+    o.pages = &silent;
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(&o, &h) == RP_OK);
+    rp_free(rp_heap_malloc(h, 4 * MIB)); /* its span waits in the cache */
+    CHECK(stats_of(h).cached >= 4 * MIB);
+    int allocations = silent_allocations, frees = silent_frees;
+    void *a = rp_heap_malloc(h, 200 * 1024), *b = rp_heap_malloc(h, 100);
+    CHECK(a != NULL && b != NULL);
+    CHECK(silent_allocations - allocations <= 2); /* at most one mapping per miss */
+    CHECK(silent_frees == frees);                  /* and the cached span was not given back */
+    rp_free(a);
+    rp_free(b);
+    rp_heap_destroy(h);
+}
+
+/* A successful allocation leaves the thread's last error as it was (common.h), on a source that
+ * never locks too. */
+static void test_success_keeps_last_error(void) {
+    rp_heap_options_t o = rp_heap_options_default();
+    o.pages = rp_pages_plain();
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(&o, &h) == RP_OK);
+    CHECK(rp_aligned_alloc(3, 10) == NULL);
+    void *p = rp_heap_malloc(h, 100);
+    CHECK(p != NULL);
+    CHECK(rp_last_error()->status == RP_ERR_INVALID);
+    rp_free(p);
+    rp_heap_destroy(h);
+}
+
+static int oom_calls;
+static bool count_oom(rp_heap_t *heap, size_t size, void *ctx) {
+    (void)heap, (void)size, (void)ctx;
+    oom_calls++;
+    return false;
+}
+
+/* A shrinking realloc that keeps its block because no smaller one can be had has not failed: no
+ * out-of-memory handler runs and the last error stays. */
+static void test_shrink_runs_no_handler(void) {
+    rp_heap_options_t o = rp_heap_options_default();
+    o.pages = rp_pages_plain();
+    o.limit = 1100 * 1024;
+    rp_heap_t *h = NULL;
+    REQUIRE(rp_heap_create(&o, &h) == RP_OK);
+    char *p = rp_heap_malloc(h, MIB);
+    REQUIRE(p != NULL);
+    memset(p, 5, MIB);
+    rp_set_oom_handler(count_oom, NULL);
+    CHECK(rp_aligned_alloc(3, 10) == NULL);
+    oom_calls = 0;
+    char *q = rp_heap_realloc(h, p, 300 * 1024);
+    CHECK(q == p && q[300 * 1024 - 1] == 5);
+    CHECK(oom_calls == 0);
+    CHECK(rp_last_error()->status == RP_ERR_INVALID);
+    rp_set_oom_handler(NULL, NULL);
+    rp_free(q);
+    rp_heap_destroy(h);
+}
+
 static void test_require_locked_silent_source(void) {
-    static const rp_page_allocator_t silent = {sizeof(rp_page_allocator_t), "silent", silent_allocate, silent_free,
-                                               silent_limit, NULL};
     rp_heap_options_t o = rp_heap_options_default();
     o.pages = &silent;
     o.flags = RP_HEAP_REQUIRE_LOCKED;
@@ -205,6 +273,18 @@ static void shrink_under_as_limit(void) {
         rp_free(q);
         rp_heap_destroy(h);
     }
+    /* A small block of the default heap (realloc's fast path), with no memory left for any new
+     * block: it stays. */
+    char *small = rp_malloc(100 * 1024);
+    if (small == NULL) _exit(9);
+    memset(small, 3, 100 * 1024);
+    struct rlimit as = {mapped_bytes() + MIB, RLIM_INFINITY};
+    if (setrlimit(RLIMIT_AS, &as) != 0) _exit(10);
+    for (int i = 0; i < NBLOCKS && rp_malloc(100) != NULL; i++) {
+    }
+    errno = 0;
+    char *q = rp_realloc(small, 100);
+    if (q != small || errno != 0 || q[99] != 3) _exit(11);
     _exit(0);
 }
 
@@ -259,6 +339,9 @@ int main(int argc, char **argv) {
     RP_TEST(test_limit_after_emptying);
     RP_TEST(test_require_locked_plain_refused);
     RP_TEST(test_require_locked_silent_source);
+    RP_TEST(test_silent_source_keeps_cache);
+    RP_TEST(test_success_keeps_last_error);
+    RP_TEST(test_shrink_runs_no_handler);
     RP_TEST(test_realloc_shrink_large_in_place);
     RP_TEST(test_realloc_shrink_under_as_limit);
     return rp_test_exit();

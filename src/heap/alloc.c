@@ -106,8 +106,12 @@ static void *rp__alloc_once_raw(rp_heap_t *heap, size_t size, size_t alignment, 
  * 1.5 MiB while its empty segment still counted). Give it all back and try once more, then run
  * the OOM handlers, whose retry is the last. */
 static void *rp__alloc_failed(rp_heap_t *heap, size_t size, size_t alignment, bool zero) {
-    rp_heap_collect(heap, true);
-    void *p = rp__alloc_once(heap, size, alignment, zero);
+    void *p = NULL;
+    /* A size no address space holds was refused before anything was tried: nothing to give back. */
+    if (size < (SIZE_MAX >> 1)) {
+        rp_heap_collect(heap, true);
+        p = rp__alloc_once(heap, size, alignment, zero);
+    }
     if (p == NULL && rp__oom(heap, size)) p = rp__alloc_once(heap, size, alignment, zero);
     if (p == NULL) errno = ENOMEM;
     return p;
@@ -117,6 +121,20 @@ static void *rp__alloc(rp_heap_t *heap, size_t size, size_t alignment, bool zero
     void *p = rp__alloc_once(heap, size, alignment, zero);
     if (RP_UNLIKELY(p == NULL)) p = rp__alloc_failed(heap, size, alignment, zero);
     return p;
+}
+
+/* A block for a shrinking realloc, which can always keep the block it has: one attempt, no
+ * collect, no out-of-memory handlers, and a failure leaves errno and rp_last_error as they were
+ * (the realloc that keeps its block has not failed). */
+static RP__NOINLINE void *rp__alloc_for_shrink(rp_heap_t *heap, size_t size) {
+    int saved_os = rp__os_last_error();
+    rp_error_t saved = *rp_last_error();
+    void *q = rp__alloc_once(heap, size, 0, false);
+    if (q == NULL) {
+        *(rp_error_t *)rp_last_error() = saved;
+        rp__os_set_last_error(saved_os);
+    }
+    return q;
 }
 
 static bool rp__heap_ok(rp_heap_t *heap, const char *what) {
@@ -254,12 +272,10 @@ void *rp__heap_realloc(rp_heap_t *heap, void *p, size_t size) {
             return q;
         }
     }
-    int saved = errno;
-    void *q = rp__alloc(heap, size, 0, false);
+    void *q = shrink ? rp__alloc_for_shrink(heap, size) : rp__alloc(heap, size, 0, false);
     if (q == NULL) {
         if (!shrink) return NULL;
         /* A smaller block could not be had, but a shrink needs none: keep this one. */
-        errno = saved;
         rp__span_t *span = rp__segmap_get(p);
         if (span->kind == RP__SPAN_LARGE) rp__large_expand((rp__large_t *)span, p, size);
         rp__resized(owner, p, usable, size);
@@ -280,8 +296,20 @@ void *rp__heap_realloc(rp_heap_t *heap, void *p, size_t size) {
  * librampart-malloc.so (initial-exec TLS) that path then needs no stack frame: it saved and
  * restored five registers on every realloc. */
 static RP__NOINLINE void *rp__realloc_move(void *p, size_t size, uintptr_t e, size_t usable) {
-    void *q = rp__malloc_inline(size);
-    if (q == NULL) return NULL;
+    void *q;
+    if (size < usable) {
+        /* A shrink (to under half): a free block of the smaller class at once, or one attempt
+         * of the slow path without the out-of-memory handling; else the block stays. */
+        q = rp__page_pop_vg(size <= RP__CLASS_TABLE_MAX
+                                ? rp__tls_local->cur_by_granule[(size + RP__GRAN - 1) >> RP__GRAN_SHIFT]
+                                : rp__tls_local->cur[rp__heap_size_class(size)],
+                            false);
+        if (q == NULL) q = rp__alloc_for_shrink(rp__heap_default(), size);
+        if (q == NULL) return p;
+    } else {
+        q = rp__malloc_inline(size);
+        if (q == NULL) return NULL;
+    }
     memcpy(q, p, size < usable ? size : usable);
     rp__free_at(p, e, rp__tls_local); /* the malloc may have given this thread its cache */
     return q;

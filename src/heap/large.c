@@ -136,7 +136,8 @@ void *rp__large_shrink(rp__large_t *lg, void *p, size_t size) {
     if ((uint8_t *)p != lg->block || size > lg->usable || lg->span.heap->pages != NULL) return NULL;
     uint8_t *keep_end = (uint8_t *)rp__align_up((uintptr_t)lg->block + size, rp__os_page_size());
     uint8_t *end = lg->block + lg->usable;
-    if (end > keep_end) (void)rp__os_advise(keep_end, (size_t)(end - keep_end), RP__OS_ADV_FREE);
+    /* Where the tail cannot be given back (Windows: its recommit failed) the block moves. */
+    if (end > keep_end && rp__os_advise(keep_end, (size_t)(end - keep_end), RP__OS_ADV_FREE) != 0) return NULL;
     return p; /* the caller records the asked size (rp__large_expand) */
 }
 

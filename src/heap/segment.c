@@ -235,8 +235,10 @@ static void *rp__span_map(rp_heap_t *heap, size_t size) {
     p = rp__span_map_source(heap, size, &locked);
     /* Locked pages that wait in the span cache count against the memlock budget that just
      * refused these: give them back and ask again, rather than fail or take unlocked pages while
-     * locked ones sit idle (a 5 MiB span cached under an 8 MiB budget refused a 6 MiB block). */
-    if ((p == NULL || !locked) && heap->pages != rp_pages_plain() && atomic_load(&heap->cached) != 0) {
+     * locked ones sit idle (a 5 MiB span cached under an 8 MiB budget refused a 6 MiB block). Only
+     * when the source says a limit refused it: a source that never locks, or says nothing, would
+     * otherwise map twice and empty the cache at every miss. */
+    if ((p == NULL || !locked) && rp_last_error()->status == RP_ERR_LIMIT && atomic_load(&heap->cached) != 0) {
         if (p != NULL) rp_pages_free_locked(heap->pages, p, size);
         rp__heap_lock(heap);
         rp__cache_purge(heap, true);
@@ -261,7 +263,8 @@ static void *rp__span_map(rp_heap_t *heap, size_t size) {
         }
         atomic_fetch_add(&heap->unlocked, size);
     }
-    if (p != NULL && locked) *(rp_error_t *)rp_last_error() = before;
+    /* A success leaves the last error as it was, unless the source said why it could not lock. */
+    if (p != NULL && rp_last_error()->status == RP_OK) *(rp_error_t *)rp_last_error() = before;
     return p;
 }
 

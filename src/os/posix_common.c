@@ -305,15 +305,34 @@ void rp__os_describe(char *buf, size_t size) {
 int rp__os_getpid(void) { return (int)getpid(); }
 
 static _Atomic int rp__stderr_copy = -1;
+/* What the copy refers to, stored before the copy is published (by both of two racing callers:
+ * they stat the same stderr, so either's values serve). */
+static _Atomic uint64_t rp__stderr_dev, rp__stderr_ino;
 
 void rp__os_keep_stderr(void) {
     if (atomic_load_explicit(&rp__stderr_copy, memory_order_acquire) >= 0) return;
+    struct stat st;
+    if (fstat(STDERR_FILENO, &st) != 0) return;
     int copy = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 64);
+    if (copy < 0) return;
     int none = -1;
+    atomic_store_explicit(&rp__stderr_dev, (uint64_t)st.st_dev, memory_order_relaxed);
+    atomic_store_explicit(&rp__stderr_ino, (uint64_t)st.st_ino, memory_order_relaxed);
     /* The heap and the default pool may both ask at once, from two threads: one copy is kept. */
-    if (copy >= 0 && !atomic_compare_exchange_strong_explicit(&rp__stderr_copy, &none, copy, memory_order_acq_rel,
-                                                             memory_order_acquire))
+    if (!atomic_compare_exchange_strong_explicit(&rp__stderr_copy, &none, copy, memory_order_acq_rel,
+                                                 memory_order_acquire))
         close(copy);
+}
+
+/* The kept copy, if it still refers to what stderr was: a program that closed every descriptor
+ * (closefrom) may have its own file at that number by now. -1 otherwise. */
+static int rp__stderr_kept(void) {
+    int fd = atomic_load_explicit(&rp__stderr_copy, memory_order_acquire);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || (uint64_t)st.st_dev != atomic_load_explicit(&rp__stderr_dev, memory_order_relaxed) ||
+        (uint64_t)st.st_ino != atomic_load_explicit(&rp__stderr_ino, memory_order_relaxed))
+        return -1;
+    return fd;
 }
 
 void rp__os_write_stderr(const char *text, size_t len) {
@@ -322,7 +341,7 @@ void rp__os_write_stderr(const char *text, size_t len) {
         ssize_t n = write(fd, text, len);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && errno == EBADF && fd == STDERR_FILENO) {
-            fd = atomic_load_explicit(&rp__stderr_copy, memory_order_acquire);
+            fd = rp__stderr_kept();
             if (fd >= 0) continue;
             return;
         }
