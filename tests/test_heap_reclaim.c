@@ -209,27 +209,18 @@ static void test_require_locked_silent_source(void) {
     rp_heap_destroy(h);
 }
 
-/* Resident bytes of this process (/proc/self/statm). */
-static size_t resident_bytes(void) {
+/* This process's address space in use and resident bytes (/proc/self/statm); 0 when unknown. */
+static size_t statm_bytes(bool resident) {
     FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long size = 0, resident = 0;
+    unsigned long pages[2] = {0, 0};
     if (f != NULL) {
-        if (fscanf(f, "%lu %lu", &size, &resident) != 2) resident = 0;
+        if (fscanf(f, "%lu %lu", &pages[0], &pages[1]) != 2) pages[0] = pages[1] = 0;
         fclose(f);
     }
-    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+    return (size_t)pages[resident ? 1 : 0] * (size_t)sysconf(_SC_PAGESIZE);
 }
-
-/* Address space now in use (/proc/self/statm's first field). */
-static size_t mapped_bytes(void) {
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long size = 0;
-    if (f != NULL) {
-        if (fscanf(f, "%lu", &size) != 1) size = 0;
-        fclose(f);
-    }
-    return (size_t)size * (size_t)sysconf(_SC_PAGESIZE);
-}
+static size_t resident_bytes(void) { return statm_bytes(true); }
+static size_t mapped_bytes(void) { return statm_bytes(false); }
 
 /* realloc to under half of a large block on OS pages: the same block, its contents kept, and its
  * pages past the new size given back (it used to move: a copy, and both blocks resident). */
