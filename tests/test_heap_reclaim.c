@@ -4,7 +4,8 @@
  * needs it (a heap limit or a memlock budget that the kept memory uses up), and a page source
  * that cannot lock gets a true report:
  *   - collect(force) on an emptied heap leaves nothing mapped, the current page of each class
- *     included (a page kept per class used to pin its segment);
+ *     included (a page kept per class used to pin its segment), on the default heap the cache of
+ *     threads past their own cache's exit hook too;
  *   - a heap emptied under its limit serves a block that fits the limit;
  *   - as nobody under an 8 MiB memlock limit, a locked heap whose 5 MiB span waits in its cache
  *     serves a 6 MiB block locked, instead of failing (RP_HEAP_REQUIRE_LOCKED) or taking unlocked
@@ -75,6 +76,38 @@ static void test_collect_force_default_heap(void) {
     rp_heap_stats_t st = stats_of(rp_heap_default());
     CHECK(st.allocated == 0);
     CHECK(st.mapped == 0);
+}
+
+/* A thread past its cache's exit hook allocates through the default heap's shared cache: a
+ * pthread key made after rampart's (which its first allocation made) has its destructor run
+ * after rampart's, glibc running them in the order the keys were made. A forced collect gives
+ * that cache's memory back too. */
+static pthread_key_t late_key;
+
+static void allocate_late(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 200; i++) blocks[i] = rp_malloc(size_of(i));
+    for (int i = 0; i < 200; i++) rp_free(blocks[i]);
+}
+
+static void *late_thread(void *arg) {
+    (void)arg;
+    rp_free(rp_malloc(16)); /* a cache of its own first, which its exit hook then gives up */
+    pthread_setspecific(late_key, &late_key);
+    return NULL;
+}
+
+static void test_collect_force_shared_cache(void) {
+    rp_free(rp_malloc(16)); /* rampart's thread key exists before ours */
+    REQUIRE(pthread_key_create(&late_key, allocate_late) == 0);
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, late_thread, NULL) == 0);
+    pthread_join(t, NULL);
+    rp_heap_collect(rp_heap_default(), true);
+    rp_heap_stats_t st = stats_of(rp_heap_default());
+    CHECK(st.allocated == 0);
+    CHECK(st.mapped == 0);
+    pthread_key_delete(late_key);
 }
 
 static void test_limit_after_emptying(void) {
@@ -327,6 +360,7 @@ int main(int argc, char **argv) {
     }
     RP_TEST(test_collect_force_empties_heap);
     RP_TEST(test_collect_force_default_heap);
+    RP_TEST(test_collect_force_shared_cache);
     RP_TEST(test_limit_after_emptying);
     RP_TEST(test_require_locked_plain_refused);
     RP_TEST(test_require_locked_silent_source);

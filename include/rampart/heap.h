@@ -201,8 +201,9 @@ RP_API rp_status_t rp_heap_stats_print_to(rp_heap_t *heap, rp_line_fn line, void
 RP_API rp_status_t rp_heap_validate(rp_heap_t *heap);
 /* Return cached memory to the OS now (force), or only what has waited longer than the purge
  * delay (!force). With force, every empty page and segment of the calling thread's cache goes
- * (of the heap's one cache for a heap you created), so a heap whose blocks are all freed keeps
- * nothing mapped; other live threads' caches keep theirs. On the default heap it first collects
+ * (of the heap's one cache for a heap you created; on the default heap, of the cache of threads
+ * past their own cache's exit hook too), so a heap whose blocks are all freed keeps nothing
+ * mapped; other live threads' caches keep theirs. On the default heap it first collects
  * the caches of exited threads: blocks other threads freed into them then count as freed
  * (rp_heap_stats) and their pages can go. */
 RP_API void rp_heap_collect(rp_heap_t *heap, bool force);

@@ -188,9 +188,11 @@ void rp_heap_collect(rp_heap_t *heap, bool force) {
             rp__local_leave(local);
         }
         rp__collect_orphans(heap, force);
-        rp__heap_lock(heap);
-    } else {
-        rp__heap_lock(heap);
+    }
+    rp__heap_lock(heap);
+    /* The heap's one cache (a heap you created), or the default heap's for threads without one of
+     * their own (made at the first such call: a thread past its cache's exit hook). */
+    if (heap->shared != NULL) {
         rp__local_reclaim(heap->shared);
         rp__local_give_back(heap->shared, force);
     }
