@@ -231,10 +231,13 @@ again:
         if (rp__shards_give_back(pool)) goto again;
     }
     if (over && pool->cfg.lock_policy == RP_POOL_LOCK_REQUIRED) {
-        rp__fail(RP_ERR_LIMIT, 0,
+        /* No budget at all is the lack of privilege that common.h's remedies tell apart from a
+         * budget too small (and what mlock reports under the other policies: EPERM). */
+        rp_status_t why = limit == 0 ? RP_ERR_PERMISSION : RP_ERR_LIMIT;
+        rp__fail(why, 0,
                  "pool: an arena of %zu bytes would exceed the lock budget (limit %zu bytes, %zu held by the pool)",
                  len, limit, held);
-        rp__error_set_remedy(rp_remedy(RP_ERR_LIMIT, RP_REMEDY_BRIEF));
+        rp__error_set_remedy(rp_remedy(why, RP_REMEDY_BRIEF));
         return NULL;
     }
 

@@ -714,7 +714,15 @@ static RP__NOINLINE void rp__vg_release(rp_pool_t *pool, void *p) {
     rp__arena_t *a = rp__pagemap_get((uintptr_t)p);
     if (a == NULL || a->pool != pool || (uintptr_t)p - a->first >= a->span) return; /* reported there */
     uintptr_t slot = a->first + rp__slot_index(a, (uintptr_t)p - a->first) * a->stride;
-    rp__vg_undefined((void *)slot, a->kind == RP__ARENA_GUARDED ? a->data : a->stride);
+    size_t n = a->kind == RP__ARENA_GUARDED ? a->data : a->stride;
+    if (a->kind == RP__ARENA_LARGE) {
+        /* Its free wipes the whole pages the slot starts and ends in (a cached large arena's
+         * turn starts the slot inside a page), bytes the free before closed. */
+        uintptr_t from = slot & ~(uintptr_t)(pool->page - 1);
+        n = rp__align_up(slot + n, pool->page) - from;
+        slot = from;
+    }
+    rp__vg_undefined((void *)slot, n);
 }
 
 static RP__NOINLINE void *rp__vg_alloc_path(rp_pool_t *pool, size_t size) {

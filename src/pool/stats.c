@@ -63,9 +63,15 @@ rp_status_t rp_pool_stats(rp_pool_t *pool, rp_pool_stats_t *given) {
     out->free = out->total - out->used;
     out->locked = pool->locked_bytes;
     out->unlocked = pool->unlocked_bytes;
+    out->guard_pages = pool->guard_pages;
+    if (rp__pool_inherited(pool)) {
+        /* A fork child's copy: fork passed on neither the locks nor the guards (pool.h). */
+        out->unlocked += out->locked;
+        out->locked = 0;
+        out->guard_pages = 0;
+    }
     out->arenas = pool->arena_count;
     out->lock_failures = pool->lock_failures;
-    out->guard_pages = pool->guard_pages;
     out->guards_lightweight = !pool->any_heavy_guard && rp__os_guard_lightweight_available();
     rp__pool_unlock_all(pool);
     rp__sized_out_write(given, &full, sizeof full);
