@@ -18,6 +18,8 @@ if(NOT WIN32)
   # memory a heap keeps going back when a forced collect or a refused allocation needs it.
   rp_add_test(test_heap_part)
   rp_add_test(test_heap_reclaim)
+  # realloc growing a large block moves its pages (mremap) instead of copying them.
+  rp_add_test(test_heap_grow)
   # As user nobody with an 8 MiB memlock limit (root only): a locked span waiting in the cache.
   add_test(NAME test_heap_reclaim_unprivileged COMMAND test_heap_reclaim unprivileged)
   set_tests_properties(test_heap_reclaim_unprivileged PROPERTIES SKIP_RETURN_CODE 77)

@@ -266,11 +266,14 @@ void *rp__heap_realloc(rp_heap_t *heap, void *p, size_t size) {
             return p;
         }
     } else if (heap == owner && rp__segmap_get(p)->kind == RP__SPAN_LARGE) {
-        void *q = rp__large_expand((rp__large_t *)rp__segmap_get(p), p, size);
+        rp__large_t *lg = (rp__large_t *)rp__segmap_get(p);
+        void *q = rp__large_expand(lg, p, size);
         if (q != NULL) {
             rp__resized(owner, p, usable, size);
             return q;
         }
+        q = rp__large_grow(lg, p, size);
+        if (q != NULL) return q;
     }
     void *q = shrink ? rp__alloc_for_shrink(heap, size) : rp__alloc(heap, size, 0, false);
     if (q == NULL) {

@@ -548,6 +548,7 @@ void rp__large_free(rp__large_t *lg, void *p);
 void rp__large_destroy_all(rp_heap_t *heap);
 void *rp__large_expand(rp__large_t *lg, void *p, size_t size);
 void *rp__large_shrink(rp__large_t *lg, void *p, size_t size); /* realloc to under half, on OS pages */
+void *rp__large_grow(rp__large_t *lg, void *p, size_t size);   /* realloc past the span, by mremap */
 
 /* donate.c */
 void *rp__donated_alloc(rp_heap_t *heap, size_t size);  /* under heap->lock */
