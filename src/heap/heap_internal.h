@@ -492,6 +492,10 @@ void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t least, size_t *got, 
 /* Under heap->lock: cache the span (with its large descriptor, which stays in the segment map);
  * spans pushed out of the cache are given back at the unlock. */
 void rp__span_release(rp_heap_t *heap, void *base, size_t size, struct rp__large *large);
+/* Under heap->lock: the descriptor of the cached span that rp__span_acquire would serve size
+ * (least) bytes from, taken out of the cache, when that span is a freed large block's; NULL when
+ * it is a segment's or none fits (then nothing is taken). */
+struct rp__large *rp__cache_take_large(rp_heap_t *heap, size_t size, size_t least);
 void rp__span_return(rp_heap_t *heap, void *base, size_t size);   /* give back to the source now */
 void rp__span_flush(rp_heap_t *heap);      /* give back the doomed spans (no lock needed) */
 /* Under heap->lock: cached spans past the delay (all if force) are given back at the unlock. */

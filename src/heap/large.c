@@ -44,6 +44,32 @@ static void rp__large_unlink(rp_heap_t *heap, rp__large_t *lg) {
     if (lg->next) lg->next->prev = lg->prev;
 }
 
+/* A freed large block's span waiting in the cache with its descriptor serves a block at its base
+ * in one section of the heap lock, taken from the cache and listed together, where the general
+ * path takes the lock twice. The heap lock is the one lock that mstress's threads share (its
+ * blocks of 128-256 KiB, round 14). NULL when the cache has no such span: the caller goes the
+ * general way. */
+static uint8_t *rp__large_reuse(rp_heap_t *heap, size_t need, size_t exact, size_t size) {
+    rp__heap_lock(heap);
+    rp__large_t *lg = rp__cache_take_large(heap, need, exact);
+    if (lg != NULL) {
+        lg->block = lg->span.base;
+        lg->usable = lg->span.size;
+        /* The entry of an over-aligned block of its last use goes; the base's stays. */
+        int err = rp__segmap_move_large(lg);
+        RP_ASSERT(err == 0); /* clearing an entry allocates nothing */
+        (void)err;
+        lg->asked = size == 0 ? 1 : size;
+        rp__large_link(heap, lg);
+        atomic_fetch_add(&heap->large_bytes, lg->span.size);
+        atomic_fetch_add(&heap->large_count, 1);
+    }
+    rp__heap_unlock(heap);
+    if (lg == NULL) return NULL;
+    rp__asan_span_clean(lg->block, lg->usable); /* freed blocks of its last use */
+    return lg->block;
+}
+
 void *rp__large_alloc(rp_heap_t *heap, size_t size, size_t alignment, bool zero) {
     size_t page = rp__os_page_size();
     size_t extra = alignment > page ? alignment - page : 0;
@@ -54,7 +80,14 @@ void *rp__large_alloc(rp_heap_t *heap, size_t size, size_t alignment, bool zero)
         return NULL;
     }
     size_t exact = need;
-    if (extra == 0) need = rp__large_round(heap, need, page);
+    if (extra == 0) {
+        need = rp__large_round(heap, need, page);
+        uint8_t *reused = rp__large_reuse(heap, need, exact, size);
+        if (reused != NULL) {
+            if (zero) memset(reused, 0, size);
+            return reused;
+        }
+    }
     size_t got = 0;
     bool fresh = false;
     rp__large_t *lg = NULL;

@@ -268,6 +268,26 @@ static void *rp__span_map(rp_heap_t *heap, size_t size) {
     return p;
 }
 
+/* The cached span that serves size bytes (at least least): the smallest one at least least and
+ * at most 16 times size, or -1. Under heap->lock. */
+static int rp__cache_best(const rp_heap_t *heap, size_t size, size_t least) {
+    int best = -1;
+    for (unsigned i = 0; i < heap->ncache; i++) {
+        size_t s = heap->cache[i].size;
+        if (s >= least && s / 16 <= size && (best < 0 || s < heap->cache[best].size)) best = (int)i;
+    }
+    return best;
+}
+
+rp__large_t *rp__cache_take_large(rp_heap_t *heap, size_t size, size_t least) {
+    rp__cache_purge(heap, false);
+    int best = rp__cache_best(heap, size, least);
+    if (best < 0 || heap->cache[best].large == NULL) return NULL;
+    rp__large_t *lg = heap->cache[best].large;
+    rp__cache_take(heap, (unsigned)best);
+    return lg;
+}
+
 void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t least, size_t *got, bool *fresh, rp__large_t **large) {
     *fresh = false;
     if (large != NULL) *large = NULL;
@@ -287,11 +307,7 @@ void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t least, size_t *got, 
     }
     rp__heap_lock(heap);
     rp__cache_purge(heap, false);
-    int best = -1;
-    for (unsigned i = 0; i < heap->ncache; i++) {
-        size_t s = heap->cache[i].size;
-        if (s >= least && s / 16 <= size && (best < 0 || s < heap->cache[best].size)) best = (int)i;
-    }
+    int best = rp__cache_best(heap, size, least);
     if (best >= 0) {
         rp__span_cached_t c = heap->cache[best];
         rp__cache_take(heap, (unsigned)best);
@@ -303,11 +319,14 @@ void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t least, size_t *got, 
         return c.base;
     }
     /* A miss. On OS pages, grow the largest smaller cached span (mremap moves its pages, so only
-     * the new tail faults in); cached spans less than half this request would otherwise pile up
-     * behind ever larger ones (a program that reuses blocks of growing size): give them back.
-     * Those within a factor of two stay: blocks of sizes drawn from one range (mstress: 128-256
-     * KiB) serve each other, and giving them all back at every miss cost a munmap each (170 in a
-     * short mstress run, against tcmalloc's 15). */
+     * the new tail faults in). For a large block, cached spans less than half this request would
+     * otherwise pile up behind ever larger ones (a program that reuses blocks of growing size):
+     * give them back. Those within a factor of two stay: blocks of sizes drawn from one range
+     * (mstress: 128-256 KiB) serve each other, and giving them all back at every miss cost a
+     * munmap each (170 in a short mstress run, against tcmalloc's 15). Not for a segment: it is
+     * no larger block of the same program, and every new segment (4 MiB) emptied the cache of
+     * such blocks, which the next of them then mapped again (mstress at 16 threads: 490 of its
+     * 600 munmap calls, round 15); they leave by the purge delay and the cache's bounds. */
     int grow = -1;
     if (rp__heap_spans_grow(heap)) {
         for (unsigned i = 0; i < heap->ncache; i++)
@@ -320,7 +339,7 @@ void *rp__span_acquire(rp_heap_t *heap, size_t size, size_t least, size_t *got, 
         rp__cache_forget_large(old);
         rp__asan_span_clean(old.base, old.size);
     }
-    for (unsigned i = 0; i < heap->ncache;) {
+    for (unsigned i = 0; i < heap->ncache && large != NULL;) {
         if (heap->cache[i].size < size / 2) {
             rp__span_cached_t c = heap->cache[i];
             rp__cache_take(heap, i);
