@@ -35,16 +35,6 @@
 #  define RESIDENT_MEASURES_HEAP 1
 #endif
 
-/* CHECK, with the figures that explain a failure. */
-#define CHECK_SAYING(cond, ...)                \
-    do {                                       \
-        if (!(cond)) {                         \
-            fprintf(stderr, "    " __VA_ARGS__); \
-            fputc('\n', stderr);               \
-        }                                      \
-        CHECK(cond);                           \
-    } while (0)
-
 /* This process's resident bytes (/proc/self/statm); 0 when unknown. */
 static size_t resident_bytes(void) {
     FILE *f = fopen("/proc/self/statm", "r");

@@ -29,6 +29,16 @@ static bool rp_test_case_failed;
         }                                                                            \
     } while (0)
 
+/* CHECK, with the figures that explain a failure (printf arguments). */
+#define CHECK_SAYING(cond, ...)                  \
+    do {                                         \
+        if (!(cond)) {                           \
+            fprintf(stderr, "    " __VA_ARGS__); \
+            fputc('\n', stderr);                 \
+        }                                        \
+        CHECK(cond);                             \
+    } while (0)
+
 /* A failed REQUIRE ends the test case: the function returns. */
 #define REQUIRE(cond)        \
     do {                     \
