@@ -361,6 +361,16 @@ typedef struct rp__large {
 /* Enter lg (span and block set) in the map and the range list; 0 or an OS error (nothing
  * entered). */
 int rp__segmap_add_large(rp__large_t *lg);
+/* Tables made ahead for an entry whose address is not known yet (a large block that mremap is
+ * about to move where the kernel chooses): entering it then cannot fail. */
+typedef struct rp__segmap_spare {
+    void *mid, *leaf;
+} rp__segmap_spare_t;
+int rp__segmap_spare_make(rp__segmap_spare_t *spare); /* 0 or an OS error (nothing held) */
+void rp__segmap_spare_drop(rp__segmap_spare_t *spare); /* gives back the tables not installed */
+/* rp__segmap_add_large for a block at its span's base, with spare's tables where the map has
+ * none: it cannot fail. */
+void rp__segmap_add_large_spared(rp__large_t *lg, rp__segmap_spare_t *spare);
 /* lg's block moved inside its span (a cached span reused with another alignment). */
 int rp__segmap_move_large(rp__large_t *lg);
 void rp__segmap_remove_large(rp__large_t *lg);

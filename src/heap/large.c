@@ -183,17 +183,26 @@ void *rp__large_shrink(rp__large_t *lg, void *p, size_t size) {
     return p; /* the caller records the asked size (rp__large_expand) */
 }
 
-/* realloc growing a block of at least 1 MiB past its span, on OS pages: the span moves into a
- * larger one by mremap, which moves its pages instead of copying them. A copy has both blocks
- * resident at once and writes every byte again: a 300 MiB string built by appending peaked at
- * 527 MB against glibc's 309 MB (glibc moves its mmapped chunks so too). The larger span is
- * reserved first, and the segment map's tables for it made, so that nothing can fail once the
- * block has left its old address: from the moment mremap returns, the old range is any thread's
- * to map and register. The block leaves the heap's list while it moves, so that rp_heap_validate
- * never sees it half moved, and the heap lock is not held across the system call (other threads'
- * large blocks and segments would wait for a move of many page tables). Not under Valgrind, whose
- * records of the block would have to move with it, nor for a block that has released parts
- * (rp_free_part records them by address). NULL when not done: the caller copies. */
+/* realloc growing a block of at least 1 MiB past its span, on OS pages: mremap grows the span,
+ * in place where the addresses after it are free, else by moving its pages to where the kernel
+ * chooses, instead of a copy. A copy has both blocks resident at once and writes every byte
+ * again: a 300 MiB string built by appending peaked at 527 MB against glibc's 309 MB (glibc
+ * moves its mmapped chunks so too).
+ * - Not onto a range reserved first (MREMAP_FIXED): the kernel unmaps that range before checks
+ *   that can still fail (the commit charge, a span the program split by mprotect or madvise), and
+ *   another thread could map into the hole before the reservation was given back, which would
+ *   then unmap that thread's memory. Without it, a failed mremap changes nothing.
+ * - The map's tables for the new address are made ahead (spares), so that nothing can fail once
+ *   the block has left its old address, which is then any thread's to map and register; its old
+ *   entry goes before the move for that reason.
+ * - The block leaves the heap's list while it moves, so that rp_heap_validate never sees it half
+ *   moved; the heap lock is not held across the system call, whose page-table move other
+ *   threads' large blocks would otherwise wait for.
+ * - The span is rounded as a fresh one is (the next appends grow in place), or has the exact size
+ *   where the rounded one does not fit (an address-space limit).
+ * Not under Valgrind, whose records of the block would have to move with it, nor for a block with
+ * released parts (rp_free_part records them by address; realloc of it is a double free, which
+ * the copy path reports). NULL when not done: the caller copies. */
 void *rp__large_grow(rp__large_t *lg, void *p, size_t size) {
     rp_heap_t *heap = lg->span.heap;
     if ((uint8_t *)p != lg->block || lg->block != lg->span.base || lg->span.size < RP__LARGE_ROUND_MAX ||
@@ -201,18 +210,12 @@ void *rp__large_grow(rp__large_t *lg, void *p, size_t size) {
         atomic_load_explicit(&lg->partials, memory_order_relaxed) != 0)
         return NULL;
     size_t page = rp__os_page_size();
-    size_t need = rp__align_up(size, page);
-    if (need < size || need > (SIZE_MAX >> 2)) return NULL; /* the copy reports it */
-    need = rp__large_round(heap, need, page);
+    size_t exact = rp__align_up(size, page);
+    if (exact < size || exact > (SIZE_MAX >> 2)) return NULL; /* the copy reports it */
+    size_t need = rp__large_round(heap, exact, page);
     int saved_os = rp__os_last_error();
-    void *dest = NULL;
-    if (rp__os_reserve(need, &dest) != 0) {
-        rp__os_set_last_error(saved_os);
-        return NULL;
-    }
-    /* The new range must be one the map covers, with its tables made. */
-    if (((uintptr_t)dest + need - 1) >> RP__MAP_ADDR_BITS || rp__segmap_set(dest, RP__MAP_PAGE, &lg->span) != 0) {
-        rp__os_release(dest, need);
+    rp__segmap_spare_t spare;
+    if (rp__segmap_spare_make(&spare) != 0) {
         rp__os_set_last_error(saved_os);
         return NULL;
     }
@@ -221,10 +224,12 @@ void *rp__large_grow(rp__large_t *lg, void *p, size_t size) {
     rp__heap_unlock(heap);
     rp__segmap_remove_large(lg);
     void *moved = NULL;
-    int err = rp__os_remap(lg->span.base, lg->span.size, need, true, dest, &moved);
-    if (err != 0) {
-        rp__segmap_set(dest, RP__MAP_PAGE, NULL);
-    } else {
+    int err = rp__os_remap(lg->span.base, lg->span.size, need, true, NULL, &moved);
+    if (err != 0 && need > exact) {
+        need = exact;
+        err = rp__os_remap(lg->span.base, lg->span.size, need, true, NULL, &moved);
+    }
+    if (err == 0) {
         size_t grown = need - lg->span.size;
         lg->span.base = moved;
         lg->span.size = need;
@@ -234,19 +239,13 @@ void *rp__large_grow(rp__large_t *lg, void *p, size_t size) {
         atomic_fetch_add(&heap->mapped, grown);
         atomic_fetch_add(&heap->large_bytes, grown);
     }
-    /* Both ranges' tables exist (the old one's are never freed), so this cannot fail. */
-    int added = rp__segmap_add_large(lg);
-    RP_ASSERT(added == 0);
-    (void)added;
+    rp__segmap_add_large_spared(lg, &spare); /* where it is now, moved or not */
     rp__heap_lock(heap);
     rp__large_link(heap, lg);
     rp__heap_unlock(heap);
-    if (err != 0) {
-        rp__os_release(dest, need);
-        rp__os_set_last_error(saved_os);
-        return NULL;
-    }
-    return moved;
+    rp__segmap_spare_drop(&spare);
+    rp__os_set_last_error(saved_os); /* a failed try of the rounded size set it */
+    return err == 0 ? moved : NULL;
 }
 
 void rp__large_destroy_all(rp_heap_t *heap) {

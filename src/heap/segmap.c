@@ -16,31 +16,52 @@
 
 _Atomic(rp__segmap_mid_t *) rp__segmap_root[RP__MAP_FAN];
 
-/* Install a table at *slot (NULL: mapping failed, *err set). The first to install one wins. */
-static void *rp__segmap_table(_Atomic(void *) *slot, size_t size, int *err) {
+/* Install a table at *slot (NULL: mapping failed, *err set). The first to install one wins. A
+ * table made ahead (*spare, not NULL) is used before a new one is mapped; *spare is NULL once it
+ * is installed, and stays the caller's to give back otherwise. */
+static void *rp__segmap_table(_Atomic(void *) *slot, size_t size, void **spare, int *err) {
     void *t = atomic_load_explicit(slot, memory_order_acquire);
     if (t != NULL) return t;
-    void *fresh = NULL;
-    *err = rp__os_alloc(size, &fresh);
-    if (*err != 0) return NULL;
+    void *fresh = spare != NULL ? *spare : NULL;
+    if (fresh == NULL) {
+        *err = rp__os_alloc(size, &fresh);
+        if (*err != 0) return NULL;
+    }
     void *expect = NULL;
-    if (atomic_compare_exchange_strong_explicit(slot, &expect, fresh, memory_order_acq_rel, memory_order_acquire))
+    if (atomic_compare_exchange_strong_explicit(slot, &expect, fresh, memory_order_acq_rel, memory_order_acquire)) {
+        if (spare != NULL && fresh == *spare) *spare = NULL;
         return fresh;
-    rp__os_release(fresh, size);
+    }
+    if (spare == NULL || fresh != *spare) rp__os_release(fresh, size);
     return expect;
 }
 
-/* The entry of address a, its tables made if create; NULL when absent (or mapping failed). */
-static _Atomic uintptr_t *rp__segmap_slot(uintptr_t a, bool create, int *err) {
+/* The entry of address a, its tables made if create (from spare's first, when given); NULL when
+ * absent (or mapping failed). */
+static _Atomic uintptr_t *rp__segmap_slot(uintptr_t a, bool create, rp__segmap_spare_t *spare, int *err) {
     _Atomic(void *) *rslot = (_Atomic(void *) *)&rp__segmap_root[a >> (2 * RP__MAP_BITS + RP__MAP_SHIFT)];
-    rp__segmap_mid_t *mid = create ? rp__segmap_table(rslot, sizeof(rp__segmap_mid_t), err)
+    rp__segmap_mid_t *mid = create ? rp__segmap_table(rslot, sizeof(rp__segmap_mid_t), spare ? &spare->mid : NULL, err)
                                    : atomic_load_explicit(rslot, memory_order_acquire);
     if (mid == NULL) return NULL;
     _Atomic(void *) *mslot = (_Atomic(void *) *)&(*mid)[(a >> (RP__MAP_BITS + RP__MAP_SHIFT)) & RP__MAP_MASK];
-    rp__segmap_leaf_t *leaf = create ? rp__segmap_table(mslot, sizeof(rp__segmap_leaf_t), err)
+    rp__segmap_leaf_t *leaf = create ? rp__segmap_table(mslot, sizeof(rp__segmap_leaf_t), spare ? &spare->leaf : NULL, err)
                                      : atomic_load_explicit(mslot, memory_order_acquire);
     if (leaf == NULL) return NULL;
     return &(*leaf)[(a >> RP__MAP_SHIFT) & RP__MAP_MASK];
+}
+
+int rp__segmap_spare_make(rp__segmap_spare_t *spare) {
+    spare->mid = spare->leaf = NULL;
+    int err = rp__os_alloc(sizeof(rp__segmap_mid_t), &spare->mid);
+    if (err == 0) err = rp__os_alloc(sizeof(rp__segmap_leaf_t), &spare->leaf);
+    if (err != 0) rp__segmap_spare_drop(spare);
+    return err;
+}
+
+void rp__segmap_spare_drop(rp__segmap_spare_t *spare) {
+    if (spare->mid != NULL) rp__os_release(spare->mid, sizeof(rp__segmap_mid_t));
+    if (spare->leaf != NULL) rp__os_release(spare->leaf, sizeof(rp__segmap_leaf_t));
+    spare->mid = spare->leaf = NULL;
 }
 
 int rp__segmap_set(const void *base, size_t size, rp__span_t *span) {
@@ -50,7 +71,7 @@ int rp__segmap_set(const void *base, size_t size, rp__span_t *span) {
     uintptr_t value = (uintptr_t)span;
     for (; a < end; a += RP__MAP_PAGE) {
         int err = 0;
-        _Atomic uintptr_t *slot = rp__segmap_slot(a, span != NULL, &err);
+        _Atomic uintptr_t *slot = rp__segmap_slot(a, span != NULL, NULL, &err);
         if (slot == NULL) {
             if (span == NULL) continue;
             return err;
@@ -64,7 +85,7 @@ void rp__segmap_set_page(rp__page_t *page, bool in_use) {
     /* The segment's range is already mapped, so the tables exist. */
     uintptr_t value = in_use ? (uintptr_t)page | page->local->entry_bits : (uintptr_t)&page->seg->span;
     uintptr_t a = (uintptr_t)page->start, end = a + ((size_t)page->slices << RP__SLICE_SHIFT);
-    for (; a < end; a += RP__MAP_PAGE) atomic_store_explicit(rp__segmap_slot(a, false, NULL), value, memory_order_release);
+    for (; a < end; a += RP__MAP_PAGE) atomic_store_explicit(rp__segmap_slot(a, false, NULL, NULL), value, memory_order_release);
 }
 
 /* ---- large blocks: two entries and the range list ------------------------------------------------ */
@@ -73,6 +94,15 @@ static rp__large_t *rp__ranges;
 static rp__os_mutex_t rp__range_lock = RP__OS_MUTEX_INIT;
 
 static uintptr_t rp__granule(const void *p) { return (uintptr_t)p & ~(uintptr_t)(RP__MAP_PAGE - 1); }
+
+static void rp__range_link(rp__large_t *lg) {
+    rp__os_mutex_lock(&rp__range_lock);
+    lg->rprev = NULL;
+    lg->rnext = rp__ranges;
+    if (rp__ranges != NULL) rp__ranges->rprev = lg;
+    rp__ranges = lg;
+    rp__os_mutex_unlock(&rp__range_lock);
+}
 
 int rp__segmap_add_large(rp__large_t *lg) {
     uintptr_t base = (uintptr_t)lg->span.base, last = base + lg->span.size - 1;
@@ -85,13 +115,20 @@ int rp__segmap_add_large(rp__large_t *lg) {
         rp__segmap_set((void *)base, RP__MAP_PAGE, NULL);
         return err;
     }
-    rp__os_mutex_lock(&rp__range_lock);
-    lg->rprev = NULL;
-    lg->rnext = rp__ranges;
-    if (rp__ranges != NULL) rp__ranges->rprev = lg;
-    rp__ranges = lg;
-    rp__os_mutex_unlock(&rp__range_lock);
+    rp__range_link(lg);
     return 0;
+}
+
+void rp__segmap_add_large_spared(rp__large_t *lg, rp__segmap_spare_t *spare) {
+    uintptr_t base = (uintptr_t)lg->span.base;
+    /* Below 2^47 wherever the kernel placed it: higher addresses are given only when asked for. */
+    RP_ASSERT(lg->block == lg->span.base && ((base + lg->span.size - 1) >> RP__MAP_ADDR_BITS) == 0);
+    int err = 0;
+    _Atomic uintptr_t *slot = rp__segmap_slot(base, true, spare, &err);
+    RP_ASSERT(slot != NULL); /* each level had a table or a spare */
+    atomic_store_explicit(slot, (uintptr_t)&lg->span, memory_order_release);
+    lg->mapped_block = NULL;
+    rp__range_link(lg);
 }
 
 int rp__segmap_move_large(rp__large_t *lg) {
