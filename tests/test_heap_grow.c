@@ -21,9 +21,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
+#include "holewatch.h"
 #include "rampart.h"
 #include "testhelper.h"
 
@@ -231,66 +231,14 @@ static void test_threads_grow(void) {
     CHECK(rp_heap_validate(rp_heap_default()) == RP_OK);
 }
 
-/* Thread B reserves 1 GiB areas one after another (address space only: no access, no commit),
- * keeps up to 8, and checks after each that all it keeps are still mapped (mincore fails with
- * ENOMEM on an unmapped page). Areas that large go where a hole of a refused growth would be,
- * not into the small gaps between the process's other mappings. */
-#define AREAS 8
-#define AREA ((size_t)1 << 30)
-static atomic_bool refusing;
-
-static void *mapper(void *arg) {
-    (void)arg;
-    uintptr_t lost = 0;
-    void *area[AREAS];
-    unsigned char vec[1];
-    unsigned n = 0;
-    while (atomic_load(&refusing) && lost == 0) {
-        void *a = mmap(NULL, AREA, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (a == MAP_FAILED) continue;
-        area[n++] = a;
-        for (unsigned i = 0; i < n; i++)
-            if (mincore(area[i], 4096, vec) != 0 && errno == ENOMEM) lost++;
-        if (n == AREAS) {
-            for (unsigned i = 0; i < n && lost == 0; i++) munmap(area[i], AREA);
-            n = 0;
-        }
-    }
-    if (lost == 0)
-        for (unsigned i = 0; i < n; i++) munmap(area[i], AREA);
-    return (void *)lost;
-}
-
-/* Bytes the kernel refuses to commit at once under its default heuristic: more than memory and
- * swap together. 0 when it commits anything (vm.overcommit_memory = 1) or the figures are unknown. */
-static size_t refused_growth(void) {
-    FILE *f = fopen("/proc/sys/vm/overcommit_memory", "r");
-    int mode = -1;
-    if (f != NULL) {
-        if (fscanf(f, "%d", &mode) != 1) mode = -1;
-        fclose(f);
-    }
-    if (mode == 1 || mode < 0) return 0;
-    f = fopen("/proc/meminfo", "r");
-    if (f == NULL) return 0;
-    char line[128];
-    unsigned long long kib = 0, v = 0;
-    while (fgets(line, sizeof line, f) != NULL)
-        if (sscanf(line, "MemTotal: %llu kB", &v) == 1 || sscanf(line, "SwapTotal: %llu kB", &v) == 1) kib += v;
-    fclose(f);
-    unsigned long long bytes = kib * 1024ull * 2ull;
-    return kib == 0 || bytes > (SIZE_MAX >> 3) ? 0 : (size_t)bytes;
-}
-
 static void test_refused_growth_leaves_others(void) {
-    size_t huge = refused_growth();
+    size_t huge = hw_refused_growth();
     if (huge == 0) {
         fprintf(stderr, "    (skipped: this kernel commits any size, so no growth is refused)\n");
         return;
     }
     pthread_t t;
-    atomic_store(&refusing, true);
-    REQUIRE(pthread_create(&t, NULL, mapper, NULL) == 0);
+    REQUIRE(hw_start(&t) == 0);
     unsigned failed = 0, rounds = 0;
     for (; rounds < 400; rounds++) {
         unsigned char *p = rp_malloc(2 * MIB);
@@ -301,11 +249,9 @@ static void test_refused_growth_leaves_others(void) {
         if (q == NULL && errno == ENOMEM && p[0] == 1) failed++;
         rp_free(q != NULL ? q : p);
     }
-    atomic_store(&refusing, false);
-    void *lost = NULL;
-    CHECK(pthread_join(t, &lost) == 0);
+    size_t lost = hw_stop(t);
     CHECK_SAYING(failed == rounds && rounds == 400, "%u of %u growths to %zu bytes failed cleanly", failed, rounds, huge);
-    CHECK_SAYING(lost == NULL, "another thread's mappings were unmapped under it (%zu seen lost)", (size_t)(uintptr_t)lost);
+    CHECK_SAYING(lost == 0, "another thread's mappings were unmapped under it (%zu seen lost)", lost);
     CHECK(rp_heap_validate(rp_heap_default()) == RP_OK);
 }
 

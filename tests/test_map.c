@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "holewatch.h"
 #include "internal.h"
 #include "os/os.h"
 #include "rampart.h"
@@ -1407,6 +1408,39 @@ static void test_grow_split_areas(void) {
     }
 }
 
+/* A move that the kernel refuses (a growth past memory and swap, of a map it holds in several
+ * areas) fails cleanly and leaves other threads' mappings alone. The kernel unmaps a fixed
+ * destination before some of its refusals; the move used to move further pages into that hole,
+ * and to give back its whole reservation, hole included, after another thread had mapped there. */
+static void test_refused_move_leaves_others(void) {
+    size_t huge = hw_refused_growth();
+    if (huge == 0) {
+        fprintf(stderr, "    (skipped: this kernel commits any size, so no growth is refused)\n");
+        return;
+    }
+    pthread_t t;
+    REQUIRE(hw_start(&t) == 0);
+    unsigned failed = 0, rounds = 0;
+    for (; rounds < 200; rounds++) {
+        rp_map_t *m = anon(8 * PAGE, RP_MAP_PROT_READ_WRITE, RP_MAP_MAY_MOVE);
+        if (m == NULL) break;
+        unsigned char *p = rp_map_ptr(m);
+        memset(p, 0x5a, 8 * PAGE);
+        /* A decommitted page in the middle: three kernel areas, moved one by one. */
+        if (rp_map_decommit(m, 3 * PAGE, PAGE) != RP_OK) {
+            rp_map_destroy(m);
+            break;
+        }
+        if (rp_map_resize(m, huge) != RP_OK && rp_map_ptr(m) == p && rp_map_len(m) == 8 * PAGE && p[0] == 0x5a &&
+            p[7 * PAGE] == 0x5a)
+            failed++;
+        rp_map_destroy(m);
+    }
+    size_t lost = hw_stop(t);
+    CHECK_SAYING(failed == rounds && rounds == 200, "%u of %u moves to %zu bytes failed cleanly", failed, rounds, huge);
+    CHECK_SAYING(lost == 0, "another thread's mappings were unmapped under it (%zu seen lost)", lost);
+}
+
 static void test_resize(void) {
     rp_map_t *m = anon(4 * PAGE, RP_MAP_PROT_READ_WRITE, RP_MAP_MAY_MOVE);
     REQUIRE(m != NULL);
@@ -1682,6 +1716,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_split_merge);
     RP_TEST(test_resize);
     RP_TEST(test_grow_split_areas);
+    RP_TEST(test_refused_move_leaves_others);
     RP_TEST(test_areas);
     /* Last: under ThreadSanitizer, once a SIGBUS handler has been left by siglongjmp, a fork
      * child's raise(SIGUSR1) no longer kills it (test_wipe_on_fork would fail); plain and ASan

@@ -18,29 +18,96 @@ static bool rp__same_area(uint32_t a, uint32_t b) {
            (a & RP__PAGE_DECOMMITTED) == (b & RP__PAGE_DECOMMITTED);
 }
 
-/* Move units of the mapping [i, j) (state[] indexes, whole mapping pages) between base and
- * dest, unit by unit; the last unit of the map grows by grow bytes on the way. */
-static int rp__move_units(rp_map_t *m, unsigned char *from, unsigned char *to, size_t i, size_t j, size_t grow) {
-    size_t step = m->map_page / m->page, n = rp__map_pages(m);
+/* ---- moving a map that the kernel holds in several areas ----------------------------------------
+ *
+ * Each run of equal state moves into a fresh reservation by its own mremap (MREMAP_FIXED), and a
+ * failure moves back what had moved. Other threads may map into any range the moment it is
+ * empty, and three kinds of range become empty on the way: a run's old place once it moved out;
+ * a part of the reservation that the kernel unmapped before it refused a remap (it unmaps the
+ * destination before the checks that can still fail: the commit charge, the memlock limit, a run
+ * the kernel holds in more areas than its state says); and a part emptied by moving back. So
+ * each old place is held again at once as a reservation (rp__hold), a run moves back only onto
+ * its held place, and only what is still this map's reservation is unmapped at the end. Before,
+ * a refused growth unmapped another thread's memory that had landed in the hole. A place that
+ * is wholly mapped after a refusal is taken for the untouched reservation: for it to be another's,
+ * other mappings would have to fill the hole exactly within that moment. */
+
+#define RP__MOVE_LOST_MAX 8
+
+typedef struct rp__move {
+    rp_map_t *m;
+    unsigned char *dest; /* the reservation, total bytes */
+    size_t total, grow;
+    size_t done;         /* mapping pages [0, done) (state indexes) are at dest */
+    /* Old places of moved pages that another thread mapped into before they were held again,
+     * offsets from the map's base in increasing order: nothing moves back there and they are not
+     * unmapped. */
+    size_t lost_at[RP__MOVE_LOST_MAX], lost_len[RP__MOVE_LOST_MAX];
+    unsigned nlost;
+    size_t refused_end;  /* a refused remap's place in the reservation, not held again: it ends
+                            here (an offset from dest; 0: none) */
+} rp__move_t;
+
+/* Take [addr, addr+len) as a reservation if nothing is mapped there: true when this process
+ * holds it now, false when anything is there (another thread's mapping, or a reservation the
+ * kernel refused to replace, which is then given up rather than risk unmapping another's). */
+static bool rp__hold(void *addr, size_t len) {
+    rp__os_map_request_t req = {.size = len, .prot = RP__OS_PROT_NONE, .file = RP__OS_FILE_NONE, .fixed = addr};
     void *p = NULL;
-    for (size_t k = i; k < j; k += step) {
-        size_t bytes = m->map_page, extra = k + step >= n ? grow : 0;
-        int err = rp__os_remap(from + k * m->page, bytes, bytes + extra, true, to + k * m->page, &p);
-        if (err != 0) {
-            rp__move_units(m, to, from, i, k, 0); /* put back what moved (in the old size) */
-            return err;
-        }
+    return rp__os_map(&req, &p) == 0;
+}
+
+/* Move mapping pages [i, j) to the reservation in one mremap, the last page of the map growing
+ * by the move's growth. On success their old place is held again; on failure *held says whether
+ * their place in the reservation is still this map's (if not, it is recorded). pre: i == done. */
+static int rp__move_out(rp__move_t *mv, size_t i, size_t j, bool *held) {
+    rp_map_t *m = mv->m;
+    size_t bytes = (j - i) * m->page, extra = j == rp__map_pages(m) ? mv->grow : 0;
+    unsigned char *from = rp__page_addr(m, i), *to = mv->dest + i * m->page;
+    void *p = NULL;
+    int err = rp__os_remap(from, bytes, bytes + extra, true, to, &p);
+    if (err != 0) {
+        /* Some refusals come before the kernel unmaps the destination, some after: the place is
+         * this map's when it is still wholly mapped (the reservation, untouched) or can be held
+         * again now. */
+        *held = rp__os_mapped(to, bytes + extra) || rp__hold(to, bytes + extra);
+        if (!*held) mv->refused_end = (size_t)(to - mv->dest) + bytes + extra;
+        return err;
     }
+    if (!rp__hold(from, bytes)) {
+        if (mv->nlost == RP__MOVE_LOST_MAX)
+            rp__corrupt("rp_map_resize: other threads mapped into too many of the places a moving map left", from);
+        mv->lost_at[mv->nlost] = i * m->page;
+        mv->lost_len[mv->nlost++] = bytes;
+    }
+    mv->done = j;
     return 0;
+}
+
+/* Put pages [0, done) back onto their held old places (in their old size: only the last page
+ * grows, and its move ends the move), mapping page by mapping page. The places they leave in the
+ * reservation are not this map's any more, and are left alone. */
+static void rp__move_back(rp__move_t *mv) {
+    rp_map_t *m = mv->m;
+    if (mv->done == 0) return;
+    if (mv->nlost != 0)
+        rp__corrupt("rp_map_resize: a failed move cannot put the map back: another thread mapped into its old place",
+                    m->base);
+    size_t step = m->map_page / m->page;
+    void *p = NULL;
+    for (size_t k = 0; k < mv->done; k += step)
+        if (rp__os_remap(mv->dest + k * m->page, m->map_page, m->map_page, true, rp__page_addr(m, k), &p) != 0)
+            rp__corrupt("rp_map_resize: a failed move could not put a page of the map back", rp__page_addr(m, k));
 }
 
 /* Grow the OS mapping to total bytes: in place, else (RP_MAP_MAY_MOVE) the whole map into a
  * fresh reservation of the new size. One mremap cannot span areas, and the kernel may hold the
  * map in more areas than its page states suggest (found by fuzz/fuzz_map.c: rp_map_commit of a
- * range of a locked read-only map leaves that range an area of its own), so growing in place names only the last unit, and a move goes run by run of
- * equal state, unit by unit where a run is split. On failure nothing has changed. */
+ * range of a locked read-only map leaves that range an area of its own), so growing in place
+ * names only the last unit, and a move goes run by run of equal state, mapping page by mapping
+ * page where a run is refused whole. On failure nothing has changed. */
 static int rp__map_grow_areas(rp_map_t *m, size_t total) {
-    size_t n = rp__map_pages(m), grow = total - m->base_len;
+    size_t n = rp__map_pages(m), grow = total - m->base_len, step = m->map_page / m->page;
     void *p = NULL;
     int err = rp__os_remap(m->base + m->base_len - m->map_page, m->map_page, m->map_page + grow, false, NULL, &p);
     if (err == 0 || !(m->flags & RP_MAP_MAY_MOVE)) return err;
@@ -51,24 +118,33 @@ static int rp__map_grow_areas(rp_map_t *m, size_t total) {
     void *reserved = NULL;
     err = rp__os_reserve(total, &reserved);
     if (err != 0) return err;
-    unsigned char *dest = reserved;
-    size_t i = 0;
-    while (i < n) {
+    rp__move_t mv = {.m = m, .dest = reserved, .total = total, .grow = grow};
+    bool held = true;
+    for (size_t i = 0; i < n && err == 0; i = mv.done) {
         size_t j = i + 1;
         while (j < n && rp__same_area(m->state[i], m->state[j])) j++;
-        size_t bytes = (j - i) * m->page;
-        err = rp__os_remap(rp__page_addr(m, i), bytes, j == n ? bytes + grow : bytes, true, dest + i * m->page, &p);
-        if (err != 0) err = rp__move_units(m, m->base, dest, i, j, grow);
-        if (err != 0) break;
-        i = j;
+        err = rp__move_out(&mv, i, j, &held);
+        if (err != 0 && held) { /* refused whole: mapping page by mapping page, into the held place */
+            err = 0;
+            for (size_t k = i; k < j && err == 0; k += step) err = rp__move_out(&mv, k, k + step, &held);
+        }
     }
     if (err == 0) {
-        m->base = dest;
+        /* Give back the old places, but those another thread took before they were held. */
+        size_t from = 0;
+        for (unsigned k = 0; k < mv.nlost; k++) {
+            if (mv.lost_at[k] > from) rp__os_unmap(m->base + from, mv.lost_at[k] - from);
+            from = mv.lost_at[k] + mv.lost_len[k];
+        }
+        if (m->base_len > from) rp__os_unmap(m->base + from, m->base_len - from);
+        m->base = mv.dest;
         return 0;
     }
-    /* Move the runs already moved back where they were, and drop the rest of the reservation. */
-    rp__move_units(m, dest, m->base, 0, i, 0);
-    rp__os_unmap(dest + i * m->page, total - i * m->page);
+    /* The reservation from the first page that did not move is still this map's, except a refused
+     * place that another thread took. */
+    size_t keep = mv.refused_end != 0 ? mv.refused_end : mv.done * m->page;
+    rp__move_back(&mv);
+    if (total > keep) rp__os_unmap(mv.dest + keep, total - keep);
     return err;
 }
 

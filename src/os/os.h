@@ -84,6 +84,8 @@ int rp__os_decommit(void *addr, size_t size);
 /* Return [addr, addr+size) to the OS. pre: exactly an address and size returned by
  * rp__os_alloc/rp__os_reserve/rp__os_secret_alloc (Windows cannot release part of one). */
 int rp__os_release(void *addr, size_t size);
+/* Whether every page of [addr, addr+size) is mapped (by anyone: the answer names no owner). */
+bool rp__os_mapped(void *addr, size_t size);
 
 typedef enum rp__os_prot {
     RP__OS_PROT_NONE,

@@ -181,6 +181,11 @@ int rp__os_protect(void *addr, size_t size, rp__os_prot_t prot) {
 
 /* ---- locking ----------------------------------------------------------------------------------- */
 
+bool rp__os_mapped(void *addr, size_t size) {
+    /* msync fails with ENOMEM on a range with unmapped pages; MS_ASYNC writes nothing back. */
+    return msync(addr, size, MS_ASYNC) == 0;
+}
+
 bool rp__os_is_not_locked(int err) {
     (void)err;
     return false; /* munlock of unlocked pages succeeds on POSIX */

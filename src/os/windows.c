@@ -174,6 +174,15 @@ int rp__os_lock_onfault(void *addr, size_t size) {
 
 int rp__os_unlock(void *addr, size_t size) { return VirtualUnlock(addr, size) ? 0 : (int)GetLastError(); }
 
+bool rp__os_mapped(void *addr, size_t size) {
+    for (uint8_t *at = addr, *end = at + size; at < end;) {
+        MEMORY_BASIC_INFORMATION info;
+        if (VirtualQuery(at, &info, sizeof info) == 0 || info.State == MEM_FREE) return false;
+        at = (uint8_t *)info.BaseAddress + info.RegionSize;
+    }
+    return true;
+}
+
 bool rp__os_is_not_locked(int err) { return err == ERROR_NOT_LOCKED; }
 
 int rp__os_lock_limit(size_t *soft, size_t *hard) {
