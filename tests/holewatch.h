@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <sys/mman.h>
 
+#include "testhelper.h"
+
 #define HW_AREAS 8
 #define HW_AREA ((size_t)1 << 30)
 
@@ -85,6 +87,23 @@ static size_t hw_refused_growth(void) {
     fclose(f);
     unsigned long long bytes = kib * 1024ull * 2ull;
     return kib == 0 || bytes > (SIZE_MAX >> 3) ? 0 : (size_t)bytes;
+}
+
+/* Make rounds growths the kernel refuses (attempt(huge): true when its growth failed cleanly)
+ * while the watcher runs: every one fails cleanly and the watcher loses nothing. */
+static void hw_check_refusals(bool (*attempt)(size_t huge), unsigned rounds) {
+    size_t huge = hw_refused_growth();
+    if (huge == 0) {
+        fprintf(stderr, "    (skipped: this kernel commits any size, so no growth is refused)\n");
+        return;
+    }
+    pthread_t t;
+    REQUIRE(hw_start(&t) == 0);
+    unsigned failed = 0;
+    for (unsigned i = 0; i < rounds; i++) failed += attempt(huge);
+    size_t lost = hw_stop(t);
+    CHECK_SAYING(failed == rounds, "%u of %u growths to %zu bytes failed cleanly", failed, rounds, huge);
+    CHECK_SAYING(lost == 0, "another thread's mappings were unmapped under it (%zu seen lost)", lost);
 }
 
 #endif
