@@ -85,8 +85,10 @@ static int rp__move_out(rp__move_t *mv, size_t i, size_t j, bool *held) {
 }
 
 /* Put pages [0, done) back onto their held old places (in their old size: only the last page
- * grows, and its move ends the move), mapping page by mapping page. The places they leave in the
- * reservation are not this map's any more, and are left alone. */
+ * grows, and its move ends the move): run by run of equal state, as they moved, else mapping page
+ * by mapping page (each split of the held place is one more kernel area, near the process's limit
+ * of them). The places they leave in the reservation are not this map's any more, and are left
+ * alone. */
 static void rp__move_back(rp__move_t *mv) {
     rp_map_t *m = mv->m;
     if (mv->done == 0) return;
@@ -95,9 +97,14 @@ static void rp__move_back(rp__move_t *mv) {
                     m->base);
     size_t step = m->map_page / m->page;
     void *p = NULL;
-    for (size_t k = 0; k < mv->done; k += step)
-        if (rp__os_remap(mv->dest + k * m->page, m->map_page, m->map_page, true, rp__page_addr(m, k), &p) != 0)
-            rp__corrupt("rp_map_resize: a failed move could not put a page of the map back", rp__page_addr(m, k));
+    for (size_t i = 0, j; i < mv->done; i = j) {
+        for (j = i + 1; j < mv->done && rp__same_area(m->state[i], m->state[j]);) j++;
+        size_t bytes = (j - i) * m->page;
+        if (rp__os_remap(mv->dest + i * m->page, bytes, bytes, true, rp__page_addr(m, i), &p) == 0) continue;
+        for (size_t k = i; k < j; k += step)
+            if (rp__os_remap(mv->dest + k * m->page, m->map_page, m->map_page, true, rp__page_addr(m, k), &p) != 0)
+                rp__corrupt("rp_map_resize: a failed move could not put a page of the map back", rp__page_addr(m, k));
+    }
 }
 
 /* Grow the OS mapping to total bytes: in place, else (RP_MAP_MAY_MOVE) the whole map into a
