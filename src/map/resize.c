@@ -36,8 +36,8 @@ static bool rp__same_area(uint32_t a, uint32_t b) {
 
 typedef struct rp__move {
     rp_map_t *m;
-    unsigned char *dest; /* the reservation, total bytes */
-    size_t total, grow;
+    unsigned char *dest; /* the reservation, of the map's new size */
+    size_t grow;         /* bytes the last mapping page grows by on its way */
     size_t done;         /* mapping pages [0, done) (state indexes) are at dest */
     /* Old places of moved pages that another thread mapped into before they were held again,
      * offsets from the map's base in increasing order: nothing moves back there and they are not
@@ -125,7 +125,7 @@ static int rp__map_grow_areas(rp_map_t *m, size_t total) {
     void *reserved = NULL;
     err = rp__os_reserve(total, &reserved);
     if (err != 0) return err;
-    rp__move_t mv = {.m = m, .dest = reserved, .total = total, .grow = grow};
+    rp__move_t mv = {.m = m, .dest = reserved, .grow = grow};
     bool held = true;
     for (size_t i = 0; i < n && err == 0; i = mv.done) {
         size_t j = i + 1;
