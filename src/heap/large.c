@@ -82,7 +82,9 @@ void *rp__large_alloc(rp_heap_t *heap, size_t size, size_t alignment, bool zero)
     size_t exact = need;
     if (extra == 0) {
         need = rp__large_round(heap, need, page);
-        uint8_t *reused = rp__large_reuse(heap, need, exact, size);
+        /* With nothing cached the try would only cost a lock section. */
+        uint8_t *reused = atomic_load_explicit(&heap->cached, memory_order_relaxed) != 0
+                              ? rp__large_reuse(heap, need, exact, size) : NULL;
         if (reused != NULL) {
             if (zero) memset(reused, 0, size);
             return reused;
