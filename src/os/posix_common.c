@@ -159,6 +159,11 @@ int rp__os_release(void *addr, size_t size) {
     return munmap(addr, size) == 0 ? 0 : errno;
 }
 
+bool rp__os_mapped(void *addr, size_t size) {
+    /* msync fails with ENOMEM on a range with unmapped pages; MS_ASYNC writes nothing back. */
+    return msync(addr, size, MS_ASYNC) == 0;
+}
+
 /* The mmap/mprotect bits for prot, or -1 for a value outside the enum. */
 static int rp__native_prot(rp__os_prot_t prot) {
     static const int native[] = {
@@ -180,11 +185,6 @@ int rp__os_protect(void *addr, size_t size, rp__os_prot_t prot) {
 }
 
 /* ---- locking ----------------------------------------------------------------------------------- */
-
-bool rp__os_mapped(void *addr, size_t size) {
-    /* msync fails with ENOMEM on a range with unmapped pages; MS_ASYNC writes nothing back. */
-    return msync(addr, size, MS_ASYNC) == 0;
-}
 
 bool rp__os_is_not_locked(int err) {
     (void)err;

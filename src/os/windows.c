@@ -133,6 +133,15 @@ int rp__os_release(void *addr, size_t size) {
     return VirtualFree(addr, 0, MEM_RELEASE) ? 0 : (int)GetLastError();
 }
 
+bool rp__os_mapped(void *addr, size_t size) {
+    for (uint8_t *at = addr, *end = at + size; at < end;) {
+        MEMORY_BASIC_INFORMATION info;
+        if (VirtualQuery(at, &info, sizeof info) == 0 || info.State == MEM_FREE) return false;
+        at = (uint8_t *)info.BaseAddress + info.RegionSize;
+    }
+    return true;
+}
+
 static DWORD rp__native_prot(rp__os_prot_t prot) {
     switch (prot) {
     case RP__OS_PROT_NONE: return PAGE_NOACCESS;
@@ -173,15 +182,6 @@ int rp__os_lock_onfault(void *addr, size_t size) {
 }
 
 int rp__os_unlock(void *addr, size_t size) { return VirtualUnlock(addr, size) ? 0 : (int)GetLastError(); }
-
-bool rp__os_mapped(void *addr, size_t size) {
-    for (uint8_t *at = addr, *end = at + size; at < end;) {
-        MEMORY_BASIC_INFORMATION info;
-        if (VirtualQuery(at, &info, sizeof info) == 0 || info.State == MEM_FREE) return false;
-        at = (uint8_t *)info.BaseAddress + info.RegionSize;
-    }
-    return true;
-}
 
 bool rp__os_is_not_locked(int err) { return err == ERROR_NOT_LOCKED; }
 
