@@ -4,7 +4,10 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -262,6 +265,65 @@ static void test_wipe(void) {
 #endif
 }
 
+/* An area of a file whose path makes its smaps header line longer than any fixed buffer (a
+ * 512-byte one read the rest of the line as a header of its own when it began with a hex digit,
+ * and the real area lost its flags: a locked process was called partly locked). */
+typedef struct {
+    uintptr_t start;
+    unsigned flags, matches;
+} long_path_search_t;
+
+static bool find_long_path_area(const rp_area_t *a, void *ctx) {
+    long_path_search_t *s = ctx;
+    if (a->start <= s->start && s->start < a->end) {
+        s->flags = a->flags;
+        s->matches++;
+    }
+    return true;
+}
+
+static void test_areas_long_path(void) {
+#ifndef MADV_DONTDUMP
+    fprintf(stderr, "    (no MADV_DONTDUMP here: the area's flags cannot be set without privilege)\n");
+#else
+    char dir[4096] = "/tmp/rp_long_XXXXXX";
+    REQUIRE(mkdtemp(dir) != NULL);
+    size_t base_len = strlen(dir);
+    /* 7 levels of 100 'a's: a 720-byte path whose header line splits at a hex letter */
+    char name[101];
+    memset(name, 'a', 100);
+    name[100] = '\0';
+    for (int i = 0; i < 7; i++) {
+        strcat(dir, "/");
+        strcat(dir, name);
+        REQUIRE(mkdir(dir, 0700) == 0);
+    }
+    char file[4200];
+    snprintf(file, sizeof file, "%s/f", dir);
+    int fd = open(file, O_RDWR | O_CREAT | O_EXCL, 0600);
+    REQUIRE(fd >= 0);
+    size_t len = 4 * rp__os_page_size();
+    REQUIRE(ftruncate(fd, (off_t)len) == 0);
+    void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    CHECK(m != MAP_FAILED);
+    if (m != MAP_FAILED) {
+        CHECK(madvise(m, len, MADV_DONTDUMP) == 0);
+        long_path_search_t s = {(uintptr_t)m, 0, 0};
+        CHECK(rp_areas_foreach(0, find_long_path_area, &s) == RP_OK);
+        CHECK(s.matches == 1);
+        CHECK((s.flags & RP_AREA_DONTDUMP) != 0);
+        munmap(m, len);
+    }
+    close(fd);
+    unlink(file);
+    while (strlen(dir) > base_len) { /* the directories, innermost first */
+        rmdir(dir);
+        *strrchr(dir, '/') = '\0';
+    }
+    rmdir(dir);
+#endif
+}
+
 int main(int argc, char **argv) {
     /* Cases that need something this machine or user may lack run alone, as their own CTest
      * entries (tests/CMakeLists.txt), so that they skip (77) with the reason, never pass silently. */
@@ -288,6 +350,7 @@ int main(int argc, char **argv) {
     RP_TEST(test_advice_one_at_a_time);
     RP_TEST(test_guard_pages);
     RP_TEST(test_areas);
+    RP_TEST(test_areas_long_path);
     RP_TEST(test_core_info);
     RP_TEST(test_wipe);
     return rp_test_exit();

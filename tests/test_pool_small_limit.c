@@ -8,13 +8,19 @@
  *   - 64 KiB: one secret each of 16, 32, 64, 100, 256, 1000 and 4000 bytes at once (the old
  *     pool gave each class its own 72 KiB arena and refused the second class);
  *   - 64 KiB, guarded: as many one-page guarded secrets as fit (the old pool served none);
- *   - 256 KiB: hundreds of secrets of mixed sizes (16..1000 bytes).
+ *   - 256 KiB: hundreds of secrets of mixed sizes (16..1000 bytes);
+ *   - 64 KiB: four threads in turn each keep two secrets (plain, guarded, and under the report
+ *     policy with nothing unlocked or reported): a shard takes room in another's region;
+ *   - freed secrets give their budget back to a later, larger one and to a loop of one at a time;
+ *   - the program locks half of a 128 KiB limit: the pool's region shrinks to the rest.
  * In each, stats.locked equals what the kernel charges (VmLck) where /proc tells.
  * A child that cannot lower the limit, or still may lock without limit, skips (77).
  */
 #include <errno.h>
 #include <string.h>
 #include <grp.h>
+#include <pthread.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -124,6 +130,138 @@ static void mixed_under_256k(void) {
     rp_pool_destroy(pool);
 }
 
+/* ---- several threads, one small budget ----------------------------------------------------------
+ * Threads take the pool's shards in turn, and a shard makes runs in its own regions: under
+ * 64 KiB the first thread's region held the whole budget, and every later thread was refused
+ * (or, under the report policy, served unlocked memory) while that region had 14 free pages. */
+
+enum { KEEPERS = 4 };
+static rp_pool_t *keeper_pool;
+static void *kept[KEEPERS][2];
+static size_t keeper_sizes[2] = {32, 1000};
+static int keeper_count = 2; /* secrets per thread: the first keeper_count of keeper_sizes */
+
+/* One thread: allocate its secrets and keep them (the thread then exits). */
+static void *keeper(void *arg) {
+    void **mine = arg;
+    for (int i = 0; i < keeper_count; i++) {
+        mine[i] = rp_pool_alloc(keeper_pool, keeper_sizes[i]);
+        if (mine[i] == NULL) fprintf(stderr, "    a thread's %zu bytes refused: %s\n", keeper_sizes[i], rp_last_error()->message);
+    }
+    return NULL;
+}
+
+/* KEEPERS threads one after another, each keeping its secrets; whether all were served. */
+static bool run_keepers(void) {
+    bool all = true;
+    for (int t = 0; t < KEEPERS; t++) {
+        pthread_t th;
+        if (pthread_create(&th, NULL, keeper, kept[t]) != 0 || pthread_join(th, NULL) != 0) return false;
+        for (int i = 0; i < keeper_count; i++) all = all && kept[t][i] != NULL;
+    }
+    return all;
+}
+
+static void free_keepers(void) {
+    for (int t = 0; t < KEEPERS; t++)
+        for (int i = 0; i < 2; i++) rp_pool_free(keeper_pool, kept[t][i]);
+}
+
+static void threads_share_64k(void) {
+    limit_to(64 * 1024);
+    keeper_pool = strict_pool(0);
+    REQUIRE(keeper_pool != NULL);
+    CHECK(run_keepers());
+    check_vmlck(keeper_pool);
+    free_keepers();
+    rp_pool_destroy(keeper_pool);
+}
+
+static void guarded_threads_share_64k(void) {
+    limit_to(64 * 1024);
+    keeper_pool = strict_pool(RP_POOL_GUARDED);
+    REQUIRE(keeper_pool != NULL);
+    keeper_count = 1; /* one-page slots: 7 fit (guarded_under_64k) */
+    CHECK(run_keepers());
+    check_vmlck(keeper_pool);
+    free_keepers();
+    rp_pool_destroy(keeper_pool);
+}
+
+static int lock_failures_reported;
+static void count_lock_failure(rp_pool_t *pool, size_t bytes, rp_status_t status, void *ctx) {
+    (void)pool, (void)bytes, (void)status, (void)ctx;
+    lock_failures_reported++;
+}
+
+/* Under the report policy the later threads got unlocked memory and a report. */
+static void threads_locked_under_report(void) {
+    limit_to(64 * 1024);
+    rp_pool_options_t c = rp_pool_options_default();
+    c.lock_policy = RP_POOL_LOCK_REPORT;
+    c.on_lock_failure = count_lock_failure;
+    REQUIRE(rp_pool_create(&c, &keeper_pool) == RP_OK);
+    CHECK(run_keepers());
+    CHECK(lock_failures_reported == 0);
+    check_vmlck(keeper_pool); /* and stats.unlocked == 0 */
+    free_keepers();
+    rp_pool_destroy(keeper_pool);
+}
+
+/* ---- freed secrets give their budget back ----------------------------------------------------------
+ * A freed small secret waits in the thread's cache, which keeps its run, the run its region and
+ * the region its share of the budget: an allocation over budget gives back the thread's cache
+ * too, as rp_pool_trim does (before, one freed 32-byte secret kept a 100 KB one from a 128 KiB
+ * budget, and a loop of one secret at a time of 16..6016 bytes under 64 KiB was refused 68% of
+ * the time). */
+static void freed_secrets_give_back(void) {
+    limit_to(128 * 1024);
+    rp_pool_t *pool = strict_pool(0);
+    REQUIRE(pool != NULL);
+    void *small = rp_pool_alloc(pool, 32);
+    REQUIRE(small != NULL);
+    rp_pool_free(pool, small);
+    void *big = rp_pool_alloc(pool, 100000);
+    if (big == NULL) fprintf(stderr, "    100000 bytes after a freed 32: %s\n", rp_last_error()->message);
+    CHECK(big != NULL);
+    rp_pool_free(pool, big);
+    rp_pool_trim(pool);
+    REQUIRE(setrlimit(RLIMIT_MEMLOCK, &(struct rlimit){64 * 1024, 64 * 1024}) == 0);
+    int refused = 0;
+    uint32_t x = 777;
+    for (int i = 0; i < 3000; i++) {
+        x = x * 1103515245u + 12345u;
+        void *p = rp_pool_alloc(pool, 16 + (x >> 8) % 6001);
+        if (p == NULL) refused++;
+        rp_pool_free(pool, p);
+    }
+    fprintf(stderr, "    one secret at a time of 16..6016 bytes under 64 KiB: %d of 3000 refused\n", refused);
+    CHECK(refused == 0);
+    check_vmlck(pool);
+    rp_pool_destroy(pool);
+}
+
+/* ---- a budget shared with the program ----------------------------------------------------------
+ * The pool counts what it holds; the kernel counts the whole process. With the program holding
+ * half of a 128 KiB limit, the first region (64 KiB and two guard pages) fits the pool's count
+ * but the kernel refuses it: it shrinks, as it does to fit the pool's count (it was refused). */
+static void budget_shared_with_program(void) {
+    limit_to(128 * 1024);
+    size_t mine = 64 * 1024;
+    void *own = NULL;
+    REQUIRE(rp__os_alloc(mine, &own) == 0);
+    REQUIRE(mlock(own, mine) == 0);
+    rp_pool_t *pool = strict_pool(0);
+    REQUIRE(pool != NULL);
+    void *p = rp_pool_alloc(pool, 32);
+    if (p == NULL) fprintf(stderr, "    32 bytes beside 64 KiB the program locked: %s\n", rp_last_error()->message);
+    CHECK(p != NULL);
+    rp_pool_free(pool, p);
+    rp_pool_destroy(pool);
+    munlock(own, mine);
+    rp__os_release(own, mine);
+}
+
 /* Run fn in a child; 0 ok, 1 failed, 77 skipped. */
 static int in_child(void (*fn)(void), const char *name) {
     fprintf(stderr, "  %s ...\n", name);
@@ -142,11 +280,18 @@ static int in_child(void (*fn)(void), const char *name) {
 }
 
 int main(void) {
-    int rc[3] = {in_child(every_class_under_64k, "every_class_under_64k"),
-                 in_child(guarded_under_64k, "guarded_under_64k"), in_child(mixed_under_256k, "mixed_under_256k")};
-    for (int i = 0; i < 3; i++)
+    int rc[] = {in_child(every_class_under_64k, "every_class_under_64k"),
+                in_child(guarded_under_64k, "guarded_under_64k"),
+                in_child(mixed_under_256k, "mixed_under_256k"),
+                in_child(threads_share_64k, "threads_share_64k"),
+                in_child(guarded_threads_share_64k, "guarded_threads_share_64k"),
+                in_child(threads_locked_under_report, "threads_locked_under_report"),
+                in_child(freed_secrets_give_back, "freed_secrets_give_back"),
+                in_child(budget_shared_with_program, "budget_shared_with_program")};
+    size_t n = sizeof rc / sizeof rc[0];
+    for (size_t i = 0; i < n; i++)
         if (rc[i] == 1) return 1;
-    for (int i = 0; i < 3; i++)
+    for (size_t i = 0; i < n; i++)
         if (rc[i] == 77) return 77; /* the reason is printed above */
     return 0;
 }

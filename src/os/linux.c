@@ -452,6 +452,22 @@ static void rp__parse_vmflags(const char *flags, rp__os_area_t *a) {
     }
 }
 
+/* Whether process pid (> 0) still has its memory: it exists, is not exiting (the kernel drops
+ * a process's memory early in its exit, before it is a zombie) and is neither a zombie nor dead.
+ * A process that exits while its smaps is read ends the file early, as if it were complete. */
+static bool rp__proc_has_memory(int pid) {
+    char path[64], buf[1024];
+    rp__proc_path(path, sizeof path, pid, "stat");
+    if (rp__read_small_file(path, buf, sizeof buf) < 0) return false;
+    const char *end = strrchr(buf, ')'); /* the name may hold anything, ')' included */
+    char state = 0;
+    unsigned long flags = 0;
+    /* state, ppid, pgrp, session, tty_nr, tpgid, flags */
+    if (end == NULL || sscanf(end + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) != 2) return false;
+    const unsigned long pf_exiting = 0x4; /* PF_EXITING, include/linux/sched.h */
+    return state != 'Z' && state != 'X' && state != 'x' && (flags & pf_exiting) == 0;
+}
+
 int rp__os_areas(int pid, rp__os_area_fn fn, void *ctx) {
     char path[64];
     rp__proc_path(path, sizeof path, pid, "smaps");
@@ -459,10 +475,13 @@ int rp__os_areas(int pid, rp__os_area_fn fn, void *ctx) {
     /* No /proc/PID means no such process: say that, not "no such file or directory". For this
      * process (pid 0) it means /proc is not mounted, and ENOENT says so. */
     if (f == NULL) return errno == ENOENT && pid > 0 ? ESRCH : errno;
-    char line[512];
+    /* Lines of any length: a header line holds the mapped file's path, which may be long (a
+     * fixed buffer read the rest of such a line as a header of its own). */
+    char *line = NULL;
+    size_t cap = 0;
     rp__os_area_t a;
     bool have = false, go_on = true;
-    while (go_on && fgets(line, sizeof line, f) != NULL) {
+    while (go_on && getline(&line, &cap, f) != -1) {
         unsigned long long kib;
         /* A header line starts with a hex address; field lines start with a capital letter. */
         bool header = (line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f');
@@ -487,9 +506,13 @@ int rp__os_areas(int pid, rp__os_area_fn fn, void *ctx) {
             rp__parse_vmflags(line + 8, &a);
         }
     }
-    if (go_on && have) fn(&a, ctx);
+    int err = ferror(f) ? (errno != 0 ? errno : EIO) : 0;
+    free(line);
     fclose(f);
-    return 0;
+    /* The end of the file is the end of the areas only if the process still has them. */
+    if (err == 0 && go_on && pid > 0 && !rp__proc_has_memory(pid)) err = ESRCH;
+    if (err == 0 && go_on && have) fn(&a, ctx);
+    return err;
 }
 
 /* PAGEMAP_SCAN (Linux 6.7) and its later PAGE_IS_GUARD category, with the kernel's layout, for

@@ -147,6 +147,13 @@ static void rp__budget_return(rp_pool_t *pool, size_t n) {
 
 static uint64_t rp__magic(size_t stride) { return (((uint64_t)1 << 40) + stride - 1) / stride; }
 
+bool rp__budget_short(rp_pool_t *pool, size_t len) {
+    size_t limit = rp_pages_get_limit(pool->cfg.pages);
+    if (limit == SIZE_MAX) return false;
+    size_t cur = atomic_load_explicit(&pool->reserved, memory_order_relaxed);
+    return cur >= limit || len > limit - cur;
+}
+
 rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls, size_t need, size_t min,
                               unsigned shard) {
     const size_t P = pool->page;
@@ -223,12 +230,12 @@ again:
             }
         }
     }
-    /* Over budget: first what the shards hold without need (cached and quarantined large
-     * allocations, spare regions) goes back, once, whatever the policy; only then does the
-     * policy decide. */
+    /* Over budget: first what the calling thread and the shards hold without need (cached slots
+     * and large allocations, spare runs and regions) goes back, once, whatever the policy; only
+     * then does the policy decide. */
     if (over && !gave_back) {
         gave_back = true;
-        if (rp__shards_give_back(pool)) goto again;
+        if (rp__pool_give_back(pool)) goto again;
     }
     if (over && pool->cfg.lock_policy == RP_POOL_LOCK_REQUIRED) {
         /* No budget at all is the lack of privilege that common.h's remedies tell apart from a
@@ -252,25 +259,37 @@ again:
         const rp_error_t *e = rp_last_error();
         why = (e->status == RP_ERR_PERMISSION || e->status == RP_ERR_LIMIT || e->status == RP_ERR_UNSUPPORTED)
                   ? e->status : RP_ERR_LIMIT;
+        rp_error_t refused = *e;
         if (why == RP_ERR_LIMIT && limit != SIZE_MAX && !gave_back) {
             /* The page allocator could not lock it (the process's limit is shared with the rest
-             * of the program): what the shards hold without need goes back, and it is tried
-             * once more, before the policy decides. */
-            rp_error_t saved = *e;
+             * of the program): what is held without need goes back, and it is tried once more,
+             * before the policy decides. */
             gave_back = true;
-            if (rp__shards_give_back(pool)) {
+            if (rp__pool_give_back(pool)) {
                 rp_pages_free_locked(pa, mem, len);
                 rp__budget_return(pool, reserved);
                 reserved = 0;
                 goto again;
             }
-            rp__fail(saved.status, saved.os_error, "%s", saved.message);
-            rp__error_set_remedy(saved.remedy);
+        }
+        if (why == RP_ERR_LIMIT && !over && min != 0 && slots > min) {
+            /* The pool's own count left room that the process's does not (another pool, or the
+             * program, holds locked memory): a region, or a guarded arena of a shared class,
+             * shrinks by halves down to min slots, as it does to fit the pool's count. (One made
+             * over the pool's count, unlocked by the policy, keeps its size.) */
+            rp_pages_free_locked(pa, mem, len);
+            rp__budget_return(pool, reserved);
+            reserved = 0;
+            slots = slots / 2 > min ? slots / 2 : min;
+            body = rp__align_up(slots * stride, P);
+            len = body + guards * P;
+            goto again;
         }
         if (pool->cfg.lock_policy == RP_POOL_LOCK_REQUIRED) {
             rp_pages_free_locked(pa, mem, len);
             rp__budget_return(pool, reserved);
-            rp__fail(why, 0, "pool: the page allocator \"%s\" could not lock an arena of %zu bytes", pa->name, len);
+            rp__fail(why, refused.os_error, "pool: the page allocator \"%s\" could not lock an arena of %zu bytes: %s",
+                     pa->name, len, refused.message);
             rp__error_set_remedy(rp_remedy(why, RP_REMEDY_BRIEF));
             return NULL;
         }

@@ -230,42 +230,76 @@ static inline bool rp__tlarge_fits(const rp_pool_t *pool, size_t len) {
     return len <= RP__TLARGE_MAX + (pool->canary != 0 ? pool->page : 0);
 }
 
-/* After a failure to get memory (RP_ERR_LIMIT or RP_ERR_NOMEM): give back what the calling
- * thread and the shards hold without need (large runs the thread keeps, quarantined large
- * allocations, spare regions and guarded arenas) and say whether to try again. */
+bool rp__pool_give_back(rp_pool_t *pool) {
+    bool any = false;
+    for (size_t i = 0; i < sizeof rp__tls.way / sizeof rp__tls.way[0]; i++)
+        if (rp__tls.way[i].id == pool->id && rp__tcache_flush_all(pool, rp__tls.way[i].tc)) any = true;
+    for (unsigned s = 0; s < RP__SHARDS; s++)
+        if (rp__spares_release(pool, &pool->shards[s], true)) any = true;
+    if (rp__shards_give_back(pool)) any = true;
+    return any;
+}
+
+/* After a failure to get memory (RP_ERR_LIMIT, RP_ERR_PERMISSION or RP_ERR_NOMEM): give back
+ * what is held without need and say whether to try again. The thread's cached slots go too:
+ * each pins its run, its run its region, and a region the lock budget (one freed 32-byte secret
+ * kept a 100 KB one from a 128 KiB budget). */
 static bool rp__give_back_held(rp_pool_t *pool) {
     rp_status_t st = rp_last_error()->status;
-    if (st != RP_ERR_LIMIT && st != RP_ERR_NOMEM) return false;
-    bool any = false;
-    for (size_t i = 0; i < sizeof rp__tls.way / sizeof rp__tls.way[0]; i++) {
-        if (rp__tls.way[i].id != pool->id) continue;
-        any = any || rp__tls.way[i].tc->lbytes != 0;
-        rp__tlarge_flush(pool, rp__tls.way[i].tc);
-    }
-    if (rp__shards_give_back(pool)) any = true;
-    for (unsigned s = 0; s < RP__SHARDS; s++)
-        if (rp__spares_release(pool, &pool->shards[s], false)) any = true;
-    return any;
+    if (st != RP_ERR_LIMIT && st != RP_ERR_PERMISSION && st != RP_ERR_NOMEM) return false;
+    return rp__pool_give_back(pool);
 }
 
 /* ---- small slots: refill and flush --------------------------------------------------------------- */
 
 /* One free slot of class cls from the shard, plus up to half of b's capacity into b (b may be
  * NULL: no thread cache). NULL + rp_last_error() when no arena can be had. */
-static void *rp__refill(rp_pool_t *pool, rp__bin_t *b, unsigned cls, unsigned shard, rp__arena_t **arena) {
-    rp__shard_t *sh = &pool->shards[shard];
-    rp__os_mutex_lock(&sh->lock);
+/* A run of class cls with a free slot on shard sh's lists (its partial list, else its spare run,
+ * which joins the list), or NULL; under sh's lock. */
+static rp__arena_t *rp__partial_run(rp__shard_t *sh, unsigned cls) {
     rp__arena_t *a = sh->partial[cls];
     if (a == NULL && sh->spare[cls] != NULL) {
         a = sh->spare[cls];
         sh->spare[cls] = NULL;
         rp__list_push(&sh->partial[cls], a);
     }
+    return a;
+}
+
+/* A run of class cls with a free slot on another shard than shard's, that shard left locked in
+ * *shp, or NULL. Only while the lock budget leaves no room for a run of one page (or of one
+ * slot) in a region of its own: then other threads' runs with room serve the class before a
+ * run is carved from their regions' pages (rp__run_create), and before an allocation fails or
+ * goes unlocked. */
+static rp__arena_t *rp__partial_run_elsewhere(rp_pool_t *pool, unsigned cls, unsigned shard, rp__shard_t **shp) {
+    size_t P = pool->page;
+    if (!rp__budget_short(pool, rp__align_up(rp__class_size(cls), P) + 2 * P)) return NULL;
+    for (unsigned k = 1; k < RP__SHARDS; k++) {
+        rp__shard_t *sh = &pool->shards[(shard + k) % RP__SHARDS];
+        rp__os_mutex_lock(&sh->lock);
+        rp__arena_t *a = rp__partial_run(sh, cls);
+        if (a != NULL) {
+            *shp = sh;
+            return a;
+        }
+        rp__os_mutex_unlock(&sh->lock);
+    }
+    return NULL;
+}
+
+static void *rp__refill(rp_pool_t *pool, rp__bin_t *b, unsigned cls, unsigned shard, rp__arena_t **arena) {
+    rp__shard_t *sh = &pool->shards[shard];
+    rp__os_mutex_lock(&sh->lock);
+    rp__arena_t *a = rp__partial_run(sh, cls);
     if (a == NULL) {
         rp__os_mutex_unlock(&sh->lock);
+        a = rp__partial_run_elsewhere(pool, cls, shard, &sh);
+    }
+    if (a == NULL) {
         rp__arena_t *fresh = rp__run_create(pool, RP__ARENA_SMALL, cls, 0, shard);
         if (fresh == NULL && rp__give_back_held(pool)) fresh = rp__run_create(pool, RP__ARENA_SMALL, cls, 0, shard);
         if (fresh == NULL) return NULL;
+        sh = &pool->shards[fresh->shard]; /* another shard's when the budget is short (run.c) */
         rp__os_mutex_lock(&sh->lock);
         rp__list_push(&sh->partial[cls], fresh);
         a = fresh;
@@ -330,14 +364,22 @@ static void rp__tlarge_flush(rp_pool_t *pool, rp__tcache_t *tc) {
     tc->lbytes = 0;
 }
 
-void rp__tcache_flush_all(rp_pool_t *pool, rp__tcache_t *tc) {
+bool rp__tcache_flush_all(rp_pool_t *pool, rp__tcache_t *tc) {
+    bool any = tc->lbytes != 0;
     rp__tlarge_flush(pool, tc);
     for (unsigned i = 0; i < RP_POOL_QUARANTINE; i++) {
         rp__cached_t c = tc->quarantine[i];
         tc->quarantine[i] = (rp__cached_t){NULL, NULL};
-        if (c.p != NULL) rp__return_one(pool, c.a, ((uintptr_t)c.p - c.a->first) / c.a->stride);
+        if (c.p != NULL) {
+            any = true;
+            rp__return_one(pool, c.a, ((uintptr_t)c.p - c.a->first) / c.a->stride);
+        }
     }
-    for (unsigned c = 0; c < RP__CLASSES; c++) rp__bin_flush(pool, tc, c, 0);
+    for (unsigned c = 0; c < RP__CLASSES; c++) {
+        if (tc->bins[c].count != 0) any = true;
+        rp__bin_flush(pool, tc, c, 0);
+    }
+    return any;
 }
 
 /* ---- large and guarded allocations --------------------------------------------------------------- */
@@ -391,6 +433,18 @@ static void *rp__alloc_large(rp_pool_t *pool, size_t need) {
     return p;
 }
 
+/* A guarded arena of shared class c (k - 1) with a free slot on shard sh's lists (its partial
+ * list, else its spare, which joins the list), or NULL; under sh's lock. */
+static rp__arena_t *rp__guarded_partial(rp__shard_t *sh, unsigned c) {
+    rp__arena_t *a = sh->gpartial[c];
+    if (a == NULL && sh->gspare[c] != NULL) {
+        a = sh->gspare[c];
+        sh->gspare[c] = NULL;
+        rp__list_push(&sh->gpartial[c], a);
+    }
+    return a;
+}
+
 static void *rp__alloc_guarded(rp_pool_t *pool, size_t size, size_t need) {
     size_t k = (need + pool->page - 1) / pool->page;
     unsigned shard = rp__thread_shard();
@@ -398,14 +452,22 @@ static void *rp__alloc_guarded(rp_pool_t *pool, size_t size, size_t need) {
     rp__arena_t *a;
     if (k <= RP__GUARDED_CLASSES) {
         rp__os_mutex_lock(&sh->lock);
-        a = sh->gpartial[k - 1];
-        if (a == NULL && sh->gspare[k - 1] != NULL) {
-            a = sh->gspare[k - 1];
-            sh->gspare[k - 1] = NULL;
-            rp__list_push(&sh->gpartial[k - 1], a);
-        }
+        a = rp__guarded_partial(sh, (unsigned)(k - 1));
         if (a == NULL) {
             rp__os_mutex_unlock(&sh->lock);
+            /* With the lock budget too short for an arena of one slot, another shard's arena of
+             * the class serves first (as for small slots: rp__partial_run_elsewhere). */
+            if (rp__budget_short(pool, (k + 2) * pool->page)) {
+                for (unsigned j = 1; a == NULL && j < RP__SHARDS; j++) {
+                    sh = &pool->shards[(shard + j) % RP__SHARDS];
+                    rp__os_mutex_lock(&sh->lock);
+                    a = rp__guarded_partial(sh, (unsigned)(k - 1));
+                    if (a == NULL) rp__os_mutex_unlock(&sh->lock);
+                }
+            }
+        }
+        if (a == NULL) {
+            sh = &pool->shards[shard];
             rp__arena_t *fresh = rp__arena_create(pool, RP__ARENA_GUARDED, (unsigned)(k - 1), need, 0, shard);
             /* another class's spare may hold the budget */
             if (fresh == NULL && rp__give_back_held(pool))
@@ -928,10 +990,7 @@ void *rp_pool_realloc(rp_pool_t *pool, void *p, size_t size) {
 void rp_pool_trim(rp_pool_t *pool) {
     if (pool == NULL) return;
     int saved = rp__os_last_error();
-    for (size_t i = 0; i < sizeof rp__tls.way / sizeof rp__tls.way[0]; i++)
-        if (rp__tls.way[i].id == pool->id) rp__tcache_flush_all(pool, rp__tls.way[i].tc);
-    for (unsigned s = 0; s < RP__SHARDS; s++) rp__spares_release(pool, &pool->shards[s], true);
-    rp__shards_give_back(pool);
+    rp__pool_give_back(pool);
     rp__os_set_last_error(saved);
 }
 

@@ -294,6 +294,12 @@ int rp__pagemap_set(uintptr_t addr, size_t len, rp__arena_t *a);
  * rp_last_error() on failure. Takes the pool lock. */
 rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls, size_t need, size_t min,
                               unsigned shard);
+/* Whether a new arena of len bytes (guard pages included) would pass the pool's lock budget, as
+ * rp__arena_create counts it (what it holds or is making). A shard then takes room in another
+ * shard's regions and arenas before it makes one (run.c, pool.c): with the budget short, one
+ * shard's region can hold all of it, and every other thread would be refused, or served unlocked
+ * memory, while that region has room. A hint, read without a lock. */
+bool rp__budget_short(rp_pool_t *pool, size_t len);
 /* Release an arena nobody can reach any more (off every shard list): a run goes back to its
  * region (run.c); a mapping is wiped and given back. Takes the pool lock (mappings) or the
  * shard lock (runs); never holds a lock across the page allocator. */
@@ -306,9 +312,11 @@ void rp__meta_bits(rp_pool_t *pool, rp__arena_t *a, size_t n);
 size_t rp__class_size(unsigned cls);
 
 /* ---- run.c -------------------------------------------------------------------------------------- */
-/* A new run in shard's regions (a new region when none has room): SMALL for class cls, LARGE for
- * one allocation of need bytes (slot = need rounded up to 16). Published in the page map; not on
- * any partial list. NULL + rp_last_error() on failure. Takes the shard lock. */
+/* A new run in shard's regions (a new region when none has room; where the lock budget leaves
+ * no room for one, another shard's region, and the run is then that shard's: its shard field
+ * says which): SMALL for class cls, LARGE for one allocation of need bytes (slot = need rounded
+ * up to 16). Published in the page map; not on any partial list. NULL + rp_last_error() on
+ * failure. Takes shard locks one at a time. */
 rp__arena_t *rp__run_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls, size_t need, unsigned shard);
 /* Give a run's pages back to its region (they must be zero), under the shard lock held by the
  * caller; a region left empty beyond the shard's one spare is unlinked and chained on *release
@@ -324,9 +332,8 @@ void rp__region_spare_or_release(rp_pool_t *pool, rp__arena_t *r);
  * what it pushes out is released (a run's pages back to its region). Takes the shard lock. */
 void rp__large_quarantine(rp_pool_t *pool, rp__arena_t *a);
 /* Every shard's quarantined large allocations, cached large mappings and runs, and spare region
- * back (rp_pool_trim, when an allocation found no room or budget, and before an arena would go
- * over the lock budget, arena.c), one shard lock at a time; whether there were any. Call it
- * with no lock held. */
+ * back (the last step of rp__pool_give_back), one shard lock at a time; whether there were any.
+ * Call it with no lock held. */
 bool rp__shards_give_back(rp_pool_t *pool);
 /* A freed large mapping or turning run (wiped, live byte 0) into a large cache (a mapping's
  * shard's; a run's goes to the calling thread's, whose next allocation looks there first):
@@ -391,8 +398,14 @@ static inline void rp__protect_restore_if(rp__arena_t *a, size_t idx) {
 /* ---- pool.c ------------------------------------------------------------------------------------- */
 /* Return the slots in tc's bin cls beyond keep to their arenas; releases arenas that empty. */
 void rp__bin_flush(rp_pool_t *pool, rp__tcache_t *tc, unsigned cls, uint32_t keep);
-/* Return every cached slot of tc. */
-void rp__tcache_flush_all(rp_pool_t *pool, rp__tcache_t *tc);
+/* Give back what the calling thread and the shards hold without need (rp_pool_trim; and before
+ * an allocation fails or an arena goes over the lock budget or unlocked, arena.c): the thread's
+ * cached slots, quarantined slots and large runs, every shard's spare runs and guarded arenas,
+ * then its cached and quarantined large allocations and its spare region (a region is empty only
+ * once the runs in it went back); whether anything was held. Call it with no lock held. */
+bool rp__pool_give_back(rp_pool_t *pool);
+/* Return every cached slot of tc (bins, quarantine ring, large runs); whether it held any. */
+bool rp__tcache_flush_all(rp_pool_t *pool, rp__tcache_t *tc);
 
 /* ---- stats.c -------------------------------------------------------------------------------------- */
 /* A consistent view of the whole pool for the statistics: rp__pool_lock_all takes every shard

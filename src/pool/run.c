@@ -8,7 +8,7 @@
  *             pages come back last) -> a metadata block -> published in the page map. When no
  *             region has room: a new region (arena.c: mapped, guarded, locked, advised) sized
  *             by the pool's growth rule and clamped to the lock budget. Pages held by quarantined
- *             large runs come back only when that fails (pool.c retries after rp__shards_give_back),
+ *             large runs come back only when that fails (pool.c retries after rp__pool_give_back),
  *             so that a freed run's pages are not the next ones handed out.
  *   release:  out of the page map -> pages back into the region's bitmap (they are zero: every
  *             slot was wiped on free) -> a region left empty is kept as the shard's spare, or
@@ -37,7 +37,9 @@
  * when freed before the cache took runs, so its window is no shorter than it was.
  *
  * Everything here runs under the lock of the run's shard; the region and its page bitmap belong
- * to that shard alone.
+ * to that shard alone. A run is its region's shard's: where the lock budget leaves no room for a
+ * region of the calling thread's shard, its run is made in another shard's region, under that
+ * shard's lock, and belongs to that shard (rp__find_pages_elsewhere).
  */
 #include <string.h>
 
@@ -102,17 +104,39 @@ static size_t rp__region_take(rp__arena_t *r, size_t n, bool next_fit) {
     return at;
 }
 
-/* A run of n pages from the shard's regions, under its lock: (region, first page) or NULL. */
+/* A run of n pages from the shard's regions, under its lock: (region, first page) or NULL.
+ * Locked regions first: under RP_POOL_LOCK_REPORT or SILENT a region made while the budget was
+ * spent stays unlocked, and its room must not be taken while locked room is free again (16 of
+ * 20 secrets went to such a region beside 128 KiB of empty locked ones). */
 static rp__arena_t *rp__find_pages(rp__shard_t *sh, size_t n, bool next_fit, size_t *at) {
-    for (rp__arena_t *r = sh->regions; r != NULL; r = r->next) {
-        size_t i = rp__region_take(r, n, next_fit);
-        if (i != SIZE_MAX) {
-            if (sh->spare_region == r) sh->spare_region = NULL;
-            *at = i;
-            return r;
+    for (int want_locked = 1; want_locked >= 0; want_locked--) {
+        for (rp__arena_t *r = sh->regions; r != NULL; r = r->next) {
+            if (r->locked != (want_locked == 1)) continue;
+            size_t i = rp__region_take(r, n, next_fit);
+            if (i != SIZE_MAX) {
+                if (sh->spare_region == r) sh->spare_region = NULL;
+                *at = i;
+                return r;
+            }
         }
     }
     return NULL;
+}
+
+/* n pages from the regions of a shard other than shard's, when the lock budget is too short for
+ * a region of its own (rp__budget_short): the shard whose region had them, left locked (the run
+ * is that shard's, as its region is), or RP__SHARDS. Call it with no lock held. */
+static unsigned rp__find_pages_elsewhere(rp_pool_t *pool, unsigned shard, size_t n, bool next_fit,
+                                         rp__arena_t **r, size_t *at) {
+    for (unsigned k = 1; k < RP__SHARDS; k++) {
+        unsigned s = (shard + k) % RP__SHARDS;
+        rp__shard_t *other = &pool->shards[s];
+        rp__os_mutex_lock(&other->lock);
+        *r = rp__find_pages(other, n, next_fit, at);
+        if (*r != NULL) return s;
+        rp__os_mutex_unlock(&other->lock);
+    }
+    return RP__SHARDS;
 }
 
 static void rp__quarantine_drain(rp_pool_t *pool, rp__shard_t *sh, size_t keep_bytes, uint32_t keep_runs,
@@ -194,6 +218,7 @@ rp__arena_t *rp__run_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls
     }
     rp__arena_t *r = NULL;
     size_t at = 0;
+    bool looked_elsewhere = false;
     for (;;) {
         r = rp__find_pages(sh, bytes / P, kind == RP__ARENA_LARGE, &at);
         if (r == NULL && bytes > least) {
@@ -205,6 +230,18 @@ rp__arena_t *rp__run_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned cls
         if (rp__region_adopt(pool, shard, bytes / P)) {
             rp__os_mutex_lock(&sh->lock);
             continue;
+        }
+        /* No room for a region of its own: the smallest run that serves, from another shard's
+         * region, becomes that shard's run (once: a region made meanwhile is found above). */
+        if (!looked_elsewhere && rp__budget_short(pool, least + 2 * P)) {
+            looked_elsewhere = true;
+            unsigned other = rp__find_pages_elsewhere(pool, shard, least / P, kind == RP__ARENA_LARGE, &r, &at);
+            if (other < RP__SHARDS) {
+                bytes = least;
+                shard = other;
+                sh = &pool->shards[other];
+                break;
+            }
         }
         /* A new region: a quarter of what the pool's regions hold, from RP__REGION_FIRST up to
          * RP__REGION_MAX or the run; clamped to the budget down to the run. */
