@@ -214,6 +214,15 @@ static)
   # Signals reach a followed program: sh's own SIGTERM kills it (128 + 15).
   "$bin" run --follow -- sh -c 'kill -TERM $$; sleep 5' >/dev/null 2>&1; rc=$?
   [ $rc -eq 143 ] || no "a followed sh killed by SIGTERM exited $rc, not 143"
+  # 4b. a script whose #! interpreter is static is that program to the kernel: plain rampart run
+  # runs it traced and locks it (it was given the preload, which no loader reads, and ran unlocked).
+  printf '#!%s vmlck\n' "$tmp/static" >"$tmp/static-script"
+  chmod 0755 "$tmp/static-script"
+  "$bin" run -- "$tmp/static-script" >"$tmp/out" 2>&1; rc=$?
+  cat "$tmp/out"
+  [ $rc -eq 0 ] || no "rampart run of a script with a static interpreter exited $rc"
+  v=$(awk '/^VmLck/ { print $2 }' "$tmp/out")
+  [ "${v:-0}" -gt 0 ] || no "a script with a static interpreter is not locked (VmLck ${v:-?} kB)"
   # 5. CMD not found: 127.
   "$bin" run --ptrace -- "$tmp/nonexistent" >/dev/null 2>&1; rc=$?
   [ $rc -eq 127 ] || no "a missing CMD under --ptrace exited $rc, not 127"

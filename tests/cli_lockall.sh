@@ -106,6 +106,16 @@ basic)
   PATH="$tmp/pathdir:$PATH" "$bin" run --best-effort -- true 2>/dev/null; rc=$?
   [ $rc -eq 0 ] || no "a directory named true in PATH hid /bin/true (exit $rc)"
   RAMPART_LOCK_LIBRARY=/nonexistent.so "$bin" run -- true >/dev/null 2>&1; [ $? -eq 125 ] || no "a missing library must exit 125"
+  # A library that is not rampart's (by its SONAME) would be preloaded, lock nothing, and the
+  # program would run unlocked with exit 0: refused (it was run).
+  other=$(ldd "$bin" 2>/dev/null | awk '$1 ~ /^libc\.so/ { print $3 }')
+  for l in "$other" /etc/hostname; do
+    [ -n "$l" ] && [ -r "$l" ] || continue
+    RAMPART_LOCK_LIBRARY="$l" "$bin" run -- touch "$tmp/other-ran" 2>"$tmp/err"; rc=$?
+    [ $rc -eq 125 ] || no "RAMPART_LOCK_LIBRARY=$l (not the lock library) exited $rc, not 125"
+    grep -q "not rampart's lock library" "$tmp/err" || no "a wrong library is not explained: $(head -1 "$tmp/err")"
+    [ ! -e "$tmp/other-ran" ] || no "the program ran with $l as the lock library"
+  done
   # LD_PRELOAD cannot carry a path with a space: refused, rather than run unlocked.
   mkdir -p "$tmp/a b" && cp "$lib" "$tmp/a b/librampart-lock.so"
   RAMPART_LOCK_LIBRARY="$tmp/a b/librampart-lock.so" "$bin" run -- touch "$tmp/space-ran" 2>"$tmp/err"; rc=$?

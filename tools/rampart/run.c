@@ -182,6 +182,97 @@ static bool rp_run_elf_read(const char *path, rp_run_elf_t *out) {
     return elf;
 }
 
+/* The program headers of the ELF file fd, in one shape for both classes. */
+typedef struct {
+    uint32_t type;
+    uint64_t offset, vaddr, filesz;
+} rp_run_phdr_t;
+
+static bool rp_run_phdr_read(int fd, const rp_run_elf_t *elf, uint64_t at, rp_run_phdr_t *out) {
+    if (elf->elf_class == ELFCLASS64) {
+        Elf64_Phdr ph;
+        if (pread(fd, &ph, sizeof ph, (off_t)at) != (ssize_t)sizeof ph) return false;
+        *out = (rp_run_phdr_t){ph.p_type, ph.p_offset, ph.p_vaddr, ph.p_filesz};
+    } else {
+        Elf32_Phdr ph;
+        if (pread(fd, &ph, sizeof ph, (off_t)at) != (ssize_t)sizeof ph) return false;
+        *out = (rp_run_phdr_t){ph.p_type, ph.p_offset, ph.p_vaddr, ph.p_filesz};
+    }
+    return true;
+}
+
+/* The SONAME of the shared library at path (this machine's byte order) into out, or false when
+ * it is not such a library or has none. Read from the file: loading it would run its code. */
+static bool rp_run_soname(const char *path, char *out, size_t size) {
+    rp_run_elf_t elf;
+    if (!rp_run_elf_read(path, &elf) || (elf.elf_class != ELFCLASS64 && elf.elf_class != ELFCLASS32)) return false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    bool is64 = elf.elf_class == ELFCLASS64;
+    uint64_t phoff = 0;
+    unsigned phnum = 0, phentsize = 0, type = 0;
+    if (is64) {
+        Elf64_Ehdr eh;
+        if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh)
+            phoff = eh.e_phoff, phnum = eh.e_phnum, phentsize = eh.e_phentsize, type = eh.e_type;
+    } else {
+        Elf32_Ehdr eh;
+        if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh)
+            phoff = eh.e_phoff, phnum = eh.e_phnum, phentsize = eh.e_phentsize, type = eh.e_type;
+    }
+    rp_run_phdr_t dyn = {0, 0, 0, 0}, loads[16];
+    unsigned nloads = 0;
+    for (unsigned i = 0; type == ET_DYN && i < phnum; i++) {
+        rp_run_phdr_t ph;
+        if (!rp_run_phdr_read(fd, &elf, phoff + (uint64_t)i * phentsize, &ph)) break;
+        if (ph.type == PT_DYNAMIC) dyn = ph;
+        else if (ph.type == PT_LOAD && nloads < 16) loads[nloads++] = ph;
+    }
+    /* The dynamic section: DT_STRTAB (an address) and DT_SONAME (an offset into that table). */
+    uint64_t strtab = 0, soname = UINT64_MAX;
+    size_t entsize = is64 ? sizeof(Elf64_Dyn) : sizeof(Elf32_Dyn);
+    for (uint64_t at = 0; dyn.type == PT_DYNAMIC && at + entsize <= dyn.filesz; at += entsize) {
+        int64_t tag;
+        uint64_t val;
+        if (is64) {
+            Elf64_Dyn d;
+            if (pread(fd, &d, sizeof d, (off_t)(dyn.offset + at)) != (ssize_t)sizeof d) break;
+            tag = d.d_tag, val = d.d_un.d_val;
+        } else {
+            Elf32_Dyn d;
+            if (pread(fd, &d, sizeof d, (off_t)(dyn.offset + at)) != (ssize_t)sizeof d) break;
+            tag = d.d_tag, val = d.d_un.d_val;
+        }
+        if (tag == DT_NULL) break;
+        if (tag == DT_STRTAB) strtab = val;
+        else if (tag == DT_SONAME) soname = val;
+    }
+    bool ok = false;
+    for (unsigned i = 0; soname != UINT64_MAX && i < nloads && !ok; i++) {
+        if (strtab < loads[i].vaddr || strtab - loads[i].vaddr >= loads[i].filesz) continue;
+        ssize_t n = pread(fd, out, size - 1, (off_t)(loads[i].offset + (strtab - loads[i].vaddr) + soname));
+        if (n > 0) {
+            out[n] = '\0';
+            ok = strlen(out) < (size_t)n || (size_t)n < size - 1; /* the whole name, ended by its NUL */
+        }
+    }
+    close(fd);
+    return ok;
+}
+
+/* Whether the library at path is rampart's lock library, by its SONAME; false with the reason
+ * on stderr. Any other library (a typo in RAMPART_LOCK_LIBRARY naming libm, say) would be
+ * preloaded, lock nothing, and CMD would run unlocked with exit status 0. */
+static bool rp_run_is_lock_library(const char *path) {
+    char soname[256];
+    bool named = rp_run_soname(path, soname, sizeof soname);
+    if (named && strcmp(soname, RP_RUN_LIBRARY) == 0) return true;
+    fprintf(stderr, "rampart run: %s is not rampart's lock library (%s%s), so the program would run unlocked; "
+                    "set RAMPART_LOCK_LIBRARY to the path of " RP_RUN_LIBRARY "\n",
+            path, named ? "its SONAME is " : "not a shared library with a SONAME", named ? soname : "");
+    return false;
+}
+
 /* Why the dynamic loader would not preload the library lib into the file at path, or NULL when
  * it would (or when the file is a script or not ELF: then its interpreter is what runs). */
 static const char *rp_run_unpreloadable(const char *path, const char *lib) {
@@ -202,6 +293,27 @@ static const char *rp_run_unpreloadable(const char *path, const char *lib) {
                    ? "it is built for a different word size (32/64-bit) than " RP_RUN_LIBRARY ": the loader would skip the library"
                    : "it is built for a different machine than " RP_RUN_LIBRARY ": the loader would skip the library";
     return NULL;
+}
+
+/* The file the kernel runs for path: path itself, or for a script (#!) its interpreter, followed
+ * through interpreters that are scripts too, as far as the kernel follows them (4 levels). The
+ * checks below are about that file: a script whose interpreter is static would otherwise be
+ * taken for a dynamic program, get LD_PRELOAD, and run unlocked. */
+static void rp_run_image(const char *path, char *out, size_t size) {
+    snprintf(out, size, "%s", path);
+    for (int depth = 0; depth < 4; depth++) {
+        char head[PATH_MAX + 3];
+        int fd = open(out, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return;
+        ssize_t n = read(fd, head, sizeof head - 1);
+        close(fd);
+        if (n < 3 || head[0] != '#' || head[1] != '!') return;
+        head[n] = '\0';
+        char *interp = head + 2 + strspn(head + 2, " \t");
+        interp[strcspn(interp, " \t\n")] = '\0';
+        if (interp[0] == '\0') return;
+        snprintf(out, size, "%s", interp);
+    }
 }
 
 int rp_cli_run(int argc, char **argv) {
@@ -233,15 +345,16 @@ int rp_cli_run(int argc, char **argv) {
     }
     char **cmd = argv + i;
 
-    char exe[PATH_MAX];
+    char exe[PATH_MAX], image[PATH_MAX];
     bool found = rp_run_which(cmd[0], exe, sizeof exe);
+    if (found) rp_run_image(exe, image, sizeof image);
     /* What ptrace can lock and the preload cannot: a static program (no library needed then). */
     static const char rp_run_static[] = "it is statically linked";
-    const char *why = found ? rp_run_unpreloadable(exe, "") : NULL;
+    const char *why = found ? rp_run_unpreloadable(image, "") : NULL;
     if (why != NULL && !strncmp(why, rp_run_static, sizeof rp_run_static - 1)) traced = true;
     char lib[PATH_MAX] = "";
     if (!traced) {
-        if (!rp_run_find_library(lib, sizeof lib)) return RP_LOCKALL_EXIT_FAILURE;
+        if (!rp_run_find_library(lib, sizeof lib) || !rp_run_is_lock_library(lib)) return RP_LOCKALL_EXIT_FAILURE;
         /* LD_PRELOAD splits its value at spaces and colons, with no way to quote them: the loader
          * would look for the pieces, warn, and run CMD unlocked. */
         if (strpbrk(lib, " \t\n:") != NULL) {
@@ -252,12 +365,12 @@ int rp_cli_run(int argc, char **argv) {
         }
     }
     /* A set-user-ID or file-capability CMD would lose its privileges under ptrace too: refused. */
-    why = found ? rp_run_unpreloadable(exe, lib) : NULL;
+    why = found ? rp_run_unpreloadable(image, lib) : NULL;
     if (why != NULL && !strncmp(why, rp_run_static, sizeof rp_run_static - 1)) why = NULL;
     if (why != NULL) {
         fprintf(stderr, "rampart run: %s cannot be locked this way: %s.\n"
                         "  Call rp_lockall() in the program instead%s.\n",
-                exe, why, best_effort ? "; running it unlocked (best effort)" : "");
+                image, why, best_effort ? "; running it unlocked (best effort)" : "");
         if (!best_effort) return RP_LOCKALL_EXIT_FAILURE;
         traced = false; /* run it as it is: traced, it would lose its privileges */
     }
