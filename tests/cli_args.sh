@@ -43,6 +43,15 @@ err=$("$bin" doctor extra 2>&1 >/dev/null); rc=$?
 echo "$err" | grep -q "unexpected argument 'extra'" || no "rampart doctor extra: $(echo "$err" | head -1)"
 "$bin" version extra >/dev/null 2>&1; [ $? -eq 2 ] || no "rampart version extra must exit 2"
 
+# Output that cannot be written is a failure, said on stderr (it exited 0 with an empty file).
+if [ -w /dev/full ]; then
+  for c in version "maps --json" "doctor --json"; do
+    err=$("$bin" $c 2>&1 >/dev/full); rc=$?
+    [ $rc -eq 1 ] || no "rampart $c >/dev/full exited $rc, not 1"
+    echo "$err" | grep -q "cannot write the output" || no "rampart $c >/dev/full: $(echo "$err" | tail -1)"
+  done
+fi
+
 # The overview documents the exit statuses and every variable.
 help=$("$bin" --help)
 echo "$help" | grep -q "2 usage error" || no "rampart --help does not document the usage error"

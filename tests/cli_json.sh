@@ -17,9 +17,22 @@ no() { echo "FAILED: $*"; fail=1; }
 "$bin" maps --json >"$tmp/maps"; echo $? >"$tmp/maps.rc"
 "$bin" maps --flagged --json >"$tmp/flagged"; echo $? >"$tmp/flagged.rc"
 "$bin" doctor --json >"$tmp/doctor"; echo $? >"$tmp/doctor.rc"
+# A process name the kernel cut to 15 bytes in the middle of a character (14 s and an e-acute):
+# the JSON must still be UTF-8 (the byte was written raw, and parsers refused the file).
+cut="$tmp/$(printf 'ssssssssssssss\303\251')"
+cp "$(command -v sleep)" "$cut" && "$cut" 5 &
+cut_pid=$!
+i=0
+while [ $i -lt 50 ] && ! grep -q '^ssssssssssssss' "/proc/$cut_pid/comm" 2>/dev/null; do sleep 0.05; i=$((i + 1)); done
+"$bin" status --json $cut_pid >"$tmp/cutname"; echo $? >"$tmp/cutname.rc"
+kill $cut_pid 2>/dev/null
 python3 - "$tmp" <<'PY' || fail=1
 import json, sys, os
 d = sys.argv[1]
+cut = json.loads(open(os.path.join(d, "cutname"), "rb").read().decode("utf-8"))
+if not cut["name"].startswith("s" * 14) or "\ufffd" not in cut["name"]:
+    print("FAILED: status --json of a name cut mid-character: %r" % cut["name"])
+    sys.exit(1)
 def load(name):
     with open(os.path.join(d, name)) as f:
         text = f.read()

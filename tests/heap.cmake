@@ -42,6 +42,15 @@ if(NOT WIN32)
   set_target_properties(heap_preload_info PROPERTIES LINK_OPTIONS "")
   add_test(NAME test_heap_preload_info COMMAND heap_preload_info)
   set_tests_properties(test_heap_preload_info PROPERTIES ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:rampart_malloc>")
+  # fork with handlers registered before the first malloc, and glibc's __libc_* names, under the
+  # preload (the program fails without it).
+  add_executable(heap_preload_fork heap_preload_fork.c)
+  target_compile_options(heap_preload_fork PRIVATE ${RAMPART_WARNINGS} -fno-sanitize=all -Wno-missing-prototypes)
+  target_compile_definitions(heap_preload_fork PRIVATE _GNU_SOURCE)
+  set_target_properties(heap_preload_fork PROPERTIES LINK_OPTIONS "")
+  target_link_libraries(heap_preload_fork PRIVATE Threads::Threads)
+  add_test(NAME test_heap_preload_fork COMMAND heap_preload_fork)
+  set_tests_properties(test_heap_preload_fork PROPERTIES ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:rampart_malloc>" TIMEOUT 120)
   # The first mallocs of a fresh process under the preload: one segment for 8 classes, at most
   # 20 page faults in all (issue 12, short-lived processes).
   add_executable(heap_startprobe heap_startprobe.c)

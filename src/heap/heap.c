@@ -163,6 +163,22 @@ static void rp__thread_exit(void *value) {
     rp__heap_unlock(heap);
 }
 
+/* The fork handlers, registered once: when the library is loaded, or by the first allocation
+ * if that comes first (another library's constructor). pthread_atfork runs prepare handlers in
+ * the reverse order of their registration and child handlers in that order, so handlers
+ * registered first take the heap locks last and give them back first, as glibc's malloc does
+ * inside fork itself. Registered at the first allocation, they ran inside every earlier
+ * registration's: a child handler that allocated found the heap locked, and a prepare handler's
+ * lock held by a thread that was allocating deadlocked fork (glibc: no hang). */
+static atomic_bool rp__fork_registered;
+
+static void rp__fork_register(void) {
+    /* Set first: pthread_atfork may allocate, and that allocation's initialisation comes here. */
+    if (!atomic_exchange(&rp__fork_registered, true)) rp__os_atfork(rp__fork_prepare, rp__fork_parent, rp__fork_child);
+}
+
+__attribute__((constructor)) static void rp__fork_register_at_load(void) { rp__fork_register(); }
+
 static void rp__global_init(void) {
     int expect = 0;
     if (atomic_compare_exchange_strong(&rp__init_state, &expect, 1)) {
@@ -181,7 +197,7 @@ static void rp__global_init(void) {
         rp__key_ok = rp__os_thread_key_create(rp__thread_exit, &rp__key) == 0;
         atomic_store(&rp__init_state, 2);
         /* After the state is published: pthread_atfork may allocate. */
-        rp__os_atfork(rp__fork_prepare, rp__fork_parent, rp__fork_child);
+        rp__fork_register();
         rp__tls_initing = false;
         return;
     }

@@ -10,6 +10,7 @@
  * alignment up; free_sized/free_aligned_sized (C23) check the size against the block;
  * valloc/pvalloc align to the page size and pvalloc rounds the size up to pages.
  * No function here calls into the system allocator, and none needs initialisation first.
+ * glibc's __libc_* names for them are exported as well (the end of this file).
  */
 #include <errno.h>
 
@@ -98,3 +99,22 @@ void *pvalloc(size_t size) {
 }
 
 size_t malloc_usable_size(void *p) { return rp__usable(p); }
+
+/* glibc's own names for the same functions, which it exports too and which programs and hook
+ * libraries call: without them such a block came from glibc's heap and its free went to
+ * rampart's (or the other way round), and the process aborted. */
+RP__EXPORT void *__libc_malloc(size_t size);
+RP__EXPORT void __libc_free(void *p);
+RP__EXPORT void *__libc_calloc(size_t count, size_t size);
+RP__EXPORT void *__libc_realloc(void *p, size_t size);
+RP__EXPORT void *__libc_memalign(size_t alignment, size_t size);
+RP__EXPORT void *__libc_valloc(size_t size);
+RP__EXPORT void *__libc_pvalloc(size_t size);
+
+void *__libc_malloc(size_t size) { return malloc(size); }
+void __libc_free(void *p) { free(p); }
+void *__libc_calloc(size_t count, size_t size) { return calloc(count, size); }
+void *__libc_realloc(void *p, size_t size) { return realloc(p, size); }
+void *__libc_memalign(size_t alignment, size_t size) { return memalign(alignment, size); }
+void *__libc_valloc(size_t size) { return valloc(size); }
+void *__libc_pvalloc(size_t size) { return pvalloc(size); }

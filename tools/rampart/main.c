@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* main.c — the rampart command-line tool: dispatches to one command per file. */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -60,8 +61,9 @@ static void rp_cli_usage(FILE *out) {
     fprintf(out, "  %-8s %s\n", "version", "print the version");
     fprintf(out, "  %-8s %s\n", "help", "this text, or a command's own help (also: rampart COMMAND --help)");
     fprintf(out, "\nexit status:\n"
-                 "  0 success; 1 failure (a check failed, the process cannot be read); 2 usage error (an unknown\n"
-                 "  command, option or argument). rampart status: " RP_CLI_STATUS_CODES ".\n"
+                 "  0 success; 1 failure (a check failed, the process cannot be read, the output cannot be\n"
+                 "  written); 2 usage error (an unknown command, option or argument).\n"
+                 "  rampart status: " RP_CLI_STATUS_CODES ".\n"
                  "  rampart run: CMD's own status, or 125 (lock failed or cannot preload), 126 (cannot execute),\n"
                  "  127 (not found). rampart lock / unlock: 0 done, 1 refused or failed (cause and fix on stderr).\n");
     rp_cli_variables_table(out);
@@ -117,7 +119,19 @@ static int rp_cli_help(int argc, char **argv) {
     return c->run(1, args);
 }
 
-int main(int argc, char **argv) {
+/* The exit status once the output is out: a command whose output could not be written (a full
+ * disk, a closed pipe, > /dev/full) failed, and says so, where the buffered writes had failed
+ * unseen and it exited 0 with an empty file. `status` keeps its verdict, which its exit status
+ * is, and says it on stderr. */
+static int rp_cli_finish(int rc, bool keep_status) {
+    int err = fflush(stdout) != 0 ? errno : 0;
+    if (err == 0 && ferror(stdout)) err = EIO;
+    if (err == 0) return rc;
+    fprintf(stderr, "rampart: cannot write the output: %s\n", strerror(err));
+    return keep_status || rc != 0 ? rc : 1;
+}
+
+static int rp_cli_dispatch(int argc, char **argv) {
     if (argc < 2) {
         rp_cli_usage(stderr);
         return 2;
@@ -137,4 +151,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "rampart: unknown command '%s'\n\n", argv[1]);
     rp_cli_usage(stderr);
     return 2;
+}
+
+int main(int argc, char **argv) {
+    int rc = rp_cli_dispatch(argc, argv);
+    return rp_cli_finish(rc, argc >= 2 && !strcmp(argv[1], "status"));
 }
