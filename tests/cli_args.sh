@@ -37,6 +37,11 @@ for c in status maps; do
   err=$("$bin" "$c" abc 2>&1 >/dev/null); rc=$?
   [ $rc -eq 2 ] || no "rampart $c abc exited $rc, not 2"
   echo "$err" | grep -q "'abc' is not a process id" || no "rampart $c abc: $(echo "$err" | head -1)"
+  # Digits only, whatever side the blank or sign is on (a leading one was taken).
+  for a in " 1" "+1" "1 "; do
+    "$bin" "$c" "$a" >/dev/null 2>&1; rc=$?
+    [ $rc -eq 2 ] || no "rampart $c '$a' exited $rc, not 2"
+  done
 done
 err=$("$bin" doctor extra 2>&1 >/dev/null); rc=$?
 [ $rc -eq 2 ] || no "rampart doctor extra exited $rc, not 2"

@@ -168,7 +168,6 @@ rp_status_t rp_unlockall_remote(int pid) {
 typedef struct rp__traced_ctx {
     rp_lockall_status_t *st;
     const rp_lockall_options_t *opt;
-    size_t needed;
     unsigned locks;   /* successful calls */
     bool failed;
 } rp__traced_ctx_t;
@@ -179,7 +178,11 @@ static bool rp__traced_result(void *ctx, int pid, int err, long result, const ch
         rp__os_inject_info_t info = {step, 1, 0};
         rp__remote_attach_failure(pid, err, &info, "mlockall");
     } else if (result < 0) {
-        rp__fail_lock((int)-result, c->needed, "mlockall");
+        /* The size named is the program's (stopped at its exec; its tracer may read it), not this
+         * process's, which the message gave before: 2.4 MiB refused under an 8 MiB limit. */
+        rp__os_lock_info_t li;
+        size_t needed = rp__os_lock_info(pid, &li) == 0 ? li.vm_size : SIZE_MAX;
+        rp__fail_lock((int)-result, needed == SIZE_MAX ? 0 : needed, needed == SIZE_MAX ? "mlockall (size unreadable)" : "mlockall");
         rp__error_append(" (in process %d, at its exec)", pid);
     } else {
         c->locks++;
@@ -220,9 +223,7 @@ rp_status_t rp_lockall_run_traced(char *const argv[], const rp_lockall_options_t
     unsigned long args[6] = {0};
     args[0] = (opt.current ? RP__MCL_CURRENT : 0u) | (opt.future ? RP__MCL_FUTURE : 0u) |
               (opt.onfault ? RP__MCL_ONFAULT : 0u);
-    rp__os_lock_info_t li;
-    rp__traced_ctx_t ctx = {&st, &opt, 0, 0, false};
-    if (rp__os_lock_info(0, &li) == 0 && li.vm_size != SIZE_MAX) ctx.needed = li.vm_size;
+    rp__traced_ctx_t ctx = {&st, &opt, 0, false};
     int exec_error = 0, wstatus = 0;
     int err = rp__os_run_traced(argv, (flags & RP_LOCKALL_RUN_FOLLOW) != 0, rp__os_inject_nr_mlockall(), args,
                                 rp__traced_result, &ctx, &exec_error, &wstatus);

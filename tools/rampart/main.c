@@ -78,9 +78,11 @@ int rp_cli_pid_arg(const char *cmd, const char *arg, bool have_pid, int *pid) {
         fprintf(stderr, "rampart %s: unexpected argument '%s': one process id at most\n", cmd, arg);
         return RP_CLI_USAGE;
     }
+    /* Digits only: strtol would also take leading blanks and a sign (" 1", "+1") while refusing
+     * trailing ones ("1 "). */
     char *end = NULL;
-    long v = strtol(arg, &end, 10);
-    if (end == arg || *end != '\0' || v <= 0 || v > INT32_MAX) {
+    long v = arg[0] >= '0' && arg[0] <= '9' ? strtol(arg, &end, 10) : 0;
+    if (end == arg || end == NULL || *end != '\0' || v <= 0 || v > INT32_MAX) {
         fprintf(stderr, "rampart %s: '%s' is not a process id (a positive number)\n", cmd, arg);
         return RP_CLI_USAGE;
     }
