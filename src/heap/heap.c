@@ -163,6 +163,31 @@ static void rp__thread_exit(void *value) {
     rp__heap_unlock(heap);
 }
 
+/* The caches of exited threads: blocks other threads freed into their pages wait on the pages'
+ * remote lists until a cache is collected, which a dead thread's cache never was until a new
+ * thread adopted it. Collect them here, so that their blocks count as freed and their emptied
+ * segments go back. The orphans leave their list meanwhile (they are then nobody's: a thread
+ * starting now makes a cache of its own) and are put back after. */
+void rp__orphans_collect(rp_heap_t *heap, bool force) {
+    rp__heap_lock(heap);
+    rp__local_t *list = heap->orphans;
+    heap->orphans = NULL;
+    rp__heap_unlock(heap);
+    if (list == NULL) return;
+    rp__local_t *last = list;
+    for (rp__local_t *l = list; l != NULL; l = l->next_orphan) {
+        rp__local_enter(l);
+        rp__local_release(l);
+        rp__local_purge(l, force);
+        rp__local_leave(l);
+        last = l;
+    }
+    rp__heap_lock(heap);
+    last->next_orphan = heap->orphans;
+    heap->orphans = list;
+    rp__heap_unlock(heap);
+}
+
 /* The fork handlers, registered once: when the library is loaded, or by the first allocation
  * if that comes first (another library's constructor). pthread_atfork runs prepare handlers in
  * the reverse order of their registration and child handlers in that order, so handlers

@@ -406,6 +406,7 @@ struct rp_heap {
     unsigned seg_slices;
     rp__local_t *shared;              /* the local used under the lock (the default heap's: made at first need) */
     rp__local_t *locals, *orphans;
+    _Atomic uint64_t orphans_collected_ms; /* when a new segment last had the orphans collected */
     rp__segment_t *segs;
     rp__large_t *large;
     rp__donated_t *donated;
@@ -514,6 +515,11 @@ rp__page_t *rp__segment_page_alloc(rp__local_t *local, unsigned cls);
 void rp__segment_page_free(rp__local_t *local, rp__page_t *page);
 void rp__segment_release(rp__local_t *local, rp__segment_t *seg); /* an empty segment to the cache */
 void rp__local_purge(rp__local_t *local, bool force);
+/* Collect the caches of exited threads (heap.c): the blocks other threads freed into their pages
+ * count as freed, and their emptied pages and segments go back (to the span cache; with force,
+ * every empty page). rp_heap_collect, and a thread about to map a segment (segment.c). Call it
+ * with no lock held. */
+void rp__orphans_collect(rp_heap_t *heap, bool force);
 void rp__segment_destroy_all(rp_heap_t *heap);
 void *rp__meta_alloc(size_t size);
 void rp__meta_free(void *p, size_t size);

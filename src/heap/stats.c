@@ -139,31 +139,6 @@ rp_status_t rp_heap_validate(rp_heap_t *heap) {
     return st;
 }
 
-/* The caches of exited threads: blocks other threads freed into their pages wait on the pages'
- * remote lists until a cache is collected, which a dead thread's cache never was until a new
- * thread adopted it. Collect them here, so that their blocks count as freed and their emptied
- * segments go back. The orphans leave their list meanwhile (they are then nobody's: a thread
- * starting now makes a cache of its own) and are put back after. */
-static void rp__collect_orphans(rp_heap_t *heap, bool force) {
-    rp__heap_lock(heap);
-    rp__local_t *list = heap->orphans;
-    heap->orphans = NULL;
-    rp__heap_unlock(heap);
-    if (list == NULL) return;
-    rp__local_t *last = list;
-    for (rp__local_t *l = list; l != NULL; l = l->next_orphan) {
-        rp__local_enter(l);
-        rp__local_release(l);
-        rp__local_purge(l, force);
-        rp__local_leave(l);
-        last = l;
-    }
-    rp__heap_lock(heap);
-    last->next_orphan = heap->orphans;
-    heap->orphans = list;
-    rp__heap_unlock(heap);
-}
-
 /* What rp_heap_collect gives back of one cache: its held pages, and with force every empty page,
  * the current page of each class included. An empty current page is kept for the next malloc of
  * its class, but it also keeps its segment from ever being empty: a heap whose blocks were all
@@ -187,7 +162,7 @@ void rp_heap_collect(rp_heap_t *heap, bool force) {
             rp__local_give_back(local, force);
             rp__local_leave(local);
         }
-        rp__collect_orphans(heap, force);
+        rp__orphans_collect(heap, force);
     }
     rp__heap_lock(heap);
     /* The heap's one cache (a heap you created), or the default heap's for threads without one of
