@@ -1395,11 +1395,18 @@ static void test_collect_exited_thread(void) {
     bool all = true;
     for (int i = 0; i < ORPHAN_N; i++) all = all && orphan_blocks[i] != NULL;
     REQUIRE(all);
+    /* Blocks served from memory an earlier case donated (race_donation) are in no class's count
+     * (rp_heap_class_stats_t): a new page's first blocks come from there while it has room. */
+    size_t donated = 0;
+    for (int i = 0; i < ORPHAN_N; i++)
+        donated += (unsigned char *)orphan_blocks[i] >= race_donation &&
+                   (unsigned char *)orphan_blocks[i] < race_donation + sizeof race_donation;
+    size_t paged = ORPHAN_N - donated;
     size_t live = class_blocks(d, 1000); /* the worker's blocks, and maybe others' */
-    CHECK(live >= ORPHAN_N && live != SIZE_MAX);
+    CHECK(live >= paged && live != SIZE_MAX);
     for (int i = 0; i < ORPHAN_N; i++) rp_free(orphan_blocks[i]);
     rp_heap_collect(d, true);
-    CHECK(class_blocks(d, 1000) <= live - ORPHAN_N);
+    CHECK(class_blocks(d, 1000) <= live - paged);
     CHECK(rp_heap_validate(d) == RP_OK);
 }
 

@@ -186,7 +186,9 @@ RP_API rp_status_t rp_heap_stats(rp_heap_t *heap, rp_heap_stats_t *out);
 typedef struct rp_heap_class_stats {
     size_t struct_size; /* set by the caller: sizeof(rp_heap_class_stats_t) */
     size_t block_size;  /* bytes per block of this class */
-    size_t blocks;      /* live blocks (frees from other threads count once their owner collects) */
+    size_t blocks;      /* live blocks (frees from other threads count once their owner collects;
+                           blocks served from donated memory are in no class: `allocated` counts
+                           them) */
 } rp_heap_class_stats_t;
 RP_API rp_status_t rp_heap_class_stats(rp_heap_t *heap, size_t index, rp_heap_class_stats_t *out);
 /* The heap's statistics for people: a summary line, then one line per size class with live

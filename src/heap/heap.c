@@ -135,6 +135,7 @@ static void rp__fork_child(void) {
         l->orphan = true;
         l->next_orphan = rp__default.orphans;
         rp__default.orphans = l;
+        atomic_fetch_add_explicit(&rp__default.orphan_count, 1, memory_order_relaxed);
     }
     rp__segment_fork_reset();
     rp__partial_fork(2);
@@ -160,6 +161,7 @@ static void rp__thread_exit(void *value) {
     local->orphan = true;
     local->next_orphan = heap->orphans;
     heap->orphans = local;
+    atomic_fetch_add_explicit(&heap->orphan_count, 1, memory_order_relaxed);
     rp__heap_unlock(heap);
 }
 
@@ -252,6 +254,7 @@ rp__local_t *rp__local_new(rp_heap_t *heap, bool shared) {
         local = heap->orphans;
         if (local != NULL) {
             heap->orphans = local->next_orphan;
+            atomic_fetch_sub_explicit(&heap->orphan_count, 1, memory_order_relaxed);
             local->next_orphan = NULL;
             local->orphan = false;
         }

@@ -406,6 +406,7 @@ struct rp_heap {
     unsigned seg_slices;
     rp__local_t *shared;              /* the local used under the lock (the default heap's: made at first need) */
     rp__local_t *locals, *orphans;
+    _Atomic unsigned orphan_count;    /* caches on orphans (written under the lock; read without) */
     _Atomic uint64_t orphans_collected_ms; /* when a new segment last had the orphans collected */
     rp__segment_t *segs;
     rp__large_t *large;

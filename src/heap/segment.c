@@ -445,7 +445,8 @@ static atomic_bool rp__seg_started;
 
 static void rp__orphans_collect_paced(rp__local_t *local) {
     rp_heap_t *heap = local->heap;
-    if (!heap->is_default || local->shared) return;
+    if (!heap->is_default || local->shared || atomic_load_explicit(&heap->orphan_count, memory_order_relaxed) == 0)
+        return;
     uint64_t now = rp__os_clock_ms();
     uint64_t last = atomic_load_explicit(&heap->orphans_collected_ms, memory_order_relaxed);
     if (now - last < RP__ORPHANS_COLLECT_MS ||
