@@ -231,6 +231,7 @@ static void *rp__span_map(rp_heap_t *heap, size_t size) {
     /* The page source records why it could not lock (with the remedy) when it knows; a source
      * that records nothing (yours) must not leave an older error to be reported as the reason. */
     rp_error_t before = *rp_last_error();
+    int errno_before = rp__os_last_error();
     bool locked = false;
     p = rp__span_map_source(heap, size, &locked);
     /* Locked pages that wait in the span cache count against the memlock budget that just
@@ -263,8 +264,11 @@ static void *rp__span_map(rp_heap_t *heap, size_t size) {
         }
         atomic_fetch_add(&heap->unlocked, size);
     }
-    /* A success leaves the last error as it was, unless the source said why it could not lock. */
+    /* A success leaves the last error as it was, unless the source said why it could not lock
+     * (rp_heap_stats().unlocked counts those pages); errno as it was in any case, as malloc does
+     * (a failed mlock left ENOMEM there). */
     if (p != NULL && rp_last_error()->status == RP_OK) *(rp_error_t *)rp_last_error() = before;
+    if (p != NULL) rp__os_set_last_error(errno_before);
     return p;
 }
 
@@ -456,6 +460,20 @@ static void rp__orphans_collect_paced(rp__local_t *local) {
     rp__orphans_collect(heap, false);
 }
 
+/* On a page source that locks under a finite budget (rp_pages_os() without CAP_IPC_LOCK), at
+ * most the slices that fit in what the heap does not hold yet: its first segment (256 KiB) could
+ * not be locked under Docker's 64 KiB limit, so a heap that requires locked pages served not even
+ * 32 bytes there, and under 1 MiB it stopped at 768 KiB when the next segment was 1 MiB. The
+ * caller still raises it to what the request needs. */
+static unsigned rp__segment_fit_budget(rp_heap_t *heap, unsigned nslices) {
+    if (heap->pages == NULL) return nslices;
+    size_t limit = rp_pages_get_limit(heap->pages);
+    if (limit == SIZE_MAX || limit == 0) return nslices; /* no budget, or none known */
+    size_t held = atomic_load_explicit(&heap->mapped, memory_order_relaxed);
+    size_t fit = limit > held ? (limit - held) >> RP__SLICE_SHIFT : 0;
+    return fit < nslices ? (unsigned)(fit > 0 ? fit : 1) : nslices;
+}
+
 static rp__segment_t *rp__segment_new(rp__local_t *local, unsigned min_slices) {
     rp_heap_t *heap = local->heap;
     rp__orphans_collect_paced(local);
@@ -465,6 +483,7 @@ static rp__segment_t *rp__segment_new(rp__local_t *local, unsigned min_slices) {
         nslices = RP__SEG_SLICES_START;
     for (rp__segment_t *s = local->segs; s != NULL && nslices < heap->seg_slices; s = s->next) nslices *= 2;
     if (nslices > heap->seg_slices) nslices = heap->seg_slices;
+    nslices = rp__segment_fit_budget(heap, nslices);
     if (nslices < min_slices) nslices = min_slices;
     size_t size = (size_t)nslices * RP__SLICE_SIZE;
     if (local->shared) rp__heap_unlock(heap);
