@@ -15,6 +15,7 @@ no() { echo "FAILED: $*"; fail=1; }
 "$bin" status --json >"$tmp/status"; echo $? >"$tmp/status.rc"
 "$bin" status --json 1073741823 >"$tmp/missing" 2>/dev/null; echo $? >"$tmp/missing.rc"
 "$bin" maps --json >"$tmp/maps"; echo $? >"$tmp/maps.rc"
+"$bin" maps --json 1073741823 >"$tmp/maps_missing" 2>/dev/null; echo $? >"$tmp/maps_missing.rc"
 "$bin" maps --flagged --json >"$tmp/flagged"; echo $? >"$tmp/flagged.rc"
 "$bin" doctor --json >"$tmp/doctor"; echo $? >"$tmp/doctor.rc"
 # A process name the kernel cut to 15 bytes in the middle of a character (14 s and an e-acute):
@@ -60,6 +61,9 @@ m, rc = load("missing")
 check(rc == 4 and m["verdict"] == "cannot tell" and m["exit_code"] == 4 and "No such process" in m["reason"],
       "status of a missing process: %r (exit %d)" % (m, rc))
 
+mm, rc = load("maps_missing")
+check(rc == 1 and mm["error"] and mm["areas"] == [] and mm["totals"] is None,
+      "maps of a missing process: totals must be null (unknown), not zeros: %r (exit %d)" % (mm, rc))
 mp, rc = load("maps")
 check(rc == 0 and mp["error"] is None, "maps: exit %d, error %r" % (rc, mp.get("error")))
 check(len(mp["areas"]) == mp["totals"]["regions"] == mp["totals"]["shown"] > 0, "maps: area count")

@@ -63,7 +63,15 @@ static int rp_cli_lock_common(const char *cmd, int argc, char **argv, bool unloc
             if (e->remedy) fprintf(stderr, "fix: %s\n", e->remedy);
             return 1;
         }
-        printf("unlocked: process %d (munlockall)\n", pid);
+        /* munlockall leaves what the kernel keeps locked of its own accord (memfd_secret memory,
+         * locked shared memory of SHM_LOCK): said, not called unlocked. */
+        size_t left = 0;
+        char n[32];
+        if (rp_lockall_locked_bytes(pid, &left, NULL) == RP_OK && left != 0 && left != SIZE_MAX)
+            printf("unlocked: process %d (munlockall); %s stay locked (VmLck), which munlockall cannot unlock "
+                   "(memfd_secret memory, SHM_LOCK shared memory)\n", pid, rp_format_bytes(left, n, sizeof n));
+        else
+            printf("unlocked: process %d (munlockall)\n", pid);
         return 0;
     }
     rp_lockall_status_t st = {RP_SIZED(rp_lockall_status_t)};

@@ -160,6 +160,11 @@ int rp_cli_maps(int argc, char **argv) {
         fputc(']', stdout);
         rp_json_text(stdout, &f, "error", st == RP_OK ? NULL : rp_last_error()->message);
         rp_json_key(stdout, &f, "totals");
+        if (st != RP_OK) {
+            /* sums of the areas read before the error are no totals: unknown */
+            fputs("null}\n", stdout);
+            goto failed;
+        }
         bool g = true;
         fputc('{', stdout);
         rp_json_key(stdout, &g, "regions");
@@ -181,6 +186,7 @@ int rp_cli_maps(int argc, char **argv) {
         printf("%zu", t.wipe_regions);
         fputs("}}\n", stdout);
     }
+failed:
     if (st != RP_OK) {
         fprintf(stderr, "rampart maps: %s\n", rp_last_error()->message);
         /* The OS says only "permission denied": name the usual reason and the way round it. */
@@ -198,5 +204,6 @@ int rp_cli_maps(int argc, char **argv) {
     printf("        D no core dump:  %s in %zu regions\n", rp_format_bytes(t.nodump, e, sizeof e), t.nodump_regions);
     printf("        W wipe on fork:  %s in %zu regions\n", rp_format_bytes(t.wipe, f, sizeof f), t.wipe_regions);
     if (t.flagged_only) printf("        (%zu of %zu regions shown: --flagged)\n", t.shown, t.regions);
+    if (t.regions == 0) printf("        (no user memory: a kernel thread or a zombie)\n");
     return 0;
 }
