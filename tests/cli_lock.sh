@@ -143,7 +143,21 @@ refusals)
     [ $rc -eq 1 ] || no "lock of another user's process exited $rc, not 1"
     grep -q "ptrace refused: the process belongs to another user" "$tmp/msg" || no "no reason for another user's process"
     grep -q "^fix: .*CAP_SYS_PTRACE" "$tmp/msg" || no "another user's process: no fix named"
+    # Yama is named only where the kernel has it
+    [ -r /proc/sys/kernel/yama/ptrace_scope ] || ! grep -q "Yama" "$tmp/msg" || no "Yama named on a kernel without it"
   fi
+  # A kernel thread has no user memory: said as such, by lock and unlock alike (unlock said
+  # CAP_SYS_PTRACE was needed, to root too).
+  kt=""
+  for d in /proc/[0-9]*; do
+    grep -q '^VmSize' "$d/status" 2>/dev/null || { [ -r "$d/status" ] && kt=${d#/proc/} && break; }
+  done
+  for c in lock unlock; do
+    [ -n "$kt" ] || break # none visible (a PID namespace)
+    "$bin" $c "$kt" >"$tmp/msg" 2>&1; rc=$?
+    [ $rc -eq 1 ] || no "$c of kernel thread $kt exited $rc, not 1"
+    grep -q "no user memory" "$tmp/msg" || no "$c of kernel thread $kt: $(cat "$tmp/msg")"
+  done
   # A process already traced (by its parent, as a debugger would).
   mkfifo "$tmp/in-traced"
   asuser "$target" traced <"$tmp/in-traced" >"$tmp/traced.out" 2>&1 &
@@ -155,6 +169,9 @@ refusals)
   cat "$tmp/msg"
   [ $rc -eq 1 ] || no "lock of a traced process exited $rc, not 1"
   grep -q "it is already traced by process [0-9]" "$tmp/msg" || no "no 'already traced' reason"
+  # its fix is to detach that tracer, not a capability or Yama (both were named)
+  grep -q "^fix: detach the debugger" "$tmp/msg" || no "an already traced process: the fix is not to detach the tracer"
+  grep -q "^fix: .*CAP_SYS_PTRACE" "$tmp/msg" && no "an already traced process: CAP_SYS_PTRACE named as the fix"
   exec 4>&-
   ;;
 yama)

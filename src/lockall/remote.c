@@ -17,10 +17,18 @@
 #define RP__MCL_FUTURE 2u
 #define RP__MCL_ONFAULT 4u
 
-static const char rp__remote_ptrace_fix[] =
-    "run rampart as root or the target's user with CAP_SYS_PTRACE (setcap cap_sys_ptrace+ep, systemd "
-    "AmbientCapabilities=CAP_SYS_PTRACE, docker run --cap-add SYS_PTRACE, Kubernetes securityContext."
-    "capabilities.add: [SYS_PTRACE]), or lower Yama: sysctl kernel.yama.ptrace_scope=1 (0 for a non-child)";
+/* The fix for a refused ptrace; Yama is named only where the kernel has it. */
+#define RP__REMOTE_PTRACE_FIX                                                                          \
+    "run rampart as root or the target's user with CAP_SYS_PTRACE (setcap cap_sys_ptrace+ep, systemd " \
+    "AmbientCapabilities=CAP_SYS_PTRACE, docker run --cap-add SYS_PTRACE, Kubernetes securityContext."  \
+    "capabilities.add: [SYS_PTRACE])"
+static const char rp__remote_ptrace_fix[] = RP__REMOTE_PTRACE_FIX;
+static const char rp__remote_ptrace_fix_yama[] =
+    RP__REMOTE_PTRACE_FIX ", or lower Yama: sysctl kernel.yama.ptrace_scope=1 (0 for a non-child)";
+static const char rp__remote_tracer_fix[] =
+    "detach the debugger or strace that traces it (or let it finish), then run rampart again";
+static const char rp__remote_yama3_fix[] =
+    "start the program under `rampart run` (no ptrace of a running process until reboot with ptrace_scope 3)";
 
 /* A failed injection as an error naming why ptrace was refused, from what /proc shows. */
 static rp_status_t rp__remote_attach_failure(int pid, int err, const rp__os_inject_info_t *info, const char *what) {
@@ -36,6 +44,16 @@ static rp_status_t rp__remote_attach_failure(int pid, int err, const rp__os_inje
     rp__os_trace_check(pid, &yama, &tracer, &other_user);
     if (err == EPERM || err == EACCES) {
         rp_status_t s;
+        const char *fix = yama >= 0 ? rp__remote_ptrace_fix_yama : rp__remote_ptrace_fix;
+        rp__os_lock_info_t li;
+        if (rp__os_lock_info(pid, &li) == 0 && li.vm_size == SIZE_MAX) {
+            /* No memory lines in its status: nothing to lock or unlock, whatever ptrace says
+             * (root with CAP_SYS_PTRACE was told it lacked CAP_SYS_PTRACE). */
+            return rp__fail(RP_ERR_INVALID, err, "%s in process %d: it has no user memory (a kernel thread or a zombie)",
+                            what, pid);
+        }
+        if (tracer != 0) fix = rp__remote_tracer_fix;
+        else if (yama == 3) fix = rp__remote_yama3_fix;
         if (tracer != 0)
             s = rp__fail(RP_ERR_PERMISSION, err, "%s in process %d: it is already traced by process %d (a debugger or "
                          "strace): only one tracer at a time; detach that one first", what, pid, tracer);
@@ -54,7 +72,7 @@ static rp_status_t rp__remote_attach_failure(int pid, int err, const rp__os_inje
         else
             s = rp__fail(RP_ERR_PERMISSION, err, "%s in process %d: ptrace refused (%s): CAP_SYS_PTRACE is needed (or "
                          "the process is not dumpable, or a seccomp/LSM policy forbids ptrace)", what, pid, os);
-        rp__error_set_remedy(rp__remote_ptrace_fix);
+        rp__error_set_remedy(fix);
         return s;
     }
     return rp__fail_os(err, "%s in process %d: step '%s' failed", what, pid, info->step);
