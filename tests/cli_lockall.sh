@@ -129,6 +129,21 @@ basic)
   echo "$help" | grep -q "programs it starts run unlocked" || no "run --help does not say they run unlocked"
   echo "$help" | grep -q "execvp" || no "run --help does not say how CMD is found"
   "$bin" status not-a-pid >/dev/null 2>&1; [ $? -eq 2 ] || no "status of a bad pid must exit 2"
+  # Locking current memory faults it all in, and locked pages must be resident: a process that
+  # maps twice the machine's memory, writable, is refused by the preflight (it said "would succeed").
+  mkfifo "$tmp/in-big"
+  "$helper" beyond-ram <"$tmp/in-big" >"$tmp/big.out" &
+  bpid=$!
+  exec 5>"$tmp/in-big"
+  for i in $(seq 1 50); do [ -s "$tmp/big.out" ] && break; sleep 0.1; done
+  if [ -s "$tmp/big.out" ]; then
+    out=$("$bin" status "$bpid")
+    echo "$out" | grep -q "more than this machine's memory" || no "a process mapping twice the RAM: $(echo "$out" | grep lock-all)"
+  else
+    echo "(the kernel refused a mapping of twice the machine's memory: not checked)"
+  fi
+  exec 5>&-
+  wait $bpid
   ;;
 
 locked)

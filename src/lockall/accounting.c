@@ -21,6 +21,9 @@ const char *rp__lockall_scope(unsigned flags, char *buf, size_t size) {
 static bool rp__lockall_area_add(const rp__os_area_t *a, void *ctx) {
     rp__lockall_areas_t *t = ctx;
     size_t size = a->end - a->start, rss = rp__known(a->rss);
+    if (!(a->flags & (RP__OS_AREA_UNLOCKABLE | RP__OS_AREA_HUGETLB)) &&
+        ((a->flags & RP__OS_AREA_WRITE) || ((a->flags & (RP__OS_AREA_READ | RP__OS_AREA_EXEC)) && a->path[0] == '/')))
+        t->faulted += size;
     if (a->flags & RP__OS_AREA_LOCKED) {
         t->locked += size;
         t->locked_rss += rss;

@@ -49,6 +49,9 @@ typedef struct rp__lockall_areas {
     size_t locked, unlocked, unlockable;  /* mapped bytes */
     size_t locked_rss, unlocked_rss;      /* resident bytes */
     size_t locked_pss;                    /* smaps Locked: (proportional) */
+    size_t faulted;                       /* what locking current memory makes resident: writable
+                                             areas and file-backed ones (a read-only anonymous area
+                                             maps the zero page; PROT_NONE nothing) */
 } rp__lockall_areas_t;
 
 /* Sum the areas of process pid; the OS error when they cannot be read. */

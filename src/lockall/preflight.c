@@ -10,6 +10,17 @@
 #define RP__LOCKALL_PREFLIGHT_V1 RP__SIZE_V1(rp_lockall_preflight_t, remedy)
 
 /* rp_lockall_preflight's work, into the library's own whole struct. */
+/* Whether locking process pid's current memory would fault in more than the machine's RAM; the
+ * two sizes then written (32 bytes each) into faulted and ram. False when either is unknown. */
+static bool rp__lockall_beyond_ram(int pid, char *faulted, char *ram_text) {
+    size_t ram = rp__os_ram_total();
+    rp__lockall_areas_t t;
+    if (ram == 0 || rp__lockall_areas(pid, &t) != 0 || t.faulted <= ram) return false;
+    rp_format_bytes(t.faulted, faulted, 32);
+    rp_format_bytes(ram, ram_text, 32);
+    return true;
+}
+
 static rp_status_t rp__lockall_preflight(int pid, const rp_lockall_options_t *config, size_t bytes, rp_lockall_preflight_t *out) {
     memset(out, 0, sizeof *out);
     rp_lockall_options_t cfg;
@@ -72,6 +83,12 @@ static rp_status_t rp__lockall_preflight(int pid, const rp_lockall_options_t *co
                          scope, rp__lockall_scope(want & ~supported, a, sizeof a));
         else if (!unlimited && li.limit_soft == 0)
             s = rp__fail(RP_ERR_PERMISSION, 0, "lock-all (%s) would be refused: no CAP_IPC_LOCK and memlock limit 0", scope);
+        else if (cfg.current && !cfg.onfault && rp__lockall_beyond_ram(pid, a, b))
+            /* Locked pages must all be resident, and locking current memory faults it all in: more
+             * than the machine has is refused whatever the limit (64 GiB on a 23 GiB machine was
+             * "would succeed"). On fault, only what the program touches. */
+            s = rp__fail(RP_ERR_NOMEM, 0, "lock-all (%s) would fault in %s (writable and file-backed areas), more than "
+                         "this machine's memory (%s): locked pages must all be resident", scope, a, b);
         else if (!unlimited && cfg.current && needed > li.limit_soft)
             s = rp__fail(RP_ERR_LIMIT, 0,
                          "lock-all (%s) would exceed the memlock limit: the process maps %s (VmSize), soft limit %s, hard %s%s",
