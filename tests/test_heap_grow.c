@@ -21,6 +21,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "holewatch.h"
@@ -248,6 +250,53 @@ static void test_refused_growth_leaves_others(void) {
     CHECK(rp_heap_validate(rp_heap_default()) == RP_OK);
 }
 
+/* Under an address-space limit, a growth that fits once the span cache's mappings are given back
+ * succeeds: it was refused while a freed 64 MiB block waited in the cache, and the copy the caller
+ * fell back to needs the old and the new block at once. In a fork child (the limit stays there). */
+static size_t vm_size(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[128];
+    size_t kib = 0;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "VmSize: %zu kB", &kib) == 1) break;
+    if (f != NULL) fclose(f);
+    return kib * 1024;
+}
+
+static void grow_under_limit(void) {
+    void *cached = rp_malloc(64 * MIB);
+    unsigned char *p = rp_malloc(64 * MIB);
+    if (cached == NULL || p == NULL) _exit(77);
+    rp_free(cached); /* waits in the span cache, still mapped */
+    fill(p, 64 * MIB, 7);
+    size_t base = vm_size();
+    if (base == 0) _exit(77);
+    /* 48 MiB more than now: the growth by 96 MiB fits once the cached 64 MiB are unmapped, and a
+     * copy (160 MiB beside the old 64) never does */
+    struct rlimit rl = {base + 48 * MIB, base + 48 * MIB};
+    if (setrlimit(RLIMIT_AS, &rl) != 0) _exit(77);
+    unsigned char *q = rp_realloc(p, 160 * MIB);
+    if (q == NULL) {
+        fprintf(stderr, "    growing 64 MiB to 160 MiB under an address-space limit: %s\n", rp_last_error()->message);
+        _exit(1);
+    }
+    _exit(intact(q, 64 * MIB, 7) ? 0 : 2);
+}
+
+static void test_grow_under_address_space_limit(void) {
+#ifdef RP_TEST_SANITIZED
+    fprintf(stderr, "    (not under a sanitizer: its shadow memory counts against the limit)\n");
+    return;
+#endif
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) grow_under_limit();
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK_SAYING(WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 77),
+                 "the child ended with status %d", status);
+}
+
 int main(void) {
     RP_TEST(test_grow_moves_pages);
     RP_TEST(test_append_peak);
@@ -255,5 +304,6 @@ int main(void) {
     RP_TEST(test_aligned_block_grows);
     RP_TEST(test_threads_grow);
     RP_TEST(test_refused_growth_leaves_others);
+    RP_TEST(test_grow_under_address_space_limit);
     return rp_test_exit();
 }

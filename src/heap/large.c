@@ -231,6 +231,15 @@ void *rp__large_grow(rp__large_t *lg, void *p, size_t size) {
         need = exact;
         err = rp__os_remap(lg->span.base, lg->span.size, need, true, NULL, &moved);
     }
+    if (err != 0 && atomic_load_explicit(&heap->cached, memory_order_relaxed) != 0) {
+        /* Under an address-space limit the spans the cache keeps mapped may be what is missing:
+         * given back, and tried once more (the copy the caller falls back to needs the old and
+         * the new block at once, more than the growth). */
+        rp__heap_lock(heap);
+        rp__cache_purge(heap, true);
+        rp__heap_unlock(heap); /* unmaps what the purge dropped */
+        err = rp__os_remap(lg->span.base, lg->span.size, need, true, NULL, &moved);
+    }
     if (err == 0) {
         size_t grown = need - lg->span.size;
         lg->span.base = moved;
