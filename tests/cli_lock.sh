@@ -243,6 +243,11 @@ static)
   # 5. CMD not found: 127.
   "$bin" run --ptrace -- "$tmp/nonexistent" >/dev/null 2>&1; rc=$?
   [ $rc -eq 127 ] || no "a missing CMD under --ptrace exited $rc, not 127"
+  # a path too long to run: the cause is named (it fell off the end of the message)
+  long="$tmp/$(printf '%0300d' 0)"
+  "$bin" run --ptrace -- "$long" >/dev/null 2>"$tmp/err"; rc=$?
+  [ $rc -eq 126 ] || no "an overlong CMD under --ptrace exited $rc, not 126"
+  grep -q "File name too long" "$tmp/err" || no "an overlong CMD under --ptrace: no cause: $(cat "$tmp/err")"
   # 6. as an unprivileged user under a 64 KiB limit: the required lock fails, CMD does not run on.
   asuser prlimit --memlock=65536:65536 "$bin" run -- "$tmp/static" vmlck >"$tmp/out" 2>"$tmp/err"; rc=$?
   cat "$tmp/out" "$tmp/err"

@@ -255,7 +255,10 @@ rp_status_t rp_lockall_run_traced(char *const argv[], const rp_lockall_options_t
     if (exec_error != 0) {
         opt.required = true;
         *exit_status = exec_error == ENOENT ? 127 : 126;
-        return rp__remote_done(out, &st, &opt, rp__fail_os(exec_error, "cannot run %s", argv[0]));
+        /* The path shortened so that the cause, which comes after it, fits the message. */
+        size_t len = strlen(argv[0]);
+        return rp__remote_done(out, &st, &opt,
+                               rp__fail_os(exec_error, "cannot run %.120s%s", argv[0], len > 120 ? "..." : ""));
     }
     if (ctx.failed) {
         if (!opt.required) *exit_status = wstatus;
