@@ -337,7 +337,7 @@ foreign)
   echo "$out" | head -2
   [ $rc -eq 4 ] || no "nobody's status of root's locked sleep exited $rc, not 4"
   echo "$out" | grep -Eq "^process $spid \(sleep\): cannot tell$" || no "nobody's status of root's locked sleep: $(echo "$out" | head -1)"
-  echo "$out" | grep -q "as the process's owner or as root" || no "cannot tell, without the reason"
+  echo "$out" | grep -q "run rampart as the process's owner or as root" || no "cannot tell, without the reason"
   # An unlocked one is "not locked" even so: VmLck 0 settles it.
   sleep 30 &
   upid=$!

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* lockall/query.c — the lock state of any process: rp_lockall_query (the verdict from its
  * memory areas, with every figure) and rp_lockall_locked_bytes. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -46,8 +47,13 @@ static rp_status_t rp__lockall_query(int pid, rp_lockall_process_t *out) {
     out->can_lock_more = out->lockable_bytes > 0;
 
     rp__lockall_areas_t areas;
+    int areas_err = rp__lockall_areas(pid, &areas);
+    /* Gone between its status and the end of its areas (the OS layer checks it still has its
+     * memory once they are read): no verdict from part of them. */
+    if (areas_err == ESRCH && pid != 0)
+        return rp__fail_os(areas_err, "process %d exited while its memory areas were read", pid);
     /* No area at all in a process with memory: the areas were hidden (a file bound over smaps). */
-    bool have = rp__lockall_areas(pid, &areas) == 0 &&
+    bool have = areas_err == 0 &&
                 (areas.locked + areas.unlocked + areas.unlockable != 0 || li.vm_size == SIZE_MAX || li.vm_size == 0);
     if (have) {
         out->verdict = li.vm_size == SIZE_MAX ? RP_LOCKALL_UNKNOWN : rp__lockall_verdict(&areas);

@@ -59,8 +59,7 @@ static int rp_status_exit(rp_lockall_verdict_t v) {
 static const char *rp_status_unknown_why(const rp_lockall_process_t *p) {
     if (p->verdict != RP_LOCKALL_UNKNOWN) return NULL;
     if (p->mapped_bytes == SIZE_MAX) return "it has no user memory (a kernel thread or a zombie)";
-    return "its memory areas cannot be read (/proc/PID/smaps): it exited while they were read, or rampart must run "
-           "as the process's owner or as root";
+    return "its memory areas cannot be read (/proc/PID/smaps): run rampart as the process's owner or as root";
 }
 
 static void rp_status_json(const rp_lockall_process_t *p, const rp_lockall_preflight_t *pf, const char *error) {
