@@ -83,18 +83,18 @@ static rp_status_t rp__lockall_preflight(int pid, const rp_lockall_options_t *co
                          scope, rp__lockall_scope(want & ~supported, a, sizeof a));
         else if (!unlimited && li.limit_soft == 0)
             s = rp__fail(RP_ERR_PERMISSION, 0, "lock-all (%s) would be refused: no CAP_IPC_LOCK and memlock limit 0", scope);
-        else if (cfg.current && !cfg.onfault && rp__lockall_beyond_ram(pid, a, b))
-            /* Locked pages must all be resident, and locking current memory faults it all in: more
-             * than the machine has is refused whatever the limit (64 GiB on a 23 GiB machine was
-             * "would succeed"). On fault, only what the program touches. */
-            s = rp__fail(RP_ERR_NOMEM, 0, "lock-all (%s) would fault in %s (writable and file-backed areas), more than "
-                         "this machine's memory (%s): locked pages must all be resident", scope, a, b);
         else if (!unlimited && cfg.current && needed > li.limit_soft)
             s = rp__fail(RP_ERR_LIMIT, 0,
                          "lock-all (%s) would exceed the memlock limit: the process maps %s (VmSize), soft limit %s, hard %s%s",
                          scope, rp_format_bytes(needed, a, sizeof a), rp_format_bytes(li.limit_soft, b, sizeof b),
                          rp_format_bytes(li.limit_hard, c, sizeof c),
                          li.limit_hard >= needed ? " (the soft limit may be raised to the hard one: ulimit -l)" : "");
+        else if (cfg.current && !cfg.onfault && rp__lockall_beyond_ram(pid, a, b))
+            /* Locked pages must all be resident, and locking current memory faults it all in: more
+             * than the machine has fails whatever the limit allows (64 GiB on a 23 GiB machine was
+             * "would succeed"). On fault, only what the program touches. */
+            s = rp__fail(RP_ERR_NOMEM, 0, "lock-all (%s) would fault in %s (writable and file-backed areas), more than "
+                         "this machine's memory (%s): locked pages must all be resident", scope, a, b);
     }
     out->needed_bytes = needed;
     out->verdict = s;

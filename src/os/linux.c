@@ -509,8 +509,9 @@ int rp__os_areas(int pid, rp__os_area_fn fn, void *ctx) {
     int err = ferror(f) ? (errno != 0 ? errno : EIO) : 0;
     free(line);
     fclose(f);
-    /* The end of the file is the end of the areas only if the process still has them. */
-    if (err == 0 && go_on && pid > 0 && !rp__proc_has_memory(pid)) err = ESRCH;
+    /* The end of the file is the end of the areas only if the process still has them (a file
+     * with no area at all is a process without memory: a kernel thread, a zombie). */
+    if (err == 0 && go_on && have && pid > 0 && !rp__proc_has_memory(pid)) err = ESRCH;
     if (err == 0 && go_on && have) fn(&a, ctx);
     return err;
 }
