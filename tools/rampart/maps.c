@@ -67,14 +67,16 @@ static bool rp_maps_row(const rp_area_t *a, void *ctx) {
     rp_maps_totals_t *t = ctx;
     size_t size = a->end - a->start;
     size_t huge = rp_maps_known(a->anon_huge) + rp_maps_known(a->hugetlb);
+    /* smaps Rss leaves explicit huge pages out (they are in hugetlb): resident, they count here */
+    size_t resident = a->resident == SIZE_MAX ? SIZE_MAX : a->resident + rp_maps_known(a->hugetlb);
     t->regions++;
     t->mapped += size;
-    t->resident += rp_maps_known(a->resident);
+    t->resident += rp_maps_known(resident);
     t->swapped += rp_maps_known(a->swapped);
     t->huge += huge;
     if (a->flags & RP_AREA_LOCKED) {
         t->locked_regions++;
-        t->locked += a->resident == SIZE_MAX ? size : a->resident;
+        t->locked += resident == SIZE_MAX ? size : resident;
     }
     if (a->flags & RP_AREA_DONTDUMP) {
         t->nodump += size;
@@ -109,8 +111,8 @@ static bool rp_maps_row(const rp_area_t *a, void *ctx) {
         (a->flags & RP_AREA_HUGETLB) || huge ? 'H' : '.', '\0'};
     char s[32], r[32], l[32];
     printf("%012llx-%012llx %10s %10s %10s %s %s %s\n", (unsigned long long)a->start, (unsigned long long)a->end,
-           rp_maps_bytes(size, s, sizeof s), rp_maps_bytes(a->resident, r, sizeof r),
-           rp_maps_bytes((a->flags & RP_AREA_LOCKED) ? a->resident : 0, l, sizeof l), perm, flags,
+           rp_maps_bytes(size, s, sizeof s), rp_maps_bytes(resident, r, sizeof r),
+           rp_maps_bytes((a->flags & RP_AREA_LOCKED) ? resident : 0, l, sizeof l), perm, flags,
            a->path[0] ? a->path : "[anon]");
     return true;
 }
