@@ -58,7 +58,8 @@ check(b["unlocked_areas_mapped"] > 0, "status of itself: nothing unlocked?")
 check(isinstance(s["lockall_preflight"]["would_succeed"], bool), "status: preflight")
 
 m, rc = load("missing")
-check(rc == 4 and m["verdict"] == "cannot tell" and m["exit_code"] == 4 and "No such process" in m["reason"],
+check(rc == 4 and m["verdict"] == "cannot tell" and m["exit_code"] == 4 and "No such process" in m["reason"]
+      and m["pid"] == 1073741823,
       "status of a missing process: %r (exit %d)" % (m, rc))
 
 mm, rc = load("maps_missing")

@@ -62,12 +62,13 @@ static const char *rp_status_unknown_why(const rp_lockall_process_t *p) {
     return "its memory areas cannot be read (/proc/PID/smaps): run rampart as the process's owner or as root";
 }
 
-static void rp_status_json(const rp_lockall_process_t *p, const rp_lockall_preflight_t *pf, const char *error) {
+/* pid: the process asked about (0: this one), for the object of a process that cannot be read. */
+static void rp_status_json(int pid, const rp_lockall_process_t *p, const rp_lockall_preflight_t *pf, const char *error) {
     bool first = true;
     rp_lockall_verdict_t v = p ? p->verdict : RP_LOCKALL_UNKNOWN;
     fputc('{', stdout);
     rp_json_key(stdout, &first, "pid");
-    printf("%d", p ? p->pid : 0);
+    printf("%d", p ? p->pid : pid);
     rp_json_text(stdout, &first, "name", p && p->name[0] ? p->name : NULL);
     rp_json_text(stdout, &first, "verdict", rp_status_word(v));
     rp_json_key(stdout, &first, "exit_code");
@@ -132,7 +133,7 @@ int rp_cli_status(int argc, char **argv) {
     rp_lockall_process_t p = {RP_SIZED(rp_lockall_process_t)};
     if (rp_lockall_query(pid, &p) != RP_OK) {
         /* No such process, or no /proc at all: nothing to decide from. */
-        if (json) rp_status_json(NULL, NULL, rp_last_error()->message);
+        if (json) rp_status_json(pid, NULL, NULL, rp_last_error()->message);
         fprintf(stderr, "rampart status: cannot tell: %s\n", rp_last_error()->message);
         return RP_CLI_CANNOT_TELL;
     }
@@ -141,7 +142,7 @@ int rp_cli_status(int argc, char **argv) {
     rp_lockall_preflight_t pf = {RP_SIZED(rp_lockall_preflight_t)};
     rp_lockall_preflight(pid, &cfg, 0, &pf);
     if (json) {
-        rp_status_json(&p, &pf, NULL);
+        rp_status_json(pid, &p, &pf, NULL);
         return rp_status_exit(p.verdict);
     }
 
