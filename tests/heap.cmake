@@ -51,6 +51,13 @@ if(NOT WIN32)
   target_link_libraries(heap_preload_fork PRIVATE Threads::Threads)
   add_test(NAME test_heap_preload_fork COMMAND heap_preload_fork)
   set_tests_properties(test_heap_preload_fork PROPERTIES ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:rampart_malloc>" TIMEOUT 120)
+  # A program that wraps malloc on top of __libc_malloc, under the preload (it fails without it).
+  add_executable(heap_preload_wrap heap_preload_wrap.c)
+  target_compile_options(heap_preload_wrap PRIVATE ${RAMPART_WARNINGS} -fno-sanitize=all -Wno-missing-prototypes)
+  target_compile_definitions(heap_preload_wrap PRIVATE _GNU_SOURCE)
+  set_target_properties(heap_preload_wrap PROPERTIES LINK_OPTIONS "")
+  add_test(NAME test_heap_preload_wrap COMMAND heap_preload_wrap)
+  set_tests_properties(test_heap_preload_wrap PROPERTIES ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:rampart_malloc>")
   # The first mallocs of a fresh process under the preload: one segment for 8 classes, at most
   # 20 page faults in all (issue 12, short-lived processes).
   add_executable(heap_startprobe heap_startprobe.c)

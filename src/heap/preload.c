@@ -73,7 +73,17 @@ int posix_memalign(void **out, size_t alignment, size_t size) {
 
 void *aligned_alloc(size_t alignment, size_t size) { return rp__aligned_default(alignment, size); }
 
-void *memalign(size_t alignment, size_t size) {
+/* memalign, valloc and pvalloc by static names too: __libc_* below call these, never the exported
+ * names, which resolve to the first definition in the process (a wrapper's). */
+static void *rp__memalign(size_t alignment, size_t size);
+static void *rp__valloc(size_t size);
+static void *rp__pvalloc(size_t size);
+
+void *memalign(size_t alignment, size_t size) { return rp__memalign(alignment, size); }
+void *valloc(size_t size) { return rp__valloc(size); }
+void *pvalloc(size_t size) { return rp__pvalloc(size); }
+
+static void *rp__memalign(size_t alignment, size_t size) {
     if (alignment & (alignment - 1)) {
         size_t a = RP__GRAN;
         while (a < alignment && a < (SIZE_MAX >> 1) + 1) a <<= 1;
@@ -86,9 +96,9 @@ void *memalign(size_t alignment, size_t size) {
     return rp__aligned_default(alignment == 0 ? RP__GRAN : alignment, size);
 }
 
-void *valloc(size_t size) { return rp__aligned_default(rp__os_page_size(), size); }
+static void *rp__valloc(size_t size) { return rp__aligned_default(rp__os_page_size(), size); }
 
-void *pvalloc(size_t size) {
+static void *rp__pvalloc(size_t size) {
     size_t page = rp__os_page_size();
     size_t rounded = rp__align_up(size == 0 ? 1 : size, page);
     if (rounded == 0) {
@@ -111,10 +121,13 @@ RP__EXPORT void *__libc_memalign(size_t alignment, size_t size);
 RP__EXPORT void *__libc_valloc(size_t size);
 RP__EXPORT void *__libc_pvalloc(size_t size);
 
-void *__libc_malloc(size_t size) { return malloc(size); }
-void __libc_free(void *p) { free(p); }
-void *__libc_calloc(size_t count, size_t size) { return calloc(count, size); }
-void *__libc_realloc(void *p, size_t size) { return realloc(p, size); }
-void *__libc_memalign(size_t alignment, size_t size) { return memalign(alignment, size); }
-void *__libc_valloc(size_t size) { return valloc(size); }
-void *__libc_pvalloc(size_t size) { return pvalloc(size); }
+/* The heap itself, not the exported names: a program or hook library that defines malloc on top of
+ * __libc_malloc (the usual wrapper) would otherwise call itself through them until the stack ran
+ * out, since malloc resolves to the first definition in the process, the wrapper's. */
+void *__libc_malloc(size_t size) { return rp__malloc_inline(size); }
+void __libc_free(void *p) { rp__free_inline(p); }
+void *__libc_calloc(size_t count, size_t size) { return rp__calloc_default(count, size); }
+void *__libc_realloc(void *p, size_t size) { return rp__realloc_default(p, size); }
+void *__libc_memalign(size_t alignment, size_t size) { return rp__memalign(alignment, size); }
+void *__libc_valloc(size_t size) { return rp__valloc(size); }
+void *__libc_pvalloc(size_t size) { return rp__pvalloc(size); }
