@@ -57,7 +57,7 @@ if(NOT WIN32)
   target_compile_definitions(heap_preload_wrap PRIVATE _GNU_SOURCE)
   set_target_properties(heap_preload_wrap PROPERTIES LINK_OPTIONS "")
   add_test(NAME test_heap_preload_wrap COMMAND heap_preload_wrap)
-  set_tests_properties(test_heap_preload_wrap PROPERTIES ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:rampart_malloc>")
+  set_tests_properties(test_heap_preload_wrap PROPERTIES ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:rampart_malloc>" TIMEOUT 30)
   # The first mallocs of a fresh process under the preload: one segment for 8 classes, at most
   # 20 page faults in all (issue 12, short-lived processes).
   add_executable(heap_startprobe heap_startprobe.c)

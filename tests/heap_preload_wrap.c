@@ -2,7 +2,8 @@
 /* heap_preload_wrap.c — run under librampart-malloc.so (test_heap_preload_wrap): a program that
  * defines malloc and free on top of glibc's __libc_malloc and __libc_free, as hook and tracing
  * libraries do. The preload exports those names too; they must reach its heap, not the exported
- * malloc, which here is the program's own: calling it went round until the stack overflowed.
+ * malloc, which here is the program's own: calling it went round forever (a loop of tail calls;
+ * the test's timeout turns that into a failure).
  * Fails when malloc_info is not rampart's (the preload missing).
  */
 #include <malloc.h>
