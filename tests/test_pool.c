@@ -1604,6 +1604,26 @@ static void test_unprivileged(void) {
     CHECK(rp_test_unprivileged("0:0", "unprivileged-zero") == 0);
 }
 
+/* Pages that are never locked (rp_pages_plain(), silent policy): regions keep their size. A
+ * region the page allocator did not lock shrank by halves when the allocator had said nothing of
+ * why, as if a limit had refused it: 20,000 small secrets took 2273 arenas instead of 20. */
+static void test_plain_pool_regions(void) {
+    rp_pool_options_t c = rp_pool_options_default();
+    c.pages = rp_pages_plain();
+    c.lock_policy = RP_POOL_LOCK_SILENT;
+    rp_pool_t *pool = NULL;
+    REQUIRE(rp_pool_create(&c, &pool) == RP_OK);
+    enum { N = 20000 };
+    static void *v[N];
+    for (int i = 0; i < N; i++) v[i] = rp_pool_alloc(pool, 16 + (size_t)(i % 50) * 16);
+    rp_pool_stats_t s = {RP_SIZED(rp_pool_stats_t)};
+    CHECK(rp_pool_stats(pool, &s) == RP_OK);
+    fprintf(stderr, "    %d secrets of 16..800 bytes on plain pages: %zu arenas\n", N, s.arenas);
+    CHECK(s.arenas <= 64 && s.locked == 0);
+    for (int i = 0; i < N; i++) rp_pool_free(pool, v[i]);
+    rp_pool_destroy(pool);
+}
+
 int main(int argc, char **argv) {
     page = rp_page_size();
     if (argc > 1 && !strcmp(argv[1], "unprivileged-policies")) return unprivileged_policies();
@@ -1657,5 +1677,6 @@ int main(int argc, char **argv) {
     RP_TEST(test_fork_child_pool);
     RP_TEST(test_freed_bytes_zero);
     RP_TEST(test_advice_and_lock);
+    RP_TEST(test_plain_pool_regions);
     return rp_test_exit();
 }

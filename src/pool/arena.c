@@ -198,7 +198,8 @@ rp__arena_t *rp__arena_create(rp_pool_t *pool, rp__arena_kind_t kind, unsigned c
      * its first arena the same way); what cannot fit is over budget and the policy decides (an
      * arena made over budget reserves nothing). */
     size_t limit = rp_pages_get_limit(pa), held = 0, reserved = 0;
-    bool over = false, gave_back = false;
+    bool over = false, gave_back = false, shrinking = false, shrink_done = false;
+    size_t full_slots = slots;
 again:
     if (limit != SIZE_MAX) {
         size_t cur = atomic_load_explicit(&pool->reserved, memory_order_relaxed);
@@ -249,7 +250,13 @@ again:
     }
 
     bool locked = false;
+    /* The last error cleared first, so that afterwards it holds only what the page allocator said
+     * (one that says nothing, as rp_pages_plain() and most of yours, must not pass an older error
+     * off as its reason); put back when it said nothing. */
+    rp_error_t before = *rp_last_error();
+    *(rp_error_t *)rp_last_error() = (rp_error_t){.status = RP_OK};
     void *mem = rp_pages_allocate_locked(pa, len, &locked);
+    if (rp_last_error()->status == RP_OK) *(rp_error_t *)rp_last_error() = before;
     if (mem == NULL) {
         rp__budget_return(pool, reserved);
         return NULL;
@@ -257,9 +264,12 @@ again:
     rp_status_t why = RP_OK;
     if (!locked) {
         const rp_error_t *e = rp_last_error();
+        /* a limit, only when the page allocator said so */
+        bool limit_said = e->status == RP_ERR_LIMIT && e->os_error != 0;
         why = (e->status == RP_ERR_PERMISSION || e->status == RP_ERR_LIMIT || e->status == RP_ERR_UNSUPPORTED)
                   ? e->status : RP_ERR_LIMIT;
         rp_error_t refused = *e;
+        if (!limit_said) refused = (rp_error_t){.status = why, .message = "it said nothing of why"};
         if (why == RP_ERR_LIMIT && limit != SIZE_MAX && !gave_back) {
             /* The page allocator could not lock it (the process's limit is shared with the rest
              * of the program): what is held without need goes back, and it is tried once more,
@@ -272,11 +282,19 @@ again:
                 goto again;
             }
         }
-        if (why == RP_ERR_LIMIT && !over && min != 0 && slots > min) {
-            /* The pool's own count left room that the process's does not (another pool, or the
-             * program, holds locked memory): a region, or a guarded arena of a shared class,
-             * shrinks by halves down to min slots, as it does to fit the pool's count. (One made
-             * over the pool's count, unlocked by the policy, keeps its size.) */
+        /* The pool's own count left room that the process's does not (another pool, or the
+         * program, holds locked memory): a region, or a guarded arena of a shared class, shrinks
+         * by halves down to min slots, as it does to fit the pool's count. Only when the page
+         * allocator said a limit refused it, and, where the policy goes on unlocked, only while
+         * a smaller arena could still be locked: refused at min slots since the pool last gave
+         * locked memory back, the next arena does not try (a failed lock per halving, and a
+         * mapping per small unlocked arena, for every arena made while the budget is spent). */
+        size_t min_len = rp__align_up(min * stride, P) + guards * P;
+        size_t refused_len = atomic_load_explicit(&pool->lock_refused_len, memory_order_relaxed);
+        bool worth = pool->cfg.lock_policy == RP_POOL_LOCK_REQUIRED || refused_len == 0 || min_len < refused_len;
+        if (limit_said && !over && !shrink_done && min != 0 && slots > min && (shrinking || worth)) {
+            if (!shrinking) full_slots = slots;
+            shrinking = true;
             rp_pages_free_locked(pa, mem, len);
             rp__budget_return(pool, reserved);
             reserved = 0;
@@ -284,6 +302,21 @@ again:
             body = rp__align_up(slots * stride, P);
             len = body + guards * P;
             goto again;
+        }
+        if (shrinking && !shrink_done) {
+            /* Refused down to min slots: remembered, and an arena that goes on unlocked gets the
+             * size it was to have, not the smallest (one mapping per run otherwise). */
+            atomic_store_explicit(&pool->lock_refused_len, len, memory_order_relaxed);
+            shrink_done = true;
+            if (pool->cfg.lock_policy != RP_POOL_LOCK_REQUIRED && slots != full_slots) {
+                rp_pages_free_locked(pa, mem, len);
+                rp__budget_return(pool, reserved);
+                reserved = 0;
+                slots = full_slots;
+                body = rp__align_up(slots * stride, P);
+                len = body + guards * P;
+                goto again;
+            }
         }
         if (pool->cfg.lock_policy == RP_POOL_LOCK_REQUIRED) {
             rp_pages_free_locked(pa, mem, len);
@@ -475,7 +508,11 @@ void rp__arena_release(rp_pool_t *pool, rp__arena_t *a) {
     pool->arena_count--;
     if (a->kind == RP__ARENA_REGION) atomic_fetch_sub_explicit(&pool->region_data, a->span, memory_order_relaxed);
     pool->guard_pages -= a->guard_count;
-    if (a->locked) pool->locked_bytes -= a->len;
+    if (a->locked) {
+        pool->locked_bytes -= a->len;
+        /* locked memory given back: an arena refused before may be locked now */
+        atomic_store_explicit(&pool->lock_refused_len, 0, memory_order_relaxed);
+    }
     else pool->unlocked_bytes -= a->len;
     rp__os_mutex_unlock(&pool->lock);
 

@@ -237,6 +237,10 @@ struct rp_pool {
      * compare-and-swap before an arena is mapped, so that threads creating arenas at once
      * never pass get_limit() together (arena.c). */
     _Atomic size_t reserved;
+    /* The smallest arena the OS refused to lock since the pool last gave locked memory back
+     * (0: none): under the report and silent policies, an arena shrinks to fit the process's
+     * budget only while that could help (arena.c). */
+    _Atomic size_t lock_refused_len;
     _Atomic size_t region_data;   /* data bytes of the regions held: the next one's size */
     _Atomic size_t lcache_bytes;  /* bytes of the mappings in the shards' large caches */
     _Atomic uint32_t large_turn;  /* the turn of the next new large mapping (arena.c) */
