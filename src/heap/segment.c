@@ -471,7 +471,12 @@ static unsigned rp__segment_fit_budget(rp_heap_t *heap, unsigned nslices) {
     if (limit == SIZE_MAX || limit == 0) return nslices; /* no budget, or none known */
     size_t held = atomic_load_explicit(&heap->mapped, memory_order_relaxed);
     size_t fit = limit > held ? (limit - held) >> RP__SLICE_SHIFT : 0;
-    return fit < nslices ? (unsigned)(fit > 0 ? fit : 1) : nslices;
+    if (fit >= nslices) return nslices;
+    /* Past the budget a best-effort heap's segments go unlocked whatever their size: small ones
+     * would only mean more of them (a mapping and a failed lock each, and a longer list to walk
+     * for every new page: 1024 segments for 64 MiB of small blocks, against 66). */
+    if (fit == 0) return (heap->flags & RP_HEAP_REQUIRE_LOCKED) ? 1 : nslices;
+    return (unsigned)fit;
 }
 
 static rp__segment_t *rp__segment_new(rp__local_t *local, unsigned min_slices) {
