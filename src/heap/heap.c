@@ -124,19 +124,24 @@ static void rp__fork_parent(void) {
  * The caches of the other threads become orphans, so the child's next new threads take them over
  * with their pages and the blocks freed into them. A cache whose thread was inside a slow path at
  * the instant of fork (busy) may have half-changed lists: it is left alone, and its pages stay
- * mapped and unused in the child (docs/heap.md, drop-in section). */
+ * mapped and unused in the child (docs/heap.md, drop-in section). The list of orphans is made
+ * again from every cache: orphans that a thread was collecting at the fork (rp__orphans_collect
+ * takes them off the list meanwhile) were on no list in the child, their pages never reused. */
 static void rp__fork_child(void) {
+    unsigned orphans = 0;
+    rp__default.orphans = NULL;
     for (rp__local_t *l = rp__default.locals; l != NULL; l = l->next_all) {
         if (l == rp__tls_mine) continue;
         /* Remote frees that thread had gathered (free.c) may be half written: dropped, so their
          * blocks stay in use in the child. */
         rp__xbatch_drop(l);
-        if (l->shared || l->orphan || atomic_load_explicit(&l->busy, memory_order_relaxed) != 0) continue;
+        if (l->shared || atomic_load_explicit(&l->busy, memory_order_relaxed) != 0) continue;
         l->orphan = true;
         l->next_orphan = rp__default.orphans;
         rp__default.orphans = l;
-        atomic_fetch_add_explicit(&rp__default.orphan_count, 1, memory_order_relaxed);
+        orphans++;
     }
+    atomic_store_explicit(&rp__default.orphan_count, orphans, memory_order_relaxed);
     rp__segment_fork_reset();
     rp__partial_fork(2);
     for (rp_heap_t *h = rp__heaps; h != NULL; h = h->next_heap) rp__os_mutex_reset(&h->lock);
