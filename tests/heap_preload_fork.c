@@ -22,20 +22,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "preload_expect.h"
+
 void *__libc_malloc(size_t size);
 void __libc_free(void *p);
 void *__libc_calloc(size_t count, size_t size);
 void *__libc_realloc(void *p, size_t size);
 void *__libc_memalign(size_t alignment, size_t size);
-
-static int failures;
-#define EXPECT(cond)                                                          \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "FAILED %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                       \
-        }                                                                     \
-    } while (0)
 
 /* Through a volatile pointer: the compiler must not drop an allocation it can see unused. */
 static void *(*volatile allocate)(size_t) = malloc;

@@ -13,14 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int failures;
-#define EXPECT(cond)                                                      \
-    do {                                                                  \
-        if (!(cond)) {                                                    \
-            fprintf(stderr, "FAILED %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                   \
-        }                                                                 \
-    } while (0)
+#include "preload_expect.h"
 
 /* What fn writes to stderr (fd 2), through a temporary file. */
 static size_t capture_stderr(void (*fn)(void), char *buf, size_t size) {

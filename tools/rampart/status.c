@@ -59,7 +59,8 @@ static int rp_status_exit(rp_lockall_verdict_t v) {
 static const char *rp_status_unknown_why(const rp_lockall_process_t *p) {
     if (p->verdict != RP_LOCKALL_UNKNOWN) return NULL;
     if (p->mapped_bytes == SIZE_MAX) return "it has no user memory (a kernel thread or a zombie)";
-    return "its memory areas cannot be read (/proc/PID/smaps): run rampart as the process's owner or as root";
+    return "its memory areas cannot be read (/proc/PID/smaps): run rampart as the process's owner or as root "
+           "(root or CAP_SYS_PTRACE for a process that made itself non-dumpable, as ssh-agent and gpg-agent do)";
 }
 
 /* pid: the process asked about (0: this one), for the object of a process that cannot be read. */
