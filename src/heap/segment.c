@@ -510,8 +510,10 @@ static rp__segment_t *rp__segment_new(rp__local_t *local, unsigned min_slices) {
             seg->free_slices = rp__slice_mask(0, seg->nslices);
             seg->dirty_slices = 0;
             seg->kept_starts = 0;
-            /* Slices never touched are not resident: count them as purged until a page uses them. */
-            for (unsigned i = 0; i < seg->nslices; i++) seg->pages[i].purged = 1;
+            /* Slices never touched are not resident: count them as purged until a page uses them.
+             * Not on a heap whose page source keeps its pages in RAM (locked, secret): locking
+             * made them all resident (a 256 KiB locked segment with one page counted 64 KiB). */
+            for (unsigned i = 0; i < seg->nslices; i++) seg->pages[i].purged = !heap->resident;
         }
     }
     rp__heap_lock(heap);
@@ -520,7 +522,7 @@ static rp__segment_t *rp__segment_new(rp__local_t *local, unsigned min_slices) {
         seg->hprev = NULL;
         if (heap->segs) heap->segs->hprev = seg;
         heap->segs = seg;
-        atomic_fetch_add(&heap->decommitted, size);
+        if (!heap->resident) atomic_fetch_add(&heap->decommitted, size);
     } else if (base != NULL) {
         rp__span_release(heap, base, got, NULL);
     }
