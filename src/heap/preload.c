@@ -75,14 +75,6 @@ void *aligned_alloc(size_t alignment, size_t size) { return rp__aligned_default(
 
 /* memalign, valloc and pvalloc by static names too: __libc_* below call these, never the exported
  * names, which resolve to the first definition in the process (a wrapper's). */
-static void *rp__memalign(size_t alignment, size_t size);
-static void *rp__valloc(size_t size);
-static void *rp__pvalloc(size_t size);
-
-void *memalign(size_t alignment, size_t size) { return rp__memalign(alignment, size); }
-void *valloc(size_t size) { return rp__valloc(size); }
-void *pvalloc(size_t size) { return rp__pvalloc(size); }
-
 static void *rp__memalign(size_t alignment, size_t size) {
     if (alignment & (alignment - 1)) {
         size_t a = RP__GRAN;
@@ -107,6 +99,10 @@ static void *rp__pvalloc(size_t size) {
     }
     return rp__aligned_default(page, rounded);
 }
+
+void *memalign(size_t alignment, size_t size) { return rp__memalign(alignment, size); }
+void *valloc(size_t size) { return rp__valloc(size); }
+void *pvalloc(size_t size) { return rp__pvalloc(size); }
 
 size_t malloc_usable_size(void *p) { return rp__usable(p); }
 

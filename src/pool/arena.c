@@ -292,31 +292,26 @@ again:
         size_t min_len = rp__align_up(min * stride, P) + guards * P;
         size_t refused_len = atomic_load_explicit(&pool->lock_refused_len, memory_order_relaxed);
         bool worth = pool->cfg.lock_policy == RP_POOL_LOCK_REQUIRED || refused_len == 0 || min_len < refused_len;
+        size_t retry_slots = 0;
         if (limit_said && !over && !shrink_done && min != 0 && slots > min && (shrinking || worth)) {
             if (!shrinking) full_slots = slots;
             shrinking = true;
-            rp_pages_free_locked(pa, mem, len);
-            rp__budget_return(pool, reserved);
-            reserved = 0;
-            slots = slots / 2 > min ? slots / 2 : min;
-            body = rp__align_up(slots * stride, P);
-            len = body + guards * P;
-            goto again;
-        }
-        if (shrinking && !shrink_done) {
+            retry_slots = slots / 2 > min ? slots / 2 : min;
+        } else if (shrinking && !shrink_done) {
             /* Refused down to min slots: remembered, and an arena that goes on unlocked gets the
              * size it was to have, not the smallest (one mapping per run otherwise). */
             atomic_store_explicit(&pool->lock_refused_len, len, memory_order_relaxed);
             shrink_done = true;
-            if (pool->cfg.lock_policy != RP_POOL_LOCK_REQUIRED && slots != full_slots) {
-                rp_pages_free_locked(pa, mem, len);
-                rp__budget_return(pool, reserved);
-                reserved = 0;
-                slots = full_slots;
-                body = rp__align_up(slots * stride, P);
-                len = body + guards * P;
-                goto again;
-            }
+            if (pool->cfg.lock_policy != RP_POOL_LOCK_REQUIRED && slots != full_slots) retry_slots = full_slots;
+        }
+        if (retry_slots != 0) {
+            rp_pages_free_locked(pa, mem, len);
+            rp__budget_return(pool, reserved);
+            reserved = 0;
+            slots = retry_slots;
+            body = rp__align_up(slots * stride, P);
+            len = body + guards * P;
+            goto again;
         }
         if (pool->cfg.lock_policy == RP_POOL_LOCK_REQUIRED) {
             rp_pages_free_locked(pa, mem, len);

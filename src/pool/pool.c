@@ -252,32 +252,35 @@ static bool rp__give_back_held(rp_pool_t *pool) {
 
 /* ---- small slots: refill and flush --------------------------------------------------------------- */
 
-/* One free slot of class cls from the shard, plus up to half of b's capacity into b (b may be
- * NULL: no thread cache). NULL + rp_last_error() when no arena can be had. */
-/* A run of class cls with a free slot on shard sh's lists (its partial list, else its spare run,
- * which joins the list), or NULL; under sh's lock. */
-static rp__arena_t *rp__partial_run(rp__shard_t *sh, unsigned cls) {
-    rp__arena_t *a = sh->partial[cls];
-    if (a == NULL && sh->spare[cls] != NULL) {
-        a = sh->spare[cls];
-        sh->spare[cls] = NULL;
-        rp__list_push(&sh->partial[cls], a);
+/* An arena of shard sh with a free slot: the head of its list *partial, else its spare, which
+ * joins the list; or NULL. Under sh's lock; for small runs (partial[cls], spare[cls]) and
+ * guarded arenas of a shared class (gpartial[c], gspare[c]) alike. */
+static rp__arena_t *rp__partial_take(rp__arena_t **partial, rp__arena_t **spare) {
+    rp__arena_t *a = *partial;
+    if (a == NULL && *spare != NULL) {
+        a = *spare;
+        *spare = NULL;
+        rp__list_push(partial, a);
     }
     return a;
 }
 
-/* A run of class cls with a free slot on another shard than shard's, that shard left locked in
- * *shp, or NULL. Only while the lock budget leaves no room for a run of one page (or of one
- * slot) in a region of its own: then other threads' runs with room serve the class before a
- * run is carved from their regions' pages (rp__run_create), and before an allocation fails or
- * goes unlocked. */
-static rp__arena_t *rp__partial_run_elsewhere(rp_pool_t *pool, unsigned cls, unsigned shard, rp__shard_t **shp) {
-    size_t P = pool->page;
-    if (!rp__budget_short(pool, rp__align_up(rp__class_size(cls), P) + 2 * P)) return NULL;
+static rp__arena_t *rp__partial_of(rp__shard_t *sh, bool guarded, unsigned c) {
+    return guarded ? rp__partial_take(&sh->gpartial[c], &sh->gspare[c]) : rp__partial_take(&sh->partial[c], &sh->spare[c]);
+}
+
+/* An arena of small class or guarded class c with a free slot on a shard other than shard's, that
+ * shard left locked in *shp, or NULL. Only while the lock budget has no room for a new arena of
+ * len bytes (one page, or one slot, and its guards): then other threads' runs and arenas with
+ * room serve before new ones are made in their regions' pages (rp__run_create), and before an
+ * allocation fails or goes unlocked. Call it with no lock held. */
+static rp__arena_t *rp__partial_elsewhere(rp_pool_t *pool, unsigned shard, bool guarded, unsigned c, size_t len,
+                                          rp__shard_t **shp) {
+    if (!rp__budget_short(pool, len)) return NULL;
     for (unsigned k = 1; k < RP__SHARDS; k++) {
         rp__shard_t *sh = &pool->shards[(shard + k) % RP__SHARDS];
         rp__os_mutex_lock(&sh->lock);
-        rp__arena_t *a = rp__partial_run(sh, cls);
+        rp__arena_t *a = rp__partial_of(sh, guarded, c);
         if (a != NULL) {
             *shp = sh;
             return a;
@@ -287,13 +290,16 @@ static rp__arena_t *rp__partial_run_elsewhere(rp_pool_t *pool, unsigned cls, uns
     return NULL;
 }
 
+/* One free slot of class cls from the shard, plus up to half of b's capacity into b (b may be
+ * NULL: no thread cache). NULL + rp_last_error() when no arena can be had. */
 static void *rp__refill(rp_pool_t *pool, rp__bin_t *b, unsigned cls, unsigned shard, rp__arena_t **arena) {
     rp__shard_t *sh = &pool->shards[shard];
     rp__os_mutex_lock(&sh->lock);
-    rp__arena_t *a = rp__partial_run(sh, cls);
+    rp__arena_t *a = rp__partial_of(sh, false, cls);
     if (a == NULL) {
         rp__os_mutex_unlock(&sh->lock);
-        a = rp__partial_run_elsewhere(pool, cls, shard, &sh);
+        size_t P = pool->page;
+        a = rp__partial_elsewhere(pool, shard, false, cls, rp__align_up(rp__class_size(cls), P) + 2 * P, &sh);
     }
     if (a == NULL) {
         rp__arena_t *fresh = rp__run_create(pool, RP__ARENA_SMALL, cls, 0, shard);
@@ -433,18 +439,6 @@ static void *rp__alloc_large(rp_pool_t *pool, size_t need) {
     return p;
 }
 
-/* A guarded arena of shared class c (k - 1) with a free slot on shard sh's lists (its partial
- * list, else its spare, which joins the list), or NULL; under sh's lock. */
-static rp__arena_t *rp__guarded_partial(rp__shard_t *sh, unsigned c) {
-    rp__arena_t *a = sh->gpartial[c];
-    if (a == NULL && sh->gspare[c] != NULL) {
-        a = sh->gspare[c];
-        sh->gspare[c] = NULL;
-        rp__list_push(&sh->gpartial[c], a);
-    }
-    return a;
-}
-
 static void *rp__alloc_guarded(rp_pool_t *pool, size_t size, size_t need) {
     size_t k = (need + pool->page - 1) / pool->page;
     unsigned shard = rp__thread_shard();
@@ -452,19 +446,11 @@ static void *rp__alloc_guarded(rp_pool_t *pool, size_t size, size_t need) {
     rp__arena_t *a;
     if (k <= RP__GUARDED_CLASSES) {
         rp__os_mutex_lock(&sh->lock);
-        a = rp__guarded_partial(sh, (unsigned)(k - 1));
+        a = rp__partial_of(sh, true, (unsigned)(k - 1));
         if (a == NULL) {
             rp__os_mutex_unlock(&sh->lock);
-            /* With the lock budget too short for an arena of one slot, another shard's arena of
-             * the class serves first (as for small slots: rp__partial_run_elsewhere). */
-            if (rp__budget_short(pool, (k + 2) * pool->page)) {
-                for (unsigned j = 1; a == NULL && j < RP__SHARDS; j++) {
-                    sh = &pool->shards[(shard + j) % RP__SHARDS];
-                    rp__os_mutex_lock(&sh->lock);
-                    a = rp__guarded_partial(sh, (unsigned)(k - 1));
-                    if (a == NULL) rp__os_mutex_unlock(&sh->lock);
-                }
-            }
+            /* an arena of one slot: k data pages, its guard and the leading one */
+            a = rp__partial_elsewhere(pool, shard, true, (unsigned)(k - 1), (k + 2) * pool->page, &sh);
         }
         if (a == NULL) {
             sh = &pool->shards[shard];
